@@ -1,0 +1,213 @@
+"""Settings: read once from the environment, validated as a whole, frozen. Secrets print masked."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+Mode = Literal["demo", "production"]
+
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_KEY_ID = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
+
+
+class Secret:
+    """A value that never shows itself in a repr, a log line or a traceback."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+class ConfigError(Exception):
+    """Every configuration problem found at once, one per line, each naming its variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("Invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: Mode = "demo"
+    database_url: Secret | None = None
+    redis_url: Secret | None = None
+    db_schema: str = "public"
+    db_pool_min: int = 2
+    db_pool_max: int = 20
+    redis_prefix: str = "labpulse"
+    data_dir: Path = Path(".labpulse")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "info"
+    phone_region: str = "IN"
+    field_keys: Mapping[str, Secret] = field(default_factory=dict)
+    field_key_active: str | None = None
+    lookup_key: Secret | None = None
+    secret_key: Secret | None = None
+    relay_poll_ms: int = 20
+    staff_session_idle_minutes: int = 15
+    staff_session_absolute_hours: int = 12
+
+    @property
+    def uses_embedded_services(self) -> bool:
+        return self.database_url is None or self.redis_url is None
+
+    def field_key_bytes(self) -> dict[str, bytes]:
+        return {kid: base64.b64decode(s.reveal()) for kid, s in self.field_keys.items()}
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _decode_key(name: str, value: str, problems: list[str]) -> None:
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        problems.append(f"{name}: not valid base64 (generate one with: labpulse keys generate)")
+        return
+    if len(raw) != 32:
+        problems.append(f"{name}: must decode to 32 bytes (AES-256), got {len(raw)}")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int, problems: list[str]) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        problems.append(f"{name}: expected a whole number, got {raw!r}")
+        return default
+    if not lo <= value <= hi:
+        problems.append(f"{name}: must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...], problems: list[str]) -> Secret | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    scheme = urlsplit(raw).scheme
+    if scheme not in schemes:
+        problems.append(f"{name}: scheme must be one of {', '.join(schemes)}, got {scheme or 'none'!r}")
+    return Secret(raw)
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Build Settings from environment variables, reporting every bad or missing value in one ConfigError.
+
+    Demo mode may leave secrets unset (the CLI then creates random ones under the data folder); production
+    mode requires every URL and secret, so nothing sensitive ever runs on a default.
+    """
+    problems: list[str] = []
+    mode_raw = env.get("LABPULSE_MODE", "demo").strip().lower()
+    if mode_raw not in ("demo", "production"):
+        problems.append(f"LABPULSE_MODE: must be 'demo' or 'production', got {mode_raw!r}")
+        mode_raw = "production"  # validate as strictly as possible
+    mode: Mode = "demo" if mode_raw == "demo" else "production"
+
+    database_url = _url(env, "DATABASE_URL", ("postgres", "postgresql"), problems)
+    redis_url = _url(env, "REDIS_URL", ("redis", "rediss", "unix"), problems)
+
+    schema = env.get("LABPULSE_DB_SCHEMA", "public")
+    if not _IDENT.match(schema):
+        problems.append(f"LABPULSE_DB_SCHEMA: must be a lower-case SQL identifier, got {schema!r}")
+    prefix = env.get("LABPULSE_REDIS_PREFIX", "labpulse")
+    if not re.match(r"^[A-Za-z0-9_.:-]{1,64}$", prefix):
+        problems.append(f"LABPULSE_REDIS_PREFIX: letters, digits and _.:- only (1-64), got {prefix!r}")
+
+    pool_min = _int(env, "LABPULSE_DB_POOL_MIN", 2, 1, 100, problems)
+    pool_max = _int(env, "LABPULSE_DB_POOL_MAX", 20, 1, 500, problems)
+    if pool_min > pool_max:
+        problems.append(f"LABPULSE_DB_POOL_MIN ({pool_min}) is larger than LABPULSE_DB_POOL_MAX ({pool_max})")
+    port = _int(env, "LABPULSE_PORT", 8000, 1, 65535, problems)
+    relay_poll_ms = _int(env, "LABPULSE_RELAY_POLL_MS", 20, 1, 10_000, problems)
+    idle = _int(env, "LABPULSE_STAFF_SESSION_IDLE_MINUTES", 15, 1, 24 * 60, problems)
+    absolute = _int(env, "LABPULSE_STAFF_SESSION_ABSOLUTE_HOURS", 12, 1, 24 * 7, problems)
+
+    log_level = env.get("LABPULSE_LOG_LEVEL", "info").lower()
+    if log_level not in ("debug", "info", "warning", "error"):
+        problems.append(f"LABPULSE_LOG_LEVEL: one of debug, info, warning, error; got {log_level!r}")
+    region = env.get("LABPULSE_PHONE_REGION", "IN").upper()
+    if not re.match(r"^[A-Z]{2}$", region):
+        problems.append(f"LABPULSE_PHONE_REGION: a two-letter country code such as IN, got {region!r}")
+
+    field_keys: dict[str, Secret] = {}
+    raw_keys = env.get("LABPULSE_FIELD_KEYS", "").strip()
+    if raw_keys:
+        for part in raw_keys.split(","):
+            kid, sep, value = part.strip().partition(":")
+            if not sep or not _KEY_ID.match(kid):
+                problems.append("LABPULSE_FIELD_KEYS: each entry must be KEY_ID:BASE64 (key id: 1-32 of A-Z a-z 0-9 _ . -)")
+                continue
+            if kid in field_keys:
+                problems.append(f"LABPULSE_FIELD_KEYS: key id {kid!r} appears twice")
+            _decode_key(f"LABPULSE_FIELD_KEYS[{kid}]", value, problems)
+            field_keys[kid] = Secret(value)
+    active = env.get("LABPULSE_FIELD_KEY_ACTIVE") or (next(iter(field_keys)) if field_keys else None)
+    if active is not None and field_keys and active not in field_keys:
+        problems.append(f"LABPULSE_FIELD_KEY_ACTIVE: {active!r} is not one of the ids in LABPULSE_FIELD_KEYS")
+
+    lookup_key = env.get("LABPULSE_LOOKUP_KEY")
+    if lookup_key:
+        _decode_key("LABPULSE_LOOKUP_KEY", lookup_key, problems)
+    secret_key = env.get("LABPULSE_SECRET_KEY")
+    if secret_key is not None and len(secret_key) < 32:
+        problems.append("LABPULSE_SECRET_KEY: must be at least 32 characters")
+
+    if mode == "production":
+        for name, present in (
+            ("DATABASE_URL", database_url is not None),
+            ("REDIS_URL", redis_url is not None),
+            ("LABPULSE_FIELD_KEYS", bool(field_keys)),
+            ("LABPULSE_LOOKUP_KEY", bool(lookup_key)),
+            ("LABPULSE_SECRET_KEY", bool(secret_key)),
+        ):
+            if not present:
+                problems.append(f"{name}: required in production mode (LABPULSE_MODE=production)")
+
+    if problems:
+        raise ConfigError(problems)
+    return Settings(
+        mode=mode,
+        database_url=database_url,
+        redis_url=redis_url,
+        db_schema=schema,
+        db_pool_min=pool_min,
+        db_pool_max=pool_max,
+        redis_prefix=prefix,
+        data_dir=Path(env.get("LABPULSE_DATA_DIR", ".labpulse")),
+        host=env.get("LABPULSE_HOST", "127.0.0.1"),
+        port=port,
+        log_level=log_level,
+        phone_region=region,
+        field_keys=field_keys,
+        field_key_active=active,
+        lookup_key=Secret(lookup_key) if lookup_key else None,
+        secret_key=Secret(secret_key) if secret_key else None,
+        relay_poll_ms=relay_poll_ms,
+        staff_session_idle_minutes=idle,
+        staff_session_absolute_hours=absolute,
+    )

@@ -1,0 +1,1 @@
+"""Persistence plumbing: connection pool and migrations."""

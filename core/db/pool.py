@@ -1,0 +1,38 @@
+"""The asyncpg pool: one per process, search_path pinned to the configured schema, jsonb as Python objects."""
+
+from __future__ import annotations
+
+import json
+
+import asyncpg
+
+from core.config import Settings
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(database_url: str, schema: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        database_url,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        server_settings={"search_path": schema, "application_name": "labpulse"},
+        # Transactions pinned to one row lock should not be retried forever by a stuck client.
+        command_timeout=30,
+    )
+    assert pool is not None
+    return pool
+
+
+async def pool_from_settings(settings: Settings) -> asyncpg.Pool:
+    if settings.database_url is None:
+        raise RuntimeError("DATABASE_URL is not set; start the embedded services first")
+    return await create_pool(
+        settings.database_url.reveal(),
+        settings.db_schema,
+        min_size=settings.db_pool_min,
+        max_size=settings.db_pool_max,
+    )

@@ -1,0 +1,1 @@
+"""Orders: which tests a patient is having done, and where."""

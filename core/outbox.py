@@ -1,0 +1,155 @@
+"""Transactional outbox: ``add`` inside the change's transaction; ``Relay`` publishes to Redis after commit.
+
+Delivery is at-least-once by event id. The relay publishes a batch and only then marks it sent, in the same
+transaction that locked the rows: if the process dies in between, the marks roll back and the same events
+(same ids, same per-patient seq) are published again. Consumers drop what they have already seen.
+One relay is active at a time (advisory lock), which keeps publication in commit order per patient.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import asyncpg
+
+from core.events import Event
+
+log = logging.getLogger("labpulse.outbox")
+
+Publisher = Callable[[Sequence[Event]], Awaitable[None]]
+
+
+async def add(conn: asyncpg.Connection, *, patient_id: str, type: str, payload: dict[str, Any]) -> Event:
+    """Record an event for ``patient_id`` in the caller's transaction, with the patient's next seq number."""
+    seq = await conn.fetchval(
+        "UPDATE patients SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq", patient_id
+    )
+    if seq is None:
+        raise LookupError(f"patient {patient_id} does not exist")
+    event_id = uuid.uuid4()
+    created_at = await conn.fetchval(
+        """INSERT INTO outbox (event_id, patient_id, patient_seq, type, payload)
+           VALUES ($1, $2, $3, $4, $5) RETURNING created_at""",
+        event_id,
+        patient_id,
+        seq,
+        type,
+        payload,
+    )
+    return Event(str(event_id), str(patient_id), seq, type, payload, created_at)
+
+
+def _to_event(r: asyncpg.Record) -> Event:
+    return Event(
+        event_id=str(r["event_id"]),
+        patient_id=str(r["patient_id"]),
+        seq=r["patient_seq"],
+        type=r["type"],
+        payload=r["payload"],
+        created_at=r["created_at"],
+    )
+
+
+async def events_after(conn: asyncpg.Connection, patient_id: str, after_seq: int, *, limit: int = 1000) -> list[Event]:
+    """The patient's committed events with seq > ``after_seq``, in order: the record resume reads from."""
+    rows = await conn.fetch(
+        """SELECT event_id, patient_id, patient_seq, type, payload, created_at FROM outbox
+           WHERE patient_id = $1 AND patient_seq > $2 ORDER BY patient_seq LIMIT $3""",
+        patient_id,
+        after_seq,
+        limit,
+    )
+    return [_to_event(r) for r in rows]
+
+
+async def relay_batch(conn: asyncpg.Connection, publish: Publisher, *, batch_size: int = 500) -> int:
+    """Publish one batch of unpublished events and mark them; returns how many. Safe to crash anywhere."""
+    async with conn.transaction():
+        rows = await conn.fetch(
+            """SELECT id, event_id, patient_id, patient_seq, type, payload, created_at FROM outbox
+               WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED""",
+            batch_size,
+        )
+        if not rows:
+            return 0
+        await publish([_to_event(r) for r in rows])
+        await conn.execute(
+            "UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
+        )
+    return len(rows)
+
+
+def _lock_key(schema: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"labpulse-relay:{schema}".encode()).digest()[:8], "big", signed=True)
+
+
+class Relay:
+    """Moves committed outbox events to the bus. Only the holder of the relay lock publishes."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        publish: Publisher,
+        *,
+        schema: str,
+        poll_interval: float = 0.02,
+        batch_size: int = 500,
+    ) -> None:
+        self._pool = pool
+        self._publish = publish
+        self._lock_key = _lock_key(schema)
+        self._poll = poll_interval
+        self._batch = batch_size
+        self._stopping = asyncio.Event()
+        self.published = 0
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        async with self._pool.acquire() as conn:
+            while not self._stopping.is_set():
+                if await conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key):
+                    break
+                await self._sleep(1.0)  # another relay is active; stand by
+            else:
+                return
+            try:
+                log.info("outbox relay active")
+                while not self._stopping.is_set():
+                    try:
+                        n = await relay_batch(conn, self._publish, batch_size=self._batch)
+                    except (OSError, asyncpg.PostgresConnectionError, ConnectionError) as exc:
+                        # Transient: Redis or PostgreSQL went away. Nothing was marked; try again shortly.
+                        log.warning("outbox relay batch failed, retrying", exc_info=exc)
+                        await self._sleep(0.5)
+                        continue
+                    self.published += n
+                    if n < self._batch:
+                        await self._sleep(self._poll)
+            finally:
+                if not conn.is_closed():
+                    await conn.execute("SELECT pg_advisory_unlock($1)", self._lock_key)
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except TimeoutError:
+            pass
+
+
+def redis_publisher(redis: Any, channel: str) -> Publisher:
+    """A Publisher that sends each event as JSON on one Redis pub/sub channel, in one pipeline round trip."""
+
+    async def publish(events: Sequence[Event]) -> None:
+        async with redis.pipeline(transaction=False) as pipe:
+            for event in events:
+                pipe.publish(channel, event.to_json())
+            await pipe.execute()
+
+    return publish

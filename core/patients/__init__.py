@@ -1,0 +1,1 @@
+"""Patients: identity and contact details, encrypted field by field."""

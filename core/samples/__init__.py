@@ -1,0 +1,1 @@
+"""Samples: the state machine a specimen follows from collection to report."""

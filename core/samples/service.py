@@ -1,0 +1,201 @@
+"""Sample use cases. Each change is one transaction: the row, its history, an outbox event and an audit row.
+
+Refusals are audited too (in their own transaction, after the refused one rolled back): who tried to move
+which sample where, and why it was refused. An unknown barcode is also kept in ``unknown_scans`` for review.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from core import audit, outbox, permissions
+from core.errors import DomainError, DuplicateBarcode, InvalidInput, OrderNotFound, StaleVersion, UnknownBarcode
+from core.identity import Actor, RequestMeta
+from core.samples import store
+from core.samples.model import (
+    RejectionReason,
+    Sample,
+    SampleState,
+    TransitionRecord,
+    UnknownScan,
+    check_transition,
+    normalize_barcode,
+)
+
+EVENT_STATE_CHANGED = "sample.state_changed"
+
+
+def _event_payload(sample: Sample, from_state: SampleState | None) -> dict[str, object]:
+    return {
+        "sample_id": sample.id,
+        "order_id": sample.order_id,
+        "barcode": sample.barcode,
+        "sample_type": sample.sample_type,
+        "from": from_state.value if from_state else None,
+        "to": sample.state.value,
+        "version": sample.version,
+        "centre_id": sample.centre_id,
+        "reason": sample.rejection_reason.value if sample.rejection_reason else None,
+        "at": sample.updated_at.isoformat(),
+    }
+
+
+async def _audit_refusal(
+    conn: asyncpg.Connection,
+    *,
+    actor: Actor,
+    action: str,
+    error: DomainError,
+    entity_id: str | None,
+    patient_id: str | None,
+    meta: RequestMeta | None,
+) -> None:
+    async with conn.transaction():
+        await audit.append(
+            conn,
+            actor=actor,
+            action=action,
+            entity_type="sample",
+            entity_id=entity_id,
+            patient_id=patient_id,
+            outcome=f"refused:{error.code}",
+            summary=error.details(),
+            meta=meta,
+        )
+
+
+async def transition(
+    conn: asyncpg.Connection,
+    *,
+    barcode: str,
+    to_state: SampleState,
+    actor: Actor,
+    centre_id: str,
+    reason: RejectionReason | None = None,
+    note: str | None = None,
+    expected_version: int | None = None,
+    meta: RequestMeta | None = None,
+) -> Sample:
+    """Apply one scan: move the sample with ``barcode`` to ``to_state``.
+
+    Two simultaneous scans of one sample serialise on its row lock: the second sees the first's result and is
+    judged against it (an ``InvalidTransition`` or, with ``expected_version``, a ``StaleVersion``), so both
+    can never win.
+    """
+    meta = meta or RequestMeta()
+    try:
+        permissions.require_transition(actor.role, to_state)
+        code = normalize_barcode(barcode)
+    except DomainError as exc:
+        await _audit_refusal(conn, actor=actor, action="sample.transition", error=exc, entity_id=None,
+                             patient_id=None, meta=meta)
+        if isinstance(exc, InvalidInput) and exc.field == "barcode":
+            await _record_unknown(conn, barcode[:64], to_state, actor, centre_id, meta)
+        raise
+
+    current: Sample | None = None
+    try:
+        async with conn.transaction():
+            current = await store.get_by_barcode(conn, code, for_update=True)
+            if current is None:
+                raise UnknownBarcode(code)
+            if expected_version is not None and expected_version != current.version:
+                raise StaleVersion(code, expected_version, current.version)
+            check_transition(code, current.state, to_state, reason, note)
+            try:
+                updated = await store.apply_transition(
+                    conn, current, to_state=to_state, centre_id=centre_id, reason=reason, note=note,
+                    actor_id=actor.id, actor_role=actor.role.value,
+                )
+            except asyncpg.ForeignKeyViolationError as exc:
+                raise InvalidInput("centre_id", f"There is no centre with id '{centre_id}'.") from exc
+            await outbox.add(conn, patient_id=updated.patient_id, type=EVENT_STATE_CHANGED,
+                             payload=_event_payload(updated, current.state))
+            await audit.append(
+                conn, actor=actor, action="sample.transition", entity_type="sample", entity_id=updated.id,
+                patient_id=updated.patient_id,
+                summary={"barcode": code, "from": current.state.value, "to": to_state.value,
+                         "centre_id": centre_id, "version": updated.version,
+                         "reason": reason.value if reason else None},
+                meta=meta,
+            )
+            return updated
+    except UnknownBarcode as exc:
+        await _record_unknown(conn, code, to_state, actor, centre_id, meta)
+        await _audit_refusal(conn, actor=actor, action="sample.transition", error=exc, entity_id=None,
+                             patient_id=None, meta=meta)
+        raise
+    except DomainError as exc:
+        await _audit_refusal(conn, actor=actor, action="sample.transition", error=exc,
+                             entity_id=current.id if current else None,
+                             patient_id=current.patient_id if current else None, meta=meta)
+        raise
+
+
+async def _record_unknown(
+    conn: asyncpg.Connection, barcode: str, to_state: SampleState | None, actor: Actor, centre_id: str | None,
+    meta: RequestMeta,
+) -> None:
+    await store.record_unknown_scan(
+        conn, barcode=barcode, attempted_state=to_state.value if to_state else None, actor_id=actor.id,
+        actor_role=actor.role.value, centre_id=centre_id, request_id=meta.request_id, source_ip=meta.source_ip,
+    )
+
+
+async def register(
+    conn: asyncpg.Connection,
+    *,
+    order_id: str,
+    barcode: str,
+    sample_type: str,
+    actor: Actor,
+    centre_id: str,
+    replaces_sample_id: str | None = None,
+    meta: RequestMeta | None = None,
+) -> Sample:
+    """Record a freshly collected tube (state ``collected``) against an order."""
+    permissions.require(actor.role, "sample.register")
+    code = normalize_barcode(barcode)
+    async with conn.transaction():
+        patient_id = await conn.fetchval("SELECT patient_id::text FROM orders WHERE id = $1", order_id)
+        if patient_id is None:
+            raise OrderNotFound(order_id)
+        if await store.get_by_barcode(conn, code) is not None:
+            raise DuplicateBarcode(code)
+        now = await conn.fetchval("SELECT clock_timestamp()")
+        try:
+            sample = await store.insert(
+                conn, sample_id=str(uuid.uuid4()), barcode=code, order_id=order_id, patient_id=patient_id,
+                sample_type=sample_type, centre_id=centre_id, replaces_sample_id=replaces_sample_id,
+                actor_id=actor.id, actor_role=actor.role.value, at=now,
+            )
+        except asyncpg.ForeignKeyViolationError as exc:
+            raise InvalidInput("centre_id", f"There is no centre with id '{centre_id}'.") from exc
+        await outbox.add(conn, patient_id=patient_id, type=EVENT_STATE_CHANGED, payload=_event_payload(sample, None))
+        await audit.append(
+            conn, actor=actor, action="sample.register", entity_type="sample", entity_id=sample.id,
+            patient_id=patient_id, summary={"barcode": code, "centre_id": centre_id}, meta=meta,
+        )
+        return sample
+
+
+async def read(conn: asyncpg.Connection, *, barcode: str, actor: Actor, meta: RequestMeta | None = None) -> tuple[Sample, list[TransitionRecord]]:
+    """A staff look-up of one sample and its history; audited as a read of patient data."""
+    permissions.require(actor.role, "sample.read")
+    code = normalize_barcode(barcode)
+    async with conn.transaction():
+        sample = await store.get_by_barcode(conn, code)
+        if sample is None:
+            raise UnknownBarcode(code)
+        steps = await store.history(conn, sample.id)
+        await audit.append(conn, actor=actor, action="sample.read", entity_type="sample", entity_id=sample.id,
+                           patient_id=sample.patient_id, summary={"barcode": code}, meta=meta)
+    return sample, steps
+
+
+async def review_queue(conn: asyncpg.Connection, *, actor: Actor) -> list[UnknownScan]:
+    """Scans of unknown barcodes that nobody has reviewed yet, newest first."""
+    permissions.require(actor.role, "scan.review")
+    return await store.open_unknown_scans(conn)

@@ -1,0 +1,173 @@
+"""The only SQL for samples. Each function takes the caller's connection (and so its transaction)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+from core.samples.model import RejectionReason, Sample, SampleState, TransitionRecord, UnknownScan
+
+_COLUMNS = """id::text, barcode, order_id::text, patient_id::text, sample_type, state, version, centre_id,
+              rejection_reason, replaces_sample_id::text, collected_at, updated_at"""
+
+
+def _sample(r: asyncpg.Record) -> Sample:
+    return Sample(
+        id=r["id"],
+        barcode=r["barcode"],
+        order_id=r["order_id"],
+        patient_id=r["patient_id"],
+        sample_type=r["sample_type"],
+        state=SampleState(r["state"]),
+        version=r["version"],
+        centre_id=r["centre_id"],
+        rejection_reason=RejectionReason(r["rejection_reason"]) if r["rejection_reason"] else None,
+        replaces_sample_id=r["replaces_sample_id"],
+        collected_at=r["collected_at"],
+        updated_at=r["updated_at"],
+    )
+
+
+async def get_by_barcode(conn: asyncpg.Connection, barcode: str, *, for_update: bool = False) -> Sample | None:
+    lock = " FOR UPDATE" if for_update else ""
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM samples WHERE barcode = $1{lock}", barcode)
+    return _sample(row) if row else None
+
+
+async def list_for_patient(conn: asyncpg.Connection, patient_id: str) -> list[Sample]:
+    rows = await conn.fetch(f"SELECT {_COLUMNS} FROM samples WHERE patient_id = $1 ORDER BY collected_at", patient_id)
+    return [_sample(r) for r in rows]
+
+
+async def insert(
+    conn: asyncpg.Connection,
+    *,
+    sample_id: str,
+    barcode: str,
+    order_id: str,
+    patient_id: str,
+    sample_type: str,
+    centre_id: str,
+    replaces_sample_id: str | None,
+    actor_id: str,
+    actor_role: str,
+    at: datetime,
+) -> Sample:
+    row = await conn.fetchrow(
+        f"""WITH s AS (
+                INSERT INTO samples (id, barcode, order_id, patient_id, sample_type, state, version, centre_id,
+                                     replaces_sample_id, collected_at, updated_at)
+                VALUES ($1, $2, $3, $4, $5, 'collected', 1, $6, $7, $8, $8)
+                RETURNING *),
+            t AS (
+                INSERT INTO sample_transitions (sample_id, from_state, to_state, version, actor_id, actor_role,
+                                                centre_id, at)
+                SELECT id, NULL, state, version, $9, $10, centre_id, collected_at FROM s)
+            SELECT {_COLUMNS} FROM s""",
+        sample_id,
+        barcode,
+        order_id,
+        patient_id,
+        sample_type,
+        centre_id,
+        replaces_sample_id,
+        at,
+        actor_id,
+        actor_role,
+    )
+    assert row is not None
+    return _sample(row)
+
+
+async def apply_transition(
+    conn: asyncpg.Connection,
+    current: Sample,
+    *,
+    to_state: SampleState,
+    centre_id: str,
+    reason: RejectionReason | None,
+    note: str | None,
+    actor_id: str,
+    actor_role: str,
+) -> Sample:
+    """Move a row locked by the caller to ``to_state`` and append the history row, in one statement."""
+    row = await conn.fetchrow(
+        f"""WITH s AS (
+                UPDATE samples SET state = $2, version = version + 1, centre_id = $3,
+                                   rejection_reason = COALESCE($4, rejection_reason), updated_at = clock_timestamp()
+                WHERE id = $1 AND version = $5
+                RETURNING *),
+            t AS (
+                INSERT INTO sample_transitions (sample_id, from_state, to_state, version, actor_id, actor_role,
+                                                centre_id, reason, note, at)
+                SELECT id, $6, state, version, $7, $8, centre_id, $4, $9, updated_at FROM s)
+            SELECT {_COLUMNS} FROM s""",
+        current.id,
+        to_state.value,
+        centre_id,
+        reason.value if reason else None,
+        current.version,
+        current.state.value,
+        actor_id,
+        actor_role,
+        note,
+    )
+    assert row is not None, "apply_transition needs the row locked by the caller"
+    return _sample(row)
+
+
+async def history(conn: asyncpg.Connection, sample_id: str) -> list[TransitionRecord]:
+    rows = await conn.fetch(
+        """SELECT from_state, to_state, version, actor_id, actor_role, centre_id, reason, note, at
+           FROM sample_transitions WHERE sample_id = $1 ORDER BY version""",
+        sample_id,
+    )
+    return [
+        TransitionRecord(
+            from_state=SampleState(r["from_state"]) if r["from_state"] else None,
+            to_state=SampleState(r["to_state"]),
+            version=r["version"],
+            actor_id=r["actor_id"],
+            actor_role=r["actor_role"],
+            centre_id=r["centre_id"],
+            reason=r["reason"],
+            note=r["note"],
+            at=r["at"],
+        )
+        for r in rows
+    ]
+
+
+async def record_unknown_scan(
+    conn: asyncpg.Connection,
+    *,
+    barcode: str,
+    attempted_state: str | None,
+    actor_id: str,
+    actor_role: str,
+    centre_id: str | None,
+    request_id: str | None,
+    source_ip: str | None,
+) -> int:
+    scan_id: int = await conn.fetchval(
+        """INSERT INTO unknown_scans (barcode, attempted_state, actor_id, actor_role, centre_id, request_id, source_ip)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id""",
+        barcode,
+        attempted_state,
+        actor_id,
+        actor_role,
+        centre_id,
+        request_id,
+        source_ip,
+    )
+    return scan_id
+
+
+async def open_unknown_scans(conn: asyncpg.Connection, limit: int = 100) -> list[UnknownScan]:
+    rows = await conn.fetch(
+        """SELECT id, barcode, attempted_state, actor_id, centre_id, at FROM unknown_scans
+           WHERE reviewed_at IS NULL ORDER BY at DESC LIMIT $1""",
+        limit,
+    )
+    return [UnknownScan(**dict(r)) for r in rows]

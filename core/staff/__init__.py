@@ -1,0 +1,1 @@
+"""Staff: accounts with roles, password checks and sessions."""

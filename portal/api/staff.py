@@ -1,0 +1,118 @@
+"""Staff JSON API: sign in/out, scan a barcode to move a sample, look a sample up, register a tube."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from core.errors import InvalidInput
+from core.samples import service as samples
+from core.samples.model import RejectionReason, SampleState
+from core.staff import service as staff
+from portal.auth import STAFF_COOKIE, bearer_token, require_staff
+from portal.http import field_int, field_str, read_json, request_meta
+
+
+def _enum(cls: type[SampleState] | type[RejectionReason], field: str, raw: str | None) -> object:
+    if raw is None:
+        return None
+    try:
+        return cls(raw)
+    except ValueError as exc:
+        allowed = ", ".join(m.value for m in cls)
+        raise InvalidInput(field, f"'{raw}' is not a valid value for '{field}'; use one of: {allowed}.") from exc
+
+
+async def sign_in(request: Request) -> Response:
+    data = await read_json(request)
+    username = field_str(data, "username", max_len=64) or ""
+    password = field_str(data, "password", max_len=256) or ""
+    async with request.state.pool.acquire() as conn:
+        member = await staff.authenticate(conn, username=username, password=password, meta=request_meta(request))
+    token, expires = await request.state.staff_sessions.create(member)
+    response = JSONResponse({"token": token, "expires_at": expires, "role": member.role.value,
+                             "display_name": member.display_name})
+    response.set_cookie(STAFF_COOKIE, token, httponly=True, secure=True, samesite="strict", path="/")
+    return response
+
+
+async def sign_out(request: Request) -> Response:
+    token = bearer_token(request)
+    if token:
+        await request.state.staff_sessions.revoke(token)
+    response = Response(status_code=204)
+    response.delete_cookie(STAFF_COOKIE, path="/")
+    return response
+
+
+async def scan(request: Request) -> Response:
+    member = await require_staff(request)
+    data = await read_json(request)
+    to_state = _enum(SampleState, "to", field_str(data, "to", max_len=40))
+    reason = _enum(RejectionReason, "reason", field_str(data, "reason", required=False, max_len=40))
+    async with request.state.pool.acquire() as conn:
+        sample = await samples.transition(
+            conn,
+            barcode=field_str(data, "barcode", max_len=64) or "",
+            to_state=to_state,  # type: ignore[arg-type]
+            actor=member.actor,
+            centre_id=field_str(data, "centre_id", max_len=40) or "",
+            reason=reason,  # type: ignore[arg-type]
+            note=field_str(data, "note", required=False, max_len=500),
+            expected_version=field_int(data, "expected_version"),
+            meta=request_meta(request),
+        )
+    return JSONResponse({"sample": sample.to_public()})
+
+
+async def sample_detail(request: Request) -> Response:
+    member = await require_staff(request)
+    async with request.state.pool.acquire() as conn:
+        sample, steps = await samples.read(
+            conn, barcode=request.path_params["barcode"], actor=member.actor, meta=request_meta(request)
+        )
+    history = [
+        {"from": s.from_state.value if s.from_state else None, "to": s.to_state.value, "version": s.version,
+         "actor_id": s.actor_id, "actor_role": s.actor_role, "centre_id": s.centre_id, "reason": s.reason,
+         "at": s.at.isoformat()}
+        for s in steps
+    ]
+    return JSONResponse({"sample": sample.to_public(), "history": history})
+
+
+async def register_sample(request: Request) -> Response:
+    member = await require_staff(request)
+    data = await read_json(request)
+    async with request.state.pool.acquire() as conn:
+        sample = await samples.register(
+            conn,
+            order_id=field_str(data, "order_id", max_len=40) or "",
+            barcode=field_str(data, "barcode", max_len=64) or "",
+            sample_type=field_str(data, "sample_type", max_len=40) or "",
+            actor=member.actor,
+            centre_id=field_str(data, "centre_id", max_len=40) or "",
+            replaces_sample_id=field_str(data, "replaces_sample_id", required=False, max_len=40),
+            meta=request_meta(request),
+        )
+    return JSONResponse({"sample": sample.to_public()}, status_code=201)
+
+
+async def unknown_scans(request: Request) -> Response:
+    member = await require_staff(request)
+    async with request.state.pool.acquire() as conn:
+        scans = await samples.review_queue(conn, actor=member.actor)
+    return JSONResponse({"scans": [{**asdict(s), "at": s.at.isoformat()} for s in scans]})
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/api/staff/session", sign_in, methods=["POST"]),
+        Route("/api/staff/session", sign_out, methods=["DELETE"]),
+        Route("/api/staff/scan", scan, methods=["POST"]),
+        Route("/api/staff/samples", register_sample, methods=["POST"]),
+        Route("/api/staff/samples/{barcode}", sample_detail, methods=["GET"]),
+        Route("/api/staff/unknown-scans", unknown_scans, methods=["GET"]),
+    ]

@@ -1,0 +1,269 @@
+"""The ``labpulse`` command: serve, worker, migrate, demo, audit verify, staff add, keys generate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import getpass
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+import asyncpg
+
+from core import audit
+from core.config import ConfigError, Settings, load_settings
+from core.crypto import generate_key
+from core.db.migrate import migrate
+from core.db.pool import pool_from_settings
+from core.embedded import EmbeddedServices, start_embedded, with_demo_secrets
+from core.identity import Actor, Role
+from core.outbox import Relay, redis_publisher
+from core.events import events_channel
+from core.staff import service as staff
+from core.vault import Vault
+from portal.lifespan import redis_client
+from portal.logs import configure_logging
+
+log = logging.getLogger("labpulse.cli")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings(os.environ)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(2) from exc
+
+
+def _resolve(settings: Settings) -> tuple[Settings, EmbeddedServices | None]:
+    """Fill demo secrets and start embedded services when no URLs are configured; export them for workers."""
+    settings = with_demo_secrets(settings)
+    embedded = None
+    if settings.uses_embedded_services:
+        embedded = start_embedded(settings.data_dir)
+        from core.config import Secret
+
+        settings = settings.with_overrides(
+            database_url=settings.database_url or Secret(embedded.database_url),
+            redis_url=settings.redis_url or Secret(embedded.redis_url),
+        )
+    # uvicorn workers and child processes re-read the environment: hand them exactly what we resolved.
+    env = {
+        "DATABASE_URL": settings.database_url.reveal() if settings.database_url else "",
+        "REDIS_URL": settings.redis_url.reveal() if settings.redis_url else "",
+        "LABPULSE_FIELD_KEYS": ",".join(f"{k}:{v.reveal()}" for k, v in settings.field_keys.items()),
+        "LABPULSE_FIELD_KEY_ACTIVE": settings.field_key_active or "",
+        "LABPULSE_LOOKUP_KEY": settings.lookup_key.reveal() if settings.lookup_key else "",
+        "LABPULSE_SECRET_KEY": settings.secret_key.reveal() if settings.secret_key else "",
+    }
+    os.environ.update({k: v for k, v in env.items() if v})
+    return settings, embedded
+
+
+async def _connect(settings: Settings) -> asyncpg.Connection:
+    assert settings.database_url is not None
+    conn = await asyncpg.connect(settings.database_url.reveal())
+    await conn.execute(f'SET search_path TO "{settings.db_schema}"')
+    return conn
+
+
+async def _migrate(settings: Settings) -> list[str]:
+    conn = await _connect(settings)
+    try:
+        return await migrate(conn, settings.db_schema)
+    finally:
+        await conn.close()
+
+
+async def _seed(settings: Settings) -> None:
+    from core.demo import seed
+
+    pool = await pool_from_settings(settings)
+    try:
+        async with pool.acquire() as conn:
+            creds = await seed(conn, Vault.from_settings(settings))
+    finally:
+        await pool.close()
+    if creds:
+        print("Demo data seeded. Staff sign-ins for this demo install (shown once):")
+        for c in creds:
+            print(f"  {c.role.value:15} {c.username:12} {c.password}")
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    settings, embedded = _resolve(_settings())
+    try:
+        applied = asyncio.run(_migrate(settings))
+        print(f"applied: {', '.join(applied)}" if applied else "database is up to date")
+        return 0
+    finally:
+        if embedded:
+            embedded.stop()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    settings, embedded = _resolve(_settings())
+    try:
+        asyncio.run(_migrate(settings))
+        asyncio.run(_seed(settings))
+        return 0
+    finally:
+        if embedded:
+            embedded.stop()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings, embedded = _resolve(_settings())
+    try:
+        asyncio.run(_migrate(settings))
+        if settings.mode == "demo" and not args.no_demo_data:
+            asyncio.run(_seed(settings))
+        host = args.host or settings.host
+        port = args.port or settings.port
+        print(f"labpulse is serving on http://{host}:{port}  (health: http://{host}:{port}/healthz)", flush=True)
+        uvicorn.run(
+            "portal.app:create_app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=args.workers,
+            ws="websockets-sansio",
+            proxy_headers=True,
+            log_level=settings.log_level,
+            log_config=None,
+            access_log=False,
+        )
+        return 0
+    finally:
+        if embedded:
+            embedded.stop()
+
+
+async def _run_worker(settings: Settings) -> None:
+    pool = await pool_from_settings(settings)
+    redis = redis_client(settings)
+    relay = Relay(pool, redis_publisher(redis, events_channel(settings.redis_prefix)), schema=settings.db_schema,
+                  poll_interval=settings.relay_poll_ms / 1000)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, relay.stop)
+    try:
+        await relay.run()
+    finally:
+        await redis.aclose()
+        await pool.close()
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    settings, embedded = _resolve(_settings())
+    try:
+        asyncio.run(_migrate(settings))
+        asyncio.run(_run_worker(settings))
+        return 0
+    finally:
+        if embedded:
+            embedded.stop()
+
+
+async def _verify(settings: Settings) -> audit.VerifyReport:
+    conn = await _connect(settings)
+    try:
+        return await audit.verify(conn)
+    finally:
+        await conn.close()
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    settings, embedded = _resolve(_settings())
+    try:
+        report = asyncio.run(_verify(settings))
+    finally:
+        if embedded:
+            embedded.stop()
+    if report.ok:
+        print(f"audit chain intact: {report.rows} rows, head {report.head_hash}")
+        return 0
+    print(f"AUDIT CHAIN BROKEN at row {report.bad_seq}: {report.problem} ({report.rows} rows verified before it)")
+    return 1
+
+
+async def _staff_add(settings: Settings, username: str, display_name: str, role: Role, password: str) -> None:
+    conn = await _connect(settings)
+    try:
+        await staff.add(conn, username=username, display_name=display_name, role=role, password=password,
+                        actor=Actor.system("cli"))
+    finally:
+        await conn.close()
+
+
+def cmd_staff_add(args: argparse.Namespace) -> int:
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password (12+ characters): ")
+    settings, embedded = _resolve(_settings())
+    try:
+        asyncio.run(_staff_add(settings, args.username, args.display_name or args.username, Role(args.role), password))
+    finally:
+        if embedded:
+            embedded.stop()
+    print(f"staff account '{args.username.lower()}' added with role {args.role}")
+    return 0
+
+
+def cmd_keys_generate(args: argparse.Namespace) -> int:
+    print(base64.b64encode(generate_key()).decode())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="labpulse", description="labpulse lab portal server and tools")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the web server (embedded PostgreSQL/Redis when no URLs are set)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    serve.add_argument("--no-demo-data", action="store_true", help="do not seed demo data in demo mode")
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("worker", help="run background jobs: the outbox relay").set_defaults(func=cmd_worker)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("demo", help="seed synthetic demo data").set_defaults(func=cmd_demo)
+
+    audit_p = sub.add_parser("audit", help="audit log tools")
+    audit_sub = audit_p.add_subparsers(dest="audit_command", required=True)
+    audit_sub.add_parser("verify", help="verify the audit hash chain").set_defaults(func=cmd_audit_verify)
+
+    staff_p = sub.add_parser("staff", help="staff accounts")
+    staff_sub = staff_p.add_subparsers(dest="staff_command", required=True)
+    add = staff_sub.add_parser("add", help="add a local staff account")
+    add.add_argument("--username", required=True)
+    add.add_argument("--display-name")
+    add.add_argument("--role", required=True, choices=sorted(r.value for r in staff.STAFF_ROLES))
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add.set_defaults(func=cmd_staff_add)
+
+    keys = sub.add_parser("keys", help="encryption keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    keys_sub.add_parser("generate", help="print a new random 256-bit key (base64)").set_defaults(
+        func=cmd_keys_generate
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(os.environ.get("LABPULSE_LOG_LEVEL", "info"))
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,75 @@
+"""One place that turns domain errors into HTTP responses. No stack trace ever reaches a client."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from core.errors import Conflict, DomainError, Invalid, NotFound, PermissionDenied, Unauthenticated
+from portal.http import PayloadTooLarge
+
+log = logging.getLogger("labpulse.portal")
+
+_STATUS: tuple[tuple[type[DomainError], int], ...] = (
+    (NotFound, 404),
+    (Conflict, 409),
+    (Invalid, 422),
+    (PermissionDenied, 403),
+    (Unauthenticated, 401),
+)
+
+INTERNAL_MESSAGE = (
+    "Something went wrong on our side. Nothing you sent was lost; please try again in a moment. "
+    "If it keeps happening, quote the request id to our support team."
+)
+
+
+def status_for(exc: DomainError) -> int:
+    for cls, status in _STATUS:
+        if isinstance(exc, cls):
+            return status
+    return 400
+
+
+def _request_id(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)
+
+
+async def domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    body = {"error": exc.code, "message": exc.message, **exc.details(), "request_id": _request_id(request)}
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+    return JSONResponse(body, status_code=status_for(exc), headers=headers)
+
+
+async def too_large(request: Request, exc: Exception) -> Response:
+    return JSONResponse(
+        {"error": "payload_too_large", "message": str(exc), "request_id": _request_id(request)}, status_code=413
+    )
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = {404: "There is nothing at this address.", 405: "This address does not accept that method."}.get(
+        exc.status_code, exc.detail
+    )
+    return JSONResponse(
+        {"error": "http_error", "message": message, "request_id": _request_id(request)}, status_code=exc.status_code
+    )
+
+
+async def internal_error(request: Request, exc: Exception) -> Response:
+    # Starlette's ServerErrorMiddleware calls this and then re-raises, so the server still logs the traceback.
+    return JSONResponse({"error": "internal", "message": INTERNAL_MESSAGE, "request_id": _request_id(request)},
+                        status_code=500)
+
+
+EXCEPTION_HANDLERS = {
+    DomainError: domain_error,
+    PayloadTooLarge: too_large,
+    HTTPException: http_error,
+    500: internal_error,
+}

@@ -1,0 +1,20 @@
+"""The typed application state the lifespan opens and closes; handlers reach it through ``request.state``."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+import asyncpg
+from redis.asyncio import Redis
+
+from core.config import Settings
+from core.staff.service import StaffSessions
+from core.vault import Vault
+
+
+class AppState(TypedDict):
+    settings: Settings
+    pool: asyncpg.Pool
+    redis: Redis
+    vault: Vault
+    staff_sessions: StaffSessions
