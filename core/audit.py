@@ -1,8 +1,9 @@
 """The audit log: append a row inside the caller's transaction; verify the hash chain end to end.
 
-Rows are chained by the database (trigger ``audit_chain``) so an append is one INSERT. ``verify`` recomputes
-every hash here, in Python, from the stored columns, so a row edited behind the triggers' back, a deleted
-row or a deleted tail is found.
+``append`` is one INSERT. The database chains the row when the caller's transaction commits (a deferred
+trigger appends to ``audit_chain``), so chain order is commit order and the chain lock is never held while
+the caller still works. ``verify`` recomputes every hash here, in Python, from the stored columns, so a row
+edited behind the triggers' back, a deleted row, an unchained row or a deleted tail is found.
 """
 
 from __future__ import annotations
@@ -20,15 +21,15 @@ from core.identity import Actor, RequestMeta
 # The same canonical text the trigger hashes (core/db/migrations/0001_foundation.sql), computed from the
 # stored columns. Kept inline rather than in a SQL function so that redefining a function cannot fool it.
 _CANONICAL = """jsonb_build_array(
-    seq, (extract(epoch FROM at) * 1000000)::bigint, actor_id, actor_role, action, entity_type, entity_id,
-    patient_id, outcome, summary, request_id, source_ip, user_agent)::text"""
+    c.chain, c.seq, a.id, (extract(epoch FROM a.at) * 1000000)::bigint, a.actor_id, a.actor_role, a.action,
+    a.entity_type, a.entity_id, a.patient_id, a.outcome, a.summary, a.request_id, a.source_ip, a.user_agent)::text"""
 
 GENESIS = bytes(32)
 
 
 @dataclass(frozen=True, slots=True)
 class AuditRow:
-    seq: int
+    id: int
     at: datetime
     actor_id: str
     actor_role: str
@@ -64,13 +65,13 @@ async def append(
     summary: Mapping[str, Any] | None = None,
     meta: RequestMeta | None = None,
 ) -> int:
-    """Append one audit row in the caller's transaction and return its seq. ``summary`` must hold no PHI."""
+    """Append one audit row in the caller's transaction and return its id. ``summary`` must hold no PHI."""
     meta = meta or RequestMeta()
-    seq: int = await conn.fetchval(
-        """INSERT INTO audit_log (seq, at, actor_id, actor_role, action, entity_type, entity_id, patient_id,
-                                  outcome, summary, request_id, source_ip, user_agent, prev_hash, hash)
-           VALUES (0, now(), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, '', '')
-           RETURNING seq""",
+    audit_id: int = await conn.fetchval(
+        """INSERT INTO audit_log (actor_id, actor_role, action, entity_type, entity_id, patient_id, outcome, summary,
+                                  request_id, source_ip, user_agent)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+           RETURNING id""",
         actor.id,
         actor.role.value,
         action,
@@ -83,14 +84,14 @@ async def append(
         meta.source_ip,
         meta.user_agent,
     )
-    return seq
+    return audit_id
 
 
 async def rows_for_patient(conn: asyncpg.Connection, patient_id: str, *, limit: int = 200) -> list[AuditRow]:
     rows = await conn.fetch(
-        """SELECT seq, at, actor_id, actor_role, action, entity_type, entity_id, patient_id::text, outcome,
+        """SELECT id, at, actor_id, actor_role, action, entity_type, entity_id, patient_id::text, outcome,
                   summary, request_id, source_ip
-           FROM audit_log WHERE patient_id = $1 ORDER BY seq DESC LIMIT $2""",
+           FROM audit_log WHERE patient_id = $1 ORDER BY id DESC LIMIT $2""",
         patient_id,
         limit,
     )
@@ -98,45 +99,64 @@ async def rows_for_patient(conn: asyncpg.Connection, patient_id: str, *, limit: 
 
 
 async def verify(conn: asyncpg.Connection, *, batch: int = 5000) -> VerifyReport:
-    """Walk the whole chain in seq order. Stops at the first broken link and says where and why."""
-    prev_hash = GENESIS
-    expected_seq = 1
-    count = 0
+    """Walk every chain in order. Stops at the first broken link and says which chain, where and why.
+
+    ``head_hash`` on success is one digest over all chain heads: record it elsewhere (a ticket, a notary) to
+    also detect a rewrite of the whole database, which no check inside the database can.
+    """
+    rows_total = 0
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        head = await conn.fetchrow("SELECT last_seq, last_hash FROM audit_head")
-        last = 0
-        while True:
-            rows = await conn.fetch(
-                f"SELECT seq, prev_hash, hash, {_CANONICAL} AS canonical FROM audit_log "
-                "WHERE seq > $1 ORDER BY seq LIMIT $2",
-                last,
-                batch,
-            )
-            if not rows:
-                break
-            for r in rows:
-                seq = r["seq"]
-                if seq != expected_seq:
-                    return _broken(count, head, expected_seq, f"row {expected_seq} is missing (deleted)")
-                if bytes(r["prev_hash"]) != prev_hash:
-                    return _broken(count, head, seq, f"row {seq} does not link to row {seq - 1}")
-                digest = hashlib.sha256(prev_hash + r["canonical"].encode("utf-8")).digest()
-                if digest != bytes(r["hash"]):
-                    return _broken(count, head, seq, f"row {seq} was altered after it was written")
-                prev_hash = digest
-                expected_seq += 1
-                count += 1
-            last = rows[-1]["seq"]
-    if head is None:
-        return VerifyReport(False, count, 0, "", "the audit head row is missing")
-    if head["last_seq"] != count or bytes(head["last_hash"]) != prev_hash:
-        return _broken(
-            count, head, count + 1, f"the head says {head['last_seq']} rows but {count} remain (tail deleted)"
+        heads = await conn.fetch("SELECT chain, last_seq, last_hash FROM audit_head ORDER BY chain")
+        if len(heads) != 8:
+            return VerifyReport(False, 0, 0, "", f"expected 8 chain heads, found {len(heads)}")
+        for head in heads:
+            problem = await _verify_chain(conn, head, batch)
+            if problem is not None:
+                return VerifyReport(False, rows_total, head["last_seq"], bytes(head["last_hash"]).hex(), *problem)
+            rows_total += head["last_seq"]
+        unchained = await conn.fetchval(
+            "SELECT min(a.id) FROM audit_log a LEFT JOIN audit_chain c ON c.audit_id = a.id WHERE c.audit_id IS NULL"
         )
-    return VerifyReport(True, count, head["last_seq"], prev_hash.hex())
+        if unchained is not None:
+            return VerifyReport(
+                False, rows_total, 0, "", f"audit id {unchained} is not in any chain (written behind the triggers)"
+            )
+    digest = hashlib.sha256(b"".join(bytes(h["last_hash"]) for h in heads)).hexdigest()
+    return VerifyReport(True, rows_total, sum(h["last_seq"] for h in heads), digest)
 
 
-def _broken(count: int, head: asyncpg.Record | None, seq: int, problem: str) -> VerifyReport:
-    head_seq = head["last_seq"] if head else 0
-    head_hash = bytes(head["last_hash"]).hex() if head else ""
-    return VerifyReport(False, count, head_seq, head_hash, problem, seq)
+async def _verify_chain(conn: asyncpg.Connection, head: asyncpg.Record, batch: int) -> tuple[str, int] | None:
+    chain = head["chain"]
+    prev_hash = GENESIS
+    expected = 1
+    while True:
+        rows = await conn.fetch(
+            f"""SELECT c.seq, c.audit_id, c.prev_hash, c.hash, a.id IS NOT NULL AS present, {_CANONICAL} AS canonical
+                FROM audit_chain c LEFT JOIN audit_log a ON a.id = c.audit_id
+                WHERE c.chain = $1 AND c.seq >= $2 ORDER BY c.seq LIMIT $3""",
+            chain,
+            expected,
+            batch,
+        )
+        if not rows:
+            break
+        for r in rows:
+            seq, where = r["seq"], f"chain {chain} row {r['seq']} (audit id {r['audit_id']})"
+            if seq != expected:
+                return f"chain {chain} row {expected} is missing (deleted)", expected
+            if not r["present"]:
+                return f"{where} was deleted", seq
+            if bytes(r["prev_hash"]) != prev_hash:
+                return f"{where} does not link to the row before it", seq
+            digest = hashlib.sha256(prev_hash + r["canonical"].encode("utf-8")).digest()
+            if digest != bytes(r["hash"]):
+                return f"{where} was altered after it was written", seq
+            prev_hash = digest
+            expected += 1
+    count = expected - 1
+    if head["last_seq"] != count or bytes(head["last_hash"]) != prev_hash:
+        return (
+            f"chain {chain}: the head says {head['last_seq']} rows but the chain ends at {count} (tail deleted)",
+            count + 1,
+        )
+    return None

@@ -66,7 +66,7 @@ class Settings:
     field_key_active: str | None = None
     lookup_key: Secret | None = None
     secret_key: Secret | None = None
-    relay_poll_ms: int = 20
+    relay_poll_ms: int = 10
     staff_session_idle_minutes: int = 15
     staff_session_absolute_hours: int = 12
 
@@ -143,7 +143,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     if pool_min > pool_max:
         problems.append(f"LABPULSE_DB_POOL_MIN ({pool_min}) is larger than LABPULSE_DB_POOL_MAX ({pool_max})")
     port = _int(env, "LABPULSE_PORT", 8000, 1, 65535, problems)
-    relay_poll_ms = _int(env, "LABPULSE_RELAY_POLL_MS", 20, 1, 10_000, problems)
+    relay_poll_ms = _int(env, "LABPULSE_RELAY_POLL_MS", 10, 1, 10_000, problems)
     idle = _int(env, "LABPULSE_STAFF_SESSION_IDLE_MINUTES", 15, 1, 24 * 60, problems)
     absolute = _int(env, "LABPULSE_STAFF_SESSION_ABSOLUTE_HOURS", 12, 1, 24 * 7, problems)
 
@@ -160,7 +160,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         for part in raw_keys.split(","):
             kid, sep, value = part.strip().partition(":")
             if not sep or not _KEY_ID.match(kid):
-                problems.append("LABPULSE_FIELD_KEYS: each entry must be KEY_ID:BASE64 (key id: 1-32 of A-Z a-z 0-9 _ . -)")
+                problems.append(
+                    "LABPULSE_FIELD_KEYS: each entry must be KEY_ID:BASE64 (key id: 1-32 of A-Z a-z 0-9 _ . -)"
+                )
                 continue
             if kid in field_keys:
                 problems.append(f"LABPULSE_FIELD_KEYS: key id {kid!r} appears twice")

@@ -34,8 +34,13 @@ _PATIENTS = (
 _PATH: dict[int, list[SampleState]] = {
     0: [SampleState.IN_TRANSIT],
     1: [SampleState.RECEIVED_AT_LAB, SampleState.PROCESSING],
-    2: [SampleState.IN_TRANSIT, SampleState.RECEIVED_AT_LAB, SampleState.PROCESSING, SampleState.COMPLETED,
-        SampleState.REPORTED],
+    2: [
+        SampleState.IN_TRANSIT,
+        SampleState.RECEIVED_AT_LAB,
+        SampleState.PROCESSING,
+        SampleState.COMPLETED,
+        SampleState.REPORTED,
+    ],
 }
 
 
@@ -59,8 +64,12 @@ async def _seed(conn: asyncpg.Connection, vault: Vault) -> list[DemoCredentials]
     for centre in CENTRES:
         await upsert_centre(conn, centre)
     creds: list[DemoCredentials] = []
-    for username, role in (("demo.phleb", Role.PHLEBOTOMIST), ("demo.tech", Role.LAB_TECHNICIAN),
-                           ("demo.path", Role.PATHOLOGIST), ("demo.admin", Role.ADMIN)):
+    for username, role in (
+        ("demo.phleb", Role.PHLEBOTOMIST),
+        ("demo.tech", Role.LAB_TECHNICIAN),
+        ("demo.path", Role.PATHOLOGIST),
+        ("demo.admin", Role.ADMIN),
+    ):
         password = secrets.token_urlsafe(12)
         await staff.add(conn, username=username, display_name=username, role=role, password=password, actor=system)
         creds.append(DemoCredentials(username, password, role))
@@ -69,21 +78,36 @@ async def _seed(conn: asyncpg.Connection, vault: Vault) -> list[DemoCredentials]
     pathologist = Actor("demo-seed:pathologist", Role.PATHOLOGIST)
     by_state = {SampleState.IN_TRANSIT: phleb, SampleState.REPORTED: pathologist}
     for i, (name, sex, phone, dob) in enumerate(_PATIENTS):
-        p = await patients.create(conn, vault, NewPatient(name=name, sex=sex, phone=phone, date_of_birth=dob),
-                                  actor=system)
-        order = await orders.place(conn, patient_id=p.id, centre_id="CC-BANDRA", test_codes=["CBC", "LIPID"],
-                                   actor=system)
+        p = await patients.create(
+            conn, vault, NewPatient(name=name, sex=sex, phone=phone, date_of_birth=dob), actor=system
+        )
+        order = await orders.place(
+            conn, patient_id=p.id, centre_id="CC-BANDRA", test_codes=["CBC", "LIPID"], actor=system
+        )
         for j, sample_type in enumerate(order.sample_types()):
             barcode = f"DEMO-{i + 1:03d}-{j + 1}"
-            await samples.register(conn, order_id=order.id, barcode=barcode, sample_type=sample_type,
-                                   actor=phleb, centre_id="CC-BANDRA")
+            await samples.register(
+                conn, order_id=order.id, barcode=barcode, sample_type=sample_type, actor=phleb, centre_id="CC-BANDRA"
+            )
             for state in _PATH[i]:
-                await samples.transition(conn, barcode=barcode, to_state=state, actor=by_state.get(state, tech),
-                                         centre_id="CC-BANDRA" if state is SampleState.IN_TRANSIT else "LAB-MAIN")
+                await samples.transition(
+                    conn,
+                    barcode=barcode,
+                    to_state=state,
+                    actor=by_state.get(state, tech),
+                    centre_id="CC-BANDRA" if state is SampleState.IN_TRANSIT else "LAB-MAIN",
+                )
     # One rejected tube asking for a recollection, so every state appears in the demo.
     order = await orders.place(conn, patient_id=p.id, centre_id="CC-THANE", test_codes=["FBS"], actor=system)
-    await samples.register(conn, order_id=order.id, barcode="DEMO-REJ-1", sample_type="fluoride_plasma",
-                           actor=phleb, centre_id="CC-THANE")
-    await samples.transition(conn, barcode="DEMO-REJ-1", to_state=SampleState.REJECTED, actor=tech,
-                             centre_id="LAB-MAIN", reason=RejectionReason.HAEMOLYSED)
+    await samples.register(
+        conn, order_id=order.id, barcode="DEMO-REJ-1", sample_type="fluoride_plasma", actor=phleb, centre_id="CC-THANE"
+    )
+    await samples.transition(
+        conn,
+        barcode="DEMO-REJ-1",
+        to_state=SampleState.REJECTED,
+        actor=tech,
+        centre_id="LAB-MAIN",
+        reason=RejectionReason.HAEMOLYSED,
+    )
     return creds

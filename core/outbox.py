@@ -22,26 +22,29 @@ from core.events import Event
 log = logging.getLogger("labpulse.outbox")
 
 Publisher = Callable[[Sequence[Event]], Awaitable[None]]
+BATCH_WINDOW_SECONDS = 0.003
 
 
 async def add(conn: asyncpg.Connection, *, patient_id: str, type: str, payload: dict[str, Any]) -> Event:
-    """Record an event for ``patient_id`` in the caller's transaction, with the patient's next seq number."""
-    seq = await conn.fetchval(
-        "UPDATE patients SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq", patient_id
-    )
-    if seq is None:
-        raise LookupError(f"patient {patient_id} does not exist")
+    """Record an event for ``patient_id`` in the caller's transaction, with the patient's next seq number.
+
+    Bumping the patient's counter locks that patient's row until commit, which is what makes the sequence
+    gap-free and commit-ordered. Call it last in a transaction so the lock is held as briefly as possible.
+    """
     event_id = uuid.uuid4()
-    created_at = await conn.fetchval(
-        """INSERT INTO outbox (event_id, patient_id, patient_seq, type, payload)
-           VALUES ($1, $2, $3, $4, $5) RETURNING created_at""",
+    row = await conn.fetchrow(
+        """WITH next AS (UPDATE patients SET event_seq = event_seq + 1 WHERE id = $2 RETURNING event_seq)
+           INSERT INTO outbox (event_id, patient_id, patient_seq, type, payload)
+           SELECT $1, $2, next.event_seq, $3, $4 FROM next
+           RETURNING patient_seq, created_at""",
         event_id,
         patient_id,
-        seq,
         type,
         payload,
     )
-    return Event(str(event_id), str(patient_id), seq, type, payload, created_at)
+    if row is None:
+        raise LookupError(f"patient {patient_id} does not exist")
+    return Event(str(event_id), str(patient_id), row["patient_seq"], type, payload, row["created_at"])
 
 
 def _to_event(r: asyncpg.Record) -> Event:
@@ -130,8 +133,12 @@ class Relay:
                         await self._sleep(0.5)
                         continue
                     self.published += n
-                    if n < self._batch:
+                    if n == 0:
                         await self._sleep(self._poll)
+                    elif n < self._batch:
+                        # A short window lets a few more events gather, so a busy relay publishes batches
+                        # rather than spinning on single rows; it adds at most this much lag.
+                        await self._sleep(BATCH_WINDOW_SECONDS)
             finally:
                 if not conn.is_closed():
                     await conn.execute("SELECT pg_advisory_unlock($1)", self._lock_key)

@@ -22,9 +22,7 @@ TRANSITION_ROLES: dict[SampleState, frozenset[Role]] = {
 }
 
 ACTIONS: dict[str, frozenset[Role]] = {
-    "sample.read": frozenset(
-        {Role.PHLEBOTOMIST, Role.LAB_TECHNICIAN, Role.PATHOLOGIST, Role.SUPPORT, Role.ADMIN}
-    ),
+    "sample.read": frozenset({Role.PHLEBOTOMIST, Role.LAB_TECHNICIAN, Role.PATHOLOGIST, Role.SUPPORT, Role.ADMIN}),
     "sample.register": frozenset({Role.PHLEBOTOMIST, Role.LAB_TECHNICIAN, Role.ADMIN}),
     "scan.review": frozenset({Role.LAB_TECHNICIAN, Role.PATHOLOGIST, Role.ADMIN}),
 }

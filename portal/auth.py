@@ -24,7 +24,7 @@ def _token(request: Request) -> str | None:
 async def require_staff(request: Request) -> StaffMember:
     """The signed-in staff member, or ``Unauthenticated`` (the refusal is audited)."""
     token = _token(request)
-    member = await request.state.staff_sessions.resolve(token) if token else None
+    member: StaffMember | None = await request.state.staff_sessions.resolve(token) if token else None
     if member is None:
         async with request.state.pool.acquire() as conn, conn.transaction():
             await audit.append(

@@ -18,11 +18,12 @@ from core import audit
 from core.config import ConfigError, Settings, load_settings
 from core.crypto import generate_key
 from core.db.migrate import migrate
-from core.db.pool import pool_from_settings
+from core.db.pool import connect, pool_from_settings
 from core.embedded import EmbeddedServices, start_embedded, with_demo_secrets
+from core.errors import DomainError
+from core.events import events_channel
 from core.identity import Actor, Role
 from core.outbox import Relay, redis_publisher
-from core.events import events_channel
 from core.staff import service as staff
 from core.vault import Vault
 from portal.lifespan import redis_client
@@ -65,10 +66,9 @@ def _resolve(settings: Settings) -> tuple[Settings, EmbeddedServices | None]:
 
 
 async def _connect(settings: Settings) -> asyncpg.Connection:
-    assert settings.database_url is not None
-    conn = await asyncpg.connect(settings.database_url.reveal())
-    await conn.execute(f'SET search_path TO "{settings.db_schema}"')
-    return conn
+    if settings.database_url is None:
+        raise RuntimeError("DATABASE_URL is not resolved")
+    return await connect(settings.database_url.reveal(), settings.db_schema)
 
 
 async def _migrate(settings: Settings) -> list[str]:
@@ -148,8 +148,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 async def _run_worker(settings: Settings) -> None:
     pool = await pool_from_settings(settings)
     redis = redis_client(settings)
-    relay = Relay(pool, redis_publisher(redis, events_channel(settings.redis_prefix)), schema=settings.db_schema,
-                  poll_interval=settings.relay_poll_ms / 1000)
+    relay = Relay(
+        pool,
+        redis_publisher(redis, events_channel(settings.redis_prefix)),
+        schema=settings.db_schema,
+        poll_interval=settings.relay_poll_ms / 1000,
+    )
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, relay.stop)
@@ -189,15 +193,16 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     if report.ok:
         print(f"audit chain intact: {report.rows} rows, head {report.head_hash}")
         return 0
-    print(f"AUDIT CHAIN BROKEN at row {report.bad_seq}: {report.problem} ({report.rows} rows verified before it)")
+    print(f"AUDIT CHAIN BROKEN: {report.problem} ({report.rows} rows verified before it)")
     return 1
 
 
 async def _staff_add(settings: Settings, username: str, display_name: str, role: Role, password: str) -> None:
     conn = await _connect(settings)
     try:
-        await staff.add(conn, username=username, display_name=display_name, role=role, password=password,
-                        actor=Actor.system("cli"))
+        await staff.add(
+            conn, username=username, display_name=display_name, role=role, password=password, actor=Actor.system("cli")
+        )
     finally:
         await conn.close()
 
@@ -252,16 +257,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     keys = sub.add_parser("keys", help="encryption keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
-    keys_sub.add_parser("generate", help="print a new random 256-bit key (base64)").set_defaults(
-        func=cmd_keys_generate
-    )
+    keys_sub.add_parser("generate", help="print a new random 256-bit key (base64)").set_defaults(func=cmd_keys_generate)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(os.environ.get("LABPULSE_LOG_LEVEL", "info"))
-    result: int = args.func(args)
+    try:
+        result: int = args.func(args)
+    except DomainError as exc:  # an operator's mistake: say what is wrong, no traceback
+        print(f"labpulse: {exc.message}", file=sys.stderr)
+        return 2
     return result
 
 

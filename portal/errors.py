@@ -38,8 +38,7 @@ def _request_id(request: Request) -> str | None:
     return getattr(request.state, "request_id", None)
 
 
-async def domain_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, DomainError)
+async def domain_error(request: Request, exc: DomainError) -> Response:
     body = {"error": exc.code, "message": exc.message, **exc.details(), "request_id": _request_id(request)}
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
     return JSONResponse(body, status_code=status_for(exc), headers=headers)
@@ -51,8 +50,7 @@ async def too_large(request: Request, exc: Exception) -> Response:
     )
 
 
-async def http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
+async def http_error(request: Request, exc: HTTPException) -> Response:
     message = {404: "There is nothing at this address.", 405: "This address does not accept that method."}.get(
         exc.status_code, exc.detail
     )
@@ -63,8 +61,9 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 async def internal_error(request: Request, exc: Exception) -> Response:
     # Starlette's ServerErrorMiddleware calls this and then re-raises, so the server still logs the traceback.
-    return JSONResponse({"error": "internal", "message": INTERNAL_MESSAGE, "request_id": _request_id(request)},
-                        status_code=500)
+    return JSONResponse(
+        {"error": "internal", "message": INTERNAL_MESSAGE, "request_id": _request_id(request)}, status_code=500
+    )
 
 
 EXCEPTION_HANDLERS = {

@@ -16,7 +16,8 @@ from portal.state import AppState
 
 
 def redis_client(settings: Settings) -> aioredis.Redis:
-    assert settings.redis_url is not None
+    if settings.redis_url is None:
+        raise RuntimeError("REDIS_URL is not resolved")
     return aioredis.from_url(settings.redis_url.reveal(), decode_responses=False, health_check_interval=30)
 
 

@@ -9,7 +9,7 @@ import asyncpg
 from core.config import Settings
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
+async def init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
@@ -18,12 +18,13 @@ async def create_pool(database_url: str, schema: str, *, min_size: int = 2, max_
         database_url,
         min_size=min_size,
         max_size=max_size,
-        init=_init_connection,
+        init=init_connection,
         server_settings={"search_path": schema, "application_name": "labpulse"},
         # Transactions pinned to one row lock should not be retried forever by a stuck client.
         command_timeout=30,
     )
-    assert pool is not None
+    if pool is None:  # create_pool only returns None when awaited as a context manager
+        raise RuntimeError("asyncpg returned no pool")
     return pool
 
 
@@ -36,3 +37,10 @@ async def pool_from_settings(settings: Settings) -> asyncpg.Pool:
         min_size=settings.db_pool_min,
         max_size=settings.db_pool_max,
     )
+
+
+async def connect(database_url: str, schema: str) -> asyncpg.Connection:
+    """A single connection configured exactly like the pool's (for CLI commands and one-off jobs)."""
+    conn = await asyncpg.connect(database_url, server_settings={"search_path": schema, "application_name": "labpulse"})
+    await init_connection(conn)
+    return conn

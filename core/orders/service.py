@@ -47,10 +47,25 @@ async def place(
             raise InvalidInput("centre_id", f"There is no centre with id '{centre_id}'.")
         order_id = str(uuid.uuid4())
         try:
-            await store.insert_order(conn, order_id=order_id, patient_id=patient_id, centre_id=centre_id,
-                                     referring_doctor=referring_doctor, created_by=actor.id, test_codes=codes)
+            await store.insert_order(
+                conn,
+                order_id=order_id,
+                patient_id=patient_id,
+                centre_id=centre_id,
+                referring_doctor=referring_doctor,
+                created_by=actor.id,
+                test_codes=codes,
+            )
         except asyncpg.ForeignKeyViolationError as exc:
             raise PatientNotFound(patient_id) from exc
-        await audit.append(conn, actor=actor, action="order.place", entity_type="order", entity_id=order_id,
-                           patient_id=patient_id, summary={"tests": codes, "centre_id": centre_id}, meta=meta)
+        await audit.append(
+            conn,
+            actor=actor,
+            action="order.place",
+            entity_type="order",
+            entity_id=order_id,
+            patient_id=patient_id,
+            summary={"tests": codes, "centre_id": centre_id},
+            meta=meta,
+        )
     return Order(order_id, patient_id, centre_id, tuple(tests))

@@ -26,10 +26,13 @@ class Centre:
 
 async def catalogue(conn: asyncpg.Connection, codes: list[str] | None = None) -> list[CatalogueTest]:
     if codes is None:
-        rows = await conn.fetch("SELECT code, name, sample_type, turnaround_hours, price_paise FROM test_catalogue ORDER BY code")
+        rows = await conn.fetch(
+            "SELECT code, name, sample_type, turnaround_hours, price_paise FROM test_catalogue ORDER BY code"
+        )
     else:
         rows = await conn.fetch(
-            "SELECT code, name, sample_type, turnaround_hours, price_paise FROM test_catalogue WHERE code = ANY($1) ORDER BY code",
+            """SELECT code, name, sample_type, turnaround_hours, price_paise FROM test_catalogue
+               WHERE code = ANY($1) ORDER BY code""",
             codes,
         )
     return [CatalogueTest(**dict(r)) for r in rows]

@@ -39,13 +39,26 @@ async def create(
             address_enc=vault.seal(_T, "address", pid, new.address),
             sex=new.sex.value,
         )
-        await audit.append(conn, actor=actor, action="patient.create", entity_type="patient", entity_id=pid,
-                           patient_id=pid, summary={"mrn": mrn}, meta=meta)
+        await audit.append(
+            conn,
+            actor=actor,
+            action="patient.create",
+            entity_type="patient",
+            entity_id=pid,
+            patient_id=pid,
+            summary={"mrn": mrn},
+            meta=meta,
+        )
     return Patient(pid, mrn, name, new.sex, phone, new.date_of_birth, new.address)
 
 
 async def read(
-    conn: asyncpg.Connection, vault: Vault, patient_id: str, *, actor: Actor, purpose: str,
+    conn: asyncpg.Connection,
+    vault: Vault,
+    patient_id: str,
+    *,
+    actor: Actor,
+    purpose: str,
     meta: RequestMeta | None = None,
 ) -> Patient:
     """Decrypt one patient's record; every call leaves an audit row saying who read it and why."""
@@ -53,8 +66,16 @@ async def read(
         row = await store.get(conn, patient_id)
         if row is None:
             raise PatientNotFound(patient_id)
-        await audit.append(conn, actor=actor, action="patient.read", entity_type="patient", entity_id=patient_id,
-                           patient_id=patient_id, summary={"purpose": purpose}, meta=meta)
+        await audit.append(
+            conn,
+            actor=actor,
+            action="patient.read",
+            entity_type="patient",
+            entity_id=patient_id,
+            patient_id=patient_id,
+            summary={"purpose": purpose},
+            meta=meta,
+        )
     dob = vault.open(_T, "dob", row.id, row.dob_enc)
     return Patient(
         id=row.id,

@@ -89,8 +89,9 @@ async def transition(
         permissions.require_transition(actor.role, to_state)
         code = normalize_barcode(barcode)
     except DomainError as exc:
-        await _audit_refusal(conn, actor=actor, action="sample.transition", error=exc, entity_id=None,
-                             patient_id=None, meta=meta)
+        await _audit_refusal(
+            conn, actor=actor, action="sample.transition", error=exc, entity_id=None, patient_id=None, meta=meta
+        )
         if isinstance(exc, InvalidInput) and exc.field == "barcode":
             await _record_unknown(conn, barcode[:64], to_state, actor, centre_id, meta)
         raise
@@ -106,41 +107,78 @@ async def transition(
             check_transition(code, current.state, to_state, reason, note)
             try:
                 updated = await store.apply_transition(
-                    conn, current, to_state=to_state, centre_id=centre_id, reason=reason, note=note,
-                    actor_id=actor.id, actor_role=actor.role.value,
+                    conn,
+                    current,
+                    to_state=to_state,
+                    centre_id=centre_id,
+                    reason=reason,
+                    note=note,
+                    actor_id=actor.id,
+                    actor_role=actor.role.value,
                 )
             except asyncpg.ForeignKeyViolationError as exc:
                 raise InvalidInput("centre_id", f"There is no centre with id '{centre_id}'.") from exc
-            await outbox.add(conn, patient_id=updated.patient_id, type=EVENT_STATE_CHANGED,
-                             payload=_event_payload(updated, current.state))
             await audit.append(
-                conn, actor=actor, action="sample.transition", entity_type="sample", entity_id=updated.id,
+                conn,
+                actor=actor,
+                action="sample.transition",
+                entity_type="sample",
+                entity_id=updated.id,
                 patient_id=updated.patient_id,
-                summary={"barcode": code, "from": current.state.value, "to": to_state.value,
-                         "centre_id": centre_id, "version": updated.version,
-                         "reason": reason.value if reason else None},
+                summary={
+                    "barcode": code,
+                    "from": current.state.value,
+                    "to": to_state.value,
+                    "centre_id": centre_id,
+                    "version": updated.version,
+                    "reason": reason.value if reason else None,
+                },
                 meta=meta,
+            )
+            # Last: the event bumps the patient's sequence, locking the patient row until commit.
+            await outbox.add(
+                conn,
+                patient_id=updated.patient_id,
+                type=EVENT_STATE_CHANGED,
+                payload=_event_payload(updated, current.state),
             )
             return updated
     except UnknownBarcode as exc:
         await _record_unknown(conn, code, to_state, actor, centre_id, meta)
-        await _audit_refusal(conn, actor=actor, action="sample.transition", error=exc, entity_id=None,
-                             patient_id=None, meta=meta)
+        await _audit_refusal(
+            conn, actor=actor, action="sample.transition", error=exc, entity_id=None, patient_id=None, meta=meta
+        )
         raise
     except DomainError as exc:
-        await _audit_refusal(conn, actor=actor, action="sample.transition", error=exc,
-                             entity_id=current.id if current else None,
-                             patient_id=current.patient_id if current else None, meta=meta)
+        await _audit_refusal(
+            conn,
+            actor=actor,
+            action="sample.transition",
+            error=exc,
+            entity_id=current.id if current else None,
+            patient_id=current.patient_id if current else None,
+            meta=meta,
+        )
         raise
 
 
 async def _record_unknown(
-    conn: asyncpg.Connection, barcode: str, to_state: SampleState | None, actor: Actor, centre_id: str | None,
+    conn: asyncpg.Connection,
+    barcode: str,
+    to_state: SampleState | None,
+    actor: Actor,
+    centre_id: str | None,
     meta: RequestMeta,
 ) -> None:
     await store.record_unknown_scan(
-        conn, barcode=barcode, attempted_state=to_state.value if to_state else None, actor_id=actor.id,
-        actor_role=actor.role.value, centre_id=centre_id, request_id=meta.request_id, source_ip=meta.source_ip,
+        conn,
+        barcode=barcode,
+        attempted_state=to_state.value if to_state else None,
+        actor_id=actor.id,
+        actor_role=actor.role.value,
+        centre_id=centre_id,
+        request_id=meta.request_id,
+        source_ip=meta.source_ip,
     )
 
 
@@ -167,21 +205,37 @@ async def register(
         now = await conn.fetchval("SELECT clock_timestamp()")
         try:
             sample = await store.insert(
-                conn, sample_id=str(uuid.uuid4()), barcode=code, order_id=order_id, patient_id=patient_id,
-                sample_type=sample_type, centre_id=centre_id, replaces_sample_id=replaces_sample_id,
-                actor_id=actor.id, actor_role=actor.role.value, at=now,
+                conn,
+                sample_id=str(uuid.uuid4()),
+                barcode=code,
+                order_id=order_id,
+                patient_id=patient_id,
+                sample_type=sample_type,
+                centre_id=centre_id,
+                replaces_sample_id=replaces_sample_id,
+                actor_id=actor.id,
+                actor_role=actor.role.value,
+                at=now,
             )
         except asyncpg.ForeignKeyViolationError as exc:
             raise InvalidInput("centre_id", f"There is no centre with id '{centre_id}'.") from exc
-        await outbox.add(conn, patient_id=patient_id, type=EVENT_STATE_CHANGED, payload=_event_payload(sample, None))
         await audit.append(
-            conn, actor=actor, action="sample.register", entity_type="sample", entity_id=sample.id,
-            patient_id=patient_id, summary={"barcode": code, "centre_id": centre_id}, meta=meta,
+            conn,
+            actor=actor,
+            action="sample.register",
+            entity_type="sample",
+            entity_id=sample.id,
+            patient_id=patient_id,
+            summary={"barcode": code, "centre_id": centre_id},
+            meta=meta,
         )
+        await outbox.add(conn, patient_id=patient_id, type=EVENT_STATE_CHANGED, payload=_event_payload(sample, None))
         return sample
 
 
-async def read(conn: asyncpg.Connection, *, barcode: str, actor: Actor, meta: RequestMeta | None = None) -> tuple[Sample, list[TransitionRecord]]:
+async def read(
+    conn: asyncpg.Connection, *, barcode: str, actor: Actor, meta: RequestMeta | None = None
+) -> tuple[Sample, list[TransitionRecord]]:
     """A staff look-up of one sample and its history; audited as a read of patient data."""
     permissions.require(actor.role, "sample.read")
     code = normalize_barcode(barcode)
@@ -190,8 +244,16 @@ async def read(conn: asyncpg.Connection, *, barcode: str, actor: Actor, meta: Re
         if sample is None:
             raise UnknownBarcode(code)
         steps = await store.history(conn, sample.id)
-        await audit.append(conn, actor=actor, action="sample.read", entity_type="sample", entity_id=sample.id,
-                           patient_id=sample.patient_id, summary={"barcode": code}, meta=meta)
+        await audit.append(
+            conn,
+            actor=actor,
+            action="sample.read",
+            entity_type="sample",
+            entity_id=sample.id,
+            patient_id=sample.patient_id,
+            summary={"barcode": code},
+            meta=meta,
+        )
     return sample, steps
 
 

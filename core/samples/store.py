@@ -76,7 +76,8 @@ async def insert(
         actor_id,
         actor_role,
     )
-    assert row is not None
+    if row is None:
+        raise RuntimeError("sample insert returned no row")
     return _sample(row)
 
 
@@ -113,7 +114,8 @@ async def apply_transition(
         actor_role,
         note,
     )
-    assert row is not None, "apply_transition needs the row locked by the caller"
+    if row is None:  # the caller holds the row lock, so the version cannot have moved under it
+        raise RuntimeError("apply_transition needs the row locked by the caller")
     return _sample(row)
 
 

@@ -66,12 +66,20 @@ async def add(
     member = StaffMember(str(uuid.uuid4()), username, display_name.strip() or username, role)
     async with conn.transaction():
         try:
-            await store.insert(conn, store.StaffRow(member.id, username, member.display_name, role.value,
-                                                    password_hash, True))
+            await store.insert(
+                conn, store.StaffRow(member.id, username, member.display_name, role.value, password_hash, True)
+            )
         except asyncpg.UniqueViolationError as exc:
             raise Conflict(f"The username '{username}' is taken.") from exc
-        await audit.append(conn, actor=actor, action="staff.add", entity_type="staff", entity_id=member.id,
-                           summary={"username": username, "role": role.value}, meta=meta)
+        await audit.append(
+            conn,
+            actor=actor,
+            action="staff.add",
+            entity_type="staff",
+            entity_id=member.id,
+            summary={"username": username, "role": role.value},
+            meta=meta,
+        )
     return member
 
 
@@ -89,8 +97,15 @@ async def authenticate(
     actor = Actor(id=f"staff:{row.id}" if row else f"unknown-user:{name}", role=Role(row.role) if row else Role.SYSTEM)
     success = bool(ok and row and row.active)
     async with conn.transaction():
-        await audit.append(conn, actor=actor, action="staff.sign_in", entity_type="staff",
-                           entity_id=row.id if row else None, outcome="ok" if success else "refused", meta=meta)
+        await audit.append(
+            conn,
+            actor=actor,
+            action="staff.sign_in",
+            entity_type="staff",
+            entity_id=row.id if row else None,
+            outcome="ok" if success else "refused",
+            meta=meta,
+        )
     if not success or row is None:
         raise Unauthenticated("Wrong username or password.")
     if _hasher.check_needs_rehash(row.password_hash):
@@ -113,8 +128,13 @@ class StaffSessions:
     async def create(self, member: StaffMember) -> tuple[str, float]:
         token = secrets.token_urlsafe(32)
         now = time.time()
-        data = {"id": member.id, "username": member.username, "display_name": member.display_name,
-                "role": member.role.value, "created": now}
+        data = {
+            "id": member.id,
+            "username": member.username,
+            "display_name": member.display_name,
+            "role": member.role.value,
+            "created": now,
+        }
         await self._redis.set(self._key(token), json.dumps(data), ex=self._idle)
         await self._redis.sadd(f"{self._prefix}:staff-sessions:{member.id}", self._key(token))
         return token, now + self._absolute

@@ -33,8 +33,9 @@ async def sign_in(request: Request) -> Response:
     async with request.state.pool.acquire() as conn:
         member = await staff.authenticate(conn, username=username, password=password, meta=request_meta(request))
     token, expires = await request.state.staff_sessions.create(member)
-    response = JSONResponse({"token": token, "expires_at": expires, "role": member.role.value,
-                             "display_name": member.display_name})
+    response = JSONResponse(
+        {"token": token, "expires_at": expires, "role": member.role.value, "display_name": member.display_name}
+    )
     response.set_cookie(STAFF_COOKIE, token, httponly=True, secure=True, samesite="strict", path="/")
     return response
 
@@ -75,9 +76,16 @@ async def sample_detail(request: Request) -> Response:
             conn, barcode=request.path_params["barcode"], actor=member.actor, meta=request_meta(request)
         )
     history = [
-        {"from": s.from_state.value if s.from_state else None, "to": s.to_state.value, "version": s.version,
-         "actor_id": s.actor_id, "actor_role": s.actor_role, "centre_id": s.centre_id, "reason": s.reason,
-         "at": s.at.isoformat()}
+        {
+            "from": s.from_state.value if s.from_state else None,
+            "to": s.to_state.value,
+            "version": s.version,
+            "actor_id": s.actor_id,
+            "actor_role": s.actor_role,
+            "centre_id": s.centre_id,
+            "reason": s.reason,
+            "at": s.at.isoformat(),
+        }
         for s in steps
     ]
     return JSONResponse({"sample": sample.to_public(), "history": history})

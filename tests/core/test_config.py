@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 import base64
-import os
 
 import pytest
 
 from core.config import ConfigError, Secret, load_settings
 
-KEY = base64.b64encode(os.urandom(32)).decode()
+KEY = base64.b64encode(bytes(range(32))).decode()  # fixed, so test ids are stable across xdist workers
 PRODUCTION = {
     "LABPULSE_MODE": "production",
     "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test",

@@ -121,12 +121,16 @@ CREATE INDEX unknown_scans_open ON unknown_scans (at) WHERE reviewed_at IS NULL;
 
 -- ---------------------------------------------------------------------------------------------------------
 -- Audit log: INSERT-only (UPDATE, DELETE and TRUNCATE are refused by triggers) and hash-chained.
--- Each row's hash = sha256(prev_hash || canonical text of the row); core.audit.verify recomputes the chain
--- from the stored columns and reports the first row that does not match, a missing seq, or a head that runs
--- ahead of the rows (a deleted tail).
+-- Rows are chained at COMMIT by a deferred constraint trigger, in commit order, into audit_chain:
+--   hash = sha256(prev_hash || canonical text of (chain, seq, audit row)).
+-- There are 8 independent chains (picked by backend pid) so that concurrent commits do not queue behind one
+-- head row through each other's WAL flush; each chain is tamper-evident on its own. Taking a head's lock at
+-- commit (not at insert) keeps it held only while committing. core.audit.verify recomputes every link from
+-- the stored columns and reports the first row that does not match, a row missing from either table, or a
+-- head ahead of its chain.
 CREATE TABLE audit_log (
-    seq          bigint PRIMARY KEY,
-    at           timestamptz NOT NULL,
+    id           bigserial PRIMARY KEY,
+    at           timestamptz NOT NULL DEFAULT clock_timestamp(),
     actor_id     text NOT NULL,
     actor_role   text NOT NULL,
     action       text NOT NULL,
@@ -137,50 +141,63 @@ CREATE TABLE audit_log (
     summary      jsonb NOT NULL DEFAULT '{}'::jsonb,
     request_id   text,
     source_ip    text,
-    user_agent   text,
-    prev_hash    bytea NOT NULL,
-    hash         bytea NOT NULL
+    user_agent   text
 );
-CREATE INDEX audit_log_patient ON audit_log (patient_id, seq) WHERE patient_id IS NOT NULL;
+CREATE INDEX audit_log_patient ON audit_log (patient_id, id) WHERE patient_id IS NOT NULL;
+
+CREATE TABLE audit_chain (
+    chain      smallint NOT NULL,
+    seq        bigint NOT NULL,
+    audit_id   bigint NOT NULL UNIQUE,
+    prev_hash  bytea NOT NULL,
+    hash       bytea NOT NULL,
+    PRIMARY KEY (chain, seq)
+);
 
 CREATE TABLE audit_head (
-    singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    chain      smallint PRIMARY KEY CHECK (chain BETWEEN 0 AND 7),
     last_seq   bigint NOT NULL,
     last_hash  bytea NOT NULL
 );
-INSERT INTO audit_head (singleton, last_seq, last_hash) VALUES (true, 0, decode(repeat('00', 32), 'hex'));
+INSERT INTO audit_head (chain, last_seq, last_hash)
+    SELECT g, 0, decode(repeat('00', 32), 'hex') FROM generate_series(0, 7) AS g;
 
-CREATE FUNCTION audit_chain() RETURNS trigger
+CREATE FUNCTION audit_chain_append() RETURNS trigger
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 DECLARE
     head audit_head%ROWTYPE;
+    digest bytea;
 BEGIN
-    -- The head row lock serialises appends; it is held only from here to the end of the transaction.
-    SELECT * INTO head FROM audit_head WHERE singleton FOR UPDATE;
-    NEW.seq := head.last_seq + 1;
-    NEW.at := clock_timestamp();
-    NEW.prev_hash := head.last_hash;
-    NEW.hash := sha256(NEW.prev_hash || convert_to(jsonb_build_array(
-        NEW.seq, (extract(epoch FROM NEW.at) * 1000000)::bigint, NEW.actor_id, NEW.actor_role, NEW.action,
-        NEW.entity_type, NEW.entity_id, NEW.patient_id, NEW.outcome, NEW.summary, NEW.request_id,
+    SELECT * INTO head FROM audit_head WHERE chain = pg_backend_pid() % 8 FOR UPDATE;
+    digest := sha256(head.last_hash || convert_to(jsonb_build_array(
+        head.chain, head.last_seq + 1, NEW.id, (extract(epoch FROM NEW.at) * 1000000)::bigint, NEW.actor_id, NEW.actor_role,
+        NEW.action, NEW.entity_type, NEW.entity_id, NEW.patient_id, NEW.outcome, NEW.summary, NEW.request_id,
         NEW.source_ip, NEW.user_agent)::text, 'UTF8'));
-    UPDATE audit_head SET last_seq = NEW.seq, last_hash = NEW.hash WHERE singleton;
-    RETURN NEW;
+    INSERT INTO audit_chain (chain, seq, audit_id, prev_hash, hash)
+        VALUES (head.chain, head.last_seq + 1, NEW.id, head.last_hash, digest);
+    UPDATE audit_head SET last_seq = head.last_seq + 1, last_hash = digest WHERE chain = head.chain;
+    RETURN NULL;
 END
 $$;
 
-CREATE TRIGGER audit_log_chain BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_chain();
+CREATE CONSTRAINT TRIGGER audit_log_chain AFTER INSERT ON audit_log
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION audit_chain_append();
 
 CREATE FUNCTION audit_refuse_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION 'the audit log is append-only: % is refused', TG_OP USING ERRCODE = 'insufficient_privilege';
+    RAISE EXCEPTION 'the audit log is append-only: % on % is refused', TG_OP, TG_TABLE_NAME
+        USING ERRCODE = 'insufficient_privilege';
 END
 $$;
 
 CREATE TRIGGER audit_log_no_update BEFORE UPDATE OR DELETE ON audit_log
     FOR EACH ROW EXECUTE FUNCTION audit_refuse_change();
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
+CREATE TRIGGER audit_chain_no_update BEFORE UPDATE OR DELETE ON audit_chain
+    FOR EACH ROW EXECUTE FUNCTION audit_refuse_change();
+CREATE TRIGGER audit_chain_no_truncate BEFORE TRUNCATE ON audit_chain
     FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
 CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head
     FOR EACH ROW EXECUTE FUNCTION audit_refuse_change();
@@ -190,7 +207,7 @@ CREATE TRIGGER audit_head_no_truncate BEFORE TRUNCATE ON audit_head
 CREATE FUNCTION audit_head_forward_only() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF NEW.last_seq <> OLD.last_seq + 1 THEN
+    IF NEW.chain <> OLD.chain OR NEW.last_seq <> OLD.last_seq + 1 THEN
         RAISE EXCEPTION 'the audit head only moves forward by one' USING ERRCODE = 'insufficient_privilege';
     END IF;
     RETURN NEW;

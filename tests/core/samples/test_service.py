@@ -21,26 +21,29 @@ S = SampleState
 async def _counts(conn: asyncpg.Connection, sample_id: str, patient_id: str) -> tuple[int, int, int]:
     history = await conn.fetchval("SELECT count(*) FROM sample_transitions WHERE sample_id = $1", sample_id)
     events = await conn.fetchval("SELECT count(*) FROM outbox WHERE patient_id = $1", patient_id)
-    audits = await conn.fetchval(
-        "SELECT count(*) FROM audit_log WHERE entity_id = $1 AND outcome = 'ok'", sample_id
-    )
+    audits = await conn.fetchval("SELECT count(*) FROM audit_log WHERE entity_id = $1 AND outcome = 'ok'", sample_id)
     return history, events, audits
 
 
-async def test_a_transition_writes_state_history_event_and_audit_together(conn: asyncpg.Connection, vault: Vault) -> None:
+async def test_a_transition_writes_state_history_event_and_audit_together(
+    conn: asyncpg.Connection, vault: Vault
+) -> None:
     sample = await make_sample(conn, vault)
     before = await _counts(conn, sample.id, sample.patient_id)
     meta = RequestMeta(request_id="req-12345678", source_ip="198.51.100.4", user_agent="scanner/1.0")
-    moved = await samples.transition(conn, barcode=sample.barcode.lower(), to_state=S.IN_TRANSIT, actor=PHLEB,
-                                     centre_id="CC-1", meta=meta)
+    moved = await samples.transition(
+        conn, barcode=sample.barcode.lower(), to_state=S.IN_TRANSIT, actor=PHLEB, centre_id="CC-1", meta=meta
+    )
     assert (moved.state, moved.version) == (S.IN_TRANSIT, 2)
     assert await _counts(conn, sample.id, sample.patient_id) == tuple(n + 1 for n in before)
 
-    event = await conn.fetchrow("SELECT type, payload, patient_seq FROM outbox WHERE patient_id = $1 "
-                                "ORDER BY patient_seq DESC LIMIT 1", sample.patient_id)
+    event = await conn.fetchrow(
+        "SELECT type, payload, patient_seq FROM outbox WHERE patient_id = $1 ORDER BY patient_seq DESC LIMIT 1",
+        sample.patient_id,
+    )
     assert event["type"] == "sample.state_changed"
     assert (event["payload"]["from"], event["payload"]["to"]) == ("collected", "in_transit")
-    row = await conn.fetchrow("SELECT * FROM audit_log WHERE entity_id = $1 ORDER BY seq DESC LIMIT 1", sample.id)
+    row = await conn.fetchrow("SELECT * FROM audit_log WHERE entity_id = $1 ORDER BY id DESC LIMIT 1", sample.id)
     assert (row["actor_id"], row["actor_role"], row["action"]) == ("staff:phleb", "phlebotomist", "sample.transition")
     assert (row["request_id"], row["source_ip"], row["user_agent"]) == ("req-12345678", "198.51.100.4", "scanner/1.0")
     assert row["summary"]["from"] == "collected" and row["summary"]["to"] == "in_transit"
@@ -48,15 +51,20 @@ async def test_a_transition_writes_state_history_event_and_audit_together(conn: 
     assert (step["actor_id"], step["centre_id"], step["from_state"]) == ("staff:phleb", "CC-1", "collected")
 
 
-async def test_an_illegal_transition_names_both_states_and_changes_nothing(conn: asyncpg.Connection, vault: Vault) -> None:
+async def test_an_illegal_transition_names_both_states_and_changes_nothing(
+    conn: asyncpg.Connection, vault: Vault
+) -> None:
     sample = await make_sample(conn, vault)
     before = await _counts(conn, sample.id, sample.patient_id)
     with pytest.raises(InvalidTransition, match="'collected' and cannot move to 'reported'"):
-        await samples.transition(conn, barcode=sample.barcode, to_state=S.REPORTED, actor=PATHOLOGIST, centre_id="LAB-1")
+        await samples.transition(
+            conn, barcode=sample.barcode, to_state=S.REPORTED, actor=PATHOLOGIST, centre_id="LAB-1"
+        )
     assert await _counts(conn, sample.id, sample.patient_id) == before
     assert await conn.fetchval("SELECT state FROM samples WHERE id = $1", sample.id) == "collected"
-    refusal = await conn.fetchrow("SELECT outcome, summary FROM audit_log WHERE entity_id = $1 ORDER BY seq DESC LIMIT 1",
-                                  sample.id)
+    refusal = await conn.fetchrow(
+        "SELECT outcome, summary FROM audit_log WHERE entity_id = $1 ORDER BY id DESC LIMIT 1", sample.id
+    )
     assert refusal["outcome"] == "refused:invalid_transition"
     assert refusal["summary"] == {"barcode": sample.barcode, "from": "collected", "to": "reported"}
 
@@ -64,9 +72,13 @@ async def test_an_illegal_transition_names_both_states_and_changes_nothing(conn:
 async def test_an_unknown_barcode_is_its_own_error_and_kept_for_review(conn: asyncpg.Connection, vault: Vault) -> None:
     await make_sample(conn, vault)
     with pytest.raises(UnknownBarcode):
-        await samples.transition(conn, barcode="NO-SUCH-TUBE", to_state=S.RECEIVED_AT_LAB, actor=TECH, centre_id="LAB-1")
+        await samples.transition(
+            conn, barcode="NO-SUCH-TUBE", to_state=S.RECEIVED_AT_LAB, actor=TECH, centre_id="LAB-1"
+        )
     queue = await samples.review_queue(conn, actor=TECH)
-    assert [(q.barcode, q.attempted_state, q.actor_id) for q in queue] == [("NO-SUCH-TUBE", "received_at_lab", "staff:tech")]
+    assert [(q.barcode, q.attempted_state, q.actor_id) for q in queue] == [
+        ("NO-SUCH-TUBE", "received_at_lab", "staff:tech")
+    ]
     assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE outcome = 'refused:unknown_barcode'") == 1
 
 
@@ -83,25 +95,44 @@ async def test_a_role_without_the_right_is_refused_and_audited(conn: asyncpg.Con
     with pytest.raises(PermissionDenied):
         await samples.transition(conn, barcode=sample.barcode, to_state=S.REPORTED, actor=TECH, centre_id="LAB-1")
     assert await conn.fetchval("SELECT state FROM samples WHERE id = $1", sample.id) == "completed"
-    assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE outcome = 'refused:forbidden' "
-                               "AND actor_role = 'lab_technician'") == 1
-    reported = await samples.transition(conn, barcode=sample.barcode, to_state=S.REPORTED, actor=PATHOLOGIST,
-                                        centre_id="LAB-1")
+    assert (
+        await conn.fetchval(
+            "SELECT count(*) FROM audit_log WHERE outcome = 'refused:forbidden' AND actor_role = 'lab_technician'"
+        )
+        == 1
+    )
+    reported = await samples.transition(
+        conn, barcode=sample.barcode, to_state=S.REPORTED, actor=PATHOLOGIST, centre_id="LAB-1"
+    )
     assert reported.state is S.REPORTED
 
 
 async def test_rejection_and_recollection_carry_the_reason(conn: asyncpg.Connection, vault: Vault) -> None:
     sample = await make_sample(conn, vault)
-    rejected = await samples.transition(conn, barcode=sample.barcode, to_state=S.REJECTED, actor=TECH,
-                                        centre_id="LAB-1", reason=RejectionReason.HAEMOLYSED, note="pink serum")
+    rejected = await samples.transition(
+        conn,
+        barcode=sample.barcode,
+        to_state=S.REJECTED,
+        actor=TECH,
+        centre_id="LAB-1",
+        reason=RejectionReason.HAEMOLYSED,
+        note="pink serum",
+    )
     assert rejected.rejection_reason is RejectionReason.HAEMOLYSED
-    again = await samples.transition(conn, barcode=sample.barcode, to_state=S.RECOLLECTION_REQUESTED, actor=ADMIN,
-                                     centre_id="LAB-1")
+    again = await samples.transition(
+        conn, barcode=sample.barcode, to_state=S.RECOLLECTION_REQUESTED, actor=ADMIN, centre_id="LAB-1"
+    )
     assert again.state is S.RECOLLECTION_REQUESTED and again.rejection_reason is RejectionReason.HAEMOLYSED
     order_id = sample.order_id
-    replacement = await samples.register(conn, order_id=order_id, barcode="RE-" + sample.barcode[2:],
-                                         sample_type=sample.sample_type, actor=PHLEB, centre_id="CC-1",
-                                         replaces_sample_id=sample.id)
+    replacement = await samples.register(
+        conn,
+        order_id=order_id,
+        barcode="RE-" + sample.barcode[2:],
+        sample_type=sample.sample_type,
+        actor=PHLEB,
+        centre_id="CC-1",
+        replaces_sample_id=sample.id,
+    )
     assert replacement.replaces_sample_id == sample.id
 
 
@@ -114,11 +145,13 @@ async def test_an_unknown_centre_is_invalid_input_not_a_crash(conn: asyncpg.Conn
 
 async def test_stale_version_is_refused(conn: asyncpg.Connection, vault: Vault) -> None:
     sample = await make_sample(conn, vault)
-    await samples.transition(conn, barcode=sample.barcode, to_state=S.IN_TRANSIT, actor=PHLEB, centre_id="CC-1",
-                             expected_version=1)
+    await samples.transition(
+        conn, barcode=sample.barcode, to_state=S.IN_TRANSIT, actor=PHLEB, centre_id="CC-1", expected_version=1
+    )
     with pytest.raises(StaleVersion) as err:
-        await samples.transition(conn, barcode=sample.barcode, to_state=S.RECEIVED_AT_LAB, actor=TECH,
-                                 centre_id="LAB-1", expected_version=1)
+        await samples.transition(
+            conn, barcode=sample.barcode, to_state=S.RECEIVED_AT_LAB, actor=TECH, centre_id="LAB-1", expected_version=1
+        )
     assert (err.value.expected, err.value.actual) == (1, 2)
 
 

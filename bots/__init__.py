@@ -1,0 +1,1 @@
+"""WhatsApp, SMS and Telegram conversation engine and adapters (issue: bots)."""

@@ -1,0 +1,1 @@
+"""Teleconsult rooms, media relay, transcription and SOAP drafting (issue: teleconsults)."""

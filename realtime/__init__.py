@@ -1,0 +1,1 @@
+"""WebSocket hub: live sample status for patients (issue: live status)."""

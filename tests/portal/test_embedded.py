@@ -1,0 +1,40 @@
+"""A fresh clone with no URLs configured: `labpulse serve` starts embedded PostgreSQL and Redis and serves."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.procs import free_port, labpulse_cmd, wait_healthy
+
+
+@pytest.mark.slow
+def test_serve_with_no_configuration_starts_embedded_services_and_serves() -> None:
+    data_dir = tempfile.mkdtemp(prefix="lpe", dir="/tmp")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LABPULSE_", "DATABASE_URL", "REDIS_URL"))}
+    env.update(LABPULSE_DATA_DIR=data_dir, LABPULSE_PORT=str(port))
+    proc = subprocess.Popen(
+        [*labpulse_cmd(), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        r = wait_healthy(f"http://127.0.0.1:{port}/healthz")
+        assert r.json() == {"status": "ok", "postgres": "ok", "redis": "ok"}
+        # Demo data was seeded and a demo staff member can sign in with the password printed once at start.
+        r = httpx.post(f"http://127.0.0.1:{port}/api/staff/session", json={"username": "demo.tech", "password": "?"})
+        assert r.status_code == 401
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert "Demo data seeded" in out and "demo.tech" in out
+    secrets_file = Path(data_dir) / "demo-secrets.json"
+    assert secrets_file.stat().st_mode & 0o777 == 0o600
+    # The embedded PostgreSQL was stopped with the server.
+    assert not (Path(data_dir) / "pg" / "postmaster.pid").exists()
