@@ -10,12 +10,13 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import asyncpg
 
 from core import audit
-from core.config import ConfigError, Settings, load_settings
+from core.config import ConfigError, Secret, Settings, load_settings
 from core.crypto import generate_key
 from core.db.migrate import migrate
 from core.db.pool import connect, pool_from_settings
@@ -46,8 +47,6 @@ def _resolve(settings: Settings) -> tuple[Settings, EmbeddedServices | None]:
     embedded = None
     if settings.uses_embedded_services:
         embedded = start_embedded(settings.data_dir)
-        from core.config import Secret
-
         settings = settings.with_overrides(
             database_url=settings.database_url or Secret(embedded.database_url),
             redis_url=settings.redis_url or Secret(embedded.redis_url),
@@ -63,6 +62,17 @@ def _resolve(settings: Settings) -> tuple[Settings, EmbeddedServices | None]:
     }
     os.environ.update({k: v for k, v in env.items() if v})
     return settings, embedded
+
+
+@contextmanager
+def _services() -> Iterator[Settings]:
+    """Resolved settings for one command; embedded services (if started for it) stop when it ends."""
+    settings, embedded = _resolve(_settings())
+    try:
+        yield settings
+    finally:
+        if embedded:
+            embedded.stop()
 
 
 async def _connect(settings: Settings) -> asyncpg.Connection:
@@ -95,32 +105,23 @@ async def _seed(settings: Settings) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    settings, embedded = _resolve(_settings())
-    try:
+    with _services() as settings:
         applied = asyncio.run(_migrate(settings))
-        print(f"applied: {', '.join(applied)}" if applied else "database is up to date")
-        return 0
-    finally:
-        if embedded:
-            embedded.stop()
+    print(f"applied: {', '.join(applied)}" if applied else "database is up to date")
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    settings, embedded = _resolve(_settings())
-    try:
+    with _services() as settings:
         asyncio.run(_migrate(settings))
         asyncio.run(_seed(settings))
-        return 0
-    finally:
-        if embedded:
-            embedded.stop()
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    settings, embedded = _resolve(_settings())
-    try:
+    with _services() as settings:
         asyncio.run(_migrate(settings))
         if settings.mode == "demo" and not args.no_demo_data:
             asyncio.run(_seed(settings))
@@ -139,10 +140,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             log_config=None,
             access_log=False,
         )
-        return 0
-    finally:
-        if embedded:
-            embedded.stop()
+    return 0
 
 
 async def _run_worker(settings: Settings) -> None:
@@ -165,14 +163,10 @@ async def _run_worker(settings: Settings) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    settings, embedded = _resolve(_settings())
-    try:
+    with _services() as settings:
         asyncio.run(_migrate(settings))
         asyncio.run(_run_worker(settings))
-        return 0
-    finally:
-        if embedded:
-            embedded.stop()
+    return 0
 
 
 async def _verify(settings: Settings) -> audit.VerifyReport:
@@ -184,12 +178,8 @@ async def _verify(settings: Settings) -> audit.VerifyReport:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    settings, embedded = _resolve(_settings())
-    try:
+    with _services() as settings:
         report = asyncio.run(_verify(settings))
-    finally:
-        if embedded:
-            embedded.stop()
     if report.ok:
         print(f"audit chain intact: {report.rows} rows, head {report.head_hash}")
         return 0
@@ -212,12 +202,8 @@ def cmd_staff_add(args: argparse.Namespace) -> int:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = getpass.getpass("Password (12+ characters): ")
-    settings, embedded = _resolve(_settings())
-    try:
+    with _services() as settings:
         asyncio.run(_staff_add(settings, args.username, args.display_name or args.username, Role(args.role), password))
-    finally:
-        if embedded:
-            embedded.stop()
     print(f"staff account '{args.username.lower()}' added with role {args.role}")
     return 0
 
