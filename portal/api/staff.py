@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import asdict
+from typing import TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -15,8 +17,10 @@ from core.staff import service as staff
 from portal.auth import STAFF_COOKIE, bearer_token, require_staff
 from portal.http import field_int, field_str, read_json, request_meta
 
+E = TypeVar("E", bound=enum.Enum)
 
-def _enum(cls: type[SampleState] | type[RejectionReason], field: str, raw: str | None) -> object:
+
+def _enum(cls: type[E], field: str, raw: str | None) -> E | None:
     if raw is None:
         return None
     try:
@@ -53,15 +57,17 @@ async def scan(request: Request) -> Response:
     member = await require_staff(request)
     data = await read_json(request)
     to_state = _enum(SampleState, "to", field_str(data, "to", max_len=40))
+    if to_state is None:
+        raise InvalidInput("to", "'to' is required: the state to move the sample to.")
     reason = _enum(RejectionReason, "reason", field_str(data, "reason", required=False, max_len=40))
     async with request.state.pool.acquire() as conn:
         sample = await samples.transition(
             conn,
             barcode=field_str(data, "barcode", max_len=64) or "",
-            to_state=to_state,  # type: ignore[arg-type]
+            to_state=to_state,
             actor=member.actor,
             centre_id=field_str(data, "centre_id", max_len=40) or "",
-            reason=reason,  # type: ignore[arg-type]
+            reason=reason,
             note=field_str(data, "note", required=False, max_len=500),
             expected_version=field_int(data, "expected_version"),
             meta=request_meta(request),
