@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -25,22 +24,6 @@ _CANONICAL = """jsonb_build_array(
     a.entity_type, a.entity_id, a.patient_id, a.outcome, a.summary, a.request_id, a.source_ip, a.user_agent)::text"""
 
 GENESIS = bytes(32)
-
-
-@dataclass(frozen=True, slots=True)
-class AuditRow:
-    id: int
-    at: datetime
-    actor_id: str
-    actor_role: str
-    action: str
-    entity_type: str
-    entity_id: str | None
-    patient_id: str | None
-    outcome: str
-    summary: Mapping[str, Any]
-    request_id: str | None
-    source_ip: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,17 +68,6 @@ async def append(
         meta.user_agent,
     )
     return audit_id
-
-
-async def rows_for_patient(conn: asyncpg.Connection, patient_id: str, *, limit: int = 200) -> list[AuditRow]:
-    rows = await conn.fetch(
-        """SELECT id, at, actor_id, actor_role, action, entity_type, entity_id, patient_id::text, outcome,
-                  summary, request_id, source_ip
-           FROM audit_log WHERE patient_id = $1 ORDER BY id DESC LIMIT $2""",
-        patient_id,
-        limit,
-    )
-    return [AuditRow(**dict(r)) for r in rows]
 
 
 async def verify(conn: asyncpg.Connection, *, batch: int = 5000) -> VerifyReport:

@@ -13,7 +13,7 @@ from portal.http import request_meta
 STAFF_COOKIE = "lp_staff"
 
 
-def _token(request: Request) -> str | None:
+def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
@@ -23,7 +23,7 @@ def _token(request: Request) -> str | None:
 
 async def require_staff(request: Request) -> StaffMember:
     """The signed-in staff member, or ``Unauthenticated`` (the refusal is audited)."""
-    token = _token(request)
+    token = bearer_token(request)
     member: StaffMember | None = await request.state.staff_sessions.resolve(token) if token else None
     if member is None:
         async with request.state.pool.acquire() as conn, conn.transaction():
@@ -37,7 +37,3 @@ async def require_staff(request: Request) -> StaffMember:
             )
         raise Unauthenticated("Sign in first: send a staff bearer token or the staff session cookie.")
     return member
-
-
-def bearer_token(request: Request) -> str | None:
-    return _token(request)

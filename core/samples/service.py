@@ -202,7 +202,6 @@ async def register(
             raise OrderNotFound(order_id)
         if await store.get_by_barcode(conn, code) is not None:
             raise DuplicateBarcode(code)
-        now = await conn.fetchval("SELECT clock_timestamp()")
         try:
             sample = await store.insert(
                 conn,
@@ -215,7 +214,6 @@ async def register(
                 replaces_sample_id=replaces_sample_id,
                 actor_id=actor.id,
                 actor_role=actor.role.value,
-                at=now,
             )
         except asyncpg.ForeignKeyViolationError as exc:
             raise InvalidInput("centre_id", f"There is no centre with id '{centre_id}'.") from exc

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import asyncpg
 
 from core.samples.model import RejectionReason, Sample, SampleState, TransitionRecord, UnknownScan
@@ -52,18 +50,18 @@ async def insert(
     replaces_sample_id: str | None,
     actor_id: str,
     actor_role: str,
-    at: datetime,
 ) -> Sample:
     row = await conn.fetchrow(
         f"""WITH s AS (
                 INSERT INTO samples (id, barcode, order_id, patient_id, sample_type, state, version, centre_id,
                                      replaces_sample_id, collected_at, updated_at)
-                VALUES ($1, $2, $3, $4, $5, 'collected', 1, $6, $7, $8, $8)
+                SELECT $1, $2, $3, $4, $5, 'collected', 1, $6, $7, now.at, now.at
+                FROM (SELECT clock_timestamp() AS at) AS now
                 RETURNING *),
             t AS (
                 INSERT INTO sample_transitions (sample_id, from_state, to_state, version, actor_id, actor_role,
                                                 centre_id, at)
-                SELECT id, NULL, state, version, $9, $10, centre_id, collected_at FROM s)
+                SELECT id, NULL, state, version, $8, $9, centre_id, collected_at FROM s)
             SELECT {_COLUMNS} FROM s""",
         sample_id,
         barcode,
@@ -72,7 +70,6 @@ async def insert(
         sample_type,
         centre_id,
         replaces_sample_id,
-        at,
         actor_id,
         actor_role,
     )

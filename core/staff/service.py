@@ -136,7 +136,6 @@ class StaffSessions:
             "created": now,
         }
         await self._redis.set(self._key(token), json.dumps(data), ex=self._idle)
-        await self._redis.sadd(f"{self._prefix}:staff-sessions:{member.id}", self._key(token))
         return token, now + self._absolute
 
     async def resolve(self, token: str) -> StaffMember | None:
@@ -157,11 +156,3 @@ class StaffSessions:
 
     async def revoke(self, token: str) -> None:
         await self._redis.delete(self._key(token))
-
-    async def revoke_all(self, staff_id: str) -> int:
-        index = f"{self._prefix}:staff-sessions:{staff_id}"
-        keys = await self._redis.smembers(index)
-        if keys:
-            await self._redis.delete(*keys)
-        await self._redis.delete(index)
-        return len(keys)

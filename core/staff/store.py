@@ -38,12 +38,5 @@ async def by_username(conn: asyncpg.Connection, username: str) -> StaffRow | Non
     return StaffRow(**dict(r)) if r else None
 
 
-async def by_id(conn: asyncpg.Connection, staff_id: str) -> StaffRow | None:
-    r = await conn.fetchrow(
-        "SELECT id::text, username, display_name, role, password_hash, active FROM staff WHERE id = $1", staff_id
-    )
-    return StaffRow(**dict(r)) if r else None
-
-
 async def update_password_hash(conn: asyncpg.Connection, staff_id: str, password_hash: str) -> None:
     await conn.execute("UPDATE staff SET password_hash = $2 WHERE id = $1", staff_id, password_hash)
