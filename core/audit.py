@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from core.db.statement import Statement
 from core.identity import Actor, RequestMeta
 
 # The same canonical text the trigger hashes (core/db/migrations/0001_foundation.sql), computed from the
@@ -36,6 +37,45 @@ class VerifyReport:
     bad_seq: int | None = None
 
 
+def stage(
+    stmt: Statement,
+    *,
+    actor: Actor,
+    action: str,
+    entity_type: str,
+    entity_id: str | None = None,
+    patient_id: str | None = None,
+    outcome: str = "ok",
+    summary: Mapping[str, Any] | None = None,
+    meta: RequestMeta | None = None,
+) -> str:
+    """Stage the INSERT of one audit row as CTE ``audit`` (``RETURNING id``); returns the CTE's name."""
+    meta = meta or RequestMeta()
+    values = ", ".join(
+        stmt.bind(v)
+        for v in (
+            actor.id,
+            actor.role.value,
+            action,
+            entity_type,
+            entity_id,
+            patient_id,
+            outcome,
+            dict(summary or {}),
+            meta.request_id,
+            meta.source_ip,
+            meta.user_agent,
+        )
+    )
+    stmt.cte(
+        "audit",
+        f"""INSERT INTO audit_log (actor_id, actor_role, action, entity_type, entity_id, patient_id, outcome,
+                                   summary, request_id, source_ip, user_agent)
+            VALUES ({values}) RETURNING id""",
+    )
+    return "audit"
+
+
 async def append(
     conn: asyncpg.Connection,
     *,
@@ -49,24 +89,19 @@ async def append(
     meta: RequestMeta | None = None,
 ) -> int:
     """Append one audit row in the caller's transaction and return its id. ``summary`` must hold no PHI."""
-    meta = meta or RequestMeta()
-    audit_id: int = await conn.fetchval(
-        """INSERT INTO audit_log (actor_id, actor_role, action, entity_type, entity_id, patient_id, outcome, summary,
-                                  request_id, source_ip, user_agent)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-           RETURNING id""",
-        actor.id,
-        actor.role.value,
-        action,
-        entity_type,
-        entity_id,
-        patient_id,
-        outcome,
-        dict(summary or {}),
-        meta.request_id,
-        meta.source_ip,
-        meta.user_agent,
+    stmt = Statement()
+    stage(
+        stmt,
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        patient_id=patient_id,
+        outcome=outcome,
+        summary=summary,
+        meta=meta,
     )
+    audit_id: int = await conn.fetchval(stmt.sql("SELECT id FROM audit"), *stmt.args)
     return audit_id
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import asyncpg
 
+from core.db.statement import Statement
 from core.events import Event
 
 log = logging.getLogger("labpulse.outbox")
@@ -25,23 +26,32 @@ Publisher = Callable[[Sequence[Event]], Awaitable[None]]
 BATCH_WINDOW_SECONDS = 0.003
 
 
+def stage(stmt: Statement, *, patient_id: str, type: str, payload: dict[str, Any]) -> uuid.UUID:
+    """Stage the event as CTEs ``outbox_seq`` and ``outbox_row`` (``RETURNING patient_seq, created_at``).
+
+    Bumping the patient's counter locks that patient's row until commit, which is what makes the sequence
+    gap-free and commit-ordered.
+    """
+    event_id = uuid.uuid4()
+    patient = stmt.bind(patient_id)
+    stmt.cte("outbox_seq", f"UPDATE patients SET event_seq = event_seq + 1 WHERE id = {patient} RETURNING event_seq")
+    stmt.cte(
+        "outbox_row",
+        f"""INSERT INTO outbox (event_id, patient_id, patient_seq, type, payload)
+            SELECT {stmt.bind(event_id)}, {patient}, outbox_seq.event_seq, {stmt.bind(type)}, {stmt.bind(payload)}
+            FROM outbox_seq RETURNING patient_seq, created_at""",
+    )
+    return event_id
+
+
 async def add(conn: asyncpg.Connection, *, patient_id: str, type: str, payload: dict[str, Any]) -> Event:
     """Record an event for ``patient_id`` in the caller's transaction, with the patient's next seq number.
 
-    Bumping the patient's counter locks that patient's row until commit, which is what makes the sequence
-    gap-free and commit-ordered. Call it last in a transaction so the lock is held as briefly as possible.
+    Call it last in a transaction so the patient row is locked as briefly as possible.
     """
-    event_id = uuid.uuid4()
-    row = await conn.fetchrow(
-        """WITH next AS (UPDATE patients SET event_seq = event_seq + 1 WHERE id = $2 RETURNING event_seq)
-           INSERT INTO outbox (event_id, patient_id, patient_seq, type, payload)
-           SELECT $1, $2, next.event_seq, $3, $4 FROM next
-           RETURNING patient_seq, created_at""",
-        event_id,
-        patient_id,
-        type,
-        payload,
-    )
+    stmt = Statement()
+    event_id = stage(stmt, patient_id=patient_id, type=type, payload=payload)
+    row = await conn.fetchrow(stmt.sql("SELECT patient_seq, created_at FROM outbox_row"), *stmt.args)
     if row is None:
         raise LookupError(f"patient {patient_id} does not exist")
     return Event(str(event_id), str(patient_id), row["patient_seq"], type, payload, row["created_at"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from core.errors import InvalidInput, InvalidTransition
@@ -97,6 +97,17 @@ class Sample:
     replaces_sample_id: str | None
     collected_at: datetime
     updated_at: datetime
+
+    def moved(self, to_state: SampleState, *, centre_id: str, reason: RejectionReason | None, at: datetime) -> Sample:
+        """The sample as it will be once moved: what the store writes and what the event announces."""
+        return replace(
+            self,
+            state=to_state,
+            version=self.version + 1,
+            centre_id=centre_id,
+            rejection_reason=reason or self.rejection_reason,
+            updated_at=max(at, self.updated_at),  # a history never runs backwards, whatever the clocks do
+        )
 
     def to_public(self) -> dict[str, object]:
         """The JSON a staff client sees (no patient identifiers beyond the opaque ids)."""

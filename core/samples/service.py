@@ -11,6 +11,7 @@ import uuid
 import asyncpg
 
 from core import audit, outbox, permissions
+from core.db.statement import Statement
 from core.errors import DomainError, DuplicateBarcode, InvalidInput, OrderNotFound, StaleVersion, UnknownBarcode
 from core.identity import Actor, RequestMeta
 from core.samples import store
@@ -99,49 +100,45 @@ async def transition(
     current: Sample | None = None
     try:
         async with conn.transaction():
-            current = await store.get_by_barcode(conn, code, for_update=True)
-            if current is None:
+            locked = await store.lock_by_barcode(conn, code)
+            if locked is None:
                 raise UnknownBarcode(code)
+            current, now = locked
             if expected_version is not None and expected_version != current.version:
                 raise StaleVersion(code, expected_version, current.version)
             check_transition(code, current.state, to_state, reason, note)
-            try:
-                updated = await store.apply_transition(
-                    conn,
-                    current,
-                    to_state=to_state,
-                    centre_id=centre_id,
-                    reason=reason,
-                    note=note,
-                    actor_id=actor.id,
-                    actor_role=actor.role.value,
-                )
-            except asyncpg.ForeignKeyViolationError as exc:
-                raise InvalidInput("centre_id", f"There is no centre with id '{centre_id}'.") from exc
-            await audit.append(
-                conn,
+            moved = current.moved(to_state, centre_id=centre_id, reason=reason, at=now)
+            # The audit row and the event ride in the transition's own statement: one round trip for all.
+            also = Statement()
+            audit.stage(
+                also,
                 actor=actor,
                 action="sample.transition",
                 entity_type="sample",
-                entity_id=updated.id,
-                patient_id=updated.patient_id,
+                entity_id=current.id,
+                patient_id=current.patient_id,
                 summary={
                     "barcode": code,
                     "from": current.state.value,
                     "to": to_state.value,
                     "centre_id": centre_id,
-                    "version": updated.version,
+                    "version": moved.version,
                     "reason": reason.value if reason else None,
                 },
                 meta=meta,
             )
-            # Last: the event bumps the patient's sequence, locking the patient row until commit.
-            await outbox.add(
-                conn,
-                patient_id=updated.patient_id,
+            outbox.stage(
+                also,
+                patient_id=current.patient_id,
                 type=EVENT_STATE_CHANGED,
-                payload=_event_payload(updated, current.state),
+                payload=_event_payload(moved, current.state),
             )
+            try:
+                updated = await store.apply_transition(
+                    conn, current, moved, note=note, actor_id=actor.id, actor_role=actor.role.value, also=also
+                )
+            except asyncpg.ForeignKeyViolationError as exc:
+                raise InvalidInput("centre_id", f"There is no centre with id '{centre_id}'.") from exc
             return updated
     except UnknownBarcode as exc:
         await _record_unknown(conn, code, to_state, actor, centre_id, meta)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import asyncpg
 
+from core.db.statement import Statement
 from core.samples.model import RejectionReason, Sample, SampleState, TransitionRecord, UnknownScan
 
 _COLUMNS = """id::text, barcode, order_id::text, patient_id::text, sample_type, state, version, centre_id,
@@ -27,10 +30,17 @@ def _sample(r: asyncpg.Record) -> Sample:
     )
 
 
-async def get_by_barcode(conn: asyncpg.Connection, barcode: str, *, for_update: bool = False) -> Sample | None:
-    lock = " FOR UPDATE" if for_update else ""
-    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM samples WHERE barcode = $1{lock}", barcode)
+async def get_by_barcode(conn: asyncpg.Connection, barcode: str) -> Sample | None:
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM samples WHERE barcode = $1", barcode)
     return _sample(row) if row else None
+
+
+async def lock_by_barcode(conn: asyncpg.Connection, barcode: str) -> tuple[Sample, datetime] | None:
+    """Lock the sample's row until the caller's transaction ends; also return the database clock once locked."""
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS}, clock_timestamp() AS locked_at FROM samples WHERE barcode = $1 FOR UPDATE", barcode
+    )
+    return (_sample(row), row["locked_at"]) if row else None
 
 
 async def list_for_patient(conn: asyncpg.Connection, patient_id: str) -> list[Sample]:
@@ -81,36 +91,36 @@ async def insert(
 async def apply_transition(
     conn: asyncpg.Connection,
     current: Sample,
+    moved: Sample,
     *,
-    to_state: SampleState,
-    centre_id: str,
-    reason: RejectionReason | None,
     note: str | None,
     actor_id: str,
     actor_role: str,
+    also: Statement | None = None,
 ) -> Sample:
-    """Move a row locked by the caller to ``to_state`` and append the history row, in one statement."""
-    row = await conn.fetchrow(
-        f"""WITH s AS (
-                UPDATE samples SET state = $2, version = version + 1, centre_id = $3,
-                                   rejection_reason = COALESCE($4, rejection_reason), updated_at = clock_timestamp()
-                WHERE id = $1 AND version = $5
-                RETURNING *),
-            t AS (
-                INSERT INTO sample_transitions (sample_id, from_state, to_state, version, actor_id, actor_role,
-                                                centre_id, reason, note, at)
-                SELECT id, $6, state, version, $7, $8, centre_id, $4, $9, updated_at FROM s)
-            SELECT {_COLUMNS} FROM s""",
-        current.id,
-        to_state.value,
-        centre_id,
-        reason.value if reason else None,
-        current.version,
-        current.state.value,
-        actor_id,
-        actor_role,
-        note,
+    """Write ``moved`` (see ``Sample.moved``) over ``current``, locked by the caller, and append the history row.
+
+    ``also`` carries parts the caller staged (its audit row, its outbox event); they run in the same statement,
+    so the whole change is one round trip.
+    """
+    stmt = also or Statement()
+    reason = stmt.bind(moved.rejection_reason.value if moved.rejection_reason else None)
+    stmt.cte(
+        "s",
+        f"""UPDATE samples SET state = {stmt.bind(moved.state.value)}, version = {stmt.bind(moved.version)},
+                               centre_id = {stmt.bind(moved.centre_id)}, rejection_reason = {reason},
+                               updated_at = {stmt.bind(moved.updated_at)}
+            WHERE id = {stmt.bind(current.id)} AND version = {stmt.bind(current.version)}
+            RETURNING *""",
     )
+    stmt.cte(
+        "t",
+        f"""INSERT INTO sample_transitions (sample_id, from_state, to_state, version, actor_id, actor_role,
+                                            centre_id, reason, note, at)
+            SELECT id, {stmt.bind(current.state.value)}, state, version, {stmt.bind(actor_id)},
+                   {stmt.bind(actor_role)}, centre_id, {reason}, {stmt.bind(note)}, updated_at FROM s""",
+    )
+    row = await conn.fetchrow(stmt.sql(f"SELECT {_COLUMNS} FROM s"), *stmt.args)
     if row is None:  # the caller holds the row lock, so the version cannot have moved under it
         raise RuntimeError("apply_transition needs the row locked by the caller")
     return _sample(row)

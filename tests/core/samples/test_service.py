@@ -43,12 +43,16 @@ async def test_a_transition_writes_state_history_event_and_audit_together(
     )
     assert event["type"] == "sample.state_changed"
     assert (event["payload"]["from"], event["payload"]["to"]) == ("collected", "in_transit")
+    # The event announces exactly what was stored: same version, same time as the row and its history step.
+    assert (event["payload"]["version"], event["payload"]["at"]) == (2, moved.updated_at.isoformat())
+    assert moved.updated_at >= sample.updated_at
     row = await conn.fetchrow("SELECT * FROM audit_log WHERE entity_id = $1 ORDER BY id DESC LIMIT 1", sample.id)
     assert (row["actor_id"], row["actor_role"], row["action"]) == ("staff:phleb", "phlebotomist", "sample.transition")
     assert (row["request_id"], row["source_ip"], row["user_agent"]) == ("req-12345678", "198.51.100.4", "scanner/1.0")
     assert row["summary"]["from"] == "collected" and row["summary"]["to"] == "in_transit"
     step = await conn.fetchrow("SELECT * FROM sample_transitions WHERE sample_id = $1 AND version = 2", sample.id)
     assert (step["actor_id"], step["centre_id"], step["from_state"]) == ("staff:phleb", "CC-1", "collected")
+    assert step["at"] == moved.updated_at
 
 
 async def test_an_illegal_transition_names_both_states_and_changes_nothing(
