@@ -69,6 +69,10 @@ class Settings:
     relay_poll_ms: int = 10
     staff_session_idle_minutes: int = 15
     staff_session_absolute_hours: int = 12
+    allowed_origins: tuple[str, ...] = ()
+    ws_idle_seconds: int = 120
+    serve_relay: bool = False
+    simulate_seconds: int = 0
 
     @property
     def uses_embedded_services(self) -> bool:
@@ -147,6 +151,19 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     idle = _int(env, "LABPULSE_STAFF_SESSION_IDLE_MINUTES", 15, 1, 24 * 60, problems)
     absolute = _int(env, "LABPULSE_STAFF_SESSION_ABSOLUTE_HOURS", 12, 1, 24 * 7, problems)
 
+    ws_idle = _int(env, "LABPULSE_WS_IDLE_SECONDS", 120, 5, 3600, problems)
+    simulate = _int(env, "LABPULSE_SIMULATE_SECONDS", 6 if mode == "demo" else 0, 0, 3600, problems)
+    if simulate and mode != "demo":
+        problems.append("LABPULSE_SIMULATE_SECONDS: the simulated lab runs only in demo mode; set it to 0")
+    relay_raw = env.get("LABPULSE_SERVE_RELAY", "on" if mode == "demo" else "off").strip().lower()
+    if relay_raw not in ("on", "off"):
+        problems.append(f"LABPULSE_SERVE_RELAY: 'on' or 'off', got {relay_raw!r}")
+    origins = tuple(o.strip().rstrip("/") for o in env.get("LABPULSE_ALLOWED_ORIGINS", "").split(",") if o.strip())
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+            problems.append(f"LABPULSE_ALLOWED_ORIGINS: {origin!r} is not an origin such as https://portal.example")
+
     log_level = env.get("LABPULSE_LOG_LEVEL", "info").lower()
     if log_level not in ("debug", "info", "warning", "error"):
         problems.append(f"LABPULSE_LOG_LEVEL: one of debug, info, warning, error; got {log_level!r}")
@@ -212,4 +229,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         relay_poll_ms=relay_poll_ms,
         staff_session_idle_minutes=idle,
         staff_session_absolute_hours=absolute,
+        allowed_origins=origins,
+        ws_idle_seconds=ws_idle,
+        serve_relay=relay_raw == "on",
+        simulate_seconds=simulate,
     )

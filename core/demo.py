@@ -111,3 +111,49 @@ async def _seed(conn: asyncpg.Connection, vault: Vault) -> list[DemoCredentials]
         reason=RejectionReason.HAEMOLYSED,
     )
     return creds
+
+
+_NEXT: dict[SampleState, tuple[SampleState, str, Role]] = {
+    SampleState.COLLECTED: (SampleState.IN_TRANSIT, "CC-BANDRA", Role.PHLEBOTOMIST),
+    SampleState.IN_TRANSIT: (SampleState.RECEIVED_AT_LAB, "LAB-MAIN", Role.LAB_TECHNICIAN),
+    SampleState.RECEIVED_AT_LAB: (SampleState.PROCESSING, "LAB-MAIN", Role.LAB_TECHNICIAN),
+    SampleState.PROCESSING: (SampleState.COMPLETED, "LAB-MAIN", Role.LAB_TECHNICIAN),
+    SampleState.COMPLETED: (SampleState.REPORTED, "LAB-MAIN", Role.PATHOLOGIST),
+}
+
+
+async def simulate_step(conn: asyncpg.Connection) -> str | None:
+    """Demo mode's simulated lab: move the oldest-updated moving demo tube one step; when none is moving,
+    collect a fresh one for the first demo family. Returns the barcode it moved (or collected)."""
+    row = await conn.fetchrow(
+        """SELECT barcode, state FROM samples WHERE barcode LIKE 'DEMO-%' AND state = ANY($1::text[])
+           ORDER BY updated_at LIMIT 1""",
+        [s.value for s in _NEXT],
+    )
+    if row is not None:
+        to_state, centre, role = _NEXT[SampleState(row["state"])]
+        await samples.transition(
+            conn,
+            barcode=row["barcode"],
+            to_state=to_state,
+            actor=Actor(f"demo-lab:{role.value}", role),
+            centre_id=centre,
+        )
+        return str(row["barcode"])
+    patient_id = await conn.fetchval("SELECT id::text FROM patients ORDER BY created_at LIMIT 1")
+    if patient_id is None:
+        return None
+    n = await conn.fetchval("SELECT count(*) FROM samples WHERE barcode LIKE 'DEMO-SIM-%'")
+    order = await orders.place(
+        conn, patient_id=patient_id, centre_id="CC-BANDRA", test_codes=["FBS"], actor=Actor.system("demo-lab")
+    )
+    barcode = f"DEMO-SIM-{n + 1:04d}"
+    await samples.register(
+        conn,
+        order_id=order.id,
+        barcode=barcode,
+        sample_type="fluoride_plasma",
+        actor=Actor("demo-lab:phlebotomist", Role.PHLEBOTOMIST),
+        centre_id="CC-BANDRA",
+    )
+    return barcode

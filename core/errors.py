@@ -137,3 +137,22 @@ class InvalidInput(Invalid):
 
     def details(self) -> dict[str, object]:
         return {"field": self.field}
+
+
+class TooManyAttempts(DomainError):
+    """A rate limit or lockout. ``retry_after`` is in seconds; the message stays calm and says when to retry."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+    def details(self) -> dict[str, object]:
+        return {"retry_after": self.retry_after}
+
+
+class SignInFailed(Unauthenticated):
+    """A wrong, expired or used one-time code or link. Never says which, so it leaks nothing."""
+
+    code = "sign_in_failed"

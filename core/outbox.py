@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import asyncpg
+from redis.exceptions import RedisError
 
 from core.db.statement import Statement
 from core.events import Event
@@ -137,7 +138,7 @@ class Relay:
                 while not self._stopping.is_set():
                     try:
                         n = await relay_batch(conn, self._publish, batch_size=self._batch)
-                    except (OSError, asyncpg.PostgresConnectionError, ConnectionError) as exc:
+                    except (OSError, asyncpg.PostgresConnectionError, RedisError) as exc:
                         # Transient: Redis or PostgreSQL went away. Nothing was marked; try again shortly.
                         log.warning("outbox relay batch failed, retrying", exc_info=exc)
                         await self._sleep(0.5)

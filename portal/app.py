@@ -8,19 +8,21 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from core.config import Settings, load_settings
-from portal.api import health, staff
+from core.notify import Notifier
+from portal.api import health, patient, staff
 from portal.errors import EXCEPTION_HANDLERS
 from portal.http import RequestIdMiddleware
 from portal.lifespan import make_lifespan
 from portal.security import SecurityHeadersMiddleware
+from realtime import status_socket
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings, *, notifier: Notifier | None = None) -> Starlette:
     return Starlette(
-        routes=[*health.routes(), *staff.routes()],
+        routes=[*health.routes(), *staff.routes(), *patient.routes(), *status_socket.routes()],
         middleware=[Middleware(RequestIdMiddleware), Middleware(SecurityHeadersMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        lifespan=make_lifespan(settings),
+        lifespan=make_lifespan(settings, notifier),
     )
 
 

@@ -135,6 +135,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             port=port,
             workers=args.workers,
             ws="websockets-sansio",
+            ws_max_size=64 * 1024,  # the status socket's frame cap; uvicorn closes bigger ones with 1009
+            ws_per_message_deflate=False,  # ~34 KiB less per socket; status frames are small
             proxy_headers=True,
             log_level=settings.log_level,
             log_config=None,

@@ -8,8 +8,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from core.errors import Conflict, DomainError, Invalid, NotFound, PermissionDenied, Unauthenticated
+from core.errors import Conflict, DomainError, Invalid, NotFound, PermissionDenied, TooManyAttempts, Unauthenticated
+from core.notify import NotifierUnavailable
 from portal.http import PayloadTooLarge
+from portal.patient_auth import CsrfFailed
 
 log = logging.getLogger("labpulse.portal")
 
@@ -19,6 +21,8 @@ _STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (Invalid, 422),
     (PermissionDenied, 403),
     (Unauthenticated, 401),
+    (TooManyAttempts, 429),
+    (NotifierUnavailable, 503),
 )
 
 INTERNAL_MESSAGE = (
@@ -41,6 +45,8 @@ def _request_id(request: Request) -> str | None:
 async def domain_error(request: Request, exc: DomainError) -> Response:
     body = {"error": exc.code, "message": exc.message, **exc.details(), "request_id": _request_id(request)}
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
+    if isinstance(exc, TooManyAttempts):
+        headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse(body, status_code=status_for(exc), headers=headers)
 
 
@@ -59,6 +65,17 @@ async def http_error(request: Request, exc: HTTPException) -> Response:
     )
 
 
+async def csrf_failed(request: Request, exc: Exception) -> Response:
+    return JSONResponse(
+        {
+            "error": "csrf",
+            "message": "This form has expired or did not come from our page. Please reload the page and try again.",
+            "request_id": _request_id(request),
+        },
+        status_code=403,
+    )
+
+
 async def internal_error(request: Request, exc: Exception) -> Response:
     # Starlette's ServerErrorMiddleware calls this and then re-raises, so the server still logs the traceback.
     return JSONResponse(
@@ -69,6 +86,7 @@ async def internal_error(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS = {
     DomainError: domain_error,
     PayloadTooLarge: too_large,
+    CsrfFailed: csrf_failed,
     HTTPException: http_error,
     500: internal_error,
 }

@@ -1,18 +1,30 @@
-"""Opens every pool and client the app needs from Settings, and closes them in reverse on shutdown."""
+"""Opens every pool, client and background task the app needs from Settings; closes them in reverse."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
 
+from core import demo
 from core.config import Settings
 from core.db.pool import pool_from_settings
+from core.events import events_channel
+from core.notify import ConsoleNotifier, NoNotifier, Notifier
+from core.outbox import Relay, redis_publisher
+from core.patients.sessions import PatientSessions
+from core.patients.signin import PatientSignIn
 from core.staff.service import StaffSessions
 from core.vault import Vault
 from portal.state import AppState
+from realtime.hub import Hub
+
+log = logging.getLogger("labpulse.portal")
 
 
 def redis_client(settings: Settings) -> aioredis.Redis:
@@ -21,25 +33,75 @@ def redis_client(settings: Settings) -> aioredis.Redis:
     return aioredis.from_url(settings.redis_url.reveal(), decode_responses=False, health_check_interval=30)
 
 
-def make_lifespan(settings: Settings):  # type: ignore[no-untyped-def]
+async def _simulate(settings: Settings, state: AppState) -> None:
+    """Demo mode: a simulated lab moves a demo tube every few seconds (one step per interval across processes)."""
+    while True:
+        await asyncio.sleep(settings.simulate_seconds)
+        try:
+            if await state["redis"].set(
+                f"{settings.redis_prefix}:demo-sim", 1, nx=True, px=settings.simulate_seconds * 900
+            ):
+                async with state["pool"].acquire() as conn:
+                    await demo.simulate_step(conn)
+        except Exception:  # a demo nicety must never take the server down
+            log.warning("demo simulator step failed", exc_info=True)
+
+
+def make_lifespan(settings: Settings, notifier: Notifier | None = None):  # type: ignore[no-untyped-def]
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[AppState]:
         pool = await pool_from_settings(settings)
         redis = redis_client(settings)
-        try:
-            yield AppState(
-                settings=settings,
-                pool=pool,
+        vault = Vault.from_settings(settings)
+        patient_sessions = PatientSessions(redis, settings.redis_prefix)
+        secret = settings.secret_key.reveal() if settings.secret_key else ""
+        hub = Hub(redis, events_channel(settings.redis_prefix))
+        state = AppState(
+            settings=settings,
+            pool=pool,
+            redis=redis,
+            vault=vault,
+            staff_sessions=StaffSessions(
+                redis,
+                settings.redis_prefix,
+                idle_seconds=settings.staff_session_idle_minutes * 60,
+                absolute_seconds=settings.staff_session_absolute_hours * 3600,
+            ),
+            patient_sessions=patient_sessions,
+            signin=PatientSignIn(
                 redis=redis,
-                vault=Vault.from_settings(settings),
-                staff_sessions=StaffSessions(
-                    redis,
-                    settings.redis_prefix,
-                    idle_seconds=settings.staff_session_idle_minutes * 60,
-                    absolute_seconds=settings.staff_session_absolute_hours * 3600,
-                ),
+                prefix=settings.redis_prefix,
+                vault=vault,
+                secret_key=secret,
+                notifier=notifier or (ConsoleNotifier() if settings.mode == "demo" else NoNotifier()),
+                sessions=patient_sessions,
+            ),
+            hub=hub,
+        )
+        tasks = [asyncio.create_task(hub.run(), name="realtime-hub")]
+        relay: Relay | None = None
+        if settings.serve_relay:
+            relay = Relay(
+                pool,
+                redis_publisher(redis, events_channel(settings.redis_prefix)),
+                schema=settings.db_schema,
+                poll_interval=settings.relay_poll_ms / 1000,
             )
+            tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+        if settings.mode == "demo" and settings.simulate_seconds:
+            tasks.append(asyncio.create_task(_simulate(settings, state), name="demo-simulator"))
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(hub.ready.wait(), 5)
+            yield state
         finally:
+            if relay is not None:
+                relay.stop()
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
             await redis.aclose()
             await pool.close()
 

@@ -8,8 +8,11 @@ import asyncpg
 from redis.asyncio import Redis
 
 from core.config import Settings
+from core.patients.sessions import PatientSessions
+from core.patients.signin import PatientSignIn
 from core.staff.service import StaffSessions
 from core.vault import Vault
+from realtime.hub import Hub
 
 
 class AppState(TypedDict):
@@ -18,3 +21,6 @@ class AppState(TypedDict):
     redis: Redis
     vault: Vault
     staff_sessions: StaffSessions
+    patient_sessions: PatientSessions
+    signin: PatientSignIn
+    hub: Hub

@@ -1,0 +1,48 @@
+"""How the system reaches a patient's phone. The bots issue plugs Twilio in; until then demo mode prints.
+
+A ``Notifier`` gets the E.164 number and the finished text. It must never log the text (it may hold a code).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Protocol, TextIO
+
+from core.errors import DomainError
+
+
+class Notifier(Protocol):
+    async def send(self, phone: str, text: str, *, purpose: str) -> None: ...
+
+
+def mask_phone(phone: str) -> str:
+    """+919800000001 → +91******0001: enough for a person to recognise their own number, no more."""
+    return phone[:3] + "*" * max(len(phone) - 7, 0) + phone[-4:]
+
+
+class ConsoleNotifier:
+    """Demo mode only: prints the message to the server's terminal so a newcomer can sign in."""
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self._out = out
+
+    async def send(self, phone: str, text: str, *, purpose: str) -> None:
+        out = self._out or sys.stderr
+        print(f"[demo notifier] to {mask_phone(phone)} ({purpose}): {text}", file=out, flush=True)
+
+
+class NotifierUnavailable(DomainError):
+    code = "messaging_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "We cannot send sign-in codes right now. Your results are safe; please try again later "
+            "or call your collection centre."
+        )
+
+
+class NoNotifier:
+    """Production before a messaging provider is configured: codes cannot be sent, and the user is told so."""
+
+    async def send(self, phone: str, text: str, *, purpose: str) -> None:
+        raise NotifierUnavailable

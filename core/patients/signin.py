@@ -1,0 +1,185 @@
+"""Passwordless sign-in for patients: a one-time code to their phone, or a signed single-use link.
+
+Codes are 6 digits, kept in Redis only as an HMAC, valid 10 minutes, single use, and dead after 5 wrong tries.
+Asking for codes and trying them are rate-limited per phone and per IP address. A number with no patient on
+file gets the same answer as one with (nothing is sent), so the form cannot be used to find out who is a
+patient here. Every request and every outcome is audited under the phone's keyed hash, never the number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+import asyncpg
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from redis.asyncio import Redis
+
+from core import audit
+from core.errors import SignInFailed, TooManyAttempts
+from core.identity import Actor, RequestMeta, Role
+from core.notify import Notifier, mask_phone
+from core.patients import store
+from core.patients.sessions import PatientSessions
+from core.phones import normalize_phone
+from core.ratelimit import RateLimiter
+from core.vault import Vault
+
+CODE_TTL_SECONDS = 10 * 60
+CODE_MAX_TRIES = 5
+LINK_TTL_SECONDS = 60 * 60
+SENDS_PER_PHONE = (5, 3600)  # (limit, window seconds)
+SENDS_PER_IP = (20, 3600)
+TRIES_PER_PHONE = (10, 3600)
+TRIES_PER_IP = (30, 3600)
+
+_CODE_TEXT = {
+    "en": "Your labpulse sign-in code is {code}. It expires in 10 minutes. Never share it with anyone.",
+    "hi": "आपका labpulse साइन-इन कोड {code} है। यह 10 मिनट में समाप्त हो जाएगा। इसे किसी के साथ साझा न करें।",
+}
+
+
+def _wait_words(seconds: int) -> str:
+    minutes = max(1, round(seconds / 60))
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    token: str
+    phone_lookup: str
+    patient_ids: list[str]
+
+
+class PatientSignIn:
+    def __init__(
+        self,
+        *,
+        redis: Redis,
+        prefix: str,
+        vault: Vault,
+        secret_key: str,
+        notifier: Notifier,
+        sessions: PatientSessions,
+    ) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._vault = vault
+        self._key = hashlib.sha256(b"labpulse.otp:" + secret_key.encode()).digest()
+        self._links = URLSafeTimedSerializer(secret_key, salt="labpulse.magic-link")
+        self._notifier = notifier
+        self._limits = RateLimiter(redis, prefix)
+        self.sessions = sessions
+
+    def _lookup(self, raw_phone: str) -> tuple[str, str]:
+        phone = normalize_phone(raw_phone, self._vault.phone_region)
+        return phone, self._vault.lookup.digest("phone", phone).hex()
+
+    def _code_key(self, lookup: str) -> str:
+        return f"{self._prefix}:otp:{lookup}"
+
+    def _digest(self, lookup: str, code: str) -> str:
+        return hmac.new(self._key, f"{lookup}:{code}".encode(), hashlib.sha256).hexdigest()
+
+    async def _limit(self, bucket: str, key: str, rule: tuple[int, int], message: str) -> None:
+        wait = await self._limits.hit(bucket, key, limit=rule[0], window_seconds=rule[1])
+        if wait is not None:
+            raise TooManyAttempts(message.format(wait=_wait_words(wait)), wait)
+
+    async def _audit(
+        self, conn: asyncpg.Connection, lookup: str, action: str, outcome: str, meta: RequestMeta | None
+    ) -> None:
+        async with conn.transaction():
+            await audit.append(
+                conn,
+                actor=Actor(f"phone:{lookup[:16]}", Role.PATIENT),
+                action=action,
+                entity_type="phone",
+                entity_id=lookup[:16],
+                outcome=outcome,
+                meta=meta,
+            )
+
+    async def request_code(
+        self, conn: asyncpg.Connection, raw_phone: str, *, lang: str = "en", meta: RequestMeta | None = None
+    ) -> str:
+        """Send a fresh code if the number belongs to a patient. Returns the masked number to show the user."""
+        meta = meta or RequestMeta()
+        phone, lookup = self._lookup(raw_phone)
+        busy = "We have sent several codes already. To keep your account safe, please wait {wait} and try again."
+        await self._limit("otp-send-ip", meta.source_ip or "unknown", SENDS_PER_IP, busy)
+        await self._limit("otp-send-phone", lookup, SENDS_PER_PHONE, busy)
+        known = bool(await store.ids_by_phone_lookup(conn, bytes.fromhex(lookup)))
+        if known:
+            code = f"{secrets.randbelow(10**6):06d}"
+            await self._redis.hset(self._code_key(lookup), mapping={"h": self._digest(lookup, code), "tries": 0})
+            await self._redis.expire(self._code_key(lookup), CODE_TTL_SECONDS)
+            await self._notifier.send(phone, _CODE_TEXT.get(lang, _CODE_TEXT["en"]).format(code=code), purpose="otp")
+        await self._audit(conn, lookup, "patient.sign_in.code_requested", "ok" if known else "unknown_phone", meta)
+        return mask_phone(phone)
+
+    async def verify_code(
+        self, conn: asyncpg.Connection, raw_phone: str, code: str, *, meta: RequestMeta | None = None
+    ) -> SignedIn:
+        meta = meta or RequestMeta()
+        _, lookup = self._lookup(raw_phone)
+        slow = "Too many codes were tried. To keep your account safe, please wait {wait} and try again."
+        await self._limit("otp-try-ip", meta.source_ip or "unknown", TRIES_PER_IP, slow)
+        await self._limit("otp-try-phone", lookup, TRIES_PER_PHONE, slow)
+        key = self._code_key(lookup)
+        stored = await self._redis.hget(key, "h")
+        code = code.strip().replace(" ", "")
+        if stored is None or not (len(code) == 6 and code.isdigit()):
+            await self._audit(conn, lookup, "patient.sign_in", "refused:no_code" if stored is None else "refused", meta)
+            raise SignInFailed("That code did not work. Please check it, or ask for a new one.")
+        expected = stored.decode() if isinstance(stored, bytes) else str(stored)
+        if not hmac.compare_digest(expected, self._digest(lookup, code)):
+            tries = int(await self._redis.hincrby(key, "tries", 1))
+            if tries >= CODE_MAX_TRIES:
+                await self._redis.delete(key)
+                await self._audit(conn, lookup, "patient.sign_in", "refused:locked", meta)
+                raise SignInFailed("That code was tried too many times and no longer works. Please ask for a new one.")
+            await self._audit(conn, lookup, "patient.sign_in", "refused", meta)
+            raise SignInFailed("That code did not work. Please check it, or ask for a new one.")
+        # Single use: only the request that deletes the code may sign in, even if two arrive together.
+        if not await self._redis.delete(key):
+            raise SignInFailed("That code did not work. Please check it, or ask for a new one.")
+        return await self._start(conn, lookup, mask_phone(normalize_phone(raw_phone, self._vault.phone_region)), meta)
+
+    async def _start(
+        self, conn: asyncpg.Connection, lookup: str, hint: str, meta: RequestMeta, patient_id: str | None = None
+    ) -> SignedIn:
+        ids = await store.ids_by_phone_lookup(conn, bytes.fromhex(lookup))
+        if not ids:
+            await self._audit(conn, lookup, "patient.sign_in", "refused:no_patients", meta)
+            raise SignInFailed("We could not find any tests for this number. Please call your collection centre.")
+        active = patient_id if patient_id in ids else ids[0]
+        token = await self.sessions.create(phone_lookup=lookup, phone_hint=hint, active_patient_id=active)
+        await self._limits.clear("otp-try-phone", lookup)
+        await self._audit(conn, lookup, "patient.sign_in", "ok", meta)
+        return SignedIn(token, lookup, ids)
+
+    def magic_link_token(self, raw_phone: str, patient_id: str | None = None) -> str:
+        """A signed, single-use token for a link in an SMS/WhatsApp message; valid for one hour."""
+        phone, lookup = self._lookup(raw_phone)
+        return self._links.dumps({"l": lookup, "h": mask_phone(phone), "p": patient_id, "j": secrets.token_hex(16)})
+
+    async def redeem_magic_link(
+        self, conn: asyncpg.Connection, token: str, *, meta: RequestMeta | None = None
+    ) -> SignedIn:
+        meta = meta or RequestMeta()
+        expired = "This sign-in link has expired or was already used. Please ask for a new code instead."
+        try:
+            data = self._links.loads(token, max_age=LINK_TTL_SECONDS)
+        except SignatureExpired as exc:
+            raise SignInFailed(expired) from exc
+        except BadSignature as exc:
+            raise SignInFailed("This sign-in link is not valid. Please ask for a new code instead.") from exc
+        lookup = str(data["l"])
+        used = await self._redis.set(f"{self._prefix}:ml-used:{data['j']}", 1, nx=True, ex=LINK_TTL_SECONDS + 60)
+        if not used:
+            await self._audit(conn, lookup, "patient.sign_in.link", "refused:reused", meta)
+            raise SignInFailed(expired)
+        return await self._start(conn, lookup, str(data["h"]), meta, data.get("p"))

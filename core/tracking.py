@@ -1,0 +1,296 @@
+"""What a patient (or a family member on the same phone) may see: their samples' timelines, the events that
+moved them, what they acknowledged, and who looked at their record.
+
+Every function takes the phone's lookup hash and checks, against PostgreSQL, that the patient belongs to
+that phone; a patient who does not is reported as not found, so ids cannot be probed. Every read is audited.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from core import audit, outbox
+from core.errors import InvalidInput, PatientNotFound
+from core.events import Event
+from core.identity import Actor, RequestMeta, Role
+from core.patients import store as patient_store
+from core.samples.model import SampleState
+from core.vault import Vault
+
+S = SampleState
+# The steps a patient sees, in order. Rejection and recollection are shown as a notice, not a step.
+PATH: tuple[SampleState, ...] = (S.COLLECTED, S.IN_TRANSIT, S.RECEIVED_AT_LAB, S.PROCESSING, S.COMPLETED, S.REPORTED)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    state: SampleState
+    at: datetime | None
+    centre: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SampleView:
+    id: str
+    barcode: str
+    sample_type: str
+    state: SampleState
+    version: int
+    centre: str
+    tests: list[str]
+    collected_at: datetime
+    updated_at: datetime
+    expected_ready_at: datetime | None
+    rejection_reason: str | None
+    steps: list[Step]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "barcode": self.barcode,
+            "sample_type": self.sample_type,
+            "state": self.state.value,
+            "version": self.version,
+            "centre": self.centre,
+            "tests": self.tests,
+            "collected_at": self.collected_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "expected_ready_at": self.expected_ready_at.isoformat() if self.expected_ready_at else None,
+            "rejection_reason": self.rejection_reason,
+            "steps": [
+                {"state": s.state.value, "at": s.at.isoformat() if s.at else None, "centre": s.centre}
+                for s in self.steps
+            ],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    patient_id: str
+    samples: list[SampleView]
+    last_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyMember:
+    id: str
+    first_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccessEntry:
+    at: datetime
+    who: str
+    role: str
+    action: str
+    outcome: str
+
+
+def patient_actor(phone_lookup: str) -> Actor:
+    return Actor(f"phone:{phone_lookup[:16]}", Role.PATIENT)
+
+
+async def patient_ids(conn: asyncpg.Connection, phone_lookup: str) -> list[str]:
+    return await patient_store.ids_by_phone_lookup(conn, bytes.fromhex(phone_lookup))
+
+
+async def authorize(
+    conn: asyncpg.Connection, phone_lookup: str, patient_id: str, *, action: str, meta: RequestMeta | None = None
+) -> None:
+    """Raise PatientNotFound (and audit the refusal) unless ``patient_id`` belongs to this phone."""
+    if patient_id in await patient_ids(conn, phone_lookup):
+        return
+    async with conn.transaction():
+        await audit.append(
+            conn,
+            actor=patient_actor(phone_lookup),
+            action=action,
+            entity_type="patient",
+            entity_id=patient_id[:64],
+            outcome="refused:not_linked",
+            meta=meta,
+        )
+    raise PatientNotFound(patient_id[:64])
+
+
+async def family(
+    conn: asyncpg.Connection, vault: Vault, phone_lookup: str, *, meta: RequestMeta | None = None
+) -> list[FamilyMember]:
+    """The patients on this phone with their first names (decrypted; each one an audited read)."""
+    actor = patient_actor(phone_lookup)
+    members: list[FamilyMember] = []
+    async with conn.transaction():
+        for pid in await patient_ids(conn, phone_lookup):
+            row = await patient_store.get(conn, pid)
+            if row is None:
+                continue
+            name = vault.open("patients", "name", pid, row.name_enc) or ""
+            members.append(FamilyMember(pid, name.split()[0] if name.split() else ""))
+            await audit.append(
+                conn,
+                actor=actor,
+                action="patient.name.read",
+                entity_type="patient",
+                entity_id=pid,
+                patient_id=pid,
+                summary={"purpose": "family switcher"},
+                meta=meta,
+            )
+    return members
+
+
+async def snapshot(
+    conn: asyncpg.Connection, phone_lookup: str, patient_id: str, *, meta: RequestMeta | None = None
+) -> Snapshot:
+    """The patient's samples and timelines, and the seq of the last event they reflect (one consistent read)."""
+    await authorize(conn, phone_lookup, patient_id, action="patient.status.read", meta=meta)
+    async with conn.transaction(isolation="repeatable_read"):
+        last_seq = await conn.fetchval("SELECT event_seq FROM patients WHERE id = $1", patient_id)
+        rows = await conn.fetch(
+            """SELECT s.id::text, s.barcode, s.sample_type, s.state, s.version, c.name AS centre, s.collected_at,
+                      s.updated_at, s.rejection_reason,
+                      ARRAY(SELECT tc.name FROM order_tests ot JOIN test_catalogue tc ON tc.code = ot.test_code
+                            WHERE ot.order_id = s.order_id AND tc.sample_type = s.sample_type
+                            ORDER BY tc.name) AS tests,
+                      (SELECT max(tc.turnaround_hours) FROM order_tests ot
+                       JOIN test_catalogue tc ON tc.code = ot.test_code
+                       WHERE ot.order_id = s.order_id AND tc.sample_type = s.sample_type) AS tat
+               FROM samples s JOIN centres c ON c.id = s.centre_id
+               WHERE s.patient_id = $1 ORDER BY s.collected_at DESC, s.barcode""",
+            patient_id,
+        )
+        history = await conn.fetch(
+            """SELECT t.sample_id::text, t.to_state, t.at, c.name AS centre FROM sample_transitions t
+               JOIN centres c ON c.id = t.centre_id
+               WHERE t.sample_id = ANY($1::uuid[]) ORDER BY t.sample_id, t.version""",
+            [r["id"] for r in rows],
+        )
+        await audit.append(
+            conn,
+            actor=patient_actor(phone_lookup),
+            action="patient.status.read",
+            entity_type="patient",
+            entity_id=patient_id,
+            patient_id=patient_id,
+            summary={"samples": len(rows)},
+            meta=meta,
+        )
+    reached: dict[str, dict[str, tuple[datetime, str]]] = {}
+    for h in history:
+        reached.setdefault(h["sample_id"], {})[h["to_state"]] = (h["at"], h["centre"])
+    views = []
+    for r in rows:
+        seen = reached.get(r["id"], {})
+        steps = [Step(state, *(seen.get(state.value) or (None, None))) for state in PATH]
+        tat = r["tat"]
+        views.append(
+            SampleView(
+                id=r["id"],
+                barcode=r["barcode"],
+                sample_type=r["sample_type"],
+                state=SampleState(r["state"]),
+                version=r["version"],
+                centre=r["centre"],
+                tests=list(r["tests"]),
+                collected_at=r["collected_at"],
+                updated_at=r["updated_at"],
+                expected_ready_at=r["collected_at"] + timedelta(hours=tat) if tat else None,
+                rejection_reason=r["rejection_reason"],
+                steps=steps,
+            )
+        )
+    return Snapshot(patient_id, views, int(last_seq or 0))
+
+
+async def events_after(
+    conn: asyncpg.Connection, phone_lookup: str, patient_id: str, after_seq: int, *, limit: int = 1000
+) -> list[Event]:
+    """The committed events a client missed, in order, from PostgreSQL (the record, not the bus)."""
+    await authorize(conn, phone_lookup, patient_id, action="patient.events.read")
+    return await outbox.events_after(conn, patient_id, after_seq, limit=limit)
+
+
+async def acknowledge(
+    conn: asyncpg.Connection, phone_lookup: str, patient_id: str, event_id: str, *, meta: RequestMeta | None = None
+) -> bool:
+    """Record that the patient has seen an event (e.g. their report is ready). True if newly recorded."""
+    await authorize(conn, phone_lookup, patient_id, action="patient.ack", meta=meta)
+    try:
+        eid = uuid.UUID(event_id)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise InvalidInput("event_id", "An event id is a UUID, as sent in the event.") from exc
+    async with conn.transaction():
+        sample_id = await conn.fetchval(
+            "SELECT payload->>'sample_id' FROM outbox WHERE event_id = $1 AND patient_id = $2", eid, patient_id
+        )
+        if sample_id is None:
+            raise InvalidInput("event_id", "There is no such event for this patient.")
+        added = await conn.fetchval(
+            """INSERT INTO patient_acks (patient_id, event_id, sample_id) VALUES ($1, $2, $3)
+               ON CONFLICT DO NOTHING RETURNING true""",
+            patient_id,
+            eid,
+            sample_id,
+        )
+        if added:
+            await audit.append(
+                conn,
+                actor=patient_actor(phone_lookup),
+                action="patient.ack",
+                entity_type="event",
+                entity_id=str(eid),
+                patient_id=patient_id,
+                summary={"sample_id": sample_id},
+                meta=meta,
+            )
+    return bool(added)
+
+
+_ROLE_WORDS = {
+    "patient": "You (or family on your phone)",
+    "phlebotomist": "Sample collector",
+    "lab_technician": "Lab technician",
+    "pathologist": "Pathologist",
+    "doctor": "Doctor",
+    "support": "Support team",
+    "admin": "Administrator",
+    "system": "labpulse system",
+}
+
+
+async def access_log(
+    conn: asyncpg.Connection, phone_lookup: str, patient_id: str, *, limit: int = 200, meta: RequestMeta | None = None
+) -> list[AccessEntry]:
+    """Who read or changed this patient's record, newest first (this reading is itself recorded)."""
+    await authorize(conn, phone_lookup, patient_id, action="patient.access_log.read", meta=meta)
+    async with conn.transaction():
+        rows = await conn.fetch(
+            """SELECT a.at, a.actor_id, a.actor_role, a.action, a.outcome, s.display_name
+               FROM audit_log a LEFT JOIN staff s ON a.actor_id = 'staff:' || s.id::text
+               WHERE a.patient_id = $1 ORDER BY a.id DESC LIMIT $2""",
+            patient_id,
+            limit,
+        )
+        await audit.append(
+            conn,
+            actor=patient_actor(phone_lookup),
+            action="patient.access_log.read",
+            entity_type="patient",
+            entity_id=patient_id,
+            patient_id=patient_id,
+            meta=meta,
+        )
+    return [
+        AccessEntry(
+            at=r["at"],
+            who=r["display_name"] or _ROLE_WORDS.get(r["actor_role"], r["actor_role"]),
+            role=r["actor_role"],
+            action=r["action"],
+            outcome=r["outcome"],
+        )
+        for r in rows
+    ]

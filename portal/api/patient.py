@@ -1,0 +1,116 @@
+"""Patient JSON API, for the mobile app and the page's script: sign in by code or link, status, socket token."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from core import tracking
+from core.errors import InvalidInput
+from core.patients.sessions import PatientSession
+from core.patients.signin import SignedIn
+from portal.http import field_str, read_json, request_meta
+from portal.patient_auth import require_patient_session
+
+
+def _signed_in(request: Request, signed: SignedIn) -> Response:
+    sessions = request.state.patient_sessions
+    return JSONResponse(
+        {
+            "token": signed.token,
+            "patients": signed.patient_ids,
+            "idle_seconds": sessions.idle,
+            "max_seconds": sessions.absolute,
+        }
+    )
+
+
+async def request_code(request: Request) -> Response:
+    data = await read_json(request)
+    phone = field_str(data, "phone", max_len=32) or ""
+    lang = field_str(data, "lang", required=False, max_len=5) or "en"
+    async with request.state.pool.acquire() as conn:
+        hint = await request.state.signin.request_code(conn, phone, lang=lang, meta=request_meta(request))
+    return JSONResponse(
+        {"sent_to": hint, "message": "If this number is registered with us, a 6-digit code is on its way."},
+        status_code=202,
+    )
+
+
+async def sign_in(request: Request) -> Response:
+    data = await read_json(request)
+    phone = field_str(data, "phone", max_len=32) or ""
+    code = field_str(data, "code", max_len=16) or ""
+    async with request.state.pool.acquire() as conn:
+        signed = await request.state.signin.verify_code(conn, phone, code, meta=request_meta(request))
+    return _signed_in(request, signed)
+
+
+async def redeem_link(request: Request) -> Response:
+    data = await read_json(request)
+    token = field_str(data, "token", max_len=1024) or ""
+    async with request.state.pool.acquire() as conn:
+        signed = await request.state.signin.redeem_magic_link(conn, token, meta=request_meta(request))
+    return _signed_in(request, signed)
+
+
+async def sign_out(request: Request) -> Response:
+    session = await require_patient_session(request, changes_state=True)
+    everywhere = request.query_params.get("everywhere") == "1"
+    if everywhere:
+        await request.state.patient_sessions.revoke_all(session.phone_lookup)
+    else:
+        await request.state.patient_sessions.revoke(session)
+    return Response(status_code=204)
+
+
+def _patient_param(request: Request, session: PatientSession) -> str:
+    pid = request.query_params.get("patient") or session.active_patient_id
+    if not pid or len(pid) > 64:
+        raise InvalidInput("patient", "Say which patient: ?patient=<id> (one of the patients on your phone).")
+    return str(pid)
+
+
+async def status(request: Request) -> Response:
+    session = await require_patient_session(request)
+    pid = _patient_param(request, session)
+    async with request.state.pool.acquire() as conn:
+        snap = await tracking.snapshot(conn, session.phone_lookup, pid, meta=request_meta(request))
+    return JSONResponse(
+        {"patient_id": snap.patient_id, "last_event_id": snap.last_seq, "samples": [s.to_json() for s in snap.samples]}
+    )
+
+
+async def access_log(request: Request) -> Response:
+    session = await require_patient_session(request)
+    pid = _patient_param(request, session)
+    async with request.state.pool.acquire() as conn:
+        rows = await tracking.access_log(conn, session.phone_lookup, pid, meta=request_meta(request))
+    return JSONResponse(
+        {
+            "patient_id": pid,
+            "entries": [
+                {"at": r.at.isoformat(), "who": r.who, "role": r.role, "action": r.action, "outcome": r.outcome}
+                for r in rows
+            ],
+        }
+    )
+
+
+async def socket_token(request: Request) -> Response:
+    session = await require_patient_session(request, changes_state=True)
+    token = await request.state.patient_sessions.socket_token(session)
+    return JSONResponse({"token": token, "expires_in": 60})
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/api/patient/code", request_code, methods=["POST"]),
+        Route("/api/patient/session", sign_in, methods=["POST"]),
+        Route("/api/patient/session", sign_out, methods=["DELETE"]),
+        Route("/api/patient/link", redeem_link, methods=["POST"]),
+        Route("/api/patient/status", status, methods=["GET"]),
+        Route("/api/patient/access-log", access_log, methods=["GET"]),
+        Route("/api/patient/socket-token", socket_token, methods=["POST"]),
+    ]

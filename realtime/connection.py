@@ -1,0 +1,112 @@
+"""One patient's socket: a bounded queue drained by one sender task, which is the only writer to the socket.
+
+The sender keeps ``cursor``, the last event number the client has been sent, and never sends one at or below
+it, so nothing is sent twice. An event that arrives past a gap (the bus lost one, or Redis was restarted) makes
+it read the missing ones from PostgreSQL first, so nothing is skipped either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from core.events import Event
+from realtime import protocol
+
+log = logging.getLogger("labpulse.realtime")
+
+QUEUE_SIZE = 256
+
+ReadAfter = Callable[[int], Awaitable[Sequence[Event]]]
+SendText = Callable[[str], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Resync:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class _Frame:
+    text: str
+
+
+_Item = Event | protocol.Resume | _Resync | _Frame
+
+
+class SlowClient(Exception):
+    """The client did not keep up; it should reconnect and resume."""
+
+
+class StatusConnection:
+    def __init__(self, patient_id: str, send: SendText, read_after: ReadAfter, *, queue_size: int = QUEUE_SIZE):
+        self.patient_id = patient_id
+        self.cursor = 0
+        self._send = send
+        self._read_after = read_after
+        self._queue: asyncio.Queue[_Item] = asyncio.Queue(queue_size)
+        self.overflowed = asyncio.Event()
+
+    def _put(self, item: _Item) -> None:
+        try:
+            self._queue.put_nowait(item)
+        except asyncio.QueueFull:
+            self.overflowed.set()
+
+    # Called by the hub.
+    def offer(self, event: Event) -> None:
+        if event.patient_id == self.patient_id and not self.overflowed.is_set():
+            self._put(event)
+
+    def resync(self) -> None:
+        self._put(_Resync())
+
+    # Called by the endpoint.
+    def resume(self, last_event_id: int) -> None:
+        self._put(protocol.Resume(last_event_id))
+
+    def frame(self, text: str) -> None:
+        self._put(_Frame(text))
+
+    async def run(self) -> None:
+        """Drain the queue forever (cancelled by the endpoint when the socket ends)."""
+        while True:
+            item = await self._queue.get()
+            if isinstance(item, Event):
+                if item.seq <= self.cursor:
+                    continue  # already sent (a replay overtook it, or the bus repeated it)
+                if item.seq > self.cursor + 1:
+                    await self._catch_up()  # a gap: read what is missing from PostgreSQL
+                    if item.seq <= self.cursor:
+                        continue
+                await self._send(protocol.event_frame(item, replay=False))
+                self.cursor = item.seq
+            elif isinstance(item, protocol.Resume):
+                await self._replay(item.last_event_id)
+            elif isinstance(item, _Resync):
+                await self._catch_up()
+            else:
+                await self._send(item.text)
+
+    async def _catch_up(self) -> None:
+        while True:
+            missed = await self._read_after(self.cursor)
+            for event in missed:
+                if event.seq > self.cursor:
+                    await self._send(protocol.event_frame(event, replay=False))
+                    self.cursor = event.seq
+            if len(missed) < 1000:
+                return
+
+    async def _replay(self, after: int) -> None:
+        """Send the events in (after, cursor] again, in order: the client says it did not get them."""
+        upto = self.cursor
+        while after < upto:
+            events = [e for e in await self._read_after(after) if e.seq <= upto]
+            if not events:
+                return
+            for event in events:
+                await self._send(protocol.event_frame(event, replay=True))
+            after = events[-1].seq

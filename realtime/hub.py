@@ -1,0 +1,89 @@
+"""One Redis subscription per process; each event goes to the sockets of its patient on this process only.
+
+Redis is only the bus. If the subscription drops (Redis restarted, flushed, network), the hub reconnects with
+backoff and asks every socket to re-read what it may have missed from PostgreSQL, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from core.events import Event
+
+log = logging.getLogger("labpulse.realtime")
+
+
+class Subscriber(Protocol):
+    def offer(self, event: Event) -> None: ...
+
+    def resync(self) -> None: ...
+
+
+class Hub:
+    def __init__(self, redis: Redis, channel: str) -> None:
+        self._redis = redis
+        self._channel = channel
+        self._subs: dict[str, set[Subscriber]] = {}
+        self.ready = asyncio.Event()
+        self.delivered = 0
+
+    @property
+    def sockets(self) -> int:
+        return sum(len(s) for s in self._subs.values())
+
+    def add(self, patient_id: str, sub: Subscriber) -> None:
+        self._subs.setdefault(patient_id, set()).add(sub)
+
+    def remove(self, patient_id: str, sub: Subscriber) -> None:
+        subs = self._subs.get(patient_id)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self._subs[patient_id]
+
+    def dispatch(self, raw: bytes | str) -> None:
+        try:
+            event = Event.from_json(raw)
+        except (ValueError, KeyError, TypeError):
+            log.warning("dropped a malformed bus message")
+            return
+        for sub in tuple(self._subs.get(event.patient_id, ())):
+            sub.offer(event)
+            self.delivered += 1
+
+    async def run(self) -> None:
+        backoff = 0.1
+        first = True
+        while True:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self._channel)
+                if not first:
+                    log.info("event bus reconnected; sockets re-read from PostgreSQL")
+                    for subs in tuple(self._subs.values()):
+                        for sub in tuple(subs):
+                            sub.resync()
+                first = False
+                backoff = 0.1
+                self.ready.set()
+                while True:
+                    message = await pubsub.get_message(timeout=30.0)
+                    if message is not None and message["type"] == "message":
+                        self.dispatch(message["data"])
+            except asyncio.CancelledError:
+                raise
+            except (OSError, RedisError) as exc:
+                self.ready.clear()
+                log.warning("event bus subscription lost; retrying", exc_info=exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            finally:
+                try:
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                except (OSError, RedisError):
+                    pass

@@ -1,0 +1,198 @@
+"""GET /ws/status: a patient's live sample status. Authenticated by the session cookie, or by a single-use
+socket token (mobile apps); the Origin is checked; one patient per socket, authorized and audited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from core import tracking
+from core.errors import DomainError
+from core.events import Event
+from core.identity import RequestMeta
+from core.patients.sessions import PATIENT_COOKIE, PatientSession
+from realtime import protocol
+from realtime.connection import StatusConnection
+
+log = logging.getLogger("labpulse.realtime")
+
+RATE_BURST = 20  # frames
+RATE_PER_SECOND = 5.0
+
+
+def origin_allowed(ws: WebSocket, allowed: Sequence[str]) -> bool:
+    origin = ws.headers.get("origin")
+    if origin is None:
+        return False
+    if origin in allowed:
+        return True
+    return urlsplit(origin).netloc.lower() == ws.headers.get("host", "").lower()
+
+
+def _meta(ws: WebSocket) -> RequestMeta:
+    return RequestMeta(
+        request_id=ws.headers.get("x-request-id"),
+        source_ip=ws.client.host if ws.client else None,
+        user_agent=(ws.headers.get("user-agent") or "")[:200] or None,
+    )
+
+
+async def _authenticate(ws: WebSocket, state: Any) -> PatientSession | None:
+    token = ws.query_params.get("token")
+    if token:
+        return await state.patient_sessions.redeem_socket_token(token)  # type: ignore[no-any-return]
+    return await state.patient_sessions.resolve(ws.cookies.get(PATIENT_COOKIE))  # type: ignore[no-any-return]
+
+
+async def _refuse(ws: WebSocket, code: int, kind: str, message: str) -> None:
+    await ws.accept()
+    await ws.send_text(protocol.error_frame(kind, message))
+    await ws.close(code)
+
+
+async def status_socket(ws: WebSocket) -> None:
+    state = ws.state
+    settings = state.settings
+    cookie_auth = "token" not in ws.query_params
+    # A browser always sends Origin; a cookie-authenticated socket from a foreign page is refused (CSWSH).
+    if (cookie_auth or "origin" in ws.headers) and not origin_allowed(ws, settings.allowed_origins):
+        await _refuse(ws, protocol.CLOSE_FORBIDDEN, "origin", "This page is not allowed to open a status socket.")
+        return
+    session = await _authenticate(ws, state)
+    if session is None:
+        await _refuse(
+            ws, protocol.CLOSE_UNAUTHENTICATED, "unauthenticated", "Please sign in again to see live updates."
+        )
+        return
+    patient_id = ws.query_params.get("patient") or session.active_patient_id or ""
+    meta = _meta(ws)
+    pool = state.pool
+    try:
+        async with pool.acquire() as conn:
+            await tracking.authorize(
+                conn, session.phone_lookup, patient_id, action="patient.status.subscribe", meta=meta
+            )
+    except DomainError:
+        await _refuse(ws, protocol.CLOSE_FORBIDDEN, "not_found", "There are no tests to show for this person.")
+        return
+
+    await ws.accept()
+
+    async def read_after(after: int) -> Sequence[Event]:
+        async with pool.acquire() as conn:
+            return await tracking.events_after(conn, session.phone_lookup, patient_id, after)
+
+    conn_state = StatusConnection(patient_id, ws.send_text, read_after)
+    hub = state.hub
+    hub.add(patient_id, conn_state)  # before the snapshot, so nothing committed after it can be missed
+    sender: asyncio.Task[None] | None = None
+    code = 1000
+    try:
+        async with pool.acquire() as conn:
+            snap = await tracking.snapshot(conn, session.phone_lookup, patient_id, meta=meta)
+        conn_state.cursor = snap.last_seq
+        await ws.send_text(protocol.snapshot_frame(snap))
+        resume_from = ws.query_params.get("last_event_id", "")
+        if resume_from.isdigit():
+            conn_state.resume(int(resume_from))
+        sender = asyncio.create_task(conn_state.run())
+        code = await _receive_loop(ws, state, session, conn_state, sender, meta)
+    except WebSocketDisconnect:
+        code = 1000
+    finally:
+        hub.remove(patient_id, conn_state)
+        if sender is not None:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await sender
+        if ws.application_state == WebSocketState.CONNECTED and ws.client_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(Exception):
+                await ws.close(code)
+
+
+async def _receive_loop(
+    ws: WebSocket,
+    state: Any,
+    session: PatientSession,
+    conn_state: StatusConnection,
+    sender: asyncio.Task[None],
+    meta: RequestMeta,
+) -> int:
+    """Read client frames until the socket should close; returns the close code to use."""
+    idle = float(state.settings.ws_idle_seconds)
+    tokens, last = float(RATE_BURST), time.monotonic()
+    overflow = asyncio.create_task(conn_state.overflowed.wait())
+    try:
+        while True:
+            receive = asyncio.create_task(ws.receive())
+            done, _ = await asyncio.wait({receive, overflow, sender}, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+            if receive not in done:
+                receive.cancel()
+                if overflow in done:
+                    return protocol.CLOSE_SLOW
+                if sender in done:
+                    return 1011  # the sender failed (e.g. the database went away): the client resumes
+                await _close_with_error(
+                    ws, sender, "idle", "Nothing heard from you for a while; reconnect when needed."
+                )
+                return protocol.CLOSE_IDLE
+            message = receive.result()
+            if message["type"] == "websocket.disconnect":
+                return 1000
+            now = time.monotonic()
+            tokens = min(RATE_BURST, tokens + (now - last) * RATE_PER_SECOND)
+            last = now
+            if tokens < 1:
+                await _close_with_error(ws, sender, "rate_limited", "Too many messages; slow down and reconnect.")
+                return protocol.CLOSE_RATE
+            tokens -= 1
+            text = message.get("text")
+            if text is None:
+                await _close_with_error(ws, sender, "malformed", "Send JSON text frames, not binary.")
+                return protocol.CLOSE_MALFORMED
+            try:
+                msg = protocol.parse(text)
+            except protocol.BadFrame as exc:
+                code = protocol.CLOSE_TOO_BIG if "64 KB" in exc.message else protocol.CLOSE_MALFORMED
+                await _close_with_error(ws, sender, "malformed", exc.message)
+                return code
+            if isinstance(msg, protocol.Ping):
+                if await state.patient_sessions.resolve_key(session.key) is None:
+                    await _close_with_error(ws, sender, "unauthenticated", "You were signed out. Please sign in again.")
+                    return protocol.CLOSE_UNAUTHENTICATED
+                conn_state.frame(protocol.dumps({"type": "pong"}))
+            elif isinstance(msg, protocol.Resume):
+                conn_state.resume(msg.last_event_id)
+            else:
+                try:
+                    async with state.pool.acquire() as conn:
+                        new = await tracking.acknowledge(
+                            conn, session.phone_lookup, conn_state.patient_id, msg.event_id, meta=meta
+                        )
+                    conn_state.frame(protocol.dumps({"type": "acked", "event_id": msg.event_id, "new": new}))
+                except DomainError as exc:
+                    conn_state.frame(protocol.error_frame(exc.code, exc.message))
+    finally:
+        overflow.cancel()
+
+
+async def _close_with_error(ws: WebSocket, sender: asyncio.Task[None], kind: str, message: str) -> None:
+    # Stop the sender first: it is the only other writer, and the error frame must be the last thing sent.
+    sender.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await sender
+    with contextlib.suppress(Exception):
+        await ws.send_text(protocol.error_frame(kind, message))
+
+
+def routes() -> list[WebSocketRoute]:
+    return [WebSocketRoute("/ws/status", status_socket)]
