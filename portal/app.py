@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
 
 from core.config import Settings, load_settings
 from core.notify import Notifier
+from portal import pages
 from portal.api import health, patient, staff
 from portal.errors import EXCEPTION_HANDLERS
 from portal.http import RequestIdMiddleware
@@ -16,10 +20,19 @@ from portal.lifespan import make_lifespan
 from portal.security import SecurityHeadersMiddleware
 from realtime import status_socket
 
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
 
 def create_app(settings: Settings, *, notifier: Notifier | None = None) -> Starlette:
     return Starlette(
-        routes=[*health.routes(), *staff.routes(), *patient.routes(), *status_socket.routes()],
+        routes=[
+            *health.routes(),
+            *staff.routes(),
+            *patient.routes(),
+            *pages.routes(),
+            *status_socket.routes(),
+            Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+        ],
         middleware=[Middleware(RequestIdMiddleware), Middleware(SecurityHeadersMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=make_lifespan(settings, notifier),

@@ -128,6 +128,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host = args.host or settings.host
         port = args.port or settings.port
         print(f"labpulse is serving on http://{host}:{port}  (health: http://{host}:{port}/healthz)", flush=True)
+        if settings.mode == "demo":
+            print(
+                f"Patient portal: http://{host}:{port}/ - sign in with 98000 00001 (a family of two) or 98000 00002;"
+                " the one-time code is printed here. A simulated lab moves a demo tube every"
+                f" {settings.simulate_seconds} s.",
+                flush=True,
+            )
         uvicorn.run(
             "portal.app:create_app_from_env",
             factory=True,

@@ -20,7 +20,7 @@ async def app_client(app: Starlette, *, client_ip: str = "203.0.113.7") -> Async
             await app(scope, receive, send)
 
         transport = httpx.ASGITransport(app=with_state, client=(client_ip, 50000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
             client.app_state = state  # type: ignore[attr-defined]
             yield client
 

@@ -20,9 +20,9 @@ class _Server(uvicorn.Server):
 
 
 @asynccontextmanager
-async def serving(app: Starlette) -> AsyncIterator[str]:
+async def serving(app: Starlette, *, port: int | None = None) -> AsyncIterator[str]:
     """Yields ``host:port``. The app's lifespan (pool, Redis, hub, relay) runs as under ``labpulse serve``."""
-    port = free_port()
+    port = port or free_port()
     config = uvicorn.Config(
         app,
         host="127.0.0.1",

@@ -1,0 +1,253 @@
+"""The patient's pages: server-rendered, usable with JavaScript off; the script only adds live updates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from core import tracking
+from core.errors import DomainError, SignInFailed, TooManyAttempts
+from core.patients.sessions import PATIENT_COOKIE, PatientSession
+from core.samples.model import SampleState
+from portal.http import request_meta
+from portal.i18n import LANGS, t, when
+from portal.patient_auth import CSRF_COOKIE, CsrfFailed, check_csrf, csrf_token, current_patient_session, set_cookie
+
+_env = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(), auto_reload=False
+)
+LANG_COOKIE = "lp_lang"
+_ACTION_WORDS = {"read": "act_read", "create": "act_change", "transition": "act_change", "ack": "act_read"}
+
+
+def _lang(request: Request) -> str:
+    lang = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE) or "en"
+    return lang if lang in LANGS else "en"
+
+
+def _render(request: Request, name: str, status: int = 200, **ctx: Any) -> Response:
+    lang = _lang(request)
+    token, new_cookie = csrf_token(request)
+    html = _env.get_template(name).render(
+        lang=lang, t=lambda key, **kw: t(lang, key, **kw), csrf=token, path=request.url.path, **ctx
+    )
+    response = HTMLResponse(html, status_code=status)
+    if new_cookie:
+        set_cookie(request, response, CSRF_COOKIE, new_cookie, max_age=None)
+    if request.query_params.get("lang") in LANGS:
+        set_cookie(request, response, LANG_COOKIE, lang, max_age=365 * 86400)
+    return response
+
+
+async def _form(request: Request) -> dict[str, str]:
+    form = await request.form(max_files=0, max_fields=10, max_part_size=4096)
+    data = {k: v for k, v in form.items() if isinstance(v, str)}
+    check_csrf(request, data.get("csrf"))
+    return data
+
+
+def _card(view: tracking.SampleView, lang: str, now: datetime) -> dict[str, Any]:
+    state = view.state
+    if state is SampleState.REJECTED:
+        reason = t(lang, f"reason_{view.rejection_reason or 'other'}")
+        message = t(lang, "msg_rejected", reason=reason)
+    else:
+        message = t(lang, f"msg_{state.value}", centre=view.centre)
+    eta = None
+    if state in (SampleState.COLLECTED, SampleState.IN_TRANSIT, SampleState.RECEIVED_AT_LAB, SampleState.PROCESSING):
+        if view.expected_ready_at and view.expected_ready_at > now:
+            eta = t(lang, "eta", when=when(lang, view.expected_ready_at, now))
+        elif view.expected_ready_at:
+            eta = t(lang, "eta_late")
+    current = next((i for i, s in enumerate(view.steps) if s.state is state), -1)
+    steps = [
+        {
+            "label": t(lang, f"step_{s.state.value}"),
+            "time": when(lang, s.at, now) if s.at else None,
+            "iso": s.at.isoformat() if s.at else "",
+            "centre": s.centre,
+            "done": s.at is not None,
+            "current": i == current,
+        }
+        for i, s in enumerate(view.steps)
+    ]
+    return {
+        "id": view.id,
+        "barcode": view.barcode,
+        "tests": view.tests,
+        "state": state.value,
+        "message": message,
+        "eta": eta,
+        "steps": steps,
+        "problem": state in (SampleState.REJECTED, SampleState.RECOLLECTION_REQUESTED),
+    }
+
+
+async def _session_or_redirect(request: Request) -> PatientSession | Response:
+    session = await current_patient_session(request)
+    if session is None:
+        return RedirectResponse("/signin", status_code=303)
+    return session
+
+
+async def home(request: Request) -> Response:
+    return RedirectResponse("/my-tests" if await current_patient_session(request) else "/signin", status_code=303)
+
+
+async def signin_page(request: Request) -> Response:
+    return _render(request, "signin.html", error=None, phone="")
+
+
+async def signin_send(request: Request) -> Response:
+    try:
+        form = await _form(request)
+    except CsrfFailed:
+        return _render(request, "signin.html", 403, error=t(_lang(request), "err_csrf"), phone="")
+    phone = form.get("phone", "")[:32]
+    try:
+        async with request.state.pool.acquire() as conn:
+            hint = await request.state.signin.request_code(conn, phone, lang=_lang(request), meta=request_meta(request))
+    except DomainError as exc:
+        status = 429 if isinstance(exc, TooManyAttempts) else 422
+        return _render(request, "signin.html", status, error=exc.message, phone=phone)
+    return _render(request, "code.html", error=None, phone=phone, hint=hint)
+
+
+async def signin_verify(request: Request) -> Response:
+    try:
+        form = await _form(request)
+    except CsrfFailed:
+        return _render(request, "signin.html", 403, error=t(_lang(request), "err_csrf"), phone="")
+    phone, code = form.get("phone", "")[:32], form.get("code", "")[:16]
+    try:
+        async with request.state.pool.acquire() as conn:
+            signed = await request.state.signin.verify_code(conn, phone, code, meta=request_meta(request))
+    except DomainError as exc:
+        status = 429 if isinstance(exc, TooManyAttempts) else 401 if isinstance(exc, SignInFailed) else 422
+        return _render(request, "code.html", status, error=exc.message, phone=phone, hint="")
+    return _signed_in(request, signed.token)
+
+
+def _signed_in(request: Request, token: str) -> Response:
+    response = RedirectResponse("/my-tests", status_code=303)
+    set_cookie(request, response, PATIENT_COOKIE, token, max_age=request.state.patient_sessions.absolute)
+    return response
+
+
+async def link_page(request: Request) -> Response:
+    # A GET never signs in: link previews in chat apps fetch URLs, and must not burn the single-use link.
+    return _render(request, "link.html", token=request.query_params.get("t", "")[:1024], error=None)
+
+
+async def link_redeem(request: Request) -> Response:
+    try:
+        form = await _form(request)
+    except CsrfFailed:
+        return _render(request, "link.html", 403, token="", error=t(_lang(request), "err_csrf"))
+    try:
+        async with request.state.pool.acquire() as conn:
+            signed = await request.state.signin.redeem_magic_link(conn, form.get("t", ""), meta=request_meta(request))
+    except DomainError as exc:
+        return _render(request, "link.html", 401, token="", error=exc.message)
+    return _signed_in(request, signed.token)
+
+
+async def _dashboard_context(request: Request, session: PatientSession) -> dict[str, Any]:
+    lang, now = _lang(request), datetime.now(UTC)
+    meta = request_meta(request)
+    async with request.state.pool.acquire() as conn:
+        family = await tracking.family(conn, request.state.vault, session.phone_lookup, meta=meta)
+        ids = [m.id for m in family]
+        pid = request.query_params.get("patient") or session.active_patient_id
+        if pid not in ids:
+            pid = ids[0] if ids else None
+        snap = await tracking.snapshot(conn, session.phone_lookup, pid, meta=meta) if pid else None
+    cards = [_card(v, lang, now) for v in snap.samples] if snap else []
+    return {"family": family, "patient_id": pid, "cards": cards, "last_event_id": snap.last_seq if snap else 0}
+
+
+async def dashboard(request: Request) -> Response:
+    session = await _session_or_redirect(request)
+    if isinstance(session, Response):
+        return session
+    return _render(request, "dashboard.html", **await _dashboard_context(request, session))
+
+
+async def cards_fragment(request: Request) -> Response:
+    """The timeline cards alone: what the page's script swaps in when an event arrives."""
+    session = await current_patient_session(request)
+    if session is None:
+        return HTMLResponse("", status_code=401)
+    return _render(request, "cards.html", **await _dashboard_context(request, session))
+
+
+async def switch(request: Request) -> Response:
+    session = await _session_or_redirect(request)
+    if isinstance(session, Response):
+        return session
+    try:
+        form = await _form(request)
+    except CsrfFailed:
+        return RedirectResponse("/my-tests", status_code=303)
+    pid = form.get("patient", "")[:64]
+    async with request.state.pool.acquire() as conn:
+        await tracking.authorize(conn, session.phone_lookup, pid, action="patient.switch", meta=request_meta(request))
+    await request.state.patient_sessions.switch(session, pid)
+    return RedirectResponse("/my-tests", status_code=303)
+
+
+async def access_page(request: Request) -> Response:
+    session = await _session_or_redirect(request)
+    if isinstance(session, Response):
+        return session
+    lang, now = _lang(request), datetime.now(UTC)
+    pid = request.query_params.get("patient") or session.active_patient_id or ""
+    async with request.state.pool.acquire() as conn:
+        entries = await tracking.access_log(conn, session.phone_lookup, pid, meta=request_meta(request))
+    rows = []
+    for e in entries:
+        verb = (
+            "act_refused"
+            if e.outcome.startswith("refused")
+            else _ACTION_WORDS.get(e.action.rsplit(".", 1)[-1], "act_read")
+        )
+        rows.append({"when": when(lang, e.at, now), "iso": e.at.isoformat(), "who": e.who, "what": t(lang, verb)})
+    return _render(request, "access.html", rows=rows, patient_id=pid)
+
+
+async def signout(request: Request) -> Response:
+    session = await current_patient_session(request)
+    try:
+        await _form(request)
+    except CsrfFailed:
+        return RedirectResponse("/my-tests", status_code=303)
+    if session is not None:
+        if request.query_params.get("everywhere") == "1":
+            await request.state.patient_sessions.revoke_all(session.phone_lookup)
+        else:
+            await request.state.patient_sessions.revoke(session)
+    response = _render(request, "signin.html", error=None, phone="", notice=t(_lang(request), "signed_out"))
+    response.delete_cookie(PATIENT_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
+    return response
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/", home),
+        Route("/signin", signin_page, methods=["GET"]),
+        Route("/signin", signin_send, methods=["POST"]),
+        Route("/signin/code", signin_verify, methods=["POST"]),
+        Route("/signin/link", link_page, methods=["GET"]),
+        Route("/signin/link", link_redeem, methods=["POST"]),
+        Route("/my-tests", dashboard),
+        Route("/my-tests/cards", cards_fragment),
+        Route("/my-tests/access", access_page),
+        Route("/switch", switch, methods=["POST"]),
+        Route("/signout", signout, methods=["POST"]),
+    ]

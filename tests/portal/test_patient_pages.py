@@ -1,0 +1,120 @@
+"""The patient pages with JavaScript off: sign in by form, read the timeline, switch family, see who viewed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+
+from core.config import Settings
+from core.samples import service as samples
+from core.samples.model import SampleState
+from core.vault import Vault
+from portal.app import create_app
+from tests.support.asgi import app_client
+from tests.support.factories import PHLEB, make_patient, make_sample
+from tests.support.inbox import Inbox
+
+PHONE = "+919855500001"
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf" value="([0-9a-f]{64})"', html)
+    assert match, html
+    return match.group(1)
+
+
+@pytest.fixture
+async def browser(
+    settings: Settings, pool: asyncpg.Pool, vault: Vault
+) -> AsyncIterator[tuple[httpx.AsyncClient, Inbox]]:
+    inbox = Inbox()
+    async with pool.acquire() as conn:
+        mother = await make_patient(conn, vault, phone=PHONE, name="Asha Test")
+        sample = await make_sample(conn, vault, patient=mother)
+        await samples.transition(
+            conn, barcode=sample.barcode, to_state=SampleState.IN_TRANSIT, actor=PHLEB, centre_id="CC-1"
+        )
+        child = await make_patient(conn, vault, phone=PHONE, name="Rohan Test")
+        await make_sample(conn, vault, patient=child)
+    async with app_client(create_app(settings, notifier=inbox)) as c:
+        yield c, inbox
+
+
+async def _sign_in(c: httpx.AsyncClient, inbox: Inbox) -> httpx.Response:
+    page = await c.get("/signin")
+    assert page.status_code == 200 and 'for="phone"' in page.text
+    sent = await c.post("/signin", data={"csrf": _csrf(page.text), "phone": "98555 00001"})
+    assert sent.status_code == 200 and "+91******0001" in sent.text
+    return await c.post(
+        "/signin/code", data={"csrf": _csrf(sent.text), "phone": "98555 00001", "code": inbox.last_code(PHONE)}
+    )
+
+
+async def test_sign_in_then_see_a_timeline_written_for_people(browser: tuple[httpx.AsyncClient, Inbox]) -> None:
+    c, inbox = browser
+    done = await _sign_in(c, inbox)
+    assert done.status_code == 303 and done.headers["location"] == "/my-tests"
+    cookie = done.headers["set-cookie"]
+    assert "lp_session=" in cookie and "HttpOnly" in cookie and "Secure" in cookie and "SameSite=lax" in cookie
+    page = await c.get("/my-tests")
+    assert page.status_code == 200
+    assert "Your sample is on its way to our lab" in page.text
+    assert "Your report should be ready by" in page.text
+    assert "Test Collection Centre" in page.text and 'aria-current="step"' in page.text
+    assert page.headers["cache-control"] == "no-store"
+    hindi = await c.get("/my-tests?lang=hi")
+    assert "आपका सैंपल सही तापमान में हमारी लैब की ओर जा रहा है।" in hindi.text and 'lang="hi"' in hindi.text
+
+
+async def test_family_switch_and_who_viewed(browser: tuple[httpx.AsyncClient, Inbox]) -> None:
+    c, inbox = browser
+    await _sign_in(c, inbox)
+    page = await c.get("/my-tests")
+    assert "Asha" in page.text and "Rohan" in page.text  # first names only, in the switcher
+    ids = re.findall(r'<option value="([0-9a-f-]{36})"', page.text)
+    r = await c.post("/switch", data={"csrf": _csrf(page.text), "patient": ids[1]})
+    assert r.status_code == 303
+    switched = await c.get("/my-tests")
+    assert re.search(rf'<option value="{ids[1]}" selected>', switched.text)
+    assert "Your sample was collected at Test Collection Centre" in switched.text
+    access = await c.get("/my-tests/access")
+    assert access.status_code == 200 and "opened your record" in access.text
+
+
+async def test_forms_without_the_csrf_token_are_refused(browser: tuple[httpx.AsyncClient, Inbox]) -> None:
+    c, inbox = browser
+    r = await c.post("/signin", data={"phone": PHONE})
+    assert r.status_code == 403 and "open too long" in r.text
+    assert inbox.sent == []
+
+
+async def test_a_stranger_id_in_the_switch_is_refused(browser: tuple[httpx.AsyncClient, Inbox], pool, vault) -> None:  # type: ignore[no-untyped-def]
+    c, inbox = browser
+    async with pool.acquire() as conn:
+        stranger = await make_patient(conn, vault, phone="+919855500099")
+    await _sign_in(c, inbox)
+    page = await c.get("/my-tests")
+    r = await c.post("/switch", data={"csrf": _csrf(page.text), "patient": stranger.id})
+    assert r.status_code == 404
+    r = await c.get(f"/my-tests?patient={stranger.id}")
+    assert stranger.id not in r.text
+
+
+async def test_pages_send_to_sign_in_without_a_session(browser: tuple[httpx.AsyncClient, Inbox]) -> None:
+    c, _ = browser
+    for path in ("/", "/my-tests", "/my-tests/access"):
+        r = await c.get(path)
+        assert r.status_code == 303 and r.headers["location"] == "/signin", path
+
+
+async def test_a_link_preview_does_not_use_up_a_magic_link(browser: tuple[httpx.AsyncClient, Inbox]) -> None:
+    c, _ = browser
+    token = c.app_state["signin"].magic_link_token(PHONE)  # type: ignore[attr-defined]
+    preview = await c.get(f"/signin/link?t={token}")
+    assert preview.status_code == 200 and "lp_session" not in preview.headers.get("set-cookie", "")
+    r = await c.post("/signin/link", data={"csrf": _csrf(preview.text), "t": token})
+    assert r.status_code == 303 and r.headers["location"] == "/my-tests"
