@@ -26,6 +26,7 @@ import json
 import math
 import multiprocessing as mp
 import os
+import queue
 import random
 import resource
 import shlex
@@ -49,6 +50,7 @@ from core.config import Secret, Settings
 from core.crypto import generate_key
 from core.db.migrate import migrate
 from core.db.pool import create_pool
+from core.events import events_channel
 from core.identity import Actor, Role
 from core.orders import service as orders
 from core.orders.store import Centre, upsert_centre
@@ -266,10 +268,11 @@ def client(
                     data = msg["data"]
                     records.append((data["sample_id"], data["version"], last_seq, now, msg["at"]))
                     received.value += 1
-            except ConnectionClosed as exc:
-                if not stopping:
-                    closed += 1
-                    close_codes[str(exc.rcvd.code if exc.rcvd else "none")] += 1
+            except ConnectionClosed:
+                pass
+            if not stopping:  # the server closed it (a clean close ends the loop without raising)
+                closed += 1
+                close_codes[str(ws.close_code)] += 1
 
         def why(exc: BaseException) -> str:
             if isinstance(exc, ConnectionClosed):
@@ -322,6 +325,30 @@ def client(
         ctl.close()
         ctl.join_thread()
         os._exit(0)  # the kernel closes the sockets; a polite close of thousands is not what is measured
+
+    asyncio.run(main())
+
+
+def bus_listener(redis_url: str, channel: str, ready: Any, stop: Any, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    """Timestamps each event as it reaches Redis, to split the latency into relay (commit → Redis) and server
+    (Redis → socket) parts."""
+
+    async def main() -> None:
+        redis = aioredis.from_url(redis_url)
+        pubsub = redis.pubsub(ignore_subscribe_messages=True)
+        await pubsub.subscribe(channel)
+        ready.set()
+        seen: dict[tuple[str, int], float] = {}
+        while not stop.is_set():
+            msg = await pubsub.get_message(timeout=0.1)
+            if msg is None:
+                continue
+            now = time.time()
+            payload = json.loads(msg["data"])["payload"]
+            seen.setdefault((payload["sample_id"], payload["version"]), now)
+        out.put(seen)
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await redis.aclose()
 
     asyncio.run(main())
 
@@ -379,6 +406,19 @@ async def drive(
 
 
 # ---------------------------------------------------------------------------------------------- main
+
+
+def collect(ctl: mp.Queue, count: int, workers: list[mp.Process]) -> list[Any]:  # type: ignore[type-arg]
+    """``count`` reports from the client processes; fails fast if one of them died instead of reporting."""
+    got: list[Any] = []
+    while len(got) < count:
+        try:
+            got.append(ctl.get(timeout=2))
+        except queue.Empty:
+            dead = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
+            if dead:
+                raise RuntimeError(f"a client process exited with {dead[0]} before reporting") from None
+    return got
 
 
 def main() -> None:
@@ -485,7 +525,7 @@ def main() -> None:
             )
             w.start()
             workers.append(w)
-        connected = [ctl.get(timeout=1800) for _ in range(clients)]
+        connected = collect(ctl, clients, workers)
         ok = sum(m[2] for m in connected)
         failures: Counter[str] = Counter()
         for m in connected:
@@ -497,9 +537,14 @@ def main() -> None:
         cpu_connect = cpu_seconds(server.pid) - cpu_before
         time.sleep(2.0)
         rss_connected = rss_kib(server.pid)
-        client_rss = sum(rss_kib(w.pid) for w in workers if w.pid)
+        client_rss = sum(rss_kib(w.pid) for w in workers if w.pid)  # the bus listener starts later
         print(f"  {ok} of {n} sockets open in {connect_s:.1f} s; driving {total} transitions …", flush=True)
 
+        bus_ready, bus_out = mp.Event(), mp.Queue()  # type: ignore[var-annotated]
+        bus = mp.Process(target=bus_listener, args=(args.redis_url, events_channel(prefix), bus_ready, stop, bus_out))
+        bus.start()
+        workers.append(bus)
+        bus_ready.wait(10)
         gc.collect()
         gc.freeze()
         cpu_run0 = cpu_seconds(server.pid)
@@ -513,7 +558,8 @@ def main() -> None:
         cpu_run = cpu_seconds(server.pid) - cpu_run0
         rss_end = rss_kib(server.pid)
         stop.set()
-        done = [ctl.get(timeout=120) for _ in range(clients)]
+        done = collect(ctl, clients, workers)
+        on_bus: dict[tuple[str, int], float] = bus_out.get(timeout=60)
     finally:
         for w in workers:
             w.join(10)
@@ -556,7 +602,9 @@ def main() -> None:
         close_codes.update(m[7])
     lat: list[float] = []
     upper: list[float] = []
-    by_second: dict[int, list[float]] = defaultdict(list)
+    relay_part: list[float] = []
+    server_part: list[float] = []
+    by_second: dict[int, list[tuple[float, float, float]]] = defaultdict(list)
     for k, t_commit in committed.items():
         got = received.get(k)
         if got is None:
@@ -564,11 +612,29 @@ def main() -> None:
         ms = (got[0] - t_commit) * 1000
         lat.append(ms)
         upper.append((got[0] - datetime.fromisoformat(got[1]).timestamp()) * 1000)
-        by_second[int(t_commit - wall0)].append(ms)
+        t_bus = on_bus.get(k)
+        r_ms = (t_bus - t_commit) * 1000 if t_bus else float("nan")
+        s_ms = (got[0] - t_bus) * 1000 if t_bus else float("nan")
+        if t_bus:
+            relay_part.append(r_ms)
+            server_part.append(s_ms)
+        by_second[int(t_commit - wall0)].append((ms, r_ms, s_ms))
     lost = sum(1 for k in committed if k not in received)
     unexpected = sum(1 for k in received if k not in committed)
     slow = sum(1 for v in lat if v > 100)
-    spikes = sorted(((max(v), s, sum(1 for x in v if x > 100)) for s, v in by_second.items()), reverse=True)[:5]
+    spikes = sorted(
+        (
+            (
+                max(x[0] for x in v),
+                s,
+                sum(1 for x in v if x[0] > 100),
+                max((x[1] for x in v if x[1] == x[1]), default=0),
+                max((x[2] for x in v if x[2] == x[2]), default=0),
+            )
+            for s, v in by_second.items()
+        ),
+        reverse=True,
+    )[:5]
 
     server_log = summarize_log(Path(log.name))
     print(
@@ -602,9 +668,16 @@ def main() -> None:
     )
     print(f"  over 100 ms              {slow} of {len(lat)}")
     print(
-        "  worst seconds            "
-        + ", ".join(f"t={s}s max {mx:.0f} ms ({k} over 100)" for mx, s, k in spikes if mx > 0)
+        f"  commit → Redis ms        p50 {pct(relay_part, 50):.1f}  p99 {pct(relay_part, 99):.1f}  "
+        f"max {max(relay_part, default=0):.1f}  (the relay: outbox poll, publish)"
     )
+    print(
+        f"  Redis → socket ms        p50 {pct(server_part, 50):.1f}  p99 {pct(server_part, 99):.1f}  "
+        f"max {max(server_part, default=0):.1f}  (the server: hub, sender task, socket write; the client's read)"
+    )
+    print("  worst seconds (since the first transition; max total, and max of the relay and server parts)")
+    for mx, sec, k, r_mx, s_mx in spikes:
+        print(f"    t={sec:>3}s  max {mx:6.1f} ms  ({k} over 100 ms)  relay max {r_mx:6.1f}  server max {s_mx:6.1f}")
     print(
         f"events                     expected {len(committed)}  received {len(received)}  lost {lost}  "
         f"duplicated {dupes}  (unexpected {unexpected}, seq gaps {gaps}, replayed {replays})"

@@ -148,7 +148,10 @@ async def snapshot(
 ) -> Snapshot:
     """The patient's samples and timelines, and the seq of the last event they reflect (one consistent read)."""
     await authorize(conn, phone_lookup, patient_id, action="patient.status.read", meta=meta)
-    async with conn.transaction(isolation="repeatable_read"):
+    # One read-only repeatable-read transaction, so the samples and the last event number agree. The audit row
+    # is written after it, in its own transaction: written inside, its chain update at commit would conflict
+    # with every other audit commit on that chain (a serialization failure under load).
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
         last_seq = await conn.fetchval("SELECT event_seq FROM patients WHERE id = $1", patient_id)
         rows = await conn.fetch(
             """SELECT s.id::text, s.barcode, s.sample_type, s.state, s.version, c.name AS centre, s.collected_at,
@@ -169,6 +172,7 @@ async def snapshot(
                WHERE t.sample_id = ANY($1::uuid[]) ORDER BY t.sample_id, t.version""",
             [r["id"] for r in rows],
         )
+    async with conn.transaction():
         await audit.append(
             conn,
             actor=patient_actor(phone_lookup),

@@ -108,6 +108,10 @@ async def status_socket(ws: WebSocket) -> None:
         code = await _receive_loop(ws, state, session, conn_state, sender, meta)
     except WebSocketDisconnect:
         code = 1000
+    except Exception:
+        # The record could not be read (database away, overloaded): say "try again", never a silent 1000.
+        log.warning("status socket failed", exc_info=True)
+        code = 1011
     finally:
         hub.remove(patient_id, conn_state)
         if sender is not None:
