@@ -94,6 +94,27 @@ def patient_actor(phone_lookup: str) -> Actor:
     return Actor(f"phone:{phone_lookup[:16]}", Role.PATIENT)
 
 
+async def _audit_read(
+    conn: asyncpg.Connection,
+    phone_lookup: str,
+    action: str,
+    patient_id: str,
+    meta: RequestMeta | None,
+    summary: dict[str, object] | None = None,
+) -> None:
+    """One audit row: this phone read something of this patient (in the caller's transaction)."""
+    await audit.append(
+        conn,
+        actor=patient_actor(phone_lookup),
+        action=action,
+        entity_type="patient",
+        entity_id=patient_id,
+        patient_id=patient_id,
+        summary=summary,
+        meta=meta,
+    )
+
+
 async def patient_ids(conn: asyncpg.Connection, phone_lookup: str) -> list[str]:
     return await patient_store.ids_by_phone_lookup(conn, bytes.fromhex(phone_lookup))
 
@@ -121,7 +142,6 @@ async def family(
     conn: asyncpg.Connection, vault: Vault, phone_lookup: str, *, meta: RequestMeta | None = None
 ) -> list[FamilyMember]:
     """The patients on this phone with their first names (decrypted; each one an audited read)."""
-    actor = patient_actor(phone_lookup)
     members: list[FamilyMember] = []
     async with conn.transaction():
         for pid in await patient_ids(conn, phone_lookup):
@@ -130,16 +150,7 @@ async def family(
                 continue
             name = vault.open("patients", "name", pid, row.name_enc) or ""
             members.append(FamilyMember(pid, name.split()[0] if name.split() else ""))
-            await audit.append(
-                conn,
-                actor=actor,
-                action="patient.name.read",
-                entity_type="patient",
-                entity_id=pid,
-                patient_id=pid,
-                summary={"purpose": "family switcher"},
-                meta=meta,
-            )
+            await _audit_read(conn, phone_lookup, "patient.name.read", pid, meta, {"purpose": "family switcher"})
     return members
 
 
@@ -173,16 +184,7 @@ async def snapshot(
             [r["id"] for r in rows],
         )
     async with conn.transaction():
-        await audit.append(
-            conn,
-            actor=patient_actor(phone_lookup),
-            action="patient.status.read",
-            entity_type="patient",
-            entity_id=patient_id,
-            patient_id=patient_id,
-            summary={"samples": len(rows)},
-            meta=meta,
-        )
+        await _audit_read(conn, phone_lookup, "patient.status.read", patient_id, meta, {"samples": len(rows)})
     reached: dict[str, dict[str, tuple[datetime, str]]] = {}
     for h in history:
         reached.setdefault(h["sample_id"], {})[h["to_state"]] = (h["at"], h["centre"])
@@ -279,15 +281,7 @@ async def access_log(
             patient_id,
             limit,
         )
-        await audit.append(
-            conn,
-            actor=patient_actor(phone_lookup),
-            action="patient.access_log.read",
-            entity_type="patient",
-            entity_id=patient_id,
-            patient_id=patient_id,
-            meta=meta,
-        )
+        await _audit_read(conn, phone_lookup, "patient.access_log.read", patient_id, meta)
     return [
         AccessEntry(
             at=r["at"],

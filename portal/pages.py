@@ -228,10 +228,7 @@ async def signout(request: Request) -> Response:
     except CsrfFailed:
         return RedirectResponse("/my-tests", status_code=303)
     if session is not None:
-        if request.query_params.get("everywhere") == "1":
-            await request.state.patient_sessions.revoke_all(session.phone_lookup)
-        else:
-            await request.state.patient_sessions.revoke(session)
+        await request.state.patient_sessions.end(session, everywhere=request.query_params.get("everywhere") == "1")
     response = _render(request, "signin.html", error=None, phone="", notice=t(_lang(request), "signed_out"))
     response.delete_cookie(PATIENT_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
     return response

@@ -30,11 +30,6 @@ class Hub:
         self._channel = channel
         self._subs: dict[str, set[Subscriber]] = {}
         self.ready = asyncio.Event()
-        self.delivered = 0
-
-    @property
-    def sockets(self) -> int:
-        return sum(len(s) for s in self._subs.values())
 
     def add(self, patient_id: str, sub: Subscriber) -> None:
         self._subs.setdefault(patient_id, set()).add(sub)
@@ -54,7 +49,6 @@ class Hub:
             return
         for sub in tuple(self._subs.get(event.patient_id, ())):
             sub.offer(event)
-            self.delivered += 1
 
     async def run(self) -> None:
         backoff = 0.1

@@ -93,6 +93,13 @@ class PatientSessions:
             pipe.srem(self._index(session.phone_lookup), session.key)
             await pipe.execute()
 
+    async def end(self, session: PatientSession, *, everywhere: bool) -> None:
+        """Sign out this device, or (``everywhere``) every device of this phone."""
+        if everywhere:
+            await self.revoke_all(session.phone_lookup)
+        else:
+            await self.revoke(session)
+
     async def socket_token(self, session: PatientSession, *, ttl_seconds: int = 60) -> str:
         """A single-use token, valid ``ttl_seconds``, that opens a WebSocket for this session (mobile apps)."""
         token = secrets.token_urlsafe(24)

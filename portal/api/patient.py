@@ -57,11 +57,7 @@ async def redeem_link(request: Request) -> Response:
 
 async def sign_out(request: Request) -> Response:
     session = await require_patient_session(request, changes_state=True)
-    everywhere = request.query_params.get("everywhere") == "1"
-    if everywhere:
-        await request.state.patient_sessions.revoke_all(session.phone_lookup)
-    else:
-        await request.state.patient_sessions.revoke(session)
+    await request.state.patient_sessions.end(session, everywhere=request.query_params.get("everywhere") == "1")
     return Response(status_code=204)
 
 

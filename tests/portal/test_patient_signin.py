@@ -3,6 +3,7 @@ magic links (signed, single use, one hour), sessions, and that no code ever reac
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -65,7 +66,7 @@ async def test_an_expired_code_does_not_work(pc: httpx.AsyncClient, inbox: Inbox
     code = await _code(pc, inbox)
     async for key in redis.scan_iter(match=f"{settings.redis_prefix}:otp:*"):
         await redis.pexpire(key, 1)  # what ten minutes do
-    time.sleep(0.01)
+    await asyncio.sleep(0.01)
     r = await pc.post("/api/patient/session", json={"phone": PHONE, "code": code})
     assert r.status_code == 401
 

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,9 +13,10 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from core.config import Settings
 from core.patients.model import Patient
+from core.samples.model import Sample
 from core.vault import Vault
 from portal.app import create_app
-from tests.support.factories import make_patient
+from tests.support.factories import make_patient, make_sample
 from tests.support.inbox import Inbox
 from tests.support.server import serving
 
@@ -53,16 +55,13 @@ async def live(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[Live]:
         yield Live(addr, inbox, http)
 
 
-@pytest.fixture
-def patient_factory(pool: asyncpg.Pool, vault: Vault) -> Callable[..., Awaitable[Patient]]:
-    async def make(**kw: Any) -> Patient:
-        async with pool.acquire() as conn:
-            return await make_patient(conn, vault, **kw)
-
-    return make
+async def patient_signed_in(live: Live, pool: asyncpg.Pool, vault: Vault, phone: str) -> tuple[str, Patient, Sample]:
+    """A patient on ``phone`` with one collected tube, signed in over HTTP: (session token, patient, tube)."""
+    async with pool.acquire() as conn:
+        patient = await make_patient(conn, vault, phone=phone)
+        sample = await make_sample(conn, vault, patient=patient)
+    return await live.sign_in(phone), patient, sample
 
 
 async def recv(ws: ClientConnection, timeout: float = 10.0) -> dict[str, Any]:
-    import asyncio
-
     return dict(json.loads(await asyncio.wait_for(ws.recv(), timeout)))

@@ -14,7 +14,7 @@ from websockets.exceptions import ConnectionClosed
 from core.vault import Vault
 from realtime import protocol
 from realtime.connection import StatusConnection
-from tests.realtime.conftest import Live, recv
+from tests.realtime.conftest import Live, patient_signed_in, recv
 from tests.support.factories import make_patient, make_sample
 
 
@@ -28,10 +28,8 @@ async def _closed_with(ws, code: int) -> list[dict]:  # type: ignore[no-untyped-
 
 
 async def _signed_in(live: Live, pool: asyncpg.Pool, vault: Vault, phone: str) -> tuple[str, str]:
-    async with pool.acquire() as conn:
-        p = await make_patient(conn, vault, phone=phone)
-        await make_sample(conn, vault, patient=p)
-    return await live.sign_in(phone), p.id
+    token, patient, _ = await patient_signed_in(live, pool, vault, phone)
+    return token, patient.id
 
 
 async def test_a_foreign_origin_is_refused(live: Live, pool: asyncpg.Pool, vault: Vault) -> None:
@@ -173,4 +171,3 @@ async def test_a_client_that_falls_behind_is_told_to_resume() -> None:
     for seq in range(1, 5):
         conn.offer(Event(f"e{seq}", "p1", seq, "t", {}, datetime.now(UTC)))
     assert conn.overflowed.is_set()
-    conn.offer(Event("other", "p2", 1, "t", {}, datetime.now(UTC)))  # other patients never reach this socket

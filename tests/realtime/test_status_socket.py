@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import asyncpg
 import pytest
-from websockets.exceptions import ConnectionClosed
 
 from core.events import events_channel
 from core.samples import service as samples
 from core.samples.model import SampleState
 from core.vault import Vault
-from tests.realtime.conftest import Live, recv
-from tests.support.factories import PHLEB, TECH, make_patient, make_sample
+from tests.realtime.conftest import Live, patient_signed_in, recv
+from tests.support.factories import PHLEB, TECH
 
 S = SampleState
 
@@ -26,21 +24,8 @@ async def _move(pool: asyncpg.Pool, barcode: str, to: SampleState) -> None:
         await samples.transition(conn, barcode=barcode, to_state=to, actor=actor, centre_id=centre)
 
 
-async def _closed_with(ws, code: int) -> list[dict]:  # type: ignore[no-untyped-def]
-    frames = []
-    with pytest.raises(ConnectionClosed) as info:
-        while True:
-            frames.append(json.loads(await asyncio.wait_for(ws.recv(), 10)))
-    assert info.value.rcvd is not None and info.value.rcvd.code == code, info.value
-    return frames
-
-
 async def test_snapshot_then_live_events_in_order(live: Live, pool: asyncpg.Pool, vault: Vault) -> None:
-    async with pool.acquire() as conn:
-        patient_phone = "+9198" + "7" * 8
-        p = await make_patient(conn, vault, phone=patient_phone)
-        sample = await make_sample(conn, vault, patient=p)
-    token = await live.sign_in(patient_phone)
+    token, p, sample = await patient_signed_in(live, pool, vault, "+9198" + "7" * 8)
     async with live.socket(token) as ws:
         snap = await recv(ws)
         assert snap["type"] == "snapshot" and snap["patient_id"] == p.id
@@ -58,11 +43,7 @@ async def test_snapshot_then_live_events_in_order(live: Live, pool: asyncpg.Pool
 async def test_resume_after_a_disconnect_gets_exactly_the_missed_events(
     live: Live, pool: asyncpg.Pool, vault: Vault
 ) -> None:
-    phone = "+9198" + "6" * 8
-    async with pool.acquire() as conn:
-        p = await make_patient(conn, vault, phone=phone)
-        sample = await make_sample(conn, vault, patient=p)
-    token = await live.sign_in(phone)
+    token, _, sample = await patient_signed_in(live, pool, vault, "+9198" + "6" * 8)
     async with live.socket(token) as ws:
         last = (await recv(ws))["last_event_id"]
     for to in (S.IN_TRANSIT, S.RECEIVED_AT_LAB, S.PROCESSING):  # while the phone is out of signal
@@ -91,25 +72,16 @@ async def test_an_event_the_bus_lost_is_read_from_postgresql(
     redis,
     settings,  # type: ignore[no-untyped-def]
 ) -> None:
-    """The socket sees seq n+2 on the bus without n+1 (lost by Redis): it fetches n+1 first. No gap, no dup."""
-    phone = "+9198" + "5" * 8
-    async with pool.acquire() as conn:
-        p = await make_patient(conn, vault, phone=phone)
-        sample = await make_sample(conn, vault, patient=p)
-    token = await live.sign_in(phone)
+    """The socket sees an event on the bus whose predecessor never got there (lost by Redis): it reads the
+    missing one from PostgreSQL first. No gap, no duplicate."""
+    token, _, sample = await patient_signed_in(live, pool, vault, "+9198" + "5" * 8)
     async with live.socket(token) as ws:
         last = (await recv(ws))["last_event_id"]
-        async with pool.acquire() as conn:
-            # Commit two events with no relay publishing them: mark them published so the relay skips them.
-            await conn.execute("UPDATE outbox SET published_at = now() WHERE published_at IS NULL")
-            await samples.transition(conn, barcode=sample.barcode, to_state=S.IN_TRANSIT, actor=PHLEB, centre_id="CC-1")
-            await samples.transition(
-                conn, barcode=sample.barcode, to_state=S.RECEIVED_AT_LAB, actor=TECH, centre_id="LAB-1"
-            )
-        # Too late: the relay may have published them already. Either way the socket must get each exactly once.
+        for to in (S.IN_TRANSIT, S.RECEIVED_AT_LAB):  # through the relay, as usual
+            await _move(pool, sample.barcode, to)
         got = [await recv(ws) for _ in range(2)]
         assert [g["last_event_id"] for g in got] == [last + 1, last + 2]
-        # Now the real thing: publish only seq n+4 by hand while n+3 sits unpublished in PostgreSQL.
+        # Now publish only seq n+4 by hand while n+3 sits, never published, in PostgreSQL.
         await _move_without_relay(pool, sample.barcode, redis, settings)
         got = [await recv(ws) for _ in range(2)]
         assert [g["last_event_id"] for g in got] == [last + 3, last + 4]
@@ -133,11 +105,7 @@ async def _move_without_relay(pool: asyncpg.Pool, barcode: str, redis, settings)
 
 
 async def test_ack_is_stored_once_and_audited(live: Live, pool: asyncpg.Pool, vault: Vault) -> None:
-    phone = "+9198" + "4" * 8
-    async with pool.acquire() as conn:
-        p = await make_patient(conn, vault, phone=phone)
-        sample = await make_sample(conn, vault, patient=p)
-    token = await live.sign_in(phone)
+    token, p, sample = await patient_signed_in(live, pool, vault, "+9198" + "4" * 8)
     async with live.socket(token) as ws:
         await recv(ws)
         await _move(pool, sample.barcode, S.IN_TRANSIT)
