@@ -19,128 +19,44 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import gc
-import http.client
 import json
 import math
 import multiprocessing as mp
 import os
 import queue
-import random
-import resource
 import shlex
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-import redis.asyncio as aioredis
+from common import (
+    ROOT,
+    cpu_seconds,
+    drop,
+    free_port,
+    labpulse_cmd,
+    pct,
+    raise_nofile,
+    rss_kib,
+    throwaway,
+    wait_healthy,
+)
+from fanout_clients import bus_listener, client
+from fanout_load import STEPS, drive, setup
 
-from core.config import Secret, Settings
-from core.crypto import generate_key
-from core.db.migrate import migrate
-from core.db.pool import create_pool
 from core.events import events_channel
-from core.identity import Actor, Role
-from core.orders import service as orders
-from core.orders.store import Centre, upsert_centre
-from core.patients import service as patients
-from core.patients.model import NewPatient, Sex
-from core.patients.sessions import PATIENT_COOKIE, PatientSessions
-from core.samples import service as samples
-from core.samples.model import SampleState
-from core.vault import Vault
 
-ROOT = Path(__file__).resolve().parents[1]
-ADMIN = Actor("bench:admin", Role.ADMIN)
-# The tube's path after registration, each step scanned by the role that does it in a lab.
-STEPS: list[tuple[SampleState, Actor]] = [
-    (SampleState.IN_TRANSIT, Actor("bench:phlebotomist", Role.PHLEBOTOMIST)),
-    (SampleState.RECEIVED_AT_LAB, Actor("bench:tech", Role.LAB_TECHNICIAN)),
-    (SampleState.PROCESSING, Actor("bench:tech", Role.LAB_TECHNICIAN)),
-    (SampleState.COMPLETED, Actor("bench:tech", Role.LAB_TECHNICIAN)),
-    (SampleState.REPORTED, Actor("bench:pathologist", Role.PATHOLOGIST)),
-]
-CENTRE = "LAB-F"
 SOCKETS_PER_CLIENT = 5000
-ATTEMPTS = 10  # handshakes per socket before it counts as failed
-
-
-@dataclass(frozen=True, slots=True)
-class Subject:
-    patient_id: str
-    barcode: str
-    phone_lookup: str  # hex, as a session holds it
-    token: str = ""
-
-
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
 def tally(counts: Counter[str]) -> str:
     return " [" + ", ".join(f"{k}: {v}" for k, v in counts.most_common()) + "]" if counts else ""
-
-
-def raise_nofile() -> int:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != resource.RLIM_INFINITY and soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def labpulse_cmd() -> list[str]:
-    exe = shutil.which("labpulse", path=str(Path(sys.executable).parent))
-    return [exe] if exe else [sys.executable, "-m", "portal.cli"]
-
-
-def wait_healthy(port: int, proc: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited with {proc.returncode}")
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        try:
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        finally:
-            conn.close()
-        time.sleep(0.3)
-    raise TimeoutError(f"port {port}: /healthz did not answer 200")
 
 
 def summarize_log(path: Path) -> Counter[str]:
@@ -159,250 +75,6 @@ def summarize_log(path: Path) -> Counter[str]:
             f"{entry.get('level')}: {str(entry.get('event', '')).strip()[:80]}" + (f" — {exc[-1][:140]}" if exc else "")
         ] += 1
     return counts
-
-
-# ---------------------------------------------------------------------------------------------- setup
-
-
-async def setup(settings: Settings, n: int, concurrency: int) -> list[Subject]:
-    """N patients, each with their own phone, one order and one collected tube, through the core services."""
-    assert settings.database_url and settings.redis_url
-    conn = await asyncpg.connect(settings.database_url.reveal())
-    await migrate(conn, settings.db_schema)
-    await conn.close()
-    pool = await create_pool(
-        settings.database_url.reveal(), settings.db_schema, min_size=concurrency, max_size=concurrency
-    )
-    vault = Vault.from_settings(settings)
-    async with pool.acquire() as conn:
-        await upsert_centre(conn, Centre(CENTRE, "Fan-out Lab", "lab", "Pune"))
-    subjects: list[Subject | None] = [None] * n
-    next_i = 0
-
-    async def worker() -> None:
-        nonlocal next_i
-        async with pool.acquire() as conn:
-            while next_i < n:
-                i, next_i = next_i, next_i + 1
-                p = await patients.create(
-                    conn,
-                    vault,
-                    NewPatient(name=f"Fanout Patient {i}", sex=Sex.FEMALE, phone=f"+9198{i:08d}"),
-                    actor=ADMIN,
-                )
-                assert p.phone
-                order = await orders.place(conn, patient_id=p.id, centre_id=CENTRE, test_codes=["CBC"], actor=ADMIN)
-                code = f"F{i:06d}"
-                await samples.register(
-                    conn, order_id=order.id, barcode=code, sample_type="whole_blood_edta", actor=ADMIN, centre_id=CENTRE
-                )
-                subjects[i] = Subject(p.id, code, vault.lookup.digest("phone", p.phone).hex())
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    async with pool.acquire() as conn:
-        await conn.execute("UPDATE outbox SET published_at = now()")  # setup events are not measured
-    await pool.close()
-
-    redis = aioredis.from_url(settings.redis_url.reveal())
-    sessions = PatientSessions(redis, settings.redis_prefix)
-    out: list[Subject] = []
-    for chunk in range(0, n, 50):
-        part = [s for s in subjects[chunk : chunk + 50] if s is not None]
-        tokens = await asyncio.gather(
-            *(
-                sessions.create(phone_lookup=s.phone_lookup, phone_hint="+91******0000", active_patient_id=s.patient_id)
-                for s in part
-            )
-        )
-        out += [Subject(s.patient_id, s.barcode, s.phone_lookup, t) for s, t in zip(part, tokens, strict=True)]
-    await redis.aclose()
-    return out
-
-
-# ---------------------------------------------------------------------------------------------- clients
-
-
-def client(
-    idx: int,
-    url: str,
-    origin: str,
-    creds: list[tuple[str, str]],
-    connect_concurrency: int,
-    ctl: mp.Queue,  # type: ignore[type-arg]
-    stop: mp.Event,  # type: ignore[type-arg]
-    received: Any,  # mp.Value('q'): events received so far, read by the driver to know when all arrived
-) -> None:
-    """One load-generator process holding len(creds) sockets; reports what each one received."""
-    raise_nofile()
-    from websockets.asyncio.client import connect
-    from websockets.exceptions import ConnectionClosed, InvalidStatus
-
-    async def main() -> None:
-        records: list[tuple[str, int, int, float, str]] = []  # sample_id, version, seq, received at, frame "at"
-        dupes = gaps = replays = closed = 0
-        close_codes: Counter[str] = Counter()
-        failures: Counter[str] = Counter()
-        retries: Counter[str] = Counter()
-        sem = asyncio.Semaphore(connect_concurrency)
-        readers: list[asyncio.Task[None]] = []
-        stopping = False
-
-        async def read(ws: Any, last_seq: int) -> None:
-            nonlocal dupes, gaps, replays, closed
-            seen: set[str] = set()
-            try:
-                async for raw in ws:
-                    now = time.time()
-                    msg = json.loads(raw)
-                    if msg.get("type") != "event":
-                        continue
-                    if msg["event_id"] in seen or msg["last_event_id"] <= last_seq:
-                        dupes += 1
-                        continue
-                    seen.add(msg["event_id"])
-                    if msg["last_event_id"] != last_seq + 1:
-                        gaps += 1
-                    if msg["replay"]:
-                        replays += 1
-                    last_seq = msg["last_event_id"]
-                    data = msg["data"]
-                    records.append((data["sample_id"], data["version"], last_seq, now, msg["at"]))
-                    received.value += 1
-            except ConnectionClosed:
-                pass
-            if not stopping:  # the server closed it (a clean close ends the loop without raising)
-                closed += 1
-                close_codes[str(ws.close_code)] += 1
-
-        def why(exc: BaseException) -> str:
-            if isinstance(exc, ConnectionClosed):
-                return f"closed {exc.rcvd.code if exc.rcvd else 'without a close frame'}"
-            if isinstance(exc, InvalidStatus):
-                return f"HTTP {exc.response.status_code}"
-            return type(exc).__name__
-
-        async def open_one(patient_id: str, token: str) -> bool:
-            """Open one socket and read its snapshot; on failure, reconnect as a browser would (with backoff)."""
-            for attempt in range(ATTEMPTS):
-                try:
-                    async with sem:
-                        ws = await connect(
-                            url,
-                            origin=origin,  # type: ignore[arg-type]
-                            additional_headers={"Cookie": f"{PATIENT_COOKIE}={token}"},
-                            compression=None,
-                            proxy=None,
-                            ping_interval=None,
-                            open_timeout=120,
-                            close_timeout=1,
-                            user_agent_header=None,
-                        )
-                        first = json.loads(await asyncio.wait_for(ws.recv(), 120))
-                    if first.get("type") != "snapshot" or first.get("patient_id") != patient_id:
-                        failures[f"first frame {first.get('type')}:{first.get('code')}"] += 1
-                        await ws.close()
-                        return False
-                    readers.append(asyncio.create_task(read(ws, int(first["last_event_id"]))))
-                    return True
-                except Exception as exc:  # noqa: BLE001 — counted and retried, as a client would
-                    if attempt == ATTEMPTS - 1:
-                        failures[why(exc)] += 1
-                        return False
-                    retries[why(exc)] += 1
-                    await asyncio.sleep(min(2.0, 0.1 * 2**attempt) * (0.5 + random.random()))
-            return False
-
-        t0 = time.time()
-        ok = sum(await asyncio.gather(*(open_one(p, t) for p, t in creds)))
-        t1 = time.time()
-        gc.collect()
-        gc.freeze()
-        gc.disable()
-        ctl.put(("connected", idx, ok, dict(failures), dict(retries), t0, t1))
-        await asyncio.to_thread(stop.wait)
-        stopping = True
-        ctl.put(("done", idx, records, dupes, gaps, replays, closed, dict(close_codes)))
-        ctl.close()
-        ctl.join_thread()
-        os._exit(0)  # the kernel closes the sockets; a polite close of thousands is not what is measured
-
-    asyncio.run(main())
-
-
-def bus_listener(redis_url: str, channel: str, ready: Any, stop: Any, out: mp.Queue) -> None:  # type: ignore[type-arg]
-    """Timestamps each event as it reaches Redis, to split the latency into relay (commit → Redis) and server
-    (Redis → socket) parts."""
-
-    async def main() -> None:
-        redis = aioredis.from_url(redis_url)
-        pubsub = redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(channel)
-        ready.set()
-        seen: dict[tuple[str, int], float] = {}
-        while not stop.is_set():
-            msg = await pubsub.get_message(timeout=0.1)
-            if msg is None:
-                continue
-            now = time.time()
-            payload = json.loads(msg["data"])["payload"]
-            seen.setdefault((payload["sample_id"], payload["version"]), now)
-        out.put(seen)
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
-        await redis.aclose()
-
-    asyncio.run(main())
-
-
-# ---------------------------------------------------------------------------------------------- driver
-
-
-async def drive(
-    settings: Settings, subjects: list[Subject], rate: float, total: int, concurrency: int
-) -> tuple[dict[tuple[str, int], float], list[str], float, float, float]:
-    """Open loop: transition i starts at t0 + i/rate (tube i mod N, its next step). Returns the commit time
-    of every (sample_id, version), errors, elapsed seconds, the worst start lateness and the driver t0."""
-    assert settings.database_url
-    pool = await create_pool(
-        settings.database_url.reveal(), settings.db_schema, min_size=concurrency, max_size=concurrency
-    )
-    order = list(subjects)
-    random.Random(11).shuffle(order)
-    locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)  # a tube's steps run in order
-    committed: dict[tuple[str, int], float] = {}
-    errors: list[str] = []
-    tasks: set[asyncio.Task[None]] = set()
-    worst_late = 0.0
-
-    async def one(i: int) -> None:
-        subject = order[i % len(order)]
-        to_state, actor = STEPS[i // len(order)]
-        async with locks[subject.barcode], pool.acquire() as conn:
-            try:
-                s = await samples.transition(
-                    conn, barcode=subject.barcode, to_state=to_state, actor=actor, centre_id=CENTRE
-                )
-                committed[(s.id, s.version)] = time.time()
-            except Exception as exc:  # noqa: BLE001 — reported, not raised: the run goes on
-                errors.append(f"{subject.barcode} → {to_state.value}: {exc!r}")
-
-    t0 = time.perf_counter()
-    wall0 = time.time()
-    i = 0
-    while i < total:
-        now = time.perf_counter()
-        due = min(total, int((now - t0) * rate) + 1)
-        if due > i:
-            worst_late = max(worst_late, now - (t0 + i / rate))
-        while i < due:
-            task = asyncio.create_task(one(i))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-            i += 1
-        await asyncio.sleep(max(0.0, t0 + i / rate - time.perf_counter()))
-    await asyncio.gather(*tasks)
-    elapsed = time.perf_counter() - t0
-    await pool.close()
-    return committed, errors, elapsed, worst_late, wall0
 
 
 # ---------------------------------------------------------------------------------------------- main
@@ -447,36 +119,12 @@ def main() -> None:
     if n + 200 > nofile:
         print(f"warning: RLIMIT_NOFILE is {nofile}, below {n} sockets plus headroom", flush=True)
 
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    prefix = f"lpb:{schema}"
-    key = base64.b64encode(generate_key()).decode()
-    lookup = base64.b64encode(os.urandom(32)).decode()
-    secret = uuid.uuid4().hex + uuid.uuid4().hex
-    settings = Settings(
-        mode="production",
-        database_url=Secret(args.database_url),
-        redis_url=Secret(args.redis_url),
-        db_schema=schema,
-        redis_prefix=prefix,
-        field_keys={"f1": Secret(key)},
-        field_key_active="f1",
-        lookup_key=Secret(lookup),
-        secret_key=Secret(secret),
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LABPULSE_", "DATABASE_URL", "REDIS_URL"))}
+    settings, env = throwaway(args.database_url, args.redis_url, "lpb")
+    schema, prefix = settings.db_schema, settings.redis_prefix
     env.update(
-        LABPULSE_MODE="production",
-        DATABASE_URL=args.database_url,
-        REDIS_URL=args.redis_url,
-        LABPULSE_DB_SCHEMA=schema,
-        LABPULSE_REDIS_PREFIX=prefix,
-        LABPULSE_FIELD_KEYS=f"f1:{key}",
-        LABPULSE_LOOKUP_KEY=lookup,
-        LABPULSE_SECRET_KEY=secret,
         LABPULSE_SERVE_RELAY="off",
         LABPULSE_WS_IDLE_SECONDS="3600",
         LABPULSE_DB_POOL_MAX=str(args.server_pool_max),
-        LABPULSE_LOG_LEVEL="warning",
     )
     procs: list[subprocess.Popen[bytes]] = []
     workers: list[mp.Process] = []
@@ -574,17 +222,7 @@ def main() -> None:
                 p.kill()
                 p.wait()
 
-        async def cleanup() -> None:
-            conn = await asyncpg.connect(args.database_url)
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-            await conn.close()
-            redis = aioredis.from_url(args.redis_url)
-            batch = [k async for k in redis.scan_iter(match=f"{prefix}:*", count=1000)]
-            for i in range(0, len(batch), 1000):
-                await redis.delete(*batch[i : i + 1000])
-            await redis.aclose()
-
-        asyncio.run(cleanup())
+        asyncio.run(drop(settings))
 
     received: dict[tuple[str, int], tuple[float, str]] = {}
     dupes = gaps = replays = closed = 0

@@ -12,23 +12,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import multiprocessing as mp
 import os
 import random
 import statistics
 import subprocess
-import sys
 import time
-import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 import asyncpg
 import redis.asyncio as aioredis
+from common import ROOT, labpulse_cmd, pct, throwaway
 
-from core.config import Secret, Settings
-from core.crypto import generate_key
+from core.config import Settings
 from core.db.migrate import migrate
 from core.db.pool import create_pool
 from core.events import Event, events_channel
@@ -49,13 +45,6 @@ PATH = [
     SampleState.REPORTED,
 ]
 ADMIN = Actor("bench:admin", Role.ADMIN)
-
-
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
 def subscriber(redis_url: str, channel: str, ready: mp.Event, stop: mp.Event, out: mp.Queue) -> None:  # type: ignore[type-arg]
@@ -165,20 +154,8 @@ def main() -> None:
     ap.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     args = ap.parse_args()
 
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    key = base64.b64encode(generate_key()).decode()
-    lookup = base64.b64encode(os.urandom(32)).decode()
-    settings = Settings(
-        mode="production",
-        database_url=Secret(args.database_url),
-        redis_url=Secret(args.redis_url),
-        db_schema=schema,
-        redis_prefix=f"bench:{schema}",
-        field_keys={"b1": Secret(key)},
-        field_key_active="b1",
-        lookup_key=Secret(lookup),
-        secret_key=Secret("x" * 40),
-    )
+    settings, env = throwaway(args.database_url, args.redis_url, "bench")
+    schema = settings.db_schema
     print(f"setting up {args.samples} samples in schema {schema} …", flush=True)
     t = time.perf_counter()
     barcodes = asyncio.run(setup(settings, args.samples))
@@ -188,21 +165,7 @@ def main() -> None:
     sub = mp.Process(target=subscriber, args=(args.redis_url, events_channel(settings.redis_prefix), ready, stop, out))
     sub.start()
     ready.wait(10)
-    env = {
-        **os.environ,
-        "LABPULSE_MODE": "production",
-        "DATABASE_URL": args.database_url,
-        "REDIS_URL": args.redis_url,
-        "LABPULSE_DB_SCHEMA": schema,
-        "LABPULSE_REDIS_PREFIX": settings.redis_prefix,
-        "LABPULSE_FIELD_KEYS": f"b1:{key}",
-        "LABPULSE_LOOKUP_KEY": lookup,
-        "LABPULSE_SECRET_KEY": "x" * 40,
-        "LABPULSE_LOG_LEVEL": "warning",
-    }
-    relay = subprocess.Popen(
-        [sys.executable, "-m", "portal.cli", "worker"], env=env, cwd=Path(__file__).resolve().parents[1]
-    )
+    relay = subprocess.Popen([*labpulse_cmd(), "worker"], env=env, cwd=ROOT)
     time.sleep(1.5)
 
     committed: dict[tuple[str, int], float] = {}
