@@ -118,3 +118,25 @@ async def test_ack_is_stored_once_and_audited(live: Live, pool: asyncpg.Pool, va
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM patient_acks WHERE patient_id = $1", p.id) == 1
         assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE action = 'patient.ack'") == 1
+
+
+async def test_events_committed_while_the_bus_is_down_arrive_after_it_returns(
+    live: Live,
+    pool: asyncpg.Pool,
+    vault: Vault,
+    redis,  # type: ignore[no-untyped-def]
+) -> None:
+    """Redis drops every subscriber (as on a restart); events published meanwhile never reach the hub. When the
+    hub is back, each socket re-reads from PostgreSQL: the missed events arrive once, in order, then live ones."""
+    token, _, sample = await patient_signed_in(live, pool, vault, "+9198" + "3" * 8)
+    async with live.socket(token) as ws:
+        last = (await recv(ws))["last_event_id"]
+        await redis.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+        for to in (S.IN_TRANSIT, S.RECEIVED_AT_LAB):  # published by the relay while the hub is not subscribed
+            await _move(pool, sample.barcode, to)
+        got = [await recv(ws) for _ in range(2)]
+        assert [g["last_event_id"] for g in got] == [last + 1, last + 2]
+        await _move(pool, sample.barcode, S.PROCESSING)
+        assert (await recv(ws))["last_event_id"] == last + 3
+        with pytest.raises(TimeoutError):
+            await recv(ws, timeout=0.5)
