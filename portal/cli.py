@@ -118,9 +118,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    # uvicorn shuts down on SIGTERM, then re-raises it under the handler that was there before it started. With
+    # the default handler the process would die on the spot and skip _services()' cleanup (an embedded
+    # PostgreSQL left running); this one unwinds instead, so everything is stopped and the exit status is 0.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     with _services() as settings:
         asyncio.run(_migrate(settings))
         if settings.mode == "demo" and not args.no_demo_data:

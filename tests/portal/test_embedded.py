@@ -15,7 +15,8 @@ from tests.support.procs import free_port, labpulse_cmd, wait_healthy
 
 
 @pytest.mark.slow
-def test_serve_with_no_configuration_starts_embedded_services_and_serves() -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_serve_with_no_configuration_starts_embedded_services_and_serves(stop: signal.Signals) -> None:
     data_dir = tempfile.mkdtemp(prefix="lpe", dir="/tmp")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LABPULSE_", "DATABASE_URL", "REDIS_URL"))}
@@ -30,7 +31,7 @@ def test_serve_with_no_configuration_starts_embedded_services_and_serves() -> No
         r = httpx.post(f"http://127.0.0.1:{port}/api/staff/session", json={"username": "demo.tech", "password": "?"})
         assert r.status_code == 401
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
     assert "Demo data seeded" in out and "demo.tech" in out
