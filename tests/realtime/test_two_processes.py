@@ -22,12 +22,15 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from core.config import Settings
+from core.events import events_channel
 from core.identity import Actor, Role
 from core.patients.sessions import PatientSessions
+from core.samples import service as samples
+from core.samples.model import SampleState
 from core.staff import service as staff
 from core.vault import Vault
 from tests.realtime.conftest import recv
-from tests.support.factories import make_patient, make_sample
+from tests.support.factories import PHLEB, make_patient, make_sample
 from tests.support.procs import env_for, free_port, labpulse_cmd, wait_healthy
 
 PHONE = "+919812300001"
@@ -45,13 +48,15 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def _serve(settings: Settings, log_path: Path, *, relay: bool) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+def _serve(
+    settings: Settings, log_path: Path, *, relay: bool, workers: int = 1
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     """A healthy ``labpulse serve`` process and its port; it is always stopped when the block ends."""
     port = free_port()
     env = env_for(settings, LABPULSE_SERVE_RELAY="on" if relay else "off")
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [*labpulse_cmd(), "serve", "--port", str(port), "--no-demo-data"],
+            [*labpulse_cmd(), "serve", "--port", str(port), "--no-demo-data", "--workers", str(workers)],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -136,3 +141,52 @@ async def test_an_event_committed_on_one_instance_reaches_a_socket_on_another_th
         assert returncode == 0 and "Application shutdown complete" in log_a, log_a
         # B is unaffected by A going away: it still serves, ready for the reconnecting client.
         assert httpx.get(f"http://127.0.0.1:{port_b}/healthz", timeout=5).status_code == 200
+
+
+@pytest.mark.slow
+async def test_serve_with_two_workers_delivers_each_event_once_to_every_socket(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    vault: Vault,
+    redis: aioredis.Redis,
+    tmp_path: Path,
+) -> None:
+    """`labpulse serve --workers 2`: each worker process subscribes to the bus once; sockets spread over both
+    get every event of their patient exactly once."""
+    async with pool.acquire() as conn:
+        patient = await make_patient(conn, vault, phone=PHONE)
+        sample = await make_sample(conn, vault, patient=patient)
+    token = await PatientSessions(redis, settings.redis_prefix).create(
+        phone_lookup=vault.lookup.digest("phone", PHONE).hex(), phone_hint="+91***", active_patient_id=patient.id
+    )
+    with _serve(settings, tmp_path / "w.log", relay=True, workers=2) as (_, port):
+        channel = events_channel(settings.redis_prefix)
+        for _ in range(100):  # both workers' hubs subscribe during their start-up
+            if dict(await redis.pubsub_numsub(channel)).get(channel.encode()) == 2:
+                break
+            await asyncio.sleep(0.1)
+        assert dict(await redis.pubsub_numsub(channel)).get(channel.encode()) == 2
+        sockets = [
+            await connect(
+                f"ws://127.0.0.1:{port}/ws/status",
+                additional_headers={"Cookie": f"lp_session={token}"},
+                origin=f"http://127.0.0.1:{port}",  # type: ignore[arg-type]
+            )
+            for _ in range(8)
+        ]
+        try:
+            firsts = {(await recv(ws))["last_event_id"] for ws in sockets}
+            assert len(firsts) == 1
+            last = firsts.pop()
+            async with pool.acquire() as conn:
+                await samples.transition(
+                    conn, barcode=sample.barcode, to_state=SampleState.IN_TRANSIT, actor=PHLEB, centre_id="CC-1"
+                )
+            got = [await recv(ws) for ws in sockets]
+            assert [(g["type"], g["last_event_id"]) for g in got] == [("event", last + 1)] * len(sockets)
+            for ws in sockets:
+                with pytest.raises(TimeoutError):
+                    await recv(ws, timeout=0.3)
+        finally:
+            for ws in sockets:
+                await ws.close()
