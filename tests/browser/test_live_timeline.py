@@ -13,7 +13,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from core.config import Settings
 from core.samples import service as samples
-from core.samples.model import SampleState
+from core.samples.model import RejectionReason, SampleState
 from core.vault import Vault
 from portal.app import create_app
 from tests.support.factories import PHLEB, TECH, make_patient, make_sample
@@ -78,3 +78,45 @@ async def test_the_timeline_moves_live_and_survives_a_server_restart(
         await expect(page.locator("#sample-" + sample.id + " .message")).to_contain_text("reached our lab safely")
         await expect(page.locator("#sample-" + sample.id + " li.current .label")).to_have_text("Received at the lab")
     assert not [c for c in console if "error" in c.lower() and "websocket" not in c.lower()], console
+
+
+async def test_every_patient_page_passes_the_wcag_21_aa_checks(
+    browser: Browser, settings: Settings, pool: asyncpg.Pool, vault: Vault
+) -> None:
+    """axe-core's WCAG 2.0/2.1 A and AA rules (contrast, labels, language, landmarks…) on every page, in both
+    languages, with a rejected tube so the warning card is checked too."""
+    from axe_playwright_python.async_playwright import Axe
+
+    async with pool.acquire() as conn:
+        patient = await make_patient(conn, vault, phone=PHONE)
+        await make_sample(conn, vault, patient=patient)
+        rejected = await make_sample(conn, vault, patient=patient)
+        await samples.transition(
+            conn,
+            barcode=rejected.barcode,
+            to_state=SampleState.REJECTED,
+            actor=TECH,
+            centre_id="LAB-1",
+            reason=RejectionReason.HAEMOLYSED,
+        )
+        await make_patient(conn, vault, phone=PHONE, name="Second Person")  # the family switcher shows
+    inbox = Inbox()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    page = await browser.new_page()
+    axe = Axe()
+    rules = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+    async with serving(create_app(settings, notifier=inbox), port=port):
+        await page.goto(f"{base}/signin")
+        pages = {"sign-in": (await axe.run(page, options=rules)).response["violations"]}
+        await _sign_in(page, base, inbox)
+        for name, path in (
+            ("my tests", "/my-tests?lang=en"),
+            ("my tests (hi)", "/my-tests?lang=hi"),
+            ("who viewed", "/my-tests/access?lang=en"),
+            ("who viewed (hi)", "/my-tests/access?lang=hi"),
+        ):
+            await page.goto(base + path)
+            pages[name] = (await axe.run(page, options=rules)).response["violations"]
+    found = {name: [(v["id"], v["impact"], len(v["nodes"])) for v in violations] for name, violations in pages.items()}
+    assert found == {name: [] for name in pages}

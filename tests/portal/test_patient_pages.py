@@ -118,3 +118,37 @@ async def test_a_link_preview_does_not_use_up_a_magic_link(browser: tuple[httpx.
     assert preview.status_code == 200 and "lp_session" not in preview.headers.get("set-cookie", "")
     r = await c.post("/signin/link", data={"csrf": _csrf(preview.text), "t": token})
     assert r.status_code == 303 and r.headers["location"] == "/my-tests"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/patient/status?patient={id}",
+        "/api/patient/access-log?patient={id}",
+        "/my-tests?patient={id}",
+        "/my-tests/cards?patient={id}",
+        "/my-tests/access?patient={id}",
+    ],
+)
+async def test_no_read_endpoint_shows_a_patient_of_another_phone(
+    browser: tuple[httpx.AsyncClient, Inbox],
+    pool,  # type: ignore[no-untyped-def]
+    vault,  # type: ignore[no-untyped-def]
+    path: str,
+) -> None:
+    c, inbox = browser
+    async with pool.acquire() as conn:
+        stranger = await make_patient(conn, vault, phone="+919855500098", name="Zed Stranger")
+        tube = await make_sample(conn, vault, patient=stranger)
+    await _sign_in(c, inbox)
+    r = await c.get(path.format(id=stranger.id))
+    assert r.status_code in (200, 404), r.status_code
+    assert tube.barcode not in r.text and "Zed" not in r.text  # (a 404 may echo back the id the caller sent)
+    if r.status_code == 200:  # a page falls back to the signed-in phone's own patient
+        assert "Asha" in r.text or "Your sample" in r.text
+    async with pool.acquire() as conn:
+        leaked = await conn.fetchval(
+            "SELECT count(*) FROM audit_log WHERE patient_id = $1 AND actor_role = 'patient' AND outcome = 'ok'",
+            stranger.id,
+        )
+    assert leaked == 0
