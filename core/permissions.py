@@ -21,11 +21,63 @@ TRANSITION_ROLES: dict[SampleState, frozenset[Role]] = {
     SampleState.RECOLLECTION_REQUESTED: _LAB | {Role.SUPPORT},
 }
 
+PUBLIC = "public"  # anyone, signed in or not (sign-in forms, health, static files)
+PATIENT_SELF = "patient.self"  # a signed-in patient; which patients they may see is checked per read
+STAFF = frozenset({Role.PHLEBOTOMIST, Role.LAB_TECHNICIAN, Role.PATHOLOGIST, Role.DOCTOR, Role.SUPPORT, Role.ADMIN})
+
 ACTIONS: dict[str, frozenset[Role]] = {
+    PATIENT_SELF: frozenset({Role.PATIENT}),
+    "sample.scan": frozenset().union(*TRANSITION_ROLES.values()),
     "sample.read": frozenset({Role.PHLEBOTOMIST, Role.LAB_TECHNICIAN, Role.PATHOLOGIST, Role.SUPPORT, Role.ADMIN}),
     "sample.register": frozenset({Role.PHLEBOTOMIST, Role.LAB_TECHNICIAN, Role.ADMIN}),
     "scan.review": frozenset({Role.LAB_TECHNICIAN, Role.PATHOLOGIST, Role.ADMIN}),
 }
+
+
+# Every HTTP and WebSocket endpoint, by route name, and the action it needs. A route without an entry here is
+# refused (and fails the endpoint × role test), so no endpoint can be added without deciding who may use it.
+ENDPOINTS: dict[str, str] = {
+    "health": PUBLIC,
+    "static": PUBLIC,
+    "staff.session.create": PUBLIC,
+    "staff.session.delete": PUBLIC,  # signing out needs no right; it only ends the caller's own session
+    "staff.scan": "sample.scan",
+    "staff.samples.register": "sample.register",
+    "staff.samples.read": "sample.read",
+    "staff.unknown_scans": "scan.review",
+    "patient.code": PUBLIC,
+    "patient.session.create": PUBLIC,
+    "patient.link": PUBLIC,
+    "patient.session.delete": PATIENT_SELF,
+    "patient.status": PATIENT_SELF,
+    "patient.access_log": PATIENT_SELF,
+    "patient.socket_token": PATIENT_SELF,
+    "ws.status": PATIENT_SELF,
+    "page.home": PUBLIC,
+    "page.signin": PUBLIC,
+    "page.signin.send": PUBLIC,
+    "page.signin.verify": PUBLIC,
+    "page.link": PUBLIC,
+    "page.link.redeem": PUBLIC,
+    "page.signout": PUBLIC,
+    "page.my_tests": PATIENT_SELF,
+    "page.my_tests.cards": PATIENT_SELF,
+    "page.my_tests.access": PATIENT_SELF,
+    "page.switch": PATIENT_SELF,
+}
+
+
+def endpoint_allows(endpoint: str, role: Role | None) -> bool:
+    """May ``role`` (None: not signed in) use ``endpoint``? An endpoint missing from the table is refused."""
+    action = ENDPOINTS.get(endpoint)
+    if action is None:
+        return False
+    return action == PUBLIC or (role is not None and role in ACTIONS[action])
+
+
+def require_endpoint(endpoint: str, role: Role | None) -> None:
+    if not endpoint_allows(endpoint, role):
+        raise PermissionDenied(ENDPOINTS.get(endpoint, endpoint), role.value if role else "anonymous")
 
 
 def may_transition(role: Role, to_state: SampleState) -> bool:

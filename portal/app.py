@@ -7,9 +7,10 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Mount
+from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from core import permissions
 from core.config import Settings, load_settings
 from core.notify import Notifier
 from portal import pages
@@ -23,16 +24,25 @@ from realtime import status_socket
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
+def _routes() -> list[BaseRoute]:
+    routes: list[BaseRoute] = [
+        *health.routes(),
+        *staff.routes(),
+        *patient.routes(),
+        *pages.routes(),
+        *status_socket.routes(),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+    # Every endpoint must have a rule in the one permission table: refuse to start otherwise.
+    unruled = sorted({getattr(r, "name", "?") for r in routes} - set(permissions.ENDPOINTS))
+    if unruled:
+        raise RuntimeError(f"endpoints without a rule in core.permissions.ENDPOINTS: {', '.join(unruled)}")
+    return routes
+
+
 def create_app(settings: Settings, *, notifier: Notifier | None = None) -> Starlette:
     return Starlette(
-        routes=[
-            *health.routes(),
-            *staff.routes(),
-            *patient.routes(),
-            *pages.routes(),
-            *status_socket.routes(),
-            Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
-        ],
+        routes=_routes(),
         middleware=[Middleware(RequestIdMiddleware), Middleware(SecurityHeadersMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=make_lifespan(settings, notifier),

@@ -17,7 +17,15 @@ from core.patients.sessions import PATIENT_COOKIE, PatientSession
 from core.samples.model import SampleState
 from portal.http import request_meta
 from portal.i18n import LANGS, t, when
-from portal.patient_auth import CSRF_COOKIE, CsrfFailed, check_csrf, csrf_token, current_patient_session, set_cookie
+from portal.patient_auth import (
+    CSRF_COOKIE,
+    CsrfFailed,
+    check_csrf,
+    csrf_token,
+    current_patient_session,
+    require_patient_session,
+    set_cookie,
+)
 
 _env = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(), auto_reload=False
@@ -97,7 +105,9 @@ async def _session_or_redirect(request: Request) -> PatientSession | Response:
 
 
 async def home(request: Request) -> Response:
-    return RedirectResponse("/my-tests" if await current_patient_session(request) else "/signin", status_code=303)
+    if await current_patient_session(request):
+        return RedirectResponse("/my-tests", status_code=303)
+    return await signin_page(request)
 
 
 async def signin_page(request: Request) -> Response:
@@ -181,9 +191,7 @@ async def dashboard(request: Request) -> Response:
 
 async def cards_fragment(request: Request) -> Response:
     """The timeline cards alone: what the page's script swaps in when an event arrives."""
-    session = await current_patient_session(request)
-    if session is None:
-        return HTMLResponse("", status_code=401)
+    session = await require_patient_session(request)
     return _render(request, "cards.html", **await _dashboard_context(request, session))
 
 
@@ -236,15 +244,15 @@ async def signout(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [
-        Route("/", home),
-        Route("/signin", signin_page, methods=["GET"]),
-        Route("/signin", signin_send, methods=["POST"]),
-        Route("/signin/code", signin_verify, methods=["POST"]),
-        Route("/signin/link", link_page, methods=["GET"]),
-        Route("/signin/link", link_redeem, methods=["POST"]),
-        Route("/my-tests", dashboard),
-        Route("/my-tests/cards", cards_fragment),
-        Route("/my-tests/access", access_page),
-        Route("/switch", switch, methods=["POST"]),
-        Route("/signout", signout, methods=["POST"]),
+        Route("/", home, name="page.home"),
+        Route("/signin", signin_page, methods=["GET"], name="page.signin"),
+        Route("/signin", signin_send, methods=["POST"], name="page.signin.send"),
+        Route("/signin/code", signin_verify, methods=["POST"], name="page.signin.verify"),
+        Route("/signin/link", link_page, methods=["GET"], name="page.link"),
+        Route("/signin/link", link_redeem, methods=["POST"], name="page.link.redeem"),
+        Route("/my-tests", dashboard, name="page.my_tests"),
+        Route("/my-tests/cards", cards_fragment, name="page.my_tests.cards"),
+        Route("/my-tests/access", access_page, name="page.my_tests.access"),
+        Route("/switch", switch, methods=["POST"], name="page.switch"),
+        Route("/signout", signout, methods=["POST"], name="page.signout"),
     ]

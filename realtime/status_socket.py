@@ -199,4 +199,4 @@ async def _close_with_error(ws: WebSocket, sender: asyncio.Task[None], kind: str
 
 
 def routes() -> list[WebSocketRoute]:
-    return [WebSocketRoute("/ws/status", status_socket)]
+    return [WebSocketRoute("/ws/status", status_socket, name="ws.status")]

@@ -31,4 +31,4 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 def routes() -> list[Route]:
-    return [Route("/healthz", healthz, methods=["GET"])]
+    return [Route("/healthz", healthz, methods=["GET"], name="health")]

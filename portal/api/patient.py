@@ -102,11 +102,11 @@ async def socket_token(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [
-        Route("/api/patient/code", request_code, methods=["POST"]),
-        Route("/api/patient/session", sign_in, methods=["POST"]),
-        Route("/api/patient/session", sign_out, methods=["DELETE"]),
-        Route("/api/patient/link", redeem_link, methods=["POST"]),
-        Route("/api/patient/status", status, methods=["GET"]),
-        Route("/api/patient/access-log", access_log, methods=["GET"]),
-        Route("/api/patient/socket-token", socket_token, methods=["POST"]),
+        Route("/api/patient/code", request_code, methods=["POST"], name="patient.code"),
+        Route("/api/patient/session", sign_in, methods=["POST"], name="patient.session.create"),
+        Route("/api/patient/session", sign_out, methods=["DELETE"], name="patient.session.delete"),
+        Route("/api/patient/link", redeem_link, methods=["POST"], name="patient.link"),
+        Route("/api/patient/status", status, methods=["GET"], name="patient.status"),
+        Route("/api/patient/access-log", access_log, methods=["GET"], name="patient.access_log"),
+        Route("/api/patient/socket-token", socket_token, methods=["POST"], name="patient.socket_token"),
     ]

@@ -14,7 +14,9 @@ from core.errors import InvalidInput
 from core.samples import service as samples
 from core.samples.model import RejectionReason, SampleState
 from core.staff import service as staff
-from portal.auth import STAFF_COOKIE, bearer_token, require_staff
+from core.staff.service import StaffMember
+from portal.auth import STAFF_COOKIE, bearer_token
+from portal.guard import staff_route
 from portal.http import field_int, field_str, read_json, request_meta
 
 E = TypeVar("E", bound=enum.Enum)
@@ -53,8 +55,7 @@ async def sign_out(request: Request) -> Response:
     return response
 
 
-async def scan(request: Request) -> Response:
-    member = await require_staff(request)
+async def scan(request: Request, member: StaffMember) -> Response:
     data = await read_json(request)
     to_state = _enum(SampleState, "to", field_str(data, "to", max_len=40))
     if to_state is None:
@@ -75,8 +76,7 @@ async def scan(request: Request) -> Response:
     return JSONResponse({"sample": sample.to_public()})
 
 
-async def sample_detail(request: Request) -> Response:
-    member = await require_staff(request)
+async def sample_detail(request: Request, member: StaffMember) -> Response:
     async with request.state.pool.acquire() as conn:
         sample, steps = await samples.read(
             conn, barcode=request.path_params["barcode"], actor=member.actor, meta=request_meta(request)
@@ -97,8 +97,7 @@ async def sample_detail(request: Request) -> Response:
     return JSONResponse({"sample": sample.to_public(), "history": history})
 
 
-async def register_sample(request: Request) -> Response:
-    member = await require_staff(request)
+async def register_sample(request: Request, member: StaffMember) -> Response:
     data = await read_json(request)
     async with request.state.pool.acquire() as conn:
         sample = await samples.register(
@@ -114,8 +113,7 @@ async def register_sample(request: Request) -> Response:
     return JSONResponse({"sample": sample.to_public()}, status_code=201)
 
 
-async def unknown_scans(request: Request) -> Response:
-    member = await require_staff(request)
+async def unknown_scans(request: Request, member: StaffMember) -> Response:
     async with request.state.pool.acquire() as conn:
         scans = await samples.review_queue(conn, actor=member.actor)
     return JSONResponse({"scans": [{**asdict(s), "at": s.at.isoformat()} for s in scans]})
@@ -123,10 +121,10 @@ async def unknown_scans(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [
-        Route("/api/staff/session", sign_in, methods=["POST"]),
-        Route("/api/staff/session", sign_out, methods=["DELETE"]),
-        Route("/api/staff/scan", scan, methods=["POST"]),
-        Route("/api/staff/samples", register_sample, methods=["POST"]),
-        Route("/api/staff/samples/{barcode}", sample_detail, methods=["GET"]),
-        Route("/api/staff/unknown-scans", unknown_scans, methods=["GET"]),
+        Route("/api/staff/session", sign_in, methods=["POST"], name="staff.session.create"),
+        Route("/api/staff/session", sign_out, methods=["DELETE"], name="staff.session.delete"),
+        staff_route("/api/staff/scan", scan, methods=["POST"], name="staff.scan"),
+        staff_route("/api/staff/samples", register_sample, methods=["POST"], name="staff.samples.register"),
+        staff_route("/api/staff/samples/{barcode}", sample_detail, methods=["GET"], name="staff.samples.read"),
+        staff_route("/api/staff/unknown-scans", unknown_scans, methods=["GET"], name="staff.unknown_scans"),
     ]

@@ -106,9 +106,11 @@ async def test_a_stranger_id_in_the_switch_is_refused(browser: tuple[httpx.Async
 
 async def test_pages_send_to_sign_in_without_a_session(browser: tuple[httpx.AsyncClient, Inbox]) -> None:
     c, _ = browser
-    for path in ("/", "/my-tests", "/my-tests/access"):
+    for path in ("/my-tests", "/my-tests/access"):
         r = await c.get(path)
         assert r.status_code == 303 and r.headers["location"] == "/signin", path
+    home = await c.get("/")  # the front door is the sign-in form itself
+    assert home.status_code == 200 and 'action="/signin"' in home.text
 
 
 async def test_a_link_preview_does_not_use_up_a_magic_link(browser: tuple[httpx.AsyncClient, Inbox]) -> None:

@@ -1,0 +1,159 @@
+"""Every HTTP and WebSocket endpoint × every role (and no sign-in at all), through a real server: each request is
+allowed or refused exactly as ``core.permissions.ENDPOINTS`` says. An endpoint added without a rule stops the app
+from being built; an endpoint added without a request here fails this test."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+
+import asyncpg
+import httpx
+from redis.asyncio import from_url
+from starlette.routing import Mount
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from core import permissions
+from core.config import Settings
+from core.identity import Role
+from core.patients.sessions import PatientSessions
+from core.staff.service import StaffMember, StaffSessions
+from core.vault import Vault
+from portal.app import create_app
+from tests.support.factories import make_patient, make_sample
+from tests.support.inbox import Inbox
+from tests.support.server import serving
+
+PHONE = "+919844400001"
+
+# One request per endpoint, shaped so that a caller who is let in gets an answer from the handler itself (often a
+# 4xx about the input) and never a 401/403 for some other reason.
+REQUESTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
+    "health": ("GET", "/healthz", None),
+    "static": ("GET", "/static/portal.css", None),
+    "staff.session.create": ("POST", "/api/staff/session", {"json": {}}),
+    "staff.session.delete": ("DELETE", "/api/staff/session", None),
+    "staff.scan": ("POST", "/api/staff/scan", {"json": {}}),
+    "staff.samples.register": ("POST", "/api/staff/samples", {"json": {}}),
+    "staff.samples.read": ("GET", "/api/staff/samples/NO-SUCH-TUBE", None),
+    "staff.unknown_scans": ("GET", "/api/staff/unknown-scans", None),
+    "patient.code": ("POST", "/api/patient/code", {"json": {}}),
+    "patient.session.create": ("POST", "/api/patient/session", {"json": {}}),
+    "patient.link": ("POST", "/api/patient/link", {"json": {}}),
+    "patient.session.delete": ("DELETE", "/api/patient/session", None),
+    "patient.status": ("GET", "/api/patient/status", None),
+    "patient.access_log": ("GET", "/api/patient/access-log", None),
+    "patient.socket_token": ("POST", "/api/patient/socket-token", None),
+    "ws.status": ("WS", "/ws/status", None),
+    "page.home": ("GET", "/", None),
+    "page.signin": ("GET", "/signin", None),
+    "page.signin.send": ("POST", "/signin", {"form": {"phone": "not a phone"}}),
+    "page.signin.verify": ("POST", "/signin/code", {"form": {"phone": "not a phone", "code": "1"}}),
+    "page.link": ("GET", "/signin/link?t=x", None),
+    "page.link.redeem": ("POST", "/signin/link", {"form": {"t": "x"}}),
+    "page.signout": ("POST", "/signout", {"form": {}}),
+    "page.my_tests": ("GET", "/my-tests", None),
+    "page.my_tests.cards": ("GET", "/my-tests/cards", None),
+    "page.my_tests.access": ("GET", "/my-tests/access", None),
+    "page.switch": ("POST", "/switch", {"form": {"patient": "nobody"}}),
+}
+
+ROLES: list[Role | None] = [None, Role.PATIENT, *sorted(permissions.STAFF)]
+
+
+def _refused(r: httpx.Response) -> bool:
+    """A refusal for want of identity or right, as each kind of endpoint says it."""
+    if r.status_code == 303:
+        return r.headers["location"] == "/signin"
+    if r.status_code in (401, 403) and r.headers.get("content-type", "").startswith("application/json"):
+        return r.json()["error"] in ("unauthenticated", "forbidden")
+    return False
+
+
+def test_every_route_has_a_rule_and_a_request_here(settings: Settings) -> None:
+    app = create_app(settings)
+    names = {r.name for r in app.routes if isinstance(r, Mount) or hasattr(r, "endpoint")}
+    assert names == set(permissions.ENDPOINTS) == set(REQUESTS)
+
+
+def test_an_endpoint_without_a_rule_stops_the_app_from_being_built(settings: Settings, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delitem(permissions.ENDPOINTS, "staff.scan")
+    try:
+        create_app(settings)
+    except RuntimeError as exc:
+        assert "staff.scan" in str(exc)
+    else:
+        raise AssertionError("the app was built with an endpoint that has no rule")
+
+
+async def test_each_endpoint_allows_exactly_the_roles_the_table_names(
+    settings: Settings, pool: asyncpg.Pool, vault: Vault
+) -> None:
+    async with pool.acquire() as conn:
+        patient = await make_patient(conn, vault, phone=PHONE)
+        await make_sample(conn, vault, patient=patient)
+    lookup = vault.lookup.digest("phone", PHONE).hex()
+    mismatches: list[str] = []
+    app = create_app(settings, notifier=Inbox())
+    async with serving(app) as addr, httpx.AsyncClient(base_url=f"http://{addr}") as http:
+        signin = await http.get("/signin")
+        csrf_cookie = signin.cookies["lp_csrf"]
+        csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', signin.text).group(1)  # type: ignore[union-attr]
+        assert settings.redis_url is not None
+        redis = from_url(settings.redis_url.reveal())  # sessions are minted straight into Redis, as sign-in does
+        patients = PatientSessions(redis, settings.redis_prefix)
+        staff_sessions = StaffSessions(redis, settings.redis_prefix, idle_seconds=600, absolute_seconds=3600)
+
+        async def credentials(role: Role | None) -> dict[str, str]:
+            """Fresh for each request: some endpoints (sign-out) end the session they are called with."""
+            cookies = [f"lp_csrf={csrf_cookie}"]
+            headers: dict[str, str] = {}
+            if role is Role.PATIENT:
+                token = await patients.create(phone_lookup=lookup, phone_hint="+91***", active_patient_id=patient.id)
+                cookies.append(f"lp_session={token}")
+                headers["Authorization"] = f"Bearer {token}"
+            elif role is not None:
+                member = StaffMember(str(uuid.uuid4()), f"{role.value}.matrix", role.value, role)
+                token, _ = await staff_sessions.create(member)
+                headers["Authorization"] = f"Bearer {token}"
+            headers["Cookie"] = "; ".join(cookies)
+            return headers
+
+        for name, (method, path, body) in REQUESTS.items():
+            for role in ROLES:
+                headers = await credentials(role)
+                if method == "WS":
+                    refused = await _socket_refused(addr, path, headers)
+                else:
+                    kwargs: dict[str, Any] = dict(body or {})
+                    if "form" in kwargs:
+                        kwargs["data"] = {**kwargs.pop("form"), "csrf": csrf}
+                    r = await http.request(method, path, headers=headers, **kwargs)
+                    http.cookies.clear()
+                    refused = _refused(r)
+                    if r.status_code >= 500:
+                        mismatches.append(f"{name} as {role}: {r.status_code}")
+                expected = permissions.endpoint_allows(name, role)
+                if refused == expected:
+                    who = role.value if role else "anonymous"
+                    mismatches.append(f"{name} as {who}: {'refused' if refused else 'allowed'}, table says otherwise")
+        await redis.aclose()
+    assert mismatches == []
+
+
+async def _socket_refused(addr: str, path: str, headers: dict[str, str]) -> bool:
+    async with connect(f"ws://{addr}{path}", additional_headers=headers, origin=f"http://{addr}") as ws:  # type: ignore[arg-type]
+        try:
+            first = json.loads(await ws.recv())
+        except ConnectionClosed as exc:
+            return exc.rcvd is not None and exc.rcvd.code in (4401, 4403)
+        if first.get("type") == "snapshot":
+            return False
+        try:
+            await ws.recv()
+        except ConnectionClosed as exc:
+            return exc.rcvd is not None and exc.rcvd.code in (4401, 4403)
+        return False
