@@ -7,6 +7,8 @@ import sys
 
 import structlog
 
+from portal.masking import mask_phi
+
 
 def configure_logging(level: str = "info") -> None:
     shared: list[structlog.types.Processor] = [
@@ -24,6 +26,7 @@ def configure_logging(level: str = "info") -> None:
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
+            mask_phi,  # after the traceback is text, so it is masked too
             structlog.processors.JSONRenderer(),
         ],
     )
