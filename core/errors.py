@@ -156,3 +156,16 @@ class SignInFailed(Unauthenticated):
     """A wrong, expired or used one-time code or link. Never says which, so it leaks nothing."""
 
     code = "sign_in_failed"
+
+
+class AccountLocked(TooManyAttempts):
+    code = "account_locked"
+
+
+class SecondFactorRequired(Unauthenticated):
+    """The password was right; the account also needs its authenticator code."""
+
+    code = "totp_required"
+
+    def __init__(self) -> None:
+        super().__init__("Enter the 6-digit code from your authenticator app as well.")

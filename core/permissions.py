@@ -27,6 +27,7 @@ STAFF = frozenset({Role.PHLEBOTOMIST, Role.LAB_TECHNICIAN, Role.PATHOLOGIST, Rol
 
 ACTIONS: dict[str, frozenset[Role]] = {
     PATIENT_SELF: frozenset({Role.PATIENT}),
+    "staff.self": STAFF,  # things any staff member does to their own account
     "sample.scan": frozenset().union(*TRANSITION_ROLES.values()),
     "sample.read": frozenset({Role.PHLEBOTOMIST, Role.LAB_TECHNICIAN, Role.PATHOLOGIST, Role.SUPPORT, Role.ADMIN}),
     "sample.register": frozenset({Role.PHLEBOTOMIST, Role.LAB_TECHNICIAN, Role.ADMIN}),
@@ -41,6 +42,8 @@ ENDPOINTS: dict[str, str] = {
     "static": PUBLIC,
     "staff.session.create": PUBLIC,
     "staff.session.delete": PUBLIC,  # signing out needs no right; it only ends the caller's own session
+    "staff.totp.begin": "staff.self",
+    "staff.totp.confirm": "staff.self",
     "staff.scan": "sample.scan",
     "staff.samples.register": "sample.register",
     "staff.samples.read": "sample.read",

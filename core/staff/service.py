@@ -10,6 +10,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 
 import asyncpg
@@ -18,9 +19,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from redis.asyncio import Redis
 
 from core import audit
-from core.errors import Conflict, InvalidInput, Unauthenticated
+from core.errors import AccountLocked, Conflict, InvalidInput, SecondFactorRequired, Unauthenticated
 from core.identity import Actor, RequestMeta, Role
-from core.staff import store
+from core.staff import store, totp
+from core.vault import Vault
 
 _USERNAME = re.compile(r"^[a-z][a-z0-9._-]{2,31}$")
 STAFF_ROLES = frozenset(Role) - {Role.PATIENT, Role.SYSTEM}
@@ -83,34 +85,87 @@ async def add(
     return member
 
 
+LOCKOUT_ATTEMPTS = 5
+LOCKOUT_MINUTES = 15
+
+
 async def authenticate(
-    conn: asyncpg.Connection, *, username: str, password: str, meta: RequestMeta | None = None
+    conn: asyncpg.Connection,
+    *,
+    username: str,
+    password: str,
+    totp_code: str | None = None,
+    vault: Vault | None = None,
+    meta: RequestMeta | None = None,
 ) -> StaffMember:
-    """Check a username and password; every attempt, good or bad, is audited (never the password)."""
+    """Check a username, password and (when enrolled) TOTP code. Every attempt is audited (never the secrets).
+
+    Five failures in a row lock the account for 15 minutes; while locked, even the right password is refused,
+    so guessing stops paying. A wrong username costs as long as a wrong password.
+    """
     name = username.strip().lower()[:64]
     row = await store.by_username(conn, name)
+    actor = Actor(id=f"staff:{row.id}" if row else f"unknown-user:{name}", role=Role(row.role) if row else Role.SYSTEM)
+
+    async def record(outcome: str) -> None:
+        async with conn.transaction():
+            await audit.append(
+                conn,
+                actor=actor,
+                action="staff.sign_in",
+                entity_type="staff",
+                entity_id=row.id if row else None,
+                outcome=outcome,
+                meta=meta,
+            )
+
+    if row is not None and row.locked_until is not None and row.locked_until > datetime.now(UTC):
+        await record("refused:locked")
+        raise _locked(row.locked_until)
     ok = False
     try:
         ok = await asyncio.to_thread(_hasher.verify, row.password_hash if row else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         ok = False
-    actor = Actor(id=f"staff:{row.id}" if row else f"unknown-user:{name}", role=Role(row.role) if row else Role.SYSTEM)
-    success = bool(ok and row and row.active)
-    async with conn.transaction():
-        await audit.append(
-            conn,
-            actor=actor,
-            action="staff.sign_in",
-            entity_type="staff",
-            entity_id=row.id if row else None,
-            outcome="ok" if success else "refused",
-            meta=meta,
-        )
-    if not success or row is None:
+    if not (ok and row is not None and row.active):
+        if row is not None:
+            locked = await store.record_failure(
+                conn, row.id, max_attempts=LOCKOUT_ATTEMPTS, lock_minutes=LOCKOUT_MINUTES
+            )
+            if locked is not None:
+                await record("refused:locked_now")
+                raise _locked(locked)
+        await record("refused")
         raise Unauthenticated("Wrong username or password.")
+    if row.totp_enabled:
+        if not totp_code:
+            await record("refused:totp_required")
+            raise SecondFactorRequired
+        if vault is None:
+            raise RuntimeError("authenticate needs the vault for an account with a second factor")
+        if not await totp.check(conn, vault, row, totp_code):
+            locked = await store.record_failure(
+                conn, row.id, max_attempts=LOCKOUT_ATTEMPTS, lock_minutes=LOCKOUT_MINUTES
+            )
+            await record("refused:totp" if locked is None else "refused:locked_now")
+            if locked is not None:
+                raise _locked(locked)
+            raise Unauthenticated("That authenticator code did not work. Wait for the next code and try again.")
+    if row.failed_attempts:
+        await store.reset_failures(conn, row.id)
+    await record("ok")
     if _hasher.check_needs_rehash(row.password_hash):
         await store.update_password_hash(conn, row.id, await asyncio.to_thread(_hasher.hash, password))
     return StaffMember(row.id, row.username, row.display_name, Role(row.role))
+
+
+def _locked(until: datetime) -> AccountLocked:
+    wait = max(1, int((until - datetime.now(UTC)).total_seconds()))
+    return AccountLocked(
+        f"This account is locked for {max(1, round(wait / 60))} minutes after several failed sign-ins. "
+        "Ask an administrator if you need to get in sooner.",
+        wait,
+    )
 
 
 class StaffSessions:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
+
+_COLUMNS = """id::text, username, display_name, role, password_hash, active, totp_secret_enc, totp_enabled,
+              totp_last_step, failed_attempts, locked_until"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +19,11 @@ class StaffRow:
     role: str
     password_hash: str
     active: bool
+    totp_secret_enc: bytes | None = None
+    totp_enabled: bool = False
+    totp_last_step: int = 0
+    failed_attempts: int = 0
+    locked_until: datetime | None = None
 
 
 async def insert(conn: asyncpg.Connection, row: StaffRow) -> None:
@@ -32,10 +41,52 @@ async def insert(conn: asyncpg.Connection, row: StaffRow) -> None:
 
 async def by_username(conn: asyncpg.Connection, username: str) -> StaffRow | None:
     r = await conn.fetchrow(
-        "SELECT id::text, username, display_name, role, password_hash, active FROM staff WHERE username = $1",
+        f"SELECT {_COLUMNS} FROM staff WHERE username = $1",
         username,
     )
     return StaffRow(**dict(r)) if r else None
+
+
+async def by_id(conn: asyncpg.Connection, staff_id: str) -> StaffRow | None:
+    r = await conn.fetchrow(f"SELECT {_COLUMNS} FROM staff WHERE id = $1", staff_id)
+    return StaffRow(**dict(r)) if r else None
+
+
+async def record_failure(
+    conn: asyncpg.Connection, staff_id: str, *, max_attempts: int, lock_minutes: int
+) -> datetime | None:
+    """Count a failed sign-in; the ``max_attempts``-th locks the account. Returns the lock's end, if locked."""
+    locked: datetime | None = await conn.fetchval(
+        """UPDATE staff SET failed_attempts = failed_attempts + 1,
+                            locked_until = CASE WHEN failed_attempts + 1 >= $2
+                                                THEN now() + make_interval(mins => $3) ELSE locked_until END
+           WHERE id = $1 RETURNING locked_until""",
+        staff_id,
+        max_attempts,
+        lock_minutes,
+    )
+    return locked
+
+
+async def reset_failures(conn: asyncpg.Connection, staff_id: str) -> None:
+    await conn.execute("UPDATE staff SET failed_attempts = 0, locked_until = NULL WHERE id = $1", staff_id)
+
+
+async def set_totp(conn: asyncpg.Connection, staff_id: str, secret_enc: bytes | None, *, enabled: bool) -> None:
+    await conn.execute(
+        "UPDATE staff SET totp_secret_enc = $2, totp_enabled = $3, totp_last_step = 0 WHERE id = $1",
+        staff_id,
+        secret_enc,
+        enabled,
+    )
+
+
+async def claim_totp_step(conn: asyncpg.Connection, staff_id: str, step: int) -> bool:
+    """Record that the code of time step ``step`` was used; False if it (or a later one) already was: a replay."""
+    claimed = await conn.fetchval(
+        "UPDATE staff SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2 RETURNING true", staff_id, step
+    )
+    return bool(claimed)
 
 
 async def update_password_hash(conn: asyncpg.Connection, staff_id: str, password_hash: str) -> None:

@@ -14,6 +14,7 @@ from core.errors import InvalidInput
 from core.samples import service as samples
 from core.samples.model import RejectionReason, SampleState
 from core.staff import service as staff
+from core.staff import totp
 from core.staff.service import StaffMember
 from portal.auth import STAFF_COOKIE, bearer_token
 from portal.guard import staff_route
@@ -37,7 +38,14 @@ async def sign_in(request: Request) -> Response:
     username = field_str(data, "username", max_len=64) or ""
     password = field_str(data, "password", max_len=256) or ""
     async with request.state.pool.acquire() as conn:
-        member = await staff.authenticate(conn, username=username, password=password, meta=request_meta(request))
+        member = await staff.authenticate(
+            conn,
+            username=username,
+            password=password,
+            totp_code=field_str(data, "totp", required=False, max_len=16),
+            vault=request.state.vault,
+            meta=request_meta(request),
+        )
     token, expires = await request.state.staff_sessions.create(member)
     response = JSONResponse(
         {"token": token, "expires_at": expires, "role": member.role.value, "display_name": member.display_name}
@@ -119,10 +127,29 @@ async def unknown_scans(request: Request, member: StaffMember) -> Response:
     return JSONResponse({"scans": [{**asdict(s), "at": s.at.isoformat()} for s in scans]})
 
 
+async def totp_begin(request: Request, member: StaffMember) -> Response:
+    async with request.state.pool.acquire() as conn:
+        uri = await totp.begin(conn, request.state.vault, member, meta=request_meta(request))
+    return JSONResponse(
+        {"otpauth_uri": uri, "next": "Add it to your authenticator app, then send a code to /api/staff/totp/confirm."}
+    )
+
+
+async def totp_confirm(request: Request, member: StaffMember) -> Response:
+    data = await read_json(request)
+    async with request.state.pool.acquire() as conn:
+        await totp.confirm(
+            conn, request.state.vault, member, field_str(data, "code", max_len=16) or "", meta=request_meta(request)
+        )
+    return JSONResponse({"totp": "enabled"})
+
+
 def routes() -> list[Route]:
     return [
         Route("/api/staff/session", sign_in, methods=["POST"], name="staff.session.create"),
         Route("/api/staff/session", sign_out, methods=["DELETE"], name="staff.session.delete"),
+        staff_route("/api/staff/totp", totp_begin, methods=["POST"], name="staff.totp.begin"),
+        staff_route("/api/staff/totp/confirm", totp_confirm, methods=["POST"], name="staff.totp.confirm"),
         staff_route("/api/staff/scan", scan, methods=["POST"], name="staff.scan"),
         staff_route("/api/staff/samples", register_sample, methods=["POST"], name="staff.samples.register"),
         staff_route("/api/staff/samples/{barcode}", sample_detail, methods=["GET"], name="staff.samples.read"),

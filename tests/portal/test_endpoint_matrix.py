@@ -36,6 +36,8 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "static": ("GET", "/static/portal.css", None),
     "staff.session.create": ("POST", "/api/staff/session", {"json": {}}),
     "staff.session.delete": ("DELETE", "/api/staff/session", None),
+    "staff.totp.begin": ("POST", "/api/staff/totp", None),
+    "staff.totp.confirm": ("POST", "/api/staff/totp/confirm", {"json": {}}),
     "staff.scan": ("POST", "/api/staff/scan", {"json": {}}),
     "staff.samples.register": ("POST", "/api/staff/samples", {"json": {}}),
     "staff.samples.read": ("GET", "/api/staff/samples/NO-SUCH-TUBE", None),
