@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import asyncpg
 
-from core import audit
+from core import audit, keys
 from core.config import ConfigError, Secret, Settings, load_settings
 from core.crypto import generate_key
 from core.db.migrate import migrate
@@ -230,6 +230,36 @@ def cmd_keys_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _keys(settings: Settings, action: str, batch_size: int) -> None:
+    conn = await _connect(settings)
+    try:
+        vault = Vault.from_settings(settings)
+        if action == "rotate":
+
+            def show(p: keys.Progress) -> None:
+                print(f"{p.table}: {p.done} rows re-encrypted, {p.left} left on other keys", flush=True)
+
+            moved = await keys.rotate(conn, vault, batch_size=batch_size, progress=show)
+            print(f"done: {moved} rows now under key {vault.cipher.active_key_id!r}", flush=True)
+        for table, counts in (await keys.status(conn)).items():
+            listed = ", ".join(f"{kid}: {n}" for kid, n in sorted(counts.items())) or "no encrypted values"
+            print(f"{table}: {listed}")
+    finally:
+        await conn.close()
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    with _services() as settings:
+        asyncio.run(_keys(settings, "rotate", args.batch_size))
+    return 0
+
+
+def cmd_keys_status(args: argparse.Namespace) -> int:
+    with _services() as settings:
+        asyncio.run(_keys(settings, "status", 0))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="labpulse", description="labpulse lab portal server and tools")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -261,6 +291,10 @@ def build_parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="encryption keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     keys_sub.add_parser("generate", help="print a new random 256-bit key (base64)").set_defaults(func=cmd_keys_generate)
+    rotate = keys_sub.add_parser("rotate", help="re-encrypt every stored value under the active key (resumable)")
+    rotate.add_argument("--batch-size", type=int, default=500)
+    rotate.set_defaults(func=cmd_keys_rotate)
+    keys_sub.add_parser("status", help="how many stored values each key id holds").set_defaults(func=cmd_keys_status)
     return parser
 
 
