@@ -73,6 +73,14 @@ class Settings:
     ws_idle_seconds: int = 120
     serve_relay: bool = False
     simulate_seconds: int = 0
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: Secret | None = None
+    oidc_role_claim: str = "roles"
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return self.oidc_issuer is not None
 
     @property
     def uses_embedded_services(self) -> bool:
@@ -119,6 +127,10 @@ def _url(env: Mapping[str, str], name: str, schemes: tuple[str, ...], problems: 
     return Secret(raw)
 
 
+def _loopback(url: str) -> bool:
+    return (urlsplit(url).hostname or "") in ("127.0.0.1", "localhost", "::1")
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build Settings from environment variables, reporting every bad or missing value in one ConfigError.
 
@@ -163,6 +175,21 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         parts = urlsplit(origin)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
             problems.append(f"LABPULSE_ALLOWED_ORIGINS: {origin!r} is not an origin such as https://portal.example")
+
+    oidc_issuer = env.get("LABPULSE_OIDC_ISSUER", "").strip().rstrip("/") or None
+    oidc_client_id = env.get("LABPULSE_OIDC_CLIENT_ID", "").strip() or None
+    oidc_secret = env.get("LABPULSE_OIDC_CLIENT_SECRET", "") or None
+    oidc_role_claim = env.get("LABPULSE_OIDC_ROLE_CLAIM", "roles").strip() or "roles"
+    if oidc_issuer is not None:
+        if urlsplit(oidc_issuer).scheme not in ("https", "http"):
+            problems.append(f"LABPULSE_OIDC_ISSUER: an https:// issuer URL, got {oidc_issuer!r}")
+        elif urlsplit(oidc_issuer).scheme == "http" and mode == "production" and not _loopback(oidc_issuer):
+            problems.append("LABPULSE_OIDC_ISSUER: must be https:// in production")
+        for name, value in (("LABPULSE_OIDC_CLIENT_ID", oidc_client_id), ("LABPULSE_OIDC_CLIENT_SECRET", oidc_secret)):
+            if not value:
+                problems.append(f"{name}: required when LABPULSE_OIDC_ISSUER is set")
+    elif oidc_client_id or oidc_secret:
+        problems.append("LABPULSE_OIDC_ISSUER: required when an OIDC client id or secret is set")
 
     log_level = env.get("LABPULSE_LOG_LEVEL", "info").lower()
     if log_level not in ("debug", "info", "warning", "error"):
@@ -233,4 +260,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         ws_idle_seconds=ws_idle,
         serve_relay=relay_raw == "on",
         simulate_seconds=simulate,
+        oidc_issuer=oidc_issuer,
+        oidc_client_id=oidc_client_id,
+        oidc_client_secret=Secret(oidc_secret) if oidc_secret else None,
+        oidc_role_claim=oidc_role_claim,
     )

@@ -42,6 +42,9 @@ ENDPOINTS: dict[str, str] = {
     "static": PUBLIC,
     "staff.session.create": PUBLIC,
     "staff.session.delete": PUBLIC,  # signing out needs no right; it only ends the caller's own session
+    "staff.oidc.login": PUBLIC,
+    "staff.oidc.callback": PUBLIC,
+    "staff.me": "staff.self",
     "staff.totp.begin": "staff.self",
     "staff.totp.confirm": "staff.self",
     "staff.scan": "sample.scan",

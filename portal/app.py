@@ -7,13 +7,14 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from core import permissions
 from core.config import Settings, load_settings
 from core.notify import Notifier
-from portal import pages
+from portal import oidc, pages
 from portal.api import health, patient, staff
 from portal.errors import EXCEPTION_HANDLERS
 from portal.http import RequestIdMiddleware
@@ -28,6 +29,7 @@ def _routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         *health.routes(),
         *staff.routes(),
+        *oidc.routes(),
         *patient.routes(),
         *pages.routes(),
         *status_socket.routes(),
@@ -43,7 +45,19 @@ def _routes() -> list[BaseRoute]:
 def create_app(settings: Settings, *, notifier: Notifier | None = None) -> Starlette:
     return Starlette(
         routes=_routes(),
-        middleware=[Middleware(RequestIdMiddleware), Middleware(SecurityHeadersMiddleware)],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(SecurityHeadersMiddleware),
+            # Only the OIDC sign-in writes to it (state, nonce, PKCE verifier), for ten minutes.
+            Middleware(
+                SessionMiddleware,
+                secret_key=settings.secret_key.reveal() if settings.secret_key else "",
+                session_cookie=oidc.SESSION_COOKIE,
+                max_age=600,
+                same_site="lax",
+                https_only=True,
+            ),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=make_lifespan(settings, notifier),
     )

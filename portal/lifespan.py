@@ -21,6 +21,7 @@ from core.patients.sessions import PatientSessions
 from core.patients.signin import PatientSignIn
 from core.staff.service import StaffSessions
 from core.vault import Vault
+from portal import oidc
 from portal.state import AppState
 from realtime.hub import Hub
 
@@ -77,6 +78,7 @@ def make_lifespan(settings: Settings, notifier: Notifier | None = None):  # type
                 sessions=patient_sessions,
             ),
             hub=hub,
+            oidc=oidc.client(settings),
         )
         tasks = [asyncio.create_task(hub.run(), name="realtime-hub")]
         relay: Relay | None = None

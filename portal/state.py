@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import asyncpg
 from redis.asyncio import Redis
@@ -24,3 +24,4 @@ class AppState(TypedDict):
     patient_sessions: PatientSessions
     signin: PatientSignIn
     hub: Hub
+    oidc: Any  # authlib's client for the identity provider, or None when single sign-on is not set up

@@ -36,6 +36,9 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "static": ("GET", "/static/portal.css", None),
     "staff.session.create": ("POST", "/api/staff/session", {"json": {}}),
     "staff.session.delete": ("DELETE", "/api/staff/session", None),
+    "staff.oidc.login": ("GET", "/staff/oidc/login", None),  # not set up in this test: 404 for everyone
+    "staff.oidc.callback": ("GET", "/staff/oidc/callback", None),
+    "staff.me": ("GET", "/api/staff/me", None),
     "staff.totp.begin": ("POST", "/api/staff/totp", None),
     "staff.totp.confirm": ("POST", "/api/staff/totp/confirm", {"json": {}}),
     "staff.scan": ("POST", "/api/staff/scan", {"json": {}}),
