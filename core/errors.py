@@ -169,3 +169,16 @@ class SecondFactorRequired(Unauthenticated):
 
     def __init__(self) -> None:
         super().__init__("Enter the 6-digit code from your authenticator app as well.")
+
+
+class NotYourPatient(PermissionDenied):
+    """The role may read records, but not this patient's (a doctor who did not refer them)."""
+
+    code = "not_your_patient"
+
+    def __init__(self, role: str) -> None:
+        super().__init__("patient.read", role)
+        self.message = (
+            "This patient is not one of yours. In an emergency, use break-glass access: state your reason and the "
+            "record opens for 30 minutes; administrators are told."
+        )

@@ -28,6 +28,9 @@ STAFF = frozenset({Role.PHLEBOTOMIST, Role.LAB_TECHNICIAN, Role.PATHOLOGIST, Rol
 ACTIONS: dict[str, frozenset[Role]] = {
     PATIENT_SELF: frozenset({Role.PATIENT}),
     "staff.self": STAFF,  # things any staff member does to their own account
+    "patient.read": STAFF,  # and then core.access decides per patient (a doctor: referrals or break-glass)
+    "patient.break_glass": frozenset({Role.DOCTOR}),
+    "admin.alerts": frozenset({Role.ADMIN}),
     "sample.scan": frozenset().union(*TRANSITION_ROLES.values()),
     "sample.read": frozenset({Role.PHLEBOTOMIST, Role.LAB_TECHNICIAN, Role.PATHOLOGIST, Role.SUPPORT, Role.ADMIN}),
     "sample.register": frozenset({Role.PHLEBOTOMIST, Role.LAB_TECHNICIAN, Role.ADMIN}),
@@ -51,6 +54,9 @@ ENDPOINTS: dict[str, str] = {
     "staff.samples.register": "sample.register",
     "staff.samples.read": "sample.read",
     "staff.unknown_scans": "scan.review",
+    "staff.patient": "patient.read",
+    "staff.break_glass": "patient.break_glass",
+    "admin.alerts": "admin.alerts",
     "patient.code": PUBLIC,
     "patient.session.create": PUBLIC,
     "patient.link": PUBLIC,

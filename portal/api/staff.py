@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from core import access
 from core.errors import InvalidInput
 from core.samples import service as samples
 from core.samples.model import RejectionReason, SampleState
@@ -144,6 +145,50 @@ async def totp_confirm(request: Request, member: StaffMember) -> Response:
     return JSONResponse({"totp": "enabled"})
 
 
+async def patient_record(request: Request, member: StaffMember) -> Response:
+    async with request.state.pool.acquire() as conn:
+        patient, why = await access.read_patient(
+            conn, request.state.vault, member.actor, request.path_params["patient_id"][:64], meta=request_meta(request)
+        )
+    return JSONResponse(
+        {
+            "id": patient.id,
+            "mrn": patient.mrn,
+            "name": patient.name,
+            "sex": patient.sex.value,
+            "phone": patient.phone,
+            "date_of_birth": patient.date_of_birth.isoformat() if patient.date_of_birth else None,
+            "address": patient.address,
+            "access_basis": why,
+        }
+    )
+
+
+async def break_glass(request: Request, member: StaffMember) -> Response:
+    data = await read_json(request)
+    async with request.state.pool.acquire() as conn:
+        grant = await access.break_glass(
+            conn,
+            member.actor,
+            field_str(data, "patient_id", max_len=64) or "",
+            field_str(data, "reason", max_len=500) or "",
+            meta=request_meta(request),
+        )
+    return JSONResponse(
+        {
+            "patient_id": grant.patient_id,
+            "expires_at": grant.expires_at.isoformat(),
+            "notice": "Administrators are told.",
+        },
+        status_code=201,
+    )
+
+
+async def alerts(request: Request, member: StaffMember) -> Response:
+    async with request.state.pool.acquire() as conn:
+        return JSONResponse({"alerts": await access.open_alerts(conn)})
+
+
 def routes() -> list[Route]:
     return [
         Route("/api/staff/session", sign_in, methods=["POST"], name="staff.session.create"),
@@ -154,4 +199,7 @@ def routes() -> list[Route]:
         staff_route("/api/staff/samples", register_sample, methods=["POST"], name="staff.samples.register"),
         staff_route("/api/staff/samples/{barcode}", sample_detail, methods=["GET"], name="staff.samples.read"),
         staff_route("/api/staff/unknown-scans", unknown_scans, methods=["GET"], name="staff.unknown_scans"),
+        staff_route("/api/staff/patients/{patient_id}", patient_record, methods=["GET"], name="staff.patient"),
+        staff_route("/api/staff/break-glass", break_glass, methods=["POST"], name="staff.break_glass"),
+        staff_route("/api/admin/alerts", alerts, methods=["GET"], name="admin.alerts"),
     ]

@@ -45,6 +45,9 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "staff.samples.register": ("POST", "/api/staff/samples", {"json": {}}),
     "staff.samples.read": ("GET", "/api/staff/samples/NO-SUCH-TUBE", None),
     "staff.unknown_scans": ("GET", "/api/staff/unknown-scans", None),
+    "staff.patient": ("GET", "/api/staff/patients/{patient}", None),
+    "staff.break_glass": ("POST", "/api/staff/break-glass", {"json": {}}),
+    "admin.alerts": ("GET", "/api/admin/alerts", None),
     "patient.code": ("POST", "/api/patient/code", {"json": {}}),
     "patient.session.create": ("POST", "/api/patient/session", {"json": {}}),
     "patient.link": ("POST", "/api/patient/link", {"json": {}}),
@@ -136,7 +139,7 @@ async def test_each_endpoint_allows_exactly_the_roles_the_table_names(
                     kwargs: dict[str, Any] = dict(body or {})
                     if "form" in kwargs:
                         kwargs["data"] = {**kwargs.pop("form"), "csrf": csrf}
-                    r = await http.request(method, path, headers=headers, **kwargs)
+                    r = await http.request(method, path.format(patient=patient.id), headers=headers, **kwargs)
                     http.cookies.clear()
                     refused = _refused(r)
                     if r.status_code >= 500:

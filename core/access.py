@@ -1,0 +1,120 @@
+"""Staff access to a patient's record: who may read it, on what basis, and break-glass.
+
+Lab roles, support and administrators read records as part of their work. A doctor reads only the patients they
+referred (orders naming them) unless they break the glass: a stated reason, access for 30 minutes, an audit row
+and an alert for the administrators. Every read records its basis; every refusal is audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from core import audit
+from core.errors import InvalidInput, NotYourPatient, PermissionDenied
+from core.identity import Actor, RequestMeta, Role
+from core.patients import service as patients
+from core.patients.model import Patient
+from core.vault import Vault
+
+BREAK_GLASS_MINUTES = 30
+ALWAYS = frozenset({Role.PHLEBOTOMIST, Role.LAB_TECHNICIAN, Role.PATHOLOGIST, Role.SUPPORT, Role.ADMIN})
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    patient_id: str
+    expires_at: datetime
+
+
+async def basis(conn: asyncpg.Connection, actor: Actor, patient_id: str) -> str | None:
+    """Why ``actor`` may read this patient ("role", "referral", "break_glass"), or None."""
+    if actor.role in ALWAYS:
+        return "role"
+    if actor.role is not Role.DOCTOR:
+        return None
+    staff_id = actor.id.removeprefix("staff:")
+    if await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM orders WHERE patient_id = $1 AND referring_doctor = $2)", patient_id, staff_id
+    ):
+        return "referral"
+    if await conn.fetchval(
+        """SELECT EXISTS (SELECT 1 FROM break_glass
+                          WHERE staff_id = $1 AND patient_id = $2 AND expires_at > now())""",
+        staff_id,
+        patient_id,
+    ):
+        return "break_glass"
+    return None
+
+
+async def read_patient(
+    conn: asyncpg.Connection, vault: Vault, actor: Actor, patient_id: str, *, meta: RequestMeta | None = None
+) -> tuple[Patient, str]:
+    """The decrypted record and the basis of access; PermissionDenied (audited) without one."""
+    why = await basis(conn, actor, patient_id)
+    if why is None:
+        async with conn.transaction():
+            await audit.append(
+                conn,
+                actor=actor,
+                action="patient.read",
+                entity_type="patient",
+                entity_id=patient_id,
+                patient_id=patient_id,
+                outcome="refused:not_their_patient",
+                meta=meta,
+            )
+        raise NotYourPatient(actor.role.value)
+    return await patients.read(conn, vault, patient_id, actor=actor, purpose=why, meta=meta), why
+
+
+async def break_glass(
+    conn: asyncpg.Connection, actor: Actor, patient_id: str, reason: str, *, meta: RequestMeta | None = None
+) -> Grant:
+    """Open a doctor's emergency access to one patient for 30 minutes; administrators are alerted."""
+    if actor.role is not Role.DOCTOR:
+        raise PermissionDenied("break_glass", actor.role.value)
+    reason = " ".join(reason.split())
+    if not 10 <= len(reason) <= 500:
+        raise InvalidInput("reason", "Say why you need this record now, in 10 to 500 characters.")
+    staff_id = actor.id.removeprefix("staff:")
+    async with conn.transaction():
+        if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM patients WHERE id = $1)", patient_id):
+            raise InvalidInput("patient_id", "There is no such patient.")
+        expires: datetime = await conn.fetchval(
+            """INSERT INTO break_glass (staff_id, patient_id, reason, expires_at)
+               VALUES ($1, $2, $3, now() + $4::interval) RETURNING expires_at""",
+            staff_id,
+            patient_id,
+            reason,
+            timedelta(minutes=BREAK_GLASS_MINUTES),
+        )
+        await conn.execute(
+            "INSERT INTO alerts (kind, staff_id, patient_id, detail) VALUES ('break_glass', $1, $2, $3)",
+            staff_id,
+            patient_id,
+            {"reason": reason, "expires_at": expires.isoformat()},
+        )
+        await audit.append(
+            conn,
+            actor=actor,
+            action="patient.break_glass",
+            entity_type="patient",
+            entity_id=patient_id,
+            patient_id=patient_id,
+            summary={"minutes": BREAK_GLASS_MINUTES},  # the reason stays in break_glass: it may describe the patient
+            meta=meta,
+        )
+    return Grant(patient_id, expires)
+
+
+async def open_alerts(conn: asyncpg.Connection, *, limit: int = 200) -> list[dict[str, object]]:
+    rows = await conn.fetch(
+        """SELECT id, kind, staff_id, patient_id::text, detail, created_at FROM alerts
+           WHERE acknowledged_at IS NULL ORDER BY created_at DESC LIMIT $1""",
+        limit,
+    )
+    return [{**dict(r), "created_at": r["created_at"].isoformat()} for r in rows]
