@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from core import audit
+from core import alert_rules, audit
 from core.errors import InvalidInput, NotYourPatient, PermissionDenied
 from core.identity import Actor, RequestMeta, Role
 from core.patients import service as patients
@@ -68,7 +68,9 @@ async def read_patient(
                 meta=meta,
             )
         raise NotYourPatient(actor.role.value)
-    return await patients.read(conn, vault, patient_id, actor=actor, purpose=why, meta=meta), why
+    patient = await patients.read(conn, vault, patient_id, actor=actor, purpose=why, meta=meta)
+    await alert_rules.after_read(conn, actor)
+    return patient, why
 
 
 async def break_glass(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -167,3 +168,53 @@ async def _verify_chain(conn: asyncpg.Connection, head: asyncpg.Record, batch: i
             count + 1,
         )
     return None
+
+
+SEARCH_COLUMNS = (
+    "id", "at", "actor_id", "actor_role", "action", "entity_type", "entity_id", "patient_id", "outcome", "summary",
+    "request_id", "source_ip", "user_agent",
+)  # fmt: skip
+
+
+async def search(
+    conn: asyncpg.Connection,
+    *,
+    actor: Actor,
+    actor_id: str | None = None,
+    patient_id: str | None = None,
+    action: str | None = None,
+    outcome: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 500,
+    meta: RequestMeta | None = None,
+) -> list[dict[str, Any]]:
+    """Audit rows matching every filter given, newest first. The search itself is audited (filters included)."""
+    rows = await conn.fetch(
+        f"""SELECT {", ".join(SEARCH_COLUMNS)} FROM audit_log
+            WHERE ($1::text IS NULL OR actor_id = $1) AND ($2::uuid IS NULL OR patient_id = $2)
+              AND ($3::text IS NULL OR action LIKE $3 || '%') AND ($4::text IS NULL OR outcome LIKE $4 || '%')
+              AND ($5::timestamptz IS NULL OR at >= $5) AND ($6::timestamptz IS NULL OR at < $6)
+            ORDER BY id DESC LIMIT $7""",
+        actor_id,
+        patient_id,
+        action,
+        outcome,
+        since,
+        until,
+        limit,
+    )
+    filters = {"actor_id": actor_id, "patient_id": patient_id, "action": action, "outcome": outcome}
+    async with conn.transaction():
+        await append(
+            conn,
+            actor=actor,
+            action="audit.search",
+            entity_type="audit_log",
+            summary={**{k: v for k, v in filters.items() if v}, "rows": len(rows)},
+            meta=meta,
+        )
+    return [
+        {**dict(r), "at": r["at"].isoformat(), "patient_id": str(r["patient_id"]) if r["patient_id"] else None}
+        for r in rows
+    ]

@@ -31,6 +31,7 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "patient.read": STAFF,  # and then core.access decides per patient (a doctor: referrals or break-glass)
     "patient.break_glass": frozenset({Role.DOCTOR}),
     "admin.alerts": frozenset({Role.ADMIN}),
+    "admin.audit": frozenset({Role.ADMIN}),
     "sample.scan": frozenset().union(*TRANSITION_ROLES.values()),
     "sample.read": frozenset({Role.PHLEBOTOMIST, Role.LAB_TECHNICIAN, Role.PATHOLOGIST, Role.SUPPORT, Role.ADMIN}),
     "sample.register": frozenset({Role.PHLEBOTOMIST, Role.LAB_TECHNICIAN, Role.ADMIN}),
@@ -57,6 +58,8 @@ ENDPOINTS: dict[str, str] = {
     "staff.patient": "patient.read",
     "staff.break_glass": "patient.break_glass",
     "admin.alerts": "admin.alerts",
+    "admin.audit": "admin.audit",
+    "admin.audit.export": "admin.audit",
     "patient.code": PUBLIC,
     "patient.session.create": PUBLIC,
     "patient.link": PUBLIC,
@@ -77,6 +80,27 @@ ENDPOINTS: dict[str, str] = {
     "page.my_tests.access": PATIENT_SELF,
     "page.switch": PATIENT_SELF,
 }
+
+
+# Endpoints that read or change PHI: every request to them leaves an audit row (portal.request_audit), besides
+# the rows the domain writes for what was read or changed.
+PHI_ENDPOINTS = frozenset(
+    {
+        "staff.scan",
+        "staff.samples.register",
+        "staff.samples.read",
+        "staff.patient",
+        "staff.break_glass",
+        "patient.status",
+        "patient.access_log",
+        "page.my_tests",
+        "page.my_tests.cards",
+        "page.my_tests.access",
+        "page.switch",
+        "admin.audit",
+        "admin.audit.export",
+    }
+)
 
 
 def endpoint_allows(endpoint: str, role: Role | None) -> bool:

@@ -15,10 +15,11 @@ from core import permissions
 from core.config import Settings, load_settings
 from core.notify import Notifier
 from portal import oidc, pages
-from portal.api import health, patient, staff
+from portal.api import admin, health, patient, staff
 from portal.errors import EXCEPTION_HANDLERS
 from portal.http import RequestIdMiddleware
 from portal.lifespan import make_lifespan
+from portal.request_audit import RequestAuditMiddleware
 from portal.security import SecurityHeadersMiddleware
 from realtime import status_socket
 
@@ -29,6 +30,7 @@ def _routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         *health.routes(),
         *staff.routes(),
+        *admin.routes(),
         *oidc.routes(),
         *patient.routes(),
         *pages.routes(),
@@ -48,6 +50,7 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None) -> Starl
         middleware=[
             Middleware(RequestIdMiddleware),
             Middleware(SecurityHeadersMiddleware),
+            Middleware(RequestAuditMiddleware),
             # Only the OIDC sign-in writes to it (state, nonce, PKCE verifier), for ten minutes.
             Middleware(
                 SessionMiddleware,

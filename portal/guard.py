@@ -23,6 +23,7 @@ def staff_route(path: str, handler: StaffHandler, *, name: str, methods: list[st
 
     async def endpoint(request: Request) -> Response:
         member = await require_staff(request)
+        request.state.actor = member.actor  # for the request audit row
         if not permissions.endpoint_allows(name, member.role):
             async with request.state.pool.acquire() as conn, conn.transaction():
                 await audit.append(

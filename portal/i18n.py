@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+
+from core.labtime import LAB_TZ
 
 LANGS = ("en", "hi")
-LAB_TZ = ZoneInfo("Asia/Kolkata")
 
 TEXT: dict[str, dict[str, str]] = {
     "en": {

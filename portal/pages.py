@@ -177,6 +177,7 @@ async def _dashboard_context(request: Request, session: PatientSession) -> dict[
         pid = request.query_params.get("patient") or session.active_patient_id
         if pid not in ids:
             pid = ids[0] if ids else None
+        request.state.patient_id = pid
         snap = await tracking.snapshot(conn, session.phone_lookup, pid, meta=meta) if pid else None
     cards = [_card(v, lang, now) for v in snap.samples] if snap else []
     return {"family": family, "patient_id": pid, "cards": cards, "last_event_id": snap.last_seq if snap else 0}
@@ -216,6 +217,7 @@ async def access_page(request: Request) -> Response:
         return session
     lang, now = _lang(request), datetime.now(UTC)
     pid = request.query_params.get("patient") or session.active_patient_id or ""
+    request.state.patient_id = pid
     async with request.state.pool.acquire() as conn:
         entries = await tracking.access_log(conn, session.phone_lookup, pid, meta=request_meta(request))
     rows = []

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from core.errors import Unauthenticated
 from core.patients.sessions import PATIENT_COOKIE, PatientSession
+from core.tracking import patient_actor
 
 CSRF_COOKIE = "lp_csrf"
 
@@ -58,7 +59,11 @@ def bearer(request: Request) -> str | None:
 
 async def current_patient_session(request: Request) -> PatientSession | None:
     token = bearer(request) or request.cookies.get(PATIENT_COOKIE)
-    return await request.state.patient_sessions.resolve(token)  # type: ignore[no-any-return]
+    session: PatientSession | None = await request.state.patient_sessions.resolve(token)
+    if session is not None:
+        request.state.actor = patient_actor(session.phone_lookup)  # for the request audit row
+        request.state.patient_id = session.active_patient_id
+    return session
 
 
 async def require_patient_session(request: Request, *, changes_state: bool = False) -> PatientSession:

@@ -65,6 +65,7 @@ def _patient_param(request: Request, session: PatientSession) -> str:
     pid = request.query_params.get("patient") or session.active_patient_id
     if not pid or len(pid) > 64:
         raise InvalidInput("patient", "Say which patient: ?patient=<id> (one of the patients on your phone).")
+    request.state.patient_id = pid
     return str(pid)
 
 

@@ -90,6 +90,7 @@ async def sample_detail(request: Request, member: StaffMember) -> Response:
         sample, steps = await samples.read(
             conn, barcode=request.path_params["barcode"], actor=member.actor, meta=request_meta(request)
         )
+    request.state.patient_id = sample.patient_id
     history = [
         {
             "from": s.from_state.value if s.from_state else None,
@@ -184,11 +185,6 @@ async def break_glass(request: Request, member: StaffMember) -> Response:
     )
 
 
-async def alerts(request: Request, member: StaffMember) -> Response:
-    async with request.state.pool.acquire() as conn:
-        return JSONResponse({"alerts": await access.open_alerts(conn)})
-
-
 def routes() -> list[Route]:
     return [
         Route("/api/staff/session", sign_in, methods=["POST"], name="staff.session.create"),
@@ -201,5 +197,4 @@ def routes() -> list[Route]:
         staff_route("/api/staff/unknown-scans", unknown_scans, methods=["GET"], name="staff.unknown_scans"),
         staff_route("/api/staff/patients/{patient_id}", patient_record, methods=["GET"], name="staff.patient"),
         staff_route("/api/staff/break-glass", break_glass, methods=["POST"], name="staff.break_glass"),
-        staff_route("/api/admin/alerts", alerts, methods=["GET"], name="admin.alerts"),
     ]

@@ -48,6 +48,8 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "staff.patient": ("GET", "/api/staff/patients/{patient}", None),
     "staff.break_glass": ("POST", "/api/staff/break-glass", {"json": {}}),
     "admin.alerts": ("GET", "/api/admin/alerts", None),
+    "admin.audit": ("GET", "/api/admin/audit?limit=5", None),
+    "admin.audit.export": ("GET", "/api/admin/audit.csv?limit=5", None),
     "patient.code": ("POST", "/api/patient/code", {"json": {}}),
     "patient.session.create": ("POST", "/api/patient/session", {"json": {}}),
     "patient.link": ("POST", "/api/patient/link", {"json": {}}),

@@ -1,0 +1,66 @@
+"""Alert rules on staff access, evaluated after each record read: many distinct patients in an hour, or reading
+outside the staff member's shift. Each rule raises at most one alert per staff member per hour."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+import asyncpg
+
+from core.identity import Actor
+from core.labtime import LAB_TZ
+
+BULK_PATIENTS_PER_HOUR = 20
+
+
+def outside(shift_start: time | None, shift_end: time | None, at: datetime) -> bool:
+    if shift_start is None or shift_end is None:
+        return False
+    local = at.astimezone(LAB_TZ).time()
+    if shift_start <= shift_end:
+        return not shift_start <= local < shift_end
+    return shift_end <= local < shift_start  # a night shift across midnight
+
+
+async def _raise_once(conn: asyncpg.Connection, kind: str, staff_id: str, detail: dict[str, object]) -> bool:
+    added = await conn.fetchval(
+        """INSERT INTO alerts (kind, staff_id, detail)
+           SELECT $1, $2, $3 WHERE NOT EXISTS (
+               SELECT 1 FROM alerts WHERE kind = $1 AND staff_id = $2 AND created_at > now() - interval '1 hour')
+           RETURNING true""",
+        kind,
+        staff_id,
+        detail,
+    )
+    return bool(added)
+
+
+async def after_read(conn: asyncpg.Connection, actor: Actor) -> list[str]:
+    """Evaluate the rules for a staff member who has just read a record; returns the kinds of alert raised."""
+    if not actor.id.startswith("staff:"):
+        return []
+    staff_id = actor.id.removeprefix("staff:")
+    raised = []
+    row = await conn.fetchrow(
+        """SELECT (SELECT count(DISTINCT patient_id) FROM audit_log
+                   WHERE actor_id = $1 AND action = 'patient.read' AND outcome = 'ok'
+                     AND at > now() - interval '1 hour') AS patients,
+                  s.shift_start, s.shift_end, now() AS now
+           FROM staff s WHERE s.id::text = $2""",
+        actor.id,
+        staff_id,
+    )
+    if row is None:
+        return []
+    if row["patients"] > BULK_PATIENTS_PER_HOUR and await _raise_once(
+        conn, "bulk_access", staff_id, {"patients_last_hour": row["patients"], "role": actor.role.value}
+    ):
+        raised.append("bulk_access")
+    if outside(row["shift_start"], row["shift_end"], row["now"]) and await _raise_once(
+        conn,
+        "off_shift_access",
+        staff_id,
+        {"shift": f"{row['shift_start']:%H:%M}-{row['shift_end']:%H:%M}", "role": actor.role.value},
+    ):
+        raised.append("off_shift_access")
+    return raised

@@ -1,0 +1,84 @@
+"""Administrators' tools: open alerts, and searching and exporting the audit log."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from datetime import datetime
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from core import access, audit
+from core.errors import InvalidInput
+from core.staff.service import StaffMember
+from portal.guard import staff_route
+from portal.http import request_meta
+
+
+def _filters(request: Request) -> dict[str, object]:
+    q = request.query_params
+    out: dict[str, object] = {}
+    for name in ("actor_id", "action", "outcome"):
+        if q.get(name):
+            out[name] = q[name][:120]
+    if q.get("patient_id"):
+        try:
+            out["patient_id"] = str(uuid.UUID(q["patient_id"]))
+        except ValueError as exc:
+            raise InvalidInput("patient_id", "A patient id is a UUID.") from exc
+    for name in ("since", "until"):
+        if q.get(name):
+            try:
+                when = datetime.fromisoformat(q[name])
+            except ValueError as exc:
+                raise InvalidInput(
+                    name, f"'{name}' is an ISO date or time, such as 2026-11-21T09:00:00+05:30."
+                ) from exc
+            if when.tzinfo is None:
+                raise InvalidInput(name, f"Give '{name}' with its time zone, such as +05:30.")
+            out[name] = when
+    limit = q.get("limit", "500")
+    if not limit.isdigit() or not 1 <= int(limit) <= 10_000:
+        raise InvalidInput("limit", "'limit' is a whole number from 1 to 10000.")
+    out["limit"] = int(limit)
+    return out
+
+
+async def alerts(request: Request, member: StaffMember) -> Response:
+    async with request.state.pool.acquire() as conn:
+        return JSONResponse({"alerts": await access.open_alerts(conn)})
+
+
+async def audit_search(request: Request, member: StaffMember) -> Response:
+    filters = _filters(request)
+    async with request.state.pool.acquire() as conn:
+        rows = await audit.search(conn, actor=member.actor, meta=request_meta(request), **filters)  # type: ignore[arg-type]
+    return JSONResponse({"rows": rows})
+
+
+async def audit_export(request: Request, member: StaffMember) -> Response:
+    filters = _filters(request)
+    async with request.state.pool.acquire() as conn:
+        rows = await audit.search(conn, actor=member.actor, meta=request_meta(request), **filters)  # type: ignore[arg-type]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(audit.SEARCH_COLUMNS)
+    for r in rows:
+        writer.writerow([json.dumps(r[c]) if c == "summary" else r[c] for c in audit.SEARCH_COLUMNS])
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="labpulse-audit.csv"'},
+    )
+
+
+def routes() -> list[Route]:
+    return [
+        staff_route("/api/admin/alerts", alerts, methods=["GET"], name="admin.alerts"),
+        staff_route("/api/admin/audit", audit_search, methods=["GET"], name="admin.audit"),
+        staff_route("/api/admin/audit.csv", audit_export, methods=["GET"], name="admin.audit.export"),
+    ]
