@@ -4,6 +4,23 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
+# Per-endpoint limits: (requests, window seconds, counted per "ip" or per "session"). Sign-in by code has its
+# own finer limits (core/patients/signin.py); staff accounts also lock after five failures.
+ENDPOINT_LIMITS: dict[str, tuple[int, int, str]] = {
+    "staff.session.create": (30, 600, "ip"),
+    "staff.oidc.login": (30, 600, "ip"),
+    "patient.code": (30, 600, "ip"),
+    "patient.session.create": (30, 600, "ip"),
+    "patient.link": (30, 600, "ip"),
+    "page.signin.send": (30, 600, "ip"),
+    "page.signin.verify": (30, 600, "ip"),
+    "page.link.redeem": (30, 600, "ip"),
+    "patient.status": (120, 60, "session"),
+    "patient.access_log": (60, 60, "session"),
+    "page.my_tests.cards": (120, 60, "session"),
+    "ws.status": (60, 60, "session"),
+}
+
 
 class RateLimiter:
     def __init__(self, redis: Redis, prefix: str) -> None:
@@ -14,10 +31,10 @@ class RateLimiter:
         """Count one hit. Returns None while within ``limit``, else the seconds until the window reopens."""
         name = f"{self._prefix}:rl:{bucket}:{key}"
         async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(name, 0, ex=window_seconds, nx=True)  # starts the window (EXPIRE NX needs Redis 7)
             pipe.incr(name)
-            pipe.expire(name, window_seconds, nx=True)
             pipe.ttl(name)
-            count, _, ttl = await pipe.execute()
+            _, count, ttl = await pipe.execute()
         if int(count) <= limit:
             return None
         return max(int(ttl), 1)

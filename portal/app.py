@@ -14,7 +14,7 @@ from starlette.staticfiles import StaticFiles
 from core import permissions
 from core.config import Settings, load_settings
 from core.notify import Notifier
-from portal import oidc, pages
+from portal import oidc, pages, ratelimits
 from portal.api import admin, health, patient, staff
 from portal.errors import EXCEPTION_HANDLERS
 from portal.http import RequestIdMiddleware
@@ -41,6 +41,7 @@ def _routes() -> list[BaseRoute]:
     unruled = sorted({getattr(r, "name", "?") for r in routes} - set(permissions.ENDPOINTS))
     if unruled:
         raise RuntimeError(f"endpoints without a rule in core.permissions.ENDPOINTS: {', '.join(unruled)}")
+    ratelimits.apply(routes)
     return routes
 
 
