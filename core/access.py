@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from core import alert_rules, audit
-from core.errors import InvalidInput, NotYourPatient, PermissionDenied
+from core.errors import InvalidInput, NotYourPatient, PatientNotFound, PermissionDenied
 from core.identity import Actor, RequestMeta, Role
+from core.ids import is_uuid
 from core.patients import service as patients
 from core.patients.model import Patient
 from core.vault import Vault
@@ -54,6 +55,8 @@ async def read_patient(
     conn: asyncpg.Connection, vault: Vault, actor: Actor, patient_id: str, *, meta: RequestMeta | None = None
 ) -> tuple[Patient, str]:
     """The decrypted record and the basis of access; PermissionDenied (audited) without one."""
+    if not is_uuid(patient_id):
+        raise PatientNotFound(patient_id[:64])
     why = await basis(conn, actor, patient_id)
     if why is None:
         async with conn.transaction():
@@ -83,6 +86,8 @@ async def break_glass(
     if not 10 <= len(reason) <= 500:
         raise InvalidInput("reason", "Say why you need this record now, in 10 to 500 characters.")
     staff_id = actor.id.removeprefix("staff:")
+    if not is_uuid(patient_id):
+        raise InvalidInput("patient_id", "There is no such patient.")
     async with conn.transaction():
         if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM patients WHERE id = $1)", patient_id):
             raise InvalidInput("patient_id", "There is no such patient.")

@@ -43,6 +43,7 @@ ACTIONS: dict[str, frozenset[Role]] = {
 # refused (and fails the endpoint × role test), so no endpoint can be added without deciding who may use it.
 ENDPOINTS: dict[str, str] = {
     "health": PUBLIC,
+    "openapi": PUBLIC,
     "static": PUBLIC,
     "staff.session.create": PUBLIC,
     "staff.session.delete": PUBLIC,  # signing out needs no right; it only ends the caller's own session

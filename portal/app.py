@@ -14,7 +14,7 @@ from starlette.staticfiles import StaticFiles
 from core import permissions
 from core.config import Settings, load_settings
 from core.notify import Notifier
-from portal import oidc, pages, ratelimits
+from portal import oidc, openapi, pages, ratelimits
 from portal.api import admin, health, patient, staff
 from portal.errors import EXCEPTION_HANDLERS
 from portal.http import RequestIdMiddleware
@@ -29,6 +29,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 def _routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = [
         *health.routes(),
+        *openapi.routes(),
         *staff.routes(),
         *admin.routes(),
         *oidc.routes(),

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core import audit, permissions
 from core.identity import Actor, RequestMeta, Role
+from core.ids import is_uuid
 
 log = logging.getLogger("labpulse.portal")
 
@@ -58,7 +59,7 @@ async def _record(scope: Scope, name: str, template: str, status: int) -> None:
                 action=f"http:{name}",
                 entity_type="endpoint",
                 entity_id=template,
-                patient_id=patient_id if _uuid_like(patient_id) else None,
+                patient_id=patient_id if is_uuid(patient_id) else None,
                 outcome=f"http:{status}",
                 summary={"method": scope.get("method")},
                 meta=RequestMeta(
@@ -69,7 +70,3 @@ async def _record(scope: Scope, name: str, template: str, status: int) -> None:
             )
     except Exception:  # the response has gone; a failed audit write is logged loudly, never raised to the client
         log.error("could not write the request audit row", exc_info=True)
-
-
-def _uuid_like(value: object) -> bool:
-    return isinstance(value, str) and len(value) == 36 and value.count("-") == 4

@@ -10,6 +10,7 @@ import asyncpg
 from core import audit
 from core.errors import InvalidInput, PatientNotFound
 from core.identity import Actor, RequestMeta
+from core.ids import is_uuid
 from core.patients import store
 from core.patients.model import NewPatient, Patient, Sex
 from core.phones import normalize_phone
@@ -62,6 +63,8 @@ async def read(
     meta: RequestMeta | None = None,
 ) -> Patient:
     """Decrypt one patient's record; every call leaves an audit row saying who read it and why."""
+    if not is_uuid(patient_id):
+        raise PatientNotFound(patient_id[:64])
     async with conn.transaction():
         row = await store.get(conn, patient_id)
         if row is None:

@@ -14,6 +14,7 @@ from core import audit, outbox, permissions
 from core.db.statement import Statement
 from core.errors import DomainError, DuplicateBarcode, InvalidInput, OrderNotFound, StaleVersion, UnknownBarcode
 from core.identity import Actor, RequestMeta
+from core.ids import is_uuid
 from core.samples import store
 from core.samples.model import (
     RejectionReason,
@@ -193,8 +194,14 @@ async def register(
     """Record a freshly collected tube (state ``collected``) against an order."""
     permissions.require(actor.role, "sample.register")
     code = normalize_barcode(barcode)
+    if replaces_sample_id is not None and not is_uuid(replaces_sample_id):
+        raise InvalidInput("replaces_sample_id", "'replaces_sample_id' is the id of the rejected sample (a UUID).")
     async with conn.transaction():
-        patient_id = await conn.fetchval("SELECT patient_id::text FROM orders WHERE id = $1", order_id)
+        patient_id = (
+            await conn.fetchval("SELECT patient_id::text FROM orders WHERE id = $1", order_id)
+            if is_uuid(order_id)
+            else None
+        )
         if patient_id is None:
             raise OrderNotFound(order_id)
         if await store.get_by_barcode(conn, code) is not None:
@@ -213,6 +220,8 @@ async def register(
                 actor_role=actor.role.value,
             )
         except asyncpg.ForeignKeyViolationError as exc:
+            if "replaces" in (exc.constraint_name or ""):
+                raise InvalidInput("replaces_sample_id", "There is no sample with that id to replace.") from exc
             raise InvalidInput("centre_id", f"There is no centre with id '{centre_id}'.") from exc
         await audit.append(
             conn,

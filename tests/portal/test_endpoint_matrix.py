@@ -33,6 +33,7 @@ PHONE = "+919844400001"
 # 4xx about the input) and never a 401/403 for some other reason.
 REQUESTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "health": ("GET", "/healthz", None),
+    "openapi": ("GET", "/openapi.json", None),
     "static": ("GET", "/static/portal.css", None),
     "staff.session.create": ("POST", "/api/staff/session", {"json": {}}),
     "staff.session.delete": ("DELETE", "/api/staff/session", None),

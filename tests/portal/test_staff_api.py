@@ -171,3 +171,23 @@ async def test_security_headers_and_calm_404(client: httpx.AsyncClient) -> None:
     for name in ("content-security-policy", "x-frame-options", "referrer-policy", "strict-transport-security"):
         assert name in r.headers
     assert r.headers["cache-control"] == "no-store"
+
+
+async def test_malformed_and_unknown_ids_are_clear_errors_not_crashes(
+    client: httpx.AsyncClient,
+    staff_token,  # type: ignore[no-untyped-def]
+    pool: asyncpg.Pool,
+    vault: Vault,
+) -> None:
+    """Found by schemathesis: an id that is not a UUID reached PostgreSQL and answered 500."""
+    token = await staff_token(Role.LAB_TECHNICIAN)
+    r = await client.get("/api/staff/patients/0", headers=auth(token))
+    assert r.status_code == 404 and r.json()["error"] == "patient_not_found"
+    async with pool.acquire() as conn:
+        sample = await make_sample(conn, vault)
+    body = {"order_id": sample.order_id, "barcode": "NEW-TUBE-01", "sample_type": "serum", "centre_id": "CC-1"}
+    for replaces, message in (("7", "UUID"), ("00000000-0000-0000-0000-000000000000", "no sample with that id")):
+        r = await client.post("/api/staff/samples", headers=auth(token), json={**body, "replaces_sample_id": replaces})
+        assert r.status_code == 422 and r.json()["field"] == "replaces_sample_id" and message in r.json()["message"]
+    r = await client.post("/api/staff/samples", headers=auth(token), json={**body, "order_id": "not-an-order"})
+    assert r.status_code == 404 and r.json()["error"] == "order_not_found"

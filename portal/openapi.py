@@ -1,0 +1,184 @@
+"""The OpenAPI 3.1 document of the JSON API, served at /openapi.json. Written by hand next to the handlers; a test
+keeps it in step with the router (every JSON route documented, nothing documented that does not exist) and
+schemathesis runs against it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+_ERROR = {
+    "type": "object",
+    "required": ["error", "message"],
+    "properties": {
+        "error": {"type": "string"},
+        "message": {"type": "string"},
+        "request_id": {"type": ["string", "null"]},
+    },
+}
+_ANY = {"type": "object"}
+_ERROR_CONTENT = {"application/json": {"schema": _ERROR}}
+
+
+def _body(required: list[str], props: dict[str, Any]) -> dict[str, Any]:
+    schema = {"type": "object", "required": required, "properties": props}
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _op(
+    summary: str,
+    *,
+    body: dict[str, Any] | None = None,
+    ok: int = 200,
+    auth: bool = True,
+    params: list[dict[str, Any]] | None = None,
+    ok_type: str = "application/json",
+) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "responses": {
+            str(ok): {
+                "description": "done",
+                "content": {ok_type: {"schema": _ANY if ok_type.endswith("json") else {}}},
+            },
+            "default": {"description": "a refusal, with what is wrong", "content": _ERROR_CONTENT},
+        },
+    }
+    if ok == 204:
+        op["responses"]["204"] = {"description": "done"}
+    if body:
+        op["requestBody"] = body
+    if params:
+        op["parameters"] = params
+    if not auth:
+        op["security"] = []
+    return op
+
+
+def _path(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}, "description": description}
+
+
+def _query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema or {"type": "string"},
+        "description": description,
+    }
+
+
+_S = {"type": "string"}
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "labpulse JSON API", "version": "1"},
+    "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    "security": [{"bearer": []}],
+    "paths": {
+        "/healthz": {"get": _op("PostgreSQL and Redis reachable?", auth=False)},
+        "/api/staff/session": {
+            "post": _op(
+                "Staff sign-in",
+                auth=False,
+                body=_body(["username", "password"], {"username": _S, "password": _S, "totp": _S}),
+            ),
+            "delete": _op("Staff sign-out", ok=204, auth=False),
+        },
+        "/api/staff/me": {"get": _op("Who is signed in")},
+        "/api/staff/totp": {"post": _op("Start authenticator-app enrolment")},
+        "/api/staff/totp/confirm": {"post": _op("Confirm enrolment with a code", body=_body(["code"], {"code": _S}))},
+        "/api/staff/scan": {
+            "post": _op(
+                "Scan a tube: move it to a state",
+                body=_body(
+                    ["barcode", "to", "centre_id"],
+                    {
+                        "barcode": _S,
+                        "to": _S,
+                        "centre_id": _S,
+                        "reason": _S,
+                        "note": _S,
+                        "expected_version": {"type": "integer"},
+                    },
+                ),
+            )
+        },
+        "/api/staff/samples": {
+            "post": _op(
+                "Register a collected tube",
+                ok=201,
+                body=_body(
+                    ["order_id", "barcode", "sample_type", "centre_id"],
+                    {
+                        "order_id": _S,
+                        "barcode": _S,
+                        "sample_type": _S,
+                        "centre_id": _S,
+                        "replaces_sample_id": _S,
+                    },
+                ),
+            )
+        },
+        "/api/staff/samples/{barcode}": {
+            "get": _op("A tube and its history", params=[_path("barcode", "tube barcode")])
+        },
+        "/api/staff/unknown-scans": {"get": _op("Scans that matched no tube, for review")},
+        "/api/staff/patients/{patient_id}": {
+            "get": _op("A patient's record (audited)", params=[_path("patient_id", "uuid")])
+        },
+        "/api/staff/break-glass": {
+            "post": _op(
+                "Open one record for 30 minutes (doctors)",
+                ok=201,
+                body=_body(["patient_id", "reason"], {"patient_id": _S, "reason": _S}),
+            )
+        },
+        "/api/admin/alerts": {"get": _op("Open alerts")},
+        "/api/admin/audit": {
+            "get": _op(
+                "Search the audit log",
+                params=[
+                    _query("actor_id", "exact"),
+                    _query("patient_id", "uuid"),
+                    _query("action", "prefix"),
+                    _query("outcome", "prefix"),
+                    _query("since", "ISO time with zone"),
+                    _query("until", "ISO time with zone"),
+                    _query("limit", "1-10000", {"type": "integer"}),
+                ],
+            )
+        },
+        "/api/admin/audit.csv": {"get": _op("Export an audit search as CSV", ok_type="text/csv")},
+        "/api/patient/code": {
+            "post": _op("Send a sign-in code", ok=202, auth=False, body=_body(["phone"], {"phone": _S, "lang": _S}))
+        },
+        "/api/patient/session": {
+            "post": _op("Sign in with the code", auth=False, body=_body(["phone", "code"], {"phone": _S, "code": _S})),
+            "delete": _op(
+                "Sign out (?everywhere=1: on all devices)",
+                ok=204,
+                params=[_query("everywhere", "1 to sign out everywhere")],
+            ),
+        },
+        "/api/patient/link": {
+            "post": _op("Sign in with a link's token", auth=False, body=_body(["token"], {"token": _S}))
+        },
+        "/api/patient/status": {
+            "get": _op("My samples and timelines", params=[_query("patient", "one of my patients")])
+        },
+        "/api/patient/access-log": {"get": _op("Who viewed my data", params=[_query("patient", "one of my patients")])},
+        "/api/patient/socket-token": {"post": _op("A single-use token for /ws/status (60 s)")},
+    },
+}
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(DOCUMENT)
+
+
+def routes() -> list[Route]:
+    return [Route("/openapi.json", openapi, methods=["GET"], name="openapi")]
