@@ -68,6 +68,9 @@ ENDPOINTS: dict[str, str] = {
     "patient.status": PATIENT_SELF,
     "patient.access_log": PATIENT_SELF,
     "patient.socket_token": PATIENT_SELF,
+    "patient.export": PATIENT_SELF,
+    "patient.export.fhir": PATIENT_SELF,
+    "patient.close": PATIENT_SELF,
     "ws.status": PATIENT_SELF,
     "page.home": PUBLIC,
     "page.signin": PUBLIC,
@@ -80,6 +83,8 @@ ENDPOINTS: dict[str, str] = {
     "page.my_tests.cards": PATIENT_SELF,
     "page.my_tests.access": PATIENT_SELF,
     "page.switch": PATIENT_SELF,
+    "page.my_data": PATIENT_SELF,
+    "page.close": PATIENT_SELF,
 }
 
 
@@ -94,10 +99,14 @@ PHI_ENDPOINTS = frozenset(
         "staff.break_glass",
         "patient.status",
         "patient.access_log",
+        "patient.export",
+        "patient.export.fhir",
+        "patient.close",
         "page.my_tests",
         "page.my_tests.cards",
         "page.my_tests.access",
         "page.switch",
+        "page.close",
         "admin.audit",
         "admin.audit.export",
     }

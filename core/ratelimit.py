@@ -17,6 +17,8 @@ ENDPOINT_LIMITS: dict[str, tuple[int, int, str]] = {
     "page.link.redeem": (30, 600, "ip"),
     "patient.status": (120, 60, "session"),
     "patient.access_log": (60, 60, "session"),
+    "patient.export": (10, 3600, "session"),
+    "patient.export.fhir": (10, 3600, "session"),
     "page.my_tests.cards": (120, 60, "session"),
     "ws.status": (60, 60, "session"),
 }

@@ -76,6 +76,22 @@ TEXT: dict[str, dict[str, str]] = {
         "act_read": "opened your record",
         "act_change": "updated your record",
         "act_refused": "was refused access",
+        "my_data": "My data",
+        "my_data_intro": "Your data belongs to you. Take a full copy at any time, in two formats.",
+        "download_json": "Download everything (JSON)",
+        "download_fhir": "Download for another hospital or app (FHIR)",
+        "close_heading": "Close my account",
+        "close_intro": (
+            "Closing erases your phone number and address, so we will never message you again. Your test records stay "
+            "with the lab for as long as the law requires medical records to be kept; to see them later, visit any "
+            "collection centre with a photo ID."
+        ),
+        "close_confirm": "I understand, close the account of this person",
+        "close_button": "Close account",
+        "closed": (
+            "The account is closed. We have erased the phone number and address. The test records stay with the lab "
+            "for as long as the law requires."
+        ),
     },
     "hi": {
         "title": "labpulse: आपकी जाँचें",
@@ -144,6 +160,21 @@ TEXT: dict[str, dict[str, str]] = {
         "act_read": "ने आपका रिकॉर्ड खोला",
         "act_change": "ने आपका रिकॉर्ड अपडेट किया",
         "act_refused": "को पहुँच नहीं दी गई",
+        "my_data": "मेरा डेटा",
+        "my_data_intro": "आपका डेटा आपका है। कभी भी पूरी प्रति लें, दो रूपों में।",
+        "download_json": "सब कुछ डाउनलोड करें (JSON)",
+        "download_fhir": "किसी दूसरे अस्पताल या ऐप के लिए डाउनलोड करें (FHIR)",
+        "close_heading": "मेरा खाता बंद करें",
+        "close_intro": (
+            "खाता बंद करने पर आपका फ़ोन नंबर और पता मिटा दिया जाएगा, और हम आपको फिर कभी संदेश नहीं भेजेंगे। आपकी जाँचों के "
+            "रिकॉर्ड कानून के अनुसार चिकित्सा रिकॉर्ड रखने की अवधि तक लैब के पास रहेंगे; बाद में देखने के लिए फ़ोटो पहचान पत्र के "
+            "साथ किसी भी कलेक्शन सेंटर पर आएँ।"
+        ),
+        "close_confirm": "मैं समझता/समझती हूँ, इस व्यक्ति का खाता बंद करें",
+        "close_button": "खाता बंद करें",
+        "closed": (
+            "खाता बंद हो गया है। हमने फ़ोन नंबर और पता मिटा दिया है। जाँचों के रिकॉर्ड कानून के अनुसार तय अवधि तक लैब के पास रहेंगे।"
+        ),
     },
 }
 

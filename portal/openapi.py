@@ -172,6 +172,17 @@ DOCUMENT: dict[str, Any] = {
         },
         "/api/patient/access-log": {"get": _op("Who viewed my data", params=[_query("patient", "one of my patients")])},
         "/api/patient/socket-token": {"post": _op("A single-use token for /ws/status (60 s)")},
+        "/api/patient/export": {"get": _op("All my data as JSON", params=[_query("patient", "one of my patients")])},
+        "/api/patient/export.fhir.json": {
+            "get": _op(
+                "All my data as a FHIR R4 Bundle",
+                ok_type="application/fhir+json",
+                params=[_query("patient", "one of my patients")],
+            )
+        },
+        "/api/patient/close": {
+            "post": _op("Close my account", body=_body(["patient", "confirm"], {"patient": _S, "confirm": _S}))
+        },
     },
 }
 

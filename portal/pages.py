@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from core import tracking
+from core import patient_rights, tracking
 from core.errors import DomainError, SignInFailed, TooManyAttempts
 from core.patients.sessions import PATIENT_COOKIE, PatientSession
 from core.samples.model import SampleState
@@ -231,6 +231,39 @@ async def access_page(request: Request) -> Response:
     return _render(request, "access.html", rows=rows, patient_id=pid)
 
 
+async def my_data_page(request: Request) -> Response:
+    session = await _session_or_redirect(request)
+    if isinstance(session, Response):
+        return session
+    pid = request.query_params.get("patient") or session.active_patient_id or ""
+    request.state.patient_id = pid
+    return _render(request, "my_data.html", patient_id=pid, error=None)
+
+
+async def close_account(request: Request) -> Response:
+    session = await _session_or_redirect(request)
+    if isinstance(session, Response):
+        return session
+    try:
+        form = await _form(request)
+    except CsrfFailed:
+        return RedirectResponse("/my-tests/my-data", status_code=303)
+    pid = form.get("patient", "")[:64]
+    request.state.patient_id = pid
+    if form.get("confirm") != "yes":
+        return _render(request, "my_data.html", 422, patient_id=pid, error=t(_lang(request), "close_confirm"))
+    async with request.state.pool.acquire() as conn:
+        await patient_rights.close_account(conn, session.phone_lookup, pid, meta=request_meta(request))
+        left = await tracking.patient_ids(conn, session.phone_lookup)
+    if left:
+        await request.state.patient_sessions.switch(session, left[0])
+        return RedirectResponse("/my-tests", status_code=303)
+    await request.state.patient_sessions.revoke_all(session.phone_lookup)
+    response = _render(request, "signin.html", error=None, phone="", notice=t(_lang(request), "closed"))
+    response.delete_cookie(PATIENT_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
+    return response
+
+
 async def signout(request: Request) -> Response:
     session = await current_patient_session(request)
     try:
@@ -256,5 +289,7 @@ def routes() -> list[Route]:
         Route("/my-tests/cards", cards_fragment, name="page.my_tests.cards"),
         Route("/my-tests/access", access_page, name="page.my_tests.access"),
         Route("/switch", switch, methods=["POST"], name="page.switch"),
+        Route("/my-tests/my-data", my_data_page, name="page.my_data"),
+        Route("/my-tests/close", close_account, methods=["POST"], name="page.close"),
         Route("/signout", signout, methods=["POST"], name="page.signout"),
     ]

@@ -6,12 +6,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from core import tracking
+from core import patient_rights, tracking
 from core.errors import InvalidInput
 from core.patients.sessions import PatientSession
 from core.patients.signin import SignedIn
 from portal.http import field_str, read_json, request_meta
 from portal.patient_auth import require_patient_session
+
+CLOSED_MESSAGE = (
+    "Your account is closed. We have erased your phone number and address, so we will not message you again. "
+    "Your test records stay with the lab for as long as the law requires medical records to be kept; to see "
+    "them later, visit any of our collection centres with a photo ID."
+)
 
 
 def _signed_in(request: Request, signed: SignedIn) -> Response:
@@ -101,6 +107,37 @@ async def socket_token(request: Request) -> Response:
     return JSONResponse({"token": token, "expires_in": 60})
 
 
+async def export(request: Request) -> Response:
+    session = await require_patient_session(request)
+    pid = _patient_param(request, session)
+    async with request.state.pool.acquire() as conn:
+        data = await patient_rights.export(
+            conn, request.state.vault, session.phone_lookup, pid, meta=request_meta(request)
+        )
+    fhir = request.url.path.endswith(".fhir.json")
+    body = patient_rights.fhir_bundle(data) if fhir else data
+    name = f"labpulse-{data['patient']['mrn']}{'.fhir' if fhir else ''}.json"
+    return JSONResponse(
+        body,
+        media_type="application/fhir+json" if fhir else "application/json",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+async def close_account(request: Request) -> Response:
+    session = await require_patient_session(request, changes_state=True)
+    data = await read_json(request)
+    pid = field_str(data, "patient", max_len=64) or ""
+    if field_str(data, "confirm", max_len=10) != "close":
+        raise InvalidInput("confirm", 'Send "confirm": "close" to show this is what you want.')
+    async with request.state.pool.acquire() as conn:
+        await patient_rights.close_account(conn, session.phone_lookup, pid, meta=request_meta(request))
+        left = await tracking.patient_ids(conn, session.phone_lookup)
+    if not left:
+        await request.state.patient_sessions.revoke_all(session.phone_lookup)
+    return JSONResponse({"closed": pid, "message": CLOSED_MESSAGE, "signed_out": not left})
+
+
 def routes() -> list[Route]:
     return [
         Route("/api/patient/code", request_code, methods=["POST"], name="patient.code"),
@@ -110,4 +147,7 @@ def routes() -> list[Route]:
         Route("/api/patient/status", status, methods=["GET"], name="patient.status"),
         Route("/api/patient/access-log", access_log, methods=["GET"], name="patient.access_log"),
         Route("/api/patient/socket-token", socket_token, methods=["POST"], name="patient.socket_token"),
+        Route("/api/patient/export", export, methods=["GET"], name="patient.export"),
+        Route("/api/patient/export.fhir.json", export, methods=["GET"], name="patient.export.fhir"),
+        Route("/api/patient/close", close_account, methods=["POST"], name="patient.close"),
     ]

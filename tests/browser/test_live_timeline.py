@@ -115,6 +115,8 @@ async def test_every_patient_page_passes_the_wcag_21_aa_checks(
             ("my tests (hi)", "/my-tests?lang=hi"),
             ("who viewed", "/my-tests/access?lang=en"),
             ("who viewed (hi)", "/my-tests/access?lang=hi"),
+            ("my data", "/my-tests/my-data?lang=en"),
+            ("my data (hi)", "/my-tests/my-data?lang=hi"),
         ):
             await page.goto(base + path)
             pages[name] = (await axe.run(page, options=rules)).response["violations"]

@@ -58,6 +58,9 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "patient.status": ("GET", "/api/patient/status", None),
     "patient.access_log": ("GET", "/api/patient/access-log", None),
     "patient.socket_token": ("POST", "/api/patient/socket-token", None),
+    "patient.export": ("GET", "/api/patient/export", None),
+    "patient.export.fhir": ("GET", "/api/patient/export.fhir.json", None),
+    "patient.close": ("POST", "/api/patient/close", {"json": {"confirm": "no"}}),
     "ws.status": ("WS", "/ws/status", None),
     "page.home": ("GET", "/", None),
     "page.signin": ("GET", "/signin", None),
@@ -70,6 +73,8 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "page.my_tests.cards": ("GET", "/my-tests/cards", None),
     "page.my_tests.access": ("GET", "/my-tests/access", None),
     "page.switch": ("POST", "/switch", {"form": {"patient": "nobody"}}),
+    "page.my_data": ("GET", "/my-tests/my-data", None),
+    "page.close": ("POST", "/my-tests/close", {"form": {"patient": "nobody"}}),
 }
 
 ROLES: list[Role | None] = [None, Role.PATIENT, *sorted(permissions.STAFF)]

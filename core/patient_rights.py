@@ -1,0 +1,155 @@
+"""A patient's rights over their data: take a full copy (our JSON, and a FHIR R4 Bundle built with
+``fhir.resources``), see who accessed it (``tracking.access_log``), and close their account.
+
+Closing erases what lets us reach them (phone number, its lookup hash, address) and ends every session on that
+phone; the medical record itself (name, date of birth, orders, samples, results, the audit trail) is kept for
+as long as medical-record retention rules require, which the portal explains in plain words.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from fhir.resources.R4B.bundle import Bundle
+
+from core import audit, tracking
+from core.identity import RequestMeta
+from core.patients import service as patients
+from core.vault import Vault
+
+FORMAT_VERSION = 1
+# Sample state → FHIR DiagnosticReport.status
+_REPORT_STATUS = {
+    "collected": "registered",
+    "in_transit": "registered",
+    "received_at_lab": "registered",
+    "processing": "partial",
+    "completed": "preliminary",
+    "reported": "final",
+    "rejected": "cancelled",
+    "recollection_requested": "cancelled",
+}
+
+
+async def export(
+    conn: asyncpg.Connection, vault: Vault, phone_lookup: str, patient_id: str, *, meta: RequestMeta | None = None
+) -> dict[str, Any]:
+    """Everything we hold about this patient, decrypted, as one JSON-ready document (the export is audited)."""
+    await tracking.authorize(conn, phone_lookup, patient_id, action="patient.export", meta=meta)
+    actor = tracking.patient_actor(phone_lookup)
+    person = await patients.read(conn, vault, patient_id, actor=actor, purpose="patient export", meta=meta)
+    snap = await tracking.snapshot(conn, phone_lookup, patient_id, meta=meta)
+    orders = await conn.fetch(
+        """SELECT o.id::text, o.created_at, c.name AS centre, array_agg(tc.name ORDER BY tc.name) AS tests
+           FROM orders o JOIN centres c ON c.id = o.centre_id
+           JOIN order_tests ot ON ot.order_id = o.id JOIN test_catalogue tc ON tc.code = ot.test_code
+           WHERE o.patient_id = $1 GROUP BY o.id, c.name ORDER BY o.created_at""",
+        patient_id,
+    )
+    acks = await conn.fetch(
+        "SELECT event_id::text, sample_id::text, acked_at FROM patient_acks WHERE patient_id = $1 ORDER BY acked_at",
+        patient_id,
+    )
+    accessed = await tracking.access_log(conn, phone_lookup, patient_id, limit=10_000, meta=meta)
+    async with conn.transaction():
+        await audit.append(
+            conn,
+            actor=actor,
+            action="patient.export",
+            entity_type="patient",
+            entity_id=patient_id,
+            patient_id=patient_id,
+            meta=meta,
+        )
+    return {
+        "format": f"labpulse-export/{FORMAT_VERSION}",
+        "generated_at": datetime.now(UTC).isoformat(),
+        "patient": {
+            "id": person.id,
+            "mrn": person.mrn,
+            "name": person.name,
+            "sex": person.sex.value,
+            "date_of_birth": person.date_of_birth.isoformat() if person.date_of_birth else None,
+            "phone": person.phone,
+            "address": person.address,
+        },
+        "orders": [
+            {"id": o["id"], "created_at": o["created_at"].isoformat(), "centre": o["centre"], "tests": list(o["tests"])}
+            for o in orders
+        ],
+        "samples": [s.to_json() for s in snap.samples],
+        "results": [],  # lab results arrive with HL7 intake; they will be listed here
+        "acknowledged": [
+            {"event_id": a["event_id"], "sample_id": a["sample_id"], "at": a["acked_at"].isoformat()} for a in acks
+        ],
+        "access_log": [
+            {"at": e.at.isoformat(), "who": e.who, "role": e.role, "action": e.action, "outcome": e.outcome}
+            for e in accessed
+        ],
+    }
+
+
+def fhir_bundle(data: dict[str, Any]) -> dict[str, Any]:
+    """The export as a FHIR R4 (R4B) collection Bundle: the Patient and a DiagnosticReport per sample, each
+    validated by fhir.resources' models."""
+    p = data["patient"]
+    patient: dict[str, Any] = {
+        "resourceType": "Patient",
+        "id": p["id"],
+        "identifier": [{"system": "urn:labpulse:mrn", "value": p["mrn"]}],
+        "name": [{"text": p["name"]}],
+        "gender": {"female": "female", "male": "male", "other": "other"}.get(p["sex"], "unknown"),
+    }
+    if p["date_of_birth"]:
+        patient["birthDate"] = p["date_of_birth"]
+    if p["phone"]:
+        patient["telecom"] = [{"system": "phone", "value": p["phone"], "use": "mobile"}]
+    if p["address"]:
+        patient["address"] = [{"text": p["address"]}]
+    entries = [{"fullUrl": f"urn:uuid:{p['id']}", "resource": patient}]
+    for s in data["samples"]:
+        entries.append(
+            {
+                "fullUrl": f"urn:uuid:{s['id']}",
+                "resource": {
+                    "resourceType": "DiagnosticReport",
+                    "id": s["id"],
+                    "identifier": [{"system": "urn:labpulse:barcode", "value": s["barcode"]}],
+                    "status": _REPORT_STATUS[s["state"]],
+                    "category": [{"text": "Laboratory"}],
+                    "code": {"text": ", ".join(s["tests"]) or s["sample_type"]},
+                    "subject": {"reference": f"urn:uuid:{p['id']}"},
+                    "effectiveDateTime": s["collected_at"],
+                    "issued": s["updated_at"],
+                },
+            }
+        )
+    bundle = Bundle.model_validate(
+        {"resourceType": "Bundle", "type": "collection", "timestamp": data["generated_at"], "entry": entries}
+    )
+    return bundle.model_dump(mode="json", exclude_none=True)
+
+
+async def close_account(
+    conn: asyncpg.Connection, phone_lookup: str, patient_id: str, *, meta: RequestMeta | None = None
+) -> None:
+    """Erase the contact details; keep the medical record. The caller also ends the phone's sessions."""
+    await tracking.authorize(conn, phone_lookup, patient_id, action="patient.close", meta=meta)
+    async with conn.transaction():
+        await conn.execute(
+            """UPDATE patients SET phone_enc = NULL, phone_lookup = NULL, address_enc = NULL, closed_at = now()
+               WHERE id = $1""",
+            patient_id,
+        )
+        await audit.append(
+            conn,
+            actor=tracking.patient_actor(phone_lookup),
+            action="patient.close",
+            entity_type="patient",
+            entity_id=patient_id,
+            patient_id=patient_id,
+            summary={"erased": ["phone", "address"], "kept": "medical record"},
+            meta=meta,
+        )
