@@ -61,6 +61,7 @@ ENDPOINTS: dict[str, str] = {
     "admin.alerts": "admin.alerts",
     "admin.audit": "admin.audit",
     "admin.audit.export": "admin.audit",
+    "admin.audit.page": "admin.audit",
     "patient.code": PUBLIC,
     "patient.session.create": PUBLIC,
     "patient.link": PUBLIC,
@@ -109,6 +110,7 @@ PHI_ENDPOINTS = frozenset(
         "page.close",
         "admin.audit",
         "admin.audit.export",
+        "admin.audit.page",
     }
 )
 

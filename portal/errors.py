@@ -6,12 +6,13 @@ import logging
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from core.errors import Conflict, DomainError, Invalid, NotFound, PermissionDenied, TooManyAttempts, Unauthenticated
 from core.notify import NotifierUnavailable
 from portal.http import PayloadTooLarge
 from portal.patient_auth import CsrfFailed
+from portal.security import HEADERS as SECURITY_HEADERS
 
 log = logging.getLogger("labpulse.portal")
 
@@ -76,10 +77,24 @@ async def csrf_failed(request: Request, exc: Exception) -> Response:
     )
 
 
+_INTERNAL_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>labpulse</title>
+<link rel="stylesheet" href="/static/portal.css"></head><body><main>
+<h1>Sorry, something went wrong on our side</h1><p>{message}</p><p>Request id: {request_id}</p>
+<p><a href="/">Back to the start</a></p></main></body></html>"""
+
+
 async def internal_error(request: Request, exc: Exception) -> Response:
-    # Starlette's ServerErrorMiddleware calls this and then re-raises, so the server still logs the traceback.
+    # Starlette's ServerErrorMiddleware calls this and then re-raises, so the server still logs the traceback
+    # (masked). The client never sees it, whatever the debug setting. This answer is sent from outside the other
+    # middleware, so it carries the request id and security headers itself.
+    request_id = _request_id(request)
+    headers = {**SECURITY_HEADERS, **({"X-Request-ID": request_id} if request_id else {})}
+    if "text/html" in request.headers.get("accept", ""):
+        page = _INTERNAL_PAGE.format(message=INTERNAL_MESSAGE, request_id=request_id or "-")
+        return HTMLResponse(page, status_code=500, headers=headers)
     return JSONResponse(
-        {"error": "internal", "message": INTERNAL_MESSAGE, "request_id": _request_id(request)}, status_code=500
+        {"error": "internal", "message": INTERNAL_MESSAGE, "request_id": request_id}, status_code=500, headers=headers
     )
 
 

@@ -39,7 +39,7 @@ def _lang(request: Request) -> str:
     return lang if lang in LANGS else "en"
 
 
-def _render(request: Request, name: str, status: int = 200, **ctx: Any) -> Response:
+def render(request: Request, name: str, status: int = 200, **ctx: Any) -> Response:
     lang = _lang(request)
     token, new_cookie = csrf_token(request)
     html = _env.get_template(name).render(
@@ -111,36 +111,36 @@ async def home(request: Request) -> Response:
 
 
 async def signin_page(request: Request) -> Response:
-    return _render(request, "signin.html", error=None, phone="")
+    return render(request, "signin.html", error=None, phone="")
 
 
 async def signin_send(request: Request) -> Response:
     try:
         form = await _form(request)
     except CsrfFailed:
-        return _render(request, "signin.html", 403, error=t(_lang(request), "err_csrf"), phone="")
+        return render(request, "signin.html", 403, error=t(_lang(request), "err_csrf"), phone="")
     phone = form.get("phone", "")[:32]
     try:
         async with request.state.pool.acquire() as conn:
             hint = await request.state.signin.request_code(conn, phone, lang=_lang(request), meta=request_meta(request))
     except DomainError as exc:
         status = 429 if isinstance(exc, TooManyAttempts) else 422
-        return _render(request, "signin.html", status, error=exc.message, phone=phone)
-    return _render(request, "code.html", error=None, phone=phone, hint=hint)
+        return render(request, "signin.html", status, error=exc.message, phone=phone)
+    return render(request, "code.html", error=None, phone=phone, hint=hint)
 
 
 async def signin_verify(request: Request) -> Response:
     try:
         form = await _form(request)
     except CsrfFailed:
-        return _render(request, "signin.html", 403, error=t(_lang(request), "err_csrf"), phone="")
+        return render(request, "signin.html", 403, error=t(_lang(request), "err_csrf"), phone="")
     phone, code = form.get("phone", "")[:32], form.get("code", "")[:16]
     try:
         async with request.state.pool.acquire() as conn:
             signed = await request.state.signin.verify_code(conn, phone, code, meta=request_meta(request))
     except DomainError as exc:
         status = 429 if isinstance(exc, TooManyAttempts) else 401 if isinstance(exc, SignInFailed) else 422
-        return _render(request, "code.html", status, error=exc.message, phone=phone, hint="")
+        return render(request, "code.html", status, error=exc.message, phone=phone, hint="")
     return _signed_in(request, signed.token)
 
 
@@ -152,19 +152,19 @@ def _signed_in(request: Request, token: str) -> Response:
 
 async def link_page(request: Request) -> Response:
     # A GET never signs in: link previews in chat apps fetch URLs, and must not burn the single-use link.
-    return _render(request, "link.html", token=request.query_params.get("t", "")[:1024], error=None)
+    return render(request, "link.html", token=request.query_params.get("t", "")[:1024], error=None)
 
 
 async def link_redeem(request: Request) -> Response:
     try:
         form = await _form(request)
     except CsrfFailed:
-        return _render(request, "link.html", 403, token="", error=t(_lang(request), "err_csrf"))
+        return render(request, "link.html", 403, token="", error=t(_lang(request), "err_csrf"))
     try:
         async with request.state.pool.acquire() as conn:
             signed = await request.state.signin.redeem_magic_link(conn, form.get("t", ""), meta=request_meta(request))
     except DomainError as exc:
-        return _render(request, "link.html", 401, token="", error=exc.message)
+        return render(request, "link.html", 401, token="", error=exc.message)
     return _signed_in(request, signed.token)
 
 
@@ -187,13 +187,13 @@ async def dashboard(request: Request) -> Response:
     session = await _session_or_redirect(request)
     if isinstance(session, Response):
         return session
-    return _render(request, "dashboard.html", **await _dashboard_context(request, session))
+    return render(request, "dashboard.html", **await _dashboard_context(request, session))
 
 
 async def cards_fragment(request: Request) -> Response:
     """The timeline cards alone: what the page's script swaps in when an event arrives."""
     session = await require_patient_session(request)
-    return _render(request, "cards.html", **await _dashboard_context(request, session))
+    return render(request, "cards.html", **await _dashboard_context(request, session))
 
 
 async def switch(request: Request) -> Response:
@@ -228,7 +228,7 @@ async def access_page(request: Request) -> Response:
             else _ACTION_WORDS.get(e.action.rsplit(".", 1)[-1], "act_read")
         )
         rows.append({"when": when(lang, e.at, now), "iso": e.at.isoformat(), "who": e.who, "what": t(lang, verb)})
-    return _render(request, "access.html", rows=rows, patient_id=pid)
+    return render(request, "access.html", rows=rows, patient_id=pid)
 
 
 async def my_data_page(request: Request) -> Response:
@@ -237,7 +237,7 @@ async def my_data_page(request: Request) -> Response:
         return session
     pid = request.query_params.get("patient") or session.active_patient_id or ""
     request.state.patient_id = pid
-    return _render(request, "my_data.html", patient_id=pid, error=None)
+    return render(request, "my_data.html", patient_id=pid, error=None)
 
 
 async def close_account(request: Request) -> Response:
@@ -251,7 +251,7 @@ async def close_account(request: Request) -> Response:
     pid = form.get("patient", "")[:64]
     request.state.patient_id = pid
     if form.get("confirm") != "yes":
-        return _render(request, "my_data.html", 422, patient_id=pid, error=t(_lang(request), "close_confirm"))
+        return render(request, "my_data.html", 422, patient_id=pid, error=t(_lang(request), "close_confirm"))
     async with request.state.pool.acquire() as conn:
         await patient_rights.close_account(conn, session.phone_lookup, pid, meta=request_meta(request))
         left = await tracking.patient_ids(conn, session.phone_lookup)
@@ -259,7 +259,7 @@ async def close_account(request: Request) -> Response:
         await request.state.patient_sessions.switch(session, left[0])
         return RedirectResponse("/my-tests", status_code=303)
     await request.state.patient_sessions.revoke_all(session.phone_lookup)
-    response = _render(request, "signin.html", error=None, phone="", notice=t(_lang(request), "closed"))
+    response = render(request, "signin.html", error=None, phone="", notice=t(_lang(request), "closed"))
     response.delete_cookie(PATIENT_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
     return response
 
@@ -272,7 +272,7 @@ async def signout(request: Request) -> Response:
         return RedirectResponse("/my-tests", status_code=303)
     if session is not None:
         await request.state.patient_sessions.end(session, everywhere=request.query_params.get("everywhere") == "1")
-    response = _render(request, "signin.html", error=None, phone="", notice=t(_lang(request), "signed_out"))
+    response = render(request, "signin.html", error=None, phone="", notice=t(_lang(request), "signed_out"))
     response.delete_cookie(PATIENT_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
     return response
 

@@ -17,6 +17,7 @@ from core.errors import InvalidInput
 from core.staff.service import StaffMember
 from portal.guard import staff_route
 from portal.http import request_meta
+from portal.pages import render
 
 
 def _filters(request: Request) -> dict[str, object]:
@@ -76,9 +77,30 @@ async def audit_export(request: Request, member: StaffMember) -> Response:
     )
 
 
+async def audit_page(request: Request, member: StaffMember) -> Response:
+    """The same search as a page, with a form and a CSV link for the same filters."""
+    error, rows = None, []
+    try:
+        filters = _filters(request)
+        async with request.state.pool.acquire() as conn:
+            rows = await audit.search(conn, actor=member.actor, meta=request_meta(request), **filters)  # type: ignore[arg-type]
+    except InvalidInput as exc:
+        error = exc.message
+    return render(
+        request,
+        "admin_audit.html",
+        422 if error else 200,
+        rows=rows,
+        error=error,
+        q=dict(request.query_params),
+        query=request.url.query,
+    )
+
+
 def routes() -> list[Route]:
     return [
         staff_route("/api/admin/alerts", alerts, methods=["GET"], name="admin.alerts"),
         staff_route("/api/admin/audit", audit_search, methods=["GET"], name="admin.audit"),
         staff_route("/api/admin/audit.csv", audit_export, methods=["GET"], name="admin.audit.export"),
+        staff_route("/admin/audit", audit_page, methods=["GET"], name="admin.audit.page"),
     ]

@@ -121,3 +121,17 @@ def test_shift_windows_including_night_shifts() -> None:
     assert not alert_rules.outside(time(21), time(7), at)  # a night shift across midnight
     assert alert_rules.outside(time(21), time(23), at)  # the end is not inside
     assert not alert_rules.outside(None, None, at)
+
+
+async def test_the_audit_page_searches_and_links_the_same_export(
+    client: httpx.AsyncClient,
+    staff_token,  # type: ignore[no-untyped-def]
+) -> None:
+    admin = await staff_token(Role.ADMIN)
+    page = await client.get("/admin/audit?action=staff.sign_in&limit=50", headers=_auth(admin))
+    assert page.status_code == 200 and 'for="action"' in page.text
+    assert "staff.sign_in" in page.text and 'href="/api/admin/audit.csv?action=staff.sign_in&amp;limit=50"' in page.text
+    bad = await client.get("/admin/audit?until=soon", headers=_auth(admin))
+    assert bad.status_code == 422 and "ISO date" in bad.text
+    tech = await staff_token(Role.LAB_TECHNICIAN)
+    assert (await client.get("/admin/audit", headers=_auth(tech))).status_code == 403

@@ -51,6 +51,7 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "admin.alerts": ("GET", "/api/admin/alerts", None),
     "admin.audit": ("GET", "/api/admin/audit?limit=5", None),
     "admin.audit.export": ("GET", "/api/admin/audit.csv?limit=5", None),
+    "admin.audit.page": ("GET", "/admin/audit?limit=5", None),
     "patient.code": ("POST", "/api/patient/code", {"json": {}}),
     "patient.session.create": ("POST", "/api/patient/session", {"json": {}}),
     "patient.link": ("POST", "/api/patient/link", {"json": {}}),

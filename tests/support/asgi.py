@@ -12,14 +12,18 @@ from starlette.types import Receive, Scope, Send
 
 
 @asynccontextmanager
-async def app_client(app: Starlette, *, client_ip: str = "203.0.113.7") -> AsyncIterator[httpx.AsyncClient]:
+async def app_client(
+    app: Starlette, *, client_ip: str = "203.0.113.7", raise_app_exceptions: bool = True
+) -> AsyncIterator[httpx.AsyncClient]:
     async with app.router.lifespan_context(app) as state:
 
         async def with_state(scope: Scope, receive: Receive, send: Send) -> None:
             scope["state"] = dict(state or {})
             await app(scope, receive, send)
 
-        transport = httpx.ASGITransport(app=with_state, client=(client_ip, 50000))
+        transport = httpx.ASGITransport(
+            app=with_state, client=(client_ip, 50000), raise_app_exceptions=raise_app_exceptions
+        )
         async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
             client.app_state = state  # type: ignore[attr-defined]
             yield client
