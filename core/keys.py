@@ -23,6 +23,7 @@ from core.vault import Vault
 ENCRYPTED: dict[str, tuple[tuple[str, str], ...]] = {
     "patients": (("name", "name_enc"), ("phone", "phone_enc"), ("dob", "dob_enc"), ("address", "address_enc")),
     "staff": (("totp_secret", "totp_secret_enc"),),
+    "hl7_messages": (("raw", "raw_enc"),),
 }
 
 

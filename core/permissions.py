@@ -57,6 +57,8 @@ ENDPOINTS: dict[str, str] = {
     "staff.samples.read": "sample.read",
     "staff.unknown_scans": "scan.review",
     "staff.patient": "patient.read",
+    "staff.hl7.review": "scan.review",
+    "staff.hl7.reapply": "scan.review",
     "staff.break_glass": "patient.break_glass",
     "admin.alerts": "admin.alerts",
     "admin.audit": "admin.audit",

@@ -186,6 +186,17 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mllp(args: argparse.Namespace) -> int:
+    from portal import mllp
+
+    with _services() as settings:
+        asyncio.run(_migrate(settings))
+        host = args.host or settings.host
+        print(f"labpulse MLLP listener on {host}:{args.port}", flush=True)
+        asyncio.run(mllp.serve(settings, host, args.port))
+    return 0
+
+
 async def _verify(settings: Settings) -> audit.VerifyReport:
     conn = await _connect(settings)
     try:
@@ -272,6 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("worker", help="run background jobs: the outbox relay").set_defaults(func=cmd_worker)
+    mllp_p = sub.add_parser("mllp", help="the HL7 v2 listener (MLLP) for analyzers and the LIS")
+    mllp_p.add_argument("--host")
+    mllp_p.add_argument("--port", type=int, default=2575)
+    mllp_p.set_defaults(func=cmd_mllp)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("demo", help="seed synthetic demo data").set_defaults(func=cmd_demo)
 

@@ -127,6 +127,10 @@ DOCUMENT: dict[str, Any] = {
             "get": _op("A tube and its history", params=[_path("barcode", "tube barcode")])
         },
         "/api/staff/unknown-scans": {"get": _op("Scans that matched no tube, for review")},
+        "/api/staff/hl7/review": {"get": _op("Inbound HL7 messages held for review (AE/AR)")},
+        "/api/staff/hl7/{message_id}/reapply": {
+            "post": _op("Apply a held HL7 message again", params=[_path("message_id", "uuid")])
+        },
         "/api/staff/patients/{patient_id}": {
             "get": _op("A patient's record (audited)", params=[_path("patient_id", "uuid")])
         },

@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from core import access
 from core.errors import InvalidInput
+from core.hl7 import intake
 from core.samples import service as samples
 from core.samples.model import RejectionReason, SampleState
 from core.staff import service as staff
@@ -185,6 +186,17 @@ async def break_glass(request: Request, member: StaffMember) -> Response:
     )
 
 
+async def hl7_review(request: Request, member: StaffMember) -> Response:
+    async with request.state.pool.acquire() as conn:
+        return JSONResponse({"messages": await intake.review_queue(conn)})
+
+
+async def hl7_reapply(request: Request, member: StaffMember) -> Response:
+    async with request.state.pool.acquire() as conn:
+        out = await intake.reapply(conn, request.state.vault, request.path_params["message_id"], actor=member.actor)
+    return JSONResponse({"ack": out.ack_code, "control_id": out.control_id, "detail": out.text})
+
+
 def routes() -> list[Route]:
     return [
         Route("/api/staff/session", sign_in, methods=["POST"], name="staff.session.create"),
@@ -196,5 +208,7 @@ def routes() -> list[Route]:
         staff_route("/api/staff/samples/{barcode}", sample_detail, methods=["GET"], name="staff.samples.read"),
         staff_route("/api/staff/unknown-scans", unknown_scans, methods=["GET"], name="staff.unknown_scans"),
         staff_route("/api/staff/patients/{patient_id}", patient_record, methods=["GET"], name="staff.patient"),
+        staff_route("/api/staff/hl7/review", hl7_review, methods=["GET"], name="staff.hl7.review"),
+        staff_route("/api/staff/hl7/{message_id}/reapply", hl7_reapply, methods=["POST"], name="staff.hl7.reapply"),
         staff_route("/api/staff/break-glass", break_glass, methods=["POST"], name="staff.break_glass"),
     ]

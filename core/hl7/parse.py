@@ -1,0 +1,217 @@
+"""Read ORU^R01 messages the way analyzers really send them, with the ``hl7`` package doing the HL7 grammar.
+
+Tolerated: CR, LF or CRLF segment ends; a segment wrapped onto a second line; batches (FHS/BHS … BTS/FTS);
+the patient id in PID-2, PID-3 or PID-4; units in OBX-6; empty OBX-3 codes; values such as ``<0.1``, ``>500`` or
+``.....``; NTE comments after an OBX; Z-segments (ignored). Strict: every value leaves here typed (numeric with
+comparator and unit, text, or coded), with its reference range, abnormal flag and result status checked against
+the codes HL7 defines, or the message is refused with a reason.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+import hl7
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SEGMENT_START = re.compile(r"^[A-Z][A-Z0-9]{2}\|")
+_NUMBER = re.compile(r"^(<=|>=|<|>|=)?\s*([+-]?(\d+\.?\d*|\.\d+))$")
+FLAGS = frozenset({"L", "H", "LL", "HH", "A", "AA", "N", "<", ">"})
+STATUSES = {
+    "P": "preliminary",
+    "F": "final",
+    "C": "corrected",
+    "R": "preliminary",
+    "I": "preliminary",
+    "S": "preliminary",
+}
+BATCH_SEGMENTS = frozenset({"FHS", "BHS", "BTS", "FTS"})
+
+
+class HL7ParseError(Exception):
+    """The bytes are not a message we can read at all (answered AR)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    kind: str  # "numeric", "text" or "coded"
+    number: Decimal | None = None
+    comparator: str | None = None  # "<", ">", "<=", ">=" for values like <0.1
+    text: str | None = None
+    code: str | None = None
+    code_system: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    set_id: str
+    code: str
+    name: str
+    code_system: str
+    value: Value | None  # None: the analyzer sent no usable value (".....", empty)
+    unit: str | None
+    reference_range: str | None
+    flag: str | None
+    status: str  # preliminary | final | corrected
+    observed_at: str | None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedMessage:
+    control_id: str
+    sender: str  # MSH-3^MSH-4 (application and facility)
+    message_type: str  # e.g. ORU^R01
+    patient_ids: list[str]
+    specimen_ids: list[str]  # OBR-2 placer, OBR-3 filler, SPM-2: where the tube's barcode may be
+    observations: list[Observation]
+
+
+def normalize(raw: bytes | str) -> str:
+    """Segments separated by CR only; LF/CRLF turned into CR; a wrapped line rejoined to its segment."""
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    text = _CONTROL.sub("", text)  # NUL and other control bytes some devices emit; PostgreSQL stores no NUL
+    lines = [ln for ln in re.split(r"\r\n|\r|\n", text.strip("\x0b\x1c\r\n ")) if ln.strip()]
+    segments: list[str] = []
+    for line in lines:
+        if segments and not _SEGMENT_START.match(line):
+            segments[-1] += line  # a wrapped continuation of the segment above
+        else:
+            segments.append(line)
+    return "\r".join(segments)
+
+
+def split_batch(text: str) -> list[str]:
+    """One string per message: batch envelopes dropped, each MSH starts a message. Text before the first MSH
+    (other than envelopes) means the batch is malformed."""
+    messages: list[list[str]] = []
+    for seg in text.split("\r"):
+        kind = seg[:3]
+        if kind in BATCH_SEGMENTS:
+            continue
+        if kind == "MSH":
+            messages.append([seg])
+        elif not messages:
+            raise HL7ParseError(f"segment {kind!r} comes before any MSH")
+        else:
+            messages[-1].append(seg)
+    if not messages:
+        raise HL7ParseError("no MSH segment")
+    return ["\r".join(m) for m in messages]
+
+
+def _f(msg: hl7.Message, seg: str, num: int, field_: int, comp: int = 1, rep: int = 1) -> str:
+    try:
+        return str(msg.extract_field(seg, num, field_, rep, comp) or "").strip()
+    except (IndexError, KeyError, ValueError):
+        return ""
+
+
+def typed_value(value_type: str, raw: str, comps: list[str]) -> Value | None:
+    raw = raw.strip()
+    if not raw or set(raw) <= {"."}:
+        return None
+    if value_type in ("CE", "CWE", "CNE", "CF"):
+        return Value("coded", code=comps[0] or None, text=(comps[1] if len(comps) > 1 else "") or None,
+                     code_system=(comps[2] if len(comps) > 2 else "") or None)  # fmt: skip
+    match = _NUMBER.match(raw.replace(" ", ""))
+    if value_type in ("NM", "SN", "") and match:
+        try:
+            number = Decimal(match.group(2))
+        except InvalidOperation:
+            number = None
+        if number is not None:
+            comparator = match.group(1) if match.group(1) not in (None, "=") else None
+            return Value("numeric", number=number, comparator=comparator)
+    if value_type == "SN" and "^" in raw:  # structured numeric: comparator^number
+        parts = raw.split("^")
+        try:
+            return Value("numeric", number=Decimal(parts[1]), comparator=parts[0] or None)
+        except (InvalidOperation, IndexError):
+            pass
+    return Value("text", text=raw)
+
+
+def parse_message(text: str) -> ParsedMessage:
+    try:
+        msg = hl7.parse(text)
+    except Exception as exc:  # the hl7 package raises plain exceptions on garbage
+        raise HL7ParseError(f"not an HL7 message: {type(exc).__name__}") from exc
+    control_id = _f(msg, "MSH", 1, 10)
+    if not control_id:
+        raise HL7ParseError("MSH-10 (message control id) is empty")
+    message_type = "^".join(p for p in (_f(msg, "MSH", 1, 9, 1), _f(msg, "MSH", 1, 9, 2)) if p)
+    sender = "^".join((_f(msg, "MSH", 1, 3, 1), _f(msg, "MSH", 1, 4, 1)))
+    ids = [_f(msg, "PID", 1, n) for n in (3, 2, 4) if _has(msg, "PID")]
+    specimens = []
+    for i in range(1, _count(msg, "OBR") + 1):
+        specimens += [_f(msg, "OBR", i, 3), _f(msg, "OBR", i, 2)]
+    for i in range(1, _count(msg, "SPM") + 1):
+        specimens.append(_f(msg, "SPM", i, 2, 1) or _f(msg, "SPM", i, 2, 2))
+    return ParsedMessage(
+        control_id=control_id[:100],
+        sender=sender[:200],
+        message_type=message_type,
+        patient_ids=[i for i in ids if i],
+        specimen_ids=list(dict.fromkeys(s for s in specimens if s)),
+        observations=_observations(msg),
+    )
+
+
+def _has(msg: hl7.Message, seg: str) -> bool:
+    return _count(msg, seg) > 0
+
+
+def _count(msg: hl7.Message, seg: str) -> int:
+    try:
+        return len(msg.segments(seg))
+    except KeyError:
+        return 0
+
+
+def _observations(msg: hl7.Message) -> list[Observation]:
+    out: list[Observation] = []
+    current: Observation | None = None
+    obx_index = 0
+    for segment in msg:
+        kind = str(segment[0])
+        if kind == "OBX":
+            obx_index += 1
+            current = _observation(msg, obx_index)
+            out.append(current)
+        elif kind == "NTE" and current is not None:
+            note = str(segment(3)) if len(segment) > 3 else ""
+            if note.strip():
+                current.notes.append(note.strip())
+        elif kind in ("OBR", "ORC", "SPM"):
+            current = None
+    return out
+
+
+def _observation(msg: hl7.Message, i: int) -> Observation:
+    value_type = _f(msg, "OBX", i, 2).upper()
+    raw_value = str(msg.segments("OBX")[i - 1](5)) if len(msg.segments("OBX")[i - 1]) > 5 else ""
+    comps = [_f(msg, "OBX", i, 5, c) for c in (1, 2, 3)]
+    flag = _f(msg, "OBX", i, 8).upper() or None
+    if flag is not None and flag not in FLAGS:
+        flag = "A"  # an abnormal flag we do not know: keep that it is abnormal, not the vendor's code
+    status = STATUSES.get(_f(msg, "OBX", i, 11).upper(), "preliminary")
+    return Observation(
+        set_id=_f(msg, "OBX", i, 1),
+        code=_f(msg, "OBX", i, 3, 1),
+        name=_f(msg, "OBX", i, 3, 2) or _f(msg, "OBX", i, 3, 1),
+        code_system=_f(msg, "OBX", i, 3, 3),
+        value=typed_value(value_type, raw_value if value_type not in ("CE", "CWE", "CNE") else comps[0], comps),
+        unit=_f(msg, "OBX", i, 6, 1) or None,
+        reference_range=_f(msg, "OBX", i, 7) or None,
+        flag=flag,
+        status=status,
+        observed_at=_f(msg, "OBX", i, 14) or None,
+    )
+
+
+def parse(raw: bytes | str) -> list[ParsedMessage]:
+    """Every message in ``raw`` (one, or a batch). HL7ParseError if any of it cannot be read."""
+    return [parse_message(m) for m in split_batch(normalize(raw))]

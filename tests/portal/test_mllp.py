@@ -1,0 +1,122 @@
+"""The MLLP listener over real TCP: ACKs echo MSH-10; bad framing, garbage and mutated messages each get an
+ACK and never stop it (hypothesis); `labpulse mllp` runs as a process and stops cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from hl7.mllp import open_hl7_connection, start_hl7_server
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from core.config import Settings
+from core.vault import Vault
+from portal import mllp
+from tests.support.procs import env_for, free_port, labpulse_cmd
+
+ORU = (
+    "MSH|^~\\&|HEMA-1|LAB-MAIN|LABPULSE|LAB|20261121101500||ORU^R01|{control}|P|2.5.1\r"
+    "PID|1||MRN-1\rOBR|1|TUBE-00001||CBC\rOBX|1|NM|718-7^Hemoglobin^LN||13.5|g/dL|12-15|N|||F\r"
+)
+
+
+def _msa(block: bytes) -> list[str]:
+    msa = next(seg for seg in block.decode().split("\r") if seg.startswith("MSA"))
+    return msa.split("|")
+
+
+@pytest.fixture
+async def listener(pool: asyncpg.Pool, vault: Vault) -> AsyncIterator[int]:
+    port = free_port()
+    server = await start_hl7_server(mllp.handler(pool, vault), "127.0.0.1", port, limit=mllp.MAX_BLOCK_BYTES)
+    try:
+        yield port
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_each_message_is_acked_with_its_control_id(listener: int) -> None:
+    reader, writer = await open_hl7_connection("127.0.0.1", listener)
+    try:
+        for control in ("C-1", "C-2", "C-1"):  # C-1 again: a resend gets the same answer
+            writer.writeblock(ORU.format(control=control).encode())
+            await writer.drain()
+            code, echoed = _msa(await asyncio.wait_for(reader.readblock(), 10))[1:3]
+            assert (code, echoed) == ("AE", control)  # no tube TUBE-00001 here: understood, not applicable
+        writer.write(b"not framed at all\x1c\r")  # no start-block character
+        await writer.drain()
+        assert _msa(await asyncio.wait_for(reader.readblock(), 10))[1] == "AR"
+        writer.writeblock(
+            b"FHS|^~\\&\rBHS|^~\\&\r" + ORU.format(control="B-1").encode() + ORU.format(control="B-2").encode()
+        )
+        await writer.drain()
+        acks = [_msa(await asyncio.wait_for(reader.readblock(), 10)) for _ in range(2)]
+        assert [a[2] for a in acks] == ["B-1", "B-2"]  # one ACK per message of a batch, in order
+    finally:
+        writer.close()
+
+
+def _mutate(data: bytes, cuts: list[tuple[int, bytes]]) -> bytes:
+    out = bytearray(data)
+    for pos, junk in cuts:
+        pos %= len(out) + 1
+        out[pos : pos + len(junk) // 2] = junk
+    return bytes(out).replace(b"\x0b", b"").replace(b"\x1c", b"")
+
+
+@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.one_of(
+        st.binary(max_size=400),
+        st.lists(st.tuples(st.integers(0, 400), st.binary(max_size=12)), max_size=6).map(
+            lambda cuts: _mutate(ORU.format(control="M-1").encode(), cuts)
+        ),
+    )
+)
+async def test_garbage_and_mutations_always_get_an_ack_and_never_stop_the_listener(
+    listener: int, payload: bytes
+) -> None:
+    reader, writer = await open_hl7_connection("127.0.0.1", listener)
+    try:
+        writer.writeblock(payload.replace(b"\x0b", b"").replace(b"\x1c", b""))
+        writer.writeblock(ORU.format(control="SENTINEL").encode())
+        await writer.drain()
+        acks = []
+        while True:
+            msa = _msa(await asyncio.wait_for(reader.readblock(), 10))
+            acks.append(msa)
+            if msa[2] == "SENTINEL":
+                break
+        assert len(acks) >= 2 and all(a[1] in ("AA", "AE", "AR") for a in acks)
+    finally:
+        writer.close()
+
+
+@pytest.mark.slow
+async def test_labpulse_mllp_runs_as_a_process(settings: Settings, pool: asyncpg.Pool) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [*labpulse_cmd(), "mllp", "--port", str(port)], env=env_for(settings), stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None and "MLLP listener" in proc.stdout.readline()
+        for _ in range(100):
+            try:
+                reader, writer = await open_hl7_connection("127.0.0.1", port)
+                break
+            except OSError:
+                await asyncio.sleep(0.1)
+        writer.writeblock(ORU.format(control="P-1").encode())
+        await writer.drain()
+        assert _msa(await asyncio.wait_for(reader.readblock(), 10))[2] == "P-1"
+        writer.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
