@@ -49,8 +49,12 @@ def stage(
     outcome: str = "ok",
     summary: Mapping[str, Any] | None = None,
     meta: RequestMeta | None = None,
+    only_if: str | None = None,
 ) -> str:
-    """Stage the INSERT of one audit row as CTE ``audit`` (``RETURNING id``); returns the CTE's name."""
+    """Stage the INSERT of one audit row as CTE ``audit`` (``RETURNING id``); returns the CTE's name.
+
+    ``only_if`` names another staged CTE: the row is written only if that CTE returns a row.
+    """
     meta = meta or RequestMeta()
     values = ", ".join(
         stmt.bind(v)
@@ -72,7 +76,7 @@ def stage(
         "audit",
         f"""INSERT INTO audit_log (actor_id, actor_role, action, entity_type, entity_id, patient_id, outcome,
                                    summary, request_id, source_ip, user_agent)
-            VALUES ({values}) RETURNING id""",
+            {f"SELECT {values} FROM {only_if}" if only_if else f"VALUES ({values})"} RETURNING id""",
     )
     return "audit"
 

@@ -193,7 +193,7 @@ def cmd_mllp(args: argparse.Namespace) -> int:
         asyncio.run(_migrate(settings))
         host = args.host or settings.host
         print(f"labpulse MLLP listener on {host}:{args.port}", flush=True)
-        asyncio.run(mllp.serve(settings, host, args.port))
+        asyncio.run(mllp.serve(settings, host, args.port, reuse_port=args.reuse_port))
     return 0
 
 
@@ -286,6 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     mllp_p = sub.add_parser("mllp", help="the HL7 v2 listener (MLLP) for analyzers and the LIS")
     mllp_p.add_argument("--host")
     mllp_p.add_argument("--port", type=int, default=2575)
+    mllp_p.add_argument(
+        "--reuse-port", action="store_true", help="share the port with other `labpulse mllp` processes (one per core)"
+    )
     mllp_p.set_defaults(func=cmd_mllp)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("demo", help="seed synthetic demo data").set_defaults(func=cmd_demo)

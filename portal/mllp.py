@@ -55,9 +55,15 @@ def handler(pool: asyncpg.Pool, vault: Vault):  # type: ignore[no-untyped-def]
     return handle
 
 
-async def serve(settings: Settings, host: str, port: int, ready: asyncio.Event | None = None) -> None:
+async def serve(
+    settings: Settings, host: str, port: int, *, reuse_port: bool = False, ready: asyncio.Event | None = None
+) -> None:
+    """Listen until SIGTERM/SIGINT. With ``reuse_port``, several processes share the port (the kernel spreads
+    the connections), which is how the listener uses more than one core."""
     pool = await pool_from_settings(settings)
-    server = await start_hl7_server(handler(pool, Vault.from_settings(settings)), host, port, limit=MAX_BLOCK_BYTES)
+    server = await start_hl7_server(
+        handler(pool, Vault.from_settings(settings)), host, port, limit=MAX_BLOCK_BYTES, reuse_port=reuse_port
+    )
     log.info("MLLP listener on %s:%s", host, port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -8,12 +8,14 @@ with the first answer and changes nothing.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 
 import asyncpg
 
 from core import audit
+from core.db.statement import Statement
 from core.errors import InvalidInput, NotFound
 from core.hl7.parse import HL7ParseError, Observation, ParsedMessage, normalize, parse_message, split_batch
 from core.identity import Actor, Role
@@ -78,102 +80,118 @@ def _control_id_guess(raw: bytes) -> str:
     return ""
 
 
-async def _apply(conn: asyncpg.Connection, vault: Vault, parsed: ParsedMessage, text: str) -> Outcome:
-    async with conn.transaction():
-        mid = str(uuid.uuid4())
-        inserted = await conn.fetchval(
-            """INSERT INTO hl7_messages (id, sender, control_id, message_type, raw_enc, ack_code, outcome)
-               VALUES ($1, $2, $3, $4, $5, 'AR', 'pending')
-               ON CONFLICT (sender, control_id) DO NOTHING RETURNING id""",
-            mid,
-            parsed.sender,
-            parsed.control_id,
-            parsed.message_type,
-            vault.seal("hl7_messages", "raw", mid, text),
-        )
-        if inserted is None:
-            first = await conn.fetchrow(
-                "SELECT id::text, ack_code, outcome FROM hl7_messages WHERE sender = $1 AND control_id = $2",
-                parsed.sender,
-                parsed.control_id,
-            )
-            return Outcome(
-                first["ack_code"], parsed.control_id, f"Already received: {first['outcome']}", True, first["id"]
-            )
-        code, outcome, detail, sample_id, count = await _results(conn, parsed, mid)
-        await conn.execute(
-            """UPDATE hl7_messages SET ack_code = $2, outcome = $3, detail = $4, sample_id = $5, results = $6
-               WHERE id = $1""",
-            mid,
-            code,
-            outcome,
-            detail,
-            sample_id,
-            count,
-        )
-        await audit.append(
-            conn,
-            actor=ANALYZER,
-            action="hl7.receive",
-            entity_type="hl7_message",
-            entity_id=mid,
-            outcome=outcome,
-            summary={"sender": parsed.sender, "control_id": parsed.control_id, "results": count},
-        )
-    return Outcome(code, parsed.control_id, detail or "Stored", message_id=mid, sender=parsed.sender)
+@dataclass(frozen=True, slots=True)
+class _Decision:
+    code: str
+    outcome: str
+    detail: str | None
+    sample_id: str | None
+
+    @property
+    def applies(self) -> bool:
+        return self.code == "AA"
 
 
-async def _results(
-    conn: asyncpg.Connection, parsed: ParsedMessage, mid: str
-) -> tuple[str, str, str | None, str | None, int]:
-    """(ack code, outcome, detail, sample id, results stored) for one parsed message."""
+async def _decide(conn: asyncpg.Connection, parsed: ParsedMessage) -> _Decision:
+    """What to do with a readable message: one query, for the tube its specimen ids name."""
     if parsed.message_type.split("^")[:2] != ["ORU", "R01"]:
-        return "AE", "rejected:message_type", f"Only ORU^R01 is taken here, not {parsed.message_type}.", None, 0
-    sample = None
+        return _Decision("AE", "rejected:message_type", f"Only ORU^R01 is taken here, not {parsed.message_type}.", None)
+    codes = []
     for candidate in parsed.specimen_ids:
         try:
-            code = normalize_barcode(candidate)
+            codes.append(normalize_barcode(candidate))
         except InvalidInput:  # not shaped like one of our barcodes: try the next field
             continue
-        sample = await conn.fetchrow("SELECT id::text, state FROM samples WHERE barcode = $1", code)
-        if sample is not None:
-            break
+    sample = (
+        await conn.fetchrow(
+            "SELECT id::text, state FROM samples WHERE barcode = ANY($1::text[]) ORDER BY array_position($1, barcode)"
+            " LIMIT 1",
+            codes,
+        )
+        if codes
+        else None
+    )
     if sample is None:
         ids = ", ".join(parsed.specimen_ids) or "none"
-        return "AE", "rejected:unknown_barcode", f"No sample matches the specimen ids ({ids}).", None, 0
+        return _Decision("AE", "rejected:unknown_barcode", f"No sample matches the specimen ids ({ids}).", None)
     if SampleState(sample["state"]) not in ACCEPTS_RESULTS:
         why = f"The sample is '{sample['state']}' and cannot take results yet."
-        return "AE", "rejected:sample_state", why, sample["id"], 0
-    for obs in parsed.observations:
-        await _insert_result(conn, sample["id"], mid, obs)
-    return "AA", "stored", None, sample["id"], len(parsed.observations)
+        return _Decision("AE", "rejected:sample_state", why, sample["id"])
+    return _Decision("AA", "stored", None, sample["id"])
 
 
-async def _insert_result(conn: asyncpg.Connection, sample_id: str, mid: str, obs: Observation) -> None:
-    v = obs.value
-    await conn.execute(
-        """INSERT INTO results (sample_id, message_id, set_id, code, name, code_system, value_kind, value_num,
-                                comparator, value_text, value_code, unit, reference_range, flag, status,
-                                observed_at, notes)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)""",
-        sample_id,
-        mid,
-        obs.set_id or None,
-        obs.code or obs.name or "unknown",
-        obs.name or obs.code or "unknown",
-        obs.code_system or None,
-        v.kind if v else None,
-        v.number if v else None,
-        v.comparator if v else None,
-        v.text if v else None,
-        v.code if v else None,
-        obs.unit,
-        obs.reference_range,
-        obs.flag,
-        obs.status,
-        obs.observed_at,
-        obs.notes,
+def _stage_results(stmt: Statement, sample_id: str, message_cte: str, observations: list[Observation]) -> None:
+    """All of a message's results in one INSERT, written only if ``message_cte`` returns the message's row."""
+    columns: dict[str, tuple[str, list[object]]] = {
+        "set_id": ("text", [o.set_id or None for o in observations]),
+        "code": ("text", [o.code or o.name or "unknown" for o in observations]),
+        "name": ("text", [o.name or o.code or "unknown" for o in observations]),
+        "code_system": ("text", [o.code_system or None for o in observations]),
+        "value_kind": ("text", [o.value.kind if o.value else None for o in observations]),
+        "value_num": ("numeric", [o.value.number if o.value else None for o in observations]),
+        "comparator": ("text", [o.value.comparator if o.value else None for o in observations]),
+        "value_text": ("text", [o.value.text if o.value else None for o in observations]),
+        "value_code": ("text", [o.value.code if o.value else None for o in observations]),
+        "unit": ("text", [o.unit for o in observations]),
+        "reference_range": ("text", [o.reference_range for o in observations]),
+        "flag": ("text", [o.flag for o in observations]),
+        "status": ("text", [o.status for o in observations]),
+        "observed_at": ("text", [o.observed_at for o in observations]),
+        "notes": ("text", [json.dumps(o.notes) for o in observations]),
+    }
+    arrays = ", ".join(f"{stmt.bind(values)}::{kind}[]" for kind, values in columns.values())
+    names = ", ".join(columns)
+    picks = ", ".join(
+        "ARRAY(SELECT jsonb_array_elements_text(r.notes::jsonb))" if c == "notes" else f"r.{c}" for c in columns
     )
+    stmt.cte(
+        "stored_results",
+        f"""INSERT INTO results (sample_id, message_id, {names})
+            SELECT {stmt.bind(sample_id)}::uuid, m.id, {picks}
+            FROM {message_cte} AS m, unnest({arrays}) AS r({names})""",
+    )
+
+
+async def _apply(conn: asyncpg.Connection, vault: Vault, parsed: ParsedMessage, text: str) -> Outcome:
+    """Two round trips: find the tube; then the message row, its results and its audit row in one statement,
+    all skipped if this sender's control id was seen before (then the first answer is given again)."""
+    decision = await _decide(conn, parsed)
+    mid = str(uuid.uuid4())
+    count = len(parsed.observations) if decision.applies else 0
+    stmt = Statement()
+    stmt.cte(
+        "message",
+        f"""INSERT INTO hl7_messages (id, sender, control_id, message_type, raw_enc, ack_code, outcome, detail,
+                                      sample_id, results)
+            VALUES ({", ".join(stmt.bind(v) for v in (
+                mid, parsed.sender, parsed.control_id, parsed.message_type,
+                vault.seal("hl7_messages", "raw", mid, text), decision.code, decision.outcome, decision.detail,
+                decision.sample_id, count,
+            ))})
+            ON CONFLICT (sender, control_id) DO NOTHING RETURNING id""",
+    )  # fmt: skip
+    if decision.applies and decision.sample_id and parsed.observations:
+        _stage_results(stmt, decision.sample_id, "message", parsed.observations)
+    audit.stage(
+        stmt,
+        actor=ANALYZER,
+        action="hl7.receive",
+        entity_type="hl7_message",
+        entity_id=mid,
+        outcome=decision.outcome,
+        summary={"sender": parsed.sender, "control_id": parsed.control_id, "results": count},
+        only_if="message",
+    )
+    inserted = await conn.fetchval(stmt.sql("SELECT id::text FROM message"), *stmt.args)
+    if inserted is None:
+        first = await conn.fetchrow(
+            "SELECT id::text, ack_code, outcome FROM hl7_messages WHERE sender = $1 AND control_id = $2",
+            parsed.sender,
+            parsed.control_id,
+        )
+        text_ = f"Already received: {first['outcome']}"
+        return Outcome(first["ack_code"], parsed.control_id, text_, True, first["id"], parsed.sender)
+    return Outcome(decision.code, parsed.control_id, decision.detail or "Stored", message_id=mid, sender=parsed.sender)
 
 
 async def review_queue(conn: asyncpg.Connection, *, limit: int = 200) -> list[dict[str, object]]:
@@ -202,22 +220,25 @@ async def reapply(conn: asyncpg.Connection, vault: Vault, message_id: str, *, ac
         parsed = parse_message(normalize(text))
     except HL7ParseError as exc:
         raise InvalidInput("message_id", f"This message cannot be read ({exc}); ask the sender for a new one.") from exc
-    async with conn.transaction():
-        code, outcome, detail, sample_id, count = await _results(conn, parsed, row["id"])
-        await conn.execute(
-            """UPDATE hl7_messages SET ack_code = $2, outcome = $3, detail = $4, sample_id = $5, results = $6,
-                      reviewed_at = CASE WHEN $2 = 'AA' THEN now() END,
-                      reviewed_by = CASE WHEN $2 = 'AA' THEN $7 END
-               WHERE id = $1""",
-            row["id"],
-            code,
-            outcome,
-            detail,
-            sample_id,
-            count,
-            actor.id,
-        )
-        await audit.append(
-            conn, actor=actor, action="hl7.reapply", entity_type="hl7_message", entity_id=row["id"], outcome=outcome
-        )
+    decision = await _decide(conn, parsed)
+    count = len(parsed.observations) if decision.applies else 0
+    stmt = Statement()
+    reviewed = decision.applies
+    stmt.cte(
+        "message",
+        f"""UPDATE hl7_messages SET ack_code = {stmt.bind(decision.code)}, outcome = {stmt.bind(decision.outcome)},
+                   detail = {stmt.bind(decision.detail)}, sample_id = {stmt.bind(decision.sample_id)}::uuid,
+                   results = {stmt.bind(count)}, reviewed_at = CASE WHEN {stmt.bind(reviewed)} THEN now() END,
+                   reviewed_by = {stmt.bind(actor.id if reviewed else None)}
+            WHERE id = {stmt.bind(row["id"])}::uuid AND ack_code <> 'AA' RETURNING id""",
+    )
+    if decision.applies and decision.sample_id and parsed.observations:
+        _stage_results(stmt, decision.sample_id, "message", parsed.observations)
+    audit.stage(
+        stmt, actor=actor, action="hl7.reapply", entity_type="hl7_message", entity_id=row["id"],
+        outcome=decision.outcome, only_if="message",
+    )  # fmt: skip
+    if await conn.fetchval(stmt.sql("SELECT id FROM message"), *stmt.args) is None:
+        raise InvalidInput("message_id", "This message was applied already.")
+    code, detail = decision.code, decision.detail
     return Outcome(code, parsed.control_id, detail or "Stored", message_id=row["id"], sender=parsed.sender)

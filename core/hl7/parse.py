@@ -102,11 +102,25 @@ def split_batch(text: str) -> list[str]:
     return ["\r".join(m) for m in messages]
 
 
-def _f(msg: hl7.Message, seg: str, num: int, field_: int, comp: int = 1, rep: int = 1) -> str:
-    try:
-        return str(msg.extract_field(seg, num, field_, rep, comp) or "").strip()
-    except (IndexError, KeyError, ValueError):
+def _f(seg: hl7.Segment | None, field_: int, comp: int = 1, rep: int = 1) -> str:
+    """Field ``field_``, repetition ``rep``, component ``comp`` of a segment, as text ('' when absent). Walks the
+    ``hl7`` containers directly: ``extract_field`` is general but costs most of a message's parse time."""
+    if seg is None or field_ >= len(seg):
         return ""
+    node = seg[field_]
+    if isinstance(node, str):
+        return node.strip() if comp == rep == 1 else ""
+    if rep > len(node):
+        return ""
+    repetition = node[rep - 1]
+    if isinstance(repetition, str):
+        return repetition.strip() if comp == 1 else ""
+    if comp > len(repetition):
+        return ""
+    value = repetition[comp - 1]
+    while not isinstance(value, str):  # sub-components: the first one
+        value = value[0] if len(value) else ""
+    return value.strip()
 
 
 def typed_value(value_type: str, raw: str, comps: list[str]) -> Value | None:
@@ -139,17 +153,22 @@ def parse_message(text: str) -> ParsedMessage:
         msg = hl7.parse(text)
     except Exception as exc:  # the hl7 package raises plain exceptions on garbage
         raise HL7ParseError(f"not an HL7 message: {type(exc).__name__}") from exc
-    control_id = _f(msg, "MSH", 1, 10)
+    segments: dict[str, list[hl7.Segment]] = {}
+    for seg in msg:  # one pass; every lookup below is then direct
+        segments.setdefault(str(seg[0]), []).append(seg)
+    msh = segments["MSH"][0]
+    control_id = _f(msh, 10)
     if not control_id:
         raise HL7ParseError("MSH-10 (message control id) is empty")
-    message_type = "^".join(p for p in (_f(msg, "MSH", 1, 9, 1), _f(msg, "MSH", 1, 9, 2)) if p)
-    sender = "^".join((_f(msg, "MSH", 1, 3, 1), _f(msg, "MSH", 1, 4, 1)))
-    ids = [_f(msg, "PID", 1, n) for n in (3, 2, 4) if _has(msg, "PID")]
+    message_type = "^".join(p for p in (_f(msh, 9, 1), _f(msh, 9, 2)) if p)
+    sender = "^".join((_f(msh, 3, 1), _f(msh, 4, 1)))
+    pid = segments.get("PID", [None])[0]
+    ids = [_f(pid, n) for n in (3, 2, 4)] if pid is not None else []
     specimens = []
-    for i in range(1, _count(msg, "OBR") + 1):
-        specimens += [_f(msg, "OBR", i, 3), _f(msg, "OBR", i, 2)]
-    for i in range(1, _count(msg, "SPM") + 1):
-        specimens.append(_f(msg, "SPM", i, 2, 1) or _f(msg, "SPM", i, 2, 2))
+    for obr in segments.get("OBR", []):
+        specimens += [_f(obr, 3), _f(obr, 2)]
+    for spm in segments.get("SPM", []):
+        specimens.append(_f(spm, 2, 1) or _f(spm, 2, 2))
     return ParsedMessage(
         control_id=control_id[:100],
         sender=sender[:200],
@@ -160,26 +179,13 @@ def parse_message(text: str) -> ParsedMessage:
     )
 
 
-def _has(msg: hl7.Message, seg: str) -> bool:
-    return _count(msg, seg) > 0
-
-
-def _count(msg: hl7.Message, seg: str) -> int:
-    try:
-        return len(msg.segments(seg))
-    except KeyError:
-        return 0
-
-
 def _observations(msg: hl7.Message) -> list[Observation]:
     out: list[Observation] = []
     current: Observation | None = None
-    obx_index = 0
     for segment in msg:
         kind = str(segment[0])
         if kind == "OBX":
-            obx_index += 1
-            current = _observation(msg, obx_index)
+            current = _observation(segment)
             out.append(current)
         elif kind == "NTE" and current is not None:
             note = str(segment(3)) if len(segment) > 3 else ""
@@ -190,25 +196,24 @@ def _observations(msg: hl7.Message) -> list[Observation]:
     return out
 
 
-def _observation(msg: hl7.Message, i: int) -> Observation:
-    value_type = _f(msg, "OBX", i, 2).upper()
-    raw_value = str(msg.segments("OBX")[i - 1](5)) if len(msg.segments("OBX")[i - 1]) > 5 else ""
-    comps = [_f(msg, "OBX", i, 5, c) for c in (1, 2, 3)]
-    flag = _f(msg, "OBX", i, 8).upper() or None
+def _observation(obx: hl7.Segment) -> Observation:
+    value_type = _f(obx, 2).upper()
+    raw_value = str(obx(5)) if len(obx) > 5 else ""
+    comps = [_f(obx, 5, c) for c in (1, 2, 3)]
+    flag = _f(obx, 8).upper() or None
     if flag is not None and flag not in FLAGS:
         flag = "A"  # an abnormal flag we do not know: keep that it is abnormal, not the vendor's code
-    status = STATUSES.get(_f(msg, "OBX", i, 11).upper(), "preliminary")
     return Observation(
-        set_id=_f(msg, "OBX", i, 1),
-        code=_f(msg, "OBX", i, 3, 1),
-        name=_f(msg, "OBX", i, 3, 2) or _f(msg, "OBX", i, 3, 1),
-        code_system=_f(msg, "OBX", i, 3, 3),
+        set_id=_f(obx, 1),
+        code=_f(obx, 3, 1),
+        name=_f(obx, 3, 2) or _f(obx, 3, 1),
+        code_system=_f(obx, 3, 3),
         value=typed_value(value_type, raw_value if value_type not in ("CE", "CWE", "CNE") else comps[0], comps),
-        unit=_f(msg, "OBX", i, 6, 1) or None,
-        reference_range=_f(msg, "OBX", i, 7) or None,
+        unit=_f(obx, 6, 1) or None,
+        reference_range=_f(obx, 7) or None,
         flag=flag,
-        status=status,
-        observed_at=_f(msg, "OBX", i, 14) or None,
+        status=STATUSES.get(_f(obx, 11).upper(), "preliminary"),
+        observed_at=_f(obx, 14) or None,
     )
 
 
