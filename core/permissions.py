@@ -14,8 +14,9 @@ TRANSITION_ROLES: dict[SampleState, frozenset[Role]] = {
     SampleState.COLLECTED: frozenset({Role.PHLEBOTOMIST, Role.LAB_TECHNICIAN, Role.ADMIN}),
     SampleState.IN_TRANSIT: frozenset({Role.PHLEBOTOMIST, Role.LAB_TECHNICIAN, Role.ADMIN}),
     SampleState.RECEIVED_AT_LAB: _LAB,
-    SampleState.PROCESSING: _LAB,
-    SampleState.COMPLETED: _LAB,
+    # The analyzer (through HL7 intake) also moves a tube on once all its results are in.
+    SampleState.PROCESSING: _LAB | {Role.SYSTEM},
+    SampleState.COMPLETED: _LAB | {Role.SYSTEM},
     SampleState.REPORTED: frozenset({Role.PATHOLOGIST, Role.ADMIN}),
     SampleState.REJECTED: _LAB | {Role.PHLEBOTOMIST},
     SampleState.RECOLLECTION_REQUESTED: _LAB | {Role.SUPPORT},

@@ -15,6 +15,7 @@ import signal
 import asyncpg
 from hl7.mllp import InvalidBlockError, start_hl7_server
 
+from core import results
 from core.config import Settings
 from core.db.pool import pool_from_settings
 from core.hl7 import ack, intake
@@ -25,6 +26,8 @@ MAX_BLOCK_BYTES = 1024 * 1024
 
 
 def handler(pool: asyncpg.Pool, vault: Vault):  # type: ignore[no-untyped-def]
+    ranges = results.RangeCache()
+
     async def handle(reader, writer) -> None:  # type: ignore[no-untyped-def]
         try:
             while True:
@@ -38,7 +41,7 @@ def handler(pool: asyncpg.Pool, vault: Vault):  # type: ignore[no-untyped-def]
                     continue
                 try:
                     async with pool.acquire() as conn:
-                        outcomes = await intake.receive(conn, vault, block)
+                        outcomes = await intake.receive(conn, vault, block, ranges=ranges)
                     replies = [ack.build(o.ack_code, o.control_id, o.text, o.sender) for o in outcomes]
                 except (asyncpg.PostgresError, OSError) as exc:
                     # Not stored: the sender keeps it and sends again (AE asks for that); the listener goes on.

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 
 import asyncpg
 
-from core import audit
+from core import audit, results
 from core.db.statement import Statement
-from core.errors import InvalidInput, NotFound
+from core.errors import DomainError, InvalidInput, NotFound
 from core.hl7.parse import HL7ParseError, Observation, ParsedMessage, normalize, parse_message, split_batch
 from core.identity import Actor, Role
 from core.ids import is_uuid
+from core.labtime import LAB_TZ
+from core.samples import service as samples
 from core.samples.model import SampleState, normalize_barcode
 from core.vault import Vault
 
@@ -40,8 +43,11 @@ class Outcome:
     sender: str = ""
 
 
-async def receive(conn: asyncpg.Connection, vault: Vault, raw: bytes) -> list[Outcome]:
-    """Handle one MLLP block (a message or a batch); one outcome per message, in order."""
+async def receive(
+    conn: asyncpg.Connection, vault: Vault, raw: bytes, *, ranges: results.RangeCache | None = None
+) -> list[Outcome]:
+    """Handle one MLLP block (a message or a batch); one outcome per message, in order. A long-running caller
+    passes a ``RangeCache`` so reference ranges are not read for every message."""
     try:
         texts = split_batch(normalize(raw))
     except HL7ParseError as exc:
@@ -53,7 +59,7 @@ async def receive(conn: asyncpg.Connection, vault: Vault, raw: bytes) -> list[Ou
         except HL7ParseError as exc:
             outcomes.append(await _store_unreadable(conn, vault, text.encode(), str(exc)))
             continue
-        outcomes.append(await _apply(conn, vault, parsed, text))
+        outcomes.append(await _apply(conn, vault, parsed, text, ranges))
     return outcomes
 
 
@@ -86,6 +92,10 @@ class _Decision:
     outcome: str
     detail: str | None
     sample_id: str | None
+    state: SampleState | None = None
+    patient_id: str | None = None
+    sex: str = "any"
+    dob_enc: bytes | None = None
 
     @property
     def applies(self) -> bool:
@@ -104,8 +114,9 @@ async def _decide(conn: asyncpg.Connection, parsed: ParsedMessage) -> _Decision:
             continue
     sample = (
         await conn.fetchrow(
-            "SELECT id::text, state FROM samples WHERE barcode = ANY($1::text[]) ORDER BY array_position($1, barcode)"
-            " LIMIT 1",
+            """SELECT s.id::text, s.state, p.id::text AS patient_id, p.sex, p.dob_enc
+               FROM samples s JOIN patients p ON p.id = s.patient_id
+               WHERE s.barcode = ANY($1::text[]) ORDER BY array_position($1, s.barcode) LIMIT 1""",
             codes,
         )
         if codes
@@ -117,12 +128,52 @@ async def _decide(conn: asyncpg.Connection, parsed: ParsedMessage) -> _Decision:
     if SampleState(sample["state"]) not in ACCEPTS_RESULTS:
         why = f"The sample is '{sample['state']}' and cannot take results yet."
         return _Decision("AE", "rejected:sample_state", why, sample["id"])
-    return _Decision("AA", "stored", None, sample["id"])
+    sex = sample["sex"] if sample["sex"] in ("female", "male") else "any"
+    return _Decision(
+        "AA", "stored", None, sample["id"], SampleState(sample["state"]), sample["patient_id"], sex, sample["dob_enc"]
+    )
 
 
-def _stage_results(stmt: Statement, sample_id: str, message_cte: str, observations: list[Observation]) -> None:
+@dataclass(frozen=True, slots=True)
+class _Judged:
+    """An observation with what the lab adds: a flag computed against our ranges when the analyzer sent none,
+    the reference range when it sent none, and whether the value is critical."""
+
+    obs: Observation
+    flag_source: str
+    critical: bool
+
+
+async def _judge(
+    conn: asyncpg.Connection,
+    vault: Vault,
+    d: _Decision,
+    observations: list[Observation],
+    cache: results.RangeCache | None = None,
+) -> list[_Judged]:
+    dob = vault.open("patients", "dob", d.patient_id, d.dob_enc) if d.patient_id and d.dob_enc else None
+    age = results.age_years(date.fromisoformat(dob) if dob else None, datetime.now(LAB_TZ).date())
+    codes = [o.code for o in observations if o.code]
+    ranges = await (cache.ranges_for if cache else results.ranges_for)(conn, codes, d.sex, age)
+    judged = []
+    for o in observations:
+        rng = ranges.get(o.code)
+        number = o.value.number if o.value is not None and o.value.kind == "numeric" else None
+        flag, source = o.flag, "analyzer" if o.flag else "none"
+        if flag is None and number is not None and rng is not None:
+            flag, source = results.flag_for(number, o.value.comparator if o.value else None, rng), "computed"
+        critical = flag in ("LL", "HH") or results.is_critical(number, rng)
+        o = replace(o, flag=flag, reference_range=o.reference_range or (rng.text() if rng else None))
+        judged.append(_Judged(o, source, critical))
+    return judged
+
+
+def _stage_results(stmt: Statement, sample_id: str, message_cte: str, judged: list[_Judged]) -> None:
     """All of a message's results in one INSERT, written only if ``message_cte`` returns the message's row."""
+    observations = [j.obs for j in judged]
     columns: dict[str, tuple[str, list[object]]] = {
+        "flag_source": ("text", [j.flag_source for j in judged]),
+        "critical": ("boolean", [j.critical for j in judged]),
         "set_id": ("text", [o.set_id or None for o in observations]),
         "code": ("text", [o.code or o.name or "unknown" for o in observations]),
         "name": ("text", [o.name or o.code or "unknown" for o in observations]),
@@ -152,7 +203,9 @@ def _stage_results(stmt: Statement, sample_id: str, message_cte: str, observatio
     )
 
 
-async def _apply(conn: asyncpg.Connection, vault: Vault, parsed: ParsedMessage, text: str) -> Outcome:
+async def _apply(
+    conn: asyncpg.Connection, vault: Vault, parsed: ParsedMessage, text: str, ranges: results.RangeCache | None
+) -> Outcome:
     """Two round trips: find the tube; then the message row, its results and its audit row in one statement,
     all skipped if this sender's control id was seen before (then the first answer is given again)."""
     decision = await _decide(conn, parsed)
@@ -171,7 +224,8 @@ async def _apply(conn: asyncpg.Connection, vault: Vault, parsed: ParsedMessage, 
             ON CONFLICT (sender, control_id) DO NOTHING RETURNING id""",
     )  # fmt: skip
     if decision.applies and decision.sample_id and parsed.observations:
-        _stage_results(stmt, decision.sample_id, "message", parsed.observations)
+        judged = await _judge(conn, vault, decision, parsed.observations, ranges)
+        _stage_results(stmt, decision.sample_id, "message", judged)
     audit.stage(
         stmt,
         actor=ANALYZER,
@@ -191,7 +245,29 @@ async def _apply(conn: asyncpg.Connection, vault: Vault, parsed: ParsedMessage, 
         )
         text_ = f"Already received: {first['outcome']}"
         return Outcome(first["ack_code"], parsed.control_id, text_, True, first["id"], parsed.sender)
+    if decision.applies:
+        await _complete_if_done(conn, decision)
     return Outcome(decision.code, parsed.control_id, decision.detail or "Stored", message_id=mid, sender=parsed.sender)
+
+
+async def _complete_if_done(conn: asyncpg.Connection, d: _Decision) -> None:
+    """When every ordered analyte has a final result, the tube moves on to 'completed' (through 'processing' if
+    the analyzer skipped the scan); the patient sees it live. A race lost to a person scanning is fine."""
+    if d.sample_id is None or d.state not in (SampleState.RECEIVED_AT_LAB, SampleState.PROCESSING):
+        return
+    if not await results.complete(conn, d.sample_id):
+        return
+    tube = await conn.fetchrow("SELECT barcode, centre_id FROM samples WHERE id = $1", d.sample_id)
+    steps = [SampleState.PROCESSING, SampleState.COMPLETED] if d.state is SampleState.RECEIVED_AT_LAB else [
+        SampleState.COMPLETED
+    ]  # fmt: skip
+    for step in steps:
+        try:
+            await samples.transition(
+                conn, barcode=tube["barcode"], to_state=step, actor=ANALYZER, centre_id=tube["centre_id"]
+            )
+        except DomainError:
+            return
 
 
 async def review_queue(conn: asyncpg.Connection, *, limit: int = 200) -> list[dict[str, object]]:
@@ -233,7 +309,7 @@ async def reapply(conn: asyncpg.Connection, vault: Vault, message_id: str, *, ac
             WHERE id = {stmt.bind(row["id"])}::uuid AND ack_code <> 'AA' RETURNING id""",
     )
     if decision.applies and decision.sample_id and parsed.observations:
-        _stage_results(stmt, decision.sample_id, "message", parsed.observations)
+        _stage_results(stmt, decision.sample_id, "message", await _judge(conn, vault, decision, parsed.observations))
     audit.stage(
         stmt, actor=actor, action="hl7.reapply", entity_type="hl7_message", entity_id=row["id"],
         outcome=decision.outcome, only_if="message",

@@ -1,0 +1,115 @@
+"""Reference ranges and flags: the interval for an analyte, a person's sex and age; the flag a value earns
+against it when the analyzer sent none; whether it is critical; and whether a sample's results are complete."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import asyncpg
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    low: Decimal | None
+    high: Decimal | None
+    critical_low: Decimal | None
+    critical_high: Decimal | None
+
+    def text(self) -> str | None:
+        if self.low is not None and self.high is not None:
+            return f"{self.low}-{self.high}"
+        if self.high is not None:
+            return f"<{self.high}"
+        if self.low is not None:
+            return f">{self.low}"
+        return None
+
+
+def age_years(born: date | None, on: date) -> int | None:
+    if born is None:
+        return None
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+_RANGE_SQL = """SELECT analyte_code, sex, age_min_years, age_max_years, low, high, critical_low, critical_high
+                FROM reference_ranges"""
+
+
+def _pick(rows: list[asyncpg.Record], codes: list[str], sex: str, age: int | None) -> dict[str, Range]:
+    """The most specific interval per analyte: the person's sex before 'any'; their age band (adult when unknown)."""
+    years = age if age is not None else 30
+    best: dict[str, tuple[bool, Range]] = {}
+    wanted = set(codes)
+    for r in rows:
+        code = r["analyte_code"]
+        if code not in wanted or r["sex"] not in (sex, "any") or not r["age_min_years"] <= years < r["age_max_years"]:
+            continue
+        specific = r["sex"] != "any"
+        if code not in best or (specific and not best[code][0]):
+            best[code] = (specific, Range(r["low"], r["high"], r["critical_low"], r["critical_high"]))
+    return {code: rng for code, (_, rng) in best.items()}
+
+
+async def ranges_for(conn: asyncpg.Connection, codes: list[str], sex: str, age: int | None) -> dict[str, Range]:
+    rows = await conn.fetch(_RANGE_SQL + " WHERE analyte_code = ANY($1::text[])", codes)
+    return _pick(list(rows), codes, sex, age)
+
+
+class RangeCache:
+    """The whole (small) range table, read at most once a minute by a long-running process such as the MLLP
+    listener: an edited range applies within a minute, and no message pays a query for it."""
+
+    def __init__(self, ttl_seconds: float = 60.0) -> None:
+        self._ttl = ttl_seconds
+        self._rows: list[asyncpg.Record] = []
+        self._loaded = -1e9
+
+    async def ranges_for(
+        self, conn: asyncpg.Connection, codes: list[str], sex: str, age: int | None
+    ) -> dict[str, Range]:
+        now = time.monotonic()
+        if now - self._loaded > self._ttl:
+            self._rows, self._loaded = list(await conn.fetch(_RANGE_SQL)), now
+        return _pick(self._rows, codes, sex, age)
+
+
+def flag_for(value: Decimal, comparator: str | None, rng: Range) -> str:
+    """L/H, or LL/HH beyond the critical limits, or N. A censored value ('<0.1') is judged by its bound."""
+    if rng.critical_low is not None and value < rng.critical_low and comparator in (None, "<", "<="):
+        return "LL"
+    if rng.critical_high is not None and value > rng.critical_high and comparator in (None, ">", ">="):
+        return "HH"
+    if rng.low is not None and value < rng.low and comparator in (None, "<", "<="):
+        return "L"
+    if rng.high is not None and value > rng.high and comparator in (None, ">", ">="):
+        return "H"
+    return "N"
+
+
+def is_critical(value: Decimal | None, rng: Range | None) -> bool:
+    if value is None or rng is None:
+        return False
+    return (rng.critical_low is not None and value < rng.critical_low) or (
+        rng.critical_high is not None and value > rng.critical_high
+    )
+
+
+async def complete(conn: asyncpg.Connection, sample_id: str) -> bool:
+    """Every analyte of every test ordered on this tube's order (for its sample type) has a final or corrected
+    result: the sample may move to 'completed'. One query."""
+    row = await conn.fetchrow(
+        """SELECT count(*) AS analytes,
+                  count(*) FILTER (WHERE NOT EXISTS (
+                      SELECT 1 FROM results r WHERE r.sample_id = s.id AND r.code = a.code
+                        AND r.status IN ('final', 'corrected'))) AS missing
+           FROM samples s
+           JOIN order_tests ot ON ot.order_id = s.order_id
+           JOIN test_catalogue tc ON tc.code = ot.test_code AND tc.sample_type = s.sample_type
+           JOIN analytes a ON a.test_code = tc.code
+           WHERE s.id = $1""",
+        sample_id,
+    )
+    return bool(row and row["analytes"] > 0 and row["missing"] == 0)
