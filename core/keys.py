@@ -24,7 +24,10 @@ ENCRYPTED: dict[str, tuple[tuple[str, str], ...]] = {
     "patients": (("name", "name_enc"), ("phone", "phone_enc"), ("dob", "dob_enc"), ("address", "address_enc")),
     "staff": (("totp_secret", "totp_secret_enc"),),
     "hl7_messages": (("raw", "raw_enc"),),
+    "escalation_chain": (("phone", "phone_enc"),),
 }
+# The column whose value binds a ciphertext to its row (the vault's context); "id" unless listed here.
+ROW_KEY = {"escalation_chain": "position"}
 
 
 def _kid(column: str) -> str:
@@ -68,14 +71,15 @@ async def rotate(
     active = vault.cipher.active_key_id
     total = 0
     for table, cols in ENCRYPTED.items():
+        key = ROW_KEY.get(table, "id")
         done = 0
         stored = ", ".join(c for _, c in cols)
         sets = ", ".join(f"{c} = ${i + 2}" for i, (_, c) in enumerate(cols))
         while True:
             async with conn.transaction():
                 rows = await conn.fetch(
-                    f"""SELECT id::text AS id, {stored} FROM {table} WHERE {_stale(table)}
-                        ORDER BY id LIMIT {int(batch_size)} FOR UPDATE SKIP LOCKED""",
+                    f"""SELECT {key}::text AS id, {stored} FROM {table} WHERE {_stale(table)}
+                        ORDER BY {key} LIMIT {int(batch_size)} FOR UPDATE SKIP LOCKED""",
                     active,
                 )
                 for row in rows:
@@ -83,7 +87,7 @@ async def rotate(
                         vault.seal(table, name, row["id"], vault.open(table, name, row["id"], row[col]))
                         for name, col in cols
                     ]
-                    await conn.execute(f"UPDATE {table} SET {sets} WHERE id = $1", row["id"], *values)
+                    await conn.execute(f"UPDATE {table} SET {sets} WHERE {key}::text = $1", row["id"], *values)
             done += len(rows)
             if progress is not None:
                 left = await conn.fetchval(f"SELECT count(*) FROM {table} WHERE {_stale(table)}", active)

@@ -47,6 +47,7 @@ class SampleView:
     expected_ready_at: datetime | None
     rejection_reason: str | None
     steps: list[Step]
+    call_expected: bool = False  # a result needs a doctor's attention: the patient is asked, calmly, to expect a call
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -61,6 +62,7 @@ class SampleView:
             "updated_at": self.updated_at.isoformat(),
             "expected_ready_at": self.expected_ready_at.isoformat() if self.expected_ready_at else None,
             "rejection_reason": self.rejection_reason,
+            "call_expected": self.call_expected,
             "steps": [
                 {"state": s.state.value, "at": s.at.isoformat() if s.at else None, "centre": s.centre}
                 for s in self.steps
@@ -172,7 +174,8 @@ async def snapshot(
                             ORDER BY tc.name) AS tests,
                       (SELECT max(tc.turnaround_hours) FROM order_tests ot
                        JOIN test_catalogue tc ON tc.code = ot.test_code
-                       WHERE ot.order_id = s.order_id AND tc.sample_type = s.sample_type) AS tat
+                       WHERE ot.order_id = s.order_id AND tc.sample_type = s.sample_type) AS tat,
+                      EXISTS (SELECT 1 FROM critical_alerts a WHERE a.sample_id = s.id) AS call_expected
                FROM samples s JOIN centres c ON c.id = s.centre_id
                WHERE s.patient_id = $1 ORDER BY s.collected_at DESC, s.barcode""",
             patient_id,
@@ -207,6 +210,7 @@ async def snapshot(
                 expected_ready_at=r["collected_at"] + timedelta(hours=tat) if tat else None,
                 rejection_reason=r["rejection_reason"],
                 steps=steps,
+                call_expected=r["call_expected"],
             )
         )
     return Snapshot(patient_id, views, int(last_seq or 0))

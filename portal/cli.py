@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import getpass
 import logging
 import os
@@ -12,10 +13,11 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import asyncpg
 
-from core import audit, keys
+from core import audit, critical, keys
 from core.config import ConfigError, Secret, Settings, load_settings
 from core.crypto import generate_key
 from core.db.migrate import migrate
@@ -24,6 +26,7 @@ from core.embedded import EmbeddedServices, start_embedded, with_demo_secrets
 from core.errors import DomainError
 from core.events import events_channel
 from core.identity import Actor, Role
+from core.notify import ConsoleNotifier, NoNotifier
 from core.outbox import Relay, redis_publisher
 from core.staff import service as staff
 from core.vault import Vault
@@ -172,11 +175,28 @@ async def _run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, relay.stop)
+    escalation = asyncio.create_task(_escalate(settings, pool, relay))
     try:
         await relay.run()
     finally:
+        escalation.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await escalation
         await redis.aclose()
         await pool.close()
+
+
+async def _escalate(settings: Settings, pool: asyncpg.Pool, relay: Relay) -> None:
+    """Every 30 s: notify the next person about each unacknowledged critical value (core/critical.py)."""
+    vault = Vault.from_settings(settings)
+    notifier = ConsoleNotifier() if settings.mode == "demo" else NoNotifier()
+    while True:
+        try:
+            async with pool.acquire() as conn:
+                await critical.tick(conn, vault, notifier, datetime.now(UTC))
+        except (DomainError, asyncpg.PostgresError, OSError) as exc:
+            logging.getLogger("labpulse.critical").error("critical-value escalation failed; retrying", exc_info=exc)
+        await asyncio.sleep(30)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

@@ -76,6 +76,10 @@ TEXT: dict[str, dict[str, str]] = {
         "act_read": "opened your record",
         "act_change": "updated your record",
         "act_refused": "was refused access",
+        "call_expected": (
+            "One of your results needs a doctor's attention. There is no need to worry: a doctor may call you to "
+            "talk it through. Please keep your phone nearby."
+        ),
         "my_data": "My data",
         "my_data_intro": "Your data belongs to you. Take a full copy at any time, in two formats.",
         "download_json": "Download everything (JSON)",
@@ -160,6 +164,10 @@ TEXT: dict[str, dict[str, str]] = {
         "act_read": "ने आपका रिकॉर्ड खोला",
         "act_change": "ने आपका रिकॉर्ड अपडेट किया",
         "act_refused": "को पहुँच नहीं दी गई",
+        "call_expected": (
+            "आपके एक नतीजे पर डॉक्टर का ध्यान ज़रूरी है। चिंता की कोई बात नहीं है: डॉक्टर आपसे बात करने के लिए फ़ोन कर सकते हैं। "
+            "कृपया अपना फ़ोन पास रखें।"
+        ),
         "my_data": "मेरा डेटा",
         "my_data_intro": "आपका डेटा आपका है। कभी भी पूरी प्रति लें, दो रूपों में।",
         "download_json": "सब कुछ डाउनलोड करें (JSON)",

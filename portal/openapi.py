@@ -128,6 +128,10 @@ DOCUMENT: dict[str, Any] = {
         },
         "/api/staff/unknown-scans": {"get": _op("Scans that matched no tube, for review")},
         "/api/staff/hl7/review": {"get": _op("Inbound HL7 messages held for review (AE/AR)")},
+        "/api/staff/critical": {"get": _op("Critical values not yet acknowledged")},
+        "/api/staff/critical/{alert_id}/ack": {
+            "post": _op("Acknowledge a critical value", params=[_path("alert_id", "number")])
+        },
         "/api/staff/hl7/{message_id}/reapply": {
             "post": _op("Apply a held HL7 message again", params=[_path("message_id", "uuid")])
         },

@@ -93,6 +93,7 @@ def _card(view: tracking.SampleView, lang: str, now: datetime) -> dict[str, Any]
         "message": message,
         "eta": eta,
         "steps": steps,
+        "call": t(lang, "call_expected") if view.call_expected else None,
         "problem": state in (SampleState.REJECTED, SampleState.RECOLLECTION_REQUESTED),
     }
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import asyncpg
 
-from core import audit, results
+from core import audit, critical, results
 from core.db.statement import Statement
 from core.errors import DomainError, InvalidInput, NotFound
 from core.hl7.parse import HL7ParseError, Observation, ParsedMessage, normalize, parse_message, split_batch
@@ -211,6 +211,7 @@ async def _apply(
     decision = await _decide(conn, parsed)
     mid = str(uuid.uuid4())
     count = len(parsed.observations) if decision.applies else 0
+    judged_critical = False
     stmt = Statement()
     stmt.cte(
         "message",
@@ -225,6 +226,7 @@ async def _apply(
     )  # fmt: skip
     if decision.applies and decision.sample_id and parsed.observations:
         judged = await _judge(conn, vault, decision, parsed.observations, ranges)
+        judged_critical = any(j.critical for j in judged)
         _stage_results(stmt, decision.sample_id, "message", judged)
     audit.stage(
         stmt,
@@ -246,6 +248,9 @@ async def _apply(
         text_ = f"Already received: {first['outcome']}"
         return Outcome(first["ack_code"], parsed.control_id, text_, True, first["id"], parsed.sender)
     if decision.applies:
+        if judged_critical:
+            ids = await conn.fetch("SELECT id FROM results WHERE message_id = $1 AND critical", mid)
+            await critical.raise_alerts(conn, [r["id"] for r in ids], datetime.now(UTC))
         await _complete_if_done(conn, decision)
     return Outcome(decision.code, parsed.control_id, decision.detail or "Stored", message_id=mid, sender=parsed.sender)
 

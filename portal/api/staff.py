@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import enum
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from core import access
+from core import access, critical
 from core.errors import InvalidInput
 from core.hl7 import intake
 from core.samples import service as samples
@@ -197,6 +198,26 @@ async def hl7_reapply(request: Request, member: StaffMember) -> Response:
     return JSONResponse({"ack": out.ack_code, "control_id": out.control_id, "detail": out.text})
 
 
+async def critical_open(request: Request, member: StaffMember) -> Response:
+    async with request.state.pool.acquire() as conn:
+        rows = await conn.fetch(
+            """SELECT a.id, a.level, a.created_at, s.barcode, p.mrn, r.name, r.value_num::text AS value, r.comparator,
+                      r.unit FROM critical_alerts a JOIN samples s ON s.id = a.sample_id
+               JOIN patients p ON p.id = s.patient_id JOIN results r ON r.id = a.result_id
+               WHERE a.acknowledged_at IS NULL ORDER BY a.created_at"""
+        )
+    return JSONResponse({"alerts": [{**dict(r), "created_at": r["created_at"].isoformat()} for r in rows]})
+
+
+async def critical_ack(request: Request, member: StaffMember) -> Response:
+    raw = request.path_params["alert_id"]
+    if not raw.isdigit() or len(raw) > 18:
+        raise InvalidInput("alert_id", "An alert id is a number.")
+    async with request.state.pool.acquire() as conn:
+        await critical.acknowledge(conn, int(raw), member.actor, datetime.now(UTC))
+    return JSONResponse({"acknowledged": int(raw)})
+
+
 def routes() -> list[Route]:
     return [
         Route("/api/staff/session", sign_in, methods=["POST"], name="staff.session.create"),
@@ -209,6 +230,8 @@ def routes() -> list[Route]:
         staff_route("/api/staff/unknown-scans", unknown_scans, methods=["GET"], name="staff.unknown_scans"),
         staff_route("/api/staff/patients/{patient_id}", patient_record, methods=["GET"], name="staff.patient"),
         staff_route("/api/staff/hl7/review", hl7_review, methods=["GET"], name="staff.hl7.review"),
+        staff_route("/api/staff/critical", critical_open, methods=["GET"], name="staff.critical"),
+        staff_route("/api/staff/critical/{alert_id}/ack", critical_ack, methods=["POST"], name="staff.critical.ack"),
         staff_route("/api/staff/hl7/{message_id}/reapply", hl7_reapply, methods=["POST"], name="staff.hl7.reapply"),
         staff_route("/api/staff/break-glass", break_glass, methods=["POST"], name="staff.break_glass"),
     ]

@@ -48,6 +48,8 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "staff.unknown_scans": ("GET", "/api/staff/unknown-scans", None),
     "staff.patient": ("GET", "/api/staff/patients/{patient}", None),
     "staff.hl7.review": ("GET", "/api/staff/hl7/review", None),
+    "staff.critical": ("GET", "/api/staff/critical", None),
+    "staff.critical.ack": ("POST", "/api/staff/critical/999999/ack", None),
     "staff.hl7.reapply": ("POST", "/api/staff/hl7/00000000-0000-0000-0000-000000000000/reapply", None),
     "staff.break_glass": ("POST", "/api/staff/break-glass", {"json": {}}),
     "admin.alerts": ("GET", "/api/admin/alerts", None),
