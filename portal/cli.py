@@ -175,7 +175,7 @@ async def _run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, relay.stop)
-    escalation = asyncio.create_task(_escalate(settings, pool, relay))
+    escalation = asyncio.create_task(_escalate(settings, pool))
     try:
         await relay.run()
     finally:
@@ -186,7 +186,7 @@ async def _run_worker(settings: Settings) -> None:
         await pool.close()
 
 
-async def _escalate(settings: Settings, pool: asyncpg.Pool, relay: Relay) -> None:
+async def _escalate(settings: Settings, pool: asyncpg.Pool) -> None:
     """Every 30 s: notify the next person about each unacknowledged critical value (core/critical.py)."""
     vault = Vault.from_settings(settings)
     notifier = ConsoleNotifier() if settings.mode == "demo" else NoNotifier()
