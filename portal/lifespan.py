@@ -19,6 +19,7 @@ from core.notify import ConsoleNotifier, NoNotifier, Notifier
 from core.outbox import Relay, redis_publisher
 from core.patients.sessions import PatientSessions
 from core.patients.signin import PatientSignIn
+from core.reports import content as report_content
 from core.staff.service import StaffSessions
 from core.vault import Vault
 from portal import oidc
@@ -79,6 +80,7 @@ def make_lifespan(settings: Settings, notifier: Notifier | None = None):  # type
             ),
             hub=hub,
             oidc=oidc.client(settings),
+            report_key=report_content.signing_key(secret),
         )
         tasks = [asyncio.create_task(hub.run(), name="realtime-hub")]
         relay: Relay | None = None

@@ -126,6 +126,11 @@ DOCUMENT: dict[str, Any] = {
         "/api/staff/samples/{barcode}": {
             "get": _op("A tube and its history", params=[_path("barcode", "tube barcode")])
         },
+        "/api/staff/samples/{barcode}/report": {
+            "post": _op(
+                "Approve a completed tube: sign and issue its report", ok=201, params=[_path("barcode", "tube")]
+            )
+        },
         "/api/staff/unknown-scans": {"get": _op("Scans that matched no tube, for review")},
         "/api/staff/hl7/review": {"get": _op("Inbound HL7 messages held for review (AE/AR)")},
         "/api/staff/critical": {"get": _op("Critical values not yet acknowledged")},

@@ -14,6 +14,7 @@ from starlette.routing import Route
 from core import patient_rights, tracking
 from core.errors import DomainError, SignInFailed, TooManyAttempts
 from core.patients.sessions import PATIENT_COOKIE, PatientSession
+from core.reports import service as report_service
 from core.samples.model import SampleState
 from portal.http import request_meta
 from portal.i18n import LANGS, t, when
@@ -278,6 +279,18 @@ async def signout(request: Request) -> Response:
     return response
 
 
+async def verify_page(request: Request) -> Response:
+    """Public: is this report genuine? Shows the lab, test names, date and hash; never a name or a value."""
+    try:
+        async with request.state.pool.acquire() as conn:
+            info = await report_service.verification(
+                conn, request.state.vault, request.path_params["report_id"][:64], meta=request_meta(request)
+            )
+    except DomainError as exc:
+        return render(request, "verify.html", 404, info=None, error=exc.message)
+    return render(request, "verify.html", info=info, error=None)
+
+
 def routes() -> list[Route]:
     return [
         Route("/", home, name="page.home"),
@@ -292,5 +305,6 @@ def routes() -> list[Route]:
         Route("/switch", switch, methods=["POST"], name="page.switch"),
         Route("/my-tests/my-data", my_data_page, name="page.my_data"),
         Route("/my-tests/close", close_account, methods=["POST"], name="page.close"),
+        Route("/verify/{report_id}", verify_page, methods=["GET"], name="page.verify"),
         Route("/signout", signout, methods=["POST"], name="page.signout"),
     ]

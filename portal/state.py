@@ -24,4 +24,5 @@ class AppState(TypedDict):
     patient_sessions: PatientSessions
     signin: PatientSignIn
     hub: Hub
+    report_key: Any  # the Ed25519 key reports are signed with
     oidc: Any  # authlib's client for the identity provider, or None when single sign-on is not set up

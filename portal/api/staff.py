@@ -14,6 +14,7 @@ from starlette.routing import Route
 from core import access, critical
 from core.errors import InvalidInput
 from core.hl7 import intake
+from core.reports import service as reports
 from core.samples import service as samples
 from core.samples.model import RejectionReason, SampleState
 from core.staff import service as staff
@@ -218,6 +219,20 @@ async def critical_ack(request: Request, member: StaffMember) -> Response:
     return JSONResponse({"acknowledged": int(raw)})
 
 
+async def issue_report(request: Request, member: StaffMember) -> Response:
+    async with request.state.pool.acquire() as conn:
+        out = await reports.issue(
+            conn,
+            request.state.vault,
+            request.state.report_key,
+            barcode=request.path_params["barcode"],
+            actor=member.actor,
+            verify_base=str(request.base_url),
+            meta=request_meta(request),
+        )
+    return JSONResponse(out, status_code=201)
+
+
 def routes() -> list[Route]:
     return [
         Route("/api/staff/session", sign_in, methods=["POST"], name="staff.session.create"),
@@ -227,6 +242,7 @@ def routes() -> list[Route]:
         staff_route("/api/staff/scan", scan, methods=["POST"], name="staff.scan"),
         staff_route("/api/staff/samples", register_sample, methods=["POST"], name="staff.samples.register"),
         staff_route("/api/staff/samples/{barcode}", sample_detail, methods=["GET"], name="staff.samples.read"),
+        staff_route("/api/staff/samples/{barcode}/report", issue_report, methods=["POST"], name="staff.report.issue"),
         staff_route("/api/staff/unknown-scans", unknown_scans, methods=["GET"], name="staff.unknown_scans"),
         staff_route("/api/staff/patients/{patient_id}", patient_record, methods=["GET"], name="staff.patient"),
         staff_route("/api/staff/hl7/review", hl7_review, methods=["GET"], name="staff.hl7.review"),

@@ -65,11 +65,7 @@ async def test_rotation_killed_half_way_then_resumed_loses_and_breaks_nothing(
     again = run(["keys", "rotate", "--batch-size", "7"], env)
     assert again.returncode == 0, again.stderr
     assert "done:" in again.stdout and "patients: k2: 80" in again.stdout
-    assert await keys.status(conn) == {
-        "patients": {"k2": 80},
-        "staff": {"k2": 1},
-        "hl7_messages": {},
-        "escalation_chain": {},
-    }
+    in_use = {table: counts for table, counts in (await keys.status(conn)).items() if counts}
+    assert in_use == {"patients": {"k2": 80}, "staff": {"k2": 1}}  # nothing left under k1, in any table
     only_new = Vault.from_settings(rotated.with_overrides(field_keys={"k2": Secret(new_key)}))
     assert await _everything(conn, only_new) == before  # the old key can go

@@ -49,6 +49,8 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "staff.patient": ("GET", "/api/staff/patients/{patient}", None),
     "staff.hl7.review": ("GET", "/api/staff/hl7/review", None),
     "staff.critical": ("GET", "/api/staff/critical", None),
+    "staff.report.issue": ("POST", "/api/staff/samples/NO-SUCH-TUBE/report", None),
+    "page.verify": ("GET", "/verify/00000000-0000-0000-0000-000000000000", None),
     "staff.critical.ack": ("POST", "/api/staff/critical/999999/ack", None),
     "staff.hl7.reapply": ("POST", "/api/staff/hl7/00000000-0000-0000-0000-000000000000/reapply", None),
     "staff.break_glass": ("POST", "/api/staff/break-glass", {"json": {}}),

@@ -1,0 +1,1 @@
+"""Signed lab reports: content, Ed25519 signature, PDF rendering, public verification."""

@@ -1,0 +1,122 @@
+"""The printed report (reportlab): lab header, patient and sample, each test with value, unit, reference range
+and flag (abnormal values in bold with an arrow), a plain-language line per abnormal result, the pathologist's
+name and signature fingerprint, page numbers, and a QR code to the public verification page."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.shapes import Drawing
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+_ARROW = {"L": "LOW", "LL": "VERY LOW", "H": "HIGH", "HH": "VERY HIGH", "A": "ABNORMAL", "AA": "ABNORMAL"}
+_PLAIN = {
+    "L": "is below the usual range",
+    "LL": "is well below the usual range; your doctor will want to talk to you about it",
+    "H": "is above the usual range",
+    "HH": "is well above the usual range; your doctor will want to talk to you about it",
+    "A": "is outside what is usually seen",
+    "AA": "is outside what is usually seen",
+}
+
+
+def _qr(url: str, size: float = 28 * mm) -> Drawing:
+    widget = QrCodeWidget(url)
+    x1, y1, x2, y2 = widget.getBounds()
+    drawing = Drawing(size, size, transform=[size / (x2 - x1), 0, 0, size / (y2 - y1), 0, 0])
+    drawing.add(widget)
+    return drawing
+
+
+def _footer(canvas: Canvas, doc: Any) -> None:
+    canvas.saveState()
+    canvas.setFont("Helvetica", 8)
+    canvas.drawString(15 * mm, 10 * mm, f"Report {doc.report_ref} - verify at {doc.verify_url}")
+    canvas.drawRightString(195 * mm, 10 * mm, f"Page {canvas.getPageNumber()}")
+    canvas.restoreState()
+
+
+def render(content: dict[str, Any], verify_url: str, signature_hex: str) -> bytes:
+    styles = getSampleStyleSheet()
+    small = ParagraphStyle("small", parent=styles["Normal"], fontSize=8, leading=10)
+    out = io.BytesIO()
+    doc = SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=18 * mm,
+        title=f"Lab report {content['report_id']}",
+    )
+    doc.report_ref = f"{content['report_id']} v{content['version']}"
+    doc.verify_url = verify_url
+    lab, patient, sample = content["lab"], content["patient"], content["sample"]
+    head = Table(
+        [
+            [
+                Paragraph(f"<b>{lab['name']}</b><br/>{lab['address']}<br/>{lab['accreditation']}", styles["Normal"]),
+                _qr(verify_url),
+            ]
+        ],
+        colWidths=[150 * mm, 30 * mm],
+    )
+    people = Table(
+        [
+            ["Patient", patient["name"], "MRN", patient["mrn"]],
+            [
+                "Sex / age",
+                f"{patient['sex']} / {patient['age'] if patient['age'] is not None else '-'}",
+                "Tube",
+                sample["barcode"],
+            ],
+            ["Collected", sample["collected_at"][:16].replace("T", " "), "Sample", sample["type"]],
+            ["Collection centre", sample["centre"], "Report issued", content["issued_at"][:16].replace("T", " ")],
+        ],
+        colWidths=[30 * mm, 60 * mm, 30 * mm, 60 * mm],
+    )
+    people.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (0, -1), "Helvetica-Bold"),
+                ("FONTNAME", (2, 0), (2, -1), "Helvetica-Bold"),
+                ("FONTSIZE", (0, 0), (-1, -1), 9),
+            ]
+        )
+    )
+    rows = [["Test", "Result", "Unit", "Reference range", "Flag"]]
+    style = [
+        ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
+        ("FONTSIZE", (0, 0), (-1, -1), 9),
+        ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.whitesmoke]),
+    ]
+    plain = []
+    for i, t in enumerate(content["tests"], 1):
+        flag = t["flag"] if t["flag"] not in (None, "N") else ""
+        rows.append([t["name"], t["value"], t["unit"] or "", t["range"] or "", _ARROW.get(flag, "")])
+        if flag:
+            style += [("FONTNAME", (1, i), (1, i), "Helvetica-Bold"), ("TEXTCOLOR", (4, i), (4, i), colors.darkred)]
+            plain.append(f"Your {t['name']} ({t['value']} {t['unit'] or ''}) {_PLAIN.get(flag, 'is unusual')}.")
+    results = Table(rows, colWidths=[60 * mm, 30 * mm, 25 * mm, 40 * mm, 25 * mm], repeatRows=1)
+    results.setStyle(TableStyle(style))
+    story = [head, Spacer(1, 4 * mm), people, Spacer(1, 6 * mm), results, Spacer(1, 6 * mm)]
+    if plain:
+        story.append(Paragraph("<b>In plain words</b>", styles["Heading4"]))
+        story += [Paragraph(line, styles["Normal"]) for line in plain]
+    signer = content["signer"]
+    story += [
+        Spacer(1, 8 * mm),
+        Paragraph(f"Verified and signed by <b>{signer['name']}</b>, {signer['role']}", styles["Normal"]),
+        Paragraph(f"Digital signature (Ed25519): {signature_hex[:32]}... - hash {content['hash_hint']}", small),
+        Paragraph("Results should be read with your doctor. Scan the QR code to check this report is genuine.", small),
+    ]
+    doc.build(story, onFirstPage=_footer, onLaterPages=_footer)
+    return out.getvalue()

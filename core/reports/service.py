@@ -1,0 +1,185 @@
+"""Issue a signed report for a completed tube (the pathologist's approval moves it to 'reported'), and answer the
+public verification page. Rendering happens before the transaction; the report row and the tube's move commit
+together, so there is never a report for a tube that is not reported, nor the reverse."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+import asyncpg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from core import audit, permissions, results
+from core.crypto import DecryptionError
+from core.errors import InvalidTransition, NotFound, UnknownBarcode
+from core.identity import Actor, RequestMeta, Role
+from core.ids import is_uuid
+from core.labtime import LAB_TZ
+from core.reports import content as rc
+from core.reports import pdf
+from core.samples import service as samples
+from core.samples.model import SampleState, normalize_barcode
+from core.vault import Vault
+
+PUBLIC = Actor("public:verify", Role.SYSTEM)
+
+
+def _value(r: asyncpg.Record) -> str:
+    if r["value_num"] is not None:
+        return f"{r['comparator'] or ''}{r['value_num']}"
+    return str(r["value_text"] or r["value_code"] or "-")
+
+
+async def _content(
+    conn: asyncpg.Connection,
+    vault: Vault,
+    sample: asyncpg.Record,
+    version: int,
+    actor: Actor,
+    report_id: str,
+    issued: datetime,
+) -> dict[str, Any]:
+    p = await conn.fetchrow(
+        "SELECT id::text, mrn, name_enc, dob_enc, sex FROM patients WHERE id = $1", sample["patient_id"]
+    )
+    dob = vault.open("patients", "dob", p["id"], p["dob_enc"])
+    rows = await conn.fetch(
+        """SELECT DISTINCT ON (r.code) r.code, coalesce(a.name, r.name) AS name, r.value_num, r.comparator,
+                  r.value_text, r.value_code, r.unit, r.reference_range, r.flag
+           FROM results r LEFT JOIN analytes a ON a.code = r.code
+           WHERE r.sample_id = $1 ORDER BY r.code, r.id DESC""",
+        sample["id"],
+    )
+    signer = await conn.fetchval("SELECT display_name FROM staff WHERE id::text = $1", actor.id.removeprefix("staff:"))
+    return {
+        "report_id": report_id,
+        "version": version,
+        "lab": rc.LAB,
+        "patient": {
+            "mrn": p["mrn"],
+            "name": vault.open("patients", "name", p["id"], p["name_enc"]),
+            "sex": p["sex"],
+            "age": results.age_years(date.fromisoformat(dob) if dob else None, issued.astimezone(LAB_TZ).date()),
+        },
+        "sample": {
+            "barcode": sample["barcode"],
+            "type": sample["sample_type"].replace("_", " "),
+            "collected_at": sample["collected_at"].astimezone(LAB_TZ).isoformat(),
+            "centre": sample["centre"],
+        },
+        "tests": [
+            {
+                "code": r["code"],
+                "name": r["name"],
+                "value": _value(r),
+                "unit": r["unit"],
+                "range": r["reference_range"],
+                "flag": r["flag"],
+            }
+            for r in sorted(rows, key=lambda r: r["name"])
+        ],
+        "signer": {"id": actor.id, "name": signer or actor.id, "role": actor.role.value.replace("_", " ")},
+        "issued_at": issued.astimezone(LAB_TZ).isoformat(timespec="seconds"),
+    }
+
+
+async def issue(
+    conn: asyncpg.Connection,
+    vault: Vault,
+    key: Ed25519PrivateKey,
+    *,
+    barcode: str,
+    actor: Actor,
+    verify_base: str,
+    meta: RequestMeta | None = None,
+) -> dict[str, Any]:
+    """Approve a completed tube: sign its report (next version), store it encrypted, move the tube to 'reported'."""
+    permissions.require_transition(actor.role, SampleState.REPORTED)
+    code = normalize_barcode(barcode)
+    sample = await conn.fetchrow(
+        """SELECT s.id::text, s.barcode, s.state, s.patient_id::text, s.sample_type, s.collected_at, s.centre_id,
+                  c.name AS centre
+           FROM samples s JOIN centres c ON c.id = s.centre_id WHERE s.barcode = $1""",
+        code,
+    )
+    if sample is None:
+        raise UnknownBarcode(code)
+    if sample["state"] != SampleState.COMPLETED.value:
+        raise InvalidTransition(code, sample["state"], SampleState.REPORTED.value)
+    version = 1 + (
+        await conn.fetchval("SELECT coalesce(max(version), 0) FROM reports WHERE sample_id = $1", sample["id"])
+    )
+    report_id, issued = str(uuid.uuid4()), datetime.now(UTC)
+    content = await _content(conn, vault, sample, version, actor, report_id, issued)
+    content_hash, signature = rc.sign(key, {k: v for k, v in content.items()})
+    verify_url = f"{verify_base.rstrip('/')}/verify/{report_id}"
+    document = pdf.render({**content, "hash_hint": content_hash.hex()[:16]}, verify_url, signature.hex())
+    async with conn.transaction():
+        await conn.execute(
+            """INSERT INTO reports (id, sample_id, version, content_enc, content_hash, signature, public_key, signer_id,
+                                    issued_at, pdf_enc)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+            report_id,
+            sample["id"],
+            version,
+            vault.seal("reports", "content", report_id, rc.canonical(content).decode()),
+            content_hash,
+            signature,
+            rc.public_bytes(key),
+            actor.id,
+            issued,
+            vault.seal("reports", "pdf", report_id, base64.b64encode(document).decode()),
+        )
+        await samples.transition(
+            conn, barcode=code, to_state=SampleState.REPORTED, actor=actor, centre_id=sample["centre_id"], meta=meta
+        )
+        await audit.append(
+            conn,
+            actor=actor,
+            action="report.issue",
+            entity_type="report",
+            entity_id=report_id,
+            patient_id=sample["patient_id"],
+            summary={"version": version, "barcode": code},
+            meta=meta,
+        )
+    return {"report_id": report_id, "version": version, "verify_url": verify_url, "pdf_bytes": len(document)}
+
+
+async def verification(
+    conn: asyncpg.Connection, vault: Vault, report_id: str, *, meta: RequestMeta | None = None
+) -> dict[str, Any]:
+    """What the public page may show: genuine or not, the lab, test names, the date and the hash. No name, no values."""
+
+    row = await conn.fetchrow("SELECT * FROM reports WHERE id = $1", report_id) if is_uuid(report_id) else None
+    async with conn.transaction():
+        await audit.append(
+            conn,
+            actor=PUBLIC,
+            action="report.verify",
+            entity_type="report",
+            entity_id=report_id[:64],
+            outcome="found" if row else "not_found",
+            meta=meta,
+        )
+    if row is None:
+        raise NotFound("We have no report with this number. It may have been mistyped, or it is not from our lab.")
+    try:
+        content = json.loads(vault.open("reports", "content", str(row["id"]), row["content_enc"]) or "{}")
+    except (DecryptionError, ValueError):  # an altered or undecryptable record is simply not genuine
+        content = {}
+    ok = bool(content) and rc.genuine(
+        content, bytes(row["content_hash"]), bytes(row["signature"]), bytes(row["public_key"])
+    )
+    return {
+        "genuine": ok,
+        "lab": rc.LAB["name"],
+        "tests": sorted({t["name"] for t in content.get("tests", [])}),
+        "issued_at": row["issued_at"].astimezone(LAB_TZ).date().isoformat(),
+        "version": row["version"],
+        "hash": bytes(row["content_hash"]).hex(),
+    }

@@ -1,0 +1,93 @@
+"""Signed reports: a completed tube is approved by a pathologist, its PDF says what a lab would print (checked as
+text with pypdf), the verification answers genuine, and a tampered record is caught."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import asyncpg
+import pytest
+from pypdf import PdfReader
+
+from core.errors import InvalidTransition, PermissionDenied
+from core.hl7 import intake
+from core.identity import Actor, Role
+from core.patients import service as patients
+from core.patients.model import NewPatient, Sex
+from core.reports import content as rc
+from core.reports import service as reports
+from core.samples import service as samples
+from core.samples.model import SampleState
+from core.staff import service as staff
+from core.vault import Vault
+from tests.support.factories import SYSTEM, TECH, make_sample
+
+KEY = rc.signing_key("x" * 40)
+VALUES = {"718-7": ("Hemoglobin", "10.1"), "6690-2": ("WBC", "7.0"), "777-3": ("Platelets", "250"),
+          "789-8": ("RBC", "4.4"), "4544-3": ("Hematocrit", "39")}  # fmt: skip
+
+
+async def _completed(conn: asyncpg.Connection, vault: Vault) -> tuple[str, Actor]:
+    p = await patients.create(conn, vault, NewPatient(name="Sunita Report", sex=Sex.FEMALE), actor=SYSTEM)
+    sample = await make_sample(conn, vault, patient=p)
+    await samples.transition(
+        conn, barcode=sample.barcode, to_state=SampleState.RECEIVED_AT_LAB, actor=TECH, centre_id="LAB-1"
+    )
+    obx = "".join(f"OBX|{i}|NM|{c}^{n}^LN||{v}|u|||||F\r" for i, (c, (n, v)) in enumerate(VALUES.items(), 1))
+    msg = f"MSH|^~\\&|H|L|LP|L|2026||ORU^R01|REP-1|P|2.5.1\rPID|1||M\rOBR|1|{sample.barcode}||CBC\r{obx}"
+    assert (await intake.receive(conn, vault, msg.encode()))[0].ack_code == "AA"
+    member = await staff.add(conn, username="dr.path", display_name="Dr Kavita Rao", role=Role.PATHOLOGIST,
+                             password="x" * 12, actor=SYSTEM)  # fmt: skip
+    return sample.barcode, member.actor
+
+
+async def test_a_pathologist_issues_a_signed_report_and_the_tube_is_reported(
+    conn: asyncpg.Connection, vault: Vault
+) -> None:
+    barcode, pathologist = await _completed(conn, vault)
+    out = await reports.issue(conn, vault, KEY, barcode=barcode, actor=pathologist, verify_base="https://lab.example")
+    assert out["version"] == 1 and out["verify_url"] == f"https://lab.example/verify/{out['report_id']}"
+    assert await conn.fetchval("SELECT state FROM samples WHERE barcode = $1", barcode) == "reported"
+    row = await conn.fetchrow("SELECT * FROM reports WHERE id = $1", out["report_id"])
+    assert b"Sunita" not in bytes(row["content_enc"]) and b"%PDF" not in bytes(row["pdf_enc"])  # encrypted at rest
+    pdf = base64.b64decode(vault.open("reports", "pdf", out["report_id"], row["pdf_enc"]) or "")
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    expected_text = ["labpulse Central Processing Lab", "Sunita Report", barcode, "Haemoglobin", "10.1", "12.0-15.5"]
+    expected_text += ["LOW", "In plain words", "is below the usual range", "Dr Kavita Rao", "Ed25519", "Page 1"]
+    for expected in expected_text:
+        assert expected in text, expected
+    again = await reports.verification(conn, vault, out["report_id"])
+    assert again["genuine"] is True and "Haemoglobin" in again["tests"] and again["version"] == 1
+    assert "Sunita" not in json.dumps(again) and "10.1" not in json.dumps(again)  # the public page shows no PHI
+
+
+async def test_only_completed_tubes_and_only_pathologists(conn: asyncpg.Connection, vault: Vault) -> None:
+    barcode, pathologist = await _completed(conn, vault)
+    with pytest.raises(PermissionDenied):
+        await reports.issue(
+            conn, vault, KEY, barcode=barcode, actor=Actor("staff:t", Role.LAB_TECHNICIAN), verify_base="x"
+        )
+    other = await make_sample(conn, vault)
+    with pytest.raises(InvalidTransition, match="'collected' and cannot move to 'reported'"):
+        await reports.issue(conn, vault, KEY, barcode=other.barcode, actor=pathologist, verify_base="x")
+
+
+@pytest.mark.parametrize("tamper", ["content", "hash", "signature"])
+async def test_a_tampered_report_is_not_genuine(conn: asyncpg.Connection, vault: Vault, tamper: str) -> None:
+    barcode, pathologist = await _completed(conn, vault)
+    rid = (await reports.issue(conn, vault, KEY, barcode=barcode, actor=pathologist, verify_base="x"))["report_id"]
+    if tamper == "content":  # a value changed, and even re-encrypted properly: the signed hash no longer matches
+        content = json.loads(vault.open("reports", "content", rid, await conn.fetchval(
+            "SELECT content_enc FROM reports WHERE id = $1", rid)) or "{}")  # fmt: skip
+        content["tests"][0]["value"] = "99.9"
+        await conn.execute("UPDATE reports SET content_enc = $2 WHERE id = $1", rid,
+                           vault.seal("reports", "content", rid, json.dumps(content)))  # fmt: skip
+    elif tamper == "hash":
+        await conn.execute("UPDATE reports SET content_hash = sha256('forged') WHERE id = $1", rid)
+    else:
+        await conn.execute(
+            "UPDATE reports SET signature = overlay(signature placing '\\x00' from 1) WHERE id = $1", rid
+        )
+    assert (await reports.verification(conn, vault, rid))["genuine"] is False
