@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from core import audit, permissions, results
 from core.crypto import DecryptionError
-from core.errors import InvalidTransition, NotFound, UnknownBarcode
+from core.errors import Conflict, InvalidTransition, NotFound, UnknownBarcode
 from core.identity import Actor, RequestMeta, Role
 from core.ids import is_uuid
 from core.labtime import LAB_TZ
@@ -118,35 +118,38 @@ async def issue(
     content_hash, signature = rc.sign(key, {k: v for k, v in content.items()})
     verify_url = f"{verify_base.rstrip('/')}/verify/{report_id}"
     document = pdf.render({**content, "hash_hint": content_hash.hex()[:16]}, verify_url, signature.hex())
-    async with conn.transaction():
-        await conn.execute(
-            """INSERT INTO reports (id, sample_id, version, content_enc, content_hash, signature, public_key, signer_id,
-                                    issued_at, pdf_enc)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
-            report_id,
-            sample["id"],
-            version,
-            vault.seal("reports", "content", report_id, rc.canonical(content).decode()),
-            content_hash,
-            signature,
-            rc.public_bytes(key),
-            actor.id,
-            issued,
-            vault.seal("reports", "pdf", report_id, base64.b64encode(document).decode()),
-        )
-        await samples.transition(
-            conn, barcode=code, to_state=SampleState.REPORTED, actor=actor, centre_id=sample["centre_id"], meta=meta
-        )
-        await audit.append(
-            conn,
-            actor=actor,
-            action="report.issue",
-            entity_type="report",
-            entity_id=report_id,
-            patient_id=sample["patient_id"],
-            summary={"version": version, "barcode": code},
-            meta=meta,
-        )
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                """INSERT INTO reports (id, sample_id, version, content_enc, content_hash, signature, public_key,
+                                        signer_id, issued_at, pdf_enc)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+                report_id,
+                sample["id"],
+                version,
+                vault.seal("reports", "content", report_id, rc.canonical(content).decode()),
+                content_hash,
+                signature,
+                rc.public_bytes(key),
+                actor.id,
+                issued,
+                vault.seal("reports", "pdf", report_id, base64.b64encode(document).decode()),
+            )
+            await samples.transition(
+                conn, barcode=code, to_state=SampleState.REPORTED, actor=actor, centre_id=sample["centre_id"], meta=meta
+            )
+            await audit.append(
+                conn,
+                actor=actor,
+                action="report.issue",
+                entity_type="report",
+                entity_id=report_id,
+                patient_id=sample["patient_id"],
+                summary={"version": version, "barcode": code},
+                meta=meta,
+            )
+    except asyncpg.UniqueViolationError as exc:  # two approvals of one tube at once: the first one stands
+        raise Conflict(f"A report for {code} was issued a moment ago; refresh to see it.") from exc
     return {"report_id": report_id, "version": version, "verify_url": verify_url, "pdf_bytes": len(document)}
 
 

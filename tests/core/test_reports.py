@@ -91,3 +91,24 @@ async def test_a_tampered_report_is_not_genuine(conn: asyncpg.Connection, vault:
             "UPDATE reports SET signature = overlay(signature placing '\\x00' from 1) WHERE id = $1", rid
         )
     assert (await reports.verification(conn, vault, rid))["genuine"] is False
+
+
+async def test_two_approvals_at_once_issue_one_report(pool: asyncpg.Pool, vault: Vault) -> None:
+    import asyncio
+
+    async with pool.acquire() as conn:
+        barcode, pathologist = await _completed(conn, vault)
+
+    async def approve() -> object:
+        async with pool.acquire() as conn:
+            try:
+                return await reports.issue(conn, vault, KEY, barcode=barcode, actor=pathologist, verify_base="x")
+            except Exception as exc:  # noqa: BLE001 - the loser's refusal is what is checked
+                return exc
+
+    outcomes = await asyncio.gather(approve(), approve())
+    issued = [o for o in outcomes if isinstance(o, dict)]
+    refused = [type(o).__name__ for o in outcomes if not isinstance(o, dict)]
+    assert len(issued) == 1 and refused[0] in ("Conflict", "InvalidTransition")
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM reports") == 1
