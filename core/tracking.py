@@ -48,6 +48,7 @@ class SampleView:
     rejection_reason: str | None
     steps: list[Step]
     call_expected: bool = False  # a result needs a doctor's attention: the patient is asked, calmly, to expect a call
+    report_version: int | None = None  # 2 and up: a corrected result made a new version of the report
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -63,6 +64,7 @@ class SampleView:
             "expected_ready_at": self.expected_ready_at.isoformat() if self.expected_ready_at else None,
             "rejection_reason": self.rejection_reason,
             "call_expected": self.call_expected,
+            "report_version": self.report_version,
             "steps": [
                 {"state": s.state.value, "at": s.at.isoformat() if s.at else None, "centre": s.centre}
                 for s in self.steps
@@ -175,7 +177,8 @@ async def snapshot(
                       (SELECT max(tc.turnaround_hours) FROM order_tests ot
                        JOIN test_catalogue tc ON tc.code = ot.test_code
                        WHERE ot.order_id = s.order_id AND tc.sample_type = s.sample_type) AS tat,
-                      EXISTS (SELECT 1 FROM critical_alerts a WHERE a.sample_id = s.id) AS call_expected
+                      EXISTS (SELECT 1 FROM critical_alerts a WHERE a.sample_id = s.id) AS call_expected,
+                      (SELECT max(version) FROM reports rp WHERE rp.sample_id = s.id) AS report_version
                FROM samples s JOIN centres c ON c.id = s.centre_id
                WHERE s.patient_id = $1 ORDER BY s.collected_at DESC, s.barcode""",
             patient_id,
@@ -211,6 +214,7 @@ async def snapshot(
                 rejection_reason=r["rejection_reason"],
                 steps=steps,
                 call_expected=r["call_expected"],
+                report_version=r["report_version"],
             )
         )
     return Snapshot(patient_id, views, int(last_seq or 0))

@@ -80,6 +80,10 @@ TEXT: dict[str, dict[str, str]] = {
             "One of your results needs a doctor's attention. There is no need to worry: a doctor may call you to "
             "talk it through. Please keep your phone nearby."
         ),
+        "report_updated": (
+            "Your report has been updated: the lab checked one of your results again and corrected it. The new "
+            "version replaces the old one; your doctor can see it too."
+        ),
         "my_data": "My data",
         "my_data_intro": "Your data belongs to you. Take a full copy at any time, in two formats.",
         "download_json": "Download everything (JSON)",
@@ -167,6 +171,10 @@ TEXT: dict[str, dict[str, str]] = {
         "call_expected": (
             "आपके एक नतीजे पर डॉक्टर का ध्यान ज़रूरी है। चिंता की कोई बात नहीं है: डॉक्टर आपसे बात करने के लिए फ़ोन कर सकते हैं। "
             "कृपया अपना फ़ोन पास रखें।"
+        ),
+        "report_updated": (
+            "आपकी रिपोर्ट अपडेट की गई है: लैब ने आपके एक नतीजे को दोबारा जाँचा और सुधारा। नया संस्करण पुराने की जगह लेता है; "
+            "आपके डॉक्टर भी इसे देख सकते हैं।"
         ),
         "my_data": "मेरा डेटा",
         "my_data_intro": "आपका डेटा आपका है। कभी भी पूरी प्रति लें, दो रूपों में।",

@@ -95,6 +95,7 @@ def _card(view: tracking.SampleView, lang: str, now: datetime) -> dict[str, Any]
         "eta": eta,
         "steps": steps,
         "call": t(lang, "call_expected") if view.call_expected else None,
+        "updated": t(lang, "report_updated") if (view.report_version or 0) > 1 else None,
         "problem": state in (SampleState.REJECTED, SampleState.RECOLLECTION_REQUESTED),
     }
 

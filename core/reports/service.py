@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from core import audit, permissions, results
+from core import audit, outbox, permissions, results
 from core.crypto import DecryptionError
 from core.errors import Conflict, InvalidTransition, NotFound, UnknownBarcode
 from core.identity import Actor, RequestMeta, Role
@@ -26,6 +26,7 @@ from core.samples.model import SampleState, normalize_barcode
 from core.vault import Vault
 
 PUBLIC = Actor("public:verify", Role.SYSTEM)
+EVENT_REPORT_UPDATED = "report.updated"
 
 
 def _value(r: asyncpg.Record) -> str:
@@ -108,7 +109,14 @@ async def issue(
     )
     if sample is None:
         raise UnknownBarcode(code)
-    if sample["state"] != SampleState.COMPLETED.value:
+    reissue = sample["state"] == SampleState.REPORTED.value
+    if reissue and not await conn.fetchval(
+        """SELECT EXISTS (SELECT 1 FROM results WHERE sample_id = $1 AND status = 'corrected'
+                          AND created_at > (SELECT max(issued_at) FROM reports WHERE sample_id = $1))""",
+        sample["id"],
+    ):
+        raise Conflict(f"The report for {code} is out, and no result has been corrected since.")
+    if not reissue and sample["state"] != SampleState.COMPLETED.value:
         raise InvalidTransition(code, sample["state"], SampleState.REPORTED.value)
     version = 1 + (
         await conn.fetchval("SELECT coalesce(max(version), 0) FROM reports WHERE sample_id = $1", sample["id"])
@@ -135,9 +143,22 @@ async def issue(
                 issued,
                 vault.seal("reports", "pdf", report_id, base64.b64encode(document).decode()),
             )
-            await samples.transition(
-                conn, barcode=code, to_state=SampleState.REPORTED, actor=actor, centre_id=sample["centre_id"], meta=meta
-            )
+            if reissue:  # a corrected result: a new version, and the patient is told calmly (live and in the timeline)
+                await outbox.add(
+                    conn,
+                    patient_id=sample["patient_id"],
+                    type=EVENT_REPORT_UPDATED,
+                    payload={"sample_id": sample["id"], "barcode": code, "version": version, "report_id": report_id},
+                )
+            else:
+                await samples.transition(
+                    conn,
+                    barcode=code,
+                    to_state=SampleState.REPORTED,
+                    actor=actor,
+                    centre_id=sample["centre_id"],
+                    meta=meta,
+                )
             await audit.append(
                 conn,
                 actor=actor,

@@ -11,7 +11,8 @@ import asyncpg
 import pytest
 from pypdf import PdfReader
 
-from core.errors import InvalidTransition, PermissionDenied
+from core import tracking
+from core.errors import Conflict, InvalidTransition, PermissionDenied
 from core.hl7 import intake
 from core.identity import Actor, Role
 from core.patients import service as patients
@@ -25,12 +26,13 @@ from core.vault import Vault
 from tests.support.factories import SYSTEM, TECH, make_sample
 
 KEY = rc.signing_key("x" * 40)
+PHONE = "+919811177777"
 VALUES = {"718-7": ("Hemoglobin", "10.1"), "6690-2": ("WBC", "7.0"), "777-3": ("Platelets", "250"),
           "789-8": ("RBC", "4.4"), "4544-3": ("Hematocrit", "39")}  # fmt: skip
 
 
 async def _completed(conn: asyncpg.Connection, vault: Vault) -> tuple[str, Actor]:
-    p = await patients.create(conn, vault, NewPatient(name="Sunita Report", sex=Sex.FEMALE), actor=SYSTEM)
+    p = await patients.create(conn, vault, NewPatient(name="Sunita Report", sex=Sex.FEMALE, phone=PHONE), actor=SYSTEM)
     sample = await make_sample(conn, vault, patient=p)
     await samples.transition(
         conn, barcode=sample.barcode, to_state=SampleState.RECEIVED_AT_LAB, actor=TECH, centre_id="LAB-1"
@@ -112,3 +114,28 @@ async def test_two_approvals_at_once_issue_one_report(pool: asyncpg.Pool, vault:
     assert len(issued) == 1 and refused[0] in ("Conflict", "InvalidTransition")
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM reports") == 1
+
+
+async def test_a_corrected_result_after_release_makes_a_new_version_and_tells_the_patient(
+    conn: asyncpg.Connection, vault: Vault
+) -> None:
+    barcode, pathologist = await _completed(conn, vault)
+    first = await reports.issue(conn, vault, KEY, barcode=barcode, actor=pathologist, verify_base="x")
+    with pytest.raises(Conflict, match="no result has been corrected"):
+        await reports.issue(conn, vault, KEY, barcode=barcode, actor=pathologist, verify_base="x")
+    fix = f"MSH|^~\\&|H|L|LP|L|2026||ORU^R01|REP-FIX|P|2.5.1\rOBR|1|{barcode}\rOBX|1|NM|718-7^Hb||11.2|g/dL|||||C\r"
+    assert (await intake.receive(conn, vault, fix.encode()))[0].ack_code == "AA"
+    second = await reports.issue(conn, vault, KEY, barcode=barcode, actor=pathologist, verify_base="x")
+    assert second["version"] == 2
+    v2 = json.loads(vault.open("reports", "content", second["report_id"], await conn.fetchval(
+        "SELECT content_enc FROM reports WHERE id = $1", second["report_id"])) or "{}")  # fmt: skip
+    assert {t["name"]: t["value"] for t in v2["tests"]}["Haemoglobin"] == "11.2"
+    patient_id = await conn.fetchval("SELECT patient_id::text FROM samples WHERE barcode = $1", barcode)
+    event = await conn.fetchrow(
+        "SELECT type, payload FROM outbox WHERE patient_id = $1 ORDER BY patient_seq DESC", patient_id
+    )
+    assert event["type"] == "report.updated" and event["payload"]["version"] == 2
+    snap = await tracking.snapshot(conn, vault.lookup.digest("phone", PHONE).hex(), patient_id)
+    assert snap.samples[0].report_version == 2  # the patient's card says, calmly, that the report was updated
+    assert (await reports.verification(conn, vault, first["report_id"]))["genuine"]  # the old version still checks out
+    assert await conn.fetchval("SELECT state FROM samples WHERE barcode = $1", barcode) == "reported"
