@@ -77,6 +77,17 @@ class Settings:
     oidc_client_id: str | None = None
     oidc_client_secret: Secret | None = None
     oidc_role_claim: str = "roles"
+    public_url: str | None = None  # how patients reach us (links in messages, the QR code); None: the request's
+    files_dir: Path | None = None  # encrypted report files; None: <data_dir>/files
+    job_heartbeat_seconds: int = 30  # a worker silent this long is presumed dead; its job runs again elsewhere
+    job_retries: int = 6
+
+    @property
+    def report_files_dir(self) -> Path:
+        return self.files_dir or self.data_dir / "files"
+
+    def link_base(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def oidc_enabled(self) -> bool:
@@ -191,6 +202,14 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     elif oidc_client_id or oidc_secret:
         problems.append("LABPULSE_OIDC_ISSUER: required when an OIDC client id or secret is set")
 
+    public_url = env.get("LABPULSE_PUBLIC_URL", "").strip().rstrip("/") or None
+    if public_url is not None:
+        parts = urlsplit(public_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            problems.append(f"LABPULSE_PUBLIC_URL: an address such as https://reports.example.in, got {public_url!r}")
+    heartbeat = _int(env, "LABPULSE_JOB_HEARTBEAT_SECONDS", 30, 1, 3600, problems)
+    job_retries = _int(env, "LABPULSE_JOB_RETRIES", 6, 0, 30, problems)
+
     log_level = env.get("LABPULSE_LOG_LEVEL", "info").lower()
     if log_level not in ("debug", "info", "warning", "error"):
         problems.append(f"LABPULSE_LOG_LEVEL: one of debug, info, warning, error; got {log_level!r}")
@@ -264,4 +283,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         oidc_client_id=oidc_client_id,
         oidc_client_secret=Secret(oidc_secret) if oidc_secret else None,
         oidc_role_claim=oidc_role_claim,
+        public_url=public_url,
+        files_dir=Path(env["LABPULSE_FILES_DIR"]) if env.get("LABPULSE_FILES_DIR") else None,
+        job_heartbeat_seconds=heartbeat,
+        job_retries=job_retries,
     )

@@ -33,18 +33,24 @@ class FieldCipher:
         self.active_key_id = active_key_id
 
     def encrypt(self, plaintext: str, *, context: str) -> bytes:
-        kid = self.active_key_id.encode("ascii")
-        nonce = os.urandom(12)
-        sealed = self._aead[self.active_key_id].encrypt(nonce, plaintext.encode("utf-8"), context.encode("utf-8"))
-        return bytes([_VERSION, len(kid)]) + kid + nonce + sealed
+        return self.encrypt_bytes(plaintext.encode("utf-8"), context=context)
 
     def decrypt(self, blob: bytes, *, context: str) -> str:
+        return self.decrypt_bytes(blob, context=context).decode("utf-8")
+
+    def encrypt_bytes(self, plaintext: bytes, *, context: str) -> bytes:
+        kid = self.active_key_id.encode("ascii")
+        nonce = os.urandom(12)
+        sealed = self._aead[self.active_key_id].encrypt(nonce, plaintext, context.encode("utf-8"))
+        return bytes([_VERSION, len(kid)]) + kid + nonce + sealed
+
+    def decrypt_bytes(self, blob: bytes, *, context: str) -> bytes:
         kid, nonce, sealed = self._split(blob)
         aead = self._aead.get(kid)
         if aead is None:
             raise DecryptionError(f"no key with id {kid!r} is configured")
         try:
-            return aead.decrypt(nonce, sealed, context.encode("utf-8")).decode("utf-8")
+            return aead.decrypt(nonce, sealed, context.encode("utf-8"))
         except InvalidTag as exc:
             raise DecryptionError("ciphertext failed authentication (tampered, or moved to another field)") from exc
 

@@ -21,6 +21,12 @@ class NotFound(DomainError):
     code = "not_found"
 
 
+class Gone(DomainError):
+    """Something that existed and no longer can be used (an expired link)."""
+
+    code = "gone"
+
+
 class Conflict(DomainError):
     code = "conflict"
 

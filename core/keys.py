@@ -25,7 +25,7 @@ ENCRYPTED: dict[str, tuple[tuple[str, str], ...]] = {
     "staff": (("totp_secret", "totp_secret_enc"),),
     "hl7_messages": (("raw", "raw_enc"),),
     "escalation_chain": (("phone", "phone_enc"),),
-    "reports": (("content", "content_enc"), ("pdf", "pdf_enc")),
+    "reports": (("content", "content_enc"),),
 }
 # The column whose value binds a ciphertext to its row (the vault's context); "id" unless listed here.
 ROW_KEY = {"escalation_chain": "position"}

@@ -8,6 +8,9 @@ as long as medical-record retention rules require, which the portal explains in 
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +20,7 @@ from fhir.resources.R4B.bundle import Bundle
 from core import audit, tracking
 from core.identity import RequestMeta
 from core.patients import service as patients
+from core.storage import FileStore
 from core.vault import Vault
 
 FORMAT_VERSION = 1
@@ -33,8 +37,45 @@ _REPORT_STATUS = {
 }
 
 
+async def _reports(conn: asyncpg.Connection, vault: Vault, store: FileStore, patient_id: str) -> list[dict[str, Any]]:
+    """Every released report version, with its signed content (the results as released) and the PDF itself."""
+    rows = await conn.fetch(
+        """SELECT r.id::text, r.version, r.issued_at, r.verify_url, r.content_enc, r.file_name, r.file_sha256,
+                  s.id::text AS sample_id, s.barcode
+           FROM reports r JOIN samples s ON s.id = r.sample_id
+           WHERE s.patient_id = $1 AND r.rendered_at IS NOT NULL ORDER BY r.issued_at""",
+        patient_id,
+    )
+    out = []
+    for r in rows:
+        content = json.loads(vault.open("reports", "content", r["id"], r["content_enc"]) or "{}")
+        blob = await store.get(r["file_name"])
+        pdf = vault.open_file("report", r["file_name"], blob) if blob is not None else None
+        if pdf is not None and hashlib.sha256(pdf).digest() != bytes(r["file_sha256"]):
+            pdf = None
+        out.append(
+            {
+                "report_id": r["id"],
+                "sample_id": r["sample_id"],
+                "barcode": r["barcode"],
+                "version": r["version"],
+                "issued_at": r["issued_at"].isoformat(),
+                "verify_url": r["verify_url"],
+                "results": content.get("tests", []),
+                "pdf_base64": base64.b64encode(pdf).decode() if pdf is not None else None,
+            }
+        )
+    return out
+
+
 async def export(
-    conn: asyncpg.Connection, vault: Vault, phone_lookup: str, patient_id: str, *, meta: RequestMeta | None = None
+    conn: asyncpg.Connection,
+    vault: Vault,
+    phone_lookup: str,
+    patient_id: str,
+    *,
+    store: FileStore | None = None,
+    meta: RequestMeta | None = None,
 ) -> dict[str, Any]:
     """Everything we hold about this patient, decrypted, as one JSON-ready document (the export is audited)."""
     await tracking.authorize(conn, phone_lookup, patient_id, action="patient.export", meta=meta)
@@ -53,6 +94,7 @@ async def export(
         patient_id,
     )
     accessed = await tracking.access_log(conn, phone_lookup, patient_id, limit=10_000, meta=meta)
+    released = await _reports(conn, vault, store, patient_id) if store is not None else []
     async with conn.transaction():
         await audit.append(
             conn,
@@ -80,7 +122,9 @@ async def export(
             for o in orders
         ],
         "samples": [s.to_json() for s in snap.samples],
-        "results": [],  # lab results arrive with HL7 intake; they will be listed here
+        # Results as the pathologist released them (the signed report content), newest version last.
+        "results": [{"barcode": r["barcode"], "version": r["version"], **t} for r in released for t in r["results"]],
+        "reports": [{k: v for k, v in r.items() if k != "results"} for r in released],
         "acknowledged": [
             {"event_id": a["event_id"], "sample_id": a["sample_id"], "at": a["acked_at"].isoformat()} for a in acks
         ],
@@ -109,7 +153,21 @@ def fhir_bundle(data: dict[str, Any]) -> dict[str, Any]:
     if p["address"]:
         patient["address"] = [{"text": p["address"]}]
     entries = [{"fullUrl": f"urn:uuid:{p['id']}", "resource": patient}]
+    latest = {r["sample_id"]: r for r in data.get("reports", [])}  # in issue order: the last version wins
     for s in data["samples"]:
+        report = latest.get(s["id"])
+        forms = (
+            [
+                {
+                    "contentType": "application/pdf",
+                    "data": report["pdf_base64"],
+                    "title": f"Report v{report['version']}",
+                    "url": report["verify_url"],
+                }
+            ]
+            if report and report["pdf_base64"]
+            else None
+        )
         entries.append(
             {
                 "fullUrl": f"urn:uuid:{s['id']}",
@@ -123,6 +181,7 @@ def fhir_bundle(data: dict[str, Any]) -> dict[str, Any]:
                     "subject": {"reference": f"urn:uuid:{p['id']}"},
                     "effectiveDateTime": s["collected_at"],
                     "issued": s["updated_at"],
+                    **({"presentedForm": forms} if forms else {}),
                 },
             }
         )

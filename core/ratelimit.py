@@ -21,6 +21,9 @@ ENDPOINT_LIMITS: dict[str, tuple[int, int, str]] = {
     "patient.export.fhir": (10, 3600, "session"),
     "page.my_tests.cards": (120, 60, "session"),
     "ws.status": (60, 60, "session"),
+    "patient.report.link": (60, 600, "session"),
+    "page.report": (60, 600, "session"),
+    "report.download": (30, 600, "ip"),  # a link guessed or shared widely is slowed down, and every try audited
 }
 
 

@@ -49,6 +49,7 @@ class SampleView:
     steps: list[Step]
     call_expected: bool = False  # a result needs a doctor's attention: the patient is asked, calmly, to expect a call
     report_version: int | None = None  # 2 and up: a corrected result made a new version of the report
+    report_id: str | None = None  # the latest version ready to download
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -65,6 +66,7 @@ class SampleView:
             "rejection_reason": self.rejection_reason,
             "call_expected": self.call_expected,
             "report_version": self.report_version,
+            "report_id": self.report_id,
             "steps": [
                 {"state": s.state.value, "at": s.at.isoformat() if s.at else None, "centre": s.centre}
                 for s in self.steps
@@ -178,8 +180,10 @@ async def snapshot(
                        JOIN test_catalogue tc ON tc.code = ot.test_code
                        WHERE ot.order_id = s.order_id AND tc.sample_type = s.sample_type) AS tat,
                       EXISTS (SELECT 1 FROM critical_alerts a WHERE a.sample_id = s.id) AS call_expected,
-                      (SELECT max(version) FROM reports rp WHERE rp.sample_id = s.id) AS report_version
+                      rp.id::text AS report_id, rp.version AS report_version
                FROM samples s JOIN centres c ON c.id = s.centre_id
+               LEFT JOIN LATERAL (SELECT r.id, r.version FROM reports r WHERE r.sample_id = s.id
+                                  AND r.rendered_at IS NOT NULL ORDER BY r.version DESC LIMIT 1) rp ON true
                WHERE s.patient_id = $1 ORDER BY s.collected_at DESC, s.barcode""",
             patient_id,
         )
@@ -215,6 +219,7 @@ async def snapshot(
                 steps=steps,
                 call_expected=r["call_expected"],
                 report_version=r["report_version"],
+                report_id=r["report_id"],
             )
         )
     return Snapshot(patient_id, views, int(last_seq or 0))

@@ -34,3 +34,10 @@ class Vault:
         if blob is None:
             return None
         return self.cipher.decrypt(bytes(blob), context=f"{table}.{column}:{row_id}")
+
+    def seal_file(self, kind: str, name: str, data: bytes) -> bytes:
+        """Encrypt a stored file; the context binds it to its name, so a file copied over another fails to open."""
+        return self.cipher.encrypt_bytes(data, context=f"file.{kind}:{name}")
+
+    def open_file(self, kind: str, name: str, blob: bytes) -> bytes:
+        return self.cipher.decrypt_bytes(blob, context=f"file.{kind}:{name}")

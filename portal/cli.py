@@ -164,6 +164,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 async def _run_worker(settings: Settings) -> None:
+    """The outbox relay, the job queue (reports, notices) and the critical-value escalation timer, until SIGTERM."""
+    from portal import jobs
+
     pool = await pool_from_settings(settings)
     redis = redis_client(settings)
     relay = Relay(
@@ -172,13 +175,22 @@ async def _run_worker(settings: Settings) -> None:
         schema=settings.db_schema,
         poll_interval=settings.relay_poll_ms / 1000,
     )
+    stop = asyncio.Event()
+
+    def _stop() -> None:
+        relay.stop()
+        stop.set()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, relay.stop)
+        loop.add_signal_handler(sig, _stop)
     escalation = asyncio.create_task(_escalate(settings, pool))
+    queue = asyncio.create_task(jobs.run(settings, pool, stop))
+    print("labpulse worker: outbox relay, job queue and escalation timer running", flush=True)
     try:
-        await relay.run()
+        await asyncio.gather(relay.run(), queue)
     finally:
+        _stop()
         escalation.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await escalation

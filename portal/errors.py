@@ -8,8 +8,18 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from core.errors import Conflict, DomainError, Invalid, NotFound, PermissionDenied, TooManyAttempts, Unauthenticated
+from core.errors import (
+    Conflict,
+    DomainError,
+    Gone,
+    Invalid,
+    NotFound,
+    PermissionDenied,
+    TooManyAttempts,
+    Unauthenticated,
+)
 from core.notify import NotifierUnavailable
+from core.reports.download import ReportFileDamaged
 from portal.http import PayloadTooLarge
 from portal.patient_auth import CsrfFailed
 from portal.security import HEADERS as SECURITY_HEADERS
@@ -19,11 +29,13 @@ log = logging.getLogger("labpulse.portal")
 _STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (NotFound, 404),
     (Conflict, 409),
+    (Gone, 410),
     (Invalid, 422),
     (PermissionDenied, 403),
     (Unauthenticated, 401),
     (TooManyAttempts, 429),
     (NotifierUnavailable, 503),
+    (ReportFileDamaged, 503),
 )
 
 INTERNAL_MESSAGE = (

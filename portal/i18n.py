@@ -84,6 +84,7 @@ TEXT: dict[str, dict[str, str]] = {
             "Your report has been updated: the lab checked one of your results again and corrected it. The new "
             "version replaces the old one; your doctor can see it too."
         ),
+        "download_report": "Download your report (PDF)",
         "my_data": "My data",
         "my_data_intro": "Your data belongs to you. Take a full copy at any time, in two formats.",
         "download_json": "Download everything (JSON)",
@@ -176,6 +177,7 @@ TEXT: dict[str, dict[str, str]] = {
             "आपकी रिपोर्ट अपडेट की गई है: लैब ने आपके एक नतीजे को दोबारा जाँचा और सुधारा। नया संस्करण पुराने की जगह लेता है; "
             "आपके डॉक्टर भी इसे देख सकते हैं।"
         ),
+        "download_report": "अपनी रिपोर्ट डाउनलोड करें (PDF)",
         "my_data": "मेरा डेटा",
         "my_data_intro": "आपका डेटा आपका है। कभी भी पूरी प्रति लें, दो रूपों में।",
         "download_json": "सब कुछ डाउनलोड करें (JSON)",

@@ -22,7 +22,7 @@ from core.patients.signin import PatientSignIn
 from core.reports import content as report_content
 from core.staff.service import StaffSessions
 from core.vault import Vault
-from portal import oidc
+from portal import jobs, oidc
 from portal.state import AppState
 from realtime.hub import Hub
 
@@ -81,9 +81,12 @@ def make_lifespan(settings: Settings, notifier: Notifier | None = None):  # type
             hub=hub,
             oidc=oidc.client(settings),
             report_key=report_content.signing_key(secret),
+            files=jobs.file_store(settings),
+            report_links=jobs.report_links(settings),
         )
         tasks = [asyncio.create_task(hub.run(), name="realtime-hub")]
         relay: Relay | None = None
+        jobs_stop = asyncio.Event()
         if settings.serve_relay:
             relay = Relay(
                 pool,
@@ -92,6 +95,8 @@ def make_lifespan(settings: Settings, notifier: Notifier | None = None):  # type
                 poll_interval=settings.relay_poll_ms / 1000,
             )
             tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+            # The same switch runs the worker's job queue in-process, so the one-command demo renders reports.
+            tasks.append(asyncio.create_task(jobs.run(settings, pool, jobs_stop), name="job-queue"))
         if settings.mode == "demo" and settings.simulate_seconds:
             tasks.append(asyncio.create_task(_simulate(settings, state), name="demo-simulator"))
         try:
@@ -101,6 +106,10 @@ def make_lifespan(settings: Settings, notifier: Notifier | None = None):  # type
         finally:
             if relay is not None:
                 relay.stop()
+            jobs_stop.set()
+            job_tasks = [t for t in tasks if t.get_name() == "job-queue"]
+            if job_tasks:  # let a job in flight finish (it is handed back to the queue if it cannot)
+                await asyncio.wait(job_tasks, timeout=10)
             for task in tasks:
                 task.cancel()
             for task in tasks:

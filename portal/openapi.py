@@ -151,6 +151,10 @@ DOCUMENT: dict[str, Any] = {
             )
         },
         "/api/admin/alerts": {"get": _op("Open alerts")},
+        "/api/admin/dead-letters": {"get": _op("Jobs that gave up after their last retry")},
+        "/api/admin/dead-letters/{dead_id}/requeue": {
+            "post": _op("Queue a dead letter's job again", ok=202, params=[_path("dead_id", "dead-letter id")])
+        },
         "/api/admin/audit": {
             "get": _op(
                 "Search the audit log",
@@ -191,6 +195,12 @@ DOCUMENT: dict[str, Any] = {
                 "All my data as a FHIR R4 Bundle",
                 ok_type="application/fhir+json",
                 params=[_query("patient", "one of my patients")],
+            )
+        },
+        "/api/patient/reports/{report_id}/link": {
+            "post": _op(
+                "A 15-minute signed download link for one of my reports",
+                params=[_path("report_id", "report id"), _query("patient", "one of my patients")],
             )
         },
         "/api/patient/close": {

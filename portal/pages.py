@@ -14,6 +14,7 @@ from starlette.routing import Route
 from core import patient_rights, tracking
 from core.errors import DomainError, SignInFailed, TooManyAttempts
 from core.patients.sessions import PATIENT_COOKIE, PatientSession
+from core.reports import download
 from core.reports import service as report_service
 from core.samples.model import SampleState
 from portal.http import request_meta
@@ -97,6 +98,7 @@ def _card(view: tracking.SampleView, lang: str, now: datetime) -> dict[str, Any]
         "call": t(lang, "call_expected") if view.call_expected else None,
         "updated": t(lang, "report_updated") if (view.report_version or 0) > 1 else None,
         "problem": state in (SampleState.REJECTED, SampleState.RECOLLECTION_REQUESTED),
+        "report_id": view.report_id,
     }
 
 
@@ -280,6 +282,25 @@ async def signout(request: Request) -> Response:
     return response
 
 
+async def report(request: Request) -> Response:
+    """The card's "Download your report" button: hand out a 15-minute signed link and go to it."""
+    session = await _session_or_redirect(request)
+    if isinstance(session, Response):
+        return session
+    try:
+        form = await _form(request)
+    except CsrfFailed:
+        return RedirectResponse("/my-tests", status_code=303)
+    pid = form.get("patient", "")[:64]
+    request.state.patient_id = pid
+    async with request.state.pool.acquire() as conn:
+        token = await download.link_for(
+            conn, request.state.report_links, session.phone_lookup, pid, form.get("report", "")[:64],
+            meta=request_meta(request),
+        )  # fmt: skip
+    return RedirectResponse(f"/reports/download/{token}", status_code=303)
+
+
 async def verify_page(request: Request) -> Response:
     """Public: is this report genuine? Shows the lab, test names, date and hash; never a name or a value."""
     try:
@@ -307,5 +328,6 @@ def routes() -> list[Route]:
         Route("/my-tests/my-data", my_data_page, name="page.my_data"),
         Route("/my-tests/close", close_account, methods=["POST"], name="page.close"),
         Route("/verify/{report_id}", verify_page, methods=["GET"], name="page.verify"),
+        Route("/my-tests/report", report, methods=["POST"], name="page.report"),
         Route("/signout", signout, methods=["POST"], name="page.signout"),
     ]

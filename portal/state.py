@@ -10,7 +10,9 @@ from redis.asyncio import Redis
 from core.config import Settings
 from core.patients.sessions import PatientSessions
 from core.patients.signin import PatientSignIn
+from core.reports.links import ReportLinks
 from core.staff.service import StaffSessions
+from core.storage import FileStore
 from core.vault import Vault
 from realtime.hub import Hub
 
@@ -25,4 +27,6 @@ class AppState(TypedDict):
     signin: PatientSignIn
     hub: Hub
     report_key: Any  # the Ed25519 key reports are signed with
+    files: FileStore  # encrypted report PDFs
+    report_links: ReportLinks  # signed, expiring download links
     oidc: Any  # authlib's client for the identity provider, or None when single sign-on is not set up

@@ -7,6 +7,7 @@ import base64
 import os
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -16,6 +17,7 @@ from core.config import Secret, Settings
 from core.crypto import generate_key
 from core.db.migrate import migrate
 from core.db.pool import create_pool
+from core.storage import LocalFileStore
 from core.vault import Vault
 from tests.support.services import ServiceUrls, service_urls
 
@@ -31,7 +33,7 @@ def schema() -> str:
 
 
 @pytest.fixture
-def settings(urls: ServiceUrls, schema: str) -> Settings:
+def settings(urls: ServiceUrls, schema: str, tmp_path: Path) -> Settings:
     return Settings(
         mode="production",
         database_url=Secret(urls.database_url),
@@ -45,6 +47,7 @@ def settings(urls: ServiceUrls, schema: str) -> Settings:
         lookup_key=Secret(base64.b64encode(os.urandom(32)).decode()),
         secret_key=Secret(base64.b64encode(os.urandom(48)).decode()),
         relay_poll_ms=5,
+        files_dir=tmp_path / "files",
     )
 
 
@@ -90,3 +93,8 @@ async def redis(settings: Settings) -> AsyncIterator[aioredis.Redis]:
 @pytest.fixture
 def vault(settings: Settings) -> Vault:
     return Vault.from_settings(settings)
+
+
+@pytest.fixture
+def files(settings: Settings) -> LocalFileStore:
+    return LocalFileStore(settings.report_files_dir)

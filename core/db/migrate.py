@@ -14,6 +14,8 @@ from importlib import resources
 
 import asyncpg
 
+from core.jobs import queue as jobs_queue
+
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -77,6 +79,7 @@ async def migrate(conn: asyncpg.Connection, schema: str) -> list[str]:
                     mig.checksum,
                 )
             done.append(mig.name)
+        await jobs_queue.install(conn)  # the job queue's own tables, versioned by PgQueuer itself
         return done
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", lock_key)

@@ -9,8 +9,13 @@ import asyncpg
 from core.config import Settings
 
 
+def _encode(value: object) -> str:
+    # A str is taken as JSON text already (PgQueuer hands its headers over that way); anything else is encoded.
+    return value if isinstance(value, str) else json.dumps(value)
+
+
 async def init_connection(conn: asyncpg.Connection) -> None:
-    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("jsonb", encoder=_encode, decoder=json.loads, schema="pg_catalog")
 
 
 async def create_pool(database_url: str, schema: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:

@@ -1,10 +1,11 @@
-"""Issue a signed report for a completed tube (the pathologist's approval moves it to 'reported'), and answer the
-public verification page. Rendering happens before the transaction; the report row and the tube's move commit
-together, so there is never a report for a tube that is not reported, nor the reverse."""
+"""Approve a completed tube into a signed report, and answer the public verification page.
+
+Approval signs the report's canonical content and queues its rendering in the same transaction: the job exists if
+and only if the report row does. The worker's render job (core/reports/render.py) stores the PDF and releases the
+tube; a report row is "preparing" until then (``rendered_at`` is null)."""
 
 from __future__ import annotations
 
-import base64
 import json
 import uuid
 from datetime import UTC, date, datetime
@@ -13,20 +14,20 @@ from typing import Any
 import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from core import audit, outbox, permissions, results
+from core import audit, permissions, results
 from core.crypto import DecryptionError
 from core.errors import Conflict, InvalidTransition, NotFound, UnknownBarcode
 from core.identity import Actor, RequestMeta, Role
 from core.ids import is_uuid
+from core.jobs import queue as jobs
 from core.labtime import LAB_TZ
 from core.reports import content as rc
-from core.reports import pdf
-from core.samples import service as samples
 from core.samples.model import SampleState, normalize_barcode
 from core.vault import Vault
 
 PUBLIC = Actor("public:verify", Role.SYSTEM)
 EVENT_REPORT_UPDATED = "report.updated"
+RENDER_JOB = "reports.render"
 
 
 def _value(r: asyncpg.Record) -> str:
@@ -98,7 +99,11 @@ async def issue(
     verify_base: str,
     meta: RequestMeta | None = None,
 ) -> dict[str, Any]:
-    """Approve a completed tube: sign its report (next version), store it encrypted, move the tube to 'reported'."""
+    """Approve a completed tube: sign its report (next version) and queue its rendering, in one transaction.
+
+    The worker renders and stores the PDF, and only then releases the tube to 'reported' (core/reports/render.py),
+    so the patient is never told about a report they cannot open yet.
+    """
     permissions.require_transition(actor.role, SampleState.REPORTED)
     code = normalize_barcode(barcode)
     sample = await conn.fetchrow(
@@ -109,6 +114,9 @@ async def issue(
     )
     if sample is None:
         raise UnknownBarcode(code)
+    if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM reports WHERE sample_id = $1 AND rendered_at IS NULL)",
+                           sample["id"]):  # fmt: skip
+        raise Conflict(f"The report for {code} was approved a moment ago and is being prepared.")
     reissue = sample["state"] == SampleState.REPORTED.value
     if reissue and not await conn.fetchval(
         """SELECT EXISTS (SELECT 1 FROM results WHERE sample_id = $1 AND status = 'corrected'
@@ -123,14 +131,13 @@ async def issue(
     )
     report_id, issued = str(uuid.uuid4()), datetime.now(UTC)
     content = await _content(conn, vault, sample, version, actor, report_id, issued)
-    content_hash, signature = rc.sign(key, {k: v for k, v in content.items()})
+    content_hash, signature = rc.sign(key, content)
     verify_url = f"{verify_base.rstrip('/')}/verify/{report_id}"
-    document = pdf.render({**content, "hash_hint": content_hash.hex()[:16]}, verify_url, signature.hex())
     try:
         async with conn.transaction():
             await conn.execute(
                 """INSERT INTO reports (id, sample_id, version, content_enc, content_hash, signature, public_key,
-                                        signer_id, issued_at, pdf_enc)
+                                        signer_id, issued_at, verify_url)
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
                 report_id,
                 sample["id"],
@@ -141,24 +148,9 @@ async def issue(
                 rc.public_bytes(key),
                 actor.id,
                 issued,
-                vault.seal("reports", "pdf", report_id, base64.b64encode(document).decode()),
+                verify_url,
             )
-            if reissue:  # a corrected result: a new version, and the patient is told calmly (live and in the timeline)
-                await outbox.add(
-                    conn,
-                    patient_id=sample["patient_id"],
-                    type=EVENT_REPORT_UPDATED,
-                    payload={"sample_id": sample["id"], "barcode": code, "version": version, "report_id": report_id},
-                )
-            else:
-                await samples.transition(
-                    conn,
-                    barcode=code,
-                    to_state=SampleState.REPORTED,
-                    actor=actor,
-                    centre_id=sample["centre_id"],
-                    meta=meta,
-                )
+            await jobs.enqueue(conn, RENDER_JOB, {"report_id": report_id}, key=f"render:{report_id}")
             await audit.append(
                 conn,
                 actor=actor,
@@ -171,7 +163,7 @@ async def issue(
             )
     except asyncpg.UniqueViolationError as exc:  # two approvals of one tube at once: the first one stands
         raise Conflict(f"A report for {code} was issued a moment ago; refresh to see it.") from exc
-    return {"report_id": report_id, "version": version, "verify_url": verify_url, "pdf_bytes": len(document)}
+    return {"report_id": report_id, "version": version, "verify_url": verify_url, "status": "preparing"}
 
 
 async def verification(

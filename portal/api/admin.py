@@ -1,4 +1,4 @@
-"""Administrators' tools: open alerts, and searching and exporting the audit log."""
+"""Administrators' tools: open alerts, jobs that gave up (and requeuing them), searching and exporting the audit log."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from core import access, audit
-from core.errors import InvalidInput
+from core.errors import InvalidInput, NotFound
+from core.jobs import runner
 from core.staff.service import StaffMember
 from portal.guard import staff_route
 from portal.http import request_meta
@@ -52,6 +53,21 @@ def _filters(request: Request) -> dict[str, object]:
 async def alerts(request: Request, member: StaffMember) -> Response:
     async with request.state.pool.acquire() as conn:
         return JSONResponse({"alerts": await access.open_alerts(conn)})
+
+
+async def dead_letters(request: Request, member: StaffMember) -> Response:
+    async with request.state.pool.acquire() as conn:
+        return JSONResponse({"dead_letters": await runner.dead_letters(conn)})
+
+
+async def requeue(request: Request, member: StaffMember) -> Response:
+    raw = request.path_params["dead_id"]
+    if not raw.isdigit() or len(raw) > 18:
+        raise InvalidInput("dead_id", "A dead-letter id is a number.")
+    async with request.state.pool.acquire() as conn:
+        if not await runner.requeue(conn, int(raw), member.actor, meta=request_meta(request)):
+            raise NotFound("There is no waiting dead letter with this id; it may have been requeued already.")
+    return JSONResponse({"requeued": int(raw)}, status_code=202)
 
 
 async def audit_search(request: Request, member: StaffMember) -> Response:
@@ -100,6 +116,10 @@ async def audit_page(request: Request, member: StaffMember) -> Response:
 def routes() -> list[Route]:
     return [
         staff_route("/api/admin/alerts", alerts, methods=["GET"], name="admin.alerts"),
+        staff_route("/api/admin/dead-letters", dead_letters, methods=["GET"], name="admin.dead_letters"),
+        staff_route(
+            "/api/admin/dead-letters/{dead_id}/requeue", requeue, methods=["POST"], name="admin.dead_letters.requeue"
+        ),
         staff_route("/api/admin/audit", audit_search, methods=["GET"], name="admin.audit"),
         staff_route("/api/admin/audit.csv", audit_export, methods=["GET"], name="admin.audit.export"),
         staff_route("/admin/audit", audit_page, methods=["GET"], name="admin.audit.page"),

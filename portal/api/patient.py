@@ -10,6 +10,8 @@ from core import patient_rights, tracking
 from core.errors import InvalidInput
 from core.patients.sessions import PatientSession
 from core.patients.signin import SignedIn
+from core.reports import download
+from core.reports.links import PORTAL_SECONDS, LinkInvalid
 from portal.http import field_str, read_json, request_meta
 from portal.patient_auth import require_patient_session
 
@@ -112,7 +114,7 @@ async def export(request: Request) -> Response:
     pid = _patient_param(request, session)
     async with request.state.pool.acquire() as conn:
         data = await patient_rights.export(
-            conn, request.state.vault, session.phone_lookup, pid, meta=request_meta(request)
+            conn, request.state.vault, session.phone_lookup, pid, store=request.state.files, meta=request_meta(request)
         )
     fhir = request.url.path.endswith(".fhir.json")
     body = patient_rights.fhir_bundle(data) if fhir else data
@@ -121,6 +123,44 @@ async def export(request: Request) -> Response:
         body,
         media_type="application/fhir+json" if fhir else "application/json",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+async def report_link(request: Request) -> Response:
+    """A 15-minute signed link to one of this phone's reports (POST: it is handed out, and audited)."""
+    session = await require_patient_session(request, changes_state=True)
+    pid = _patient_param(request, session)
+    async with request.state.pool.acquire() as conn:
+        token = await download.link_for(
+            conn,
+            request.state.report_links,
+            session.phone_lookup,
+            pid,
+            request.path_params["report_id"],
+            meta=request_meta(request),
+        )
+    return JSONResponse({"url": f"/reports/download/{token}", "expires_in": PORTAL_SECONDS})
+
+
+async def report_download(request: Request) -> Response:
+    """The PDF behind a signed link (from the portal, or a report-ready message). The link is the authorization."""
+    token = request.path_params["token"]
+    if len(token) > 512:
+        raise LinkInvalid
+    async with request.state.pool.acquire() as conn:
+        f = await download.download(
+            conn, request.state.vault, request.state.files, request.state.report_links, token,
+            meta=request_meta(request),
+        )  # fmt: skip
+    return Response(
+        f.data,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{f.filename}"',
+            "Cache-Control": "no-store, private",
+            "Referrer-Policy": "no-referrer",
+            "X-Robots-Tag": "noindex",
+        },
     )
 
 
@@ -150,4 +190,6 @@ def routes() -> list[Route]:
         Route("/api/patient/export", export, methods=["GET"], name="patient.export"),
         Route("/api/patient/export.fhir.json", export, methods=["GET"], name="patient.export.fhir"),
         Route("/api/patient/close", close_account, methods=["POST"], name="patient.close"),
+        Route("/api/patient/reports/{report_id}/link", report_link, methods=["POST"], name="patient.report.link"),
+        Route("/reports/download/{token}", report_download, methods=["GET"], name="report.download"),
     ]

@@ -1,11 +1,14 @@
-"""Signed reports: a completed tube is approved by a pathologist, its PDF says what a lab would print (checked as
-text with pypdf), the verification answers genuine, and a tampered record is caught."""
+"""Signed reports: a completed tube is approved by a pathologist, the worker's render job stores its PDF (encrypted)
+and releases the tube, the PDF says what a lab would print (checked as text with pypdf), the verification answers
+genuine, and a tampered record is caught."""
 
 from __future__ import annotations
 
-import base64
 import io
 import json
+import shutil
+import subprocess
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -18,10 +21,12 @@ from core.identity import Actor, Role
 from core.patients import service as patients
 from core.patients.model import NewPatient, Sex
 from core.reports import content as rc
+from core.reports import render
 from core.reports import service as reports
 from core.samples import service as samples
 from core.samples.model import SampleState
 from core.staff import service as staff
+from core.storage import LocalFileStore
 from core.vault import Vault
 from tests.support.factories import SYSTEM, TECH, make_sample
 
@@ -45,16 +50,47 @@ async def _completed(conn: asyncpg.Connection, vault: Vault) -> tuple[str, Actor
     return sample.barcode, member.actor
 
 
-async def test_a_pathologist_issues_a_signed_report_and_the_tube_is_reported(
-    conn: asyncpg.Connection, vault: Vault
+async def released(
+    conn: asyncpg.Connection, vault: Vault, files: LocalFileStore, barcode: str, pathologist: Actor
+) -> dict[str, object]:
+    """Approve, then run the render job as the worker would."""
+    out = await reports.issue(conn, vault, KEY, barcode=barcode, actor=pathologist, verify_base="https://lab.example")
+    assert await render.render(_Pool(conn), vault, files, str(out["report_id"])) is True
+    return out
+
+
+class _Pool:
+    """The render job takes a pool; in these tests it shares the test's one connection."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    def acquire(self) -> _Pool:
+        return self
+
+    async def __aenter__(self) -> asyncpg.Connection:
+        return self._conn
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+async def test_a_pathologist_approves_and_the_worker_releases_a_signed_encrypted_pdf(
+    conn: asyncpg.Connection, vault: Vault, files: LocalFileStore
 ) -> None:
     barcode, pathologist = await _completed(conn, vault)
     out = await reports.issue(conn, vault, KEY, barcode=barcode, actor=pathologist, verify_base="https://lab.example")
     assert out["version"] == 1 and out["verify_url"] == f"https://lab.example/verify/{out['report_id']}"
+    assert out["status"] == "preparing"
+    # Approved, not yet rendered: the tube is not released, so the patient is not told about a file that isn't there.
+    assert await conn.fetchval("SELECT state FROM samples WHERE barcode = $1", barcode) == "completed"
+    assert await conn.fetchval("SELECT count(*) FROM pgqueuer WHERE entrypoint = 'reports.render'") == 1
+    assert await render.render(_Pool(conn), vault, files, out["report_id"]) is True
     assert await conn.fetchval("SELECT state FROM samples WHERE barcode = $1", barcode) == "reported"
     row = await conn.fetchrow("SELECT * FROM reports WHERE id = $1", out["report_id"])
-    assert b"Sunita" not in bytes(row["content_enc"]) and b"%PDF" not in bytes(row["pdf_enc"])  # encrypted at rest
-    pdf = base64.b64decode(vault.open("reports", "pdf", out["report_id"], row["pdf_enc"]) or "")
+    blob = files.path(row["file_name"]).read_bytes()
+    assert b"Sunita" not in bytes(row["content_enc"]) and b"%PDF" not in blob  # encrypted at rest
+    pdf = vault.open_file("report", row["file_name"], blob)
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     expected_text = ["labpulse Central Processing Lab", "Sunita Report", barcode, "Haemoglobin", "10.1", "12.0-15.5"]
     expected_text += ["LOW", "In plain words", "is below the usual range", "Dr Kavita Rao", "Ed25519", "Page 1"]
@@ -63,6 +99,20 @@ async def test_a_pathologist_issues_a_signed_report_and_the_tube_is_reported(
     again = await reports.verification(conn, vault, out["report_id"])
     assert again["genuine"] is True and "Haemoglobin" in again["tests"] and again["version"] == 1
     assert "Sunita" not in json.dumps(again) and "10.1" not in json.dumps(again)  # the public page shows no PHI
+    deliveries = await conn.fetch("SELECT purpose, channel, status FROM deliveries")
+    assert [tuple(d) for d in deliveries] == [("report.ready", "sms", "pending")]
+    with pytest.raises(Conflict, match="no result has been corrected"):  # released: approving again needs a reason
+        await reports.issue(conn, vault, KEY, barcode=barcode, actor=pathologist, verify_base="x")
+
+
+async def test_a_second_approval_while_the_first_is_being_prepared_is_refused(
+    conn: asyncpg.Connection, vault: Vault
+) -> None:
+    barcode, pathologist = await _completed(conn, vault)
+    await reports.issue(conn, vault, KEY, barcode=barcode, actor=pathologist, verify_base="x")
+    with pytest.raises(Conflict, match="being prepared"):
+        await reports.issue(conn, vault, KEY, barcode=barcode, actor=pathologist, verify_base="x")
+    assert await conn.fetchval("SELECT count(*) FROM reports") == 1
 
 
 async def test_only_completed_tubes_and_only_pathologists(conn: asyncpg.Connection, vault: Vault) -> None:
@@ -117,15 +167,15 @@ async def test_two_approvals_at_once_issue_one_report(pool: asyncpg.Pool, vault:
 
 
 async def test_a_corrected_result_after_release_makes_a_new_version_and_tells_the_patient(
-    conn: asyncpg.Connection, vault: Vault
+    conn: asyncpg.Connection, vault: Vault, files: LocalFileStore
 ) -> None:
     barcode, pathologist = await _completed(conn, vault)
-    first = await reports.issue(conn, vault, KEY, barcode=barcode, actor=pathologist, verify_base="x")
+    first = await released(conn, vault, files, barcode, pathologist)
     with pytest.raises(Conflict, match="no result has been corrected"):
         await reports.issue(conn, vault, KEY, barcode=barcode, actor=pathologist, verify_base="x")
     fix = f"MSH|^~\\&|H|L|LP|L|2026||ORU^R01|REP-FIX|P|2.5.1\rOBR|1|{barcode}\rOBX|1|NM|718-7^Hb||11.2|g/dL|||||C\r"
     assert (await intake.receive(conn, vault, fix.encode()))[0].ack_code == "AA"
-    second = await reports.issue(conn, vault, KEY, barcode=barcode, actor=pathologist, verify_base="x")
+    second = await released(conn, vault, files, barcode, pathologist)
     assert second["version"] == 2
     v2 = json.loads(vault.open("reports", "content", second["report_id"], await conn.fetchval(
         "SELECT content_enc FROM reports WHERE id = $1", second["report_id"])) or "{}")  # fmt: skip
@@ -136,6 +186,29 @@ async def test_a_corrected_result_after_release_makes_a_new_version_and_tells_th
     )
     assert event["type"] == "report.updated" and event["payload"]["version"] == 2
     snap = await tracking.snapshot(conn, vault.lookup.digest("phone", PHONE).hex(), patient_id)
-    assert snap.samples[0].report_version == 2  # the patient's card says, calmly, that the report was updated
+    assert (
+        snap.samples[0].report_version == 2 and snap.samples[0].report_id == second["report_id"]
+    )  # the patient's card says, calmly, that the report was updated
     assert (await reports.verification(conn, vault, first["report_id"]))["genuine"]  # the old version still checks out
     assert await conn.fetchval("SELECT state FROM samples WHERE barcode = $1", barcode) == "reported"
+    notices = await conn.fetch("SELECT purpose FROM deliveries ORDER BY id")
+    assert [n["purpose"] for n in notices] == ["report.ready", "report.updated"]  # one notice per version
+    notices = await conn.fetch("SELECT purpose FROM deliveries ORDER BY id")
+    assert [n["purpose"] for n in notices] == ["report.ready", "report.updated"]  # one notice per version
+
+
+async def test_the_printed_qr_code_opens_the_verification_page(
+    conn: asyncpg.Connection, vault: Vault, files: LocalFileStore, tmp_path: Path
+) -> None:
+    """The page as a printer would see it (pdftoppm at 100 dpi), read back by a real QR decoder (zbarimg)."""
+    for tool in ("pdftoppm", "zbarimg"):
+        assert shutil.which(tool), f"install {tool}: apt-get install -y poppler-utils zbar-tools (.ci/run does it)"
+    barcode, pathologist = await _completed(conn, vault)
+    out = await released(conn, vault, files, barcode, pathologist)
+    name = await conn.fetchval("SELECT file_name FROM reports WHERE id = $1", out["report_id"])
+    (tmp_path / "r.pdf").write_bytes(vault.open_file("report", name, files.path(name).read_bytes()))
+    subprocess.run(["pdftoppm", "-png", "-r", "100", "-f", "1", "-l", "1", "-singlefile", str(tmp_path / "r.pdf"),
+                    str(tmp_path / "page")], check=True, timeout=60)  # fmt: skip
+    read = subprocess.run(["zbarimg", "--quiet", "--raw", str(tmp_path / "page.png")], capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert read.stdout.strip() == f"https://lab.example/verify/{out['report_id']}"

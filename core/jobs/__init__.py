@@ -1,0 +1,1 @@
+"""Background jobs on PostgreSQL (PgQueuer): enqueued inside the transaction that makes them necessary."""

@@ -1,0 +1,163 @@
+"""The worker's render job: signed content → PDF → encrypted file → the tube released → one notice per channel.
+
+Exactly once, whatever happens to the worker:
+- the PDF is written under a fresh name, atomically (core/storage.py), before anything in the database changes;
+- one transaction then records the file on the report row *only if no run recorded one first*
+  (``WHERE rendered_at IS NULL``), releases the tube (or, for a corrected version, tells the patient it was
+  updated), and queues the notices, one per channel the patient chose (``UNIQUE (report_id, channel)``);
+- a run that finds the report already rendered does nothing. A run killed before that transaction commits
+  leaves at most an unreferenced file; PgQueuer hands the job to another worker, which renders again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import uuid
+from typing import Any
+
+import asyncpg
+
+from core import audit, outbox
+from core.crypto import DecryptionError
+from core.identity import Actor, Role
+from core.jobs import queue as jobs
+from core.jobs.runner import Permanent
+from core.reports import pdf
+from core.reports.service import EVENT_REPORT_UPDATED
+from core.samples import service as samples
+from core.samples.model import SampleState
+from core.storage import FileStore
+from core.vault import Vault
+
+WORKER = Actor.system("worker")
+DELIVER_JOB = "reports.deliver"
+
+
+def file_name(report_id: str) -> str:
+    return f"{report_id}-{uuid.uuid4().hex[:12]}.pdf"
+
+
+def document(content: dict[str, Any], verify_url: str, signature: bytes, content_hash: bytes) -> bytes:
+    return pdf.render({**content, "hash_hint": content_hash.hex()[:16]}, verify_url, signature.hex())
+
+
+async def render(pool: asyncpg.Pool, vault: Vault, store: FileStore, report_id: str) -> bool:
+    """Render and release one report; returns False when another run already did (nothing changes then)."""
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(
+            """SELECT r.id::text, r.sample_id::text, r.version, r.content_enc, r.content_hash, r.signature,
+                      r.verify_url, r.rendered_at
+               FROM reports r WHERE r.id = $1""",
+            report_id,
+        )
+    if row is None:
+        raise Permanent("the report to render does not exist")
+    if row["rendered_at"] is not None:
+        return False
+    try:
+        content = json.loads(vault.open("reports", "content", report_id, row["content_enc"]) or "")
+    except (DecryptionError, ValueError) as exc:
+        raise Permanent("the signed report content cannot be read") from exc
+    # reportlab is CPU-bound: a thread keeps this worker's heartbeats and other jobs moving meanwhile.
+    data = await asyncio.to_thread(
+        document, content, row["verify_url"], bytes(row["signature"]), bytes(row["content_hash"])
+    )
+    name = file_name(report_id)
+    await store.put(name, vault.seal_file("report", name, data))
+    async with pool.acquire() as conn, conn.transaction():
+        sample = await conn.fetchrow(
+            """UPDATE reports SET rendered_at = now(), file_name = $2, file_sha256 = $3
+               WHERE id = $1 AND rendered_at IS NULL
+               RETURNING (SELECT row(s.barcode, s.state, s.centre_id, s.patient_id::text)
+                          FROM samples s WHERE s.id = reports.sample_id) AS s""",
+            report_id,
+            name,
+            hashlib.sha256(data).digest(),
+        )
+        if sample is None:
+            return False  # a concurrent run won; its file is the one on record
+        barcode, state, centre_id, patient_id = sample["s"]
+        purpose = await _release(conn, content, row["version"], barcode, state, centre_id, patient_id, report_id)
+        if purpose is not None:
+            await _queue_notices(conn, report_id, patient_id, purpose)
+        await audit.append(
+            conn,
+            actor=WORKER,
+            action="report.render",
+            entity_type="report",
+            entity_id=report_id,
+            patient_id=patient_id,
+            summary={"version": row["version"], "bytes": len(data), "notice": purpose},
+        )
+    return True
+
+
+async def _release(
+    conn: asyncpg.Connection,
+    content: dict[str, Any],
+    version: int,
+    barcode: str,
+    state: str,
+    centre_id: str,
+    patient_id: str,
+    report_id: str,
+) -> str | None:
+    """Release the first version (the tube moves to 'reported'); announce a later one. Returns the notice."""
+    if state == SampleState.COMPLETED.value:
+        signer = content["signer"]
+        actor = Actor(signer["id"], Role(signer["role"].replace(" ", "_")))  # the approval is the pathologist's
+        await samples.transition(conn, barcode=barcode, to_state=SampleState.REPORTED, actor=actor, centre_id=centre_id)
+        return "report.ready"
+    if version > 1:
+        await outbox.add(
+            conn,
+            patient_id=patient_id,
+            type=EVENT_REPORT_UPDATED,
+            payload={"barcode": barcode, "version": version, "report_id": report_id},
+        )
+        return "report.updated"
+    return None  # a first version re-rendered after an upgrade: the patient was told when it came out
+
+
+async def _queue_notices(conn: asyncpg.Connection, report_id: str, patient_id: str, purpose: str) -> None:
+    rows = await conn.fetch(
+        """INSERT INTO deliveries (report_id, patient_id, purpose, channel)
+           SELECT $1, p.id, $3, ch FROM patients p, unnest(p.notify_channels) AS ch WHERE p.id = $2
+           ON CONFLICT (report_id, channel) DO NOTHING RETURNING id""",
+        report_id,
+        patient_id,
+        purpose,
+    )
+    for r in rows:
+        await jobs.enqueue(conn, DELIVER_JOB, {"delivery_id": r["id"]}, key=f"deliver:{r['id']}")
+
+
+async def pending(conn: asyncpg.Connection, *, older_than_seconds: int = 300) -> int:
+    """Queue again whatever should have finished by now and has no job: a report approved but never rendered, a
+    notice never sent (a job cancelled at shutdown, purged by an operator, rows migrated from the in-database
+    PDFs). Re-queuing is harmless: a job with the same key still waiting is not added twice, and each job
+    re-checks its row before acting. What sits in the dead-letter table waits for staff instead. Returns how many
+    jobs were queued."""
+    added = 0
+    async with conn.transaction():
+        for r in await conn.fetch(
+            """SELECT id::text FROM reports r WHERE rendered_at IS NULL
+               AND issued_at < now() - make_interval(secs => $1)
+               AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.requeued_at IS NULL
+                               AND d.payload ->> 'report_id' = r.id::text)
+               ORDER BY issued_at LIMIT 1000""",
+            older_than_seconds,
+        ):
+            added += await jobs.enqueue(conn, "reports.render", {"report_id": r["id"]}, key=f"render:{r['id']}")
+        for r in await conn.fetch(
+            """SELECT id FROM deliveries n WHERE status IN ('pending', 'sending')
+               AND updated_at < now() - make_interval(secs => $1)
+               AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.requeued_at IS NULL
+                               AND d.payload ->> 'delivery_id' = n.id::text)
+               ORDER BY id LIMIT 1000""",
+            older_than_seconds,
+        ):
+            added += await jobs.enqueue(conn, DELIVER_JOB, {"delivery_id": r["id"]}, key=f"deliver:{r['id']}")
+    return added

@@ -1,0 +1,115 @@
+"""The worker's job queue, wired from Settings: report rendering and report notices (core/reports/)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+
+from core.config import Settings
+from core.jobs import runner
+from core.notify import ConsoleNotifier, Notifier
+from core.reports import delivery, render
+from core.reports.links import ReportLinks
+from core.reports.service import RENDER_JOB
+from core.storage import FileStore, LocalFileStore
+from core.vault import Vault
+
+log = logging.getLogger("labpulse.jobs")
+
+
+def file_store(settings: Settings) -> LocalFileStore:
+    return LocalFileStore(settings.report_files_dir)
+
+
+def report_links(settings: Settings) -> ReportLinks:
+    return ReportLinks(settings.secret_key.reveal() if settings.secret_key else "")
+
+
+def default_notifiers(settings: Settings) -> dict[str, Notifier]:
+    """Demo mode prints; in production a channel is listed once its provider is configured (the bots issue)."""
+    return {"sms": ConsoleNotifier()} if settings.mode == "demo" else {}
+
+
+def handlers(
+    settings: Settings, pool: asyncpg.Pool, store: FileStore, notifiers: Mapping[str, Notifier]
+) -> dict[str, runner.Handler]:
+    vault = Vault.from_settings(settings)
+    links = report_links(settings)
+
+    async def render_report(payload: dict[str, Any]) -> None:
+        await render.render(pool, vault, store, str(payload["report_id"]))
+
+    async def deliver_notice(payload: dict[str, Any]) -> None:
+        await delivery.deliver(pool, vault, notifiers, links, settings.link_base(), int(payload["delivery_id"]))
+
+    return {RENDER_JOB: render_report, render.DELIVER_JOB: deliver_notice}
+
+
+async def _sweep(pool: asyncpg.Pool, stop: asyncio.Event, every: float = 60) -> None:
+    """Every minute, queue again any report or notice that should have finished and has no job (render.pending)."""
+    while not stop.is_set():
+        try:
+            async with pool.acquire() as conn:
+                if n := await render.pending(conn):
+                    log.info("re-queued %d report job(s) that had none", n)
+        except (asyncpg.PostgresError, OSError) as exc:
+            log.warning("job sweep failed; trying again in a minute (%s)", type(exc).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
+
+
+async def run(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    stop: asyncio.Event,
+    *,
+    notifiers: Mapping[str, Notifier] | None = None,
+    policy: runner.RetryPolicy | None = None,
+    concurrency: int = 4,
+    poll_seconds: float = 2.0,
+) -> None:
+    """Process jobs until ``stop`` is set; each job finishes (or is handed back) before this returns."""
+    if settings.database_url is None:
+        raise RuntimeError("DATABASE_URL is not resolved")
+    store = file_store(settings)
+    store.sweep_partials()
+    # A plain connection (no jsonb codec): PgQueuer encodes its own JSON, and it LISTENs on this one.
+    listener = await asyncpg.connect(
+        settings.database_url.reveal(),
+        server_settings={"search_path": settings.db_schema, "application_name": "labpulse-jobs"},
+    )
+    qm = runner.build(
+        listener,
+        pool,
+        handlers(settings, pool, store, notifiers if notifiers is not None else default_notifiers(settings)),
+        policy or runner.RetryPolicy(max_retries=settings.job_retries),
+    )
+    sweeper = asyncio.create_task(_sweep(pool, stop))
+    heartbeat = timedelta(seconds=settings.job_heartbeat_seconds)
+    task = asyncio.create_task(
+        qm.run(
+            dequeue_timeout=timedelta(seconds=poll_seconds),  # wakes for a retry whose delay is over
+            batch_size=concurrency,
+            max_concurrent_tasks=2 * concurrency,
+            heartbeat_timeout=heartbeat,
+        )
+    )
+    try:
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        qm.shutdown.set()
+        await task
+    finally:
+        sweeper.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await listener.close()
