@@ -26,6 +26,7 @@ _CANONICAL = """jsonb_build_array(
     a.entity_type, a.entity_id, a.patient_id, a.outcome, a.summary, a.request_id, a.source_ip, a.user_agent)::text"""
 
 GENESIS = bytes(32)
+_ENTITY = object()  # stands for "this row's own id" when one audit row is staged per row of another CTE
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,20 +51,24 @@ def stage(
     summary: Mapping[str, Any] | None = None,
     meta: RequestMeta | None = None,
     only_if: str | None = None,
+    each_id: str | None = None,
+    name: str = "audit",
 ) -> str:
-    """Stage the INSERT of one audit row as CTE ``audit`` (``RETURNING id``); returns the CTE's name.
+    """Stage the INSERT of one audit row as CTE ``name`` (``RETURNING id``); returns the CTE's name.
 
-    ``only_if`` names another staged CTE: the row is written only if that CTE returns a row.
+    ``only_if`` names another staged CTE: the row is written only if that CTE returns a row. With ``each_id``
+    (a column of that CTE) one row is written per row it returns, each naming its own entity.
     """
     meta = meta or RequestMeta()
+    per_row = f"{only_if}.{each_id}::text" if (each_id and only_if) else None
     values = ", ".join(
-        stmt.bind(v)
+        per_row if (v is _ENTITY and per_row) else stmt.bind(v)
         for v in (
             actor.id,
             actor.role.value,
             action,
             entity_type,
-            entity_id,
+            _ENTITY if per_row else entity_id,
             patient_id,
             outcome,
             dict(summary or {}),
@@ -73,12 +78,12 @@ def stage(
         )
     )
     stmt.cte(
-        "audit",
+        name,
         f"""INSERT INTO audit_log (actor_id, actor_role, action, entity_type, entity_id, patient_id, outcome,
                                    summary, request_id, source_ip, user_agent)
             {f"SELECT {values} FROM {only_if}" if only_if else f"VALUES ({values})"} RETURNING id""",
     )
-    return "audit"
+    return name
 
 
 async def append(

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from core import audit
+from core.db.statement import Statement
 from core.errors import Conflict, NotFound
 from core.identity import Actor, Role
 from core.notify import Notifier
@@ -23,20 +24,19 @@ STEP_MINUTES = 10
 ESCALATOR = Actor("critical:escalation", Role.SYSTEM)
 
 
-async def raise_alerts(conn: asyncpg.Connection, result_ids: Sequence[int], now: datetime) -> int:
-    """One alert per critical result (idempotent); the first notification goes out at the next tick."""
-    added = await conn.fetch(
-        """INSERT INTO critical_alerts (result_id, sample_id, created_at, next_step_at)
-           SELECT r.id, r.sample_id, $2, $2 FROM results r WHERE r.id = ANY($1::bigint[]) AND r.critical
-           ON CONFLICT (result_id) DO NOTHING RETURNING id, sample_id""",
-        list(result_ids),
-        now,
+def stage_alerts(stmt: Statement, results_cte: str, now: datetime) -> None:
+    """Stage one alert per critical row of ``results_cte`` (a CTE returning ``id, sample_id, critical``), each with
+    its own audit row, into the statement that stores the results. The first notification goes out at the
+    next tick."""
+    at = stmt.bind(now)
+    stmt.cte(
+        "raised",
+        f"""INSERT INTO critical_alerts (result_id, sample_id, created_at, next_step_at)
+            SELECT r.id, r.sample_id, {at}, {at} FROM {results_cte} r WHERE r.critical
+            ON CONFLICT (result_id) DO NOTHING RETURNING id""",
     )
-    for a in added:
-        await audit.append(
-            conn, actor=ESCALATOR, action="critical.raised", entity_type="critical_alert", entity_id=str(a["id"])
-        )
-    return len(added)
+    audit.stage(stmt, actor=ESCALATOR, action="critical.raised", entity_type="critical_alert", only_if="raised",
+                each_id="id", name="audit_raised")  # fmt: skip
 
 
 async def tick(conn: asyncpg.Connection, vault: Vault, notifier: Notifier, now: datetime) -> list[tuple[int, int]]:

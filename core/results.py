@@ -10,6 +10,8 @@ from decimal import Decimal
 
 import asyncpg
 
+from core.db.statement import Statement
+
 
 @dataclass(frozen=True, slots=True)
 class Range:
@@ -95,6 +97,22 @@ def is_critical(value: Decimal | None, rng: Range | None) -> bool:
     return (rng.critical_low is not None and value < rng.critical_low) or (
         rng.critical_high is not None and value > rng.critical_high
     )
+
+
+def complete_sql(stmt: Statement, sample_id: str, new_results_cte: str) -> str:
+    """A boolean expression, for the statement that stores results: with the rows of ``new_results_cte`` (not yet
+    visible to the statement's own snapshot), does the tube have every result its order needs?"""
+    sid = stmt.bind(sample_id)
+    return f"""SELECT count(*) > 0 AND count(*) FILTER (WHERE NOT EXISTS (
+                   SELECT 1 FROM results r WHERE r.sample_id = s.id AND r.code = a.code
+                     AND r.status IN ('final', 'corrected'))
+                 AND NOT EXISTS (SELECT 1 FROM {new_results_cte} n WHERE n.code = a.code
+                     AND n.status IN ('final', 'corrected'))) = 0
+               FROM samples s
+               JOIN order_tests ot ON ot.order_id = s.order_id
+               JOIN test_catalogue tc ON tc.code = ot.test_code AND tc.sample_type = s.sample_type
+               JOIN analytes a ON a.test_code = tc.code
+               WHERE s.id = {sid}::uuid"""
 
 
 async def complete(conn: asyncpg.Connection, sample_id: str) -> bool:

@@ -199,19 +199,19 @@ def _stage_results(stmt: Statement, sample_id: str, message_cte: str, judged: li
         "stored_results",
         f"""INSERT INTO results (sample_id, message_id, {names})
             SELECT {stmt.bind(sample_id)}::uuid, m.id, {picks}
-            FROM {message_cte} AS m, unnest({arrays}) AS r({names})""",
+            FROM {message_cte} AS m, unnest({arrays}) AS r({names})
+            RETURNING id, sample_id, code, status, critical""",
     )
 
 
 async def _apply(
     conn: asyncpg.Connection, vault: Vault, parsed: ParsedMessage, text: str, ranges: results.RangeCache | None
 ) -> Outcome:
-    """Two round trips: find the tube; then the message row, its results and its audit row in one statement,
-    all skipped if this sender's control id was seen before (then the first answer is given again)."""
+    """Two round trips: find the tube; then the message row, its results, critical alerts and audit rows in one
+    statement, all skipped if this sender's control id was seen before (then the first answer is given again)."""
     decision = await _decide(conn, parsed)
     mid = str(uuid.uuid4())
     count = len(parsed.observations) if decision.applies else 0
-    judged_critical = False
     stmt = Statement()
     stmt.cte(
         "message",
@@ -224,10 +224,15 @@ async def _apply(
             ))})
             ON CONFLICT (sender, control_id) DO NOTHING RETURNING id""",
     )  # fmt: skip
+    final = "SELECT id::text AS id, false AS complete FROM message"
     if decision.applies and decision.sample_id and parsed.observations:
         judged = await _judge(conn, vault, decision, parsed.observations, ranges)
-        judged_critical = any(j.critical for j in judged)
         _stage_results(stmt, decision.sample_id, "message", judged)
+        if any(j.critical for j in judged):
+            critical.stage_alerts(stmt, "stored_results", datetime.now(UTC))
+        if decision.state in (SampleState.RECEIVED_AT_LAB, SampleState.PROCESSING):
+            final = f"SELECT id::text AS id, ({results.complete_sql(stmt, decision.sample_id, 'stored_results')})"
+            final += " AS complete FROM message"
     audit.stage(
         stmt,
         actor=ANALYZER,
@@ -238,7 +243,12 @@ async def _apply(
         summary={"sender": parsed.sender, "control_id": parsed.control_id, "results": count},
         only_if="message",
     )
-    inserted = await conn.fetchval(stmt.sql("SELECT id::text FROM message"), *stmt.args)
+    # One statement, one commit: the message, its results, any critical alerts (each audited), and whether the
+    # tube now has every result it needs.
+    row = await conn.fetchrow(stmt.sql(final), *stmt.args)
+    inserted = row["id"] if row else None
+    if row is not None and row["complete"]:
+        await _complete(conn, decision)
     if inserted is None:
         first = await conn.fetchrow(
             "SELECT id::text, ack_code, outcome FROM hl7_messages WHERE sender = $1 AND control_id = $2",
@@ -247,21 +257,12 @@ async def _apply(
         )
         text_ = f"Already received: {first['outcome']}"
         return Outcome(first["ack_code"], parsed.control_id, text_, True, first["id"], parsed.sender)
-    if decision.applies:
-        if judged_critical:
-            ids = await conn.fetch("SELECT id FROM results WHERE message_id = $1 AND critical", mid)
-            await critical.raise_alerts(conn, [r["id"] for r in ids], datetime.now(UTC))
-        await _complete_if_done(conn, decision)
     return Outcome(decision.code, parsed.control_id, decision.detail or "Stored", message_id=mid, sender=parsed.sender)
 
 
-async def _complete_if_done(conn: asyncpg.Connection, d: _Decision) -> None:
-    """When every ordered analyte has a final result, the tube moves on to 'completed' (through 'processing' if
-    the analyzer skipped the scan); the patient sees it live. A race lost to a person scanning is fine."""
-    if d.sample_id is None or d.state not in (SampleState.RECEIVED_AT_LAB, SampleState.PROCESSING):
-        return
-    if not await results.complete(conn, d.sample_id):
-        return
+async def _complete(conn: asyncpg.Connection, d: _Decision) -> None:
+    """Every ordered analyte has a final result: the tube moves on to 'completed' (through 'processing' if the
+    analyzer skipped the scan); the patient sees it live. A race lost to a person scanning is fine."""
     tube = await conn.fetchrow("SELECT barcode, centre_id FROM samples WHERE id = $1", d.sample_id)
     steps = [SampleState.PROCESSING, SampleState.COMPLETED] if d.state is SampleState.RECEIVED_AT_LAB else [
         SampleState.COMPLETED
