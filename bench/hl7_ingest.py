@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime
 
 import asyncpg
-from common import ROOT, drop, free_port, labpulse_cmd, pct, throwaway
+from common import ROOT, cpu_seconds, drop, free_port, labpulse_cmd, pct, throwaway
 from hl7.mllp import open_hl7_connection
 
 from core.db.migrate import migrate
@@ -130,7 +130,11 @@ def main() -> None:
             proc.stdout.readline()
             procs.append(proc)
         time.sleep(1.5)
+        listener_cpu0 = sum(cpu_seconds(p.pid) for p in procs)
+        driver_cpu0 = time.process_time()
         latencies, codes, elapsed = asyncio.run(drive(port, barcodes, args.messages, args.connections))
+        driver_cpu = time.process_time() - driver_cpu0
+        listener_cpu = sum(cpu_seconds(p.pid) for p in procs) - listener_cpu0
 
         async def stored() -> tuple[int, int]:
             conn = await asyncpg.connect(args.database_url)
@@ -156,6 +160,11 @@ def main() -> None:
         f"max {max(latencies):.2f}"
     )
     print(f"stored                     {messages} messages, {results} results (expected {sent} and {sent * 4})")
+    cores = os.cpu_count() or 1
+    print(
+        f"CPU used                   listeners {listener_cpu:.1f} s ({listener_cpu / sent * 1000:.2f} ms per message), "
+        f"this analyzer simulator {driver_cpu:.1f} s ({driver_cpu / (elapsed * cores):.0%} of the machine)"
+    )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 
 from core.config import Settings
+from core.hl7 import intake
 from core.jobs import runner
 from core.notify import ConsoleNotifier, Notifier
 from core.reports import delivery, render
@@ -52,12 +53,15 @@ def handlers(
 
 
 async def _sweep(pool: asyncpg.Pool, stop: asyncio.Event, every: float = 60) -> None:
-    """Every minute, queue again any report or notice that should have finished and has no job (render.pending)."""
+    """Every minute: queue again any report or notice that should have finished and has no job (render.pending),
+    and complete any tube whose last results arrived in two messages at once (intake.complete_ready)."""
     while not stop.is_set():
         try:
             async with pool.acquire() as conn:
                 if n := await render.pending(conn):
                     log.info("re-queued %d report job(s) that had none", n)
+                if n := await intake.complete_ready(conn):
+                    log.info("completed %d tube(s) whose results arrived together", n)
         except (asyncpg.PostgresError, OSError) as exc:
             log.warning("job sweep failed; trying again in a minute (%s)", type(exc).__name__)
         with contextlib.suppress(TimeoutError):

@@ -276,6 +276,29 @@ async def _complete(conn: asyncpg.Connection, d: _Decision) -> None:
             return
 
 
+async def complete_ready(conn: asyncpg.Connection, *, limit: int = 500) -> int:
+    """Move on every tube in the lab that already has all its results: the case two messages for one tube,
+    stored at the same moment, each judged incomplete from their own snapshot. The worker runs this every minute;
+    returns how many tubes completed."""
+    rows = await conn.fetch(
+        """SELECT s.id::text, s.state FROM samples s
+           WHERE s.state IN ('received_at_lab', 'processing')
+             AND EXISTS (SELECT 1 FROM results r WHERE r.sample_id = s.id)
+             AND NOT EXISTS (
+                 SELECT 1 FROM order_tests ot
+                 JOIN test_catalogue tc ON tc.code = ot.test_code AND tc.sample_type = s.sample_type
+                 JOIN analytes a ON a.test_code = tc.code
+                 WHERE ot.order_id = s.order_id AND NOT EXISTS (
+                     SELECT 1 FROM results r WHERE r.sample_id = s.id AND r.code = a.code
+                       AND r.status IN ('final', 'corrected')))
+           LIMIT $1""",
+        limit,
+    )
+    for r in rows:
+        await _complete(conn, _Decision("AA", "stored", None, r["id"], SampleState(r["state"])))
+    return len(rows)
+
+
 async def review_queue(conn: asyncpg.Connection, *, limit: int = 200) -> list[dict[str, object]]:
     """Messages not applied (AE/AR), not yet reviewed, oldest first. No PHI: ids, sender, outcome, reason."""
     rows = await conn.fetch(

@@ -100,3 +100,21 @@ async def test_the_listeners_range_cache_picks_what_the_query_picks(conn: asyncp
         for age in (None, 5, 17, 40, 90):
             assert await cache.ranges_for(conn, codes, sex, age) == await results.ranges_for(conn, codes, sex, age)
     assert (await cache.ranges_for(conn, ["6768-6"], "any", 10))["6768-6"].high == 390  # the children's band
+
+
+async def test_a_tube_whose_last_results_arrive_together_is_still_completed(pool: asyncpg.Pool, vault: Vault) -> None:
+    """Two messages for one tube stored at the same moment each judge the tube incomplete from their own snapshot;
+    the worker's minute sweep (intake.complete_ready) completes it."""
+    async with pool.acquire() as conn:
+        barcode, sid = await _tube(conn, vault, Sex.FEMALE)
+    async with pool.acquire() as a, pool.acquire() as b:
+        tx = a.transaction()
+        await tx.start()  # the first message is stored but not yet committed …
+        await intake.receive(a, vault, _oru(barcode, {"718-7": "13.1", "6690-2": "6.0"}, control="T-1"))
+        # … while the second is stored and committed: neither sees the other's rows
+        await intake.receive(b, vault, _oru(barcode, {"777-3": "240", "789-8": "4.5", "4544-3": "40"}, control="T-2"))
+        await tx.commit()
+        assert await b.fetchval("SELECT state FROM samples WHERE id = $1", sid) == "received_at_lab"
+        assert await intake.complete_ready(b) == 1
+        assert await b.fetchval("SELECT state FROM samples WHERE id = $1", sid) == "completed"
+        assert await intake.complete_ready(b) == 0
