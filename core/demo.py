@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import asyncpg
 
+from core.booking import slots
 from core.identity import Actor, Role
+from core.labtime import LAB_TZ
 from core.orders import service as orders
 from core.orders.store import Centre, upsert_centre
 from core.patients import service as patients
@@ -63,6 +65,12 @@ async def _seed(conn: asyncpg.Connection, vault: Vault) -> list[DemoCredentials]
     system = Actor.system("demo-seed")
     for centre in CENTRES:
         await upsert_centre(conn, centre)
+    await conn.executemany(
+        "INSERT INTO served_pincodes (pincode, centre_id, area) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        [("400050", "CC-BANDRA", "Bandra West"), ("400052", "CC-BANDRA", "Khar West"),
+         ("400601", "CC-THANE", "Thane West")],
+    )  # fmt: skip
+    await slots.ensure(conn, datetime.now(LAB_TZ).date())
     creds: list[DemoCredentials] = []
     for username, role in (
         ("demo.phleb", Role.PHLEBOTOMIST),

@@ -26,6 +26,7 @@ ENCRYPTED: dict[str, tuple[tuple[str, str], ...]] = {
     "hl7_messages": (("raw", "raw_enc"),),
     "escalation_chain": (("phone", "phone_enc"),),
     "reports": (("content", "content_enc"),),
+    "bookings": (("address", "address_enc"), ("phone", "phone_enc")),
 }
 # The column whose value binds a ciphertext to its row (the vault's context); "id" unless listed here.
 ROW_KEY = {"escalation_chain": "position"}

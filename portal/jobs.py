@@ -6,14 +6,17 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
+from core.booking import reminders, slots
+from core.booking.service import REMINDER_JOB
 from core.config import Settings
 from core.hl7 import intake
 from core.jobs import runner
+from core.labtime import LAB_TZ
 from core.notify import ConsoleNotifier, Notifier
 from core.reports import delivery, render
 from core.reports.links import ReportLinks
@@ -34,7 +37,10 @@ def report_links(settings: Settings) -> ReportLinks:
 
 def default_notifiers(settings: Settings) -> dict[str, Notifier]:
     """Demo mode prints; in production a channel is listed once its provider is configured (the bots issue)."""
-    return {"sms": ConsoleNotifier()} if settings.mode == "demo" else {}
+    if settings.mode != "demo":
+        return {}
+    console = ConsoleNotifier()
+    return {"sms": console, "whatsapp": console}
 
 
 def handlers(
@@ -49,7 +55,12 @@ def handlers(
     async def deliver_notice(payload: dict[str, Any]) -> None:
         await delivery.deliver(pool, vault, notifiers, links, settings.link_base(), int(payload["delivery_id"]))
 
-    return {RENDER_JOB: render_report, render.DELIVER_JOB: deliver_notice}
+    async def remind(payload: dict[str, Any]) -> None:
+        await reminders.remind(
+            pool, vault, notifiers, str(payload["booking_id"]), int(payload["slot_id"]), str(payload["kind"])
+        )
+
+    return {RENDER_JOB: render_report, render.DELIVER_JOB: deliver_notice, REMINDER_JOB: remind}
 
 
 async def _sweep(pool: asyncpg.Pool, stop: asyncio.Event, every: float = 60) -> None:
@@ -62,6 +73,7 @@ async def _sweep(pool: asyncpg.Pool, stop: asyncio.Event, every: float = 60) -> 
                     log.info("re-queued %d report job(s) that had none", n)
                 if n := await intake.complete_ready(conn):
                     log.info("completed %d tube(s) whose results arrived together", n)
+                await slots.ensure(conn, datetime.now(LAB_TZ).date())  # the coming week's booking slots
         except (asyncpg.PostgresError, OSError) as exc:
             log.warning("job sweep failed; trying again in a minute (%s)", type(exc).__name__)
         with contextlib.suppress(TimeoutError):

@@ -1,0 +1,57 @@
+"""The worker's reminder job: the evening before and an hour before a collection, on the channel it was booked
+on, only while the booking stands at that time and the person has not said STOP (consent is per person, so STOP
+on any channel silences reminders on all)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import asyncpg
+
+from core import audit, consent
+from core.identity import Actor
+from core.labtime import LAB_TZ
+from core.notify import Notifier
+from core.vault import Vault
+
+WORKER = Actor.system("worker")
+TEXTS = {
+    ("evening", "en"): "labpulse reminder: your sample collection ({ref}) is tomorrow at {time}. For a fasting "
+    "test, eat nothing after 10 pm; water is fine. Reply STOP to end reminders.",
+    ("evening", "hi"): "labpulse रिमाइंडर: आपका सैंपल कलेक्शन ({ref}) कल {time} बजे है। फ़ास्टिंग टेस्ट के लिए रात 10 "
+    "बजे के बाद कुछ न खाएँ; पानी पी सकते हैं। रिमाइंडर बंद करने के लिए STOP भेजें।",
+    ("hour", "en"): "labpulse reminder: your sample collection ({ref}) is at {time}, in about an hour.",
+    ("hour", "hi"): "labpulse रिमाइंडर: आपका सैंपल कलेक्शन ({ref}) {time} बजे है, लगभग एक घंटे में।",
+}
+
+
+async def remind(
+    pool: asyncpg.Pool,
+    vault: Vault,
+    notifiers: Mapping[str, Notifier],
+    booking_id: str,
+    slot_id: int,
+    kind: str,
+) -> str:
+    """Send one reminder, or say why not: 'sent', 'stale' (moved or cancelled), 'opted_out', 'no_channel'."""
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(
+            """SELECT b.ref, b.phone_lookup, b.phone_enc, b.channel, b.status, b.slot_id, s.starts_at FROM bookings b
+               JOIN slots s ON s.id = b.slot_id WHERE b.id = $1""",
+            booking_id,
+        )
+        if row is None or row["status"] != "booked" or row["slot_id"] != slot_id:
+            return "stale"
+        choice = await consent.get(conn, row["phone_lookup"])
+        phone = vault.open("bookings", "phone", booking_id, row["phone_enc"])
+        notifier = notifiers.get(row["channel"])
+        outcome = "opted_out" if not choice.reminders else "no_channel" if notifier is None or not phone else "sent"
+        if outcome == "sent" and notifier is not None and phone:
+            text = TEXTS[(kind, choice.language)].format(
+                ref=row["ref"], time=row["starts_at"].astimezone(LAB_TZ).strftime("%H:%M")
+            )
+            await notifier.send(phone, text, purpose=f"reminder.{kind}")
+        async with conn.transaction():
+            await audit.append(conn, actor=WORKER, action="booking.remind", entity_type="booking",
+                               entity_id=booking_id, outcome=outcome, summary={"kind": kind})  # fmt: skip
+    return outcome

@@ -1,0 +1,203 @@
+"""Book, reschedule and cancel collections. Each is one transaction: the slot's count, the booking row, its audit
+row and its reminder jobs. The slot's CHECK (booked <= capacity) is what stops overbooking, so the last place goes
+to exactly one of two people racing for it, whatever the number of server processes."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from core import audit
+from core.booking.catalogue import Item
+from core.errors import Conflict, InvalidInput, NotFound
+from core.identity import Actor, RequestMeta, Role
+from core.jobs import queue as jobs
+from core.labtime import LAB_TZ
+from core.vault import Vault
+
+REMINDER_JOB = "booking.remind"
+EVENING_HOUR = 19  # the evening-before reminder goes out at 19:00 lab time
+
+
+class SlotFull(Conflict):
+    code = "slot_full"
+
+    def __init__(self) -> None:
+        super().__init__("That time has just been taken. Please choose another time.")
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    id: str
+    ref: str
+    kind: str
+    centre_id: str
+    starts_at: datetime
+    items: tuple[str, ...]
+    price_paise: int
+    status: str
+
+
+def booker(phone_lookup: str) -> Actor:
+    return Actor(f"phone:{phone_lookup[:16]}", Role.PATIENT)
+
+
+def _ref() -> str:
+    return "B" + "".join(secrets.choice("ACDEFGHJKLMNPQRTUVWXY34679") for _ in range(6))
+
+
+async def _take(conn: asyncpg.Connection, slot_id: int, now: datetime) -> asyncpg.Record:
+    try:
+        row = await conn.fetchrow(
+            """UPDATE slots SET booked = booked + 1 WHERE id = $1 AND starts_at > $2
+               RETURNING id, centre_id, kind, starts_at""",
+            slot_id,
+            now,
+        )
+    except asyncpg.CheckViolationError as exc:
+        raise SlotFull from exc
+    if row is None:
+        raise InvalidInput("slot", "That time is no longer available. Please choose another time.")
+    return row
+
+
+async def _schedule_reminders(conn: asyncpg.Connection, booking_id: str, slot_id: int, starts: datetime,
+                              now: datetime) -> None:  # fmt: skip
+    """Reminder jobs: the evening before (19:00 lab time) and one hour before, each only if still ahead."""
+    local = starts.astimezone(LAB_TZ)
+    evening = datetime.combine(local.date() - timedelta(days=1), datetime.min.time(), LAB_TZ).replace(hour=EVENING_HOUR)
+    for kind, at in (("evening", evening), ("hour", starts - timedelta(hours=1))):
+        if at > now:
+            await jobs.queries(conn).enqueue(
+                REMINDER_JOB,
+                jobs.encode({"booking_id": booking_id, "slot_id": slot_id, "kind": kind}),
+                execute_after=at - now,
+                dedupe_key=f"remind:{booking_id}:{slot_id}:{kind}",
+                on_conflict="skip",
+            )
+
+
+async def book(
+    conn: asyncpg.Connection,
+    vault: Vault,
+    *,
+    phone: str,
+    slot_id: int,
+    chosen: list[Item],
+    channel: str,
+    pincode: str | None = None,
+    address: str | None = None,
+    now: datetime | None = None,
+    meta: RequestMeta | None = None,
+) -> Booking:
+    now = now or datetime.now(UTC)
+    phone_lookup = vault.lookup.digest("phone", phone).hex()
+    if not chosen:
+        raise InvalidInput("items", "Please choose at least one test or package.")
+    tests = sorted({t for item in chosen for t in item.tests})
+    price = sum(item.price_paise for item in chosen)
+    booking_id = str(uuid.uuid4())
+    async with conn.transaction():
+        slot = await _take(conn, slot_id, now)
+        if slot["kind"] == "home" and not (pincode and address):
+            raise InvalidInput("address", "A home collection needs the address and its pincode.")
+        ref = _ref()
+        await conn.execute(
+            """INSERT INTO bookings (id, ref, phone_lookup, phone_enc, kind, slot_id, pincode, address_enc, items,
+                                     tests, price_paise, channel)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)""",
+            booking_id,
+            ref,
+            phone_lookup,
+            vault.seal("bookings", "phone", booking_id, phone),
+            slot["kind"],
+            slot_id,
+            pincode if slot["kind"] == "home" else None,
+            vault.seal("bookings", "address", booking_id, address) if slot["kind"] == "home" else None,
+            [i.code for i in chosen],
+            tests,
+            price,
+            channel,
+        )
+        await _schedule_reminders(conn, booking_id, slot_id, slot["starts_at"], now)
+        await audit.append(
+            conn,
+            actor=booker(phone_lookup),
+            action="booking.create",
+            entity_type="booking",
+            entity_id=booking_id,
+            summary={"kind": slot["kind"], "slot": slot_id, "items": [i.code for i in chosen], "via": channel},
+            meta=meta,
+        )
+    return Booking(booking_id, ref, slot["kind"], slot["centre_id"], slot["starts_at"],
+                   tuple(i.code for i in chosen), price, "booked")  # fmt: skip
+
+
+async def upcoming(conn: asyncpg.Connection, phone_lookup: str, now: datetime | None = None) -> list[Booking]:
+    rows = await conn.fetch(
+        """SELECT b.id::text, b.ref, b.kind, s.centre_id, s.starts_at, b.items, b.price_paise, b.status
+           FROM bookings b JOIN slots s ON s.id = b.slot_id
+           WHERE b.phone_lookup = $1 AND b.status = 'booked' AND s.starts_at > $2 ORDER BY s.starts_at""",
+        phone_lookup,
+        now or datetime.now(UTC),
+    )
+    return [Booking(r["id"], r["ref"], r["kind"], r["centre_id"], r["starts_at"], tuple(r["items"]),
+                    r["price_paise"], r["status"]) for r in rows]  # fmt: skip
+
+
+async def _mine(conn: asyncpg.Connection, phone_lookup: str, booking_id: str) -> asyncpg.Record:
+    row = await conn.fetchrow(
+        """SELECT b.id::text, b.slot_id, b.status, s.kind, s.centre_id FROM bookings b JOIN slots s ON s.id = b.slot_id
+           WHERE b.id = $1 AND b.phone_lookup = $2 FOR UPDATE OF b""",
+        booking_id,
+        phone_lookup,
+    )
+    if row is None or row["status"] != "booked":
+        raise NotFound("We could not find that booking. It may have been cancelled already.")
+    return row
+
+
+async def cancel(conn: asyncpg.Connection, *, phone_lookup: str, booking_id: str,
+                 meta: RequestMeta | None = None) -> None:  # fmt: skip
+    async with conn.transaction():
+        row = await _mine(conn, phone_lookup, booking_id)
+        await conn.execute("UPDATE slots SET booked = booked - 1 WHERE id = $1", row["slot_id"])
+        await conn.execute("UPDATE bookings SET status = 'cancelled', updated_at = now() WHERE id = $1", booking_id)
+        await audit.append(conn, actor=booker(phone_lookup), action="booking.cancel", entity_type="booking",
+                           entity_id=booking_id, meta=meta)  # fmt: skip
+
+
+async def reschedule(
+    conn: asyncpg.Connection,
+    *,
+    phone_lookup: str,
+    booking_id: str,
+    slot_id: int,
+    now: datetime | None = None,
+    meta: RequestMeta | None = None,
+) -> Booking:
+    """Move a booking to another slot of the same kind and centre; the old place is freed in the same commit."""
+    now = now or datetime.now(UTC)
+    async with conn.transaction():
+        row = await _mine(conn, phone_lookup, booking_id)
+        slot = await _take(conn, slot_id, now)
+        if (slot["kind"], slot["centre_id"]) != (row["kind"], row["centre_id"]):
+            raise InvalidInput("slot", "Please choose a time at the same place as the booking.")
+        await conn.execute("UPDATE slots SET booked = booked - 1 WHERE id = $1", row["slot_id"])
+        await conn.execute("UPDATE bookings SET slot_id = $2, updated_at = now() WHERE id = $1", booking_id, slot_id)
+        await _schedule_reminders(conn, booking_id, slot_id, slot["starts_at"], now)
+        await audit.append(
+            conn,
+            actor=booker(phone_lookup),
+            action="booking.reschedule",
+            entity_type="booking",
+            entity_id=booking_id,
+            summary={"from": row["slot_id"], "to": slot_id},
+            meta=meta,
+        )
+    out = [b for b in await upcoming(conn, phone_lookup, now) if b.id == booking_id]
+    return out[0]

@@ -1,0 +1,65 @@
+"""One messaging-consent record per person (keyed by their phone's lookup hash), whatever the channel.
+
+STOP (or UNSUBSCRIBE, CANCEL, रोको …) on SMS, WhatsApp or Telegram turns off reminders and marketing everywhere;
+START turns reminders back on. Report messages are transactional and follow ``reports``, which the person
+chooses. The language they chose is kept here too. Every change is audited.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import asyncpg
+
+from core import audit
+from core.identity import Actor, RequestMeta, Role
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    reminders: bool = True
+    marketing: bool = False
+    reports: bool = True
+    language: str = "en"
+
+
+async def get(conn: asyncpg.Connection, phone_lookup: str) -> Consent:
+    row = await conn.fetchrow(
+        "SELECT reminders, marketing, reports, language FROM consents WHERE phone_lookup = $1", phone_lookup
+    )
+    return Consent(row["reminders"], row["marketing"], row["reports"], row["language"]) if row else Consent()
+
+
+async def update(
+    conn: asyncpg.Connection,
+    phone_lookup: str,
+    *,
+    via: str,
+    meta: RequestMeta | None = None,
+    **changes: bool | str,
+) -> Consent:
+    """Change some fields (reminders, marketing, reports, language); returns the new record. Audited."""
+    async with conn.transaction():
+        new = replace(await get(conn, phone_lookup), **changes)  # type: ignore[arg-type]
+        await conn.execute(
+            """INSERT INTO consents (phone_lookup, reminders, marketing, reports, language, updated_via)
+               VALUES ($1, $2, $3, $4, $5, $6)
+               ON CONFLICT (phone_lookup) DO UPDATE SET reminders = $2, marketing = $3, reports = $4,
+                   language = $5, updated_via = $6, updated_at = now()""",
+            phone_lookup,
+            new.reminders,
+            new.marketing,
+            new.reports,
+            new.language,
+            via,
+        )
+        await audit.append(
+            conn,
+            actor=Actor(f"phone:{phone_lookup[:16]}", Role.PATIENT),
+            action="consent.update",
+            entity_type="consent",
+            entity_id=phone_lookup[:16],
+            summary={**{k: v for k, v in changes.items()}, "via": via},
+            meta=meta,
+        )
+    return new
