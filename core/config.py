@@ -81,6 +81,8 @@ class Settings:
     files_dir: Path | None = None  # encrypted report files; None: <data_dir>/files
     job_heartbeat_seconds: int = 30  # a worker silent this long is presumed dead; its job runs again elsewhere
     job_retries: int = 6
+    twilio_account_sid: str | None = None
+    twilio_auth_token: Secret | None = None  # unset: the WhatsApp/SMS webhook answers 503 (not set up)
 
     @property
     def report_files_dir(self) -> Path:
@@ -208,6 +210,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             problems.append(f"LABPULSE_PUBLIC_URL: an address such as https://reports.example.in, got {public_url!r}")
     heartbeat = _int(env, "LABPULSE_JOB_HEARTBEAT_SECONDS", 30, 1, 3600, problems)
+    twilio_sid = env.get("TWILIO_ACCOUNT_SID", "").strip() or None
+    twilio_token = env.get("TWILIO_AUTH_TOKEN", "").strip() or None
+    if bool(twilio_sid) != bool(twilio_token):
+        problems.append("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN: set both or neither")
     job_retries = _int(env, "LABPULSE_JOB_RETRIES", 6, 0, 30, problems)
 
     log_level = env.get("LABPULSE_LOG_LEVEL", "info").lower()
@@ -287,4 +293,6 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         files_dir=Path(env["LABPULSE_FILES_DIR"]) if env.get("LABPULSE_FILES_DIR") else None,
         job_heartbeat_seconds=heartbeat,
         job_retries=job_retries,
+        twilio_account_sid=twilio_sid,
+        twilio_auth_token=Secret(twilio_token) if twilio_token else None,
     )

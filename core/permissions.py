@@ -87,6 +87,8 @@ ENDPOINTS: dict[str, str] = {
     "patient.report.link": PATIENT_SELF,
     "report.download": PUBLIC,  # the signed, expiring link is the authorization (core/reports/links.py)
     "page.report": PATIENT_SELF,
+    "bots.twilio": PUBLIC,  # Twilio's request signature is the authorization (bots/twilio_channel.py)
+    "bots.twilio.status": PUBLIC,
     "ws.status": PATIENT_SELF,
     "page.home": PUBLIC,
     "page.signin": PUBLIC,

@@ -11,6 +11,8 @@ from contextlib import asynccontextmanager
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
 
+from bots.engine import Engine
+from bots.sessions import SessionStore
 from core import demo
 from core.config import Settings
 from core.db.pool import pool_from_settings
@@ -83,6 +85,7 @@ def make_lifespan(settings: Settings, notifier: Notifier | None = None):  # type
             report_key=report_content.signing_key(secret),
             files=jobs.file_store(settings),
             report_links=jobs.report_links(settings),
+            bot_engine=Engine(pool, vault, SessionStore(redis, settings.redis_prefix)),
         )
         tasks = [asyncio.create_task(hub.run(), name="realtime-hub")]
         relay: Relay | None = None

@@ -29,4 +29,5 @@ class AppState(TypedDict):
     report_key: Any  # the Ed25519 key reports are signed with
     files: FileStore  # encrypted report PDFs
     report_links: ReportLinks  # signed, expiring download links
+    bot_engine: Any  # bots.engine.Engine: the conversation engine behind every chat channel
     oidc: Any  # authlib's client for the identity provider, or None when single sign-on is not set up
