@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -30,7 +31,21 @@ from core.phones import normalize_phone
 log = logging.getLogger("labpulse.bots.twilio")
 MAX_BODY = 64 * 1024
 REPLAY_SECONDS = 24 * 3600
+WINDOW_SECONDS = 24 * 3600
 _EMPTY = str(MessagingResponse())
+
+
+def _window_key(prefix: str, lookup: str) -> str:
+    return f"{prefix}:bot:wa-window:{lookup[:32]}"
+
+
+def window_checker(redis: Any, prefix: str, lookup: Callable[[str], str]) -> Callable[[str], Awaitable[bool]]:
+    """Whether a person wrote to us on WhatsApp in the last 24 hours (free-form messages allowed)."""
+
+    async def is_open(phone: str) -> bool:
+        return bool(await redis.exists(_window_key(prefix, lookup(phone))))
+
+    return is_open
 
 
 def public_url(request: Request) -> str:
@@ -84,6 +99,8 @@ async def inbound(request: Request) -> Response:
         if sid:
             await redis.delete(key)  # let Twilio's retry try again
         raise
+    if channel == "whatsapp":  # their message opens WhatsApp's 24-hour window for free-form replies
+        await redis.set(_window_key(prefix, request.state.bot_engine.lookup(phone)), b"1", ex=WINDOW_SECONDS)
     xml = _twiml(texts)
     if sid:
         await redis.set(key, xml.encode(), ex=REPLAY_SECONDS)

@@ -83,6 +83,13 @@ class Settings:
     job_retries: int = 6
     twilio_account_sid: str | None = None
     twilio_auth_token: Secret | None = None  # unset: the WhatsApp/SMS webhook answers 503 (not set up)
+    twilio_sms_from: str | None = None  # our SMS number (E.164)
+    twilio_whatsapp_from: str | None = None  # our WhatsApp sender (E.164, without "whatsapp:")
+    whatsapp_template_sid: str | None = None  # approved template (one variable) for messages outside 24 h
+    twilio_api_base: str | None = None  # another base URL for Twilio's REST API (a regional edge; the test stand-in)
+    telegram_bot_token: Secret | None = None  # unset: the Telegram webhook answers 503 (not set up)
+    telegram_webhook_secret: Secret | None = None  # Telegram sends it back in X-Telegram-Bot-Api-Secret-Token
+    telegram_api_base: str | None = None  # another Bot API server (self-hosted; the test stand-in)
 
     @property
     def report_files_dir(self) -> Path:
@@ -214,6 +221,14 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     twilio_token = env.get("TWILIO_AUTH_TOKEN", "").strip() or None
     if bool(twilio_sid) != bool(twilio_token):
         problems.append("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN: set both or neither")
+    tg_token = env.get("TELEGRAM_BOT_TOKEN", "").strip() or None
+    tg_secret = env.get("TELEGRAM_WEBHOOK_SECRET", "").strip() or None
+    if tg_token and not (tg_secret and re.match(r"^[A-Za-z0-9_-]{16,256}$", tg_secret)):
+        problems.append("TELEGRAM_WEBHOOK_SECRET: 16-256 of A-Z a-z 0-9 _ - (required with TELEGRAM_BOT_TOKEN)")
+    senders = {name: env.get(name, "").strip() or None for name in ("TWILIO_SMS_FROM", "TWILIO_WHATSAPP_FROM")}
+    for name, value in senders.items():
+        if value and not re.match(r"^\+[1-9][0-9]{6,14}$", value):
+            problems.append(f"{name}: an E.164 number such as +14155550100, got {value!r}")
     job_retries = _int(env, "LABPULSE_JOB_RETRIES", 6, 0, 30, problems)
 
     log_level = env.get("LABPULSE_LOG_LEVEL", "info").lower()
@@ -295,4 +310,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         job_retries=job_retries,
         twilio_account_sid=twilio_sid,
         twilio_auth_token=Secret(twilio_token) if twilio_token else None,
+        twilio_sms_from=senders["TWILIO_SMS_FROM"],
+        twilio_whatsapp_from=senders["TWILIO_WHATSAPP_FROM"],
+        whatsapp_template_sid=env.get("LABPULSE_WHATSAPP_TEMPLATE_SID", "").strip() or None,
+        twilio_api_base=env.get("TWILIO_API_BASE", "").strip() or None,
+        telegram_bot_token=Secret(tg_token) if tg_token else None,
+        telegram_webhook_secret=Secret(tg_secret) if tg_secret else None,
+        telegram_api_base=env.get("TELEGRAM_API_BASE", "").strip() or None,
     )

@@ -27,9 +27,10 @@ ENCRYPTED: dict[str, tuple[tuple[str, str], ...]] = {
     "escalation_chain": (("phone", "phone_enc"),),
     "reports": (("content", "content_enc"),),
     "bookings": (("address", "address_enc"), ("phone", "phone_enc")),
+    "telegram_links": (("phone", "phone_enc"),),
 }
 # The column whose value binds a ciphertext to its row (the vault's context); "id" unless listed here.
-ROW_KEY = {"escalation_chain": "position"}
+ROW_KEY = {"escalation_chain": "position", "telegram_links": "chat_id"}
 
 
 def _kid(column: str) -> str:

@@ -12,7 +12,7 @@ from core.errors import DomainError
 
 
 class Notifier(Protocol):
-    async def send(self, phone: str, text: str, *, purpose: str) -> None: ...
+    async def send(self, phone: str, text: str, *, purpose: str, media_url: str | None = None) -> None: ...
 
 
 def mask_phone(phone: str) -> str:
@@ -26,7 +26,7 @@ class ConsoleNotifier:
     def __init__(self, out: TextIO | None = None) -> None:
         self._out = out
 
-    async def send(self, phone: str, text: str, *, purpose: str) -> None:
+    async def send(self, phone: str, text: str, *, purpose: str, media_url: str | None = None) -> None:
         out = self._out or sys.stderr
         print(f"[demo notifier] to {mask_phone(phone)} ({purpose}): {text}", file=out, flush=True)
 
@@ -44,5 +44,15 @@ class NotifierUnavailable(DomainError):
 class NoNotifier:
     """Production before a messaging provider is configured: codes cannot be sent, and the user is told so."""
 
-    async def send(self, phone: str, text: str, *, purpose: str) -> None:
+    async def send(self, phone: str, text: str, *, purpose: str, media_url: str | None = None) -> None:
         raise NotifierUnavailable
+
+
+class SendRefused(DomainError):
+    """The provider refused this message for good (an invalid number, a blocked recipient): do not retry."""
+
+    code = "send_refused"
+
+    def __init__(self, provider_code: str) -> None:
+        super().__init__(f"The messaging provider refused the message (code {provider_code}).")
+        self.provider_code = provider_code

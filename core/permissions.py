@@ -89,6 +89,7 @@ ENDPOINTS: dict[str, str] = {
     "page.report": PATIENT_SELF,
     "bots.twilio": PUBLIC,  # Twilio's request signature is the authorization (bots/twilio_channel.py)
     "bots.twilio.status": PUBLIC,
+    "bots.telegram": PUBLIC,  # the webhook's secret token is the authorization (bots/telegram_channel.py)
     "ws.status": PATIENT_SELF,
     "page.home": PUBLIC,
     "page.signin": PUBLIC,

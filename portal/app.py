@@ -11,7 +11,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from bots import twilio_channel
+from bots import telegram_channel, twilio_channel
 from core import permissions
 from core.config import Settings, load_settings
 from core.notify import Notifier
@@ -38,6 +38,7 @@ def _routes() -> list[BaseRoute]:
         *pages.routes(),
         *status_socket.routes(),
         *twilio_channel.routes(),
+        *telegram_channel.routes(),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     # Every endpoint must have a rule in the one permission table: refuse to start otherwise.

@@ -23,7 +23,7 @@ from core.crypto import generate_key
 from core.db.migrate import migrate
 from core.db.pool import connect, pool_from_settings
 from core.embedded import EmbeddedServices, start_embedded, with_demo_secrets
-from core.errors import DomainError
+from core.errors import DomainError, InvalidInput
 from core.events import events_channel
 from core.identity import Actor, Role
 from core.notify import ConsoleNotifier, NoNotifier
@@ -185,7 +185,7 @@ async def _run_worker(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, _stop)
     escalation = asyncio.create_task(_escalate(settings, pool))
-    queue = asyncio.create_task(jobs.run(settings, pool, stop))
+    queue = asyncio.create_task(jobs.run(settings, pool, stop, redis=redis))
     print("labpulse worker: outbox relay, job queue and escalation timer running", flush=True)
     try:
         await asyncio.gather(relay.run(), queue)
@@ -268,6 +268,32 @@ def cmd_staff_add(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _telegram_set_webhook(settings: Settings) -> str:
+    from bots import telegram_channel
+
+    if settings.telegram_bot_token is None or settings.telegram_webhook_secret is None:
+        raise InvalidInput("telegram", "Set TELEGRAM_BOT_TOKEN and TELEGRAM_WEBHOOK_SECRET first.")
+    if settings.public_url is None:
+        raise InvalidInput("public_url", "Set LABPULSE_PUBLIC_URL to the https address Telegram should call.")
+    pool = await pool_from_settings(settings)
+    try:
+        channel = telegram_channel.build(settings, None, pool, Vault.from_settings(settings))
+        assert channel is not None  # noqa: S101 - the token is set
+        url = f"{settings.public_url}/bots/telegram"
+        await telegram_channel.set_webhook(channel, url, settings.telegram_webhook_secret.reveal())
+        await channel.close()
+    finally:
+        await pool.close()
+    return url
+
+
+def cmd_telegram_set_webhook(args: argparse.Namespace) -> int:
+    with _services() as settings:
+        url = asyncio.run(_telegram_set_webhook(settings))
+    print(f"Telegram will post updates to {url}")
+    return 0
+
+
 def cmd_keys_generate(args: argparse.Namespace) -> int:
     print(base64.b64encode(generate_key()).decode())
     return 0
@@ -337,6 +363,12 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", required=True, choices=sorted(r.value for r in staff.STAFF_ROLES))
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     add.set_defaults(func=cmd_staff_add)
+
+    tg = sub.add_parser("telegram", help="the Telegram bot")
+    tg_sub = tg.add_subparsers(dest="telegram_command", required=True)
+    tg_sub.add_parser(
+        "set-webhook", help="register <LABPULSE_PUBLIC_URL>/bots/telegram and the secret token with Telegram"
+    ).set_defaults(func=cmd_telegram_set_webhook)
 
     keys = sub.add_parser("keys", help="encryption keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)

@@ -10,7 +10,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
+from redis.asyncio import Redis
 
+from bots import telegram_channel, twilio_channel, twilio_sender
 from core.booking import reminders, slots
 from core.booking.service import REMINDER_JOB
 from core.config import Settings
@@ -35,12 +37,43 @@ def report_links(settings: Settings) -> ReportLinks:
     return ReportLinks(settings.secret_key.reveal() if settings.secret_key else "")
 
 
-def default_notifiers(settings: Settings) -> dict[str, Notifier]:
-    """Demo mode prints; in production a channel is listed once its provider is configured (the bots issue)."""
-    if settings.mode != "demo":
-        return {}
-    console = ConsoleNotifier()
-    return {"sms": console, "whatsapp": console}
+def default_notifiers(
+    settings: Settings, redis: Redis | None = None, pool: asyncpg.Pool | None = None
+) -> dict[str, Notifier]:
+    """Twilio's SMS and WhatsApp, and Telegram, once configured; until then demo mode prints, and production lists
+    no channel (a notice for it is recorded as skipped)."""
+    out: dict[str, Notifier] = {}
+    if settings.mode == "demo":
+        console = ConsoleNotifier()
+        out.update(sms=console, whatsapp=console)
+    if settings.twilio_account_sid and settings.twilio_auth_token:
+        out.update(twilio_notifiers(settings, redis))
+    if pool is not None and (telegram := telegram_channel.build(settings, None, pool, Vault.from_settings(settings))):
+        out["telegram"] = telegram_channel.TelegramNotifier(telegram)
+    return out
+
+
+def twilio_notifiers(settings: Settings, redis: Redis | None) -> dict[str, Notifier]:
+    assert settings.twilio_account_sid and settings.twilio_auth_token  # noqa: S101 - checked by the caller
+    api = twilio_sender.client(
+        settings.twilio_account_sid, settings.twilio_auth_token.reveal(), settings.twilio_api_base
+    )
+    callback = f"{settings.link_base()}/bots/twilio/status"
+    vault = Vault.from_settings(settings)
+    out: dict[str, Notifier] = {}
+    if settings.twilio_sms_from:
+        out["sms"] = twilio_sender.TwilioNotifier(api, "sms", settings.twilio_sms_from, status_callback=callback)
+    if settings.twilio_whatsapp_from:
+        window = (
+            twilio_channel.window_checker(redis, settings.redis_prefix, lambda p: vault.lookup.digest("phone", p).hex())
+            if redis is not None
+            else None
+        )
+        out["whatsapp"] = twilio_sender.TwilioNotifier(
+            api, "whatsapp", settings.twilio_whatsapp_from, status_callback=callback,
+            template_sid=settings.whatsapp_template_sid, window_open=window,
+        )  # fmt: skip
+    return out
 
 
 def handlers(
@@ -89,6 +122,7 @@ async def run(
     policy: runner.RetryPolicy | None = None,
     concurrency: int = 4,
     poll_seconds: float = 2.0,
+    redis: Redis | None = None,
 ) -> None:
     """Process jobs until ``stop`` is set; each job finishes (or is handed back) before this returns."""
     if settings.database_url is None:
@@ -103,7 +137,9 @@ async def run(
     qm = runner.build(
         listener,
         pool,
-        handlers(settings, pool, store, notifiers if notifiers is not None else default_notifiers(settings)),
+        handlers(
+            settings, pool, store, notifiers if notifiers is not None else default_notifiers(settings, redis, pool)
+        ),
         policy or runner.RetryPolicy(max_retries=settings.job_retries),
     )
     sweeper = asyncio.create_task(_sweep(pool, stop))

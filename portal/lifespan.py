@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
 
+from bots import telegram_channel
 from bots.engine import Engine
 from bots.sessions import SessionStore
 from core import demo
@@ -60,6 +61,7 @@ def make_lifespan(settings: Settings, notifier: Notifier | None = None):  # type
         patient_sessions = PatientSessions(redis, settings.redis_prefix)
         secret = settings.secret_key.reveal() if settings.secret_key else ""
         hub = Hub(redis, events_channel(settings.redis_prefix))
+        engine = Engine(pool, vault, SessionStore(redis, settings.redis_prefix))
         state = AppState(
             settings=settings,
             pool=pool,
@@ -85,7 +87,8 @@ def make_lifespan(settings: Settings, notifier: Notifier | None = None):  # type
             report_key=report_content.signing_key(secret),
             files=jobs.file_store(settings),
             report_links=jobs.report_links(settings),
-            bot_engine=Engine(pool, vault, SessionStore(redis, settings.redis_prefix)),
+            bot_engine=engine,
+            telegram=telegram_channel.build(settings, engine, pool, vault),
         )
         tasks = [asyncio.create_task(hub.run(), name="realtime-hub")]
         relay: Relay | None = None
@@ -99,7 +102,7 @@ def make_lifespan(settings: Settings, notifier: Notifier | None = None):  # type
             )
             tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
             # The same switch runs the worker's job queue in-process, so the one-command demo renders reports.
-            tasks.append(asyncio.create_task(jobs.run(settings, pool, jobs_stop), name="job-queue"))
+            tasks.append(asyncio.create_task(jobs.run(settings, pool, jobs_stop, redis=redis), name="job-queue"))
         if settings.mode == "demo" and settings.simulate_seconds:
             tasks.append(asyncio.create_task(_simulate(settings, state), name="demo-simulator"))
         try:
@@ -118,6 +121,8 @@ def make_lifespan(settings: Settings, notifier: Notifier | None = None):  # type
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            if state["telegram"] is not None:
+                await state["telegram"].close()
             await redis.aclose()
             await pool.close()
 

@@ -17,7 +17,7 @@ import asyncpg
 
 from core import audit
 from core.jobs.runner import Permanent, safe_error
-from core.notify import Notifier, NotifierUnavailable
+from core.notify import Notifier, NotifierUnavailable, SendRefused
 from core.reports.links import MESSAGE_SECONDS, ReportLinks
 from core.reports.render import WORKER
 from core.vault import Vault
@@ -70,14 +70,15 @@ async def deliver(
         reason = "no phone number on record" if phone is None else f"{row['channel']} is not set up"
         return await _finish(pool, row, "skipped", reason)
     token = links.make(row["report_id"], row["patient_id"], ttl=MESSAGE_SECONDS)
-    text = TEXTS[(row["purpose"], info["language"])].format(
-        barcode=info["barcode"], url=f"{base_url.rstrip('/')}/reports/download/{token}"
-    )
-    try:
-        await notifier.send(phone, text, purpose=row["purpose"])
-    except NotifierUnavailable as exc:
+    url = f"{base_url.rstrip('/')}/reports/download/{token}"
+    text = TEXTS[(row["purpose"], info["language"])].format(barcode=info["barcode"], url=url)
+    try:  # WhatsApp carries the PDF itself (the provider fetches it from the signed link); SMS the link
+        await notifier.send(
+            phone, text, purpose=row["purpose"], media_url=url if row["channel"] == "whatsapp" else None
+        )
+    except (NotifierUnavailable, SendRefused) as exc:
         await _finish(pool, row, "failed", safe_error(exc))
-        raise Permanent("the messaging channel is not available") from exc
+        raise Permanent("the messaging channel refused the notice") from exc
     except Exception as exc:  # the provider failed this time: back to pending, and the queue retries
         async with pool.acquire() as conn:
             await conn.execute(

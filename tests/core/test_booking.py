@@ -22,7 +22,7 @@ class Phone:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, str]] = []
 
-    async def send(self, phone: str, text: str, *, purpose: str) -> None:
+    async def send(self, phone: str, text: str, *, purpose: str, media_url: str | None = None) -> None:
         self.sent.append((phone, text, purpose))
 
 

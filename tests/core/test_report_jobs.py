@@ -35,7 +35,7 @@ class Phone:
         self.fail_first = fail_first
         self.error = error or RuntimeError(f"provider said 503 for {PHONE}")
 
-    async def send(self, phone: str, text: str, *, purpose: str) -> None:
+    async def send(self, phone: str, text: str, *, purpose: str, media_url: str | None = None) -> None:
         self.calls += 1
         if self.calls <= self.fail_first:
             raise self.error

@@ -74,6 +74,7 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "report.download": ("GET", "/reports/download/not-a-token", None),
     "bots.twilio": ("POST", "/bots/twilio", {"form": {"Body": "hi"}}),
     "bots.twilio.status": ("POST", "/bots/twilio/status", {"form": {}}),
+    "bots.telegram": ("POST", "/bots/telegram", {"json": {"update_id": 1}}),
     "page.report": ("POST", "/my-tests/report", {"form": {"patient": "nobody", "report": "x"}}),
     "ws.status": ("WS", "/ws/status", None),
     "page.home": ("GET", "/", None),
@@ -128,7 +129,10 @@ async def test_each_endpoint_allows_exactly_the_roles_the_table_names(
     lookup = vault.lookup.digest("phone", PHONE).hex()
     mismatches: list[str] = []
     # WhatsApp/SMS set up, so the webhook answers everyone alike: 403 for a request Twilio did not sign.
-    settings = settings.with_overrides(twilio_account_sid="AC" + "0" * 32, twilio_auth_token=Secret("t" * 32))
+    settings = settings.with_overrides(
+        twilio_account_sid="AC" + "0" * 32, twilio_auth_token=Secret("t" * 32),
+        telegram_bot_token=Secret("1:x"), telegram_webhook_secret=Secret("s" * 32),
+    )  # fmt: skip
     app = create_app(settings, notifier=Inbox())
     async with serving(app) as addr, httpx.AsyncClient(base_url=f"http://{addr}") as http:
         signin = await http.get("/signin")

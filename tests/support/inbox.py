@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 class Inbox:
     sent: list[tuple[str, str, str]] = field(default_factory=list)
 
-    async def send(self, phone: str, text: str, *, purpose: str) -> None:
+    async def send(self, phone: str, text: str, *, purpose: str, media_url: str | None = None) -> None:
         self.sent.append((phone, text, purpose))
 
     def last_code(self, phone: str) -> str:

@@ -81,3 +81,13 @@ CREATE TABLE provider_statuses (
     at          timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (provider, message_id, status)
 );
+
+-- A Telegram chat linked to the phone number its owner shared (Telegram vouches for a contact whose user id is
+-- the sender's own). The chat reaches the same person, consent and patients as that phone.
+CREATE TABLE telegram_links (
+    chat_id      bigint PRIMARY KEY,
+    phone_lookup text NOT NULL,
+    phone_enc    bytea NOT NULL,
+    linked_at    timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX telegram_links_phone ON telegram_links (phone_lookup);

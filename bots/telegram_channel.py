@@ -1,0 +1,200 @@
+"""Telegram through python-telegram-bot in webhook mode inside the Starlette app (``POST /bots/telegram``).
+
+The application is built with ``updater(None)``: Telegram posts updates to us, and we hand each one to PTB
+(``process_update``), whose handlers call the same conversation engine as WhatsApp and SMS. Every request must
+carry ``X-Telegram-Bot-Api-Secret-Token`` equal to ``TELEGRAM_WEBHOOK_SECRET`` (compared in constant time), or
+it gets 403 and changes nothing. An update Telegram delivers again (same ``update_id``) is processed once.
+
+A Telegram chat is not a phone number. Until its owner shares their contact (a button; Telegram vouches for a
+contact whose user id is the sender's own), the chat is asked to do so and nothing else happens; once linked, it
+reaches the same person, consent and patients as that phone, and STOP here is STOP everywhere.
+``labpulse telegram set-webhook`` registers the URL and the secret with Telegram.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from typing import Any
+
+import asyncpg
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram.ext import Application, ContextTypes, MessageHandler, filters
+
+from bots.engine import Engine, Inbound
+from core.errors import InvalidInput
+from core.identity import RequestMeta
+from core.phones import normalize_phone
+from core.vault import Vault
+
+log = logging.getLogger("labpulse.bots.telegram")
+MAX_BODY = 256 * 1024
+SHARE = {
+    "en": ("To help you with bookings and reports, please share your phone number with the button below.",
+           "Share my number"),
+    "hi": ("बुकिंग और रिपोर्ट में मदद के लिए, कृपया नीचे के बटन से अपना फ़ोन नंबर साझा करें।", "मेरा नंबर साझा करें"),
+}  # fmt: skip
+LINKED = {"en": "Thank you, your number is linked.", "hi": "धन्यवाद, आपका नंबर जुड़ गया है।"}
+NOT_YOURS = {
+    "en": "Please share your own number, with the button below.",
+    "hi": "कृपया बटन से अपना ही नंबर साझा करें।",
+}
+
+
+App = Application[Any, Any, Any, Any, Any, Any]
+
+
+class TelegramChannel:
+    def __init__(self, application: App, engine: Engine | None, pool: asyncpg.Pool, vault: Vault,
+                 region: str) -> None:  # fmt: skip
+        self.application = application
+        self._engine = engine
+        self._pool = pool
+        self._vault = vault
+        self._region = region
+        self._ready = False
+        application.add_handler(MessageHandler(filters.ALL, self._on_message))
+        application.add_error_handler(self._on_error)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        # Only the error's type: the update holds the person's message and number.
+        log.error("telegram update failed: %s", type(context.error).__name__)
+        raise HandlerFailed from None
+
+    async def ensure_ready(self) -> None:
+        if not self._ready:
+            await self.application.initialize()
+            self._ready = True
+
+    async def close(self) -> None:
+        if self._ready:
+            await self.application.shutdown()
+
+    async def _linked_phone(self, chat_id: int) -> str | None:
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow("SELECT phone_enc FROM telegram_links WHERE chat_id = $1", chat_id)
+        return self._vault.open("telegram_links", "phone", str(chat_id), row["phone_enc"]) if row else None
+
+    async def chat_for(self, phone: str) -> int | None:
+        lookup = self._vault.lookup.digest("phone", phone).hex()
+        async with self._pool.acquire() as conn:
+            chat: int | None = await conn.fetchval(
+                "SELECT chat_id FROM telegram_links WHERE phone_lookup = $1 ORDER BY linked_at DESC LIMIT 1", lookup
+            )
+        return chat
+
+    async def _link(self, chat_id: int, phone: str) -> None:
+        lookup = self._vault.lookup.digest("phone", phone).hex()
+        async with self._pool.acquire() as conn:
+            await conn.execute(
+                """INSERT INTO telegram_links (chat_id, phone_lookup, phone_enc) VALUES ($1, $2, $3)
+                   ON CONFLICT (chat_id) DO UPDATE SET phone_lookup = $2, phone_enc = $3, linked_at = now()""",
+                chat_id,
+                lookup,
+                self._vault.seal("telegram_links", "phone", str(chat_id), phone),
+            )
+
+    async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message, sender = update.effective_message, update.effective_user
+        if message is None or sender is None or self._engine is None:
+            return
+        chat_id = message.chat_id
+        lang = "hi" if (sender.language_code or "").startswith("hi") else "en"
+        if message.contact is not None:
+            if message.contact.user_id != sender.id:
+                await self._ask_for_number(chat_id, lang, NOT_YOURS[lang])
+                return
+            try:
+                phone = normalize_phone(message.contact.phone_number, self._region)
+            except InvalidInput:
+                await self._ask_for_number(chat_id, lang, NOT_YOURS[lang])
+                return
+            await self._link(chat_id, phone)
+            await self.application.bot.send_message(chat_id, LINKED[lang], reply_markup=ReplyKeyboardRemove())
+            texts = await self._engine.handle(Inbound("telegram", str(chat_id), "menu", phone))
+        else:
+            linked = await self._linked_phone(chat_id)
+            if linked is None:
+                await self._ask_for_number(chat_id, lang, SHARE[lang][0])
+                return
+            texts = await self._engine.handle(Inbound("telegram", str(chat_id), (message.text or "")[:1600], linked),
+                                              RequestMeta())  # fmt: skip
+        for text in texts:
+            await self.application.bot.send_message(chat_id, text)
+
+    async def _ask_for_number(self, chat_id: int, lang: str, text: str) -> None:
+        button = KeyboardButton(SHARE[lang][1], request_contact=True)
+        await self.application.bot.send_message(
+            chat_id, text, reply_markup=ReplyKeyboardMarkup([[button]], one_time_keyboard=True, resize_keyboard=True)
+        )
+
+
+class HandlerFailed(Exception):
+    """A handler raised: the webhook answers 500 so that Telegram delivers the update again."""
+
+
+def build(settings: Any, engine: Engine | None, pool: asyncpg.Pool, vault: Vault) -> TelegramChannel | None:
+    if settings.telegram_bot_token is None:
+        return None
+    builder = Application.builder().token(settings.telegram_bot_token.reveal()).updater(None)
+    if settings.telegram_api_base:
+        builder = builder.base_url(f"{settings.telegram_api_base.rstrip('/')}/bot")
+    return TelegramChannel(builder.build(), engine, pool, vault, settings.phone_region)
+
+
+class TelegramNotifier:
+    """A Notifier for people who linked a Telegram chat: the message goes to their most recent chat."""
+
+    def __init__(self, channel: TelegramChannel) -> None:
+        self._channel = channel
+
+    async def send(self, phone: str, text: str, *, purpose: str, media_url: str | None = None) -> None:
+        chat = await self._channel.chat_for(phone)
+        if chat is None:
+            raise LookupError("no Telegram chat is linked to this number")
+        await self._channel.ensure_ready()
+        await self._channel.application.bot.send_message(chat, text)
+
+
+async def webhook(request: Request) -> Response:
+    channel: TelegramChannel | None = request.state.telegram
+    secret = request.state.settings.telegram_webhook_secret
+    if channel is None or secret is None:
+        return PlainTextResponse("Telegram is not set up on this server.", status_code=503)
+    given = request.headers.get("x-telegram-bot-api-secret-token", "")
+    if not hmac.compare_digest(given.encode(), secret.reveal().encode()):
+        log.warning("telegram webhook refused: bad or missing secret token")
+        return PlainTextResponse("Forbidden: the secret token does not match.", status_code=403)
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        return PlainTextResponse("Request too large.", status_code=413)
+    try:
+        data = json.loads(body)
+        update_id = int(data["update_id"])
+    except (ValueError, KeyError, TypeError):
+        return PlainTextResponse("Not a Telegram update.", status_code=400)
+    redis, prefix = request.state.redis, request.state.settings.redis_prefix
+    key = f"{prefix}:bot:telegram:{update_id}"
+    if not await redis.set(key, b"1", nx=True, ex=24 * 3600):
+        return Response(status_code=200)  # delivered again: already handled
+    await channel.ensure_ready()
+    try:
+        await channel.application.process_update(Update.de_json(data, channel.application.bot))
+    except BaseException:
+        await redis.delete(key)  # let Telegram's retry try again
+        raise
+    return Response(status_code=200)
+
+
+async def set_webhook(channel: TelegramChannel, url: str, secret: str) -> bool:
+    await channel.ensure_ready()
+    ok: bool = await channel.application.bot.set_webhook(url=url, secret_token=secret, allowed_updates=["message"])
+    return ok
+
+
+def routes() -> list[Route]:
+    return [Route("/bots/telegram", webhook, methods=["POST"], name="bots.telegram")]

@@ -1,0 +1,152 @@
+"""Report notices sent by the real twilio client, through the job queue, to a local stand-in of Twilio's REST API:
+WhatsApp with the PDF as media inside the 24-hour window and the approved template outside it, SMS with the link,
+retries on 429/5xx and a permanent refusal recorded, never retried."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+
+import asyncpg
+import httpx
+import pytest
+
+from core.config import Secret, Settings
+from core.jobs import runner
+from core.vault import Vault
+from portal import jobs as worker
+from portal.app import create_app
+from tests.core.test_report_jobs import _approved, until
+from tests.core.test_reports import PHONE
+from tests.support.asgi import app_client
+from tests.support.providers import ACCOUNT_SID, AUTH_TOKEN, Providers, providers
+
+FAST = runner.RetryPolicy(max_retries=2, initial_delay=timedelta(milliseconds=50), max_delay=timedelta(seconds=1))
+TEMPLATE = "HX" + "a" * 32
+
+
+@pytest.fixture
+async def stand_in() -> AsyncIterator[Providers]:
+    async with providers() as p:
+        yield p
+
+
+@pytest.fixture
+def twilio_settings(settings: Settings, stand_in: Providers) -> Settings:
+    return settings.with_overrides(
+        twilio_account_sid=ACCOUNT_SID, twilio_auth_token=Secret(AUTH_TOKEN), twilio_sms_from="+14155550100",
+        twilio_whatsapp_from="+14155238886", whatsapp_template_sid=TEMPLATE, twilio_api_base=stand_in.base_url,
+        public_url="https://lab.example",
+    )  # fmt: skip
+
+
+@pytest.fixture
+async def run_worker(
+    twilio_settings: Settings, pool: asyncpg.Pool, redis
+) -> AsyncIterator[Callable[[], Awaitable[None]]]:  # type: ignore[no-untyped-def]
+    stops: list[tuple[asyncio.Event, asyncio.Task[None]]] = []
+
+    async def start() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(twilio_settings, pool, stop, policy=FAST, poll_seconds=0.1, redis=redis))
+        stops.append((stop, task))
+
+    yield start
+    for stop, task in stops:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+
+
+async def _channel(pool: asyncpg.Pool, channel: str) -> None:
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE patients SET notify_channels = $1", [channel])
+
+
+async def _status(pool: asyncpg.Pool) -> str:
+    async with pool.acquire() as conn:
+        return str(await conn.fetchval("SELECT status FROM deliveries"))
+
+
+async def test_whatsapp_inside_the_window_carries_the_pdf_itself(
+    twilio_settings: Settings,
+    pool: asyncpg.Pool,
+    vault: Vault,
+    stand_in: Providers,
+    redis,
+    run_worker,  # type: ignore[no-untyped-def]
+) -> None:
+    await _approved(pool, vault)
+    await _channel(pool, "whatsapp")
+    lookup = vault.lookup.digest("phone", PHONE).hex()
+    await redis.set(f"{twilio_settings.redis_prefix}:bot:wa-window:{lookup[:32]}", b"1", ex=60)  # they wrote today
+    await run_worker()
+    await until(lambda: _status_is(pool, "sent"))
+    [sent] = stand_in.seen.twilio
+    assert sent["To"] == f"whatsapp:{PHONE}" and sent["From"] == "whatsapp:+14155238886"
+    assert sent["MediaUrl"].startswith("https://lab.example/reports/download/") and "is ready" in sent["Body"]
+    assert sent["StatusCallback"] == "https://lab.example/bots/twilio/status"
+    # The media link is a real signed download: the provider fetches the PDF from it.
+    async with app_client(create_app(twilio_settings)) as c:
+        pdf = await c.get(sent["MediaUrl"].removeprefix("https://lab.example"))
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+async def test_whatsapp_outside_the_window_uses_the_approved_template(
+    pool: asyncpg.Pool,
+    vault: Vault,
+    stand_in: Providers,
+    run_worker,  # type: ignore[no-untyped-def]
+) -> None:
+    await _approved(pool, vault)
+    await _channel(pool, "whatsapp")
+    await run_worker()
+    await until(lambda: _status_is(pool, "sent"))
+    [sent] = stand_in.seen.twilio
+    assert sent["ContentSid"] == TEMPLATE and "Body" not in sent and "MediaUrl" not in sent
+    assert "is ready" in sent["ContentVariables"]
+
+
+async def test_sms_gets_the_link_and_provider_errors_are_retried(
+    pool: asyncpg.Pool,
+    vault: Vault,
+    stand_in: Providers,
+    run_worker,  # type: ignore[no-untyped-def]
+) -> None:
+    stand_in.seen.fail_next = [503, 429]
+    await _approved(pool, vault)
+    await run_worker()
+    await until(lambda: _status_is(pool, "sent"))
+    [sent] = stand_in.seen.twilio  # the two failed tries were not recorded as messages
+    assert sent["To"] == PHONE and sent["From"] == "+14155550100" and "MediaUrl" not in sent
+    assert "/reports/download/" in sent["Body"]
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT attempts FROM deliveries") == 3
+
+
+async def test_a_permanent_refusal_is_recorded_and_not_retried(
+    pool: asyncpg.Pool,
+    vault: Vault,
+    stand_in: Providers,
+    run_worker,  # type: ignore[no-untyped-def]
+) -> None:
+    stand_in.seen.fail_next = [400]
+    await _approved(pool, vault)
+    await run_worker()
+    await until(lambda: _status_is(pool, "failed"))
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT attempts, last_error FROM deliveries")
+        assert row["attempts"] == 1 and "21211" in row["last_error"]
+        assert await conn.fetchval("SELECT count(*) FROM dead_letters") == 1
+    assert stand_in.seen.twilio == []
+
+
+async def _status_is(pool: asyncpg.Pool, status: str) -> bool:
+    return await _status(pool) == status
+
+
+async def test_the_stand_in_checks_credentials(stand_in: Providers) -> None:
+    async with httpx.AsyncClient() as http:
+        r = await http.post(f"{stand_in.base_url}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json",
+                            data={"To": PHONE}, auth=(ACCOUNT_SID, "wrong"))  # fmt: skip
+    assert r.status_code == 401

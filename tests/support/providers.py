@@ -1,0 +1,117 @@
+"""A local stand-in for the parts of the Twilio REST API and the Telegram Bot API that labpulse uses. It records
+every request it receives, checks credentials as the real services do, and can be told to fail the next calls
+(429, 503, a permanent 400) so retries are exercised. The real `twilio` client and python-telegram-bot talk to it.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tests.support.server import serving
+
+ACCOUNT_SID = "AC" + "1" * 32
+AUTH_TOKEN = "stand-in-auth-token-00000000000000"
+BOT_TOKEN = "123456:stand-in-bot-token"
+
+
+@dataclass
+class Recorded:
+    twilio: list[dict[str, str]] = field(default_factory=list)
+    telegram: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    fail_next: list[int] = field(default_factory=list)  # status codes to answer before succeeding again
+
+
+class Providers:
+    def __init__(self) -> None:
+        self.seen = Recorded()
+        self.base_url = ""
+        self._sids = itertools.count(1)
+        self._messages = itertools.count(1)
+
+    def _failure(self) -> Response | None:
+        if not self.seen.fail_next:
+            return None
+        status = self.seen.fail_next.pop(0)
+        return JSONResponse({"code": 21211 if status == 400 else 20429 if status == 429 else 20500,
+                             "message": "stand-in failure", "status": status}, status_code=status)  # fmt: skip
+
+    async def twilio_messages(self, request: Request) -> Response:
+        auth = request.headers.get("authorization", "")
+        expected = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
+        if auth != expected or request.path_params["sid"] != ACCOUNT_SID:
+            return JSONResponse({"code": 20003, "message": "Authenticate", "status": 401}, status_code=401)
+        form = await request.form()
+        data = {k: str(v) for k, v in form.multi_items()}
+        if failed := self._failure():
+            return failed
+        self.seen.twilio.append(data)
+        sid = f"SM{next(self._sids):032d}"
+        message = {"sid": sid, "account_sid": ACCOUNT_SID, "to": data.get("To"), "from": data.get("From"),
+                   "body": data.get("Body"), "status": "queued", "num_media": "0"}  # fmt: skip
+        return JSONResponse(message, status_code=201)
+
+    async def telegram(self, request: Request) -> Response:
+        if request.path_params["token"] != BOT_TOKEN:
+            return JSONResponse({"ok": False, "error_code": 401, "description": "Unauthorized"}, status_code=401)
+        method = request.path_params["method"]
+        if request.headers.get("content-type", "").startswith("application/json"):
+            data: dict[str, Any] = await request.json()
+        else:
+            data = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        if failed := self._failure():
+            return JSONResponse({"ok": False, "error_code": failed.status_code, "description": "stand-in failure"},
+                                status_code=failed.status_code)  # fmt: skip
+        self.seen.telegram.append((method, data))
+        if method == "getMe":
+            result: Any = {"id": 123456, "is_bot": True, "first_name": "labpulse", "username": "labpulse_bot"}
+        elif method in ("sendMessage", "sendDocument"):
+            chat = int(data.get("chat_id", 0))
+            result = {"message_id": next(self._messages), "date": 1763700000,
+                      "chat": {"id": chat, "type": "private"}, "text": data.get("text", "")}  # fmt: skip
+        else:  # setWebhook, deleteWebhook, …
+            result = True
+        return JSONResponse({"ok": True, "result": result})
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[
+                Route("/2010-04-01/Accounts/{sid}/Messages.json", self.twilio_messages, methods=["POST"]),
+                Route("/bot{token}/{method}", self.telegram, methods=["POST", "GET"]),
+            ]
+        )
+
+
+@asynccontextmanager
+async def providers() -> AsyncIterator[Providers]:
+    stand_in = Providers()
+    async with serving(stand_in.app()) as addr:
+        stand_in.base_url = f"http://{addr}"
+        yield stand_in
+
+
+def telegram_update(update_id: int, chat_id: int, text: str | None = None, contact: str | None = None,
+                    contact_user: int | None = None) -> dict[str, Any]:  # fmt: skip
+    message: dict[str, Any] = {"message_id": update_id, "date": 1763700000,
+                               "chat": {"id": chat_id, "type": "private"},
+                               "from": {"id": chat_id, "is_bot": False, "first_name": "Test"}}  # fmt: skip
+    if text is not None:
+        message["text"] = text
+    if contact is not None:
+        message["contact"] = {"phone_number": contact, "first_name": "Test",
+                              "user_id": contact_user if contact_user is not None else chat_id}  # fmt: skip
+    return {"update_id": update_id, "message": message}
+
+
+def as_json(data: dict[str, Any]) -> bytes:
+    return json.dumps(data).encode()
