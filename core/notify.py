@@ -6,9 +6,11 @@ A ``Notifier`` gets the E.164 number and the finished text. It must never log th
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Protocol, TextIO
 
 from core.errors import DomainError
+from core.ratelimit import RateLimiter
 
 
 class Notifier(Protocol):
@@ -56,3 +58,27 @@ class SendRefused(DomainError):
     def __init__(self, provider_code: str) -> None:
         super().__init__(f"The messaging provider refused the message (code {provider_code}).")
         self.provider_code = provider_code
+
+
+class SendLater(Exception):
+    """Not now (this person had enough messages this hour): the job queue tries again later."""
+
+
+class RateLimitedNotifier:
+    """At most ``per_hour`` messages to one person (by the lookup hash of their number, never the number itself)
+    across every purpose on this channel; the one over the limit waits for the queue's next try."""
+
+    def __init__(self, inner: Notifier, limiter: RateLimiter, lookup: Callable[[str], str], channel: str,
+                 per_hour: int = 10) -> None:  # fmt: skip
+        self._inner = inner
+        self._limiter = limiter
+        self._lookup = lookup
+        self._channel = channel
+        self._per_hour = per_hour
+
+    async def send(self, phone: str, text: str, *, purpose: str, media_url: str | None = None) -> None:
+        wait = await self._limiter.hit(f"send:{self._channel}", self._lookup(phone), limit=self._per_hour,
+                                       window_seconds=3600)  # fmt: skip
+        if wait is not None:
+            raise SendLater(f"per-person limit reached; the window reopens in {wait} s")
+        await self._inner.send(phone, text, purpose=purpose, media_url=media_url)

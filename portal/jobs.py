@@ -19,7 +19,8 @@ from core.config import Settings
 from core.hl7 import intake
 from core.jobs import runner
 from core.labtime import LAB_TZ
-from core.notify import ConsoleNotifier, Notifier
+from core.notify import ConsoleNotifier, Notifier, RateLimitedNotifier
+from core.ratelimit import RateLimiter
 from core.reports import delivery, render
 from core.reports.links import ReportLinks
 from core.reports.service import RENDER_JOB
@@ -50,7 +51,14 @@ def default_notifiers(
         out.update(twilio_notifiers(settings, redis))
     if pool is not None and (telegram := telegram_channel.build(settings, None, pool, Vault.from_settings(settings))):
         out["telegram"] = telegram_channel.TelegramNotifier(telegram)
-    return out
+    if redis is None:
+        return out
+    limiter, vault = RateLimiter(redis, settings.redis_prefix), Vault.from_settings(settings)
+
+    def lookup(phone: str) -> str:
+        return vault.lookup.digest("phone", phone).hex()
+
+    return {channel: RateLimitedNotifier(n, limiter, lookup, channel) for channel, n in out.items()}
 
 
 def twilio_notifiers(settings: Settings, redis: Redis | None) -> dict[str, Notifier]:

@@ -1,0 +1,31 @@
+"""Per-person sending limits, counted in Redis (shared by every worker), keyed by the number's hash."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.config import Settings
+from core.notify import RateLimitedNotifier, SendLater
+from core.ratelimit import RateLimiter
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send(self, phone: str, text: str, *, purpose: str, media_url: str | None = None) -> None:
+        self.sent.append(phone)
+
+
+async def test_a_person_gets_at_most_the_limit_and_others_are_not_held_up(redis, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    inner = Recorder()
+    limited = RateLimitedNotifier(inner, RateLimiter(redis, settings.redis_prefix), lambda p: f"h-{p[-4:]}", "sms",
+                                  per_hour=2)  # fmt: skip
+    await limited.send("+919800000001", "a", purpose="reminder.hour")
+    await limited.send("+919800000001", "b", purpose="report.ready")
+    with pytest.raises(SendLater, match="window reopens"):
+        await limited.send("+919800000001", "c", purpose="report.ready")
+    await limited.send("+919800000002", "d", purpose="report.ready")
+    assert inner.sent == ["+919800000001", "+919800000001", "+919800000002"]
+    keys = [k async for k in redis.scan_iter(match=f"{settings.redis_prefix}:rl:send:sms:*")]
+    assert keys and all(b"98000" not in k for k in keys)  # the number itself is never a key
