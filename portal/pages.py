@@ -109,6 +109,17 @@ async def _session_or_redirect(request: Request) -> PatientSession | Response:
     return session
 
 
+async def _signed_in_form(request: Request, back: str) -> tuple[PatientSession, dict[str, str]] | Response:
+    """A form posted by a signed-in patient, its CSRF token checked; otherwise where to send them instead."""
+    session = await _session_or_redirect(request)
+    if isinstance(session, Response):
+        return session
+    try:
+        return session, await _form(request)
+    except CsrfFailed:
+        return RedirectResponse(back, status_code=303)
+
+
 async def home(request: Request) -> Response:
     if await current_patient_session(request):
         return RedirectResponse("/my-tests", status_code=303)
@@ -202,13 +213,10 @@ async def cards_fragment(request: Request) -> Response:
 
 
 async def switch(request: Request) -> Response:
-    session = await _session_or_redirect(request)
-    if isinstance(session, Response):
-        return session
-    try:
-        form = await _form(request)
-    except CsrfFailed:
-        return RedirectResponse("/my-tests", status_code=303)
+    posted = await _signed_in_form(request, "/my-tests")
+    if isinstance(posted, Response):
+        return posted
+    session, form = posted
     pid = form.get("patient", "")[:64]
     async with request.state.pool.acquire() as conn:
         await tracking.authorize(conn, session.phone_lookup, pid, action="patient.switch", meta=request_meta(request))
@@ -246,13 +254,10 @@ async def my_data_page(request: Request) -> Response:
 
 
 async def close_account(request: Request) -> Response:
-    session = await _session_or_redirect(request)
-    if isinstance(session, Response):
-        return session
-    try:
-        form = await _form(request)
-    except CsrfFailed:
-        return RedirectResponse("/my-tests/my-data", status_code=303)
+    posted = await _signed_in_form(request, "/my-tests/my-data")
+    if isinstance(posted, Response):
+        return posted
+    session, form = posted
     pid = form.get("patient", "")[:64]
     request.state.patient_id = pid
     if form.get("confirm") != "yes":
@@ -284,13 +289,10 @@ async def signout(request: Request) -> Response:
 
 async def report(request: Request) -> Response:
     """The card's "Download your report" button: hand out a 15-minute signed link and go to it."""
-    session = await _session_or_redirect(request)
-    if isinstance(session, Response):
-        return session
-    try:
-        form = await _form(request)
-    except CsrfFailed:
-        return RedirectResponse("/my-tests", status_code=303)
+    posted = await _signed_in_form(request, "/my-tests")
+    if isinstance(posted, Response):
+        return posted
+    session, form = posted
     pid = form.get("patient", "")[:64]
     request.state.patient_id = pid
     async with request.state.pool.acquire() as conn:
