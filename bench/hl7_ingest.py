@@ -2,7 +2,7 @@
 typed results, ACK received), against the real `labpulse mllp` process, with several analyzer connections each
 waiting for its ACK before the next message, as analyzers do. Runs in a throwaway schema.
 
-    .venv/bin/python bench/hl7_ingest.py [--messages 20000] [--connections 8] [--tubes 500]
+    .venv/bin/python bench/hl7_ingest.py [--messages 20000] [--connections 8] [--tubes 500] [--critical-every 1]
 """
 
 from __future__ import annotations
@@ -34,16 +34,18 @@ TECH = Actor("bench:tech", Role.LAB_TECHNICIAN)
 OBX = (
     "OBX|1|NM|718-7^Hemoglobin^LN||13.5|g/dL|12.0-15.5|N|||F\r"
     "OBX|2|NM|6690-2^WBC^LN||7.2|10*3/uL|4.0-11.0|N|||F\r"
-    "OBX|3|NM|777-3^Platelets^LN||<20|10*3/uL|150-400|LL|||F\r"
+    "OBX|3|NM|777-3^Platelets^LN||{platelets}|10*3/uL|150-400|{flag}|||F\r"
     "NTE|1||Platelet clumps seen\r"
     "OBX|4|NM|789-8^RBC^LN||4.6|10*6/uL|4.2-5.4|N|||F\r"
 )
 
 
-def oru(control: str, barcode: str) -> bytes:
+def oru(control: str, barcode: str, critical: bool = True) -> bytes:
+    """A CBC result; ``critical``: the platelet count is critically low (an alert is raised, and audited)."""
+    obx = OBX.format(platelets="<20", flag="LL") if critical else OBX.format(platelets="250", flag="N")
     return (
         f"MSH|^~\\&|HEMA-1|LAB-MAIN|LABPULSE|LAB|20261121101500||ORU^R01|{control}|P|2.5.1\r"
-        f"PID|1||MRN-{barcode}\rOBR|1|{barcode}||CBC^Complete blood count\r{OBX}"
+        f"PID|1||MRN-{barcode}\rOBR|1|{barcode}||CBC^Complete blood count\r{obx}"
     ).encode()
 
 
@@ -77,7 +79,7 @@ async def setup(settings, tubes: int) -> list[str]:  # type: ignore[no-untyped-d
 
 
 async def drive(
-    port: int, barcodes: list[str], messages: int, connections: int
+    port: int, barcodes: list[str], messages: int, connections: int, critical_every: int
 ) -> tuple[list[float], dict[str, int], float]:
     latencies: list[float] = []
     codes: dict[str, int] = {}
@@ -89,7 +91,8 @@ async def drive(
             for i in range(per):
                 k = n * per + i
                 t = time.perf_counter()
-                writer.writeblock(oru(f"B{k:08d}", barcodes[k % len(barcodes)]))
+                critical = critical_every > 0 and k % critical_every == 0
+                writer.writeblock(oru(f"B{k:08d}", barcodes[k % len(barcodes)], critical))
                 await writer.drain()
                 block = await reader.readblock()
                 latencies.append((time.perf_counter() - t) * 1000)
@@ -109,6 +112,10 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--tubes", type=int, default=500)
     ap.add_argument("--processes", type=int, default=1, help="`labpulse mllp --reuse-port` processes")
+    ap.add_argument(
+        "--critical-every", type=int, default=1,
+        help="one message in N carries a critical value (1: every one, the worst case; 0: none)",
+    )  # fmt: skip
     ap.add_argument(
         "--database-url", default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
     )
@@ -132,7 +139,9 @@ def main() -> None:
         time.sleep(1.5)
         listener_cpu0 = sum(cpu_seconds(p.pid) for p in procs)
         driver_cpu0 = time.process_time()
-        latencies, codes, elapsed = asyncio.run(drive(port, barcodes, args.messages, args.connections))
+        latencies, codes, elapsed = asyncio.run(
+            drive(port, barcodes, args.messages, args.connections, args.critical_every)
+        )
         driver_cpu = time.process_time() - driver_cpu0
         listener_cpu = sum(cpu_seconds(p.pid) for p in procs) - listener_cpu0
 
@@ -152,7 +161,7 @@ def main() -> None:
     sent = len(latencies)
     print(
         f"\n{datetime.now(UTC):%Y-%m-%d} · {os.cpu_count()} cores · {args.processes} listener process(es) · "
-        f"{args.connections} MLLP connections"
+        f"{args.connections} MLLP connections · critical value in 1 message of {args.critical_every or 'none'}"
     )
     print(f"messages acknowledged      {sent} in {elapsed:.1f} s  ({sent / elapsed:,.0f} per second)  ACKs {codes}")
     print(

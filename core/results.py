@@ -66,7 +66,7 @@ class RangeCache:
 
     def __init__(self, ttl_seconds: float = 60.0) -> None:
         self._ttl = ttl_seconds
-        self._rows: list[asyncpg.Record] = []
+        self._rows: dict[str, list[asyncpg.Record]] = {}  # by analyte, in table order
         self._loaded = -1e9
 
     async def ranges_for(
@@ -74,8 +74,12 @@ class RangeCache:
     ) -> dict[str, Range]:
         now = time.monotonic()
         if now - self._loaded > self._ttl:
-            self._rows, self._loaded = list(await conn.fetch(_RANGE_SQL)), now
-        return _pick(self._rows, codes, sex, age)
+            by_code: dict[str, list[asyncpg.Record]] = {}
+            for r in await conn.fetch(_RANGE_SQL):
+                by_code.setdefault(r["analyte_code"], []).append(r)
+            self._rows, self._loaded = by_code, now
+        rows = [r for code in dict.fromkeys(codes) for r in self._rows.get(code, ())]
+        return _pick(rows, codes, sex, age)
 
 
 def flag_for(value: Decimal, comparator: str | None, rng: Range) -> str:

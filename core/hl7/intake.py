@@ -8,9 +8,10 @@ with the first answer and changes nothing.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import asyncpg
@@ -102,6 +103,29 @@ class _Decision:
         return self.code == "AA"
 
 
+_SAMPLE_SQL = """SELECT s.id::text, s.state, p.id::text AS patient_id, p.sex, p.dob_enc
+                 FROM samples s JOIN patients p ON p.id = s.patient_id"""
+
+
+_MAX_MARKS = 8
+
+
+@functools.cache
+def _sample_sql(candidates: int) -> str:
+    """The tube named by the first of ``candidates`` barcodes ($1, $2, …) that exists. One placeholder per
+    barcode, not one array: with an array PostgreSQL cannot know its length when it plans the statement once
+    for all calls, so it planned this join again for every message; with placeholders the one generic plan is
+    as good as a fresh one and is kept."""
+    if candidates == 1:
+        return f"{_SAMPLE_SQL} WHERE s.barcode = $1"
+    if candidates > _MAX_MARKS:  # a message naming that many specimens is rare: not worth a statement of its own
+        return f"{_SAMPLE_SQL} WHERE s.barcode = ANY($1::text[]) ORDER BY array_position($1, s.barcode) LIMIT 1"
+    marks = ", ".join(f"${n}" for n in range(1, candidates + 1))
+    return (
+        f"{_SAMPLE_SQL} WHERE s.barcode IN ({marks}) ORDER BY array_position(ARRAY[{marks}]::text[], s.barcode) LIMIT 1"
+    )
+
+
 async def _decide(conn: asyncpg.Connection, parsed: ParsedMessage) -> _Decision:
     """What to do with a readable message: one query, for the tube its specimen ids name."""
     if parsed.message_type.split("^")[:2] != ["ORU", "R01"]:
@@ -113,12 +137,7 @@ async def _decide(conn: asyncpg.Connection, parsed: ParsedMessage) -> _Decision:
         except InvalidInput:  # not shaped like one of our barcodes: try the next field
             continue
     sample = (
-        await conn.fetchrow(
-            """SELECT s.id::text, s.state, p.id::text AS patient_id, p.sex, p.dob_enc
-               FROM samples s JOIN patients p ON p.id = s.patient_id
-               WHERE s.barcode = ANY($1::text[]) ORDER BY array_position($1, s.barcode) LIMIT 1""",
-            codes,
-        )
+        await conn.fetchrow(_sample_sql(len(codes)), *(codes if len(codes) <= _MAX_MARKS else [codes]))
         if codes
         else None
     )
@@ -163,7 +182,11 @@ async def _judge(
         if flag is None and number is not None and rng is not None:
             flag, source = results.flag_for(number, o.value.comparator if o.value else None, rng), "computed"
         critical = flag in ("LL", "HH") or results.is_critical(number, rng)
-        o = replace(o, flag=flag, reference_range=o.reference_range or (rng.text() if rng else None))
+        o = Observation(  # what dataclasses.replace would build, at a fraction of its cost
+            set_id=o.set_id, code=o.code, name=o.name, code_system=o.code_system, value=o.value, unit=o.unit,
+            reference_range=o.reference_range or (rng.text() if rng else None), flag=flag, status=o.status,
+            observed_at=o.observed_at, notes=o.notes,
+        )  # fmt: skip
         judged.append(_Judged(o, source, critical))
     return judged
 

@@ -1,10 +1,16 @@
-"""Read ORU^R01 messages the way analyzers really send them, with the ``hl7`` package doing the HL7 grammar.
+"""Read ORU^R01 messages the way analyzers really send them.
 
 Tolerated: CR, LF or CRLF segment ends; a segment wrapped onto a second line; batches (FHS/BHS … BTS/FTS);
 the patient id in PID-2, PID-3 or PID-4; units in OBX-6; empty OBX-3 codes; values such as ``<0.1``, ``>500`` or
 ``.....``; NTE comments after an OBX; Z-segments (ignored). Strict: every value leaves here typed (numeric with
 comparator and unit, text, or coded), with its reference range, abnormal flag and result status checked against
 the codes HL7 defines, or the message is refused with a reason.
+
+The HL7 grammar is split here, by hand, exactly as ``hl7.parse`` (python-hl7 0.4.5) splits it: segments by CR,
+fields by the separator MSH declares, then repetitions, components and sub-components by MSH-2 (HL7's defaults
+where MSH-2 is short). Escape sequences (``\\F\\``, ``\\S\\``, ``\\T\\``, ``\\R\\``, ``\\E\\``, …) are kept as
+sent, as before. A segment is kept as its list of field texts and a field is split only when read: building
+the package's full tree of containers cost more than everything else done to a message in this process.
 """
 
 from __future__ import annotations
@@ -12,8 +18,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-
-import hl7
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SEGMENT_START = re.compile(r"^[A-Z][A-Z0-9]{2}\|")
@@ -102,25 +106,111 @@ def split_batch(text: str) -> list[str]:
     return ["\r".join(m) for m in messages]
 
 
-def _f(seg: hl7.Segment | None, field_: int, comp: int = 1, rep: int = 1) -> str:
-    """Field ``field_``, repetition ``rep``, component ``comp`` of a segment, as text ('' when absent). Walks the
-    ``hl7`` containers directly: ``extract_field`` is general but costs most of a message's parse time."""
-    if seg is None or field_ >= len(seg):
-        return ""
-    node = seg[field_]
-    if isinstance(node, str):
-        return node.strip() if comp == rep == 1 else ""
-    if rep > len(node):
-        return ""
-    repetition = node[rep - 1]
-    if isinstance(repetition, str):
-        return repetition.strip() if comp == 1 else ""
-    if comp > len(repetition):
-        return ""
-    value = repetition[comp - 1]
-    while not isinstance(value, str):  # sub-components: the first one
-        value = value[0] if len(value) else ""
-    return value.strip()
+_HEADERS = ("MSH", "BHS", "FHS")  # segments whose MSH-1/MSH-2 are kept whole, as hl7.parse does
+
+
+@dataclass(frozen=True, slots=True)
+class _Grammar:
+    """A message's repetition, component and sub-component separators (MSH-2), for reading its fields."""
+
+    repetition: str
+    component: str
+    subcomponent: str
+
+    def f(self, seg: list[str] | None, field_: int, comp: int = 1, rep: int = 1) -> str:
+        """Field ``field_``, repetition ``rep``, component ``comp`` (its first sub-component) of a segment, as
+        text ('' when absent): what ``hl7.parse`` would hold there. (MSH-1 and MSH-2 are whole strings in its
+        tree, not split further; they are never read here.)"""
+        if seg is None or field_ >= len(seg):
+            return ""
+        text = seg[field_]
+        if rep == 1:
+            text = text.partition(self.repetition)[0]
+        else:
+            reps = text.split(self.repetition)
+            if rep > len(reps):
+                return ""
+            text = reps[rep - 1]
+        if comp == 1:
+            text = text.partition(self.component)[0]
+        else:
+            comps = text.split(self.component)
+            if comp > len(comps):
+                return ""
+            text = comps[comp - 1]
+        return text.partition(self.subcomponent)[0].strip()
+
+    def components(self, seg: list[str], field_: int) -> list[str]:
+        """Every component of the field's first repetition, as ``f`` reads each one (``f(seg, field_, c)`` is
+        item ``c - 1``, or '' past the end): one split for a field read component by component."""
+        if field_ >= len(seg):
+            return [""]
+        sub = self.subcomponent
+        first = seg[field_].partition(self.repetition)[0]
+        return [c.partition(sub)[0].strip() for c in first.split(self.component)]
+
+
+def _unreadable(why: str) -> HL7ParseError:
+    return HL7ParseError(f"not an HL7 message: {why}")
+
+
+def _split(text: str) -> tuple[list[list[str]], _Grammar]:
+    """Segments, each as its field texts (``[0]`` is the segment id; in MSH, ``[1]`` is MSH-1 and ``[2]`` MSH-2, so
+    ``[n]`` is field n), and the message's grammar. Refuses exactly what ``hl7.parse`` refused, with the name of
+    the exception it raised: ParseException (not MSH/BHS/FHS first), IndexError (too short), AssertionError
+    (MSH-2 repeats a separator, once a field needs the repeated one)."""
+    msg = text.strip()
+    if msg[:3] not in _HEADERS:
+        raise _unreadable("ParseException")
+    if len(msg) <= 4:  # no MSH-1, or nothing after it
+        raise _unreadable("IndexError")
+    encoding = msg[3 : msg.find(msg[3], 4)]
+    field_sep = encoding[0]
+    order = (
+        "\r"
+        + field_sep
+        + (encoding[2] if len(encoding) > 2 else "~")
+        + (encoding[1] if len(encoding) > 1 else "^")
+        + (encoding[4] if len(encoding) > 4 else "&")
+    )
+    # hl7.parse asserts, level by level as it first needs one, that each separator is not one of those above it
+    broken = next((level for level in range(1, 5) if order.find(order[level]) != level), 0)
+    if broken == 1:
+        raise _unreadable("AssertionError")
+    separators = order[1:]
+    segments: list[list[str]] = []
+    for seg in msg.split("\r"):
+        if field_sep not in seg and not any(sep in seg for sep in separators):
+            segments.append([seg])  # no separator at all: one bare string
+            continue
+        if seg[:3] in _HEADERS:
+            if len(seg) < 4:
+                raise _unreadable("IndexError")
+            own = seg[3]
+            end = seg.find(own, 4)
+            rest = seg[end + 1 :]
+            children = rest.split(field_sep) if rest else []
+            segments.append([seg[:3], own, seg[4:end], *children])
+        else:
+            children = seg.split(field_sep)
+            segments.append(children)
+        if broken and _reaches(children, order, broken):
+            raise _unreadable("AssertionError")
+    return segments, _Grammar(order[2], order[3], order[4])
+
+
+def _reaches(fields: list[str], order: str, broken: int) -> bool:
+    """Whether hl7.parse, splitting these fields, needs the separator of level ``broken`` (2: repetitions,
+    3: components, 4: sub-components)."""
+    for text in fields:
+        if broken == 2:
+            return True
+        if any(sep in text for sep in order[2:]):
+            if broken == 3:
+                return True
+            if any(any(sep in rep for sep in order[3:]) for rep in text.split(order[2])):
+                return True
+    return False
 
 
 def typed_value(value_type: str, raw: str, comps: list[str]) -> Value | None:
@@ -149,46 +239,44 @@ def typed_value(value_type: str, raw: str, comps: list[str]) -> Value | None:
 
 
 def parse_message(text: str) -> ParsedMessage:
-    try:
-        msg = hl7.parse(text)
-    except Exception as exc:  # the hl7 package raises plain exceptions on garbage
-        raise HL7ParseError(f"not an HL7 message: {type(exc).__name__}") from exc
-    segments: dict[str, list[hl7.Segment]] = {}
-    for seg in msg:  # one pass; every lookup below is then direct
-        segments.setdefault(str(seg[0]), []).append(seg)
+    all_segments, grammar = _split(text)
+    f = grammar.f
+    segments: dict[str, list[list[str]]] = {}
+    for seg in all_segments:  # one pass; every lookup below is then direct
+        segments.setdefault(seg[0], []).append(seg)
     msh = segments["MSH"][0]
-    control_id = _f(msh, 10)
+    control_id = f(msh, 10)
     if not control_id:
         raise HL7ParseError("MSH-10 (message control id) is empty")
-    message_type = "^".join(p for p in (_f(msh, 9, 1), _f(msh, 9, 2)) if p)
-    sender = "^".join((_f(msh, 3, 1), _f(msh, 4, 1)))
+    message_type = "^".join(p for p in (f(msh, 9, 1), f(msh, 9, 2)) if p)
+    sender = "^".join((f(msh, 3, 1), f(msh, 4, 1)))
     pid = segments.get("PID", [None])[0]
-    ids = [_f(pid, n) for n in (3, 2, 4)] if pid is not None else []
+    ids = [f(pid, n) for n in (3, 2, 4)] if pid is not None else []
     specimens = []
     for obr in segments.get("OBR", []):
-        specimens += [_f(obr, 3), _f(obr, 2)]
+        specimens += [f(obr, 3), f(obr, 2)]
     for spm in segments.get("SPM", []):
-        specimens.append(_f(spm, 2, 1) or _f(spm, 2, 2))
+        specimens.append(f(spm, 2, 1) or f(spm, 2, 2))
     return ParsedMessage(
         control_id=control_id[:100],
         sender=sender[:200],
         message_type=message_type,
         patient_ids=[i for i in ids if i],
         specimen_ids=list(dict.fromkeys(s for s in specimens if s)),
-        observations=_observations(msg),
+        observations=_observations(all_segments, grammar),
     )
 
 
-def _observations(msg: hl7.Message) -> list[Observation]:
+def _observations(all_segments: list[list[str]], grammar: _Grammar) -> list[Observation]:
     out: list[Observation] = []
     current: Observation | None = None
-    for segment in msg:
-        kind = str(segment[0])
+    for segment in all_segments:
+        kind = segment[0]
         if kind == "OBX":
-            current = _observation(segment)
+            current = _observation(segment, grammar)
             out.append(current)
         elif kind == "NTE" and current is not None:
-            note = str(segment(3)) if len(segment) > 3 else ""
+            note = segment[3] if len(segment) > 3 else ""
             if note.strip():
                 current.notes.append(note.strip())
         elif kind in ("OBR", "ORC", "SPM"):
@@ -196,24 +284,26 @@ def _observations(msg: hl7.Message) -> list[Observation]:
     return out
 
 
-def _observation(obx: hl7.Segment) -> Observation:
-    value_type = _f(obx, 2).upper()
-    raw_value = str(obx(5)) if len(obx) > 5 else ""
-    comps = [_f(obx, 5, c) for c in (1, 2, 3)]
-    flag = _f(obx, 8).upper() or None
+def _observation(obx: list[str], grammar: _Grammar) -> Observation:
+    f = grammar.f
+    value_type = f(obx, 2).upper()
+    raw_value = obx[5] if len(obx) > 5 else ""
+    comps = [*grammar.components(obx, 5), "", ""][:3]
+    flag = f(obx, 8).upper() or None
     if flag is not None and flag not in FLAGS:
         flag = "A"  # an abnormal flag we do not know: keep that it is abnormal, not the vendor's code
+    code, name, code_system = [*grammar.components(obx, 3), "", ""][:3]
     return Observation(
-        set_id=_f(obx, 1),
-        code=_f(obx, 3, 1),
-        name=_f(obx, 3, 2) or _f(obx, 3, 1),
-        code_system=_f(obx, 3, 3),
+        set_id=f(obx, 1),
+        code=code,
+        name=name or code,
+        code_system=code_system,
         value=typed_value(value_type, raw_value if value_type not in ("CE", "CWE", "CNE") else comps[0], comps),
-        unit=_f(obx, 6, 1) or None,
-        reference_range=_f(obx, 7) or None,
+        unit=f(obx, 6, 1) or None,
+        reference_range=f(obx, 7) or None,
         flag=flag,
-        status=STATUSES.get(_f(obx, 11).upper(), "preliminary"),
-        observed_at=_f(obx, 14) or None,
+        status=STATUSES.get(f(obx, 11).upper(), "preliminary"),
+        observed_at=f(obx, 14) or None,
     )
 
 
