@@ -10,6 +10,7 @@ from). Inbound text is never logged.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -71,6 +72,31 @@ def _day(d: date, lang: str) -> str:
     return d.strftime("%a %d %b") if lang == "en" else d.strftime("%d-%m-%Y")
 
 
+class _Reference:
+    """The catalogue and the centres, read at most once a minute by this engine (a price or centre edit shows
+    within a minute); every conversation step needs them."""
+
+    TTL = 60.0
+
+    def __init__(self) -> None:
+        self._at: dict[str, float] = {}
+        self._items: list[catalogue.Item] = []
+        self._centres: list[tuple[str, str]] = []
+
+    def _fresh(self, key: str) -> bool:
+        return time.monotonic() - self._at.get(key, -self.TTL) < self.TTL
+
+    async def items(self, conn: asyncpg.Connection) -> list[catalogue.Item]:
+        if not self._fresh("items"):
+            self._items, self._at["items"] = await catalogue.items(conn), time.monotonic()
+        return self._items
+
+    async def centres(self, conn: asyncpg.Connection) -> list[tuple[str, str]]:
+        if not self._fresh("centres"):
+            self._centres, self._at["centres"] = await catalogue.centres(conn), time.monotonic()
+        return self._centres
+
+
 class Engine:
     def __init__(self, pool: asyncpg.Pool, vault: Vault, sessions: SessionStore,
                  clock: Callable[[], datetime] | None = None) -> None:  # fmt: skip
@@ -78,6 +104,7 @@ class Engine:
         self._vault = vault
         self._sessions = sessions
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._reference = _Reference()
         self._states: dict[str, Handler] = {
             "menu": self._menu,
             "book_items": self._book_items,
@@ -117,6 +144,8 @@ class Engine:
             return await self._set_consent(turn, "started", reminders=True)
         if kw == "help":
             return [turn.say("help")]
+        if kw in ("reports_off", "reports_on"):
+            return await self._set_consent(turn, kw, reports=kw == "reports_on")
         if kw == "menu":
             return self._to_menu(turn)
         if turn.session.state not in FREE_TEXT_STATES:  # an address may well contain "book" or "fever"
@@ -181,14 +210,14 @@ class Engine:
     # --- booking ------------------------------------------------------------------------------------------
 
     async def _offer_items(self, turn: _Turn) -> list[str]:
-        items = await catalogue.items(turn.conn)
+        items = await self._reference.items(turn.conn)
         lines = "\n".join(f"{i} {it.label(turn.lang)}: {catalogue.rupees(it.price_paise)}"
                           for i, it in enumerate(items, 1))  # fmt: skip
         turn.session.state = "book_items"
         return [turn.say("items", lines=lines)]
 
     async def _book_items(self, turn: _Turn) -> list[str]:
-        items = await catalogue.items(turn.conn)
+        items = await self._reference.items(turn.conn)
         picked = intents.numbers(turn.msg.text)
         if not picked or any(not 1 <= n <= len(items) for n in picked):
             return [turn.say("items_bad")]
@@ -207,7 +236,7 @@ class Engine:
         return [turn.say("where")]
 
     async def _offer_centres(self, turn: _Turn) -> list[str]:
-        centres = await catalogue.centres(turn.conn)
+        centres = await self._reference.centres(turn.conn)
         turn.session.state = "book_centre"
         return [turn.say("centre", lines="\n".join(f"{i} {name}" for i, (_, name) in enumerate(centres, 1)))]
 
@@ -233,7 +262,7 @@ class Engine:
         return await self._offer_days(turn)
 
     async def _book_centre(self, turn: _Turn) -> list[str]:
-        centres = await catalogue.centres(turn.conn)
+        centres = await self._reference.centres(turn.conn)
         choice = intents.numbers(turn.msg.text)
         if len(choice) != 1 or not 1 <= choice[0] <= len(centres):
             return await self._offer_centres(turn)
@@ -279,7 +308,7 @@ class Engine:
         return await self._confirm(turn)
 
     async def _chosen(self, turn: _Turn) -> list[catalogue.Item]:
-        by_code = {i.code: i for i in await catalogue.items(turn.conn)}
+        by_code = {i.code: i for i in await self._reference.items(turn.conn)}
         return [by_code[c] for c in turn.session.data.get("items", []) if c in by_code]
 
     def _where(self, turn: _Turn, kind: str, centre_name: str) -> str:
@@ -287,7 +316,7 @@ class Engine:
         return turn.say("home_where", pincode=d.get("pincode")) if kind == "home" else centre_name
 
     async def _centre_name(self, turn: _Turn, centre_id: str) -> str:
-        return dict(await catalogue.centres(turn.conn)).get(centre_id, centre_id)
+        return dict(await self._reference.centres(turn.conn)).get(centre_id, centre_id)
 
     async def _confirm(self, turn: _Turn) -> list[str]:
         d = turn.session.data

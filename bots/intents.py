@@ -10,6 +10,8 @@ import unicodedata
 # carriers treat it; cancelling a booking is "cancel booking".
 STOP_WORDS = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "रोको", "बंद", "band karo", "rok do"}
 START_WORDS = {"start", "unstop", "resume", "शुरू", "chalu", "chalu karo", "shuru"}
+REPORTS_OFF = {"reports off", "report off", "no report messages", "रिपोर्ट संदेश बंद", "report band"}
+REPORTS_ON = {"reports on", "report on", "रिपोर्ट संदेश चालू", "report chalu"}
 HELP_WORDS = {"help", "info", "मदद", "madad", "sahayata", "सहायता"}
 MENU_WORDS = {"menu", "hi", "hello", "hey", "namaste", "नमस्ते", "0", "main menu", "start over"}
 YES_WORDS = {"yes", "y", "ok", "okay", "haan", "han", "ha", "हाँ", "हां", "ji", "confirm", "1"}
@@ -74,7 +76,8 @@ def normalize(text: str) -> str:
 def keyword(text: str) -> str | None:
     """A whole-message command that works in every state: stop, start, help, menu."""
     t = normalize(text)
-    for name, words in (("stop", STOP_WORDS), ("start", START_WORDS), ("help", HELP_WORDS), ("menu", MENU_WORDS)):
+    for name, words in (("stop", STOP_WORDS), ("start", START_WORDS), ("help", HELP_WORDS), ("menu", MENU_WORDS),
+                        ("reports_off", REPORTS_OFF), ("reports_on", REPORTS_ON)):  # fmt: skip
         if t in words:
             return name
     return None

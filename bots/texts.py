@@ -10,7 +10,8 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "help": (
             "labpulse lab services. Reply MENU for options, BOOK to book a test, REPORT for your report's status. "
-            "STOP ends reminders, START brings them back. Need a person? Call 1800-000-000 (8 am to 8 pm)."
+            "STOP ends reminders, START brings them back; REPORTS OFF / REPORTS ON for report messages. "
+            "Need a person? Call 1800-000-000 (8 am to 8 pm)."
         ),
         "unknown": "Sorry, I did not understand that. Here is what I can do:",
         "restarted": "We had not heard from you for a while, so let us start again.",
@@ -19,6 +20,11 @@ TEXTS: dict[str, dict[str, str]] = {
             "still come. Reply START to undo. (To cancel a booking, send: cancel booking)"
         ),
         "started": "Reminders are back on. Reply STOP at any time to end them.",
+        "reports_off": (
+            "We will no longer message you when a report is ready; you can still open it on our website. "
+            "Reply REPORTS ON to undo."
+        ),
+        "reports_on": "We will message you when a report is ready. Reply REPORTS OFF to stop these messages.",
         "lang_set": "We will talk in English from now on.",
         "items": "Which tests? Reply with one or more numbers, like 1 or 2,5:\n{lines}",
         "items_bad": "Please reply with the numbers from the list, like 1 or 2,5.",
@@ -94,6 +100,10 @@ TEXTS: dict[str, dict[str, str]] = {
             "वापस चालू करने के लिए START भेजें। (बुकिंग रद्द करने के लिए भेजें: cancel booking)"
         ),
         "started": "रिमाइंडर फिर से चालू हैं। बंद करने के लिए कभी भी STOP भेजें।",
+        "reports_off": (
+            "अब रिपोर्ट तैयार होने पर हम संदेश नहीं भेजेंगे; आप वेबसाइट पर रिपोर्ट देख सकते हैं। वापस चालू करने के लिए REPORTS ON भेजें।"
+        ),
+        "reports_on": "रिपोर्ट तैयार होने पर हम संदेश भेजेंगे। ये संदेश बंद करने के लिए REPORTS OFF भेजें।",
         "lang_set": "अब से हम हिंदी में बात करेंगे।",
         "items": "कौन से टेस्ट? एक या ज़्यादा नंबर भेजें, जैसे 1 या 2,5:\n{lines}",
         "items_bad": "कृपया सूची के नंबर भेजें, जैसे 1 या 2,5।",

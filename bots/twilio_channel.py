@@ -99,11 +99,13 @@ async def inbound(request: Request) -> Response:
         if sid:
             await redis.delete(key)  # let Twilio's retry try again
         raise
-    if channel == "whatsapp":  # their message opens WhatsApp's 24-hour window for free-form replies
-        await redis.set(_window_key(prefix, request.state.bot_engine.lookup(phone)), b"1", ex=WINDOW_SECONDS)
     xml = _twiml(texts)
-    if sid:
-        await redis.set(key, xml.encode(), ex=REPLAY_SECONDS)
+    async with redis.pipeline(transaction=False) as pipe:  # one round trip for both writes
+        if channel == "whatsapp":  # their message opens WhatsApp's 24-hour window for free-form replies
+            pipe.set(_window_key(prefix, request.state.bot_engine.lookup(phone)), b"1", ex=WINDOW_SECONDS)
+        if sid:
+            pipe.set(key, xml.encode(), ex=REPLAY_SECONDS)
+        await pipe.execute()
     log.info("twilio %s message from %s answered with %d message(s)", channel, mask_phone(phone), len(texts))
     return Response(xml, media_type="application/xml")
 

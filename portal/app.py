@@ -29,6 +29,9 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 def _routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = [
+        # The chat webhooks first: they carry most of the traffic, and Starlette tries routes in order.
+        *twilio_channel.routes(),
+        *telegram_channel.routes(),
         *health.routes(),
         *openapi.routes(),
         *staff.routes(),
@@ -37,8 +40,6 @@ def _routes() -> list[BaseRoute]:
         *patient.routes(),
         *pages.routes(),
         *status_socket.routes(),
-        *twilio_channel.routes(),
-        *telegram_channel.routes(),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     # Every endpoint must have a rule in the one permission table: refuse to start otherwise.

@@ -59,15 +59,22 @@ async def deliver(
         if row is None:
             return await _not_pending(conn, delivery_id)
         info = await conn.fetchrow(
-            """SELECT p.phone_enc, p.language, s.barcode FROM patients p, reports r JOIN samples s
-               ON s.id = r.sample_id WHERE p.id = $1 AND r.id = $2""",
+            """SELECT p.phone_enc, coalesce(c.language, p.language) AS language, coalesce(c.reports, true) AS wanted,
+                      s.barcode
+               FROM patients p LEFT JOIN consents c ON c.phone_lookup = encode(p.phone_lookup, 'hex'),
+                    reports r JOIN samples s ON s.id = r.sample_id
+               WHERE p.id = $1 AND r.id = $2""",
             row["patient_id"],
             row["report_id"],
         )
     notifier = notifiers.get(row["channel"])
     phone = vault.open("patients", "phone", row["patient_id"], info["phone_enc"]) if info else None
-    if notifier is None or phone is None:
-        reason = "no phone number on record" if phone is None else f"{row['channel']} is not set up"
+    if notifier is None or phone is None or not info["wanted"]:
+        reason = (
+            "no phone number on record" if phone is None
+            else "the person chose no report messages" if not info["wanted"]
+            else f"{row['channel']} is not set up"
+        )  # fmt: skip
         return await _finish(pool, row, "skipped", reason)
     token = links.make(row["report_id"], row["patient_id"], ttl=MESSAGE_SECONDS)
     url = f"{base_url.rstrip('/')}/reports/download/{token}"

@@ -17,7 +17,7 @@ from core.jobs import runner
 from core.vault import Vault
 from portal import jobs as worker
 from portal.app import create_app
-from tests.core.test_report_jobs import _approved, until
+from tests.core.test_report_jobs import _approved, _one, until
 from tests.core.test_reports import PHONE
 from tests.support.asgi import app_client
 from tests.support.providers import ACCOUNT_SID, AUTH_TOKEN, Providers, providers
@@ -137,7 +137,7 @@ async def test_a_permanent_refusal_is_recorded_and_not_retried(
     async with pool.acquire() as conn:
         row = await conn.fetchrow("SELECT attempts, last_error FROM deliveries")
         assert row["attempts"] == 1 and "21211" in row["last_error"]
-        assert await conn.fetchval("SELECT count(*) FROM dead_letters") == 1
+    await until(lambda: _one(pool, "SELECT count(*) = 1 FROM dead_letters"))  # written just after the refusal
     assert stand_in.seen.twilio == []
 
 
@@ -150,3 +150,22 @@ async def test_the_stand_in_checks_credentials(stand_in: Providers) -> None:
         r = await http.post(f"{stand_in.base_url}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json",
                             data={"To": PHONE}, auth=(ACCOUNT_SID, "wrong"))  # fmt: skip
     assert r.status_code == 401
+
+
+async def test_reports_off_is_respected_and_reports_on_undoes_it(
+    pool: asyncpg.Pool,
+    vault: Vault,
+    stand_in: Providers,
+    run_worker,  # type: ignore[no-untyped-def]
+) -> None:
+    from core import consent
+
+    lookup = vault.lookup.digest("phone", PHONE).hex()
+    async with pool.acquire() as conn:  # as "REPORTS OFF" from any channel records it
+        await consent.update(conn, lookup, via="whatsapp", reports=False)
+    await _approved(pool, vault)
+    await run_worker()
+    await until(lambda: _status_is(pool, "skipped"))
+    async with pool.acquire() as conn:
+        assert "chose no report messages" in await conn.fetchval("SELECT last_error FROM deliveries")
+    assert stand_in.seen.twilio == []

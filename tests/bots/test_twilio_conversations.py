@@ -240,3 +240,12 @@ async def test_without_twilio_configured_the_webhook_says_so(settings: Settings,
     async with app_client(create_app(settings)) as c:
         r = await c.post("/bots/twilio", data={"Body": "hi"})
     assert r.status_code == 503 and "not set up" in r.text
+
+
+async def test_reports_off_and_on_by_chat(wa: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    assert "no longer message you when a report is ready" in (await say(wa, "REPORTS OFF"))[0]
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT (reports, reminders) FROM consents") == (False, True)
+    assert "We will message you" in (await say(wa, "reports on"))[0]
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT reports FROM consents") is True

@@ -1,5 +1,6 @@
 """Seed PHI, drive it through every flow of a real `labpulse serve` logging at DEBUG, and find none of it in what
-the process wrote: no name, phone number (any format), address, password, session token or socket token."""
+the process wrote: no name, phone number (any format), address, password, session token or socket token, nor the
+text of a WhatsApp conversation."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import asyncpg
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from twilio.request_validator import RequestValidator
 from websockets.asyncio.client import connect
 
 from core.config import Settings
@@ -29,6 +31,8 @@ NAME = "Kavya Ramanathan"
 PHONE = "+919876543210"
 ADDRESS = "14 Lotus Lane, Koramangala"
 PASSWORD = "staff password that must not leak"
+TWILIO_SID = "AC" + "2" * 32
+TWILIO_TOKEN = "twilio-token-for-the-log-test-0000"
 
 
 @pytest.mark.slow
@@ -62,7 +66,14 @@ async def test_phi_seeded_through_every_flow_never_reaches_the_logs(
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [*labpulse_cmd(), "serve", "--port", str(port), "--no-demo-data"],
-            env=env_for(settings, LABPULSE_LOG_LEVEL="debug", LABPULSE_SERVE_RELAY="on"),
+            env=env_for(
+                settings,
+                LABPULSE_LOG_LEVEL="debug",
+                LABPULSE_SERVE_RELAY="on",
+                TWILIO_ACCOUNT_SID=TWILIO_SID,
+                TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
+                LABPULSE_PUBLIC_URL=base,
+            ),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -100,6 +111,14 @@ async def test_phi_seeded_through_every_flow_never_reaches_the_logs(
                 for path in ("/my-tests", "/my-tests/access", "/my-tests/cards"):
                     page = await http.get(path, headers=cookie)
                     assert page.status_code == 200, path
+                # A WhatsApp conversation carrying PHI in its text, and a forged webhook.
+                for body in ("where is my report", "14-03-1968", "book", "1", "1", "400050", ADDRESS, NAME):
+                    params = {"MessageSid": f"SM{len(body):032d}{body[:3]}", "From": f"whatsapp:{PHONE}", "Body": body}
+                    sig = RequestValidator(TWILIO_TOKEN).compute_signature(f"{base}/bots/twilio", params)
+                    r = await http.post("/bots/twilio", data=params, headers={"X-Twilio-Signature": sig})
+                    assert r.status_code == 200
+                forged = {"From": f"whatsapp:{PHONE}", "Body": NAME}
+                assert (await http.post("/bots/twilio", data=forged)).status_code == 403
             async with connect(f"ws://127.0.0.1:{port}/ws/status?token={socket_token}") as ws:
                 assert json.loads(await ws.recv())["type"] == "snapshot"
         finally:
@@ -116,6 +135,7 @@ async def test_phi_seeded_through_every_flow_never_reaches_the_logs(
         "98765 43210",
         ADDRESS,
         "Koramangala",
+        "14-03-1968",
         PASSWORD,
         *secrets_seen,
     ]
