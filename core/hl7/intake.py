@@ -191,38 +191,36 @@ async def _judge(
     return judged
 
 
+_RESULT_COLUMNS = (
+    ("flag_source", "text"), ("critical", "boolean"), ("set_id", "text"), ("code", "text"), ("name", "text"),
+    ("code_system", "text"), ("value_kind", "text"), ("value_num", "numeric"), ("comparator", "text"),
+    ("value_text", "text"), ("value_code", "text"), ("unit", "text"), ("reference_range", "text"), ("flag", "text"),
+    ("status", "text"), ("observed_at", "text"), ("notes", "text[]"),
+)  # fmt: skip
+_RESULT_NAMES = ", ".join(name for name, _ in _RESULT_COLUMNS)
+_RESULT_RECORD = ", ".join(f"{name} {kind}" for name, kind in _RESULT_COLUMNS)
+
+
 def _stage_results(stmt: Statement, sample_id: str, message_cte: str, judged: list[_Judged]) -> None:
-    """All of a message's results in one INSERT, written only if ``message_cte`` returns the message's row."""
-    observations = [j.obs for j in judged]
-    columns: dict[str, tuple[str, list[object]]] = {
-        "flag_source": ("text", [j.flag_source for j in judged]),
-        "critical": ("boolean", [j.critical for j in judged]),
-        "set_id": ("text", [o.set_id or None for o in observations]),
-        "code": ("text", [o.code or o.name or "unknown" for o in observations]),
-        "name": ("text", [o.name or o.code or "unknown" for o in observations]),
-        "code_system": ("text", [o.code_system or None for o in observations]),
-        "value_kind": ("text", [o.value.kind if o.value else None for o in observations]),
-        "value_num": ("numeric", [o.value.number if o.value else None for o in observations]),
-        "comparator": ("text", [o.value.comparator if o.value else None for o in observations]),
-        "value_text": ("text", [o.value.text if o.value else None for o in observations]),
-        "value_code": ("text", [o.value.code if o.value else None for o in observations]),
-        "unit": ("text", [o.unit for o in observations]),
-        "reference_range": ("text", [o.reference_range for o in observations]),
-        "flag": ("text", [o.flag for o in observations]),
-        "status": ("text", [o.status for o in observations]),
-        "observed_at": ("text", [o.observed_at for o in observations]),
-        "notes": ("text", [json.dumps(o.notes) for o in observations]),
-    }
-    arrays = ", ".join(f"{stmt.bind(values)}::{kind}[]" for kind, values in columns.values())
-    names = ", ".join(columns)
-    picks = ", ".join(
-        "ARRAY(SELECT jsonb_array_elements_text(r.notes::jsonb))" if c == "notes" else f"r.{c}" for c in columns
-    )
+    """All of a message's results in one INSERT, written only if ``message_cte`` returns the message's row. The
+    rows travel as one JSON parameter (numbers as their exact decimal text); 17 typed arrays cost the driver more."""
+    rows = []
+    for j in judged:
+        o, v = j.obs, j.obs.value
+        rows.append({
+            "flag_source": j.flag_source, "critical": j.critical, "set_id": o.set_id or None,
+            "code": o.code or o.name or "unknown", "name": o.name or o.code or "unknown",
+            "code_system": o.code_system or None, "value_kind": v.kind if v else None,
+            "value_num": str(v.number) if v and v.number is not None else None,
+            "comparator": v.comparator if v else None, "value_text": v.text if v else None,
+            "value_code": v.code if v else None, "unit": o.unit, "reference_range": o.reference_range,
+            "flag": o.flag, "status": o.status, "observed_at": o.observed_at, "notes": list(o.notes),
+        })  # fmt: skip
     stmt.cte(
         "stored_results",
-        f"""INSERT INTO results (sample_id, message_id, {names})
-            SELECT {stmt.bind(sample_id)}::uuid, m.id, {picks}
-            FROM {message_cte} AS m, unnest({arrays}) AS r({names})
+        f"""INSERT INTO results (sample_id, message_id, {_RESULT_NAMES})
+            SELECT {stmt.bind(sample_id)}::uuid, m.id, {_RESULT_NAMES}
+            FROM {message_cte} AS m, jsonb_to_recordset({stmt.bind(json.dumps(rows))}::jsonb) AS r({_RESULT_RECORD})
             RETURNING id, sample_id, code, status, critical""",
     )
 
