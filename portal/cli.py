@@ -29,6 +29,7 @@ from core.identity import Actor, Role
 from core.notify import ConsoleNotifier, NoNotifier
 from core.outbox import Relay, redis_publisher
 from core.staff import service as staff
+from core.storage import LocalFileStore
 from core.vault import Vault
 from portal.lifespan import redis_client
 from portal.logs import configure_logging
@@ -301,6 +302,7 @@ def cmd_keys_generate(args: argparse.Namespace) -> int:
 
 async def _keys(settings: Settings, action: str, batch_size: int) -> None:
     conn = await _connect(settings)
+    store = LocalFileStore(settings.report_files_dir)
     try:
         vault = Vault.from_settings(settings)
         if action == "rotate":
@@ -309,8 +311,12 @@ async def _keys(settings: Settings, action: str, batch_size: int) -> None:
                 print(f"{p.table}: {p.done} rows re-encrypted, {p.left} left on other keys", flush=True)
 
             moved = await keys.rotate(conn, vault, batch_size=batch_size, progress=show)
-            print(f"done: {moved} rows now under key {vault.cipher.active_key_id!r}", flush=True)
-        for table, counts in (await keys.status(conn)).items():
+            files = await keys.rotate_files(conn, vault, store)
+            print(
+                f"done: {moved} rows and {files} report files now under key {vault.cipher.active_key_id!r}", flush=True
+            )
+        status = {**await keys.status(conn), "report files": await keys.file_status(conn, store)}
+        for table, counts in status.items():
             listed = ", ".join(f"{kid}: {n}" for kid, n in sorted(counts.items())) or "no encrypted values"
             print(f"{table}: {listed}")
     finally:

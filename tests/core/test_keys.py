@@ -69,3 +69,30 @@ async def test_rotation_killed_half_way_then_resumed_loses_and_breaks_nothing(
     assert in_use == {"patients": {"k2": 80}, "staff": {"k2": 1}}  # nothing left under k1, in any table
     only_new = Vault.from_settings(rotated.with_overrides(field_keys={"k2": Secret(new_key)}))
     assert await _everything(conn, only_new) == before  # the old key can go
+
+
+async def test_report_files_rotate_too_and_the_old_key_can_then_go(
+    pool: asyncpg.Pool,
+    vault: Vault,
+    settings: Settings,
+    files,  # type: ignore[no-untyped-def]
+) -> None:
+    from core.crypto import FieldCipher
+    from core.reports import render
+    from tests.core.test_report_jobs import _approved
+
+    _, report_id = await _approved(pool, vault)
+    assert await render.render(pool, vault, files, report_id)
+    new_key = base64.b64encode(generate_key()).decode()
+    both = Vault.from_settings(settings.with_overrides(
+        field_keys={**settings.field_keys, "k2": Secret(new_key)}, field_key_active="k2"))  # fmt: skip
+    async with pool.acquire() as conn:
+        name = await conn.fetchval("SELECT file_name FROM reports WHERE id = $1", report_id)
+        before = vault.open_file("report", name, files.path(name).read_bytes())
+        assert await keys.file_status(conn, files) == {"k1": 1}
+        assert await keys.rotate_files(conn, both, files) == 1
+        assert await keys.rotate_files(conn, both, files) == 0  # nothing left on the old key
+        assert await keys.file_status(conn, files) == {"k2": 1}
+    only_new = Vault.from_settings(settings.with_overrides(field_keys={"k2": Secret(new_key)}, field_key_active="k2"))
+    blob = files.path(name).read_bytes()
+    assert FieldCipher.key_id_of(blob) == "k2" and only_new.open_file("report", name, blob) == before
