@@ -23,11 +23,13 @@ from bots.texts import t
 from core import consent, tracking
 from core.booking import catalogue, slots
 from core.booking import service as booking
-from core.errors import DomainError
+from core.errors import DomainError, InvalidInput
 from core.identity import RequestMeta
 from core.labtime import LAB_TZ
 from core.patients import verify
 from core.samples.model import SampleState
+from core.triage import assess as triage
+from core.triage.nlp import MAX_CHARS
 from core.vault import Vault
 
 log = logging.getLogger("labpulse.bots")
@@ -99,12 +101,13 @@ class _Reference:
 
 class Engine:
     def __init__(self, pool: asyncpg.Pool, vault: Vault, sessions: SessionStore,
-                 clock: Callable[[], datetime] | None = None) -> None:  # fmt: skip
+                 clock: Callable[[], datetime] | None = None, ambulance: str = "108") -> None:  # fmt: skip
         self._pool = pool
         self._vault = vault
         self._sessions = sessions
         self._clock = clock or (lambda: datetime.now(UTC))
         self._reference = _Reference()
+        self._ambulance = ambulance
         self._states: dict[str, Handler] = {
             "menu": self._menu,
             "book_items": self._book_items,
@@ -125,16 +128,23 @@ class Engine:
         return self._vault.lookup.digest("phone", phone).hex() if phone else None
 
     async def handle(self, msg: Inbound, meta: RequestMeta | None = None) -> list[str]:
-        session = await self._sessions.load(msg.channel, msg.address)
-        restarted = session is None
-        lookup = self.lookup(msg.phone)
-        async with self._pool.acquire() as conn:
-            if session is None:
-                session = Session(lang=(await consent.get(conn, lookup)).language if lookup else "en")
-            turn = _Turn(msg, session, conn, lookup, self._clock(), meta or RequestMeta())
-            replies = await self._dispatch(turn, restarted)
-        await self._sessions.save(msg.channel, msg.address, session)
-        return replies
+        async with self._sessions.turn(msg.channel, msg.address):
+            session = await self._sessions.load(msg.channel, msg.address)
+            restarted = session is None
+            lookup = self.lookup(msg.phone)
+            async with self._pool.acquire() as conn:
+                if session is None:
+                    session = Session(lang=(await consent.get(conn, lookup)).language if lookup else "en")
+                turn = _Turn(msg, session, conn, lookup, self._clock(), meta or RequestMeta())
+                try:
+                    replies = await self._dispatch(turn, restarted)
+                except (asyncpg.PostgresConnectionError, OSError):
+                    raise  # the provider retries the webhook
+                except Exception as exc:  # noqa: BLE001 - a person never gets a stack trace: start again, calmly
+                    log.error("bot turn failed (%s); the conversation starts again", type(exc).__name__)
+                    replies = self._to_menu(turn, turn.say("unknown"))
+            await self._sessions.save(msg.channel, msg.address, session)
+            return replies
 
     async def _dispatch(self, turn: _Turn, restarted: bool) -> list[str]:
         kw = intents.keyword(turn.msg.text)
@@ -182,8 +192,17 @@ class Engine:
             return await self._set_language(turn, "hi" if what == "hindi" else "en")
         if what == "symptoms":
             turn.session.state = "menu"
-            return [turn.say("triage")]
+            return [self._triage(turn)]
         return self._to_menu(turn)
+
+    def _triage(self, turn: _Turn) -> str:
+        """The symptom check (core/triage): its advice first; the tests and a booking offer unless it is an
+        emergency, where the only thing to do is to get help now."""
+        result = triage.assess(turn.msg.text[:MAX_CHARS], language=turn.lang, ambulance=self._ambulance)
+        if result.level == "emergency":
+            return result.advice
+        tests = ", ".join(result.tests[:5])
+        return result.advice + (turn.say("triage_tests", tests=tests) if tests else "") + turn.say("triage_book")
 
     async def _set_language(self, turn: _Turn, lang: str) -> list[str]:
         turn.session.lang = lang
@@ -341,7 +360,7 @@ class Engine:
             made = await booking.book(turn.conn, self._vault, phone=turn.msg.phone or "", slot_id=d["slot"],
                                       chosen=chosen, channel=turn.msg.channel, pincode=d.get("pincode"),
                                       address=d.get("address"), now=turn.now, meta=turn.meta)  # fmt: skip
-        except booking.SlotFull:
+        except (booking.SlotFull, InvalidInput):  # taken, or no longer bookable: the next step is another time
             return await self._offer_slots(turn, turn.say("slot_full"))
         where = self._where(turn, made.kind, await self._centre_name(turn, made.centre_id))
         return self._to_menu(turn, turn.say("booked", ref=made.ref, items=", ".join(i.label(turn.lang) for i in chosen),
@@ -403,7 +422,7 @@ class Engine:
     async def _ask_dob(self, turn: _Turn) -> list[str]:
         if turn.lookup is None or not await tracking.patient_ids(turn.conn, turn.lookup):
             return self._to_menu(turn, turn.say("no_phone_records"))[:1]
-        if turn.session.dob_tries >= MAX_DOB_TRIES:
+        if await self._sessions.dob_tries(turn.lookup) >= MAX_DOB_TRIES:
             return self._to_menu(turn, turn.say("dob_locked"))[:1]
         turn.session.state = "report_dob"
         return [turn.say("dob")]
@@ -414,15 +433,17 @@ class Engine:
         born = _parse_dob(turn.msg.text)
         if born is None:
             return [turn.say("dob_bad")]
-        if turn.session.dob_tries >= MAX_DOB_TRIES:
+        # Counted per phone across every channel, before checking: a flood of guesses gets three checks in all.
+        tries = await self._sessions.count_dob_try(turn.lookup)
+        if tries > MAX_DOB_TRIES:
             return self._to_menu(turn, turn.say("dob_locked"))[:1]
         found = await verify.by_date_of_birth(turn.conn, self._vault, turn.lookup, born, via=turn.msg.channel,
                                               meta=turn.meta)  # fmt: skip
         if not found:
-            turn.session.dob_tries += 1
-            if turn.session.dob_tries >= MAX_DOB_TRIES:
-                return self._to_menu(turn, turn.say("dob_locked"))[:1]
-            return [turn.say("dob_wrong")]
+            return (
+                self._to_menu(turn, turn.say("dob_locked"))[:1] if tries >= MAX_DOB_TRIES else [turn.say("dob_wrong")]
+            )
+        await self._sessions.clear_dob_tries(turn.lookup)
         turn.session.verified = sorted({*turn.session.verified, *(f.id for f in found)})
         if len(found) > 1:
             turn.session.data = {"people": [f.id for f in found]}
@@ -462,12 +483,12 @@ class Engine:
 def _parse_dob(text: str) -> date | None:
     digits = intents.normalize(text).replace("/", "-").replace(".", "-").replace(" ", "-")
     parts = [p for p in digits.split("-") if p]
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+    if len(parts) != 3 or not all(p.isascii() and p.isdecimal() and len(p) <= 4 for p in parts):
         return None
     d, m, y = (int(p) for p in parts)
-    if y < 100:
+    if y < 1900:
         return None
     try:
         return date(y, m, d)
-    except ValueError:
+    except (ValueError, OverflowError):
         return None

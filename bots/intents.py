@@ -95,7 +95,7 @@ def numbers(text: str) -> list[int]:
     """'2, 5' or '2 and 5' → [2, 5]; nothing else in the message."""
     t = normalize(text).replace("and", " ").replace("और", " ")
     parts = [p for p in re.split(r"[\s,/]+", t) if p]
-    if not parts or not all(p.isdigit() and len(p) <= 3 for p in parts):
+    if not parts or not all(p.isascii() and p.isdecimal() and len(p) <= 3 for p in parts):
         return []
     return [int(p) for p in parts]
 

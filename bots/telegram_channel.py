@@ -23,11 +23,13 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
 from bots.engine import Engine, Inbound
 from core.errors import InvalidInput
 from core.identity import RequestMeta
+from core.notify import SendRefused
 from core.phones import normalize_phone
 from core.vault import Vault
 
@@ -57,13 +59,16 @@ class TelegramChannel:
         self._vault = vault
         self._region = region
         self._ready = False
-        application.add_handler(MessageHandler(filters.ALL, self._on_message))
+        # Private chats only: in a group, one member's shared number would open their records to everyone there.
+        application.add_handler(MessageHandler(filters.ChatType.PRIVATE, self._on_message))
         application.add_error_handler(self._on_error)
+        self.failed: set[int] = set()  # update ids whose handler raised: the webhook answers 500 so Telegram retries
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         # Only the error's type: the update holds the person's message and number.
         log.error("telegram update failed: %s", type(context.error).__name__)
-        raise HandlerFailed from None
+        if isinstance(update, Update):
+            self.failed.add(update.update_id)
 
     async def ensure_ready(self) -> None:
         if not self._ready:
@@ -100,7 +105,7 @@ class TelegramChannel:
 
     async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, sender = update.effective_message, update.effective_user
-        if message is None or sender is None or self._engine is None:
+        if message is None or sender is None or self._engine is None or message.chat_id != sender.id:
             return
         chat_id = message.chat_id
         lang = "hi" if (sender.language_code or "").startswith("hi") else "en"
@@ -133,10 +138,6 @@ class TelegramChannel:
         )
 
 
-class HandlerFailed(Exception):
-    """A handler raised: the webhook answers 500 so that Telegram delivers the update again."""
-
-
 def build(settings: Any, engine: Engine | None, pool: asyncpg.Pool, vault: Vault) -> TelegramChannel | None:
     if settings.telegram_bot_token is None:
         return None
@@ -155,9 +156,12 @@ class TelegramNotifier:
     async def send(self, phone: str, text: str, *, purpose: str, media_url: str | None = None) -> None:
         chat = await self._channel.chat_for(phone)
         if chat is None:
-            raise LookupError("no Telegram chat is linked to this number")
+            raise SendRefused("no-linked-chat")  # nothing to retry until they link one
         await self._channel.ensure_ready()
-        await self._channel.application.bot.send_message(chat, text)
+        try:
+            await self._channel.application.bot.send_message(chat, text)
+        except (Forbidden, BadRequest) as exc:  # blocked the bot, chat gone: permanent
+            raise SendRefused(type(exc).__name__) from None
 
 
 async def webhook(request: Request) -> Response:
@@ -187,6 +191,10 @@ async def webhook(request: Request) -> Response:
     except BaseException:
         await redis.delete(key)  # let Telegram's retry try again
         raise
+    if update_id in channel.failed:  # PTB kept the handler's error to itself: ask Telegram to deliver it again
+        channel.failed.discard(update_id)
+        await redis.delete(key)
+        return PlainTextResponse("The update could not be handled; please deliver it again.", status_code=500)
     return Response(status_code=200)
 
 

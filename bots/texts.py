@@ -77,11 +77,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "manage": "Booking {ref}, {when}.\n1 Change the time\n2 Cancel it",
         "cancelled": "Booking {ref} is cancelled. Nothing to pay. Reply BOOK to book again.",
         "rescheduled": "Done: booking {ref} is now {when}. We will remind you before.",
-        "triage": (
-            "I am sorry you are unwell. If it is severe (chest pain, trouble breathing, fainting, heavy bleeding), "
-            "call 108 now or go to the nearest emergency. Our symptom checker is coming soon; meanwhile a doctor "
-            "can advise. Reply BOOK to book tests or 5 for help."
-        ),
+        "triage_tests": " Tests a doctor would usually start with: {tests}.",
+        "triage_book": " Reply BOOK to book tests or a consultation.",
         "yes_words": "yes",
     },
     "hi": {
@@ -151,11 +148,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "manage": "बुकिंग {ref}, {when}।\n1 समय बदलें\n2 रद्द करें",
         "cancelled": "बुकिंग {ref} रद्द हो गई। कोई भुगतान नहीं। फिर बुक करने के लिए BOOK भेजें।",
         "rescheduled": "हो गया: बुकिंग {ref} अब {when} है। हम पहले याद दिलाएँगे।",
-        "triage": (
-            "आपकी तबीयत ठीक नहीं है, इसका अफ़सोस है। अगर तकलीफ़ गंभीर है (सीने में दर्द, साँस लेने में दिक्कत, बेहोशी, "
-            "ज़्यादा खून बहना) तो अभी 108 पर कॉल करें या नज़दीकी इमरजेंसी जाएँ। लक्षण जाँच जल्द आ रही है; तब तक डॉक्टर "
-            "सलाह दे सकते हैं। टेस्ट बुक करने के लिए BOOK या मदद के लिए 5 भेजें।"
-        ),
+        "triage_tests": " डॉक्टर आमतौर पर इन टेस्ट से शुरू करते हैं: {tests}।",
+        "triage_book": " टेस्ट या परामर्श बुक करने के लिए BOOK भेजें।",
         "yes_words": "हाँ",
     },
 }

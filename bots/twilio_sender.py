@@ -22,7 +22,7 @@ from twilio.http import AsyncHttpClient
 from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
 
-from core.notify import SendRefused
+from core.notify import SendRefused, SendUncertain
 
 logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 TRANSIENT = {429, 500, 502, 503, 504}
@@ -110,6 +110,8 @@ class TwilioNotifier:
                 args["media_url"] = [media_url]
         try:
             await self._twilio.messages.create_async(**args)
+        except httpx.ReadTimeout:  # the request went out and no answer came: it may have been sent
+            raise SendUncertain("twilio did not answer in time") from None
         except TwilioRestException as exc:
             if exc.status in TRANSIENT:
                 raise ProviderBusy(f"twilio answered {exc.status}") from None

@@ -90,6 +90,7 @@ class Settings:
     telegram_bot_token: Secret | None = None  # unset: the Telegram webhook answers 503 (not set up)
     telegram_webhook_secret: Secret | None = None  # Telegram sends it back in X-Telegram-Bot-Api-Secret-Token
     telegram_api_base: str | None = None  # another Bot API server (self-hosted; the test stand-in)
+    ambulance_number: str = "108"  # shown first on every emergency triage result
 
     @property
     def report_files_dir(self) -> Path:
@@ -221,6 +222,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     twilio_token = env.get("TWILIO_AUTH_TOKEN", "").strip() or None
     if bool(twilio_sid) != bool(twilio_token):
         problems.append("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN: set both or neither")
+    ambulance = env.get("LABPULSE_AMBULANCE_NUMBER", "108").strip()
+    if not re.match(r"^\+?[0-9][0-9 -]{1,18}$", ambulance):
+        problems.append(f"LABPULSE_AMBULANCE_NUMBER: a phone number such as 108 or 112, got {ambulance!r}")
     tg_token = env.get("TELEGRAM_BOT_TOKEN", "").strip() or None
     tg_secret = env.get("TELEGRAM_WEBHOOK_SECRET", "").strip() or None
     if tg_token and not (tg_secret and re.match(r"^[A-Za-z0-9_-]{16,256}$", tg_secret)):
@@ -317,4 +321,5 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         telegram_bot_token=Secret(tg_token) if tg_token else None,
         telegram_webhook_secret=Secret(tg_secret) if tg_secret else None,
         telegram_api_base=env.get("TELEGRAM_API_BASE", "").strip() or None,
+        ambulance_number=ambulance,
     )

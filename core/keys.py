@@ -30,6 +30,7 @@ ENCRYPTED: dict[str, tuple[tuple[str, str], ...]] = {
     "reports": (("content", "content_enc"),),
     "bookings": (("address", "address_enc"), ("phone", "phone_enc")),
     "telegram_links": (("phone", "phone_enc"),),
+    "triage_assessments": (("text", "text_enc"),),
 }
 # The column whose value binds a ciphertext to its row (the vault's context); "id" unless listed here.
 ROW_KEY = {"escalation_chain": "position", "telegram_links": "chat_id"}

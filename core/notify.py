@@ -61,7 +61,15 @@ class SendRefused(DomainError):
 
 
 class SendLater(Exception):
-    """Not now (this person had enough messages this hour): the job queue tries again later."""
+    """Not now (this person had enough messages this hour): the job queue tries again once the window reopens."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class SendUncertain(Exception):
+    """The request reached the provider but no answer came back: it may have been sent. Never retried blindly."""
 
 
 class RateLimitedNotifier:
@@ -80,5 +88,5 @@ class RateLimitedNotifier:
         wait = await self._limiter.hit(f"send:{self._channel}", self._lookup(phone), limit=self._per_hour,
                                        window_seconds=3600)  # fmt: skip
         if wait is not None:
-            raise SendLater(f"per-person limit reached; the window reopens in {wait} s")
+            raise SendLater(f"per-person limit reached; the window reopens in {wait} s", retry_after=wait)
         await self._inner.send(phone, text, purpose=purpose, media_url=media_url)

@@ -90,6 +90,7 @@ ENDPOINTS: dict[str, str] = {
     "bots.twilio": PUBLIC,  # Twilio's request signature is the authorization (bots/twilio_channel.py)
     "bots.twilio.status": PUBLIC,
     "bots.telegram": PUBLIC,  # the webhook's secret token is the authorization (bots/telegram_channel.py)
+    "triage.assess": PUBLIC,  # anyone may ask; a signed-in person's check is kept and audited
     "ws.status": PATIENT_SELF,
     "page.home": PUBLIC,
     "page.signin": PUBLIC,

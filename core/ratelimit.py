@@ -23,7 +23,10 @@ ENDPOINT_LIMITS: dict[str, tuple[int, int, str]] = {
     "ws.status": (60, 60, "session"),
     "patient.report.link": (60, 600, "session"),
     "page.report": (60, 600, "session"),
-    "report.download": (30, 600, "ip"),  # a link guessed or shared widely is slowed down, and every try audited
+    # A link guessed or shared widely is slowed down (every try audited); generous, because Twilio fetches every
+    # WhatsApp report PDF from a few addresses of its own.
+    "report.download": (300, 600, "ip"),
+    "triage.assess": (60, 600, "ip"),
 }
 
 

@@ -16,7 +16,7 @@ from core import permissions
 from core.config import Settings, load_settings
 from core.notify import Notifier
 from portal import oidc, openapi, pages, ratelimits
-from portal.api import admin, health, patient, staff
+from portal.api import admin, health, patient, staff, triage
 from portal.errors import EXCEPTION_HANDLERS
 from portal.http import RequestIdMiddleware
 from portal.lifespan import make_lifespan
@@ -38,6 +38,7 @@ def _routes() -> list[BaseRoute]:
         *admin.routes(),
         *oidc.routes(),
         *patient.routes(),
+        *triage.routes(),
         *pages.routes(),
         *status_socket.routes(),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),

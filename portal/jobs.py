@@ -91,7 +91,7 @@ def handlers(
     links = report_links(settings)
 
     async def render_report(payload: dict[str, Any]) -> None:
-        await render.render(pool, vault, store, str(payload["report_id"]))
+        await render.render(pool, vault, store, str(payload["report_id"]), verify_base=settings.link_base())
 
     async def deliver_notice(payload: dict[str, Any]) -> None:
         await delivery.deliver(pool, vault, notifiers, links, settings.link_base(), int(payload["delivery_id"]))
@@ -99,7 +99,7 @@ def handlers(
     async def remind(payload: dict[str, Any]) -> None:
         await reminders.remind(
             pool, vault, notifiers, str(payload["booking_id"]), int(payload["slot_id"]), str(payload["kind"])
-        )
+        )  # its outcome is audited
 
     return {RENDER_JOB: render_report, render.DELIVER_JOB: deliver_notice, REMINDER_JOB: remind}
 
@@ -115,7 +115,7 @@ async def _sweep(pool: asyncpg.Pool, stop: asyncio.Event, every: float = 60) -> 
                 if n := await intake.complete_ready(conn):
                     log.info("completed %d tube(s) whose results arrived together", n)
                 await slots.ensure(conn, datetime.now(LAB_TZ).date())  # the coming week's booking slots
-        except (asyncpg.PostgresError, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 - the sweep must outlive any one failure
             log.warning("job sweep failed; trying again in a minute (%s)", type(exc).__name__)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every)

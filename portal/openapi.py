@@ -170,6 +170,13 @@ DOCUMENT: dict[str, Any] = {
             )
         },
         "/api/admin/audit.csv": {"get": _op("Export an audit search as CSV", ok_type="text/csv")},
+        "/api/triage": {
+            "post": _op(
+                "Symptoms in words: urgency with reasons, specialty, first tests, advice",
+                auth=False,
+                body=_body(["text"], {"text": _S, "age": {"type": "integer"}, "sex": _S, "language": _S}),
+            )
+        },
         "/api/patient/code": {
             "post": _op("Send a sign-in code", ok=202, auth=False, body=_body(["phone"], {"phone": _S, "lang": _S}))
         },

@@ -11,7 +11,7 @@ import asyncpg
 from core import audit, consent
 from core.identity import Actor
 from core.labtime import LAB_TZ
-from core.notify import Notifier
+from core.notify import Notifier, SendRefused
 from core.vault import Vault
 
 WORKER = Actor.system("worker")
@@ -33,7 +33,8 @@ async def remind(
     slot_id: int,
     kind: str,
 ) -> str:
-    """Send one reminder, or say why not: 'sent', 'stale' (moved or cancelled), 'opted_out', 'no_channel'."""
+    """Send one reminder, or say why not: 'sent', 'stale' (moved or cancelled), 'opted_out', 'no_channel',
+    'duplicate' (another run sent it), 'refused' (the provider refused it for good)."""
     async with pool.acquire() as conn:
         row = await conn.fetchrow(
             """SELECT b.ref, b.phone_lookup, b.phone_enc, b.channel, b.status, b.slot_id, s.starts_at FROM bookings b
@@ -47,10 +48,30 @@ async def remind(
         notifier = notifiers.get(row["channel"])
         outcome = "opted_out" if not choice.reminders else "no_channel" if notifier is None or not phone else "sent"
         if outcome == "sent" and notifier is not None and phone:
+            claimed = await conn.fetchval(
+                """INSERT INTO reminders_sent (booking_id, slot_id, kind) VALUES ($1, $2, $3)
+                   ON CONFLICT DO NOTHING RETURNING 1""",
+                booking_id,
+                slot_id,
+                kind,
+            )
+            if not claimed:
+                return "duplicate"  # another run sent it
             text = TEXTS[(kind, choice.language)].format(
                 ref=row["ref"], time=row["starts_at"].astimezone(LAB_TZ).strftime("%H:%M")
             )
-            await notifier.send(phone, text, purpose=f"reminder.{kind}")
+            try:
+                await notifier.send(phone, text, purpose=f"reminder.{kind}")
+            except SendRefused:
+                outcome = "refused"  # recorded, never retried
+            except Exception:
+                await conn.execute(  # nothing went out: free the claim so the retry can send
+                    "DELETE FROM reminders_sent WHERE booking_id = $1 AND slot_id = $2 AND kind = $3",
+                    booking_id,
+                    slot_id,
+                    kind,
+                )
+                raise
         async with conn.transaction():
             await audit.append(conn, actor=WORKER, action="booking.remind", entity_type="booking",
                                entity_id=booking_id, outcome=outcome, summary={"kind": kind})  # fmt: skip

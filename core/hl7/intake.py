@@ -13,13 +13,14 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import asyncpg
 
 from core import audit, critical, results
 from core.db.statement import Statement
 from core.errors import DomainError, InvalidInput, NotFound
-from core.hl7.parse import HL7ParseError, Observation, ParsedMessage, normalize, parse_message, split_batch
+from core.hl7.parse import HL7ParseError, Observation, ParsedMessage, Value, normalize, parse_message, split_batch
 from core.identity import Actor, Role
 from core.ids import is_uuid
 from core.labtime import LAB_TZ
@@ -163,6 +164,12 @@ class _Judged:
     critical: bool
 
 
+def _sane(number: Decimal) -> bool:
+    """A number a result column can hold: finite, under a quadrillion, at most 15 decimal places."""
+    # adjusted() and the exponent read the number's form; no arithmetic, which would itself overflow on 1e999999999
+    return number.is_finite() and number.adjusted() < 15 and number.as_tuple().exponent >= -15  # type: ignore[operator]
+
+
 async def _judge(
     conn: asyncpg.Connection,
     vault: Vault,
@@ -177,13 +184,16 @@ async def _judge(
     judged = []
     for o in observations:
         rng = ranges.get(o.code)
-        number = o.value.number if o.value is not None and o.value.kind == "numeric" else None
+        value = o.value
+        if value is not None and value.number is not None and not _sane(value.number):
+            value = Value("text", text=str(value.number))  # NaN, infinity, 1e999…: kept as the text sent, not a number
+        number = value.number if value is not None and value.kind == "numeric" else None
         flag, source = o.flag, "analyzer" if o.flag else "none"
         if flag is None and number is not None and rng is not None:
-            flag, source = results.flag_for(number, o.value.comparator if o.value else None, rng), "computed"
+            flag, source = results.flag_for(number, value.comparator if value else None, rng), "computed"
         critical = flag in ("LL", "HH") or results.is_critical(number, rng)
         o = Observation(  # what dataclasses.replace would build, at a fraction of its cost
-            set_id=o.set_id, code=o.code, name=o.name, code_system=o.code_system, value=o.value, unit=o.unit,
+            set_id=o.set_id, code=o.code, name=o.name, code_system=o.code_system, value=value, unit=o.unit,
             reference_range=o.reference_range or (rng.text() if rng else None), flag=flag, status=o.status,
             observed_at=o.observed_at, notes=o.notes,
         )  # fmt: skip
@@ -305,6 +315,9 @@ async def complete_ready(conn: asyncpg.Connection, *, limit: int = 500) -> int:
         """SELECT s.id::text, s.state FROM samples s
            WHERE s.state IN ('received_at_lab', 'processing')
              AND EXISTS (SELECT 1 FROM results r WHERE r.sample_id = s.id)
+             AND EXISTS (SELECT 1 FROM order_tests ot
+                         JOIN test_catalogue tc ON tc.code = ot.test_code AND tc.sample_type = s.sample_type
+                         JOIN analytes a ON a.test_code = tc.code WHERE ot.order_id = s.order_id)
              AND NOT EXISTS (
                  SELECT 1 FROM order_tests ot
                  JOIN test_catalogue tc ON tc.code = ot.test_code AND tc.sample_type = s.sample_type

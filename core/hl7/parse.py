@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SEGMENT_START = re.compile(r"^[A-Z][A-Z0-9]{2}\|")
@@ -224,7 +224,7 @@ def typed_value(value_type: str, raw: str, comps: list[str]) -> Value | None:
     if value_type in ("NM", "SN", "") and match:
         try:
             number = Decimal(match.group(2))
-        except InvalidOperation:
+        except ArithmeticError:
             number = None
         if number is not None:
             comparator = match.group(1) if match.group(1) not in (None, "=") else None
@@ -233,7 +233,7 @@ def typed_value(value_type: str, raw: str, comps: list[str]) -> Value | None:
         parts = raw.split("^")
         try:
             return Value("numeric", number=Decimal(parts[1]), comparator=parts[0] or None)
-        except (InvalidOperation, IndexError):
+        except (ArithmeticError, IndexError):  # not a number, or one too large for Decimal itself (1e999999999)
             pass
     return Value("text", text=raw)
 

@@ -91,6 +91,9 @@ class _Executor(EntrypointExecutor):
         except Permanent as exc:
             await self._dead(job, payload, safe_error(exc))
         except Exception as exc:  # noqa: BLE001 - any other failure is transient by contract: retry, then dead-letter
+            wait = getattr(exc, "retry_after", None)
+            if isinstance(wait, int) and wait > 0:  # "not before": a limit's window, not a fault; never dead-lettered
+                raise errors.RetryRequested(delay=timedelta(seconds=wait), reason=type(exc).__name__) from None
             if job.attempts >= self.policy.max_retries:
                 await self._dead(job, payload, safe_error(exc))
                 return

@@ -17,7 +17,7 @@ import asyncpg
 
 from core import audit
 from core.jobs.runner import Permanent, safe_error
-from core.notify import Notifier, NotifierUnavailable, SendRefused
+from core.notify import Notifier, NotifierUnavailable, SendLater, SendRefused, SendUncertain
 from core.reports.links import MESSAGE_SECONDS, ReportLinks
 from core.reports.render import WORKER
 from core.vault import Vault
@@ -67,8 +67,39 @@ async def deliver(
             row["patient_id"],
             row["report_id"],
         )
+    try:
+        return await _send(pool, vault, notifiers, links, base_url, row, info)
+    except (NoticeFailed, Permanent, SendLater):
+        raise
+    except SendUncertain:
+        return await _finish(pool, row, "uncertain", "the provider did not answer; check its log before resending")
+    except Exception:
+        await _back_to_pending(pool, delivery_id, "failed before sending")  # nothing went out: try again later
+        raise
+
+
+async def _back_to_pending(pool: asyncpg.Pool, delivery_id: int, error: str) -> None:
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE deliveries SET status = 'pending', last_error = $2, updated_at = now() WHERE id = $1",
+            delivery_id,
+            error,
+        )
+
+
+async def _send(
+    pool: asyncpg.Pool,
+    vault: Vault,
+    notifiers: Mapping[str, Notifier],
+    links: ReportLinks,
+    base_url: str,
+    row: asyncpg.Record,
+    info: asyncpg.Record | None,
+) -> str:
+    if info is None:
+        return await _finish(pool, row, "skipped", "the patient or the report is no longer on record")
     notifier = notifiers.get(row["channel"])
-    phone = vault.open("patients", "phone", row["patient_id"], info["phone_enc"]) if info else None
+    phone = vault.open("patients", "phone", row["patient_id"], info["phone_enc"])
     if notifier is None or phone is None or not info["wanted"]:
         reason = (
             "no phone number on record" if phone is None
@@ -86,13 +117,13 @@ async def deliver(
     except (NotifierUnavailable, SendRefused) as exc:
         await _finish(pool, row, "failed", safe_error(exc))
         raise Permanent("the messaging channel refused the notice") from exc
+    except SendLater:
+        await _back_to_pending(pool, row["id"], "waiting for the per-person limit")
+        raise
+    except SendUncertain:
+        raise
     except Exception as exc:  # the provider failed this time: back to pending, and the queue retries
-        async with pool.acquire() as conn:
-            await conn.execute(
-                "UPDATE deliveries SET status = 'pending', last_error = $2, updated_at = now() WHERE id = $1",
-                delivery_id,
-                safe_error(exc),
-            )
+        await _back_to_pending(pool, row["id"], safe_error(exc))
         raise NoticeFailed(safe_error(exc)) from exc
     return await _finish(pool, row, "sent", None)
 

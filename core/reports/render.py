@@ -43,12 +43,12 @@ def document(content: dict[str, Any], verify_url: str, signature: bytes, content
     return pdf.render({**content, "hash_hint": content_hash.hex()[:16]}, verify_url, signature.hex())
 
 
-async def render(pool: asyncpg.Pool, vault: Vault, store: FileStore, report_id: str) -> bool:
+async def render(pool: asyncpg.Pool, vault: Vault, store: FileStore, report_id: str, verify_base: str = "") -> bool:
     """Render and release one report; returns False when another run already did (nothing changes then)."""
     async with pool.acquire() as conn:
         row = await conn.fetchrow(
             """SELECT r.id::text, r.sample_id::text, r.version, r.content_enc, r.content_hash, r.signature,
-                      r.verify_url, r.rendered_at
+                      r.verify_url, r.rendered_at, r.backfilled
                FROM reports r WHERE r.id = $1""",
             report_id,
         )
@@ -61,25 +61,29 @@ async def render(pool: asyncpg.Pool, vault: Vault, store: FileStore, report_id: 
     except (DecryptionError, ValueError) as exc:
         raise Permanent("the signed report content cannot be read") from exc
     # reportlab is CPU-bound: a thread keeps this worker's heartbeats and other jobs moving meanwhile.
-    data = await asyncio.to_thread(
-        document, content, row["verify_url"], bytes(row["signature"]), bytes(row["content_hash"])
-    )
+    verify_url = row["verify_url"] or f"{verify_base.rstrip('/')}/verify/{report_id}"  # rows from before 0012
+    data = await asyncio.to_thread(document, content, verify_url, bytes(row["signature"]), bytes(row["content_hash"]))
     name = file_name(report_id)
     await store.put(name, vault.seal_file("report", name, data))
     async with pool.acquire() as conn, conn.transaction():
         sample = await conn.fetchrow(
-            """UPDATE reports SET rendered_at = now(), file_name = $2, file_sha256 = $3
+            """UPDATE reports SET rendered_at = now(), file_name = $2, file_sha256 = $3, verify_url = $4
                WHERE id = $1 AND rendered_at IS NULL
                RETURNING (SELECT row(s.barcode, s.state, s.centre_id, s.patient_id::text)
                           FROM samples s WHERE s.id = reports.sample_id) AS s""",
             report_id,
             name,
             hashlib.sha256(data).digest(),
+            verify_url,
         )
         if sample is None:
             return False  # a concurrent run won; its file is the one on record
         barcode, state, centre_id, patient_id = sample["s"]
-        purpose = await _release(conn, content, row["version"], barcode, state, centre_id, patient_id, report_id)
+        purpose = (
+            None  # re-rendered after the upgrade: released and announced long ago
+            if row["backfilled"]
+            else await _release(conn, content, row["version"], barcode, state, centre_id, patient_id, report_id)
+        )
         if purpose is not None:
             await _queue_notices(conn, report_id, patient_id, purpose)
         await audit.append(

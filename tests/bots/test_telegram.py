@@ -103,6 +103,16 @@ async def test_a_redelivered_update_is_processed_once(tg: httpx.AsyncClient, sta
     assert len(sent_texts(stand_in)) == 1
 
 
+async def test_group_chats_are_ignored(tg: httpx.AsyncClient, stand_in: Providers, pool: asyncpg.Pool) -> None:
+    update = telegram_update(next(_ids), -100123, contact="+919822200077", contact_user=CHAT)
+    update["message"]["chat"] = {"id": -100123, "type": "group", "title": "family"}
+    update["message"]["from"]["id"] = CHAT
+    assert (await post(tg, update)).status_code == 200
+    assert sent_texts(stand_in) == []
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM telegram_links") == 0
+
+
 async def test_hindi_speakers_are_asked_in_hindi(tg: httpx.AsyncClient, stand_in: Providers) -> None:
     update = telegram_update(next(_ids), CHAT + 1, text="नमस्ते")
     update["message"]["from"]["language_code"] = "hi"

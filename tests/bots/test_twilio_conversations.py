@@ -147,6 +147,31 @@ async def test_where_is_my_report_asks_for_the_date_of_birth_first(
     assert "your report is ready" in ready
 
 
+async def test_a_flood_of_date_guesses_from_every_channel_gets_three_checks_in_all(
+    wa: httpx.AsyncClient, pool: asyncpg.Pool, vault: Vault
+) -> None:
+    import asyncio
+
+    async with pool.acquire() as conn:
+        await patients.create(conn, vault, NewPatient(name="Flood Guard", sex=Sex.MALE, phone="+919822200001",
+                                                      date_of_birth=date(1975, 1, 2)), actor=PHLEB)  # fmt: skip
+    await say(wa, "report")
+    await say(wa, "report", sender="+919822200001")  # the same phone by SMS: its own conversation
+    guesses = [say(wa, f"{d:02d}-01-1990", sender=WA if d % 2 else "+919822200001") for d in range(1, 21)]
+    await asyncio.gather(*guesses)
+    async with pool.acquire() as conn:
+        checks = await conn.fetchval("SELECT count(*) FROM audit_log WHERE action = 'patient.verify_dob'")
+    assert checks == 3
+    assert "cannot check more dates of birth" in (await say(wa, "report"))[-1]  # even before the right date
+
+
+async def test_odd_input_gets_a_calm_answer(wa: httpx.AsyncClient) -> None:
+    for text in ("²", "①", "", " ", "🙂", "1" * 1000, "1-1-99999999999999999999", "3-²-2000", "ok" * 900):
+        replies = await say(wa, text)
+        assert replies and all(r for r in replies), text
+    await say(wa, "report")
+
+
 async def test_three_wrong_dates_of_birth_stop_the_checks(wa: httpx.AsyncClient, pool: asyncpg.Pool,
                                                           vault: Vault) -> None:  # fmt: skip
     async with pool.acquire() as conn:
@@ -222,8 +247,11 @@ async def test_a_retried_webhook_is_processed_once_and_answered_the_same(wa: htt
 async def test_unknown_messages_and_symptoms_get_help_not_errors(wa: httpx.AsyncClient) -> None:
     replies = await say(wa, "asdf qwerty")
     assert any("did not understand" in r or "start again" in r for r in replies) and "1 Book a test" in replies[-1]
-    assert "108" in (await say(wa, "I have fever and headache since 2 days"))[0]
-    assert "108" in (await say(wa, "mujhe bukhar hai"))[0]
+    assert "usually gets better at home" in (await say(wa, "I have fever and headache since 2 days"))[0]
+    urgent = (await say(wa, "mujhe 4 din se bukhar hai"))[0]
+    assert "within the next 24 hours" in urgent and "Dengue NS1" in urgent and "Reply BOOK" in urgent
+    emergency = (await say(wa, "seene mein dard aur pasina aa raha hai"))[0]
+    assert "call an ambulance on 108" in emergency and "BOOK" not in emergency  # never only a booking
     assert "day-month-year" not in (await say(wa, "9999"))[0]
 
 

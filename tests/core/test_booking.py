@@ -102,6 +102,8 @@ async def test_reminders_respect_stop_and_follow_a_reschedule(pool: asyncpg.Pool
         await consent.update(conn, lookup, via="whatsapp", reminders=True, language="hi")
     assert await reminders.remind(pool, vault, {"whatsapp": phone}, made.id, slot, "hour") == "sent"
     assert phone.sent[0][0] == PHONES[1] and "रिमाइंडर" in phone.sent[0][1] and made.ref in phone.sent[0][1]
+    assert await reminders.remind(pool, vault, {"whatsapp": phone}, made.id, slot, "hour") == "duplicate"
+    assert len(phone.sent) == 1  # a job that runs twice sends once
     async with pool.acquire() as conn:
         later = await conn.fetchval(
             "SELECT id FROM slots WHERE kind = 'home' AND starts_at > $1 ORDER BY starts_at LIMIT 1",

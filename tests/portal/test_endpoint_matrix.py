@@ -75,6 +75,7 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "bots.twilio": ("POST", "/bots/twilio", {"form": {"Body": "hi"}}),
     "bots.twilio.status": ("POST", "/bots/twilio/status", {"form": {}}),
     "bots.telegram": ("POST", "/bots/telegram", {"json": {"update_id": 1}}),
+    "triage.assess": ("POST", "/api/triage", {"json": {"text": "mild cold"}}),
     "page.report": ("POST", "/my-tests/report", {"form": {"patient": "nobody", "report": "x"}}),
     "ws.status": ("WS", "/ws/status", None),
     "page.home": ("GET", "/", None),

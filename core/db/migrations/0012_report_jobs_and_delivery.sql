@@ -8,7 +8,10 @@ ALTER TABLE reports
     ADD COLUMN verify_url  text NOT NULL DEFAULT '',
     ADD COLUMN file_name   text,
     ADD COLUMN file_sha256 bytea,
-    ADD COLUMN rendered_at timestamptz;
+    ADD COLUMN rendered_at timestamptz,
+    -- rows that existed before this migration: re-rendered quietly (their patients were told when they came out)
+    ADD COLUMN backfilled  boolean NOT NULL DEFAULT false;
+UPDATE reports SET backfilled = true;
 CREATE INDEX reports_unrendered ON reports (issued_at) WHERE rendered_at IS NULL;
 
 -- How each patient wants to hear from us, and in which language (the bots issue adds the ways to choose).

@@ -91,3 +91,13 @@ CREATE TABLE telegram_links (
     linked_at    timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX telegram_links_phone ON telegram_links (phone_lookup);
+
+-- One row per reminder sent (booking, time, which reminder), claimed before sending: a job that runs twice
+-- sends once.
+CREATE TABLE reminders_sent (
+    booking_id uuid NOT NULL REFERENCES bookings (id),
+    slot_id    bigint NOT NULL,
+    kind       text NOT NULL,
+    sent_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (booking_id, slot_id, kind)
+);

@@ -98,3 +98,13 @@ async def test_a_held_message_is_reapplied_once_the_tube_exists(conn: asyncpg.Co
     assert await conn.fetchval("SELECT count(*) FROM results") == 2
     with pytest.raises(InvalidInput, match="applied already"):
         await intake.reapply(conn, vault, str(held.message_id), actor=tech)
+
+
+@pytest.mark.parametrize("raw", ["^NaN", "^Infinity", "^1e999999999", ">^1e-40", "^99999999999999999"])
+async def test_numbers_no_column_can_hold_are_kept_as_text(conn: asyncpg.Connection, vault: Vault, raw: str) -> None:
+    barcode = await _in_lab(conn, vault)
+    msg = f"MSH|^~\\&|H|L|LP|L|2026||ORU^R01|ODD-1|P|2.5.1\rOBR|1|{barcode}\rOBX|1|SN|718-7^Hb||{raw}|g/dL|||||F\r"
+    [outcome] = await intake.receive(conn, vault, msg.encode())
+    assert outcome.ack_code == "AA"
+    row = await conn.fetchrow("SELECT value_kind, value_num, value_text FROM results")
+    assert row["value_kind"] == "text" and row["value_num"] is None and row["value_text"]

@@ -1,0 +1,145 @@
+"""One assessment: the level, the reasons (rule, plain words, and the patient's own words that fired it), a
+specialty, the first tests, and calm advice in the patient's language. Emergencies lead with the ambulance number."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from core import audit, tracking
+from core.errors import InvalidInput
+from core.identity import RequestMeta
+from core.triage import nlp
+from core.triage.rules import LEVELS, MILD, RULES
+from core.vault import Vault
+
+ADVICE = {
+    ("emergency", "en"): "Please call an ambulance on {ambulance} now, or go to the nearest emergency department. "
+    "Do not wait for a booking. If someone is with you, ask them to stay with you.",
+    ("emergency", "hi"): "कृपया अभी {ambulance} पर एम्बुलेंस बुलाएँ, या नज़दीकी इमरजेंसी में जाएँ। बुकिंग का इंतज़ार न करें। "
+    "कोई साथ हो तो उनसे अपने पास रहने को कहें।",
+    ("urgent", "en"): "Please see a doctor within the next 24 hours. If it gets worse, or you notice any danger sign "
+    "(trouble breathing, chest pain, confusion, fainting), call {ambulance}.",
+    ("urgent", "hi"): "कृपया अगले 24 घंटों में डॉक्टर को दिखाएँ। अगर तकलीफ़ बढ़े या कोई ख़तरे का लक्षण दिखे (साँस में तकलीफ़, सीने "
+    "में दर्द, बेहोशी), तो {ambulance} पर कॉल करें।",
+    ("routine", "en"): "Please book a consultation in the coming days; the tests below help the doctor. If it gets "
+    "worse, see a doctor sooner.",
+    ("routine", "hi"): "कृपया अगले कुछ दिनों में डॉक्टर से परामर्श बुक करें; नीचे दिए टेस्ट डॉक्टर की मदद करेंगे। तकलीफ़ बढ़े तो जल्दी दिखाएँ।",
+    ("self_care", "en"): "This usually gets better at home: rest, drink plenty of fluids, and paracetamol for fever or "
+    "pain if it suits you. See a doctor if it lasts more than 3 days, gets worse, or a danger sign appears "
+    "(trouble breathing, chest pain, confusion, fainting, a rash with fever).",
+    ("self_care", "hi"): "यह आमतौर पर घर पर ठीक हो जाता है: आराम करें, खूब पानी पिएँ, बुखार या दर्द में पैरासिटामोल ले सकते "
+    "हैं। 3 दिन से ज़्यादा रहे, बढ़े, या कोई ख़तरे का लक्षण दिखे (साँस में तकलीफ़, सीने में दर्द, बेहोशी, बुखार के साथ दाने) "
+    "तो डॉक्टर को दिखाएँ।",
+}
+UNRECOGNISED = {
+    "en": "We could not recognise the symptoms in your words. Please describe them in a few words, or book a "
+    "consultation so a doctor can ask you.",
+    "hi": "हम आपके शब्दों में लक्षण नहीं पहचान पाए। कृपया कुछ शब्दों में बताएँ, या डॉक्टर से परामर्श बुक करें।",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    rule: str
+    level: str
+    why: str
+    words: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Assessment:
+    level: str
+    reasons: tuple[Reason, ...]
+    specialty: str
+    tests: tuple[str, ...]
+    advice: str
+    negated: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "level": self.level,
+            "reasons": [{"rule": r.rule, "level": r.level, "why": r.why, "words": list(r.words)} for r in self.reasons],
+            "specialty": self.specialty,
+            "tests": list(self.tests),
+            "advice": self.advice,
+            "not_present": list(self.negated),
+            # An emergency never offers a booking: the only action is to get help now.
+            "actions": ["call_ambulance"] if self.level == "emergency" else ["book_tests", "book_teleconsult"],
+        }
+
+
+def assess(
+    text: object,
+    *,
+    age: object = None,
+    sex: object = None,
+    language: object = None,
+    ambulance: str = "108",
+) -> Assessment:
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInput(
+            "text", "Please describe the symptoms in words, for example: fever and headache since 2 days."
+        )
+    if len(text) > nlp.MAX_CHARS:
+        raise InvalidInput("text", f"Please keep it under {nlp.MAX_CHARS} characters; a few sentences are enough.")
+    if age is not None and (isinstance(age, bool) or not isinstance(age, int) or not 0 <= age <= 120):
+        raise InvalidInput("age", "Age is a whole number of years from 0 to 120.")
+    if sex not in (None, "female", "male"):
+        raise InvalidInput("sex", 'Sex is "female", "male" or left out.')
+    if language not in (None, "en", "hi"):
+        raise InvalidInput("language", 'Language is "en", "hi" or left out.')
+    lang = language or ("hi" if re.search(r"[\u0900-\u097f]", text) else "en")
+    found = nlp.read(text)
+    if isinstance(age, int) and (found.age is None or found.age >= 1 or age >= 1):
+        found.age = float(age) if found.age is None or age >= 1 else found.age
+    if sex == "male":
+        found.pregnant = False
+    fired = [(rule, words) for rule in RULES if (words := rule.fires(found))]
+    present = [m for m in found.mentions if not m.negated]
+    if fired:
+        level = max((rule.level for rule, _ in fired), key=LEVELS.index)
+    elif present and all(m.concept in MILD for m in present) and not found.severe:
+        level = "routine" if found.age is not None and (found.age >= 65 or found.age < 1) else "self_care"
+    else:
+        level = "routine"  # something we do not know how to weigh: a doctor should
+    top = [(rule, words) for rule, words in fired if rule.level == level]
+    specialty = top[0][0].specialty if top else "general medicine"
+    if specialty == "general medicine" and found.age is not None and found.age < 16:
+        specialty = "paediatrics"
+    tests = tuple(dict.fromkeys(t for rule, _ in top for t in rule.tests)) if level != "self_care" else ()
+    reasons = tuple(Reason(rule.id, rule.level, rule.why, tuple(dict.fromkeys(words))) for rule, words in fired)
+    advice = ADVICE[(level, lang)].format(ambulance=ambulance)
+    if not present and not fired:
+        advice = f"{UNRECOGNISED[lang]} {advice}"
+    return Assessment(level, reasons, specialty, tests, advice, tuple(found.negated()))
+
+
+async def record(
+    conn: asyncpg.Connection, vault: Vault, phone_lookup: str, text: str, result: Assessment,
+    meta: RequestMeta | None = None,
+) -> str:  # fmt: skip
+    """Keep a signed-in person's check (their words encrypted) and audit it."""
+    check_id = str(uuid.uuid4())
+    async with conn.transaction():
+        await conn.execute(
+            "INSERT INTO triage_assessments (id, phone_lookup, text_enc, level, result) VALUES ($1, $2, $3, $4, $5)",
+            check_id,
+            phone_lookup,
+            vault.seal("triage_assessments", "text", check_id, text),
+            result.level,
+            result.to_json(),
+        )
+        await audit.append(
+            conn,
+            actor=tracking.patient_actor(phone_lookup),
+            action="triage.assess",
+            entity_type="triage",
+            entity_id=check_id,
+            summary={"level": result.level, "rules": [r.rule for r in result.reasons]},
+            meta=meta,
+        )
+    return check_id

@@ -1,0 +1,118 @@
+"""Symptom triage: negation in English, Hindi and Hinglish; each red-flag rule fires on its words and not on a
+near-miss; age and duration modifiers; numbers read from the text; bad input refused clearly; an emergency never
+offers only a booking; the development vignettes (every emergency recognised)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from core.errors import InvalidInput
+from core.triage.assess import assess
+from core.triage.nlp import read
+
+VIGNETTES = Path(__file__).parents[1] / "data" / "triage" / "vignettes.jsonl"
+
+
+@pytest.mark.parametrize(
+    ("text", "absent", "present"),
+    [
+        ("no chest pain, only a cold", "chest_pain", "cold"),
+        ("denies fever. headache since morning", "fever", "headache"),
+        ("bukhar nahi hai, sir dard hai", "fever", "headache"),
+        ("बुखार नहीं है, सिर दर्द है", "fever", "headache"),
+        ("without vomiting but stomach pain", "vomiting", "abdominal_pain"),
+    ],
+)
+def test_negation(text: str, absent: str, present: str) -> None:
+    found = read(text)
+    assert not [m for m in found.mentions if m.concept == absent and not m.negated], text
+    assert [m for m in found.mentions if m.concept == present and not m.negated], text
+
+
+RED_FLAGS = [
+    ("heart_attack_signs", "chest pain and cold sweat", "chest pain after lifting, no sweating, no breathlessness"),
+    ("stroke_signs", "his face is drooping and speech is slurred", "my face feels puffy in the morning"),
+    ("severe_bleeding", "I vomited blood twice", "a small cut, bleeding stopped"),
+    ("anaphylaxis", "my tongue swelling after a bee sting", "itchy skin after a bee sting"),
+    ("suicidal_thoughts", "I want to kill myself", "I am tired of my job"),
+    ("meningitis_signs", "fever and a stiff neck", "stiff shoulder after gym, no fever"),
+    ("young_infant_fever", "my 5 week old has fever", "my 5 year old has fever"),
+    ("sudden_worst_headache", "sudden severe headache, worst headache of my life", "mild headache since morning"),
+    ("low_oxygen", "spo2 86 at home", "spo2 98 at home"),
+    ("diabetic_emergency", "sugar 520", "sugar 140 after lunch"),
+    ("pregnancy_warning", "I am pregnant and water broke", "I am pregnant and feeling happy"),
+    ("dengue_warning", "fever with bleeding gums", "bleeding gums when brushing, no fever"),
+    ("collapse_or_seizure", "he had fits", "I feel fit and well"),
+]
+
+
+@pytest.mark.parametrize(("rule", "fires", "near_miss"), RED_FLAGS, ids=[r[0] for r in RED_FLAGS])
+def test_each_red_flag_fires_on_its_words_and_not_on_a_near_miss(rule: str, fires: str, near_miss: str) -> None:
+    hit = assess(fires)
+    assert hit.level == "emergency" and rule in [r.rule for r in hit.reasons], hit
+    assert rule not in [r.rule for r in assess(near_miss).reasons]
+    words = next(r.words for r in hit.reasons if r.rule == rule)
+    assert words  # the reason names the words it fired on
+
+
+def test_age_and_duration_change_the_level() -> None:
+    assert assess("fever since yesterday", age=30).level == "self_care"
+    assert assess("fever since yesterday", age=70).level == "urgent"
+    assert assess("fever since yesterday", age=3).level == "urgent"
+    assert assess("fever since yesterday", age=0).level != "self_care"
+    assert assess("fever for 5 days", age=30).level == "urgent"
+    assert "Dengue NS1" in assess("fever for 5 days").tests and "Malaria antigen" in assess("fever for 5 days").tests
+    assert assess("cough for 2 days").level == "self_care" and assess("cough for 4 weeks").level == "routine"
+
+
+def test_numbers_are_read_from_the_text() -> None:
+    f = read("temp 104, BP 90/60, sugar 450, spo2 91, since 3 days, 45 years old, 7 months pregnant")
+    assert (f.temp_f, f.bp, f.sugar, f.spo2, f.days, f.age, f.pregnant) == (104.0, (90, 60), 450, 91, 3, 45, True)
+    assert read("bukhar 39.5 degree").temp_f == 103.1
+    assert read("teen din se khansi").days == 3 and read("तीन दिन से बुखार").days == 3
+    assert read("my 2 month old baby").days is None  # an age, not a duration
+
+
+def test_hindi_and_hinglish() -> None:
+    hi = assess("मुझे सीने में दर्द है और पसीना आ रहा है")
+    assert hi.level == "emergency" and "108" in hi.advice and "एम्बुलेंस" in hi.advice
+    assert assess("saans phool rahi hai aur seene me dard").level == "emergency"
+    assert assess("zukam hai 1 din se", language="en").advice.startswith("This usually gets better")
+
+
+def test_an_emergency_leads_with_the_ambulance_and_never_offers_only_a_booking() -> None:
+    result = assess("chest pain with sweating", ambulance="112").to_json()
+    assert result["actions"] == ["call_ambulance"] and str(result["advice"]).startswith(
+        "Please call an ambulance on 112"
+    )
+    assert assess("mild cold").to_json()["actions"] == ["book_tests", "book_teleconsult"]
+
+
+@pytest.mark.parametrize(
+    ("text", "kwargs", "field"),
+    [("", {}, "text"), ("   ", {}, "text"), (None, {}, "text"), (123, {}, "text"), (["fever"], {}, "text"),
+     ("x" * 2001, {}, "text"), ("fever", {"age": -1}, "age"), ("fever", {"age": "ten"}, "age"),
+     ("fever", {"age": True}, "age"), ("fever", {"sex": "x"}, "sex"), ("fever", {"language": "fr"}, "language")],
+)  # fmt: skip
+def test_bad_input_is_refused_clearly(text: object, kwargs: dict[str, object], field: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        assess(text, **kwargs)
+    assert caught.value.field == field and caught.value.message
+
+
+def test_unknown_words_go_to_a_doctor_not_home() -> None:
+    result = assess("asdf qwerty")
+    assert result.level == "routine" and "could not recognise" in result.advice
+
+
+def test_the_development_vignettes() -> None:
+    cases = [json.loads(line) for line in VIGNETTES.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(cases) >= 40
+    got = [(c, assess(c["text"], age=c.get("age"), sex=c.get("sex"))) for c in cases]
+    missed_emergencies = [c["text"] for c, a in got if c["level"] == "emergency" and a.level != "emergency"]
+    assert missed_emergencies == []
+    exact = sum(a.level == c["level"] for c, a in got)
+    assert exact / len(cases) >= 0.9
