@@ -7,7 +7,7 @@ chooses. The language they chose is kept here too. Every change is audited.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import asyncpg
 
@@ -39,20 +39,26 @@ async def update(
     **changes: bool | str,
 ) -> Consent:
     """Change some fields (reminders, marketing, reports, language); returns the new record. Audited."""
+    allowed = {"reminders", "marketing", "reports", "language"}
+    if not changes or set(changes) - allowed:
+        raise ValueError(f"consent fields are {sorted(allowed)}")
+    names = sorted(changes)
+    # Only the changed columns are written, so a STOP and a language change at the same moment both stand.
+    sets = ", ".join(f"{n} = EXCLUDED.{n}" for n in names)
     async with conn.transaction():
-        new = replace(await get(conn, phone_lookup), **changes)  # type: ignore[arg-type]
-        await conn.execute(
-            """INSERT INTO consents (phone_lookup, reminders, marketing, reports, language, updated_via)
-               VALUES ($1, $2, $3, $4, $5, $6)
-               ON CONFLICT (phone_lookup) DO UPDATE SET reminders = $2, marketing = $3, reports = $4,
-                   language = $5, updated_via = $6, updated_at = now()""",
+        defaults = Consent()
+        values = [changes.get(n, getattr(defaults, n)) for n in ("reminders", "marketing", "reports", "language")]
+        row = await conn.fetchrow(
+            f"""INSERT INTO consents (phone_lookup, reminders, marketing, reports, language, updated_via)
+                VALUES ($1, $2, $3, $4, $5, $6)
+                ON CONFLICT (phone_lookup) DO UPDATE SET {sets}, updated_via = EXCLUDED.updated_via,
+                    updated_at = now()
+                RETURNING reminders, marketing, reports, language""",
             phone_lookup,
-            new.reminders,
-            new.marketing,
-            new.reports,
-            new.language,
+            *values,
             via,
         )
+        new = Consent(row["reminders"], row["marketing"], row["reports"], row["language"])
         await audit.append(
             conn,
             actor=Actor(f"phone:{phone_lookup[:16]}", Role.PATIENT),

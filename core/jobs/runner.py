@@ -147,6 +147,11 @@ async def requeue(conn: asyncpg.Connection, dead_id: int, actor: Actor, meta: Re
         )
         if row is None:
             return False
+        if "delivery_id" in row["payload"]:  # a notice given up on: let the job try it again from the start
+            await conn.execute(
+                "UPDATE deliveries SET status = 'pending', updated_at = now() WHERE id = $1 AND status = 'failed'",
+                int(row["payload"]["delivery_id"]),
+            )
         await enqueue(conn, row["entrypoint"], row["payload"], key=f"requeue:{dead_id}")
         await audit.append(
             conn,
