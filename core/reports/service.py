@@ -106,35 +106,36 @@ async def issue(
     """
     permissions.require_transition(actor.role, SampleState.REPORTED)
     code = normalize_barcode(barcode)
-    sample = await conn.fetchrow(
-        """SELECT s.id::text, s.barcode, s.state, s.patient_id::text, s.sample_type, s.collected_at, s.centre_id,
-                  c.name AS centre
-           FROM samples s JOIN centres c ON c.id = s.centre_id WHERE s.barcode = $1""",
-        code,
-    )
-    if sample is None:
-        raise UnknownBarcode(code)
-    if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM reports WHERE sample_id = $1 AND rendered_at IS NULL)",
-                           sample["id"]):  # fmt: skip
-        raise Conflict(f"The report for {code} was approved a moment ago and is being prepared.")
-    reissue = sample["state"] == SampleState.REPORTED.value
-    if reissue and not await conn.fetchval(
-        """SELECT EXISTS (SELECT 1 FROM results WHERE sample_id = $1 AND status = 'corrected'
-                          AND created_at > (SELECT max(issued_at) FROM reports WHERE sample_id = $1))""",
-        sample["id"],
-    ):
-        raise Conflict(f"The report for {code} is out, and no result has been corrected since.")
-    if not reissue and sample["state"] != SampleState.COMPLETED.value:
-        raise InvalidTransition(code, sample["state"], SampleState.REPORTED.value)
-    version = 1 + (
-        await conn.fetchval("SELECT coalesce(max(version), 0) FROM reports WHERE sample_id = $1", sample["id"])
-    )
-    report_id, issued = str(uuid.uuid4()), datetime.now(UTC)
-    content = await _content(conn, vault, sample, version, actor, report_id, issued)
-    content_hash, signature = rc.sign(key, content)
-    verify_url = f"{verify_base.rstrip('/')}/verify/{report_id}"
     try:
-        async with conn.transaction():
+        async with conn.transaction():  # the tube is locked from the checks to the commit: approvals take turns
+            sample = await conn.fetchrow(
+                """SELECT s.id::text, s.barcode, s.state, s.patient_id::text, s.sample_type, s.collected_at,
+                          s.centre_id, c.name AS centre
+                   FROM samples s JOIN centres c ON c.id = s.centre_id WHERE s.barcode = $1 FOR UPDATE OF s""",
+                code,
+            )
+            if sample is None:
+                raise UnknownBarcode(code)
+            if await conn.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM reports WHERE sample_id = $1 AND rendered_at IS NULL)", sample["id"]
+            ):
+                raise Conflict(f"The report for {code} was approved a moment ago and is being prepared.")
+            reissue = sample["state"] == SampleState.REPORTED.value
+            if reissue and not await conn.fetchval(
+                """SELECT EXISTS (SELECT 1 FROM results WHERE sample_id = $1 AND status = 'corrected'
+                                  AND created_at > (SELECT max(issued_at) FROM reports WHERE sample_id = $1))""",
+                sample["id"],
+            ):
+                raise Conflict(f"The report for {code} is out, and no result has been corrected since.")
+            if not reissue and sample["state"] != SampleState.COMPLETED.value:
+                raise InvalidTransition(code, sample["state"], SampleState.REPORTED.value)
+            version = 1 + (
+                await conn.fetchval("SELECT coalesce(max(version), 0) FROM reports WHERE sample_id = $1", sample["id"])
+            )
+            report_id, issued = str(uuid.uuid4()), datetime.now(UTC)
+            content = await _content(conn, vault, sample, version, actor, report_id, issued)
+            content_hash, signature = rc.sign(key, content)
+            verify_url = f"{verify_base.rstrip('/')}/verify/{report_id}"
             await conn.execute(
                 """INSERT INTO reports (id, sample_id, version, content_enc, content_hash, signature, public_key,
                                         signer_id, issued_at, verify_url)
@@ -161,7 +162,7 @@ async def issue(
                 summary={"version": version, "barcode": code},
                 meta=meta,
             )
-    except asyncpg.UniqueViolationError as exc:  # two approvals of one tube at once: the first one stands
+    except asyncpg.UniqueViolationError as exc:  # kept as a last guard: one version number, one report
         raise Conflict(f"A report for {code} was issued a moment ago; refresh to see it.") from exc
     return {"report_id": report_id, "version": version, "verify_url": verify_url, "status": "preparing"}
 
