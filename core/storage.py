@@ -56,6 +56,11 @@ class LocalFileStore:
                 f.flush()
                 os.fsync(f.fileno())
             tmp.replace(final)
+            directory = os.open(final.parent, os.O_RDONLY)  # the rename itself survives a power cut
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
