@@ -26,7 +26,8 @@ from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, U
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
-from bots.engine import Engine, Inbound
+from bots.engine import Engine
+from bots.turn import Inbound
 from core.errors import InvalidInput
 from core.identity import RequestMeta
 from core.notify import SendRefused

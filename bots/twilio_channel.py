@@ -22,7 +22,7 @@ from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bots.engine import Inbound
+from bots.turn import Inbound
 from core.errors import InvalidInput
 from core.identity import RequestMeta
 from core.notify import mask_phone

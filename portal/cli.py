@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import contextlib
 import getpass
 import logging
 import os
@@ -13,25 +12,21 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 
 import asyncpg
 
-from core import audit, critical, keys
+from core import audit, keys
 from core.config import ConfigError, Secret, Settings, load_settings
 from core.crypto import generate_key
 from core.db.migrate import migrate
 from core.db.pool import connect, pool_from_settings
 from core.embedded import EmbeddedServices, start_embedded, with_demo_secrets
 from core.errors import DomainError, InvalidInput
-from core.events import events_channel
 from core.identity import Actor, Role
-from core.notify import ConsoleNotifier, NoNotifier
-from core.outbox import Relay, redis_publisher
 from core.staff import service as staff
 from core.storage import LocalFileStore
 from core.vault import Vault
-from portal.lifespan import redis_client
+from portal import worker
 from portal.logs import configure_logging
 
 log = logging.getLogger("labpulse.cli")
@@ -164,58 +159,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _run_worker(settings: Settings) -> None:
-    """The outbox relay, the job queue (reports, notices) and the critical-value escalation timer, until SIGTERM."""
-    from portal import jobs
-
-    pool = await pool_from_settings(settings)
-    redis = redis_client(settings)
-    relay = Relay(
-        pool,
-        redis_publisher(redis, events_channel(settings.redis_prefix)),
-        schema=settings.db_schema,
-        poll_interval=settings.relay_poll_ms / 1000,
-    )
-    stop = asyncio.Event()
-
-    def _stop() -> None:
-        relay.stop()
-        stop.set()
-
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, _stop)
-    escalation = asyncio.create_task(_escalate(settings, pool))
-    queue = asyncio.create_task(jobs.run(settings, pool, stop, redis=redis))
-    print("labpulse worker: outbox relay, job queue and escalation timer running", flush=True)
-    try:
-        await asyncio.gather(relay.run(), queue)
-    finally:
-        _stop()
-        escalation.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await escalation
-        await redis.aclose()
-        await pool.close()
-
-
-async def _escalate(settings: Settings, pool: asyncpg.Pool) -> None:
-    """Every 30 s: notify the next person about each unacknowledged critical value (core/critical.py)."""
-    vault = Vault.from_settings(settings)
-    notifier = ConsoleNotifier() if settings.mode == "demo" else NoNotifier()
-    while True:
-        try:
-            async with pool.acquire() as conn:
-                await critical.tick(conn, vault, notifier, datetime.now(UTC))
-        except (DomainError, asyncpg.PostgresError, OSError) as exc:
-            logging.getLogger("labpulse.critical").error("critical-value escalation failed; retrying", exc_info=exc)
-        await asyncio.sleep(30)
-
-
 def cmd_worker(args: argparse.Namespace) -> int:
     with _services() as settings:
         asyncio.run(_migrate(settings))
-        asyncio.run(_run_worker(settings))
+        asyncio.run(worker.run(settings))
     return 0
 
 

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -106,7 +106,9 @@ def handlers(
 
 async def _sweep(pool: asyncpg.Pool, stop: asyncio.Event, every: float = 60) -> None:
     """Every minute: queue again any report or notice that should have finished and has no job (render.pending),
-    and complete any tube whose last results arrived in two messages at once (intake.complete_ready)."""
+    and complete any tube whose last results arrived in two messages at once (intake.complete_ready). Once a day
+    (and at start), the coming week's booking slots."""
+    slots_for: date | None = None
     while not stop.is_set():
         try:
             async with pool.acquire() as conn:
@@ -114,7 +116,9 @@ async def _sweep(pool: asyncpg.Pool, stop: asyncio.Event, every: float = 60) -> 
                     log.info("re-queued %d report job(s) that had none", n)
                 if n := await intake.complete_ready(conn):
                     log.info("completed %d tube(s) whose results arrived together", n)
-                await slots.ensure(conn, datetime.now(LAB_TZ).date())  # the coming week's booking slots
+                if slots_for != (today := datetime.now(LAB_TZ).date()):
+                    await slots.ensure(conn, today)
+                    slots_for = today
         except Exception as exc:  # noqa: BLE001 - the sweep must outlive any one failure
             log.warning("job sweep failed; trying again in a minute (%s)", type(exc).__name__)
         with contextlib.suppress(TimeoutError):

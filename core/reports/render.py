@@ -25,7 +25,7 @@ from core.identity import Actor, Role
 from core.jobs import queue as jobs
 from core.jobs.runner import Permanent
 from core.reports import pdf
-from core.reports.service import EVENT_REPORT_UPDATED
+from core.reports.service import EVENT_REPORT_UPDATED, RENDER_JOB
 from core.samples import service as samples
 from core.samples.model import SampleState
 from core.storage import FileStore
@@ -154,7 +154,7 @@ async def pending(conn: asyncpg.Connection, *, older_than_seconds: int = 300) ->
                ORDER BY issued_at LIMIT 1000""",
             older_than_seconds,
         ):
-            added += await jobs.enqueue(conn, "reports.render", {"report_id": r["id"]}, key=f"render:{r['id']}")
+            added += await jobs.enqueue(conn, RENDER_JOB, {"report_id": r["id"]}, key=f"render:{r['id']}")
         for r in await conn.fetch(
             """SELECT id FROM deliveries n WHERE status IN ('pending', 'sending')
                AND updated_at < now() - make_interval(secs => $1)
