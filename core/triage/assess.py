@@ -42,6 +42,12 @@ UNRECOGNISED = {
 }
 
 
+# Specialties whose patients under 16 a paediatrician sees (surgical, eye, mental health and pregnancy care keep
+# their own).
+_CHILD_MEDICINE = ("general medicine", "emergency medicine", "cardiology", "pulmonology", "gastroenterology",
+                   "endocrinology", "neurology")  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class Reason:
     rule: str
@@ -108,8 +114,8 @@ def assess(
         level = "routine"  # something we do not know how to weigh: a doctor should
     top = [(rule, words) for rule, words in fired if rule.level == level]
     specialty = top[0][0].specialty if top else "general medicine"
-    if specialty == "general medicine" and found.age is not None and found.age < 16:
-        specialty = "paediatrics"
+    if specialty in _CHILD_MEDICINE and found.age is not None and found.age < 16:
+        specialty = "paediatrics"  # children are seen by paediatricians, in an emergency too
     tests = tuple(dict.fromkeys(t for rule, _ in top for t in rule.tests)) if level != "self_care" else ()
     reasons = tuple(Reason(rule.id, rule.level, rule.why, tuple(dict.fromkeys(words))) for rule, words in fired)
     advice = ADVICE[(level, lang)].format(ambulance=ambulance)

@@ -1,6 +1,7 @@
 """Reading a patient's words: a spaCy pipeline that needs no downloaded model (``spacy.blank`` + sentencizer +
-an entity ruler over the lexicon + negspacy's NegEx with Hindi negation words), and regular expressions for the
-numbers people give: temperature, blood pressure, sugar, oxygen, duration, age, pregnancy, severity."""
+a token normaliser + a rule matcher over the lexicon's phrases and word combinations + negspacy's NegEx with
+Hindi negation words), and regular expressions for the numbers people give: temperature, blood pressure, sugar,
+oxygen, duration, age, pregnancy, severity."""
 
 from __future__ import annotations
 
@@ -12,8 +13,13 @@ from typing import Any
 import spacy
 from negspacy.negation import Negex  # noqa: F401 - registers the "negex" factory
 from negspacy.termsets import termset
+from spacy.language import Language
+from spacy.matcher import Matcher, PhraseMatcher
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
 
-from core.triage.lexicon import CONCEPTS, NEGATIONS_AFTER, NEGATIONS_BEFORE
+from core.triage.lexicon import COMBOS, CONCEPTS, NEGATIONS_AFTER, NEGATIONS_BEFORE, PSEUDO_NEGATIONS
+from core.triage.normalize import norm
 
 MAX_CHARS = 2000
 
@@ -36,6 +42,10 @@ class Findings:
     age: float | None = None
     pregnant: bool = False
     severe: bool = False
+    mild: bool = False
+    sudden: bool = False
+    improving: bool = False
+    diabetic: bool = False
 
     def has(self, *concepts: str) -> list[str]:
         """The words (not negated) that named any of ``concepts``."""
@@ -45,22 +55,135 @@ class Findings:
         return [m.text for m in self.mentions if m.negated]
 
 
+GAP = 4  # words allowed between two words of a combination ("chest feels very heavy")
+
+
+@Language.component("labpulse_normalize")
+def _normalize(doc: Doc) -> Doc:
+    for token in doc:
+        token.norm_ = norm(token.text)
+    return doc
+
+
+def _phrase_matcher(nlp: Any) -> PhraseMatcher:
+    matcher = PhraseMatcher(nlp.vocab, attr="NORM")
+    for concept, phrases in CONCEPTS.items():
+        docs = [_normalize(nlp.make_doc(p)) for p in phrases]
+        matcher.add(concept, docs)
+    return matcher
+
+
+def _combo_matcher(nlp: Any) -> Matcher:
+    matcher = Matcher(nlp.vocab)
+    for concept, combos in COMBOS.items():
+        patterns = []
+        for combo in combos:
+            pattern: list[dict[str, Any]] = []
+            for i, group in enumerate(combo):
+                if i:
+                    pattern.append({"IS_PUNCT": False, "OP": f"{{0,{GAP}}}"})  # not across a comma
+                if any(len(nlp.make_doc(w)) != 1 for w in group):
+                    raise ValueError(f"a combination group holds single words: {group}")
+                pattern.append({"NORM": {"IN": sorted({norm(w) for w in group})}})
+            patterns.append(pattern)
+        matcher.add(concept, patterns)
+    return matcher
+
+
 @lru_cache(maxsize=1)
 def pipeline() -> Any:
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
-    ruler: Any = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER"})
-    ruler.add_patterns([{"label": "SYMPTOM", "pattern": p, "id": c} for c, words in CONCEPTS.items() for p in words])
+    nlp.add_pipe("labpulse_normalize")
+    phrases, combos = _phrase_matcher(nlp), _combo_matcher(nlp)
+
+    @Language.component("labpulse_symptoms")
+    def symptoms(doc: Doc) -> Doc:
+        # Every match is kept (a phrase can name two concepts); the longest become the entities NegEx reads.
+        spans = [Span(doc, _own_negation(doc, start), end, label="SYMPTOM", span_id=key)
+                 for key, start, end in [*phrases(doc), *combos(doc)]]  # fmt: skip
+        doc.user_data["symptoms"] = spans
+        doc.ents = filter_spans(spans)
+        return doc
+
+    nlp.add_pipe("labpulse_symptoms")
     terms: Any = termset("en_clinical")  # type: ignore[no-untyped-call]
     terms.add_patterns(
         {
             "preceding_negations": list(NEGATIONS_BEFORE),
             "following_negations": list(NEGATIONS_AFTER),
-            "termination": [",", ";", "but", "however", "lekin", "magar", "par", "लेकिन", "पर"],
+            "pseudo_negations": list(PSEUDO_NEGATIONS),
+            # A short scope: a negation missed makes the answer more cautious, one stretched too far is dangerous
+            # ("can't breathe and chest pain" must keep the chest pain).
+            "termination": [
+                ",",
+                ";",
+                ".",
+                "but",
+                "however",
+                "and",
+                "also",
+                "plus",
+                "now",
+                "then",
+                "with",
+                "just",
+                "only",
+                "lekin",
+                "magar",
+                "par",
+                "aur",
+                "ab",
+                "sirf",
+                "bas",
+                "लेकिन",
+                "पर",
+                "और",
+                "अब",
+                "सिर्फ",
+            ],
         }
     )
-    nlp.add_pipe("negex", config={"neg_termset": terms.get_patterns(), "ent_types": ["SYMPTOM"]})
+    negex: Any = nlp.add_pipe("negex", config={"neg_termset": terms.get_patterns(), "ent_types": ["SYMPTOM"]})
+
+    @Language.component("labpulse_negation_window")
+    def window(doc: Doc) -> Doc:
+        """NegEx's scope runs to the end of the clause; classic NegEx stops after five words. So do we."""
+        preceding, following, _ = negex.process_negations(doc)
+        for ent in doc.ents:
+            if (
+                ent._.negex
+                and not any(0 <= ent.start - start <= WINDOW for _, start, _ in preceding)
+                and not any(0 <= start - ent.end <= WINDOW for _, start, _ in following)
+            ):
+                ent._.negex = False
+        return doc
+
+    nlp.add_pipe("labpulse_negation_window")
     return nlp
+
+
+WINDOW = 5
+_AUX = {"can", "do", "does", "did", "will", "is", "are", "was", "could", "would", "should", "has", "have"}
+
+
+def _own_negation(doc: Doc, start: int) -> int:
+    """A match that begins with its own "not" ("can't lift his arm") takes in the verb before it, so NegEx does not
+    read "can't" as negating the symptom it is part of."""
+    if start and doc[start].norm_ == "not" and doc[start - 1].norm_ in _AUX:
+        return start - 1
+    return start
+
+
+def _mentions(doc: Doc) -> list[Mention]:
+    """One mention per matched span; a span inside (or overlapping) an entity shares that entity's negation."""
+    ents = list(doc.ents)
+    out: dict[tuple[str, int, int], Mention] = {}
+    for span in sorted(doc.user_data.get("symptoms", ()), key=lambda s: (s.start, s.end)):
+        owner = next((e for e in ents if e.start < span.end and span.start < e.end), None)
+        negated = bool(owner._.negex) if owner is not None else False
+        out.setdefault((span.id_, span.start, span.end), Mention(span.id_, span.text, negated))
+    return list(out.values())
 
 
 _NUM_WORDS = {
@@ -75,23 +198,49 @@ _UNIT_DAYS = {
     "month": 30, "months": 30, "mahine": 30, "mahina": 30, "महीने": 30,
 }  # fmt: skip
 _DURATION = re.compile(
-    r"(?<![\w\u0900-\u097f])(\d{1,3}|one|a|an|two|three|four|five|six|seven|ten|ek|do|teen|chaar|char|paanch|panch"
+    r"(?<![\w\u0900-\u097f])(?<!times )(?<!once )(?<!twice )(?<!per )"
+    r"(\d{1,3}|one|a|an|two|three|four|five|six|seven|ten|ek|do|teen|chaar|char|paanch|panch"
     r"|saat|एक|दो|तीन|चार|पांच|पाँच|सात)\s*"
     r"(hours?|ghante|ghanta|days?|din|weeks?|hafte|hafta|months?|mahine|mahina|घंटे|दिन|हफ्ते|हफ़्ते|महीने)"
     r"(?![\w\u0900-\u097f])(?!\s*(?:-\s*)?(?:old|ka\b|ki\b|ke\b|baby|pregnant|ki garbh|की|का))"
 )
 _TEMP = re.compile(
-    r"(?:temp(?:erature)?|fever|bukhar|bukhaar|बुखार|ताप)\D{0,12}?(\d{2,3}(?:\.\d)?)|"
+    r"(?:temp(?:erature)?|fever|bukhar|bukhaar|बुखार|ताप)[^\d.।!?;]{0,12}?(\d{2,3}(?:\.\d)?)|"
     r"\b(\d{2,3}(?:\.\d)?)\s*(?:°\s*[fc]?|deg(?:rees?)?\b|degree\b|f\b|fahrenheit\b)"
 )
 _BP = re.compile(r"(?:\bbp\b|blood pressure|pressure)\D{0,12}?(\d{2,3})\s*/\s*(\d{2,3})")
-_SUGAR = re.compile(r"(?:sugar|glucose|\brbs\b|\bfbs\b|शुगर)\D{0,12}?(\d{2,3})")
+_SUGAR = re.compile(
+    r"(?:sugar|glucose|glucometer|\brbs\b|\bfbs\b|शुगर)\D{0,12}?(\d{2,3})(?!\d)(?!\s*(?:years?|yrs?|saal|sal|साल|months?|"
+    r"mahine|days?|din|दिन))"
+)
 _SPO2 = re.compile(r"(?:spo2|sp02|oxygen|saturation|\bo2\b)\D{0,12}?(\d{2,3})")
-_AGE_YEARS = re.compile(r"\b(\d{1,3})\s*(?:-|\s)?(?:years?|yrs?|saal|sal|y/o|yo)\b")
-_AGE_MONTHS = re.compile(r"\b(\d{1,2})\s*(?:-|\s)?(?:months?|mahine|mahina)\s*(?:old|ka|ki|baby|ke)\b")
-_AGE_WEEKS = re.compile(r"\b(\d{1,2})\s*(?:-|\s)?(?:weeks?|days?|din)\s*(?:old|ka|ki)\b")
-_PREGNANT = re.compile(r"pregnan|garbh|गर्भ|expecting a baby|months? pregnant|pet se hu|pet se hoon")
-_SEVERE = re.compile(r"\bsevere|very bad|unbearable|worst|excruciating|bahut tez|bahut zyada|बहुत तेज|असहनीय")
+_AGE_WORDS = re.compile(
+    r"\b(one|two|three|four|five|six|seven|ten|ek|do|teen|char|chaar|paanch|panch|saat)\s*(?:-\s*)?"
+    r"(?:years?|saal|sal)\s*(?:-\s*)?(?:old|ke|ki|ka)\b"
+)
+_AGE_SAID = re.compile(r"(?:\bage|\baged|\bumar|\bumr|उम्र)\s*:?\s*(\d{1,3})\b")
+_AGE_YEARS = re.compile(r"\b(\d{1,3})\s*(?:-|\s)?(?:years?|yrs?|saal|sal|y/o|yo|साल)(?![a-z\u0900-\u097f])")
+_AGE_MONTHS = re.compile(r"\b(\d{1,2})\s*(?:-|\s)?(?:months?|mahine|mahina)[\s-]*(?:old|ka|ki|baby|ke)\b")
+_AGE_WEEKS = re.compile(r"\b(\d{1,2})\s*(?:-|\s)?(?:weeks?|days?|din)[\s-]*(?:old|ka|ki)\b")
+_PREGNANT = re.compile(r"pregn[ae]n|\bpreg\b|preggo|garbh|गर्भ|प्रेग्नें|expecting a baby|pet se hu|pet se hoon")
+_MILD = re.compile(
+    r"\b(?:mild|mildly|slight|slightly|small|minor|little|tiny|halka|halki|thoda|thodi)\b|size of a coin|no blisters|"
+    r"हल्का|हल्की|थोड़ा"
+)
+_SUDDEN = re.compile(r"\bsudden|\ball of a sudden|\bachanak|अचानक|came on all at once|started an hour ago")
+_OVERDOSE = re.compile(
+    r"\b(?:\d{2,}|ten|fifteen|twenty|thirty|many|lots of|a lot of|whole strip of|full strip of|a bottle of|"
+    r"all (?:my|the|his|her))\s+(?:[a-z']+\s+){0,2}(?:pills|tablets|capsules|goliyan)\b"
+    r"|\d{2,}\s*(?:\S+\s+){0,2}?(?:गोलियाँ|गोलियां)"
+)
+_IMPROVING = re.compile(r"getting better|improving|better now|settling|theek ho raha|theek ho rahi|आराम मिल")
+_DIABETIC = re.compile(
+    r"diabet|sugar patient|sugar hai|have sugar|had sugar|has sugar|on insulin|takes insulin|शुगर है|शुगर"
+)
+_SEVERE = re.compile(
+    r"\bsevere|very bad|really bad|terrible|unbearable|worst|excruciating|agonising|agonizing|bahut tez|bahut zyada|"
+    r"bahut dikkat|बहुत तेज|असहनीय"
+)
 
 
 def _days(text: str) -> float | None:
@@ -125,6 +274,10 @@ def _age(text: str) -> float | None:
         return int(m.group(1)) / 52
     if m := _AGE_MONTHS.search(text):
         return int(m.group(1)) / 12
+    if m := _AGE_WORDS.search(text):
+        return float(_NUM_WORDS[m.group(1)])
+    if m := _AGE_SAID.search(text):
+        return float(m.group(1)) if int(m.group(1)) <= 120 else None
     if m := _AGE_YEARS.search(text):
         value = int(m.group(1))
         return float(value) if value <= 120 else None
@@ -142,7 +295,7 @@ def read(text: str) -> Findings:
     clean = normalize(text)[:MAX_CHARS]
     low = clean.lower()
     doc = pipeline()(clean)
-    found = Findings(mentions=[Mention(e.ent_id_, e.text, bool(e._.negex)) for e in doc.ents])
+    found = Findings(mentions=_mentions(doc))
     found.temp_f = _temperature(low)
     if bp := _BP.search(low):
         found.bp = (int(bp.group(1)), int(bp.group(2)))
@@ -155,4 +308,10 @@ def read(text: str) -> Findings:
     found.age = _age(low)
     found.pregnant = bool(_PREGNANT.search(low)) and not re.search(r"not pregnant|pregnant nahi|गर्भवती नहीं", low)
     found.severe = bool(_SEVERE.search(low))
+    found.mild = bool(_MILD.search(low)) and not found.severe
+    found.sudden = bool(_SUDDEN.search(low))
+    found.improving = bool(_IMPROVING.search(low))
+    found.diabetic = bool(_DIABETIC.search(low))
+    if m := _OVERDOSE.search(low):
+        found.mentions.append(Mention("poisoning", low[m.start() : m.end()], negated=False))
     return found

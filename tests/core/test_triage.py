@@ -35,7 +35,8 @@ def test_negation(text: str, absent: str, present: str) -> None:
 RED_FLAGS = [
     ("heart_attack_signs", "chest pain and cold sweat", "chest pain after lifting, no sweating, no breathlessness"),
     ("stroke_signs", "his face is drooping and speech is slurred", "my face feels puffy in the morning"),
-    ("severe_bleeding", "I vomited blood twice", "a small cut, bleeding stopped"),
+    ("gi_bleeding", "I vomited blood twice", "I vomited twice after dinner"),
+    ("severe_bleeding", "heavy bleeding from a cut that won't stop", "a small cut, bleeding stopped"),
     ("anaphylaxis", "my tongue swelling after a bee sting", "itchy skin after a bee sting"),
     ("suicidal_thoughts", "I want to kill myself", "I am tired of my job"),
     ("meningitis_signs", "fever and a stiff neck", "stiff shoulder after gym, no fever"),
@@ -46,7 +47,47 @@ RED_FLAGS = [
     ("pregnancy_warning", "I am pregnant and water broke", "I am pregnant and feeling happy"),
     ("dengue_warning", "fever with bleeding gums", "bleeding gums when brushing, no fever"),
     ("collapse_or_seizure", "he had fits", "I feel fit and well"),
+    (
+        "heart_attack_signs",
+        "my chest feels heavy and the pain goes to my jaw",
+        "my chest feels fine, jaw pain after a filling",
+    ),
+    ("severe_breathing_difficulty", "asthma attack, inhaler not helping", "asthma is well controlled with my inhaler"),
+    ("severe_breathing_difficulty", "her lips are turning blue", "her lips are dry and cracked"),
+    ("poisoning_or_overdose", "my son drank kerosene by mistake", "my son drank a lot of water"),
+    ("poisoning_or_overdose", "she took 30 sleeping pills", "she took 1 sleeping pill last night"),
+    ("snake_or_scorpion_bite", "a snake bit him on the foot", "saw a snake in the garden"),
+    ("head_injury_red_flags", "hit my head and vomited twice", "hit my head on the cupboard, a small bump"),
+    ("acute_abdomen", "severe stomach pain and vomiting", "mild stomach pain after lunch"),
+    ("acute_abdomen", "pain in the lower right side of my belly and fever", "lower right back pain after gym"),
+    ("testicular_torsion_signs", "sudden pain in my testicle", "itching near the groin"),
+    ("sudden_vision_loss", "I suddenly cannot see from my left eye", "my eyes are a bit red"),
+    ("cauda_equina_signs", "back pain and I can't control urine", "back pain after lifting, no other problem"),
+    ("diabetic_ketoacidosis_signs", "very thirsty, peeing a lot and vomiting", "very thirsty after playing cricket"),
+    ("drowsy_with_illness", "fever and he is very drowsy", "I slept badly and feel a bit tired"),
+    ("stroke_signs", "he can't lift his right arm", "he can lift his arm but it aches"),
+    ("anaphylaxis", "after the injection her lips are swelling", "pain in my hips after a fall"),
+    ("pregnancy_warning", "I am 6 weeks pregnant, stomach pain and I feel faint", "I am pregnant and a bit tired"),
+    ("very_high_fever", "temp 105.4", "temp 100.2"),
+    (
+        "atypical_heart_attack",
+        "she says it is gas but she is sweating and can't catch her breath",
+        "a bit of gas after lunch, no sweating",
+    ),
+    ("cardiac_syncope", "he passed out after his heart was racing", "he felt his heart racing after coffee"),
+    ("child_swallowed_medicine", "my 3 year old ate some tablets from the drawer", "I ate my tablets after breakfast"),
+    ("bowel_obstruction_signs", "belly is swollen and hard, not passing gas, green vomit", "a bit of gas after rajma"),
+    ("severe_breathlessness", "severe difficulty in breathing", "mild breathlessness when I climb stairs"),
+    ("shock_blood_pressure", "BP 80/50 and dizzy", "BP 120/80 and dizzy"),
+    ("dengue_warning", "fever for 5 days, vomiting again and again", "vomiting once after a heavy meal"),
 ]
+
+
+def test_every_emergency_rule_has_a_red_flag_case() -> None:
+    from core.triage.rules import RULES
+
+    emergency = {r.id for r in RULES if r.level == "emergency"}
+    assert emergency <= {case[0] for case in RED_FLAGS}
 
 
 @pytest.mark.parametrize(("rule", "fires", "near_miss"), RED_FLAGS, ids=[r[0] for r in RED_FLAGS])
@@ -56,6 +97,34 @@ def test_each_red_flag_fires_on_its_words_and_not_on_a_near_miss(rule: str, fire
     assert rule not in [r.rule for r in assess(near_miss).reasons]
     words = next(r.words for r in hit.reasons if r.rule == rule)
     assert words  # the reason names the words it fired on
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [("feaver and hedache", "fever"), ("feaver and hedache", "headache"), ("chest pian", "chest_pain"),
+     ("vomitting since morning", "vomiting"), ("he vomited twice", "vomiting"), ("diarrea", "diarrhoea"),
+     ("sweting a lot", "sweating"), ("breathing problm", "breathless")],
+)  # fmt: skip
+def test_misspellings_and_word_forms_are_understood(text: str, concept: str) -> None:
+    assert read(text).has(concept), text
+
+
+@pytest.mark.parametrize(
+    ("text", "concept"),
+    [("pain in my hips", "swelling_throat"), ("I ate sweets", "sweating"), ("thirty minutes ago", "thirst_urination"),
+     ("I feel fit", "seizure"), ("I paint houses", "chest_pain")],
+)  # fmt: skip
+def test_ordinary_words_are_not_corrected_into_symptoms(text: str, concept: str) -> None:
+    assert not read(text).has(concept), text
+
+
+def test_a_negation_reaches_only_a_few_words() -> None:
+    found = read("I can't breathe and have chest pain")
+    assert found.has("breathless") and found.has("chest_pain")  # "can't" is part of the symptom, not a denial
+    assert read("the bleeding hasn't stopped").has("bleeding")
+    assert not read("the bleeding stopped").has("bleeding")
+    assert read("no fever no cough just a blocked nose").has("cold")
+    assert not read("denies chest pain").has("chest_pain")
 
 
 def test_age_and_duration_change_the_level() -> None:
@@ -110,7 +179,8 @@ def test_unknown_words_go_to_a_doctor_not_home() -> None:
 
 def test_the_development_vignettes() -> None:
     cases = [json.loads(line) for line in VIGNETTES.read_text(encoding="utf-8").splitlines() if line.strip()]
-    assert len(cases) >= 40
+    assert len(cases) >= 80
+    assert {c["level"] for c in cases} == {"emergency", "urgent", "routine", "self_care"}
     got = [(c, assess(c["text"], age=c.get("age"), sex=c.get("sex"))) for c in cases]
     missed_emergencies = [c["text"] for c, a in got if c["level"] == "emergency" and a.level != "emergency"]
     assert missed_emergencies == []
