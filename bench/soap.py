@@ -1,0 +1,174 @@
+"""SOAP drafting (core.notes.soap) against ACI-BENCH and MTS-Dialog: ROUGE-1/2/Lsum F-measure, no stemming,
+mean over encounters (how the ACI-BENCH paper scores; see /work/shared/data/README.md), per section and for the
+full note, next to the copy-the-transcript baseline on the same split, and the drafting time p50/p99.
+
+    .venv/bin/python bench/soap.py [--data /work/shared/data] [--splits valid,train] [--show N]
+
+ACI-BENCH: S = subjective, O = objective_exam + objective_results, A+P = assessment_and_plan (one division, so the
+draft's Assessment and Plan are scored together); the full note is the draft's ``as_text()`` (S, O, A, P with their
+headings) against the reference note. MTS-Dialog has one section per dialogue: its header maps to S, O, A or P
+(``MTS_SECTION``; EDCOURSE and PROCEDURES map to none and are left out), the draft's matching section is scored
+against it, and "full" is the whole draft against that one section. Tuned on the train splits only; valid is the
+figure to quote, train is printed so overfitting shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import statistics
+import time
+from pathlib import Path
+
+from common import pct
+from rouge_score import rouge_scorer
+
+from core.notes.soap import Draft, Line, draft, symptom_pipeline
+
+METRICS = ("rouge1", "rouge2", "rougeLsum")
+MTS_SECTION = {
+    "CC": "S", "GENHX": "S", "ROS": "S", "PASTMEDICALHX": "S", "PASTSURGICAL": "S", "FAM/SOCHX": "S",
+    "ALLERGY": "S", "MEDICATIONS": "S", "GYNHX": "S", "IMMUNIZATIONS": "S", "OTHER_HISTORY": "S",
+    "EXAM": "O", "LABS": "O", "IMAGING": "O",
+    "ASSESSMENT": "A", "DIAGNOSIS": "A",
+    "PLAN": "P", "DISPOSITION": "P",
+}  # fmt: skip
+SCORER = rouge_scorer.RougeScorer(list(METRICS), use_stemmer=False)
+
+
+def aci_lines(dialogue: str) -> list[Line]:
+    lines = []
+    for i, raw in enumerate(dialogue.splitlines()):
+        m = re.match(r"\s*\[(\w+)\]\s*(.*)", raw)
+        if m:
+            lines.append(Line(i, "doctor" if m.group(1) == "doctor" else "patient", m.group(2)))
+        elif lines and raw.strip():
+            lines[-1] = Line(lines[-1].id, lines[-1].speaker, lines[-1].text + " " + raw.strip())
+    return lines
+
+
+def mts_lines(dialogue: str) -> list[Line]:
+    """'Doctor: …' / 'Patient: …' / 'Guest_family: …' turns; a turn may continue on the next line or share one."""
+    parts = re.split(r"(?:^|\s)(Doctor|Patient|Guest_\w+)\s*:", dialogue)
+    lines = []
+    for i in range(1, len(parts) - 1, 2):
+        text = parts[i + 1].strip()
+        if text:
+            lines.append(Line(len(lines), "doctor" if parts[i] == "Doctor" else "patient", text))
+    return lines
+
+
+def section_text(d: Draft, which: str) -> str:
+    sentences = {"S": d.subjective, "O": d.objective, "A": d.assessment, "P": d.plan}
+    return "\n".join(s.text for key in which for s in sentences[key])
+
+
+def score(ref: str, pred: str) -> dict[str, float]:
+    got = SCORER.score(ref, pred)
+    return {m: got[m].fmeasure * 100 for m in METRICS}
+
+
+def mean(rows: list[dict[str, float]]) -> str:
+    if not rows:
+        return "n/a"
+    return " / ".join(f"{statistics.fmean(r[m] for r in rows):5.2f}" for m in METRICS)
+
+
+def aci(data: Path, split: str, show: int, timings: list[float]) -> None:
+    base = data / "aci-bench"
+    rows = list(csv.DictReader((base / f"{split}.csv").open(encoding="utf-8")))
+    divisions = {}
+    for name in ("subjective", "objective_exam", "objective_results", "assessment_and_plan"):
+        for item in json.loads((base / f"{split}_{name}.json").read_text(encoding="utf-8"))["data"]:
+            divisions[(item["file"].split("-")[0], name)] = item["tgt"]
+    got: dict[str, list[dict[str, float]]] = {k: [] for k in ("S", "O", "AP", "full", "copy", "words")}
+    copy_sections: dict[str, list[dict[str, float]]] = {k: [] for k in ("S", "O", "AP")}
+    for n, row in enumerate(rows):
+        lines = aci_lines(row["dialogue"])
+        t = time.perf_counter()
+        d = draft(lines)
+        timings.append((time.perf_counter() - t) * 1000)
+        enc = row["encounter_id"]
+        refs = {
+            "S": divisions[(enc, "subjective")],
+            "O": divisions[(enc, "objective_exam")] + "\n\n" + divisions[(enc, "objective_results")],
+            "AP": divisions[(enc, "assessment_and_plan")],
+        }
+        for key, ref in refs.items():
+            got[key].append(score(ref, section_text(d, "AP" if key == "AP" else key)))
+            copy_sections[key].append(score(ref, row["dialogue"]))
+        full = d.as_text()
+        got["full"].append(score(row["note"], full))
+        got["copy"].append(score(row["note"], row["dialogue"]))
+        got["words"].append({m: len(full.split()) / max(1, len(row["note"].split())) for m in METRICS})
+        if n < show:
+            print(f"--- {enc} ({len(lines)} lines)\n{full}\n")
+    print(f"ACI-BENCH {split} ({len(rows)} encounters)   ROUGE-1 / ROUGE-2 / ROUGE-Lsum   [copy the transcript]")
+    for key, label in (("S", "Subjective"), ("O", "Objective"), ("AP", "Assessment+Plan"), ("full", "full note")):
+        baseline = got["copy"] if key == "full" else copy_sections[key]
+        print(f"  {label:16} {mean(got[key])}   [{mean(baseline)}]")
+    print(f"  draft length / reference length: {statistics.fmean(r['rouge1'] for r in got['words']):.2f}")
+
+
+def mts(data: Path, split: str, show: int, timings: list[float]) -> None:
+    name = {"train": "TrainingSet", "valid": "ValidationSet"}[split]
+    rows = list(csv.DictReader((data / "mts-dialog" / f"MTS-Dialog-{name}.csv").open(encoding="utf-8")))
+    kept = [r for r in rows if r["section_header"] in MTS_SECTION]
+    dropped = sorted({r["section_header"] for r in rows} - set(MTS_SECTION))
+    got: dict[str, list[dict[str, float]]] = {k: [] for k in ("S", "O", "A", "P", "full", "copy")}
+    copies: dict[str, list[dict[str, float]]] = {k: [] for k in ("S", "O", "A", "P")}
+    for n, row in enumerate(kept):
+        lines = mts_lines(row["dialogue"])
+        t = time.perf_counter()
+        d = draft(lines)
+        timings.append((time.perf_counter() - t) * 1000)
+        key = MTS_SECTION[row["section_header"]]
+        got[key].append(score(row["section_text"], section_text(d, key)))
+        copies[key].append(score(row["section_text"], row["dialogue"]))
+        got["full"].append(score(row["section_text"], d.as_text()))
+        got["copy"].append(score(row["section_text"], row["dialogue"]))
+        if n < show:
+            print(f"--- {row['ID']} {row['section_header']}\n{d.as_text()}\n  REF: {row['section_text']}\n")
+    print(
+        f"MTS-Dialog {split} ({len(kept)} of {len(rows)} dialogues; left out: {', '.join(dropped)})"
+        "   ROUGE-1 / ROUGE-2 / ROUGE-Lsum   [copy the dialogue]"
+    )
+    for key, label in (("S", "Subjective"), ("O", "Objective"), ("A", "Assessment"), ("P", "Plan")):
+        print(f"  {label:16} {mean(got[key])}   [{mean(copies[key])}]   n={len(got[key])}")
+    print(f"  {'whole draft':16} {mean(got['full'])}   [{mean(got['copy'])}]")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default="/work/shared/data")
+    ap.add_argument("--splits", default="valid,train")
+    ap.add_argument("--show", type=int, default=0, help="print the first N drafts of each split")
+    args = ap.parse_args()
+    data = Path(args.data)
+    symptom_pipeline()  # loaded once per process (about half a second), as the app does at start-up
+    timings: list[float] = []
+    sizes: list[int] = []
+    for split in args.splits.split(","):
+        aci(data, split, args.show, timings)
+        sizes += [len(aci_lines(r["dialogue"])) for r in csv.DictReader((data / "aci-bench" / f"{split}.csv").open())]
+        mts(data, split, args.show, timings)
+        print()
+    long_one = [
+        Line(i, "doctor" if i % 2 else "patient", "i have had a fever for four days and a headache") for i in range(100)
+    ]
+    hundred = []
+    for _ in range(50):
+        t = time.perf_counter()
+        draft(long_one)
+        hundred.append((time.perf_counter() - t) * 1000)
+    print(
+        f"drafting time ms, all encounters above: p50 {pct(timings, 50):.2f}  p99 {pct(timings, 99):.2f}  "
+        f"max {max(timings):.2f} (ACI-BENCH median {statistics.median(sizes):.0f} lines, max {max(sizes)}); "
+        f"a 100-line transcript: p50 {pct(hundred, 50):.2f}  p99 {pct(hundred, 99):.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

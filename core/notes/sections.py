@@ -1,0 +1,113 @@
+"""Which SOAP section a sentence belongs to. A consult moves through phases (history, then examination, then
+assessment and plan) and the same words mean different things in each: "it is clear" during the examination is a
+finding, during the history it is small talk. So a doctor's turn can move the phase on, and each sentence is
+placed by strong cues first (a reading with a number is Objective wherever it is said, "rule out…" is Assessment,
+"500 mg" or "follow up" is Plan) and by the phase after. Reviewable as a list of word patterns."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+Section = Literal["S", "O", "A", "P"]
+Phase = Literal["history", "exam", "plan"]
+
+EXAM_START = re.compile(
+    r"\b(?:examine|exam|examination|take a (?:quick )?(?:look|listen)|listen to|let me (?:check|feel|press|look|see)|"
+    r"vital signs|your vitals|physical|on inspection|press (?:here|on)|lie back|hop up)\b"
+)
+PLAN_START = re.compile(
+    r"\b(?:assessment|impression|my plan|the plan|plan is|for (?:your|his|her) (?:\w+ )?(?:problem|issue)|"
+    r"let us talk about|what i (?:want|would like) to do|so for (?:your|the)|"
+    r"i am going to (?:order|prescribe|start|give|refer|send)|we are going to (?:order|start|give|refer|do))\b"
+)
+# Weaker signs that the talk has turned to the plan: trusted once the examination is done.
+PLAN_AFTER_EXAM = re.compile(
+    r"\b(?:diagnos\w*|i think (?:you|this|that|it|we)|in terms of|treatment|prescri\w*|likely|rule out|"
+    r"i want (?:you|him|her) to|order)\b"
+)
+VITALS = re.compile(
+    r"\b(?:temperature|temp|fever of|blood pressure|bp|pulse|heart rate|respiratory rate|respirations|oxygen|o2|"
+    r"saturation|sats|spo2|pulse ox\w*|weight|weighs|bmi|height)\b[^.?!]{0,30}?\d|\b\d{2,3}/\d{2,3}\b"
+)
+EXAM_FINDING = re.compile(
+    r"\b(?:lungs?|heart|abdomen|belly|throat|ears?|eyes?|skin|neck|murmurs?|rales|crackles|wheez\w*|clear|"
+    r"tender\w*|swelling|swollen|edema|bruis\w*|erythema|redness|rash|lesions?|range of motion|reflexes|strength|"
+    r"sensation|pulses|soft|rhythm|palpation|effusion|lymph nodes?|pupils?|tonsils?|gait|spine|joint|ankle|knee|"
+    r"shoulder|wrist|hip|exam\w*|looks? (?:good|normal|fine|okay)|sounds? (?:good|normal|clear)|no signs? of|"
+    r"positive|negative|bilateral\w*|mild|moderate|decreased|normal)\b"
+)
+RESULTS = re.compile(
+    r"\b(?:x-?rays?|mri|ct|cat scan|ultrasound|echo\w*|ekg|ecg|labs?|lab work|cbc|blood count|panel|scan|"
+    r"blood work|bloodwork|results?|a1c|"
+    r"hemoglobin|haemoglobin|cholesterol|ejection fraction|biopsy|culture|urinalysis|creatinine|platelets?|"
+    r"white count|potassium|sodium|glucose|sugar)\b[^.?!]*\b(?:show\w*|demonstrat\w*|reveal\w*|came back|"
+    r"was|were|is|looked|looks|of \d|at \d|\d)"
+)
+ASSESS = re.compile(
+    r"\b(?:i think (?:this|it|that|you|she|he|we are dealing)|likely|probabl[ey]|consistent with|suggestive of|"
+    r"diagnos\w*|impression|rule out|ruling out|ruled out|suspect\w*|looks like (?:you|it|this|a)|i believe|"
+    r"sounds like|seems like|concern(?:ed)? (?:for|about|that)|differential|my guess|due to|caused by)\b"
+)
+PLAN = re.compile(
+    r"\b(?:order\w*|prescri\w*|start\w* (?:you |him |her |them )?on|continue|increase|decrease|stop|refer\w*|"
+    r"follow[ -]?up|come back|see (?:you|him|her) (?:back|again|in)|return|schedul\w*|recommend\w*|advis\w*|"
+    r"want (?:you|him|her|them) to|make sure|\d+(?:\.\d+)? ?(?:mg|milligrams?|mcg|micrograms?|units?|ml|iu)\b|"
+    r"(?:once|twice|\d+ times) a day|daily|tablets?|pills?|take|drink|fluids|hydrat\w*|rest|avoid|therapy|"
+    r"injection|surgery|procedure|tests?|check|blood work|labs?|we will|i will|going to|should|need to|"
+    r"medication|medicine|dose|antibiotics?|paracetamol|ibuprofen|tylenol|motrin|ice|elevat\w*|brace|sling|"
+    r"diet|exercise|call|let me know|message|portal|appointment|weeks?|months?)\b"
+)
+# Plan words that mean a plan even before the consult reaches one (short consults never announce it).
+STRONG_PLAN = re.compile(
+    r"\b(?:i will (?:order|prescribe|start|refer|send|give)|(?:order|prescrib)\w*|follow[ -]?up in|come back in|"
+    r"\d+(?:\.\d+)? ?(?:mg|milligrams?|mcg|ml)\b|(?:once|twice|\d+ times) a day|refer\w* (?:you|him|her) to)\b"
+)
+EXAM_INTRO = re.compile(
+    r"\b(?:let me|i (?:just )?want to|i will|i am going to|going to do|quick|take a deep breath|lie back|hop up|"
+    r"can you|does (?:this|that|it) hurt|tell me if)\b"
+)
+DICTATION = re.compile(
+    r"\b(?:\d+[- ]year[- ]old|past medical history|history (?:significant )?(?:of|for)|presents?|here (?:today )?"
+    r"for|chief complaint|referred)\b"
+)
+QUESTION_START = re.compile(
+    r"^(?:do|does|did|are|is|was|were|have|has|had|any|can|could|would|will|how|what|when|where|why|which|who|"
+    r"and (?:any|do|did|have|are|how|what)|how about|what about|tell me)\b"
+)
+
+
+def is_question(sentence: str) -> bool:
+    return sentence.endswith("?") or bool(QUESTION_START.match(sentence))
+
+
+def next_phase(phase: Phase, doctor_turn: str) -> Phase:
+    """The phase after a doctor's turn: history → exam → plan, never back (a consult rarely returns, and a
+    stray "let me check" during the plan is not a new examination)."""
+    if phase != "plan" and not doctor_turn.rstrip().endswith("?"):
+        if PLAN_START.search(doctor_turn) or (phase == "exam" and PLAN_AFTER_EXAM.search(doctor_turn)):
+            return "plan"
+    if phase == "history" and EXAM_START.search(doctor_turn):
+        return "exam"
+    return phase
+
+
+def doctor_section(sentence: str, phase: Phase) -> Section | None:
+    """Where a doctor's statement goes; None for small talk, instructions during the examination and
+    questions (questions are folded with their answers into the Subjective)."""
+    if is_question(sentence):
+        return None
+    words = len(sentence.split())
+    if VITALS.search(sentence) or RESULTS.search(sentence):
+        return "O"
+    if phase == "exam":
+        if EXAM_INTRO.search(sentence):
+            return None
+        return "O" if EXAM_FINDING.search(sentence) and words >= 3 else None
+    if ASSESS.search(sentence) and words >= 3:
+        return "A"
+    if DICTATION.search(sentence) and phase == "history":
+        return "S"
+    if phase == "plan":
+        return "P" if words >= 4 and PLAN.search(sentence) else None
+    return "P" if STRONG_PLAN.search(sentence) and words >= 4 else None

@@ -1,0 +1,176 @@
+"""SOAP drafting: each kind of statement lands in its section, negation survives the rewriting ("Denies chest
+pain.", never chest pain as a positive), every sentence points at the lines it came from, ordered lab tests come
+out as bookable items, lab results with flags appear in Objective, an empty consult gives an empty draft, and a
+100-line consult drafts well inside the time budget."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+from core.notes.soap import Draft, LabResult, Line, Sentence, draft
+
+FEVER = [
+    Line(1, "doctor", "Hello, what brings you in today?"),
+    Line(2, "patient", "I have had fever for four days, and a headache and body ache."),
+    Line(3, "doctor", "Any cough?"),
+    Line(4, "patient", "No."),
+    Line(5, "doctor", "Any chest pain?"),
+    Line(6, "patient", "No, I don't have chest pain."),
+    Line(7, "doctor", "Okay, let me check your vitals. Your temperature is 101 and pulse is ninety six."),
+    Line(8, "doctor", "I think this is most likely a viral fever, but we need to rule out dengue."),
+    Line(
+        9,
+        "doctor",
+        "I'm going to order a CBC and a dengue NS1 test. Take paracetamol 500 mg three times a day, "
+        "drink plenty of fluids, and follow up in 2 days.",
+    ),
+    Line(10, "patient", "Okay, thank you doctor."),
+]
+
+
+def find(sentences: tuple[Sentence, ...], *words: str) -> Sentence:
+    """The one sentence holding all ``words`` (lower-cased)."""
+    hits = [s for s in sentences if all(w in s.text.lower() for w in words)]
+    assert len(hits) == 1, (words, [s.text for s in sentences])
+    return hits[0]
+
+
+def everything(d: Draft) -> list[Sentence]:
+    return [s for _, sentences in d.sections() for s in sentences]
+
+
+def test_fever_consultation_sections_and_sources() -> None:
+    d = draft(FEVER)
+    assert find(d.subjective, "fever", "4 days", "headache", "body ache").sources == (2,)
+    assert find(d.subjective, "denies cough").sources == (3, 4)
+    assert find(d.subjective, "denies chest pain").sources == (5, 6)
+    vitals = find(d.objective, "temperature is 101", "pulse is 96")
+    assert vitals.sources == (7,)
+    impression = find(d.assessment, "viral fever", "rule out dengue")
+    assert impression.sources == (8,)
+    assert find(d.plan, "cbc", "ns1").sources == (9,)
+    medicine = find(d.plan, "paracetamol 500 mg", "3 times a day", "fluids", "follow up in 2 days")
+    assert medicine.sources == (9,)
+    assert not d.assessment or all("paracetamol" not in s.text.lower() for s in d.assessment)
+    assert all("thank" not in s.text.lower() for s in everything(d))  # pleasantries are not note content
+
+
+def test_ordered_lab_tests_are_structured_for_booking() -> None:
+    d = draft(FEVER)
+    assert [(t.name, t.code, t.sources) for t in d.tests] == [
+        ("Complete blood count", "CBC", (9,)),
+        ("Dengue NS1", None, (9,)),
+    ]
+    assert d.to_json()["tests"] == [
+        {"name": "Complete blood count", "code": "CBC", "sources": [9]},
+        {"name": "Dengue NS1", "code": None, "sources": [9]},
+    ]
+
+
+def test_a_test_already_done_is_not_ordered() -> None:
+    d = draft(
+        [
+            Line(1, "doctor", "Your CBC from last week was normal."),
+            Line(2, "doctor", "I will order a lipid profile and a thyroid test, and follow up in a month."),
+        ]
+    )
+    assert find(d.objective, "cbc", "normal").sources == (1,)
+    assert [t.code for t in d.tests] == ["LIPID", "TSH"]
+
+
+def test_negation_is_kept_and_never_turned_positive() -> None:
+    d = draft(
+        [
+            Line(10, "doctor", "Do you have any chest pain?"),
+            Line(11, "patient", "No, I don't have chest pain."),
+            Line(12, "patient", "I have not had any vomiting."),
+            Line(13, "doctor", "Any shortness of breath?"),
+            Line(14, "patient", "Yes, a little."),
+        ]
+    )
+    assert find(d.subjective, "denies chest pain").sources == (10, 11)
+    assert find(d.subjective, "denies vomiting").sources == (12,)
+    assert find(d.subjective, "reports shortness of breath").sources == (13, 14)
+    for s in everything(d):
+        if "chest pain" in s.text.lower():
+            assert s.text.lower().startswith("denies"), s.text
+        if "vomiting" in s.text.lower():
+            assert s.text.lower().startswith("denies"), s.text
+
+
+def test_first_person_is_rewritten_in_the_third() -> None:
+    d = draft(
+        [
+            Line(1, "doctor", "He is a 45 year old male here for knee pain."),
+            Line(2, "patient", "Um, I, I hurt my knee two weeks ago and I feel it when I climb stairs."),
+        ]
+    )
+    said = find(d.subjective, "knee", "2 weeks").text
+    assert said.startswith("He hurt his knee 2 weeks ago"), said
+    assert "he feels it when he climb" in said.lower()
+    assert "um" not in said.lower().split()
+
+
+def test_doctor_statements_by_section() -> None:
+    d = draft(
+        [
+            Line(1, "patient", "My throat has been sore for three days."),
+            Line(2, "doctor", "Let me take a look. Your throat is red and the tonsils are swollen."),
+            Line(3, "doctor", "Your blood pressure is one twenty over eighty."),
+            Line(4, "doctor", "This is most likely strep throat."),
+            Line(5, "doctor", "I will prescribe amoxicillin 500 mg twice a day for ten days."),
+            Line(6, "doctor", "Come back in a week if it is not better."),
+        ]
+    )
+    assert find(d.subjective, "throat", "sore", "3 days").sources == (1,)
+    assert find(d.objective, "tonsils are swollen").sources == (2,)
+    assert find(d.objective, "120/80").sources == (3,)
+    assert find(d.assessment, "strep throat").sources == (4,)
+    assert find(d.plan, "amoxicillin 500 mg", "twice a day", "10 days").sources == (5,)
+    assert find(d.plan, "come back in a week").sources == (6,)
+    assert not any("let me take a look" in s.text.lower() for s in everything(d))
+
+
+def test_labs_with_flags_appear_in_objective() -> None:
+    labs = [
+        LabResult("Platelet count", "95", "x10^3/uL", "L", date(2024, 7, 1)),
+        LabResult("Haemoglobin", "13.2", "g/dL", None, date(2024, 7, 1)),
+    ]
+    d = draft(FEVER, labs)
+    platelets = find(d.objective, "platelet count", "95")
+    assert "(low)" in platelets.text and "2024-07-01" in platelets.text
+    assert platelets.sources == ()  # from the record, not the conversation
+    assert "(" not in find(d.objective, "haemoglobin").text
+    assert draft([], labs).objective  # labs alone still make an Objective
+
+
+def test_empty_transcript_gives_an_empty_draft() -> None:
+    d = draft([])
+    assert d == Draft()
+    assert d.as_text() == ""
+    assert d.to_json() == {"subjective": [], "objective": [], "assessment": [], "plan": [], "tests": []}
+    assert draft([Line(1, "patient", ""), Line(2, "doctor", "   ")]) == Draft()
+
+
+def test_every_source_is_a_line_of_the_transcript_and_text_is_headed() -> None:
+    d = draft(FEVER)
+    ids = {line.id for line in FEVER}
+    for s in everything(d):
+        assert s.sources and set(s.sources) <= ids, s
+    text = d.as_text()
+    assert text.startswith("SUBJECTIVE\n") and "\n\nOBJECTIVE\n" in text and "\n\nPLAN\n" in text
+    assert all(line.strip() for line in text.split("\n\n")[0].splitlines())
+
+
+def test_deterministic_and_fast() -> None:
+    lines = [
+        Line(i, "doctor" if i % 2 else "patient", FEVER[i % len(FEVER)].text + " and it started four days ago")
+        for i in range(100)
+    ]
+    draft(lines)
+    t = time.perf_counter()
+    first = draft(lines)
+    elapsed = time.perf_counter() - t
+    assert elapsed < 0.2, elapsed
+    assert draft(lines) == first
