@@ -1,0 +1,298 @@
+"""Book and cancel a teleconsult, and open its join links.
+
+Booking is one transaction: the slot taken (``booked`` flips only from false, so two people racing for it cannot
+both get it), the consult row, one join link per side, the reminder job and the audit row. A join link is a random
+secret stored as its keyed hash (plus encrypted, so a reminder can send it again). It opens 15 minutes before the
+slot and closes an hour after it starts, and binds to the first device that opens it: the same device can rejoin
+after a dropped call; a forwarded link opened elsewhere is refused."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from core import audit
+from core.errors import Conflict, Gone, InvalidInput, NotFound, PermissionDenied
+from core.identity import Actor, RequestMeta, Role
+from core.ids import is_uuid
+from core.jobs import queue as jobs
+from core.vault import Vault
+
+OPENS_BEFORE = timedelta(minutes=15)
+CLOSES_AFTER = timedelta(minutes=60)
+REMINDER_JOB = "consult.remind"
+SIDES = ("doctor", "patient")
+
+
+class ConsultSlotTaken(Conflict):
+    code = "consult_slot_taken"
+
+    def __init__(self) -> None:
+        super().__init__("That time has just been taken. Please choose another time.")
+
+
+class JoinLinkInvalid(NotFound):
+    code = "join_link_invalid"
+
+    def __init__(self) -> None:
+        super().__init__("This consultation link is not valid. Please use the link in your latest message.")
+
+
+class JoinLinkNotYet(Conflict):
+    code = "join_link_not_yet"
+
+    def __init__(self, opens_at: datetime) -> None:
+        super().__init__(
+            "Your consultation room opens 15 minutes before your appointment. Please come back then; your link "
+            "will work."
+        )
+        self.opens_at = opens_at
+
+
+class JoinLinkClosed(Gone):
+    code = "join_link_closed"
+
+    def __init__(self) -> None:
+        super().__init__("This consultation has ended, so its room is closed. Please book a new one if you need to.")
+
+
+class JoinLinkOtherDevice(Conflict):
+    code = "join_link_other_device"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This link was already opened on another phone or computer. For your privacy it works only there. "
+            "Please join from that device, or call us and we will send a new link."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Consult:
+    id: str
+    ref: str
+    doctor_id: str
+    doctor_name: str
+    patient_id: str | None
+    starts_at: datetime
+    minutes: int
+    status: str
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class Booked:
+    consult: Consult
+    patient_link: str
+    doctor_link: str
+
+
+@dataclass(frozen=True, slots=True)
+class JoinGrant:
+    consult: Consult
+    side: str
+
+    def actor(self) -> Actor:
+        if self.side == "doctor":
+            return Actor(f"staff:{self.consult.doctor_id}", Role.DOCTOR)
+        return Actor(f"consult:{self.consult.id}", Role.PATIENT)
+
+
+def _ref() -> str:
+    return "C" + "".join(secrets.choice("ACDEFGHJKLMNPQRTUVWXY34679") for _ in range(6))
+
+
+def _hash(vault: Vault, kind: str, value: str) -> bytes:
+    return vault.lookup.digest(kind, value)
+
+
+_CONSULT_SQL = """SELECT c.id, c.ref, c.doctor_id, s.display_name, c.patient_id, k.starts_at, k.minutes, c.status,
+                         c.language
+                  FROM consults c JOIN consult_slots k ON k.id = c.slot_id JOIN staff s ON s.id = c.doctor_id"""
+
+
+def _consult(row: asyncpg.Record) -> Consult:
+    return Consult(str(row["id"]), row["ref"], str(row["doctor_id"]), row["display_name"],
+                   str(row["patient_id"]) if row["patient_id"] else None, row["starts_at"], row["minutes"],
+                   row["status"], row["language"])  # fmt: skip
+
+
+async def get(conn: asyncpg.Connection, consult_id: str) -> Consult:
+    row = await conn.fetchrow(_CONSULT_SQL + " WHERE c.id = $1", consult_id) if is_uuid(consult_id) else None
+    if row is None:
+        raise NotFound("We could not find that consultation.")
+    return _consult(row)
+
+
+async def book(
+    conn: asyncpg.Connection,
+    vault: Vault,
+    *,
+    phone: str,
+    slot_id: int,
+    channel: str,
+    patient_id: str | None = None,
+    reason: str | None = None,
+    language: str = "en",
+    now: datetime | None = None,
+    meta: RequestMeta | None = None,
+) -> Booked:
+    now = now or datetime.now(UTC)
+    if reason is not None and len(reason) > 2000:
+        raise InvalidInput("reason", "Please keep the reason under 2000 characters; a few words are enough.")
+    if language not in ("en", "hi"):
+        raise InvalidInput("language", 'Language is "en" or "hi".')
+    phone_lookup = vault.lookup.digest("phone", phone).hex()
+    consult_id = str(uuid.uuid4())
+    async with conn.transaction():
+        slot = await conn.fetchrow(
+            """UPDATE consult_slots SET booked = true WHERE id = $1 AND NOT booked AND starts_at > $2
+               RETURNING doctor_id, starts_at, minutes""",
+            slot_id,
+            now,
+        )
+        if slot is None:
+            raise ConsultSlotTaken
+        await conn.execute(
+            """INSERT INTO consults (id, ref, slot_id, doctor_id, phone_lookup, phone_enc, patient_id, reason_enc,
+                                     language, channel)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+            consult_id,
+            _ref(),
+            slot_id,
+            slot["doctor_id"],
+            phone_lookup,
+            vault.seal("consults", "phone", consult_id, phone),
+            patient_id,
+            vault.seal("consults", "reason", consult_id, reason) if reason else None,
+            language,
+            channel,
+        )
+        links = {}
+        for side in SIDES:
+            token = secrets.token_urlsafe(24)
+            links[side] = token
+            await conn.execute(
+                """INSERT INTO consult_links (token_hash, token_enc, consult_id, side, opens_at, closes_at)
+                   VALUES ($1, $2, $3, $4, $5, $6)""",
+                _hash(vault, "consult-link", token),
+                vault.seal("consult_links", "token", f"{consult_id}:{side}", token),
+                consult_id,
+                side,
+                slot["starts_at"] - OPENS_BEFORE,
+                slot["starts_at"] + CLOSES_AFTER,
+            )
+        remind_at = slot["starts_at"] - timedelta(hours=1)
+        if remind_at > now:
+            await jobs.queries(conn).enqueue(
+                REMINDER_JOB,
+                jobs.encode({"consult_id": consult_id}),
+                execute_after=remind_at - now,
+                dedupe_key=f"consult-remind:{consult_id}",
+                on_conflict="skip",
+            )
+        await audit.append(
+            conn,
+            actor=Actor(f"phone:{phone_lookup[:16]}", Role.PATIENT),
+            action="consult.book",
+            entity_type="consult",
+            entity_id=consult_id,
+            patient_id=patient_id,
+            summary={"slot": slot_id, "via": channel},
+            meta=meta,
+        )
+        consult = await get(conn, consult_id)
+    return Booked(consult, links["patient"], links["doctor"])
+
+
+async def cancel(
+    conn: asyncpg.Connection, vault: Vault, *, phone: str, consult_id: str, meta: RequestMeta | None = None
+) -> None:
+    phone_lookup = vault.lookup.digest("phone", phone).hex()
+    async with conn.transaction():
+        row = await conn.fetchrow(
+            """UPDATE consults SET status = 'cancelled' WHERE id = $1 AND phone_lookup = $2 AND status = 'booked'
+               RETURNING slot_id""",
+            consult_id if is_uuid(consult_id) else None,
+            phone_lookup,
+        )
+        if row is None:
+            raise NotFound("We could not find that booked consultation.")
+        await conn.execute("UPDATE consult_slots SET booked = false WHERE id = $1", row["slot_id"])
+        await conn.execute("UPDATE consult_links SET closes_at = now() WHERE consult_id = $1", consult_id)
+        await audit.append(conn, actor=Actor(f"phone:{phone_lookup[:16]}", Role.PATIENT), action="consult.cancel",
+                           entity_type="consult", entity_id=consult_id, meta=meta)  # fmt: skip
+
+
+async def join(
+    conn: asyncpg.Connection,
+    vault: Vault,
+    token: str,
+    device_id: str,
+    *,
+    now: datetime | None = None,
+    meta: RequestMeta | None = None,
+) -> JoinGrant:
+    """Open a join link on a device. The first device to open it keeps it; the same device may open it again."""
+    now = now or datetime.now(UTC)
+    if not isinstance(token, str) or not 16 <= len(token) <= 64 or not device_id:
+        raise JoinLinkInvalid
+    device = _hash(vault, "consult-device", device_id)
+    async with conn.transaction():
+        row = await conn.fetchrow(
+            "SELECT consult_id, side, opens_at, closes_at, device_hash FROM consult_links WHERE token_hash = $1 "
+            "FOR UPDATE",
+            _hash(vault, "consult-link", token),
+        )
+        if row is None:
+            raise JoinLinkInvalid
+        consult = await get(conn, str(row["consult_id"]))
+        if consult.status == "cancelled" or now >= row["closes_at"]:
+            raise JoinLinkClosed
+        if now < row["opens_at"]:
+            raise JoinLinkNotYet(row["opens_at"])
+        grant = JoinGrant(consult, row["side"])
+        elsewhere = row["device_hash"] is not None and row["device_hash"] != device
+        if row["device_hash"] is None:
+            await conn.execute(
+                "UPDATE consult_links SET device_hash = $2, first_used_at = $3 WHERE token_hash = $1",
+                _hash(vault, "consult-link", token),
+                device,
+                now,
+            )
+        if elsewhere or row["device_hash"] is None:  # the first opening, and every refused one, are audited
+            await audit.append(conn, actor=grant.actor(), action="consult.join", entity_type="consult",
+                               entity_id=consult.id, patient_id=consult.patient_id,
+                               outcome="other_device" if elsewhere else "ok", summary={"side": row["side"]},
+                               meta=meta)  # fmt: skip
+    if elsewhere:
+        raise JoinLinkOtherDevice
+    return grant
+
+
+async def link_token(conn: asyncpg.Connection, vault: Vault, consult_id: str, side: str) -> str:
+    """The join link's secret, to send again (a reminder, the doctor's list)."""
+    row = await conn.fetchrow(
+        "SELECT token_enc FROM consult_links WHERE consult_id = $1 AND side = $2", consult_id, side
+    )
+    if row is None:
+        raise NotFound("We could not find that consultation.")
+    token = vault.open("consult_links", "token", f"{consult_id}:{side}", row["token_enc"])
+    if token is None:
+        raise NotFound("We could not find that consultation.")
+    return token
+
+
+def staff_id(actor: Actor) -> str:
+    """The staff row id behind a staff actor ("staff:<uuid>")."""
+    return actor.id.removeprefix("staff:")
+
+
+def require_doctor(grant_or_actor: JoinGrant | Actor, consult: Consult) -> None:
+    """Only the consult's own doctor edits or signs its note and reads its transcript."""
+    actor = grant_or_actor.actor() if isinstance(grant_or_actor, JoinGrant) else grant_or_actor
+    if actor.role != Role.DOCTOR or actor.id != f"staff:{consult.doctor_id}":
+        raise PermissionDenied("consult.note", actor.role.value)
