@@ -46,6 +46,7 @@ class Findings:
     sudden: bool = False
     improving: bool = False
     diabetic: bool = False
+    chronic: bool = False  # kidney, heart or lung failure, dialysis, sickle cell: less reserve, sooner to a doctor
 
     def has(self, *concepts: str) -> list[str]:
         """The words (not negated) that named any of ``concepts``."""
@@ -55,6 +56,7 @@ class Findings:
         return [m.text for m in self.mentions if m.negated]
 
 
+_BREAKS = ["and", "but", "or", "aur", "lekin", "और", "लेकिन"]
 GAP = 4  # words allowed between two words of a combination ("chest feels very heavy")
 
 
@@ -81,7 +83,8 @@ def _combo_matcher(nlp: Any) -> Matcher:
             pattern: list[dict[str, Any]] = []
             for i, group in enumerate(combo):
                 if i:
-                    pattern.append({"IS_PUNCT": False, "OP": f"{{0,{GAP}}}"})  # not across a comma
+                    # not across a comma or a conjunction ("not vomiting and can keep water down")
+                    pattern.append({"IS_PUNCT": False, "NORM": {"NOT_IN": _BREAKS}, "OP": f"{{0,{GAP}}}"})
                 if any(len(nlp.make_doc(w)) != 1 for w in group):
                     raise ValueError(f"a combination group holds single words: {group}")
                 pattern.append({"NORM": {"IN": sorted({norm(w) for w in group})}})
@@ -192,7 +195,8 @@ _NUM_WORDS = {
     "एक": 1, "दो": 2, "तीन": 3, "चार": 4, "पांच": 5, "पाँच": 5, "सात": 7,
 }  # fmt: skip
 _UNIT_DAYS = {
-    "hour": 1 / 24, "hours": 1 / 24, "ghante": 1 / 24, "ghanta": 1 / 24, "घंटे": 1 / 24,
+    "hour": 1 / 24, "hours": 1 / 24, "hr": 1 / 24, "hrs": 1 / 24, "wk": 7, "wks": 7, "mth": 30, "mths": 30,
+    "mnth": 30, "mnths": 30, "ghante": 1 / 24, "ghanta": 1 / 24, "घंटे": 1 / 24,
     "day": 1, "days": 1, "din": 1, "दिन": 1,
     "week": 7, "weeks": 7, "hafte": 7, "hafta": 7, "हफ्ते": 7, "हफ़्ते": 7,
     "month": 30, "months": 30, "mahine": 30, "mahina": 30, "महीने": 30,
@@ -201,7 +205,8 @@ _DURATION = re.compile(
     r"(?<![\w\u0900-\u097f])(?<!times )(?<!once )(?<!twice )(?<!per )"
     r"(\d{1,3}|one|a|an|two|three|four|five|six|seven|ten|ek|do|teen|chaar|char|paanch|panch"
     r"|saat|एक|दो|तीन|चार|पांच|पाँच|सात)\s*"
-    r"(hours?|ghante|ghanta|days?|din|weeks?|hafte|hafta|months?|mahine|mahina|घंटे|दिन|हफ्ते|हफ़्ते|महीने)"
+    r"(hours?|hrs?|ghante|ghanta|days?|din|weeks?|wks?|hafte|hafta|months?|mths?|mnths?|mahine|mahina|घंटे|दिन|हफ्ते"
+    r"|हफ़्ते|महीने)"
     r"(?![\w\u0900-\u097f])(?!\s*(?:-\s*)?(?:old|ka\b|ki\b|ke\b|baby|pregnant|ki garbh|की|का))"
 )
 _TEMP = re.compile(
@@ -225,6 +230,7 @@ _AGE_WEEKS = re.compile(r"\b(\d{1,2})\s*(?:-|\s)?(?:weeks?|days?|din)[\s-]*(?:ol
 _PREGNANT = re.compile(r"pregn[ae]n|\bpreg\b|preggo|garbh|गर्भ|प्रेग्नें|expecting a baby|pet se hu|pet se hoon")
 _MILD = re.compile(
     r"\b(?:mild|mildly|slight|slightly|small|minor|little|tiny|halka|halki|thoda|thodi)\b|size of a coin|no blisters|"
+    r"sikke|chhala nahi|"
     r"हल्का|हल्की|थोड़ा"
 )
 _SUDDEN = re.compile(r"\bsudden|\ball of a sudden|\bachanak|अचानक|came on all at once|started an hour ago")
@@ -236,6 +242,10 @@ _OVERDOSE = re.compile(
 _IMPROVING = re.compile(r"getting better|improving|better now|settling|theek ho raha|theek ho rahi|आराम मिल")
 _DIABETIC = re.compile(
     r"diabet|sugar patient|sugar hai|have sugar|had sugar|has sugar|on insulin|takes insulin|शुगर है|शुगर"
+)
+_CHRONIC = re.compile(
+    r"dialysis|\bckd\b|kidney (?:patient|disease|failure)|heart failure|\bcopd\b|sickle|cancer|"
+    r"chemo|transplant|hiv"
 )
 _SEVERE = re.compile(
     r"\bsevere|very bad|really bad|terrible|unbearable|worst|excruciating|agonising|agonizing|bahut tez|bahut zyada|"
@@ -312,6 +322,7 @@ def read(text: str) -> Findings:
     found.sudden = bool(_SUDDEN.search(low))
     found.improving = bool(_IMPROVING.search(low))
     found.diabetic = bool(_DIABETIC.search(low))
+    found.chronic = bool(_CHRONIC.search(low))
     if m := _OVERDOSE.search(low):
         found.mentions.append(Mention("poisoning", low[m.start() : m.end()], negated=False))
     return found

@@ -42,12 +42,19 @@ def _temp(f: Findings, at_least: float) -> list[str]:
     return [f"temperature {f.temp_f:g} F"] if f.temp_f is not None and f.temp_f >= at_least else []
 
 
+def _mild_child_fever(f: Findings) -> bool:
+    """NICE's 'green' fever: measured under 39 °C, under two days, nothing else worrying (a cold is fine)."""
+    others = {m.concept for m in f.mentions if not m.negated} - {"fever", "chills", "cold", "cough", "sore_throat"}
+    return f.temp_f is not None and f.temp_f < 102.2 and (f.days is None or f.days < 2) and not others
+
+
 def _fever(f: Findings) -> list[str]:
     if f.temp_f is not None and f.temp_f < 99.5:
         return []
     return f.has("fever", "chills") or _temp(f, 100.4)
 
 
+_ENT = ("sinus", "cold", "sore_throat", "ear_pain")
 # What most pregnancies bring and needs no same-day doctor on its own (morning sickness).
 _PREGNANCY_USUAL = ("pregnancy_nausea", "vomiting", "fatigue", "acidity", "back_pain", "constipation")
 
@@ -107,6 +114,12 @@ RULES: tuple[Rule, ...] = (
     Rule("bowel_obstruction_signs", "emergency", "general surgery", ("X-ray abdomen (erect)", "Serum electrolytes"),
          "a swollen belly with no stool or gas passed, or green vomit",
          lambda f: _any(f.has("bowel_obstruction"))),
+    Rule("chemical_in_eye", "emergency", "ophthalmology", (),
+         "a chemical, lime or acid in the eye: rinse with clean water for 15 minutes on the way",
+         lambda f: _any(f.has("eye_chemical", "eye_chemical_combo"))),
+    Rule("major_burn", "emergency", "emergency medicine", (),
+         "a large burn, or a burn of the face, neck or hands, or from a blast or fire",
+         lambda f: _any(f.has("major_burn")) or (f.has("burn_blast") if f.has("burn_blast") and not f.mild else None)),
     Rule("testicular_torsion_signs", "emergency", "urology", ("Ultrasound scrotum with Doppler",),
          "sudden or severe pain in a testicle",
          lambda f: f.has("testicular_pain") if f.has("testicular_pain") and (f.sudden or f.severe) else None),
@@ -134,7 +147,8 @@ RULES: tuple[Rule, ...] = (
          or (f.has("coughing_blood") if f.severe or f.has("breathless") else None)),
     Rule("anaphylaxis", "emergency", "emergency medicine", (),
          "swelling of the throat, lips or tongue, or an allergic rash with breathing trouble",
-         lambda f: _any(f.has("swelling_throat")) or _all(f.has("hives", "rash"), f.has("breathless"))),
+         lambda f: _any(f.has("swelling_throat"))
+         or _all(f.has("hives", "rash", "insect_bite"), f.has("breathless", "wheeze", "severe_breathless"))),
     Rule("suicidal_thoughts", "emergency", "psychiatry", (),
          "thoughts of suicide or of ending one's life", lambda f: _any(f.has("suicidal"))),
     Rule("meningitis_signs", "emergency", "general medicine", ("CBC", "CRP", "Blood culture"),
@@ -184,6 +198,18 @@ RULES: tuple[Rule, ...] = (
          "blood in the urine", lambda f: _any(f.has("blood_in_urine", "blood_in_urine_colour"))),
     Rule("wheezing", "urgent", "pulmonology", ("Chest X-ray", "CBC"),
          "wheezing or an asthma attack", lambda f: _any(f.has("wheeze"))),
+    Rule("possible_fracture", "urgent", "orthopaedics", ("X-ray of the injured part",),
+         "an injury with pain on the bone, swelling, a bent look or no weight bearing",
+         lambda f: _any(f.has("fracture_signs"))),
+    Rule("fever_after_flood_water", "urgent", "general medicine", ("CBC", "Leptospira IgM", "Kidney function tests",
+                                                                   "Liver function tests"),
+         "fever after walking through flood water (leptospirosis)",
+         lambda f: _all(_fever(f), f.has("flood_water"))),
+    Rule("fever_with_calf_pain", "urgent", "general medicine", ("CBC", "Leptospira IgM", "CPK"),
+         "fever with calf pain", lambda f: _all(_fever(f), f.has("calf_swelling"))),
+    Rule("chronic_illness_worse", "urgent", "general medicine", ("Kidney function tests", "Serum electrolytes", "CBC"),
+         "swelling, breathlessness or fever with kidney, heart or lung failure, dialysis or sickle cell disease",
+         lambda f: f.has("swelling_limbs", "breathless", "fever", "weight_change") if f.chronic else None),
     Rule("mania_or_psychosis", "urgent", "psychiatry", (),
          "no sleep for days, racing talk, unusual beliefs or hearing voices", lambda f: _any(f.has("mania_psychosis"))),
     Rule("shingles", "urgent", "dermatology", (),
@@ -205,8 +231,8 @@ RULES: tuple[Rule, ...] = (
     Rule("high_fever", "urgent", "general medicine", ("CBC", "Dengue NS1", "Malaria antigen"),
          "a temperature of 103 F or more", lambda f: _temp(f, 103) or None),
     Rule("fever_child_or_elder", "urgent", "general medicine", ("CBC", "Urine routine"),
-         "fever in a child under 5 or an adult over 65",
-         lambda f: _fever(f) if (_age(f, 0, 5) or _age(f, 65)) else None),
+         "fever in a child under 5 (unless under 39 °C, for less than two days, with no other sign) or over 65",
+         lambda f: _fever(f) if _age(f, 65) or (_age(f, 0, 5) and not _mild_child_fever(f)) else None),
     Rule("fever_with_rash_or_pain", "urgent", "general medicine", ("CBC with platelet count", "Dengue NS1"),
          "fever with a rash, body or joint pain (dengue and chikungunya season)",
          lambda f: _all(_fever(f), f.has("rash", "nonblanching_rash", "joint_pain"))),
@@ -263,6 +289,9 @@ RULES: tuple[Rule, ...] = (
          lambda f: [*f.has("cough"), f"{f.days:g} days"] if f.has("cough") and f.days and f.days >= 21 else None),
     Rule("diabetes_symptoms", "routine", "endocrinology", ("Fasting blood sugar", "HbA1c", "Urine routine"),
          "thirst and frequent urination", lambda f: _any(f.has("thirst_urination"))),
+    Rule("ent_lasting", "routine", "ENT", ("CBC",),
+         "a blocked nose, sinus pain, sore throat or ear trouble for a week or more",
+         lambda f: f.has(*_ENT) if f.has(*_ENT) and f.days and f.days >= 7 else None),
     Rule("low_mood", "routine", "psychiatry", (),
          "low mood, loss of interest, anxiety or poor sleep", lambda f: _any(f.has("low_mood"))),
     Rule("prostate_symptoms", "routine", "urology", ("PSA", "Urine routine", "Ultrasound KUB with prostate"),
@@ -277,7 +306,8 @@ RULES: tuple[Rule, ...] = (
          "blood with the stool", lambda f: _any(f.has("rectal_bleeding"))),
     Rule("diabetic_nerve_symptoms", "routine", "endocrinology", ("HbA1c", "Vitamin B12", "Kidney function tests"),
          "tingling or burning feet with diabetes",
-         lambda f: f.has("tingling_numbness") if f.has("tingling_numbness") and f.diabetic else None),
+         lambda f: f.has("tingling_numbness", "burning_feet") if f.has("tingling_numbness", "burning_feet")
+         and f.diabetic else None),
     Rule("tingling", "routine", "neurology", ("Vitamin B12", "HbA1c", "Thyroid profile (TSH, T3, T4)"),
          "tingling or numbness", lambda f: _any(f.has("tingling_numbness"))),
     Rule("vision_problem", "routine", "ophthalmology", (),
@@ -294,7 +324,8 @@ RULES: tuple[Rule, ...] = (
          lambda f: f.has("constipation") if f.has("constipation") and f.days and f.days >= 7 else None),
     Rule("back_pain_lasting", "routine", "orthopaedics", ("Vitamin D", "Calcium", "X-ray lumbar spine"),
          "back pain for a week or more",
-         lambda f: f.has("back_pain") if f.has("back_pain") and f.days and f.days >= 7 else None),
+         lambda f: f.has("back_pain", "back_pain_strain") if f.has("back_pain", "back_pain_strain") and f.days
+         and f.days >= 7 else None),
     Rule("skin_problem_lasting", "routine", "dermatology", (),
          "a skin problem for a week or more",
          lambda f: f.has("skin_problem") if f.has("skin_problem") and f.days and f.days >= 7 else None),
@@ -328,6 +359,6 @@ MILD = ("fever", "chills", "headache", "cough", "sore_throat", "cold", "body_ach
         "abdominal_pain", "dizziness", "rash", "hives", "minor_cut", "insect_bite", "acidity", "constipation",
         "back_pain", "skin_problem", "eye_problem", "ear_pain", "burn_injury", "bleeding", "joint_pain", "sprain",
         "bloating", "bedwetting", "period_pain", "pregnancy_nausea", "snoring", "sunburn", "minor_injury",
-        "mouth_ulcer")  # fmt: skip
+        "mouth_ulcer", "back_pain_strain", "sinus")  # fmt: skip
 
 _ALL: tuple[str, ...] = tuple(CONCEPTS)

@@ -77,6 +77,12 @@ RED_FLAGS = [
     ("cardiac_syncope", "he passed out after his heart was racing", "he felt his heart racing after coffee"),
     ("child_swallowed_medicine", "my 3 year old ate some tablets from the drawer", "I ate my tablets after breakfast"),
     ("bowel_obstruction_signs", "belly is swollen and hard, not passing gas, green vomit", "a bit of gas after rajma"),
+    ("chemical_in_eye", "chuna went into his eye", "my eyes are tired after the laptop"),
+    (
+        "major_burn",
+        "the pressure cooker burst and her face is burnt",
+        "a small burn on my finger from the pressure cooker",
+    ),
     ("severe_breathlessness", "severe difficulty in breathing", "mild breathlessness when I climb stairs"),
     ("shock_blood_pressure", "BP 80/50 and dizzy", "BP 120/80 and dizzy"),
     ("dengue_warning", "fever for 5 days, vomiting again and again", "vomiting once after a heavy meal"),
