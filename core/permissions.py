@@ -105,6 +105,10 @@ ENDPOINTS: dict[str, str] = {
     "page.switch": PATIENT_SELF,
     "page.my_data": PATIENT_SELF,
     "page.close": PATIENT_SELF,
+    "page.triage": PUBLIC,
+    "page.triage.assess": PUBLIC,  # as triage.assess: anyone may ask; a signed-in person's check is kept and audited
+    "page.book": PATIENT_SELF,
+    "page.book.create": PATIENT_SELF,
 }
 
 
@@ -132,6 +136,8 @@ PHI_ENDPOINTS = frozenset(
         "page.my_tests.access",
         "page.switch",
         "page.close",
+        "page.book",  # shows the person's own booking once made
+        "page.book.create",  # their phone and home address
         "admin.audit",
         "admin.audit.export",
         "admin.audit.page",

@@ -27,6 +27,8 @@ ENDPOINT_LIMITS: dict[str, tuple[int, int, str]] = {
     # WhatsApp report PDF from a few addresses of its own.
     "report.download": (300, 600, "ip"),
     "triage.assess": (60, 600, "ip"),
+    "page.triage.assess": (60, 600, "ip"),
+    "page.book.create": (60, 600, "session"),
 }
 
 

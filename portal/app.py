@@ -15,7 +15,7 @@ from bots import telegram_channel, twilio_channel
 from core import permissions
 from core.config import Settings, load_settings
 from core.notify import Notifier
-from portal import oidc, openapi, pages, ratelimits
+from portal import booking_page, oidc, openapi, pages, ratelimits, triage_page
 from portal.api import admin, health, patient, staff, triage
 from portal.errors import EXCEPTION_HANDLERS
 from portal.http import RequestIdMiddleware
@@ -40,6 +40,8 @@ def _routes() -> list[BaseRoute]:
         *patient.routes(),
         *triage.routes(),
         *pages.routes(),
+        *triage_page.routes(),
+        *booking_page.routes(),
         *status_socket.routes(),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]

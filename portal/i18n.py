@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from core.labtime import LAB_TZ
 
@@ -101,6 +101,89 @@ TEXT: dict[str, dict[str, str]] = {
             "The account is closed. We have erased the phone number and address. The test records stay with the lab "
             "for as long as the law requires."
         ),
+        "triage_heading": "Check your symptoms",
+        "triage_intro": (
+            "Tell us in your own words what you feel and since when. We will suggest how soon to see a doctor and "
+            "which first tests can help. This is a guide, not a diagnosis."
+        ),
+        "triage_danger": (
+            "If someone has severe chest pain, great difficulty breathing, has fainted or is bleeding heavily, do not "
+            "wait: call an ambulance."
+        ),
+        "symptoms_label": "Your symptoms",
+        "symptoms_help": "For example: fever and headache since 2 days, no cough. A few sentences are enough.",
+        "age_label": "Age in years (optional)",
+        "sex_label": "Sex (optional)",
+        "sex_none": "Prefer not to say",
+        "sex_female": "Female",
+        "sex_male": "Male",
+        "triage_submit": "Check my symptoms",
+        "triage_kept": "You are signed in, so this check is kept in your record, encrypted.",
+        "triage_not_kept": "You are not signed in, so nothing you write here is stored.",
+        "result_heading": "What we suggest",
+        "level_emergency": "Get emergency help now",
+        "level_urgent": "Please see a doctor within 24 hours",
+        "level_routine": "Please book a doctor's consultation in the coming days",
+        "level_self_care": "This can usually be looked after at home",
+        "call_ambulance": "Call an ambulance: {number}",
+        "advice_heading": "What to do now",
+        "why_heading": "Why we suggest this",
+        "your_words": "Your words",
+        "not_present_heading": "You said these are not there",
+        "specialty_heading": "Which doctor",
+        "tests_heading": "Suggested first tests",
+        "book_tests": "Book these tests",
+        "book_any": "Book a test",
+        "book_consult": "Book a teleconsult",
+        "triage_again": "Check other symptoms",
+        "not_diagnosis": "This is a guide, not a diagnosis. If you feel worse or are worried, please see a doctor.",
+        "err_age": "Age is a whole number of years from 0 to 120.",
+        "err_sex": "Please choose female or male, or leave it out.",
+        "err_text_empty": "Please describe the symptoms in words, for example: fever and headache since 2 days.",
+        "err_text_long": "Please keep it under {n} characters; a few sentences are enough.",
+        "book_heading": "Book a sample collection",
+        "consult_soon": "Teleconsult booking is coming soon; you can book the tests now.",
+        "book_what": "What to book",
+        "book_from_check": "We have ticked the tests from your symptom check. You can change the selection.",
+        "book_unmatched": (
+            "These suggested tests cannot be booked online yet: {tests}. A doctor or the collection centre can "
+            "arrange them."
+        ),
+        "book_where": "Where should we take the sample?",
+        "at_centre": "At a collection centre",
+        "at_home": "At my home",
+        "centre_label": "Collection centre",
+        "pincode_label": "Pincode (for home collection)",
+        "address_label": "Full address (house, street, landmark)",
+        "show_times": "Show available times",
+        "book_when": "When",
+        "day_label": "Day",
+        "time_legend": "Time",
+        "places_left": "{n} left",
+        "book_total": "Total: {price}",
+        "book_button": "Book this time",
+        "err_where": "Please choose a collection centre, or home collection.",
+        "err_centre": "Please choose a collection centre.",
+        "err_pincode": "Please enter the 6-digit pincode, for example 400050.",
+        "err_pincode_unserved": (
+            "We do not collect at home in pincode {pincode} yet. Please choose a collection centre instead."
+        ),
+        "err_address": "Please write the full address (at least 10 characters), so our team can find you.",
+        "err_items": "Please choose at least one test or package.",
+        "err_slot": "Please choose one of the times shown.",
+        "err_no_days": "There are no free times here in the coming week. Please choose another place.",
+        "err_slot_full": "That time has just been taken by someone else. Nothing is lost: please choose another time.",
+        "err_slot_gone": "That time is no longer available. Nothing is lost: please choose another time.",
+        "err_no_phone": "We could not find your mobile number on file. Please book at a centre or on WhatsApp.",
+        "booked_heading": "Your collection is booked",
+        "booked_ref": "Reference",
+        "booked_where": "Where",
+        "booked_items": "Tests",
+        "booked_price": "Price",
+        "booked_home": "At your home, pincode {pincode} ({area})",
+        "booked_keep": "Please keep the reference; show it when we collect your sample.",
+        "book_tests_link": "Book tests",
+        "check_symptoms_link": "Check symptoms",
     },
     "hi": {
         "title": "labpulse: आपकी जाँचें",
@@ -193,6 +276,84 @@ TEXT: dict[str, dict[str, str]] = {
         "closed": (
             "खाता बंद हो गया है। हमने फ़ोन नंबर और पता मिटा दिया है। जाँचों के रिकॉर्ड कानून के अनुसार तय अवधि तक लैब के पास रहेंगे।"
         ),
+        "triage_heading": "अपने लक्षण जाँचें",
+        "triage_intro": (
+            "अपने शब्दों में बताएँ कि आपको क्या तकलीफ़ है और कब से। हम बताएँगे कि डॉक्टर को कितनी जल्दी दिखाना चाहिए और कौन-से "
+            "पहले टेस्ट मदद कर सकते हैं। यह एक मार्गदर्शन है, निदान नहीं।"
+        ),
+        "triage_danger": (
+            "अगर किसी को सीने में तेज़ दर्द है, साँस लेने में बहुत तकलीफ़ है, वह बेहोश हुआ है या बहुत खून बह रहा है, तो इंतज़ार "
+            "न करें: एम्बुलेंस बुलाएँ।"
+        ),
+        "symptoms_label": "आपके लक्षण",
+        "symptoms_help": "जैसे: 2 दिन से बुखार और सिरदर्द, खाँसी नहीं। कुछ वाक्य काफ़ी हैं।",
+        "age_label": "उम्र, सालों में (ज़रूरी नहीं)",
+        "sex_label": "लिंग (ज़रूरी नहीं)",
+        "sex_none": "नहीं बताना चाहते",
+        "sex_female": "महिला",
+        "sex_male": "पुरुष",
+        "triage_submit": "मेरे लक्षण जाँचें",
+        "triage_kept": "आप साइन इन हैं, इसलिए यह जाँच आपके रिकॉर्ड में एन्क्रिप्ट करके रखी जाएगी।",
+        "triage_not_kept": "आप साइन इन नहीं हैं, इसलिए यहाँ लिखी कोई बात सहेजी नहीं जाती।",
+        "result_heading": "हमारी सलाह",
+        "level_emergency": "अभी इमरजेंसी मदद लें",
+        "level_urgent": "कृपया 24 घंटों के अंदर डॉक्टर को दिखाएँ",
+        "level_routine": "कृपया अगले कुछ दिनों में डॉक्टर से परामर्श बुक करें",
+        "level_self_care": "यह आमतौर पर घर पर ठीक हो जाता है",
+        "call_ambulance": "एम्बुलेंस बुलाएँ: {number}",
+        "advice_heading": "अभी क्या करें",
+        "why_heading": "हम यह क्यों कह रहे हैं",
+        "your_words": "आपके शब्द",
+        "not_present_heading": "आपने बताया कि ये नहीं हैं",
+        "specialty_heading": "किस डॉक्टर को दिखाएँ",
+        "tests_heading": "सुझाए गए पहले टेस्ट",
+        "book_tests": "ये टेस्ट बुक करें",
+        "book_any": "टेस्ट बुक करें",
+        "book_consult": "टेली-परामर्श बुक करें",
+        "triage_again": "दूसरे लक्षण जाँचें",
+        "not_diagnosis": "यह एक मार्गदर्शन है, निदान नहीं। तबीयत बिगड़े या चिंता हो, तो कृपया डॉक्टर को दिखाएँ।",
+        "err_age": "उम्र 0 से 120 के बीच पूरे सालों में लिखें।",
+        "err_sex": "कृपया महिला या पुरुष चुनें, या इसे खाली छोड़ दें।",
+        "err_text_empty": "कृपया लक्षण शब्दों में लिखें, जैसे: 2 दिन से बुखार और सिरदर्द।",
+        "err_text_long": "कृपया {n} अक्षरों से कम में लिखें; कुछ वाक्य काफ़ी हैं।",
+        "err_slot_gone": "यह समय अब उपलब्ध नहीं है। आपका कुछ भी नहीं खोया: कृपया कोई दूसरा समय चुनें।",
+        "book_heading": "सैंपल कलेक्शन बुक करें",
+        "consult_soon": "टेली-परामर्श की बुकिंग जल्द शुरू होगी; अभी आप टेस्ट बुक कर सकते हैं।",
+        "book_what": "क्या बुक करना है",
+        "book_from_check": "आपकी लक्षण जाँच के टेस्ट हमने चुन दिए हैं। आप इन्हें बदल सकते हैं।",
+        "book_unmatched": "सुझाए गए ये टेस्ट अभी ऑनलाइन बुक नहीं हो सकते: {tests}। डॉक्टर या कलेक्शन सेंटर इनका इंतज़ाम कर सकते हैं।",
+        "book_where": "सैंपल कहाँ लिया जाए?",
+        "at_centre": "कलेक्शन सेंटर पर",
+        "at_home": "मेरे घर पर",
+        "centre_label": "कलेक्शन सेंटर",
+        "pincode_label": "पिनकोड (घर से कलेक्शन के लिए)",
+        "address_label": "पूरा पता (मकान, गली, लैंडमार्क)",
+        "show_times": "खाली समय दिखाएँ",
+        "book_when": "कब",
+        "day_label": "दिन",
+        "time_legend": "समय",
+        "places_left": "{n} बाकी",
+        "book_total": "कुल: {price}",
+        "book_button": "यह समय बुक करें",
+        "err_where": "कृपया कलेक्शन सेंटर या घर से कलेक्शन चुनें।",
+        "err_centre": "कृपया कलेक्शन सेंटर चुनें।",
+        "err_pincode": "कृपया 6 अंकों का पिनकोड लिखें, जैसे 400050।",
+        "err_pincode_unserved": "पिनकोड {pincode} में अभी हम घर से सैंपल नहीं लेते। कृपया कोई कलेक्शन सेंटर चुनें।",
+        "err_address": "कृपया पूरा पता लिखें (कम से कम 10 अक्षर), ताकि हमारी टीम आप तक पहुँच सके।",
+        "err_items": "कृपया कम से कम एक टेस्ट या पैकेज चुनें।",
+        "err_slot": "कृपया दिखाए गए समयों में से एक चुनें।",
+        "err_no_days": "अगले हफ़्ते यहाँ कोई खाली समय नहीं है। कृपया कोई दूसरी जगह चुनें।",
+        "err_slot_full": "यह समय अभी-अभी किसी और ने ले लिया। आपका कुछ भी नहीं खोया: कृपया कोई दूसरा समय चुनें।",
+        "err_no_phone": "आपका मोबाइल नंबर हमारे रिकॉर्ड में नहीं मिला। कृपया सेंटर पर या WhatsApp पर बुक करें।",
+        "booked_heading": "आपका कलेक्शन बुक हो गया है",
+        "booked_ref": "रेफ़रेंस",
+        "booked_where": "कहाँ",
+        "booked_items": "टेस्ट",
+        "booked_price": "कीमत",
+        "booked_home": "आपके घर पर, पिनकोड {pincode} ({area})",
+        "booked_keep": "कृपया रेफ़रेंस संभालकर रखें; सैंपल लेते समय इसे दिखाएँ।",
+        "book_tests_link": "टेस्ट बुक करें",
+        "check_symptoms_link": "लक्षण जाँचें",
     },
 }
 
@@ -211,3 +372,86 @@ def when(lang: str, at: datetime, now: datetime) -> str:
     if local.date() == today + timedelta(days=1):
         return f"{clock} {t(lang, 'tomorrow')}"
     return f"{local.day} {local.strftime('%b')}, {clock}"
+
+
+# The triage rules' reasons (core/triage/rules.py says them in English) and specialties, in Hindi.
+REASONS_HI = {
+    "heart_attack_signs": "सीने में दर्द के साथ साँस फूलना, पसीना, बेहोशी, या दर्द का बाँह या जबड़े तक जाना",
+    "stroke_signs": "स्ट्रोक के लक्षण: चेहरा टेढ़ा होना, एक तरफ़ कमज़ोरी, या बोलने में लड़खड़ाहट",
+    "severe_bleeding": "बहुत ज़्यादा खून बहना, खून की उल्टी या खाँसी में खून, या काला मल",
+    "anaphylaxis": "गले, होंठ या जीभ में सूजन, या साँस की तकलीफ़ के साथ एलर्जी वाले दाने",
+    "suicidal_thoughts": "आत्महत्या या अपनी जान लेने के विचार",
+    "meningitis_signs": "बुखार के साथ गर्दन में अकड़न, भ्रम, या दबाने पर न मिटने वाले दाने",
+    "collapse_or_seizure": "बेहोशी, होश खोना, दौरा, या भ्रम",
+    "young_infant_fever": "3 महीने से छोटे बच्चे को बुखार",
+    "sudden_worst_headache": "अचानक, बहुत तेज़ सिरदर्द",
+    "low_oxygen": "ऑक्सीजन 92% से कम",
+    "severe_breathlessness": "साँस लेने में बहुत ज़्यादा तकलीफ़",
+    "diabetic_emergency": "शुगर बहुत ज़्यादा (400 या अधिक) या बहुत कम (70 से कम)",
+    "pregnancy_warning": ("गर्भावस्था में: खून आना, पानी निकलना, बच्चे का कम हिलना, तेज़ सिरदर्द, धुंधला दिखना या दौरे"),
+    "dengue_warning": "बुखार के साथ मसूड़ों या नाक से खून, पेट में तेज़ दर्द, या बार-बार उल्टी",
+    "shock_blood_pressure": "लक्षणों के साथ बहुत कम (ऊपर का 90 से कम) या बहुत ज़्यादा (180/120 या अधिक) बीपी",
+    "very_high_fever": "105 F या उससे ज़्यादा बुखार",
+    "chest_pain": "सीने में दर्द",
+    "breathlessness": "साँस फूलना",
+    "fever_3_days": "तीन दिन या उससे ज़्यादा से बुखार",
+    "high_fever": "103 F या उससे ज़्यादा बुखार",
+    "fever_child_or_elder": "5 साल से छोटे बच्चे या 65 साल से बड़े व्यक्ति को बुखार",
+    "fever_with_rash_or_pain": "बुखार के साथ दाने, बदन या जोड़ों में दर्द (डेंगू और चिकनगुनिया का मौसम)",
+    "dehydration": "उल्टी या दस्त के साथ पानी की कमी के लक्षण",
+    "jaundice": "आँखों या त्वचा का पीला होना",
+    "severe_abdominal_pain": "पेट में तेज़ दर्द",
+    "pregnancy_symptoms": "गर्भावस्था के दौरान लक्षण",
+    "high_blood_pressure": "180/110 या उससे ज़्यादा बीपी",
+    "high_sugar": "250 या उससे ज़्यादा शुगर",
+    "urine_infection_fever": "बुखार के साथ पेशाब में जलन",
+    "palpitations_dizzy": "चक्कर के साथ धड़कन तेज़ होना",
+    "infant_unwell": "एक साल से छोटा बच्चा जिसकी तबीयत ठीक नहीं",
+    "long_cough": "तीन हफ़्ते या उससे ज़्यादा से खाँसी",
+    "diabetes_symptoms": "बहुत प्यास और बार-बार पेशाब",
+    "thyroid_symptoms": "थकान, वज़न में बदलाव या बाल झड़ना",
+    "urine_symptoms": "पेशाब में जलन",
+    "joint_pain": "जोड़ों में दर्द",
+    "lasting_symptoms": "एक हफ़्ते या उससे ज़्यादा से लक्षण",
+    "palpitations": "धड़कन तेज़ होना",
+    "loose_motions_lasting": "तीन दिन या उससे ज़्यादा से दस्त",
+    "blood_pressure_raised": "बढ़ा हुआ बीपी (140/90 या अधिक)",
+}
+SPECIALTIES_HI = {
+    "cardiology": "हृदय रोग विशेषज्ञ (कार्डियोलॉजी)",
+    "emergency medicine": "इमरजेंसी विभाग",
+    "endocrinology": "हार्मोन और डायबिटीज़ विशेषज्ञ (एंडोक्राइनोलॉजी)",
+    "gastroenterology": "पेट और लिवर विशेषज्ञ (गैस्ट्रोएंटेरोलॉजी)",
+    "general medicine": "सामान्य चिकित्सक (जनरल मेडिसिन)",
+    "general surgery": "सर्जन (जनरल सर्जरी)",
+    "neurology": "न्यूरोलॉजी (दिमाग और नसों के विशेषज्ञ)",
+    "obstetrics": "स्त्री रोग और प्रसूति विशेषज्ञ",
+    "orthopaedics": "हड्डी रोग विशेषज्ञ (ऑर्थोपेडिक्स)",
+    "paediatrics": "बच्चों के डॉक्टर (पीडियाट्रिक्स)",
+    "psychiatry": "मनोचिकित्सक (साइकियाट्री)",
+    "pulmonology": "फेफड़ों के विशेषज्ञ (पल्मोनोलॉजी)",
+}
+_WEEKDAYS_HI = ("सोमवार", "मंगलवार", "बुधवार", "गुरुवार", "शुक्रवार", "शनिवार", "रविवार")
+_MONTHS_HI = ("जनवरी", "फ़रवरी", "मार्च", "अप्रैल", "मई", "जून", "जुलाई", "अगस्त", "सितंबर", "अक्टूबर", "नवंबर", "दिसंबर")
+
+
+def reason(lang: str, rule: str, why: str) -> str:
+    """A triage rule's reason in the page's language (English where there is no translation)."""
+    return REASONS_HI.get(rule, why) if lang == "hi" else why
+
+
+def specialty(lang: str, name: str) -> str:
+    return SPECIALTIES_HI.get(name, name) if lang == "hi" else name[:1].upper() + name[1:]
+
+
+def day_name(lang: str, d: date) -> str:
+    """'Tue 24 Nov' or 'मंगलवार, 24 नवंबर'."""
+    if lang == "hi":
+        return f"{_WEEKDAYS_HI[d.weekday()]}, {d.day} {_MONTHS_HI[d.month - 1]}"
+    return f"{d.strftime('%a')} {d.day} {d.strftime('%b')}"
+
+
+def clock(lang: str, at: datetime) -> str:
+    """'7:00 am' or '07:00', in the lab's time zone."""
+    local = at.astimezone(LAB_TZ)
+    return local.strftime("%H:%M") if lang == "hi" else local.strftime("%I:%M %p").lstrip("0").lower()

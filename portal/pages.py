@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
@@ -33,16 +35,18 @@ _env = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=select_autoescape(), auto_reload=False
 )
 LANG_COOKIE = "lp_lang"
+RETURN_COOKIE = "lp_return"  # where to go after signing in, when a page sent the person to sign in first
+_RETURN_PATH = re.compile(r"^/(book)(\?[A-Za-z0-9_.~%&=+-]*)?$")  # our own pages only: never an open redirect
 _ACTION_WORDS = {"read": "act_read", "create": "act_change", "transition": "act_change", "ack": "act_read"}
 
 
-def _lang(request: Request) -> str:
+def lang_of(request: Request) -> str:
     lang = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE) or "en"
     return lang if lang in LANGS else "en"
 
 
 def render(request: Request, name: str, status: int = 200, **ctx: Any) -> Response:
-    lang = _lang(request)
+    lang = lang_of(request)
     token, new_cookie = csrf_token(request)
     html = _env.get_template(name).render(
         lang=lang, t=lambda key, **kw: t(lang, key, **kw), csrf=token, path=request.url.path, **ctx
@@ -109,6 +113,15 @@ async def _session_or_redirect(request: Request) -> PatientSession | Response:
     return session
 
 
+def to_signin_and_back(request: Request) -> Response:
+    """Send the person to sign in, and (for a page that allows it) back here with the same query afterwards."""
+    response = RedirectResponse("/signin", status_code=303)
+    back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if _RETURN_PATH.match(back) and len(back) <= 1024:
+        set_cookie(request, response, RETURN_COOKIE, quote(back, safe=""), max_age=3600)
+    return response
+
+
 async def _signed_in_form(request: Request, back: str) -> tuple[PatientSession, dict[str, str]] | Response:
     """A form posted by a signed-in patient, its CSRF token checked; otherwise where to send them instead."""
     session = await _session_or_redirect(request)
@@ -134,11 +147,13 @@ async def signin_send(request: Request) -> Response:
     try:
         form = await _form(request)
     except CsrfFailed:
-        return render(request, "signin.html", 403, error=t(_lang(request), "err_csrf"), phone="")
+        return render(request, "signin.html", 403, error=t(lang_of(request), "err_csrf"), phone="")
     phone = form.get("phone", "")[:32]
     try:
         async with request.state.pool.acquire() as conn:
-            hint = await request.state.signin.request_code(conn, phone, lang=_lang(request), meta=request_meta(request))
+            hint = await request.state.signin.request_code(
+                conn, phone, lang=lang_of(request), meta=request_meta(request)
+            )
     except DomainError as exc:
         status = 429 if isinstance(exc, TooManyAttempts) else 422
         return render(request, "signin.html", status, error=exc.message, phone=phone)
@@ -149,7 +164,7 @@ async def signin_verify(request: Request) -> Response:
     try:
         form = await _form(request)
     except CsrfFailed:
-        return render(request, "signin.html", 403, error=t(_lang(request), "err_csrf"), phone="")
+        return render(request, "signin.html", 403, error=t(lang_of(request), "err_csrf"), phone="")
     phone, code = form.get("phone", "")[:32], form.get("code", "")[:16]
     try:
         async with request.state.pool.acquire() as conn:
@@ -161,8 +176,11 @@ async def signin_verify(request: Request) -> Response:
 
 
 def _signed_in(request: Request, token: str) -> Response:
-    response = RedirectResponse("/my-tests", status_code=303)
+    back = unquote(request.cookies.get(RETURN_COOKIE, ""))[:1024]
+    response = RedirectResponse(back if _RETURN_PATH.match(back) else "/my-tests", status_code=303)
     set_cookie(request, response, PATIENT_COOKIE, token, max_age=request.state.patient_sessions.absolute)
+    if back:
+        response.delete_cookie(RETURN_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
     return response
 
 
@@ -175,7 +193,7 @@ async def link_redeem(request: Request) -> Response:
     try:
         form = await _form(request)
     except CsrfFailed:
-        return render(request, "link.html", 403, token="", error=t(_lang(request), "err_csrf"))
+        return render(request, "link.html", 403, token="", error=t(lang_of(request), "err_csrf"))
     try:
         async with request.state.pool.acquire() as conn:
             signed = await request.state.signin.redeem_magic_link(conn, form.get("t", ""), meta=request_meta(request))
@@ -185,7 +203,7 @@ async def link_redeem(request: Request) -> Response:
 
 
 async def _dashboard_context(request: Request, session: PatientSession) -> dict[str, Any]:
-    lang, now = _lang(request), datetime.now(UTC)
+    lang, now = lang_of(request), datetime.now(UTC)
     meta = request_meta(request)
     async with request.state.pool.acquire() as conn:
         family = await tracking.family(conn, request.state.vault, session.phone_lookup, meta=meta)
@@ -228,7 +246,7 @@ async def access_page(request: Request) -> Response:
     session = await _session_or_redirect(request)
     if isinstance(session, Response):
         return session
-    lang, now = _lang(request), datetime.now(UTC)
+    lang, now = lang_of(request), datetime.now(UTC)
     pid = request.query_params.get("patient") or session.active_patient_id or ""
     request.state.patient_id = pid
     async with request.state.pool.acquire() as conn:
@@ -261,7 +279,7 @@ async def close_account(request: Request) -> Response:
     pid = form.get("patient", "")[:64]
     request.state.patient_id = pid
     if form.get("confirm") != "yes":
-        return render(request, "my_data.html", 422, patient_id=pid, error=t(_lang(request), "close_confirm"))
+        return render(request, "my_data.html", 422, patient_id=pid, error=t(lang_of(request), "close_confirm"))
     async with request.state.pool.acquire() as conn:
         await patient_rights.close_account(conn, session.phone_lookup, pid, meta=request_meta(request))
         left = await tracking.patient_ids(conn, session.phone_lookup)
@@ -269,7 +287,7 @@ async def close_account(request: Request) -> Response:
         await request.state.patient_sessions.switch(session, left[0])
         return RedirectResponse("/my-tests", status_code=303)
     await request.state.patient_sessions.revoke_all(session.phone_lookup)
-    response = render(request, "signin.html", error=None, phone="", notice=t(_lang(request), "closed"))
+    response = render(request, "signin.html", error=None, phone="", notice=t(lang_of(request), "closed"))
     response.delete_cookie(PATIENT_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
     return response
 
@@ -282,7 +300,7 @@ async def signout(request: Request) -> Response:
         return RedirectResponse("/my-tests", status_code=303)
     if session is not None:
         await request.state.patient_sessions.end(session, everywhere=request.query_params.get("everywhere") == "1")
-    response = render(request, "signin.html", error=None, phone="", notice=t(_lang(request), "signed_out"))
+    response = render(request, "signin.html", error=None, phone="", notice=t(lang_of(request), "signed_out"))
     response.delete_cookie(PATIENT_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
     return response
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import asyncpg
@@ -17,6 +18,45 @@ class Item:
 
     def label(self, lang: str) -> str:
         return self.name_hi if lang == "hi" else self.name
+
+
+# The first tests a triage rule suggests (core/triage/rules.py), by the catalogue test that covers each. Urine
+# protein and ketones are read in the urine routine; the thyroid check starts with TSH. What is not here (imaging,
+# ECG, cultures, serology, random sugar…) cannot be booked online yet, and the booking page says so.
+TRIAGE_TESTS = {
+    "cbc": "CBC",
+    "cbc with platelet count": "CBC",
+    "fasting blood sugar": "FBS",
+    "hba1c": "HBA1C",
+    "kidney function tests": "KFT",
+    "liver function tests": "LFT",
+    "lipid profile": "LIPID",
+    "thyroid profile": "TSH",
+    "thyroid profile (tsh, t3, t4)": "TSH",
+    "urine routine": "URINE",
+    "urine protein": "URINE",
+    "urine ketones": "URINE",
+}
+
+
+def match(wanted: Iterable[str], catalogue: Iterable[Item]) -> tuple[list[str], list[str]]:
+    """Catalogue codes for names from a triage result (or catalogue codes or item names themselves), in order and
+    without repeats, and the names that match nothing bookable."""
+    by_key: dict[str, str] = {}
+    for item in catalogue:
+        by_key.setdefault(item.code.casefold(), item.code)
+        by_key.setdefault(item.name.casefold(), item.code)
+    codes: list[str] = []
+    unmatched: list[str] = []
+    for name in wanted:
+        key = " ".join(name.split()).casefold()
+        code = by_key.get(key) or by_key.get(TRIAGE_TESTS.get(key, "").casefold())
+        if code is None:
+            if key and name.strip() not in unmatched:
+                unmatched.append(name.strip())
+        elif code not in codes:
+            codes.append(code)
+    return codes, unmatched
 
 
 def rupees(paise: int) -> str:

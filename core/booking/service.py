@@ -15,6 +15,7 @@ from core import audit
 from core.booking.catalogue import Item
 from core.errors import Conflict, InvalidInput, NotFound
 from core.identity import Actor, RequestMeta, Role
+from core.ids import is_uuid
 from core.jobs import queue as jobs
 from core.labtime import LAB_TZ
 from core.vault import Vault
@@ -79,6 +80,22 @@ async def _schedule_reminders(conn: asyncpg.Connection, booking_id: str, slot_id
                 dedupe_key=f"remind:{booking_id}:{slot_id}:{kind}",
                 on_conflict="skip",
             )
+
+
+async def phone_for(conn: asyncpg.Connection, vault: Vault, phone_lookup: str) -> str | None:
+    """The number behind a signed-in phone (a session keeps only its lookup hash), where reminders for a booking
+    made on the portal go: read from a patient on that phone and checked against the hash. None if no patient on
+    file has it any more (the account was closed meanwhile)."""
+    rows = await conn.fetch(
+        """SELECT id::text, phone_enc FROM patients WHERE phone_lookup = $1 AND phone_enc IS NOT NULL
+           ORDER BY created_at LIMIT 5""",
+        bytes.fromhex(phone_lookup),
+    )
+    for row in rows:
+        phone = vault.open("patients", "phone", row["id"], row["phone_enc"])
+        if phone and vault.lookup.digest("phone", phone).hex() == phone_lookup:
+            return phone
+    return None
 
 
 async def book(
@@ -147,6 +164,23 @@ async def upcoming(conn: asyncpg.Connection, phone_lookup: str, now: datetime | 
     )
     return [Booking(r["id"], r["ref"], r["kind"], r["centre_id"], r["starts_at"], tuple(r["items"]),
                     r["price_paise"], r["status"]) for r in rows]  # fmt: skip
+
+
+async def find(conn: asyncpg.Connection, phone_lookup: str, booking_id: str) -> tuple[Booking, str | None] | None:
+    """One of this phone's bookings, whatever its status, with the pincode of a home collection; None for any other
+    id (so ids cannot be probed)."""
+    if not is_uuid(booking_id):
+        return None
+    r = await conn.fetchrow(
+        """SELECT b.id::text, b.ref, b.kind, s.centre_id, s.starts_at, b.items, b.price_paise, b.status, b.pincode
+           FROM bookings b JOIN slots s ON s.id = b.slot_id WHERE b.id = $1 AND b.phone_lookup = $2""",
+        booking_id,
+        phone_lookup,
+    )
+    if r is None:
+        return None
+    return Booking(r["id"], r["ref"], r["kind"], r["centre_id"], r["starts_at"], tuple(r["items"]), r["price_paise"],
+                   r["status"]), r["pincode"]  # fmt: skip
 
 
 async def _mine(conn: asyncpg.Connection, phone_lookup: str, booking_id: str) -> asyncpg.Record:

@@ -88,3 +88,11 @@ async def open_slots(conn: asyncpg.Connection, kind: str, centre_id: str, day: d
         LAB_TZ.key,
     )
     return [Slot(r["id"], r["centre_id"], r["kind"], r["starts_at"], r["free"]) for r in rows]
+
+
+async def get(conn: asyncpg.Connection, slot_id: int) -> Slot | None:
+    """One slot, full or not, past or not (the booking itself decides whether it can still be taken)."""
+    r = await conn.fetchrow(
+        "SELECT id, centre_id, kind, starts_at, capacity - booked AS free FROM slots WHERE id = $1", slot_id
+    )
+    return Slot(r["id"], r["centre_id"], r["kind"], r["starts_at"], r["free"]) if r else None

@@ -1,10 +1,12 @@
 """A real browser (Debian's chromium via Playwright): sign in, watch a transition appear without a reload,
-lose the server, miss a transition, and see it appear once the page has reconnected and resumed."""
+lose the server, miss a transition, and see it appear once the page has reconnected and resumed; and axe-core's
+accessibility checks on every patient page, the symptom check and booking included."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -121,4 +123,56 @@ async def test_every_patient_page_passes_the_wcag_21_aa_checks(
             await page.goto(base + path)
             pages[name] = (await axe.run(page, options=rules)).response["violations"]
     found = {name: [(v["id"], v["impact"], len(v["nodes"])) for v in violations] for name, violations in pages.items()}
+    assert found == {name: [] for name in pages}
+
+
+async def test_the_symptom_check_and_booking_pages_pass_the_wcag_21_aa_checks(
+    browser: Browser, settings: Settings, pool: asyncpg.Pool, vault: Vault
+) -> None:
+    """The same axe-core rules on the symptom form, an urgent and an emergency result (in both languages), and the
+    booking page: as first opened, with its days and times shown, and the confirmation."""
+    from axe_playwright_python.async_playwright import Axe
+
+    from core.booking import slots
+
+    async with pool.acquire() as conn:
+        await make_sample(conn, vault, patient=await make_patient(conn, vault, phone=PHONE))  # and the centres
+        await slots.ensure(conn, datetime.now(UTC).date())
+    inbox = Inbox()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    page = await browser.new_page()
+    axe = Axe()
+    rules = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+    pages: dict[str, list[dict[str, object]]] = {}
+
+    async def check(name: str) -> None:
+        pages[name] = (await axe.run(page, options=rules)).response["violations"]
+
+    async with serving(create_app(settings, notifier=inbox), port=port):
+        for lang, label, submit, urgent, emergency in (
+            ("en", "Your symptoms", "Check my symptoms", "fever for 4 days and body ache", "chest pain and sweating"),
+            ("hi", "आपके लक्षण", "मेरे लक्षण जाँचें", "4 din se bukhar hai, khansi nahi", "सीने में दर्द और पसीना"),
+        ):
+            await page.goto(f"{base}/triage?lang={lang}")
+            await check(f"symptom form ({lang})")
+            for level, words in (("urgent", urgent), ("emergency", emergency)):
+                await page.goto(f"{base}/triage")
+                await page.get_by_label(label).fill(words)
+                await page.get_by_role("button", name=submit).click()
+                await expect(page.locator("#level")).to_be_visible()
+                await check(f"{level} result ({lang})")
+        await page.goto(f"{base}/triage?lang=en")
+        await _sign_in(page, base, inbox)
+        await page.goto(f"{base}/book?tests=CBC&tests=Dengue+NS1&consult=1")
+        await check("booking form")
+        await page.get_by_role("button", name="Show available times").click()
+        await page.locator('input[name="slot"]').first.check()
+        await check("booking form with times")
+        await page.get_by_role("button", name="Book this time").click()
+        await expect(page.get_by_role("heading", name="Your collection is booked")).to_be_visible()
+        await check("booking confirmed")
+        await page.goto(f"{base}/book?lang=hi")
+        await check("booking form (hi)")
+    found = {name: [(v["id"], v["impact"], len(v["nodes"])) for v in violations] for name, violations in pages.items()}  # type: ignore[arg-type]
     assert found == {name: [] for name in pages}

@@ -91,6 +91,10 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "page.switch": ("POST", "/switch", {"form": {"patient": "nobody"}}),
     "page.my_data": ("GET", "/my-tests/my-data", None),
     "page.close": ("POST", "/my-tests/close", {"form": {"patient": "nobody"}}),
+    "page.triage": ("GET", "/triage", None),
+    "page.triage.assess": ("POST", "/triage", {"form": {"text": "mild cold"}}),
+    "page.book": ("GET", "/book?tests=CBC", None),
+    "page.book.create": ("POST", "/book", {"form": {"kind": "nowhere"}}),
 }
 
 ROLES: list[Role | None] = [None, Role.PATIENT, *sorted(permissions.STAFF)]
