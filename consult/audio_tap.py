@@ -46,6 +46,7 @@ class AudioTap:
         *,
         cutter: UtteranceCutter | None = None,
         idle_flush_s: float = 0.7,
+        gate: Callable[[], bool] | None = None,
     ) -> None:
         if track.kind != "audio":
             raise ValueError(f"an audio track is needed, got {track.kind}")
@@ -55,6 +56,7 @@ class AudioTap:
         self._transcriber = transcriber
         self._cutter = cutter or UtteranceCutter()
         self._idle = idle_flush_s
+        self._gate = gate  # consent: an utterance is transcribed only while this says yes; otherwise it is dropped
         self._utterances: asyncio.Queue[Utterance | None] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -142,6 +144,8 @@ class AudioTap:
 
     async def _write(self) -> None:
         while (utterance := await self._utterances.get()) is not None:
+            if self._gate is not None and not self._gate():
+                continue  # no consent now: the audio is never transcribed, kept or sent anywhere
             text = await self._transcriber.transcribe(utterance.samples)
             if text:
                 await self._on_line(Line(self.speaker, round(utterance.start, 2), round(utterance.end, 2), text))

@@ -270,6 +270,7 @@ OUTGOING: Final[dict[str, dict[str, _Check]]] = {
     "consent": {"side": str, "given": bool},
     "transcript": {"id": int, "speaker": str, "started_at": _Num, "ended_at": _Num, "text": str},
     "soap_draft": {"draft": dict},
+    "labs": {"results": list},
     "quality": {"rtt_ms": _OptNum, "loss": _OptNum, "jitter_ms": _OptNum},
     "ended": {"reason": str},
 }
@@ -283,6 +284,7 @@ OUTGOING: Final[dict[str, dict[str, _Check]]] = {
 - consent: a participant gave or withdrew consent to the live transcript.
 - transcript: one line of the live transcript (`id` is what SOAP sentences cite; times are seconds in the speaker's
   own audio).
+- labs: the patient's recent released results (the doctor's page only), each {test, value, unit, flag, ...}.
 - soap_draft: the SOAP draft so far, as a JSON object built by the caller from `core.notes.soap.Draft`.
 - quality: the participant's own connection (round-trip ms, packet loss 0-1, jitter ms; null when not yet known).
 - ended: the consult is over (the server closes the room); `reason` is for display.

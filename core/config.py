@@ -98,6 +98,12 @@ class Settings:
     whisper_compute_type: str = "int8"  # CTranslate2 quantisation: int8 on CPU (RTF ~0.045 for tiny.en, 2 threads)
     whisper_threads: int = 2  # CPU threads per transcription
     whisper_workers: int = 1  # transcriptions running at once in this process; the rest wait in line
+    # Teleconsult ICE servers: STUN for discovery and TURN (e.g. coturn with use-auth-secret) for mobile networks
+    # that block direct media; each join gets TURN credentials valid for turn_ttl_seconds (coturn's REST scheme).
+    stun_urls: tuple[str, ...] = ()
+    turn_urls: tuple[str, ...] = ()
+    turn_secret: Secret | None = None
+    turn_ttl_seconds: int = 3600
     whisper_beam_size: int = 1  # 1: greedy, fastest; 5 cut WER 13.7 -> 10.8 % at 1.8x the time (tiny.en)
 
     @property
@@ -257,6 +263,19 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     whisper_threads = _int(env, "LABPULSE_WHISPER_THREADS", 2, 1, 64, problems)
     whisper_workers = _int(env, "LABPULSE_WHISPER_WORKERS", 1, 1, 16, problems)
     whisper_beam = _int(env, "LABPULSE_WHISPER_BEAM_SIZE", 1, 1, 10, problems)
+    stun_urls = tuple(u.strip() for u in env.get("LABPULSE_STUN_URLS", "").split(",") if u.strip())
+    turn_urls = tuple(u.strip() for u in env.get("LABPULSE_TURN_URLS", "").split(",") if u.strip())
+    for name, urls, schemes in (("LABPULSE_STUN_URLS", stun_urls, ("stun:", "stuns:")),
+                                ("LABPULSE_TURN_URLS", turn_urls, ("turn:", "turns:"))):  # fmt: skip
+        bad = [u for u in urls if not u.startswith(schemes) or len(u) > 200]
+        if bad:
+            problems.append(f"{name}: comma-separated {' or '.join(schemes)} URLs, got {bad[0]!r}")
+    turn_secret = env.get("LABPULSE_TURN_SECRET", "").strip() or None
+    if bool(turn_urls) != bool(turn_secret):
+        problems.append(
+            "LABPULSE_TURN_URLS and LABPULSE_TURN_SECRET: set both or neither (coturn's static-auth-secret)"
+        )
+    turn_ttl = _int(env, "LABPULSE_TURN_TTL_SECONDS", 3600, 300, 86400, problems)
 
     log_level = env.get("LABPULSE_LOG_LEVEL", "info").lower()
     if log_level not in ("debug", "info", "warning", "error"):
@@ -351,4 +370,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         whisper_threads=whisper_threads,
         whisper_workers=whisper_workers,
         whisper_beam_size=whisper_beam,
+        stun_urls=stun_urls,
+        turn_urls=turn_urls,
+        turn_secret=Secret(turn_secret) if turn_secret else None,
+        turn_ttl_seconds=turn_ttl,
     )

@@ -109,6 +109,18 @@ ENDPOINTS: dict[str, str] = {
     "page.triage.assess": PUBLIC,  # as triage.assess: anyone may ask; a signed-in person's check is kept and audited
     "page.book": PATIENT_SELF,
     "page.book.create": PATIENT_SELF,
+    "page.consult.book": PATIENT_SELF,
+    "page.consult.book.create": PATIENT_SELF,
+    # A teleconsult's join link, bound to the first device that opened it, is the authorization for its room, its
+    # signalling socket and (on the doctor's side only) its note: core.teleconsult.service.join checks it each time.
+    "page.consult.join": PUBLIC,
+    "page.consult.room": PUBLIC,
+    "ws.consult": PUBLIC,
+    "consult.note.read": PUBLIC,
+    "consult.note.save": PUBLIC,
+    "consult.note.sign": PUBLIC,
+    "consult.note.amend": PUBLIC,
+    "consult.tests": PUBLIC,
 }
 
 
@@ -138,6 +150,14 @@ PHI_ENDPOINTS = frozenset(
         "page.close",
         "page.book",  # shows the person's own booking once made
         "page.book.create",  # their phone and home address
+        "page.consult.book.create",  # the reason for the consult, their phone
+        "page.consult.room",
+        "ws.consult",  # the transcript, the draft note and the patient's results (to the doctor)
+        "consult.note.read",
+        "consult.note.save",
+        "consult.note.sign",
+        "consult.note.amend",
+        "consult.tests",
         "admin.audit",
         "admin.audit.export",
         "admin.audit.page",

@@ -29,6 +29,8 @@ ENDPOINT_LIMITS: dict[str, tuple[int, int, str]] = {
     "triage.assess": (60, 600, "ip"),
     "page.triage.assess": (60, 600, "ip"),
     "page.book.create": (60, 600, "session"),
+    "page.consult.book.create": (30, 600, "session"),
+    "page.consult.join": (30, 600, "ip"),  # a guessed link is 192 bits; this only keeps the log quiet
 }
 
 

@@ -455,3 +455,94 @@ def clock(lang: str, at: datetime) -> str:
     """'7:00 am' or '07:00', in the lab's time zone."""
     local = at.astimezone(LAB_TZ)
     return local.strftime("%H:%M") if lang == "hi" else local.strftime("%I:%M %p").lstrip("0").lower()
+
+
+# Teleconsults: booking, joining and the room (patient and doctor views).
+TEXT["en"].update(
+    {
+        "consult_book_heading": "Book a video consultation",
+        "consult_book_intro": "Talk to one of our doctors by video from your phone or computer. "
+        "Choose a day and a time.",
+        "consult_reason": "What would you like to talk about? (optional)",
+        "consult_day": "Day",
+        "consult_time": "Time",
+        "consult_no_times": "No free times on this day. Please choose another day.",
+        "consult_book_button": "Book this time",
+        "consult_booked_heading": "Your video consultation is booked",
+        "consult_booked_with": "With {doctor} at {time} ({ref}).",
+        "consult_booked_link": "Open this link on the phone or computer you will use. It opens 15 minutes before and "
+        "works only on the first device that opens it. We will also send it to you an hour before.",
+        "consult_join": "Join the consultation",
+        "consult_room_heading": "Video consultation",
+        "consult_with": "With {doctor}",
+        "consult_consent": "I agree that this consultation is transcribed to help the doctor write notes. The words "
+        "are kept private and encrypted.",
+        "consult_consent_doctor": "Patient consented to the transcript",
+        "consult_waiting": "Waiting for the other person to join…",
+        "consult_connected": "Connected",
+        "consult_mute": "Mute",
+        "consult_unmute": "Unmute",
+        "consult_camera_off": "Camera off",
+        "consult_camera_on": "Camera on",
+        "consult_leave": "Leave",
+        "consult_left": "You have left the consultation. You can rejoin with the same link while it is open.",
+        "consult_quality": "Connection",
+        "consult_quality_good": "good",
+        "consult_quality_fair": "fair",
+        "consult_quality_poor": "poor",
+        "consult_transcript": "Live transcript",
+        "consult_soap": "SOAP note draft",
+        "consult_labs": "Recent lab results",
+        "consult_no_labs": "No released results in the last six months.",
+        "consult_save": "Save draft",
+        "consult_sign": "Sign note",
+        "consult_signed": "Signed",
+        "consult_amend": "Amend",
+        "consult_book_tests": "Send the patient a booking link for these tests",
+        "consult_tests_sent": "Booking link sent to the patient.",
+        "consult_error_heading": "We could not open the consultation",
+        "consult_camera_error": "We could not use your camera or microphone. Please allow them in your browser and "
+        "reload the page.",
+        "subjective": "Subjective",
+        "objective": "Objective",
+        "assessment": "Assessment",
+        "plan": "Plan",
+        "speaker_doctor": "Doctor",
+        "speaker_patient": "Patient",
+    }
+)
+TEXT["hi"].update(
+    {
+        "consult_book_heading": "वीडियो परामर्श बुक करें",
+        "consult_book_intro": "अपने फ़ोन या कंप्यूटर से हमारे डॉक्टर से वीडियो पर बात करें। दिन और समय चुनें।",
+        "consult_reason": "आप किस बारे में बात करना चाहते हैं? (ज़रूरी नहीं)",
+        "consult_day": "दिन",
+        "consult_time": "समय",
+        "consult_no_times": "इस दिन कोई समय खाली नहीं है। कृपया दूसरा दिन चुनें।",
+        "consult_book_button": "यह समय बुक करें",
+        "consult_booked_heading": "आपका वीडियो परामर्श बुक हो गया है",
+        "consult_booked_with": "{doctor} के साथ, {time} बजे ({ref})।",
+        "consult_booked_link": "यह लिंक उसी फ़ोन या कंप्यूटर पर खोलें जिससे आप जुड़ेंगे। यह 15 मिनट पहले खुलेगा और केवल उसी डिवाइस "
+        "पर चलेगा जिस पर पहली बार खोला गया। हम इसे एक घंटा पहले भी भेजेंगे।",
+        "consult_join": "परामर्श में जुड़ें",
+        "consult_room_heading": "वीडियो परामर्श",
+        "consult_with": "{doctor} के साथ",
+        "consult_consent": "मैं सहमत हूँ कि डॉक्टर के नोट्स के लिए इस परामर्श को लिखा जाए। "
+        "शब्द निजी और सुरक्षित (एन्क्रिप्टेड) रखे जाते हैं।",
+        "consult_consent_doctor": "मरीज़ ने ट्रांसक्रिप्ट के लिए सहमति दी",
+        "consult_waiting": "दूसरे व्यक्ति के जुड़ने का इंतज़ार…",
+        "consult_connected": "जुड़ गए",
+        "consult_mute": "आवाज़ बंद",
+        "consult_unmute": "आवाज़ चालू",
+        "consult_camera_off": "कैमरा बंद",
+        "consult_camera_on": "कैमरा चालू",
+        "consult_leave": "छोड़ें",
+        "consult_left": "आपने परामर्श छोड़ दिया है। जब तक यह खुला है, आप उसी लिंक से फिर जुड़ सकते हैं।",
+        "consult_quality": "कनेक्शन",
+        "consult_quality_good": "अच्छा",
+        "consult_quality_fair": "ठीक",
+        "consult_quality_poor": "कमज़ोर",
+        "consult_error_heading": "हम परामर्श नहीं खोल सके",
+        "consult_camera_error": "हम आपका कैमरा या माइक्रोफ़ोन इस्तेमाल नहीं कर सके। कृपया ब्राउज़र में अनुमति दें और पेज दोबारा खोलें।",
+    }
+)

@@ -25,6 +25,9 @@ from core.reports import delivery, render
 from core.reports.links import ReportLinks
 from core.reports.service import RENDER_JOB
 from core.storage import FileStore, LocalFileStore
+from core.teleconsult import messages as consult_messages
+from core.teleconsult import service as consults
+from core.teleconsult import slots as consult_slots
 from core.vault import Vault
 
 log = logging.getLogger("labpulse.jobs")
@@ -101,13 +104,21 @@ def handlers(
             pool, vault, notifiers, str(payload["booking_id"]), int(payload["slot_id"]), str(payload["kind"])
         )  # its outcome is audited
 
-    return {RENDER_JOB: render_report, render.DELIVER_JOB: deliver_notice, REMINDER_JOB: remind}
+    async def consult_remind(payload: dict[str, Any]) -> None:
+        await consult_messages.remind(pool, vault, notifiers, str(payload["consult_id"]), settings.link_base())
+
+    async def consult_tests(payload: dict[str, Any]) -> None:
+        codes = [str(c) for c in payload["codes"]]
+        await consult_messages.tests(pool, vault, notifiers, str(payload["consult_id"]), codes, settings.link_base())
+
+    return {RENDER_JOB: render_report, render.DELIVER_JOB: deliver_notice, REMINDER_JOB: remind,
+            consults.REMINDER_JOB: consult_remind, consults.TESTS_JOB: consult_tests}  # fmt: skip
 
 
 async def _sweep(pool: asyncpg.Pool, stop: asyncio.Event, every: float = 60) -> None:
     """Every minute: queue again any report or notice that should have finished and has no job (render.pending),
     and complete any tube whose last results arrived in two messages at once (intake.complete_ready). Once a day
-    (and at start), the coming week's booking slots."""
+    (and at start), the coming week's booking slots and doctors' teleconsult slots."""
     slots_for: date | None = None
     while not stop.is_set():
         try:
@@ -118,6 +129,7 @@ async def _sweep(pool: asyncpg.Pool, stop: asyncio.Event, every: float = 60) -> 
                     log.info("completed %d tube(s) whose results arrived together", n)
                 if slots_for != (today := datetime.now(LAB_TZ).date()):
                     await slots.ensure(conn, today)
+                    await consult_slots.ensure(conn, today)
                     slots_for = today
         except Exception as exc:  # noqa: BLE001 - the sweep must outlive any one failure
             log.warning("job sweep failed; trying again in a minute (%s)", type(exc).__name__)

@@ -14,6 +14,9 @@ from starlette.applications import Starlette
 from bots import telegram_channel
 from bots.engine import Engine
 from bots.sessions import SessionStore
+from consult import ice
+from consult.live import LiveConsults
+from consult.transcribe import Transcriber
 from core import demo
 from core.config import Settings
 from core.db.pool import pool_from_settings
@@ -89,6 +92,9 @@ def make_lifespan(settings: Settings, notifier: Notifier | None = None):  # type
             report_links=jobs.report_links(settings),
             bot_engine=engine,
             telegram=telegram_channel.build(settings, engine, pool, vault),
+            consults=LiveConsults(
+                pool, vault, lambda: Transcriber.from_settings(settings), ice_servers=ice.for_server(settings)
+            ),
         )
         tasks = [asyncio.create_task(hub.run(), name="realtime-hub")]
         relay: Relay | None = None
@@ -121,6 +127,7 @@ def make_lifespan(settings: Settings, notifier: Notifier | None = None):  # type
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            await state["consults"].close()  # every peer connection, audio tap and task of a live consult
             if state["telegram"] is not None:
                 await state["telegram"].close()
             await redis.aclose()

@@ -177,6 +177,42 @@ DOCUMENT: dict[str, Any] = {
                 body=_body(["text"], {"text": _S, "age": {"type": "integer"}, "sex": _S, "language": _S}),
             )
         },
+        "/api/consults/{consult_id}/note": {
+            "get": _op(
+                "The consult's note, latest version (the doctor's join link)",
+                auth=False,
+                params=[_path("consult_id", "uuid")],
+            ),
+            "put": _op(
+                "Save the doctor's edits into the draft",
+                auth=False,
+                params=[_path("consult_id", "uuid")],
+                body=_body(["body"], {"body": _ANY}),
+            ),
+        },
+        "/api/consults/{consult_id}/note/sign": {
+            "post": _op(
+                "Sign the draft the doctor was looking at; it never changes again",
+                auth=False,
+                params=[_path("consult_id", "uuid")],
+                body=_body(["version"], {"version": {"type": "integer"}}),
+            )
+        },
+        "/api/consults/{consult_id}/note/amend": {
+            "post": _op(
+                "Start an amendment of the signed note (a new version)",
+                auth=False,
+                params=[_path("consult_id", "uuid")],
+            )
+        },
+        "/api/consults/{consult_id}/tests": {
+            "post": _op(
+                "Send the patient a booking link for these tests",
+                auth=False,
+                params=[_path("consult_id", "uuid")],
+                body=_body(["codes"], {"codes": {"type": "array", "items": _S}}),
+            )
+        },
         "/api/patient/code": {
             "post": _op("Send a sign-in code", ok=202, auth=False, body=_body(["phone"], {"phone": _S, "lang": _S}))
         },

@@ -31,4 +31,5 @@ class AppState(TypedDict):
     report_links: ReportLinks  # signed, expiring download links
     bot_engine: Any  # bots.engine.Engine: the conversation engine behind every chat channel
     telegram: Any  # bots.telegram_channel.TelegramChannel, or None when Telegram is not set up
+    consults: Any  # consult.live.LiveConsults: the teleconsults live on this process
     oidc: Any  # authlib's client for the identity provider, or None when single sign-on is not set up

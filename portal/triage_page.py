@@ -93,7 +93,7 @@ async def triage_result(request: Request) -> Response:
         ambulance=ambulance,
         tel=_tel(ambulance),
         book_url="/book?" + urlencode(tests) if tests else "/book",
-        consult_url="/book?" + urlencode([("consult", "1"), *tests]),
+        consult_url="/consult/book",  # the words stay out of the URL (and so out of any access log)
         signed_in=signed_in,
     )
 

@@ -296,3 +296,29 @@ def require_doctor(grant_or_actor: JoinGrant | Actor, consult: Consult) -> None:
     actor = grant_or_actor.actor() if isinstance(grant_or_actor, JoinGrant) else grant_or_actor
     if actor.role != Role.DOCTOR or actor.id != f"staff:{consult.doctor_id}":
         raise PermissionDenied("consult.note", actor.role.value)
+
+
+TESTS_JOB = "consult.tests"
+
+
+async def suggest_tests(
+    conn: asyncpg.Connection, consult: Consult, codes: object, *, actor: Actor, meta: RequestMeta | None = None
+) -> list[str]:
+    """The doctor's one click: queue a message to the patient with a booking link for these catalogue tests."""
+    require_doctor(actor, consult)
+    if not isinstance(codes, list) or not codes or len(codes) > 20 or not all(isinstance(c, str) for c in codes):
+        raise InvalidInput("codes", "Choose the tests to book: a list of catalogue codes such as CBC.")
+    known = await conn.fetch("SELECT code FROM test_catalogue WHERE code = ANY($1::text[])", codes)
+    chosen = sorted({r["code"] for r in known})
+    if not chosen:
+        raise InvalidInput("codes", "None of those tests can be booked online yet; please ask the patient to call.")
+    async with conn.transaction():
+        await jobs.queries(conn).enqueue(
+            TESTS_JOB,
+            jobs.encode({"consult_id": consult.id, "codes": chosen}),
+            dedupe_key=f"consult-tests:{consult.id}:{','.join(chosen)}",
+            on_conflict="skip",
+        )
+        await audit.append(conn, actor=actor, action="consult.tests", entity_type="consult", entity_id=consult.id,
+                           patient_id=consult.patient_id, summary={"codes": chosen}, meta=meta)  # fmt: skip
+    return chosen

@@ -64,3 +64,15 @@ async def open_slots(conn: asyncpg.Connection, day: date, now: datetime, limit: 
         limit,
     )
     return [ConsultSlot(r["id"], str(r["doctor_id"]), r["display_name"], r["starts_at"], r["minutes"]) for r in rows]
+
+
+async def add(conn: asyncpg.Connection, doctor_id: str, starts_at: datetime, minutes: int = MINUTES) -> int:
+    """One extra slot for a doctor (an added clinic, or an urgent same-day consult); returns its id."""
+    slot_id = await conn.fetchval(
+        """INSERT INTO consult_slots (doctor_id, starts_at, minutes) VALUES ($1, $2, $3)
+           ON CONFLICT (doctor_id, starts_at) DO UPDATE SET minutes = EXCLUDED.minutes RETURNING id""",
+        doctor_id,
+        starts_at,
+        minutes,
+    )
+    return int(slot_id)

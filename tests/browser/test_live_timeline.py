@@ -172,6 +172,8 @@ async def test_the_symptom_check_and_booking_pages_pass_the_wcag_21_aa_checks(
         await page.get_by_role("button", name="Book this time").click()
         await expect(page.get_by_role("heading", name="Your collection is booked")).to_be_visible()
         await check("booking confirmed")
+        await page.goto(f"{base}/consult/book")
+        await check("teleconsult booking")
         await page.goto(f"{base}/book?lang=hi")
         await check("booking form (hi)")
     found = {name: [(v["id"], v["impact"], len(v["nodes"])) for v in violations] for name, violations in pages.items()}  # type: ignore[arg-type]

@@ -28,6 +28,7 @@ from tests.support.inbox import Inbox
 from tests.support.server import serving
 
 PHONE = "+919844400001"
+_NO_CONSULT = "00000000-0000-0000-0000-000000000000"
 
 # One request per endpoint, shaped so that a caller who is let in gets an answer from the handler itself (often a
 # 4xx about the input) and never a 401/403 for some other reason.
@@ -95,6 +96,17 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "page.triage.assess": ("POST", "/triage", {"form": {"text": "mild cold"}}),
     "page.book": ("GET", "/book?tests=CBC", None),
     "page.book.create": ("POST", "/book", {"form": {"kind": "nowhere"}}),
+    "page.consult.book": ("GET", "/consult/book", None),
+    "page.consult.book.create": ("POST", "/consult/book", {"form": {"slot": "x"}}),
+    # Link-guarded: without a join link every caller gets the same calm "not a valid link".
+    "page.consult.join": ("GET", "/consult/join/not-a-real-link-token-000000", None),
+    "page.consult.room": ("GET", f"/consult/{_NO_CONSULT}", None),
+    "ws.consult": ("WS", f"/consult/{_NO_CONSULT}/ws", None),
+    "consult.note.read": ("GET", f"/api/consults/{_NO_CONSULT}/note", None),
+    "consult.note.save": ("PUT", f"/api/consults/{_NO_CONSULT}/note", {"json": {"body": {}}}),
+    "consult.note.sign": ("POST", f"/api/consults/{_NO_CONSULT}/note/sign", {"json": {"version": 1}}),
+    "consult.note.amend": ("POST", f"/api/consults/{_NO_CONSULT}/note/amend", None),
+    "consult.tests": ("POST", f"/api/consults/{_NO_CONSULT}/tests", {"json": {"codes": ["CBC"]}}),
 }
 
 ROLES: list[Role | None] = [None, Role.PATIENT, *sorted(permissions.STAFF)]
