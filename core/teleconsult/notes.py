@@ -108,6 +108,14 @@ def _version(vault: Vault, consult_id: str, row: asyncpg.Record) -> NoteVersion:
 _COLUMNS = "version, status, body_enc, updated_at, signed_at, signed_by, amends, content_hash"
 
 
+async def _head(conn: asyncpg.Connection, consult_id: str) -> asyncpg.Record | None:
+    """The latest version, locked until the transaction ends (edits, signing and amending are serialised)."""
+    return await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM consult_notes WHERE consult_id = $1 ORDER BY version DESC LIMIT 1 FOR UPDATE",
+        consult_id,
+    )
+
+
 async def latest(
     conn: asyncpg.Connection, vault: Vault, consult: Consult, *, actor: Actor, meta: RequestMeta | None = None
 ) -> NoteVersion | None:
@@ -136,10 +144,7 @@ async def save_draft(
     require_doctor(actor, consult)
     clean = validate(body)
     async with conn.transaction():
-        head = await conn.fetchrow(
-            "SELECT version, status FROM consult_notes WHERE consult_id = $1 ORDER BY version DESC LIMIT 1 FOR UPDATE",
-            consult.id,
-        )
+        head = await _head(conn, consult.id)
         if head is not None and head["status"] == "signed":
             raise NoteSigned
         version = head["version"] if head is not None else 1
@@ -172,10 +177,7 @@ async def sign(
     """Sign the draft the doctor was looking at (``version``): from now on it never changes."""
     require_doctor(actor, consult)
     async with conn.transaction():
-        head = await conn.fetchrow(
-            f"SELECT {_COLUMNS} FROM consult_notes WHERE consult_id = $1 ORDER BY version DESC LIMIT 1 FOR UPDATE",
-            consult.id,
-        )
+        head = await _head(conn, consult.id)
         if head is None or head["version"] != version:
             raise NoteChanged
         if head["status"] == "signed":
@@ -207,10 +209,7 @@ async def amend(
     """Start an amendment: a new draft version holding the signed text, to edit and sign."""
     require_doctor(actor, consult)
     async with conn.transaction():
-        head = await conn.fetchrow(
-            f"SELECT {_COLUMNS} FROM consult_notes WHERE consult_id = $1 ORDER BY version DESC LIMIT 1 FOR UPDATE",
-            consult.id,
-        )
+        head = await _head(conn, consult.id)
         if head is None or head["status"] != "signed":
             raise InvalidInput("note", "Only a signed note is amended; a draft can simply be edited.")
         body = _version(vault, consult.id, head).body
