@@ -2,7 +2,7 @@
 word error rate and speech-to-screen latency, with the real Whisper weights (bundled tiny.en by default).
 
     .venv/bin/python bench/transcribe.py [--script tests/data/consult/fever_consult.json] [--beam 1] [--threads 2]
-                                         [--compute int8] [--skip-live]
+                                         [--compute int8] [--skip-live] [--prompt] [--full-window]
 
 1. Offline: the combined recording is cut by the streaming VAD (fed 20 ms at a time) and every utterance is
    transcribed one after the other. Real-time factor = transcription wall time / audio duration (the whole
@@ -12,6 +12,9 @@ word error rate and speech-to-screen latency, with the real Whisper weights (bun
    time on the wall clock (as a remote track delivers them), into one AudioTap per speaker sharing one
    Transcriber. Latency = wall time the line is emitted - wall time at which the line's last spoken sample was
    delivered (the stream's time zero is taken from the first frame's pts as it arrives).
+
+--prompt: Whisper is given consult.transcribe.CLINICAL_PROMPT (general clinical vocabulary) before each utterance.
+--full-window: the 30 s encoder window faster-whisper always uses, instead of one fitted to the utterance.
 
 The machine's load average is printed: on a shared 2-core machine, other work inflates every figure here.
 """
@@ -34,7 +37,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from common import ROOT, pct
 
 from consult.audio_tap import AudioTap
-from consult.transcribe import Line, Transcriber
+from consult.transcribe import CLINICAL_PROMPT, Line, Transcriber
 from consult.vad import RATE, UtteranceCutter
 
 sys.path.insert(0, str(ROOT))  # tests.support.speech: the same spoken script as the tests
@@ -53,7 +56,7 @@ class Clocked(MediaStreamTrack):
 
     async def recv(self) -> Any:
         frame = await self.inner.recv()
-        if self.zero is None and frame.pts is not None:
+        if self.zero is None and frame.pts is not None and frame.time_base is not None:
             self.zero = time.perf_counter() - float(frame.pts * Fraction(frame.time_base))
         return frame
 
@@ -72,6 +75,7 @@ def offline(transcriber: Transcriber, spoken: list[SpokenLine], combined: Path, 
     utterances += cutter.flush()
     vad_s = time.perf_counter() - t
     transcriber.transcribe_sync(utterances[0].samples)  # warm up
+    full_before = transcriber.full_windows
     texts, wall, cpu = [], 0.0, 0.0
     for u in utterances:
         t, c = time.perf_counter(), time.process_time()
@@ -86,6 +90,7 @@ def offline(transcriber: Transcriber, spoken: list[SpokenLine], combined: Path, 
           f"({speech:.1f} s speech); VAD {vad_s:.2f} s ({vad_s / duration * 100:.1f} % of real time)")  # fmt: skip
     print(f"  RTF {wall / duration:.3f} (wall {wall:.2f} s / {duration:.1f} s audio), {wall / speech:.3f} per s of "
           f"speech; CPU {cpu / duration:.3f} s per audio s; {wall / len(utterances):.2f} s per utterance")  # fmt: skip
+    print(f"  {transcriber.full_windows - full_before} of {len(utterances)} utterances on the 30 s window")
     print(f"  WER {out.wer:.1%} ({out.substitutions} sub, {out.deletions} del, {out.insertions} ins / "
           f"{len(ref.split())} words)")  # fmt: skip
     for s, x in zip(spoken, texts, strict=False):
@@ -122,13 +127,22 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--compute", default="int8")
     ap.add_argument("--skip-live", action="store_true")
+    ap.add_argument("--prompt", action="store_true", help="initial prompt: general clinical vocabulary")
+    ap.add_argument("--full-window", action="store_true", help="always encode Whisper's 30 s window")
     args = ap.parse_args()
     print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory() as tmp:
         rendered = render(load_script(Path(args.script)), Path(tmp))
         t = time.perf_counter()
-        transcriber = Transcriber(threads=args.threads, compute_type=args.compute, beam_size=args.beam)
-        print(f"model {transcriber.model_path} ({args.compute}, {args.threads} threads, beam {args.beam}) "
+        transcriber = Transcriber(
+            threads=args.threads,
+            compute_type=args.compute,
+            beam_size=args.beam,
+            initial_prompt=CLINICAL_PROMPT if args.prompt else None,
+            short_window=not args.full_window,
+        )
+        print(f"model {transcriber.model_path} ({args.compute}, {args.threads} threads, beam {args.beam}, "
+              f"{'30 s' if args.full_window else 'fitted'} window, prompt {'on' if args.prompt else 'off'}) "
               f"loaded in {time.perf_counter() - t:.2f} s")  # fmt: skip
         offline(transcriber, rendered.lines, rendered.combined, rendered.duration)
         if not args.skip_live:

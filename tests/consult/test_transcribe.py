@@ -21,7 +21,7 @@ from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import MediaStreamTrack
 
 from consult.audio_tap import AudioTap
-from consult.transcribe import Line, Transcriber, bundled_model_path, clean
+from consult.transcribe import Line, Transcriber, bundled_model_path, clean, repeats_itself, window_frames
 from consult.vad import RATE, Utterance, UtteranceCutter
 from core.config import ConfigError, load_settings
 from tests.support.speech import Rendered, have_tools, load_script, normalise, read_wav, render
@@ -132,6 +132,34 @@ async def test_transcribing_does_not_block_the_event_loop(consult: Rendered, tra
     assert "temperature" in normalise(text)
     assert took > 0.1 and len(gaps) > 10  # it took a while, and the loop kept ticking meanwhile
     assert max(gaps) < 0.1, max(gaps)
+
+
+def test_encoder_window_fits_the_utterance() -> None:
+    """faster-whisper would encode 3000 frames (30 s) for any utterance: the speed of tiny.en here hinges on not."""
+    assert window_frames(3 * RATE) == 1500  # 3 s of speech: the 15 s minimum (shorter windows make tiny.en loop)
+    assert window_frames(int(14.5 * RATE)) == 1600  # speech + 1 s in whole seconds
+    assert window_frames(20 * RATE) == 2100
+    assert window_frames(40 * RATE) == 3000  # never past Whisper's window
+    assert repeats_itself([5, 1, 2, 3, 4, 1, 2, 3, 4, 9]) and not repeats_itself([1, 2, 3, 4, 1, 2, 3, 9])
+
+
+def test_short_utterance_is_encoded_on_a_short_window(
+    short: Rendered, transcriber: Transcriber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    utterance = cut(read_wav(short.per_speaker["patient"]))[0]  # ~3 s
+    shapes: list[list[int]] = []
+    encode = transcriber._model.encode
+
+    def spy(features: np.ndarray) -> object:
+        shapes.append(list(features.shape))
+        return encode(features)
+
+    monkeypatch.setattr(transcriber._model, "encode", spy)
+    full_windows = transcriber.full_windows
+    text = transcriber.transcribe_sync(utterance.samples)
+    assert utterance.duration < 5 and shapes == [[80, 1500]], shapes  # 15 s of mel frames, not 30 s
+    assert transcriber.full_windows == full_windows  # decoded there, not redone on the 30 s window
+    assert "four days" in normalise(text)
 
 
 @contextlib.asynccontextmanager
