@@ -79,11 +79,13 @@ def speak(text: str, voice: str, workdir: Path, name: str) -> np.ndarray:
     return samples[loud[0] : loud[-1] + 1] if loud.size else samples[:0]
 
 
-def render(script: list[tuple[str, str]], outdir: Path, gap_s: float = TURN_GAP_S) -> Rendered:
+def render(
+    script: list[tuple[str, str]], outdir: Path, gap_s: float = TURN_GAP_S, voices: dict[str, str] | None = None
+) -> Rendered:
     """Speak the script into ``outdir``: combined.wav and <speaker>.wav, all the same length."""
     outdir.mkdir(parents=True, exist_ok=True)
     parts = [
-        (speaker, text, speak(text, VOICES[speaker], outdir, f"line{i:02d}"))
+        (speaker, text, speak(text, (voices or VOICES)[speaker], outdir, f"line{i:02d}"))
         for i, (speaker, text) in enumerate(script)
     ]
     gap = int(gap_s * RATE)
