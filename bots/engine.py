@@ -33,13 +33,15 @@ FREE_TEXT_STATES = {"book_address"}
 
 class Engine(BookingFlow, ReportFlow):
     def __init__(self, pool: asyncpg.Pool, vault: Vault, sessions: SessionStore,
-                 clock: Callable[[], datetime] | None = None, ambulance: str = "108") -> None:  # fmt: skip
+                 clock: Callable[[], datetime] | None = None, ambulance: str = "108",
+                 consult_url: str | None = None) -> None:  # fmt: skip
         self._pool = pool
         self._vault = vault
         self._sessions = sessions
         self._clock = clock or (lambda: datetime.now(UTC))
         self._reference = Reference()
         self._ambulance = ambulance
+        self._consult_url = consult_url  # where a video consultation is booked (the portal), offered after triage
         self._states: dict[str, Handler] = {
             "menu": self._menu,
             "book_items": self._book_items,
@@ -130,7 +132,10 @@ class Engine(BookingFlow, ReportFlow):
         if result.level == "emergency":
             return result.advice
         tests = ", ".join(result.tests[:5])
-        return result.advice + (turn.say("triage_tests", tests=tests) if tests else "") + turn.say("triage_book")
+        consult = turn.say("triage_consult", url=self._consult_url) if self._consult_url else ""
+        return (
+            result.advice + (turn.say("triage_tests", tests=tests) if tests else "") + turn.say("triage_book") + consult
+        )
 
     async def _set_language(self, turn: Turn, lang: str) -> list[str]:
         turn.session.lang = lang

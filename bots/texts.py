@@ -79,6 +79,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "rescheduled": "Done: booking {ref} is now {when}. We will remind you before.",
         "triage_tests": " Tests a doctor would usually start with: {tests}.",
         "triage_book": " Reply BOOK to book tests or a consultation.",
+        "triage_consult": " To talk to a doctor by video: {url}",
         "yes_words": "yes",
     },
     "hi": {
@@ -150,6 +151,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "rescheduled": "हो गया: बुकिंग {ref} अब {when} है। हम पहले याद दिलाएँगे।",
         "triage_tests": " डॉक्टर आमतौर पर इन टेस्ट से शुरू करते हैं: {tests}।",
         "triage_book": " टेस्ट या परामर्श बुक करने के लिए BOOK भेजें।",
+        "triage_consult": " डॉक्टर से वीडियो पर बात करने के लिए: {url}",
         "yes_words": "हाँ",
     },
 }

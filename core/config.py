@@ -95,7 +95,7 @@ class Settings:
     # Teleconsult transcription (consult/transcribe.py). Nothing is ever downloaded: the model is a directory.
     whisper_model: Path | None = None  # a CTranslate2 Whisper model directory; None: the bundled tiny.en
     whisper_device: str = "cpu"  # cpu, cuda or auto
-    whisper_compute_type: str = "int8"  # CTranslate2 quantisation: int8 on CPU (tiny.en: RTF ~0.09, bench/transcribe.py)
+    whisper_compute_type: str = "int8"  # CTranslate2 quantisation: int8 on CPU (tiny.en RTF ~0.09: bench/transcribe.py)
     whisper_threads: int = 2  # CPU threads per transcription
     whisper_workers: int = 1  # transcriptions running at once in this process; the rest wait in line
     # Teleconsult ICE servers: STUN for discovery and TURN (e.g. coturn with use-auth-secret) for mobile networks

@@ -64,7 +64,8 @@ def make_lifespan(settings: Settings, notifier: Notifier | None = None):  # type
         patient_sessions = PatientSessions(redis, settings.redis_prefix)
         secret = settings.secret_key.reveal() if settings.secret_key else ""
         hub = Hub(redis, events_channel(settings.redis_prefix))
-        engine = Engine(pool, vault, SessionStore(redis, settings.redis_prefix), ambulance=settings.ambulance_number)
+        engine = Engine(pool, vault, SessionStore(redis, settings.redis_prefix), ambulance=settings.ambulance_number,
+                        consult_url=f"{settings.link_base()}/consult/book")  # fmt: skip
         state = AppState(
             settings=settings,
             pool=pool,

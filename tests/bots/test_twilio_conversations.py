@@ -250,8 +250,10 @@ async def test_unknown_messages_and_symptoms_get_help_not_errors(wa: httpx.Async
     assert "usually gets better at home" in (await say(wa, "I have fever and headache since 2 days"))[0]
     urgent = (await say(wa, "mujhe 4 din se bukhar hai"))[0]
     assert "within the next 24 hours" in urgent and "Dengue NS1" in urgent and "Reply BOOK" in urgent
+    assert f"by video: {PUBLIC}/consult/book" in urgent  # the hand-off to a teleconsult
     emergency = (await say(wa, "seene mein dard aur pasina aa raha hai"))[0]
     assert "call an ambulance on 108" in emergency and "BOOK" not in emergency  # never only a booking
+    assert "consult/book" not in emergency
     assert "day-month-year" not in (await say(wa, "9999"))[0]
 
 
