@@ -115,13 +115,15 @@ async def test_a_teleconsult_in_two_browsers_is_transcribed_by_speaker_and_draft
         lines = doctor.locator("#transcript li")
         days = re.compile(r"(four|4) days", re.I)  # Whisper writes numbers either way
         await expect(lines.filter(has_text=days)).not_to_have_count(0, timeout=90_000)
-        said = await _lines_until(doctor, re.compile("chest pain", re.I), seconds=60)
+        # Whisper hears espeak over Opus a little differently on each pass ("chest pain" once came out "cast
+        # pain"), so the checks use what every pass so far has heard.
+        said = await _lines_until(doctor, re.compile("blood count", re.I), seconds=60)
         assert any(who == "patient" and days.search(text) for who, text in said), said
         assert any(who == "doctor" and re.search(r"temperature|degrees|blood count", text, re.I) for who, text in said)
         assert not any(who == "doctor" and days.search(text) for who, text in said), said
         # The complaint, in note style ("4 days"), in Subjective, its sentence citing the patient's line.
         subjective = doctor.locator("#soap-subjective")
-        await expect(subjective).to_have_value(re.compile(r"headache.*(4|four) days", re.I), timeout=30_000)
+        await expect(subjective).to_have_value(re.compile(r"headache.*(4|four) days", re.I), timeout=60_000)
         await doctor.get_by_role("button", name="Sign note").click()
         await expect(doctor.locator("#note-status")).to_contain_text("Signed", timeout=10_000)
         await patient.get_by_role("button", name="Leave").click()
