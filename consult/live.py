@@ -37,7 +37,6 @@ OTHER = {"doctor": "patient", "patient": "doctor"}
 
 @dataclass(eq=False)
 class _Consult:
-    grant_doctor_id: str
     room: Room
     sockets: dict[str, Send] = field(default_factory=dict)
     taps: dict[str, AudioTap] = field(default_factory=dict)
@@ -84,7 +83,7 @@ class LiveConsults:
                 on_presence=partial(self._on_presence, consult_id),
                 on_empty=self._on_empty,
             )
-            live = self._live[consult_id] = _Consult(grant.consult.doctor_id, room)
+            live = self._live[consult_id] = _Consult(room)
             async with self._pool.acquire() as conn:
                 live.consent = await transcript.consents(conn, consult_id)
             live.draft_task = asyncio.create_task(self._drafts(consult_id, live), name=f"soap-{consult_id[:8]}")

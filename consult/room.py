@@ -20,21 +20,19 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any, Final, Literal, TypeAlias, TypeVar
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
-from aiortc.mediastreams import VIDEO_TIME_BASE, MediaStreamError, MediaStreamTrack
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcrtpreceiver import RemoteStreamTrack
 from aiortc.sdp import SessionDescription, candidate_from_sdp
-from aiortc.stats import RTCInboundRtpStreamStats, RTCRemoteInboundRtpStreamStats
-from av import AudioFrame, VideoFrame
 
+from consult.quality import Quality, connection_quality
 from consult.signalling import Candidate, SignallingError
+from consult.tracks import SwitchableTrack
 
 log = logging.getLogger("labpulse.consult")
 
@@ -47,160 +45,6 @@ _T = TypeVar("_T")
 AudioHook: TypeAlias = Callable[[str, MediaStreamTrack], Awaitable[None] | None]
 PresenceHook: TypeAlias = Callable[[str, bool], Awaitable[None] | None]
 RoomHook: TypeAlias = Callable[["Room"], Awaitable[None] | None]
-
-AUDIO_RATE: Final = 48_000  # what aiortc's Opus decoder hands us, so filler silence matches relayed audio exactly
-AUDIO_SAMPLES: Final = 960  # 20 ms
-AUDIO_GAP_S: Final = 0.1  # relayed audio this far behind the wall clock is a gap (a stall), not network jitter
-BLANK_SIZE: Final = (320, 240)
-BLANK_FPS: Final = 5  # a picture that never changes needs few frames, and each one costs a VP8 encode
-
-
-class SwitchableTrack(MediaStreamTrack):
-    """An outgoing track that relays `source` while there is one, and filler (silence, a black picture) when not.
-
-    Frames leave with our own timestamps: a rejoining participant's track starts again at 0, and a receiver
-    would take a jump back in RTP time for stale packets. Audio keeps a sample count that jumps ahead to the wall
-    clock after a stall; video is stamped from the wall clock. Relayed audio frames are copied before being
-    re-stamped (the transcription tap reads the same frame objects); video frames are re-stamped in place, since
-    this track is the only reader of relayed video.
-    """
-
-    def __init__(self, kind: str) -> None:
-        super().__init__()
-        if kind not in ("audio", "video"):
-            raise ValueError(f"no switchable track for {kind!r}")
-        self.kind = kind
-        self._source: MediaStreamTrack | None = None
-        self.origin: MediaStreamTrack | None = None  # the incoming track `_source` subscribes to
-        self._start = time.monotonic()  # the clock of our timestamps (the first frames jump ahead to "now")
-        self._samples = 0  # audio: 48 kHz samples sent so far
-        self._video_pts = -1
-        self._next_blank = 0.0
-
-    @property
-    def relaying(self) -> bool:
-        return self._source is not None
-
-    def switch_to(self, source: MediaStreamTrack, origin: MediaStreamTrack | None = None) -> None:
-        """Relay `source` from the next frame. The previous source is not stopped here: a `recv` may be waiting
-        on it, and a stopped relay subscription never wakes up; it ends with its track, or is stopped below."""
-        self._source = source
-        self.origin = origin
-
-    def stop(self) -> None:
-        if self._source is not None:
-            self._source.stop()
-            self._source = None
-            self.origin = None
-        super().stop()
-
-    async def recv(self) -> AudioFrame | VideoFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        while (source := self._source) is not None:
-            try:
-                frame = await source.recv()
-            except MediaStreamError:  # the other side left: back to filler
-                if self._source is source:
-                    self._source = None
-                    self.origin = None
-                continue
-            if self._source is not source:  # switched while we waited: this frame is from the old source
-                source.stop()
-                continue
-            if isinstance(frame, AudioFrame) and self.kind == "audio":
-                return self._stamp_audio(frame)
-            if isinstance(frame, VideoFrame) and self.kind == "video":
-                return self._stamp_video(frame)
-        if self.readyState != "live":
-            raise MediaStreamError
-        return await (self._silence() if self.kind == "audio" else self._blank())
-
-    def _elapsed(self) -> float:
-        return time.monotonic() - self._start
-
-    def _catch_up(self) -> None:
-        wall = int(self._elapsed() * AUDIO_RATE)
-        if wall - self._samples > AUDIO_GAP_S * AUDIO_RATE:
-            self._samples = wall
-
-    def _stamp_audio(self, frame: AudioFrame) -> AudioFrame:
-        self._catch_up()
-        rate = frame.sample_rate
-        out = AudioFrame.from_ndarray(frame.to_ndarray(), format=frame.format.name, layout=frame.layout.name)
-        out.sample_rate = rate
-        out.time_base = Fraction(1, rate)
-        out.pts = self._samples * rate // AUDIO_RATE
-        self._samples += frame.samples * AUDIO_RATE // rate
-        return out
-
-    def _stamp_video(self, frame: VideoFrame) -> VideoFrame:
-        self._video_pts = max(self._video_pts + 1, int(self._elapsed() * 90_000))
-        frame.pts = self._video_pts
-        frame.time_base = VIDEO_TIME_BASE
-        return frame
-
-    async def _silence(self) -> AudioFrame:
-        self._catch_up()
-        await _sleep_until(self._samples / AUDIO_RATE - self._elapsed())
-        frame = AudioFrame(format="s16", layout="stereo", samples=AUDIO_SAMPLES)
-        for plane in frame.planes:
-            plane.update(bytes(plane.buffer_size))
-        frame.sample_rate = AUDIO_RATE
-        frame.time_base = Fraction(1, AUDIO_RATE)
-        frame.pts = self._samples
-        self._samples += AUDIO_SAMPLES
-        return frame
-
-    async def _blank(self) -> VideoFrame:
-        if self._next_blank < self._elapsed() - 1:  # after relaying: restart the filler clock now
-            self._next_blank = self._elapsed()
-        await _sleep_until(self._next_blank - self._elapsed())
-        self._next_blank += 1 / BLANK_FPS
-        frame = VideoFrame(width=BLANK_SIZE[0], height=BLANK_SIZE[1], format="yuv420p")
-        for plane, level in zip(frame.planes, (16, 128, 128), strict=True):  # video black: Y 16, U = V = 128
-            plane.update(bytes([level]) * plane.buffer_size)
-        return self._stamp_video(frame)
-
-
-async def _sleep_until(delay: float) -> None:
-    if delay > 0:
-        await asyncio.sleep(delay)
-
-
-@dataclass(frozen=True, slots=True)
-class Quality:
-    """A participant's connection as the server sees it; None until RTCP has reported it (a few seconds)."""
-
-    rtt_ms: float | None
-    loss: float | None  # fraction of packets lost, 0-1, the worse of the two directions
-    jitter_ms: float | None
-
-
-_CLOCK_RATES: Final = {"audio": AUDIO_RATE, "video": 90_000}
-
-
-async def connection_quality(pc: RTCPeerConnection) -> Quality:
-    """Round-trip time, loss and jitter from `pc.getStats()`: the participant's receiver reports (RTCP RR) on what
-    we send, and our receiver's counts on what they send. Jitter is in RTP clock units there; we give ms."""
-    rtts: list[float] = []
-    losses: list[float] = []
-    jitters: list[float] = []
-    for stats in (await pc.getStats()).values():
-        if isinstance(stats, RTCRemoteInboundRtpStreamStats):
-            if stats.roundTripTime is not None:
-                rtts.append(stats.roundTripTime * 1000)
-            losses.append(stats.fractionLost / 256)  # RTCP's 8-bit fixed-point fraction
-        elif isinstance(stats, RTCInboundRtpStreamStats):
-            expected = stats.packetsReceived + max(stats.packetsLost, 0)
-            if expected:
-                losses.append(max(stats.packetsLost, 0) / expected)
-            jitters.append(stats.jitter / _CLOCK_RATES.get(stats.kind, AUDIO_RATE) * 1000)
-    return Quality(
-        rtt_ms=max(rtts) if rtts else None,
-        loss=max(losses) if losses else None,
-        jitter_ms=max(jitters) if jitters else None,
-    )
 
 
 @dataclass(eq=False)

@@ -12,18 +12,15 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 from typing import Any, Literal
 
-import spacy
 from negspacy.negation import Negex  # noqa: F401 - registers the "negex" factory
-from negspacy.termsets import termset
 
 from core.notes import rewrite
 from core.notes.orders import tests_named
 from core.notes.rewrite import Person
 from core.notes.sections import Phase, Section, doctor_section, is_question, next_phase
-from core.triage.lexicon import CONCEPTS
+from core.triage import nlp
 
 Speaker = Literal["doctor", "patient"]
 TITLES: dict[Section, str] = {"S": "Subjective", "O": "Objective", "A": "Assessment", "P": "Plan"}
@@ -181,27 +178,17 @@ def _patient_text(sentence: str, person: Person) -> str:
     return rewrite.third_person(sentence, person)
 
 
-@lru_cache(maxsize=1)
 def symptom_pipeline() -> Any:
-    """``spacy.blank("en")`` + an entity ruler over the triage symptom lexicon + negspacy's clinical NegEx: no
-    downloaded model. Its own small pipeline rather than triage's, whose scope rules are tuned for a patient's
-    typed message, not a doctor's question."""
-    nlp = spacy.blank("en")
-    nlp.add_pipe("sentencizer")
-    ruler: Any = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER"})
-    ruler.add_patterns([{"label": "SYMPTOM", "pattern": p, "id": c} for c, words in CONCEPTS.items() for p in words])
-    terms: Any = termset("en_clinical")  # type: ignore[no-untyped-call]
-    terms.add_patterns({"termination": [",", ";", "but", "however"]})
-    nlp.add_pipe("negex", config={"neg_termset": terms.get_patterns(), "ent_types": ["SYMPTOM"]})
-    return nlp
+    """The triage reader's spaCy pipeline (core/triage/nlp.py), loaded on first use: call it at start-up to pay
+    the half second then."""
+    return nlp.pipeline()
 
 
 def _negated_mentions(text: str) -> tuple[list[str], list[str]]:
-    """Symptoms named in ``text`` (the triage lexicon, through its spaCy entity ruler and NegEx): (affirmed,
-    negated), each in the words used."""
-    doc = symptom_pipeline()(text[:2000])
-    said = [(e.text, bool(e._.negex)) for e in doc.ents]
-    return [t for t, neg in said if not neg], [t for t, neg in said if neg]
+    """Symptoms named in ``text``, read as triage reads them (lexicon, misspellings, NegEx): (affirmed, negated),
+    each in the words used."""
+    mentions = nlp.read(text[:2000]).mentions
+    return [m.text for m in mentions if not m.negated], [m.text for m in mentions if m.negated]
 
 
 def _fold(question: str, answer: str, person: Person) -> tuple[str | None, str]:

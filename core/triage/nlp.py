@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 import spacy
-from negspacy.negation import Negex  # noqa: F401 - registers the "negex" factory
+from negspacy.negation import Negex
 from negspacy.termsets import termset
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
@@ -116,8 +116,7 @@ def pipeline() -> Any:
             "preceding_negations": list(NEGATIONS_BEFORE),
             "following_negations": list(NEGATIONS_AFTER),
             "pseudo_negations": list(PSEUDO_NEGATIONS),
-            # A short scope: a negation missed makes the answer more cautious, one stretched too far is dangerous
-            # ("can't breathe and chest pain" must keep the chest pain).
+            # Clause breaks end a negation's scope too (besides the five-word limit below).
             "termination": [
                 ",",
                 ";",
@@ -147,26 +146,29 @@ def pipeline() -> Any:
             ],
         }
     )
-    negex: Any = nlp.add_pipe("negex", config={"neg_termset": terms.get_patterns(), "ent_types": ["SYMPTOM"]})
-
-    @Language.component("labpulse_negation_window")
-    def window(doc: Doc) -> Doc:
-        """NegEx's scope runs to the end of the clause; classic NegEx stops after five words. So do we."""
-        preceding, following, _ = negex.process_negations(doc)
-        for ent in doc.ents:
-            if (
-                ent._.negex
-                and not any(0 <= ent.start - start <= WINDOW for _, start, _ in preceding)
-                and not any(0 <= start - ent.end <= WINDOW for _, start, _ in following)
-            ):
-                ent._.negex = False
-        return doc
-
-    nlp.add_pipe("labpulse_negation_window")
+    nlp.add_pipe("labpulse_negex", config={"neg_termset": terms.get_patterns(), "ent_types": ["SYMPTOM"]})
     return nlp
 
 
-WINDOW = 5
+WINDOW = 5  # classic NegEx's scope, in words
+
+
+class _ShortNegex(Negex):
+    """negspacy's NegEx reaches to the end of the clause; classic NegEx stops after five words, and so does this.
+    A negation missed makes the answer more cautious; one stretched too far is dangerous ("can't breathe and chest
+    pain" must keep the chest pain)."""
+
+    def _apply_negation(self, span: Span, sub_preceding: list[Any], sub_following: list[Any]) -> None:
+        near_before = [m for m in sub_preceding if 0 <= span.start - m[1] <= WINDOW]
+        near_after = [m for m in sub_following if 0 <= m[1] - span.end <= WINDOW]
+        super()._apply_negation(span, near_before, near_after)
+
+
+@Language.factory("labpulse_negex", default_config={"ent_types": ["SYMPTOM"]})
+def _make_negex(nlp: Language, name: str, neg_termset: dict[str, list[str]], ent_types: list[str]) -> _ShortNegex:
+    return _ShortNegex(nlp, name, neg_termset, ent_types)
+
+
 _AUX = {"can", "do", "does", "did", "will", "is", "are", "was", "could", "would", "should", "has", "have"}
 
 

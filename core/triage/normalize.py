@@ -117,5 +117,6 @@ def norm(token: str) -> str:
     if not (word.isascii() and word.isalpha()):
         word = _SPELLED.get(word, word)
         return _hindi_stem(word) if any("\u0900" <= ch <= "\u097f" for ch in word) else word
-    word = _SPELLED.get(_corrector()(word), _corrector()(word))
+    corrected = _corrector()(word)
+    word = _SPELLED.get(corrected, corrected)
     return _stem(word)

@@ -34,6 +34,11 @@ def _any(*groups: list[str]) -> list[str] | None:
     return words or None
 
 
+def _lasting(f: Findings, *concepts: str, days: float = 7) -> list[str] | None:
+    """The words for ``concepts`` when they have lasted ``days`` or more."""
+    return f.has(*concepts) or None if f.days and f.days >= days else None
+
+
 def _age(f: Findings, lo: float = 0, hi: float = 200) -> bool:
     return f.age is not None and lo <= f.age < hi
 
@@ -291,7 +296,7 @@ RULES: tuple[Rule, ...] = (
          "thirst and frequent urination", lambda f: _any(f.has("thirst_urination"))),
     Rule("ent_lasting", "routine", "ENT", ("CBC",),
          "a blocked nose, sinus pain, sore throat or ear trouble for a week or more",
-         lambda f: f.has(*_ENT) if f.has(*_ENT) and f.days and f.days >= 7 else None),
+         lambda f: _lasting(f, *_ENT)),
     Rule("low_mood", "routine", "psychiatry", (),
          "low mood, loss of interest, anxiety or poor sleep", lambda f: _any(f.has("low_mood"))),
     Rule("prostate_symptoms", "routine", "urology", ("PSA", "Urine routine", "Ultrasound KUB with prostate"),
@@ -318,17 +323,16 @@ RULES: tuple[Rule, ...] = (
          "heavy, irregular or painful periods, or discharge", lambda f: _any(f.has("heavy_periods"))),
     Rule("acidity_lasting", "routine", "gastroenterology", ("H. pylori test", "CBC"),
          "acidity or heartburn for a week or more",
-         lambda f: f.has("acidity") if f.has("acidity") and f.days and f.days >= 7 else None),
+         lambda f: _lasting(f, "acidity")),
     Rule("constipation_lasting", "routine", "gastroenterology", ("Thyroid profile (TSH, T3, T4)", "CBC"),
          "constipation for a week or more",
-         lambda f: f.has("constipation") if f.has("constipation") and f.days and f.days >= 7 else None),
+         lambda f: _lasting(f, "constipation")),
     Rule("back_pain_lasting", "routine", "orthopaedics", ("Vitamin D", "Calcium", "X-ray lumbar spine"),
          "back pain for a week or more",
-         lambda f: f.has("back_pain", "back_pain_strain") if f.has("back_pain", "back_pain_strain") and f.days
-         and f.days >= 7 else None),
+         lambda f: _lasting(f, "back_pain", "back_pain_strain")),
     Rule("skin_problem_lasting", "routine", "dermatology", (),
          "a skin problem for a week or more",
-         lambda f: f.has("skin_problem") if f.has("skin_problem") and f.days and f.days >= 7 else None),
+         lambda f: _lasting(f, "skin_problem")),
     Rule("thyroid_symptoms", "routine", "endocrinology", ("Thyroid profile (TSH, T3, T4)", "CBC"),
          "tiredness, weight change or hair loss", lambda f: _any(f.has("fatigue", "weight_change", "hair_loss"))),
     Rule("urine_symptoms", "routine", "general medicine", ("Urine routine", "Urine culture"),
@@ -342,7 +346,7 @@ RULES: tuple[Rule, ...] = (
          "palpitations", lambda f: _any(f.has("palpitations"))),
     Rule("loose_motions_lasting", "routine", "gastroenterology", ("Stool routine", "Serum electrolytes"),
          "loose motions for three days or more",
-         lambda f: f.has("diarrhoea") if f.has("diarrhoea") and f.days and f.days >= 3 else None),
+         lambda f: _lasting(f, "diarrhoea", days=3)),
     Rule("blood_pressure_raised", "routine", "cardiology", ("Lipid profile", "Kidney function tests"),
          "raised blood pressure (140/90 or more)",
          lambda f: [f"BP {f.bp[0]}/{f.bp[1]}"] if f.bp and (f.bp[0] >= 140 or f.bp[1] >= 90) else None),

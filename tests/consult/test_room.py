@@ -21,8 +21,10 @@ from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamT
 from aiortc.rtcrtpreceiver import RemoteStreamTrack
 from av import AudioFrame, VideoFrame
 
-from consult.room import AUDIO_RATE, Quality, Room, RoomRegistry, SwitchableTrack
+from consult.quality import Quality
+from consult.room import Room, RoomRegistry
 from consult.signalling import Candidate, SignallingError
+from consult.tracks import AUDIO_RATE, SwitchableTrack
 
 DOCTOR_HZ, PATIENT_HZ, PATIENT2_HZ = 440.0, 880.0, 660.0
 

@@ -5,13 +5,14 @@ it, a forwarded link is refused), consent gating the transcript, the encrypted a
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import asyncpg
 import pytest
 
 from core.errors import InvalidInput, PermissionDenied
 from core.identity import Actor, Role
+from core.labtime import LAB_TZ
 from core.samples.model import SampleState
 from core.staff import service as staff
 from core.storage import LocalFileStore
@@ -54,7 +55,8 @@ async def test_slots_are_made_once_for_each_doctor(conn: asyncpg.Connection) -> 
     assert first == 2 * 2 * 20  # two doctors, two days, 12 morning + 8 evening quarter hours
     assert await slots.ensure(conn, DAY, days=1) == 0
     free = await slots.open_slots(conn, DAY, NOW)
-    assert free[0].starts_at.astimezone().hour is not None and {s.doctor_name for s in free} == {"Dr One", "Dr Two"}
+    assert free[0].starts_at.astimezone(LAB_TZ).time() == time(10, 0)  # the morning clinic opens the day
+    assert {s.doctor_name for s in free} == {"Dr One", "Dr Two"}
 
 
 async def test_ten_people_racing_for_one_slot_give_one_consult(pool: asyncpg.Pool, vault: Vault) -> None:
