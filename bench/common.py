@@ -124,3 +124,18 @@ def rss_kib(pid: int) -> int:
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU used so far by every running PostgreSQL process of this machine (backends, WAL writer, checkpointer):
+    read before and after a run, while the run's connections stay open, it is PostgreSQL's share of the work."""
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if (proc / "comm").read_text().strip() == "postgres":
+                total += cpu_seconds(int(proc.name))
+        except OSError:  # it exited meanwhile
+            continue
+    return total

@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime
 
 import asyncpg
-from common import ROOT, cpu_seconds, drop, free_port, labpulse_cmd, pct, throwaway
+from common import ROOT, cpu_seconds, drop, free_port, labpulse_cmd, pct, postgres_cpu_seconds, throwaway
 from hl7.mllp import open_hl7_connection
 
 from core.db.migrate import migrate
@@ -138,12 +138,14 @@ def main() -> None:
             procs.append(proc)
         time.sleep(1.5)
         listener_cpu0 = sum(cpu_seconds(p.pid) for p in procs)
+        postgres_cpu0 = postgres_cpu_seconds()
         driver_cpu0 = time.process_time()
         latencies, codes, elapsed = asyncio.run(
             drive(port, barcodes, args.messages, args.connections, args.critical_every)
         )
         driver_cpu = time.process_time() - driver_cpu0
         listener_cpu = sum(cpu_seconds(p.pid) for p in procs) - listener_cpu0
+        postgres_cpu = postgres_cpu_seconds() - postgres_cpu0
 
         async def stored() -> tuple[int, int]:
             conn = await asyncpg.connect(args.database_url)
@@ -172,7 +174,12 @@ def main() -> None:
     cores = os.cpu_count() or 1
     print(
         f"CPU used                   listeners {listener_cpu:.1f} s ({listener_cpu / sent * 1000:.2f} ms per message), "
+        f"PostgreSQL {postgres_cpu:.1f} s ({postgres_cpu / sent * 1000:.2f} ms per message), "
         f"this analyzer simulator {driver_cpu:.1f} s ({driver_cpu / (elapsed * cores):.0%} of the machine)"
+    )
+    print(
+        f"CPU per message, all told  {(listener_cpu + postgres_cpu + driver_cpu) / sent * 1000:.2f} ms "
+        f"(on {cores} cores a ceiling near {sent * cores / (listener_cpu + postgres_cpu + driver_cpu):,.0f} per second)"
     )
 
 

@@ -30,6 +30,14 @@ _ENTITY = object()  # stands for "this row's own id" when one audit row is stage
 
 
 @dataclass(frozen=True, slots=True)
+class Column:
+    """An SQL expression over the row of ``only_if``, for a value that differs from one audit row to the next
+    (``Column("message.outcome")``); never built from input, only from our own column names."""
+
+    sql: str
+
+
+@dataclass(frozen=True, slots=True)
 class VerifyReport:
     ok: bool
     rows: int
@@ -45,10 +53,10 @@ def stage(
     actor: Actor,
     action: str,
     entity_type: str,
-    entity_id: str | None = None,
+    entity_id: str | Column | None = None,
     patient_id: str | None = None,
-    outcome: str = "ok",
-    summary: Mapping[str, Any] | None = None,
+    outcome: str | Column = "ok",
+    summary: Mapping[str, Any] | Column | None = None,
     meta: RequestMeta | None = None,
     only_if: str | None = None,
     each_id: str | None = None,
@@ -57,12 +65,13 @@ def stage(
     """Stage the INSERT of one audit row as CTE ``name`` (``RETURNING id``); returns the CTE's name.
 
     ``only_if`` names another staged CTE: the row is written only if that CTE returns a row. With ``each_id``
-    (a column of that CTE) one row is written per row it returns, each naming its own entity.
+    (a column of that CTE) one row is written per row it returns, each naming its own entity; a ``Column`` value
+    is read from that row too.
     """
     meta = meta or RequestMeta()
     per_row = f"{only_if}.{each_id}::text" if (each_id and only_if) else None
     values = ", ".join(
-        per_row if (v is _ENTITY and per_row) else stmt.bind(v)
+        per_row if (v is _ENTITY and per_row) else v.sql if isinstance(v, Column) else stmt.bind(v)
         for v in (
             actor.id,
             actor.role.value,
@@ -71,7 +80,7 @@ def stage(
             _ENTITY if per_row else entity_id,
             patient_id,
             outcome,
-            dict(summary or {}),
+            summary if isinstance(summary, Column) else dict(summary or {}),
             meta.request_id,
             meta.source_ip,
             meta.user_agent,

@@ -103,20 +103,26 @@ def is_critical(value: Decimal | None, rng: Range | None) -> bool:
     )
 
 
-def complete_sql(stmt: Statement, sample_id: str, new_results_cte: str) -> str:
-    """A boolean expression, for the statement that stores results: with the rows of ``new_results_cte`` (not yet
-    visible to the statement's own snapshot), does the tube have every result its order needs?"""
-    sid = stmt.bind(sample_id)
-    return f"""SELECT count(*) > 0 AND count(*) FILTER (WHERE NOT EXISTS (
-                   SELECT 1 FROM results r WHERE r.sample_id = s.id AND r.code = a.code
-                     AND r.status IN ('final', 'corrected'))
-                 AND NOT EXISTS (SELECT 1 FROM {new_results_cte} n WHERE n.code = a.code
-                     AND n.status IN ('final', 'corrected'))) = 0
-               FROM samples s
-               JOIN order_tests ot ON ot.order_id = s.order_id
-               JOIN test_catalogue tc ON tc.code = ot.test_code AND tc.sample_type = s.sample_type
-               JOIN analytes a ON a.test_code = tc.code
-               WHERE s.id = {sid}::uuid"""
+def complete_samples_sql(stmt: Statement, sample_ids: list[str], new_results_cte: str) -> str:
+    """A query for the statement that stores results: which of ``sample_ids`` have, counting the rows of
+    ``new_results_cte`` (not yet visible to the statement's own snapshot), every result their order needs.
+
+    One index probe per needed analyte (LATERAL … LIMIT 1): as a correlated ``NOT EXISTS`` the planner may choose
+    to hash the whole results table once per statement instead, which grows with the table."""
+    return f"""SELECT need.sample_id::text
+               FROM (SELECT s.id AS sample_id, a.code FROM samples s
+                     JOIN order_tests ot ON ot.order_id = s.order_id
+                     JOIN test_catalogue tc ON tc.code = ot.test_code AND tc.sample_type = s.sample_type
+                     JOIN analytes a ON a.test_code = tc.code
+                     WHERE s.id = ANY({stmt.bind(sample_ids)}::uuid[])) AS need
+               LEFT JOIN LATERAL (SELECT true AS found FROM results r
+                                  WHERE r.sample_id = need.sample_id AND r.code = need.code
+                                    AND r.status IN ('final', 'corrected') LIMIT 1) AS stored ON true
+               LEFT JOIN LATERAL (SELECT true AS found FROM {new_results_cte} n
+                                  WHERE n.sample_id = need.sample_id AND n.code = need.code
+                                    AND n.status IN ('final', 'corrected') LIMIT 1) AS fresh ON true
+               GROUP BY need.sample_id
+               HAVING count(*) FILTER (WHERE stored.found IS NULL AND fresh.found IS NULL) = 0"""
 
 
 async def complete(conn: asyncpg.Connection, sample_id: str) -> bool:

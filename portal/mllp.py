@@ -1,8 +1,9 @@
 """`labpulse mllp`: the HL7 v2 listener for analyzers and the LIS, over MLLP (the ``hl7`` package's framing).
 
-Each framed block is handed to ``core.hl7.intake`` and answered with one ACK per message it holds, on the same
-connection, in order. A block that is not framed properly or is too large still gets an AR, and the connection
-carries on; nothing a sender does can stop the listener.
+Each framed block is handed to ``core.hl7.intake`` (with whatever other blocks are waiting: group commit) and
+answered with one ACK per message it holds, on the same connection, in order, once it is committed. A block that
+is not framed properly or is too large still gets an AR, and the connection carries on; nothing a sender does can
+stop the listener.
 """
 
 from __future__ import annotations
@@ -25,9 +26,72 @@ log = logging.getLogger("labpulse.mllp")
 MAX_BLOCK_BYTES = 1024 * 1024
 
 
-def handler(pool: asyncpg.Pool, vault: Vault):  # type: ignore[no-untyped-def]
-    ranges = results.RangeCache()
+class GroupCommit:
+    """Applies blocks in the background, as many as are waiting (up to ``max_group``) together in one statement,
+    so that a burst from many analyzers costs one commit (one flush to disk) per group instead of one per message.
+    Each block's ACK is sent only after the commit that stored it. If a group fails, every block in it is applied
+    again on its own, so one bad message never costs the others. ``appliers`` groups are in flight at once: while
+    they are busy, the next group gathers; a lone message waits for nothing."""
 
+    def __init__(self, pool: asyncpg.Pool, vault: Vault, *, appliers: int = 2, max_group: int = 32) -> None:
+        self._pool, self._vault = pool, vault
+        self._ranges = results.RangeCache()
+        self._max_group = max_group
+        self._queue: asyncio.Queue[tuple[bytes, asyncio.Future[list[str]]]] = asyncio.Queue()
+        self._tasks = [asyncio.create_task(self._apply_groups()) for _ in range(appliers)]
+        self.largest_group = 0  # for the operator (and a test): how much grouping the load has called for
+
+    async def submit(self, block: bytes) -> list[str]:
+        """The ACKs for one block, once it is committed (or an AE asking the sender to send it again)."""
+        done: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((block, done))
+        return await done
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _apply_groups(self) -> None:
+        while True:
+            group = [await self._queue.get()]
+            while len(group) < self._max_group and not self._queue.empty():
+                group.append(self._queue.get_nowait())
+            self.largest_group = max(self.largest_group, len(group))
+            try:
+                answers = await self._apply(group)
+            except Exception as exc:  # noqa: BLE001 - no database at all, say: every sender is asked to resend
+                log.error("could not reach the database for %d blocks: %s", len(group), type(exc).__name__)
+                answers = [[_RESEND] for _ in group]
+            for (_, done), replies in zip(group, answers, strict=True):
+                if not done.done():  # the sender may have hung up meanwhile: what was stored stays stored
+                    done.set_result(replies)
+
+    async def _apply(self, group: list[tuple[bytes, asyncio.Future[list[str]]]]) -> list[list[str]]:
+        async with self._pool.acquire() as conn:
+            try:
+                outcomes = await intake.receive_many(conn, self._vault, [b for b, _ in group], ranges=self._ranges)
+            except Exception as exc:  # noqa: BLE001 - whatever it was, each block gets its own try next
+                log.warning(
+                    "a group of %d blocks failed (%s); applying them one by one", len(group), type(exc).__name__
+                )
+                return [await self._apply_one(conn, block) for block, _ in group]
+        return [[ack.build(o.ack_code, o.control_id, o.text, o.sender) for o in each] for each in outcomes]
+
+    async def _apply_one(self, conn: asyncpg.Connection, block: bytes) -> list[str]:
+        try:
+            outcomes = await intake.receive(conn, self._vault, block, ranges=self._ranges)
+        except Exception as exc:  # noqa: BLE001 - an applier must outlive any one message
+            # Not stored: the sender keeps it and sends again (AE asks for that); the listener goes on.
+            log.error("could not store an inbound message: %s", type(exc).__name__)
+            return [_RESEND]
+        return [ack.build(o.ack_code, o.control_id, o.text, o.sender) for o in outcomes]
+
+
+_RESEND = ack.build("AE", "", "Could not store the message now; please send it again.")
+
+
+def handler(group_commit: GroupCommit):  # type: ignore[no-untyped-def]
     async def handle(reader, writer) -> None:  # type: ignore[no-untyped-def]
         try:
             while True:
@@ -39,15 +103,7 @@ def handler(pool: asyncpg.Pool, vault: Vault):  # type: ignore[no-untyped-def]
                     writer.writeblock(ack.build("AR", "", f"Not a valid MLLP block: {type(exc).__name__}").encode())
                     await writer.drain()
                     continue
-                try:
-                    async with pool.acquire() as conn:
-                        outcomes = await intake.receive(conn, vault, block, ranges=ranges)
-                    replies = [ack.build(o.ack_code, o.control_id, o.text, o.sender) for o in outcomes]
-                except (asyncpg.PostgresError, OSError) as exc:
-                    # Not stored: the sender keeps it and sends again (AE asks for that); the listener goes on.
-                    log.error("could not store an inbound message", exc_info=exc)
-                    replies = [ack.build("AE", "", "Could not store the message now; please send it again.")]
-                for reply in replies:
+                for reply in await group_commit.submit(block):
                     writer.writeblock(reply.encode())
                 await writer.drain()
         except (ConnectionError, OSError):
@@ -64,9 +120,8 @@ async def serve(
     """Listen until SIGTERM/SIGINT. With ``reuse_port``, several processes share the port (the kernel spreads
     the connections), which is how the listener uses more than one core."""
     pool = await pool_from_settings(settings)
-    server = await start_hl7_server(
-        handler(pool, Vault.from_settings(settings)), host, port, limit=MAX_BLOCK_BYTES, reuse_port=reuse_port
-    )
+    group_commit = GroupCommit(pool, Vault.from_settings(settings), appliers=settings.mllp_appliers)
+    server = await start_hl7_server(handler(group_commit), host, port, limit=MAX_BLOCK_BYTES, reuse_port=reuse_port)
     log.info("MLLP listener on %s:%s", host, port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -80,4 +135,5 @@ async def serve(
     finally:
         server.close()
         await server.wait_closed()
+        await group_commit.close()
         await pool.close()

@@ -4,11 +4,13 @@ attach the results of those we can apply to their sample, and keep the others fo
 ACK codes: AA stored and applied; AE understood but not applicable (unknown barcode, a sample that cannot take
 results, a message type we do not take); AR unreadable. A repeated control id from the same sender is answered
 with the first answer and changes nothing.
+
+Messages are applied in groups (``receive_many``): a group costs one query for its tubes and one statement (one
+commit) for its messages, results, critical alerts and audit rows, whatever its size. A lone block is a group of one.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import uuid
 from dataclasses import dataclass
@@ -50,32 +52,87 @@ async def receive(
 ) -> list[Outcome]:
     """Handle one MLLP block (a message or a batch); one outcome per message, in order. A long-running caller
     passes a ``RangeCache`` so reference ranges are not read for every message."""
-    try:
-        texts = split_batch(normalize(raw))
-    except HL7ParseError as exc:
-        return [await _store_unreadable(conn, vault, raw, str(exc))]
-    outcomes = []
-    for text in texts:
+    return (await receive_many(conn, vault, [raw], ranges=ranges))[0]
+
+
+@dataclass(slots=True)
+class _Inbound:
+    """One message of a group: its new id, its text, and what we made of it."""
+
+    mid: str
+    text: str
+    parsed: ParsedMessage | None = None
+    unreadable: str | None = None  # why, when it could not be parsed
+    control_guess: str = ""
+    decision: _Decision | None = None
+
+
+async def receive_many(
+    conn: asyncpg.Connection, vault: Vault, blocks: list[bytes], *, ranges: results.RangeCache | None = None
+) -> list[list[Outcome]]:
+    """Group commit: every message of several MLLP blocks stored in one statement, so one commit (one flush to
+    disk) stands for all of them, after one query for their tubes; a caller sends their ACKs after this returns.
+    All or nothing: if the statement fails the exception propagates and nothing is stored, and the caller applies
+    each block on its own. A control id repeated within the group is a duplicate of its first message.
+
+    The completion of a tube that the group's results make complete follows the statement, as a transition of its
+    own."""
+    plan: list[list[_Inbound]] = []
+    for raw in blocks:
         try:
-            parsed = parse_message(text)
+            texts = split_batch(normalize(raw))
         except HL7ParseError as exc:
-            outcomes.append(await _store_unreadable(conn, vault, text.encode(), str(exc)))
+            text = raw.decode("utf-8", errors="replace")
+            plan.append([_Inbound(str(uuid.uuid4()), text, unreadable=str(exc), control_guess=_control_id_guess(raw))])
             continue
-        outcomes.append(await _apply(conn, vault, parsed, text, ranges))
-    return outcomes
+        messages = []
+        for text in texts:
+            inbound = _Inbound(str(uuid.uuid4()), text)
+            try:
+                inbound.parsed = parse_message(text)
+            except HL7ParseError as exc:
+                inbound.unreadable, inbound.control_guess = str(exc), _control_id_guess(text.encode())
+            messages.append(inbound)
+        plan.append(messages)
+    everything = [inbound for messages in plan for inbound in messages]
+    readable = [i for i in everything if i.parsed is not None]
+    for inbound, decision in zip(
+        readable, await _decide_all(conn, [i.parsed for i in readable if i.parsed]), strict=True
+    ):
+        inbound.decision = decision
+    inserted, complete = await _store(conn, vault, everything, ranges or results.RangeCache())
+    earlier = await _first_answers(conn, [i for i in readable if i.mid not in inserted])
+    for sample_id in complete:
+        await _complete(conn, next(i.decision for i in readable if i.decision and i.decision.sample_id == sample_id))
+    return [[_outcome(i, inserted, earlier) for i in messages] for messages in plan]
 
 
-async def _store_unreadable(conn: asyncpg.Connection, vault: Vault, raw: bytes, why: str) -> Outcome:
-    mid = str(uuid.uuid4())
-    why = "".join(ch if ch.isprintable() else "?" for ch in why)
-    await conn.execute(
-        """INSERT INTO hl7_messages (id, sender, control_id, raw_enc, ack_code, outcome, detail)
-           VALUES ($1::uuid, 'unknown', $1::text, $2, 'AR', 'unreadable', $3)""",
-        mid,
-        vault.seal("hl7_messages", "raw", mid, raw.decode("utf-8", errors="replace")),
-        why[:500],
+def _outcome(inbound: _Inbound, inserted: set[str], earlier: dict[tuple[str, str], asyncpg.Record]) -> Outcome:
+    if inbound.parsed is None or inbound.decision is None:
+        why = "".join(ch if ch.isprintable() else "?" for ch in inbound.unreadable or "")
+        return Outcome("AR", inbound.control_guess, f"Message could not be read: {why}", message_id=inbound.mid)
+    parsed, decision = inbound.parsed, inbound.decision
+    if inbound.mid in inserted:
+        text = decision.detail or "Stored"
+        return Outcome(decision.code, parsed.control_id, text, message_id=inbound.mid, sender=parsed.sender)
+    first = earlier[(parsed.sender, parsed.control_id)]
+    text = f"Already received: {first['outcome']}"
+    return Outcome(first["ack_code"], parsed.control_id, text, True, first["id"], parsed.sender)
+
+
+async def _first_answers(conn: asyncpg.Connection, repeats: list[_Inbound]) -> dict[tuple[str, str], asyncpg.Record]:
+    """What was answered the first time, for messages whose sender and control id were seen before."""
+    if not repeats:
+        return {}
+    keys = [(i.parsed.sender, i.parsed.control_id) for i in repeats if i.parsed]
+    rows = await conn.fetch(
+        """SELECT m.sender, m.control_id, m.id::text, m.ack_code, m.outcome
+           FROM hl7_messages m JOIN unnest($1::text[], $2::text[]) AS k(sender, control_id)
+             ON m.sender = k.sender AND m.control_id = k.control_id""",
+        [k[0] for k in keys],
+        [k[1] for k in keys],
     )
-    return Outcome("AR", _control_id_guess(raw), f"Message could not be read: {why}", message_id=mid)
+    return {(r["sender"], r["control_id"]): r for r in rows}
 
 
 def _control_id_guess(raw: bytes) -> str:
@@ -104,44 +161,37 @@ class _Decision:
         return self.code == "AA"
 
 
-_SAMPLE_SQL = """SELECT s.id::text, s.state, p.id::text AS patient_id, p.sex, p.dob_enc
-                 FROM samples s JOIN patients p ON p.id = s.patient_id"""
-
-
-_MAX_MARKS = 8
-
-
-@functools.cache
-def _sample_sql(candidates: int) -> str:
-    """The tube named by the first of ``candidates`` barcodes ($1, $2, …) that exists. One placeholder per
-    barcode, not one array: with an array PostgreSQL cannot know its length when it plans the statement once
-    for all calls, so it planned this join again for every message; with placeholders the one generic plan is
-    as good as a fresh one and is kept."""
-    if candidates == 1:
-        return f"{_SAMPLE_SQL} WHERE s.barcode = $1"
-    if candidates > _MAX_MARKS:  # a message naming that many specimens is rare: not worth a statement of its own
-        return f"{_SAMPLE_SQL} WHERE s.barcode = ANY($1::text[]) ORDER BY array_position($1, s.barcode) LIMIT 1"
-    marks = ", ".join(f"${n}" for n in range(1, candidates + 1))
-    return (
-        f"{_SAMPLE_SQL} WHERE s.barcode IN ({marks}) ORDER BY array_position(ARRAY[{marks}]::text[], s.barcode) LIMIT 1"
+async def _decide_all(conn: asyncpg.Connection, messages: list[ParsedMessage]) -> list[_Decision]:
+    """What to do with each readable message: one query for the tubes all their specimen ids name."""
+    wanted: list[list[str]] = []
+    for parsed in messages:
+        codes = []
+        for candidate in parsed.specimen_ids:
+            try:
+                codes.append(normalize_barcode(candidate))
+            except InvalidInput:  # not shaped like one of our barcodes: try the next field
+                continue
+        wanted.append(codes)
+    every = sorted({code for codes in wanted for code in codes})
+    rows = (
+        await conn.fetch(
+            """SELECT s.barcode, s.id::text, s.state, p.id::text AS patient_id, p.sex, p.dob_enc
+               FROM samples s JOIN patients p ON p.id = s.patient_id WHERE s.barcode = ANY($1::text[])""",
+            every,
+        )
+        if every
+        else []
     )
+    tubes = {r["barcode"]: r for r in rows}
+    return [
+        _decide(parsed, next((tubes[c] for c in codes if c in tubes), None))
+        for parsed, codes in zip(messages, wanted, strict=True)
+    ]
 
 
-async def _decide(conn: asyncpg.Connection, parsed: ParsedMessage) -> _Decision:
-    """What to do with a readable message: one query, for the tube its specimen ids name."""
+def _decide(parsed: ParsedMessage, sample: asyncpg.Record | None) -> _Decision:
     if parsed.message_type.split("^")[:2] != ["ORU", "R01"]:
         return _Decision("AE", "rejected:message_type", f"Only ORU^R01 is taken here, not {parsed.message_type}.", None)
-    codes = []
-    for candidate in parsed.specimen_ids:
-        try:
-            codes.append(normalize_barcode(candidate))
-        except InvalidInput:  # not shaped like one of our barcodes: try the next field
-            continue
-    sample = (
-        await conn.fetchrow(_sample_sql(len(codes)), *(codes if len(codes) <= _MAX_MARKS else [codes]))
-        if codes
-        else None
-    )
     if sample is None:
         ids = ", ".join(parsed.specimen_ids) or "none"
         return _Decision("AE", "rejected:unknown_barcode", f"No sample matches the specimen ids ({ids}).", None)
@@ -209,15 +259,20 @@ _RESULT_COLUMNS = (
 )  # fmt: skip
 _RESULT_NAMES = ", ".join(name for name, _ in _RESULT_COLUMNS)
 _RESULT_RECORD = ", ".join(f"{name} {kind}" for name, kind in _RESULT_COLUMNS)
+_MESSAGE_COLUMNS = (
+    ("id", "uuid"), ("sender", "text"), ("control_id", "text"), ("message_type", "text"), ("raw_enc", "text"),
+    ("ack_code", "text"), ("outcome", "text"), ("detail", "text"), ("sample_id", "uuid"), ("results", "integer"),
+)  # fmt: skip
 
 
-def _stage_results(stmt: Statement, sample_id: str, message_cte: str, judged: list[_Judged]) -> None:
-    """All of a message's results in one INSERT, written only if ``message_cte`` returns the message's row. The
-    rows travel as one JSON parameter (numbers as their exact decimal text); 17 typed arrays cost the driver more."""
-    rows = []
+def _result_rows(message_id: str, sample_id: str, judged: list[_Judged]) -> list[dict[str, object]]:
+    """A message's results as JSON rows (numbers as their exact decimal text): for the whole group, one JSON
+    parameter costs the driver far less than 17 typed arrays."""
+    rows: list[dict[str, object]] = []
     for j in judged:
         o, v = j.obs, j.obs.value
         rows.append({
+            "message_id": message_id, "sample_id": sample_id,
             "flag_source": j.flag_source, "critical": j.critical, "set_id": o.set_id or None,
             "code": o.code or o.name or "unknown", "name": o.name or o.code or "unknown",
             "code_system": o.code_system or None, "value_kind": v.kind if v else None,
@@ -226,69 +281,84 @@ def _stage_results(stmt: Statement, sample_id: str, message_cte: str, judged: li
             "value_code": v.code if v else None, "unit": o.unit, "reference_range": o.reference_range,
             "flag": o.flag, "status": o.status, "observed_at": o.observed_at, "notes": list(o.notes),
         })  # fmt: skip
+    return rows
+
+
+def _stage_results(stmt: Statement, message_cte: str, rows: list[dict[str, object]]) -> None:
+    """Insert the result rows whose message ``message_cte`` returns (a repeated message stores none), in the order
+    given: a later message's result gets the later id, as if the messages had come one by one."""
+    for n, row in enumerate(rows):
+        row["n"] = n
+    picked = ", ".join(f"r.{name}" for name, _ in _RESULT_COLUMNS)
     stmt.cte(
         "stored_results",
         f"""INSERT INTO results (sample_id, message_id, {_RESULT_NAMES})
-            SELECT {stmt.bind(sample_id)}::uuid, m.id, {_RESULT_NAMES}
-            FROM {message_cte} AS m, jsonb_to_recordset({stmt.bind(json.dumps(rows))}::jsonb) AS r({_RESULT_RECORD})
+            SELECT r.sample_id, m.id, {picked}
+            FROM jsonb_to_recordset({stmt.bind(json.dumps(rows))}::jsonb)
+                 AS r(n integer, message_id uuid, sample_id uuid, {_RESULT_RECORD})
+            JOIN {message_cte} AS m ON m.id = r.message_id
+            ORDER BY r.n
             RETURNING id, sample_id, code, status, critical""",
     )
 
 
-async def _apply(
-    conn: asyncpg.Connection, vault: Vault, parsed: ParsedMessage, text: str, ranges: results.RangeCache | None
-) -> Outcome:
-    """Two round trips: find the tube; then the message row, its results, critical alerts and audit rows in one
-    statement, all skipped if this sender's control id was seen before (then the first answer is given again)."""
-    decision = await _decide(conn, parsed)
-    mid = str(uuid.uuid4())
-    count = len(parsed.observations) if decision.applies else 0
+async def _store(
+    conn: asyncpg.Connection, vault: Vault, group: list[_Inbound], ranges: results.RangeCache
+) -> tuple[set[str], list[str]]:
+    """One statement, one commit for the whole group: every message row (unreadable ones too, raw and sealed),
+    the results of those that apply, critical alerts (each audited), one audit row per message stored, and which
+    tubes now have every result they need. A message whose sender and control id are already stored (earlier,
+    or first in this group) changes nothing. Returns the ids of the messages stored and the tubes complete."""
+    messages: list[dict[str, object]] = []
+    stored: list[dict[str, object]] = []
+    completing: list[str] = []
+    for i in group:
+        sealed = vault.cipher.encrypt(i.text, context=f"hl7_messages.raw:{i.mid}").hex()
+        d, parsed = i.decision, i.parsed
+        if parsed is None or d is None:
+            why = "".join(ch if ch.isprintable() else "?" for ch in i.unreadable or "")[:500]
+            messages.append({
+                "id": i.mid, "sender": "unknown", "control_id": i.mid, "message_type": None, "raw_enc": sealed,
+                "ack_code": "AR", "outcome": "unreadable", "detail": why, "sample_id": None, "results": 0,
+            })  # fmt: skip
+            continue
+        messages.append({
+            "id": i.mid, "sender": parsed.sender, "control_id": parsed.control_id,
+            "message_type": parsed.message_type, "raw_enc": sealed, "ack_code": d.code, "outcome": d.outcome,
+            "detail": d.detail, "sample_id": d.sample_id, "results": len(parsed.observations) if d.applies else 0,
+        })  # fmt: skip
+        if d.applies and d.sample_id and parsed.observations:
+            stored += _result_rows(i.mid, d.sample_id, await _judge(conn, vault, d, parsed.observations, ranges))
+            if d.state in (SampleState.RECEIVED_AT_LAB, SampleState.PROCESSING) and d.sample_id not in completing:
+                completing.append(d.sample_id)
     stmt = Statement()
+    record = ", ".join(f"{name} {kind}" for name, kind in _MESSAGE_COLUMNS)
     stmt.cte(
         "message",
-        f"""INSERT INTO hl7_messages (id, sender, control_id, message_type, raw_enc, ack_code, outcome, detail,
-                                      sample_id, results)
-            VALUES ({", ".join(stmt.bind(v) for v in (
-                mid, parsed.sender, parsed.control_id, parsed.message_type,
-                vault.seal("hl7_messages", "raw", mid, text), decision.code, decision.outcome, decision.detail,
-                decision.sample_id, count,
-            ))})
-            ON CONFLICT (sender, control_id) DO NOTHING RETURNING id""",
-    )  # fmt: skip
-    final = "SELECT id::text AS id, false AS complete FROM message"
-    if decision.applies and decision.sample_id and parsed.observations:
-        judged = await _judge(conn, vault, decision, parsed.observations, ranges)
-        _stage_results(stmt, decision.sample_id, "message", judged)
-        if any(j.critical for j in judged):
-            critical.stage_alerts(stmt, "stored_results", datetime.now(UTC))
-        if decision.state in (SampleState.RECEIVED_AT_LAB, SampleState.PROCESSING):
-            final = f"SELECT id::text AS id, ({results.complete_sql(stmt, decision.sample_id, 'stored_results')})"
-            final += " AS complete FROM message"
-    audit.stage(
-        stmt,
-        actor=ANALYZER,
-        action="hl7.receive",
-        entity_type="hl7_message",
-        entity_id=mid,
-        outcome=decision.outcome,
-        summary={"sender": parsed.sender, "control_id": parsed.control_id, "results": count},
-        only_if="message",
+        f"""INSERT INTO hl7_messages ({", ".join(name for name, _ in _MESSAGE_COLUMNS)})
+            SELECT id, sender, control_id, message_type, decode(raw_enc, 'hex'), ack_code, outcome, detail,
+                   sample_id, results
+            FROM jsonb_to_recordset({stmt.bind(json.dumps(messages))}::jsonb) AS m({record})
+            ON CONFLICT (sender, control_id) DO NOTHING
+            RETURNING id, sender, control_id, outcome, results""",
     )
-    # One statement, one commit: the message, its results, any critical alerts (each audited), and whether the
-    # tube now has every result it needs.
+    if stored:
+        _stage_results(stmt, "message", stored)
+        if any(r["critical"] for r in stored):
+            critical.stage_alerts(stmt, "stored_results", datetime.now(UTC))
+    audit.stage(
+        stmt, actor=ANALYZER, action="hl7.receive", entity_type="hl7_message",
+        entity_id=audit.Column("message.id::text"), outcome=audit.Column("message.outcome"),
+        summary=audit.Column(
+            "jsonb_build_object('sender', message.sender, 'control_id', message.control_id, 'results', message.results)"
+        ),
+        only_if="message",
+    )  # fmt: skip
+    final = "SELECT ARRAY(SELECT id::text FROM message) AS inserted"
+    if stored and completing:
+        final += f", ARRAY({results.complete_samples_sql(stmt, completing, 'stored_results')}) AS complete"
     row = await conn.fetchrow(stmt.sql(final), *stmt.args)
-    inserted = row["id"] if row else None
-    if row is not None and row["complete"]:
-        await _complete(conn, decision)
-    if inserted is None:
-        first = await conn.fetchrow(
-            "SELECT id::text, ack_code, outcome FROM hl7_messages WHERE sender = $1 AND control_id = $2",
-            parsed.sender,
-            parsed.control_id,
-        )
-        text_ = f"Already received: {first['outcome']}"
-        return Outcome(first["ack_code"], parsed.control_id, text_, True, first["id"], parsed.sender)
-    return Outcome(decision.code, parsed.control_id, decision.detail or "Stored", message_id=mid, sender=parsed.sender)
+    return set(row["inserted"]), list(row["complete"]) if stored and completing else []
 
 
 async def _complete(conn: asyncpg.Connection, d: _Decision) -> None:
@@ -359,7 +429,7 @@ async def reapply(conn: asyncpg.Connection, vault: Vault, message_id: str, *, ac
         parsed = parse_message(normalize(text))
     except HL7ParseError as exc:
         raise InvalidInput("message_id", f"This message cannot be read ({exc}); ask the sender for a new one.") from exc
-    decision = await _decide(conn, parsed)
+    decision = (await _decide_all(conn, [parsed]))[0]
     count = len(parsed.observations) if decision.applies else 0
     stmt = Statement()
     reviewed = decision.applies
@@ -371,13 +441,25 @@ async def reapply(conn: asyncpg.Connection, vault: Vault, message_id: str, *, ac
                    reviewed_by = {stmt.bind(actor.id if reviewed else None)}
             WHERE id = {stmt.bind(row["id"])}::uuid AND ack_code <> 'AA' RETURNING id""",
     )
+    stored: list[dict[str, object]] = []
     if decision.applies and decision.sample_id and parsed.observations:
-        _stage_results(stmt, decision.sample_id, "message", await _judge(conn, vault, decision, parsed.observations))
+        judged = await _judge(conn, vault, decision, parsed.observations)
+        stored = _result_rows(row["id"], decision.sample_id, judged)
+        _stage_results(stmt, "message", stored)
+        if any(r["critical"] for r in stored):  # a held critical value raises its alert when it is applied
+            critical.stage_alerts(stmt, "stored_results", datetime.now(UTC))
     audit.stage(
         stmt, actor=actor, action="hl7.reapply", entity_type="hl7_message", entity_id=row["id"],
         outcome=decision.outcome, only_if="message",
     )  # fmt: skip
-    if await conn.fetchval(stmt.sql("SELECT id FROM message"), *stmt.args) is None:
+    completing = bool(stored) and decision.state in (SampleState.RECEIVED_AT_LAB, SampleState.PROCESSING)
+    final = "SELECT (SELECT id FROM message) AS id"
+    if completing and decision.sample_id:
+        final += f", ARRAY({results.complete_samples_sql(stmt, [decision.sample_id], 'stored_results')}) AS complete"
+    applied = await conn.fetchrow(stmt.sql(final), *stmt.args)
+    if applied["id"] is None:
         raise InvalidInput("message_id", "This message was applied already.")
+    if completing and applied["complete"]:
+        await _complete(conn, decision)
     code, detail = decision.code, decision.detail
     return Outcome(code, parsed.control_id, detail or "Stored", message_id=row["id"], sender=parsed.sender)

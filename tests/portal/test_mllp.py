@@ -34,12 +34,14 @@ def _msa(block: bytes) -> list[str]:
 @pytest.fixture
 async def listener(pool: asyncpg.Pool, vault: Vault) -> AsyncIterator[int]:
     port = free_port()
-    server = await start_hl7_server(mllp.handler(pool, vault), "127.0.0.1", port, limit=mllp.MAX_BLOCK_BYTES)
+    group_commit = mllp.GroupCommit(pool, vault)
+    server = await start_hl7_server(mllp.handler(group_commit), "127.0.0.1", port, limit=mllp.MAX_BLOCK_BYTES)
     try:
         yield port
     finally:
         server.close()
         await server.wait_closed()
+        await group_commit.close()
 
 
 async def test_each_message_is_acked_with_its_control_id(listener: int) -> None:
@@ -61,6 +63,38 @@ async def test_each_message_is_acked_with_its_control_id(listener: int) -> None:
         assert [a[2] for a in acks] == ["B-1", "B-2"]  # one ACK per message of a batch, in order
     finally:
         writer.close()
+
+
+async def test_a_group_that_fails_is_applied_one_by_one(pool: asyncpg.Pool, vault: Vault, migrated: str) -> None:
+    """Three blocks arrive together and go in one statement; the database refuses one of them (a trigger stands in
+    for any failure), so the statement fails and each block is tried alone: the other two are stored and
+    answered, the refused one is asked to be sent again, and nothing of it is kept."""
+    async with pool.acquire() as conn:
+        await conn.execute(
+            f"""CREATE FUNCTION "{migrated}".refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF NEW.control_id = 'BOOM' THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW;
+                END $$;
+                CREATE TRIGGER refuse_boom BEFORE INSERT ON "{migrated}".hl7_messages
+                    FOR EACH ROW EXECUTE FUNCTION "{migrated}".refuse_boom();"""
+        )
+    group_commit = mllp.GroupCommit(pool, vault, appliers=1)
+    try:
+        answers = await asyncio.gather(
+            *(group_commit.submit(ORU.format(control=c).encode()) for c in ("G-1", "BOOM", "G-2"))
+        )
+    finally:
+        await group_commit.close()
+    assert group_commit.largest_group == 3  # they really went as one group
+    assert [[_msa(reply.encode())[1:3] for reply in replies] for replies in answers] == [
+        [["AE", "G-1"]],  # understood, kept for review: no tube TUBE-00001 here
+        [["AE", ""]],  # not stored: "please send it again"
+        [["AE", "G-2"]],
+    ]
+    assert "send it again" in answers[1][0]
+    async with pool.acquire() as conn:
+        kept = await conn.fetch("SELECT control_id FROM hl7_messages ORDER BY control_id")
+    assert [r["control_id"] for r in kept] == ["G-1", "G-2"]
 
 
 def _mutate(data: bytes, cuts: list[tuple[int, bytes]]) -> bytes:

@@ -96,6 +96,9 @@ async def test_a_held_message_is_reapplied_once_the_tube_exists(conn: asyncpg.Co
     again = await intake.reapply(conn, vault, str(held.message_id), actor=tech)
     assert again.ack_code == "AA" and await intake.review_queue(conn) == []
     assert await conn.fetchval("SELECT count(*) FROM results") == 2
+    # its critically low white count raises the alert it would have raised on arrival, audited
+    assert await conn.fetchval("SELECT count(*) FROM critical_alerts") == 1
+    assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE action = 'critical.raised'") == 1
     with pytest.raises(InvalidInput, match="applied already"):
         await intake.reapply(conn, vault, str(held.message_id), actor=tech)
 
@@ -108,3 +111,61 @@ async def test_numbers_no_column_can_hold_are_kept_as_text(conn: asyncpg.Connect
     assert outcome.ack_code == "AA"
     row = await conn.fetchrow("SELECT value_kind, value_num, value_text FROM results")
     assert row["value_kind"] == "text" and row["value_num"] is None and row["value_text"]
+
+
+async def test_a_group_is_stored_in_one_go_and_each_message_answered_in_order(
+    conn: asyncpg.Connection, vault: Vault
+) -> None:
+    """What the listener hands over when several analyzers send at once: one outcome list per block, in order, as
+    if each had come alone; a control id repeated inside the group is a duplicate of its first message."""
+    first, second = await _in_lab(conn, vault), await _in_lab(conn, vault)
+    batch = b"FHS|^~\\&\rBHS|^~\\&\r" + _oru(second, "G-3") + _oru(first, "G-1", value="99")
+    answers = await intake.receive_many(
+        conn, vault, [_oru(first, "G-1"), b"\x00garbage", _oru("NO-SUCH-TUBE", "G-2"), batch, _oru(second, "G-1")]
+    )
+    assert [[(o.ack_code, o.control_id, o.duplicate) for o in block] for block in answers] == [
+        [("AA", "G-1", False)],
+        [("AR", "", False)],
+        [("AE", "G-2", False)],
+        [("AA", "G-3", False), ("AA", "G-1", True)],
+        [("AA", "G-1", True)],
+    ]
+    assert answers[3][1].message_id == answers[0][0].message_id  # the repeat names the message it repeats
+    stored = await conn.fetch("SELECT id::text, control_id, outcome, results FROM hl7_messages ORDER BY control_id")
+    assert [(r["outcome"], r["results"]) for r in stored if r["control_id"].startswith("G-")] == [
+        ("stored", 2),
+        ("rejected:unknown_barcode", 0),
+        ("stored", 2),
+    ]
+    assert len(stored) == 4  # the unreadable block is kept too
+    hb = await conn.fetch("SELECT value_num FROM results WHERE code = '718-7' ORDER BY id")
+    assert [r["value_num"] for r in hb] == [Decimal("13.5"), Decimal("13.5")]  # not the repeat's 99
+    audited = await conn.fetch("SELECT entity_id, outcome, summary FROM audit_log WHERE action = 'hl7.receive'")
+    assert sorted(r["entity_id"] for r in audited) == sorted(r["id"] for r in stored)  # one row per message kept
+    g1 = next(r for r in audited if r["entity_id"] == answers[0][0].message_id)
+    assert (g1["outcome"], g1["summary"]) == (
+        "stored",
+        {"sender": "HEMA-1^LAB-MAIN", "control_id": "G-1", "results": 2},
+    )
+
+
+async def test_results_in_one_group_keep_the_order_the_messages_came_in(conn: asyncpg.Connection, vault: Vault) -> None:
+    """A preliminary result and its final, in one group: the final is the later row, as if they had come apart."""
+    barcode = await _in_lab(conn, vault)
+
+    def oru(control: str, value: str, status: str) -> bytes:
+        return (
+            f"MSH|^~\\&|HEMA-1|L|LP|L|2026||ORU^R01|{control}|P|2.5.1\rOBR|1|{barcode}\r"
+            f"OBX|1|NM|718-7^Hb^LN||{value}|g/dL|||||{status}\r"
+        ).encode()
+
+    blocks = [
+        oru(f"ORD-{n}", value, status) for n, (value, status) in enumerate([("11", "P"), ("12", "F"), ("13", "C")])
+    ]
+    await intake.receive_many(conn, vault, blocks)
+    rows = await conn.fetch("SELECT value_num, status FROM results ORDER BY id")
+    assert [(r["value_num"], r["status"]) for r in rows] == [
+        (Decimal("11"), "preliminary"),
+        (Decimal("12"), "final"),
+        (Decimal("13"), "corrected"),
+    ]

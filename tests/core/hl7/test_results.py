@@ -118,3 +118,17 @@ async def test_a_tube_whose_last_results_arrive_together_is_still_completed(pool
         assert await intake.complete_ready(b) == 1
         assert await b.fetchval("SELECT state FROM samples WHERE id = $1", sid) == "completed"
         assert await intake.complete_ready(b) == 0
+
+
+async def test_two_messages_in_one_group_complete_the_tube_together(conn: asyncpg.Connection, vault: Vault) -> None:
+    """Neither message alone has every analyte; the group's check counts both."""
+    barcode, sid = await _tube(conn, vault, Sex.FEMALE)
+    await intake.receive_many(
+        conn,
+        vault,
+        [
+            _oru(barcode, {"718-7": "13.1", "6690-2": "6.0"}, control="GT-1"),
+            _oru(barcode, {"777-3": "240", "789-8": "4.5", "4544-3": "40"}, control="GT-2"),
+        ],
+    )
+    assert await conn.fetchval("SELECT state FROM samples WHERE id = $1", sid) == "completed"
