@@ -313,7 +313,7 @@ async def _store(
     stored: list[dict[str, object]] = []
     completing: list[str] = []
     for i in group:
-        sealed = vault.cipher.encrypt(i.text, context=f"hl7_messages.raw:{i.mid}").hex()
+        sealed = (vault.seal("hl7_messages", "raw", i.mid, i.text) or b"").hex()
         d, parsed = i.decision, i.parsed
         if parsed is None or d is None:
             why = "".join(ch if ch.isprintable() else "?" for ch in i.unreadable or "")[:500]
