@@ -105,7 +105,8 @@ def is_critical(value: Decimal | None, rng: Range | None) -> bool:
 
 def complete_samples_sql(stmt: Statement, sample_ids: list[str], new_results_cte: str) -> str:
     """A query for the statement that stores results: which of ``sample_ids`` have, counting the rows of
-    ``new_results_cte`` (not yet visible to the statement's own snapshot), every result their order needs.
+    ``new_results_cte`` (not yet visible to the statement's own snapshot), every result their order needs. Only a
+    tube that has rows in ``new_results_cte`` is checked: a repeated message, stored before, completes nothing.
 
     One index probe per needed analyte (LATERAL … LIMIT 1): as a correlated ``NOT EXISTS`` the planner may choose
     to hash the whole results table once per statement instead, which grows with the table."""
@@ -114,7 +115,8 @@ def complete_samples_sql(stmt: Statement, sample_ids: list[str], new_results_cte
                      JOIN order_tests ot ON ot.order_id = s.order_id
                      JOIN test_catalogue tc ON tc.code = ot.test_code AND tc.sample_type = s.sample_type
                      JOIN analytes a ON a.test_code = tc.code
-                     WHERE s.id = ANY({stmt.bind(sample_ids)}::uuid[])) AS need
+                     WHERE s.id = ANY({stmt.bind(sample_ids)}::uuid[])
+                       AND s.id IN (SELECT n.sample_id FROM {new_results_cte} n)) AS need
                LEFT JOIN LATERAL (SELECT true AS found FROM results r
                                   WHERE r.sample_id = need.sample_id AND r.code = need.code
                                     AND r.status IN ('final', 'corrected') LIMIT 1) AS stored ON true

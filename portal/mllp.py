@@ -62,7 +62,7 @@ class GroupCommit:
                 answers = await self._apply(group)
             except Exception as exc:  # noqa: BLE001 - no database at all, say: every sender is asked to resend
                 log.error("could not reach the database for %d blocks: %s", len(group), type(exc).__name__)
-                answers = [[_RESEND] for _ in group]
+                answers = [[_resend(intake.control_id_of(block))] for block, _ in group]
             for (_, done), replies in zip(group, answers, strict=True):
                 if not done.done():  # the sender may have hung up meanwhile: what was stored stays stored
                     done.set_result(replies)
@@ -76,19 +76,34 @@ class GroupCommit:
                     "a group of %d blocks failed (%s); applying them one by one", len(group), type(exc).__name__
                 )
                 return [await self._apply_one(conn, block) for block, _ in group]
-        return [[ack.build(o.ack_code, o.control_id, o.text, o.sender) for o in each] for each in outcomes]
+        return [_acks(each) for each in outcomes]
 
     async def _apply_one(self, conn: asyncpg.Connection, block: bytes) -> list[str]:
+        """A block on its own; if it still fails and holds several messages (a batch), each message on its own,
+        so that only the one that cannot be stored is asked to come again."""
         try:
-            outcomes = await intake.receive(conn, self._vault, block, ranges=self._ranges)
+            return _acks(await intake.receive(conn, self._vault, block, ranges=self._ranges))
         except Exception as exc:  # noqa: BLE001 - an applier must outlive any one message
-            # Not stored: the sender keeps it and sends again (AE asks for that); the listener goes on.
-            log.error("could not store an inbound message: %s", type(exc).__name__)
-            return [_RESEND]
-        return [ack.build(o.ack_code, o.control_id, o.text, o.sender) for o in outcomes]
+            log.error("could not store an inbound block: %s", type(exc).__name__)
+        messages = intake.messages_of(block)
+        if len(messages) == 1:
+            return [_resend(intake.control_id_of(block))]
+        replies = []
+        for message in messages:
+            try:
+                replies += _acks(await intake.receive(conn, self._vault, message, ranges=self._ranges))
+            except Exception as exc:  # noqa: BLE001 - not stored: the sender keeps it and sends it again
+                log.error("could not store an inbound message: %s", type(exc).__name__)
+                replies.append(_resend(intake.control_id_of(message)))
+        return replies
 
 
-_RESEND = ack.build("AE", "", "Could not store the message now; please send it again.")
+def _acks(outcomes: list[intake.Outcome]) -> list[str]:
+    return [ack.build(o.ack_code, o.control_id, o.text, o.sender) for o in outcomes]
+
+
+def _resend(control_id: str) -> str:
+    return ack.build("AE", control_id, "Could not store the message now; please send it again.")
 
 
 def handler(group_commit: GroupCommit):  # type: ignore[no-untyped-def]

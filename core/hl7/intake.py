@@ -12,6 +12,7 @@ commit) for its messages, results, critical alerts and audit rows, whatever its 
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -30,6 +31,7 @@ from core.samples import service as samples
 from core.samples.model import SampleState, normalize_barcode
 from core.vault import Vault
 
+log = logging.getLogger("labpulse.hl7")
 ANALYZER = Actor("hl7:intake", Role.SYSTEM)
 # A sample takes results once it is in the lab, and until its report is out (a correction comes after, too).
 ACCEPTS_RESULTS = frozenset(
@@ -75,8 +77,9 @@ async def receive_many(
     All or nothing: if the statement fails the exception propagates and nothing is stored, and the caller applies
     each block on its own. A control id repeated within the group is a duplicate of its first message.
 
-    The completion of a tube that the group's results make complete follows the statement, as a transition of its
-    own."""
+    What follows the commit never raises (an exception from here on always means nothing was stored): a tube the
+    group's results make complete moves on in a transition of its own, and if that fails the worker's sweep
+    (``complete_ready``) completes it; a repeat whose first answer cannot be read now is asked to be sent again."""
     plan: list[list[_Inbound]] = []
     for raw in blocks:
         try:
@@ -101,10 +104,32 @@ async def receive_many(
     ):
         inbound.decision = decision
     inserted, complete = await _store(conn, vault, everything, ranges or results.RangeCache())
-    earlier = await _first_answers(conn, [i for i in readable if i.mid not in inserted])
+    try:
+        earlier = await _first_answers(conn, [i for i in readable if i.mid not in inserted])
+    except Exception as exc:  # noqa: BLE001 - stored is stored: the repeats alone are asked to come again
+        log.warning("could not read the first answers of repeated messages: %s", type(exc).__name__)
+        earlier = {}
     for sample_id in complete:
-        await _complete(conn, next(i.decision for i in readable if i.decision and i.decision.sample_id == sample_id))
+        try:
+            await _complete(
+                conn, next(i.decision for i in readable if i.decision and i.decision.sample_id == sample_id)
+            )
+        except Exception as exc:  # noqa: BLE001 - the worker's minute sweep completes the tube
+            log.warning("could not move a completed tube on: %s", type(exc).__name__)
     return [[_outcome(i, inserted, earlier) for i in messages] for messages in plan]
+
+
+def control_id_of(raw: bytes) -> str:
+    """MSH-10 of the first message of a block, as far as it can be read: for an ACK that has nothing else."""
+    return _control_id_guess(raw)
+
+
+def messages_of(raw: bytes) -> list[bytes]:
+    """A block's messages, each on its own (a batch's envelope dropped); the block itself if it cannot be split."""
+    try:
+        return [text.encode() for text in split_batch(normalize(raw))] or [raw]
+    except HL7ParseError:
+        return [raw]
 
 
 def _outcome(inbound: _Inbound, inserted: set[str], earlier: dict[tuple[str, str], asyncpg.Record]) -> Outcome:
@@ -115,7 +140,9 @@ def _outcome(inbound: _Inbound, inserted: set[str], earlier: dict[tuple[str, str
     if inbound.mid in inserted:
         text = decision.detail or "Stored"
         return Outcome(decision.code, parsed.control_id, text, message_id=inbound.mid, sender=parsed.sender)
-    first = earlier[(parsed.sender, parsed.control_id)]
+    first = earlier.get((parsed.sender, parsed.control_id))
+    if first is None:
+        return Outcome("AE", parsed.control_id, "Already received; please send it again for its answer.", True)
     text = f"Already received: {first['outcome']}"
     return Outcome(first["ack_code"], parsed.control_id, text, True, first["id"], parsed.sender)
 
@@ -335,9 +362,10 @@ async def _store(
     record = ", ".join(f"{name} {kind}" for name, kind in _MESSAGE_COLUMNS)
     stmt.cte(
         "message",
-        f"""INSERT INTO hl7_messages ({", ".join(name for name, _ in _MESSAGE_COLUMNS)})
-            SELECT id, sender, control_id, message_type, decode(raw_enc, 'hex'), ack_code, outcome, detail,
-                   sample_id, results
+        f"""INSERT INTO hl7_messages (id, sender, control_id, message_type, raw_enc, received_at, ack_code, outcome,
+                                      detail, sample_id, results)
+            SELECT id, sender, control_id, message_type, decode(raw_enc, 'hex'), clock_timestamp(), ack_code,
+                   outcome, detail, sample_id, results
             FROM jsonb_to_recordset({stmt.bind(json.dumps(messages))}::jsonb) AS m({record})
             ON CONFLICT (sender, control_id) DO NOTHING
             RETURNING id, sender, control_id, outcome, results""",

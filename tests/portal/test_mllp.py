@@ -79,22 +79,22 @@ async def test_a_group_that_fails_is_applied_one_by_one(pool: asyncpg.Pool, vaul
                     FOR EACH ROW EXECUTE FUNCTION "{migrated}".refuse_boom();"""
         )
     group_commit = mllp.GroupCommit(pool, vault, appliers=1)
+    batch = b"FHS|^~\\&\rBHS|^~\\&\r" + b"".join(ORU.format(control=c).encode() for c in ("G-2", "BOOM", "G-3"))
+    blocks = [ORU.format(control="G-1").encode(), ORU.format(control="BOOM").encode(), batch]
     try:
-        answers = await asyncio.gather(
-            *(group_commit.submit(ORU.format(control=c).encode()) for c in ("G-1", "BOOM", "G-2"))
-        )
+        answers = await asyncio.gather(*(group_commit.submit(block) for block in blocks))
     finally:
         await group_commit.close()
     assert group_commit.largest_group == 3  # they really went as one group
     assert [[_msa(reply.encode())[1:3] for reply in replies] for replies in answers] == [
         [["AE", "G-1"]],  # understood, kept for review: no tube TUBE-00001 here
-        [["AE", ""]],  # not stored: "please send it again"
-        [["AE", "G-2"]],
+        [["AE", "BOOM"]],  # not stored: "please send it again"
+        [["AE", "G-2"], ["AE", "BOOM"], ["AE", "G-3"]],  # the batch's other messages are not lost with it
     ]
-    assert "send it again" in answers[1][0]
+    assert "send it again" in answers[1][0] and "send it again" in answers[2][1]
     async with pool.acquire() as conn:
         kept = await conn.fetch("SELECT control_id FROM hl7_messages ORDER BY control_id")
-    assert [r["control_id"] for r in kept] == ["G-1", "G-2"]
+    assert [r["control_id"] for r in kept] == ["G-1", "G-2", "G-3"]
 
 
 def _mutate(data: bytes, cuts: list[tuple[int, bytes]]) -> bytes:

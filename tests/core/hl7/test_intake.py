@@ -138,6 +138,8 @@ async def test_a_group_is_stored_in_one_go_and_each_message_answered_in_order(
         ("stored", 2),
     ]
     assert len(stored) == 4  # the unreadable block is kept too
+    held = [m["id"] for m in await intake.review_queue(conn)]
+    assert held == [answers[1][0].message_id, answers[2][0].message_id]  # in the order they came
     hb = await conn.fetch("SELECT value_num FROM results WHERE code = '718-7' ORDER BY id")
     assert [r["value_num"] for r in hb] == [Decimal("13.5"), Decimal("13.5")]  # not the repeat's 99
     audited = await conn.fetch("SELECT entity_id, outcome, summary FROM audit_log WHERE action = 'hl7.receive'")
