@@ -132,3 +132,26 @@ async def test_two_messages_in_one_group_complete_the_tube_together(conn: asyncp
         ],
     )
     assert await conn.fetchval("SELECT state FROM samples WHERE id = $1", sid) == "completed"
+
+
+async def test_a_completion_that_fails_after_the_commit_leaves_the_message_stored(
+    conn: asyncpg.Connection, vault: Vault, migrated: str
+) -> None:
+    """The tube's move to 'completed' follows the commit that stored the message; if the database refuses it (a
+    trigger stands in for any failure), the message stays stored and ACKed once, and the worker's sweep completes
+    the tube later."""
+    barcode, sid = await _tube(conn, vault, Sex.FEMALE)
+    await conn.execute(
+        f"""CREATE FUNCTION "{migrated}".refuse_move() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'refused for the test'; END $$;
+            CREATE TRIGGER refuse_move BEFORE UPDATE ON "{migrated}".samples
+                FOR EACH ROW EXECUTE FUNCTION "{migrated}".refuse_move();"""
+    )
+    values = {"718-7": "13.1", "6690-2": "6.0", "777-3": "240", "789-8": "4.5", "4544-3": "40"}
+    [[out]] = await intake.receive_many(conn, vault, [_oru(barcode, values, control="AC-1")])
+    assert (out.ack_code, out.duplicate) == ("AA", False)
+    assert await conn.fetchval("SELECT count(*) FROM hl7_messages") == 1
+    assert await conn.fetchval("SELECT state FROM samples WHERE id = $1", sid) == "received_at_lab"
+    await conn.execute(f'DROP TRIGGER refuse_move ON "{migrated}".samples')
+    assert await intake.complete_ready(conn) == 1
+    assert await conn.fetchval("SELECT state FROM samples WHERE id = $1", sid) == "completed"
