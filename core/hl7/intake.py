@@ -15,18 +15,17 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 
 import asyncpg
 
 from core import audit, critical, results
 from core.db.statement import Statement
 from core.errors import DomainError, InvalidInput, NotFound
-from core.hl7.parse import HL7ParseError, Observation, ParsedMessage, Value, normalize, parse_message, split_batch
+from core.hl7 import judging
+from core.hl7.parse import HL7ParseError, Observation, ParsedMessage, normalize, parse_message, split_batch
 from core.identity import Actor, Role
 from core.ids import is_uuid
-from core.labtime import LAB_TZ
 from core.samples import service as samples
 from core.samples.model import SampleState, normalize_barcode
 from core.vault import Vault
@@ -86,7 +85,9 @@ async def receive_many(
             texts = split_batch(normalize(raw))
         except HL7ParseError as exc:
             text = raw.decode("utf-8", errors="replace")
-            plan.append([_Inbound(str(uuid.uuid4()), text, unreadable=str(exc), control_guess=_control_id_guess(raw))])
+            plan.append(
+                [_Inbound(str(uuid.uuid4()), text, unreadable=_printable(exc), control_guess=control_id_of(raw))]
+            )
             continue
         messages = []
         for text in texts:
@@ -94,7 +95,7 @@ async def receive_many(
             try:
                 inbound.parsed = parse_message(text)
             except HL7ParseError as exc:
-                inbound.unreadable, inbound.control_guess = str(exc), _control_id_guess(text.encode())
+                inbound.unreadable, inbound.control_guess = _printable(exc), control_id_of(text.encode())
             messages.append(inbound)
         plan.append(messages)
     everything = [inbound for messages in plan for inbound in messages]
@@ -119,9 +120,9 @@ async def receive_many(
     return [[_outcome(i, inserted, earlier) for i in messages] for messages in plan]
 
 
-def control_id_of(raw: bytes) -> str:
-    """MSH-10 of the first message of a block, as far as it can be read: for an ACK that has nothing else."""
-    return _control_id_guess(raw)
+def _printable(exc: HL7ParseError) -> str:
+    """Why a message could not be read, safe to echo in an ACK and to store: no control characters."""
+    return "".join(ch if ch.isprintable() else "?" for ch in str(exc))
 
 
 def messages_of(raw: bytes) -> list[bytes]:
@@ -134,8 +135,8 @@ def messages_of(raw: bytes) -> list[bytes]:
 
 def _outcome(inbound: _Inbound, inserted: set[str], earlier: dict[tuple[str, str], asyncpg.Record]) -> Outcome:
     if inbound.parsed is None or inbound.decision is None:
-        why = "".join(ch if ch.isprintable() else "?" for ch in inbound.unreadable or "")
-        return Outcome("AR", inbound.control_guess, f"Message could not be read: {why}", message_id=inbound.mid)
+        text = f"Message could not be read: {inbound.unreadable}"
+        return Outcome("AR", inbound.control_guess, text, message_id=inbound.mid)
     parsed, decision = inbound.parsed, inbound.decision
     if inbound.mid in inserted:
         text = decision.detail or "Stored"
@@ -162,8 +163,8 @@ async def _first_answers(conn: asyncpg.Connection, repeats: list[_Inbound]) -> d
     return {(r["sender"], r["control_id"]): r for r in rows}
 
 
-def _control_id_guess(raw: bytes) -> str:
-    """Best effort, for the ACK of a message we could not parse: MSH-10 if a MSH line is there at all."""
+def control_id_of(raw: bytes) -> str:
+    """Best effort, for the ACK of a message we could not parse or store: MSH-10 of its first MSH line, if any."""
     for line in normalize(raw).split("\r"):
         if line.startswith("MSH") and len(line) > 4:
             fields = line.split(line[3])
@@ -231,102 +232,22 @@ def _decide(parsed: ParsedMessage, sample: asyncpg.Record | None) -> _Decision:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Judged:
-    """An observation with what the lab adds: a flag computed against our ranges when the analyzer sent none,
-    the reference range when it sent none, and whether the value is critical."""
-
-    obs: Observation
-    flag_source: str
-    critical: bool
-
-
-def _sane(number: Decimal) -> bool:
-    """A number a result column can hold: finite, under a quadrillion, at most 15 decimal places."""
-    # adjusted() and the exponent read the number's form; no arithmetic, which would itself overflow on 1e999999999
-    return number.is_finite() and number.adjusted() < 15 and number.as_tuple().exponent >= -15  # type: ignore[operator]
-
-
 async def _judge(
     conn: asyncpg.Connection,
     vault: Vault,
     d: _Decision,
     observations: list[Observation],
     cache: results.RangeCache | None = None,
-) -> list[_Judged]:
-    dob = vault.open("patients", "dob", d.patient_id, d.dob_enc) if d.patient_id and d.dob_enc else None
-    age = results.age_years(date.fromisoformat(dob) if dob else None, datetime.now(LAB_TZ).date())
-    codes = [o.code for o in observations if o.code]
-    ranges = await (cache.ranges_for if cache else results.ranges_for)(conn, codes, d.sex, age)
-    judged = []
-    for o in observations:
-        rng = ranges.get(o.code)
-        value = o.value
-        if value is not None and value.number is not None and not _sane(value.number):
-            value = Value("text", text=str(value.number))  # NaN, infinity, 1e999…: kept as the text sent, not a number
-        number = value.number if value is not None and value.kind == "numeric" else None
-        flag, source = o.flag, "analyzer" if o.flag else "none"
-        if flag is None and number is not None and rng is not None:
-            flag, source = results.flag_for(number, value.comparator if value else None, rng), "computed"
-        critical = flag in ("LL", "HH") or results.is_critical(number, rng)
-        o = Observation(  # what dataclasses.replace would build, at a fraction of its cost
-            set_id=o.set_id, code=o.code, name=o.name, code_system=o.code_system, value=value, unit=o.unit,
-            reference_range=o.reference_range or (rng.text() if rng else None), flag=flag, status=o.status,
-            observed_at=o.observed_at, notes=o.notes,
-        )  # fmt: skip
-        judged.append(_Judged(o, source, critical))
-    return judged
+) -> list[judging.Judged]:
+    return await judging.judge(
+        conn, vault, observations, patient_id=d.patient_id, dob_enc=d.dob_enc, sex=d.sex, cache=cache
+    )
 
 
-_RESULT_COLUMNS = (
-    ("flag_source", "text"), ("critical", "boolean"), ("set_id", "text"), ("code", "text"), ("name", "text"),
-    ("code_system", "text"), ("value_kind", "text"), ("value_num", "numeric"), ("comparator", "text"),
-    ("value_text", "text"), ("value_code", "text"), ("unit", "text"), ("reference_range", "text"), ("flag", "text"),
-    ("status", "text"), ("observed_at", "text"), ("notes", "text[]"),
-)  # fmt: skip
-_RESULT_NAMES = ", ".join(name for name, _ in _RESULT_COLUMNS)
-_RESULT_RECORD = ", ".join(f"{name} {kind}" for name, kind in _RESULT_COLUMNS)
 _MESSAGE_COLUMNS = (
     ("id", "uuid"), ("sender", "text"), ("control_id", "text"), ("message_type", "text"), ("raw_enc", "text"),
     ("ack_code", "text"), ("outcome", "text"), ("detail", "text"), ("sample_id", "uuid"), ("results", "integer"),
 )  # fmt: skip
-
-
-def _result_rows(message_id: str, sample_id: str, judged: list[_Judged]) -> list[dict[str, object]]:
-    """A message's results as JSON rows (numbers as their exact decimal text): for the whole group, one JSON
-    parameter costs the driver far less than 17 typed arrays."""
-    rows: list[dict[str, object]] = []
-    for j in judged:
-        o, v = j.obs, j.obs.value
-        rows.append({
-            "message_id": message_id, "sample_id": sample_id,
-            "flag_source": j.flag_source, "critical": j.critical, "set_id": o.set_id or None,
-            "code": o.code or o.name or "unknown", "name": o.name or o.code or "unknown",
-            "code_system": o.code_system or None, "value_kind": v.kind if v else None,
-            "value_num": str(v.number) if v and v.number is not None else None,
-            "comparator": v.comparator if v else None, "value_text": v.text if v else None,
-            "value_code": v.code if v else None, "unit": o.unit, "reference_range": o.reference_range,
-            "flag": o.flag, "status": o.status, "observed_at": o.observed_at, "notes": list(o.notes),
-        })  # fmt: skip
-    return rows
-
-
-def _stage_results(stmt: Statement, message_cte: str, rows: list[dict[str, object]]) -> None:
-    """Insert the result rows whose message ``message_cte`` returns (a repeated message stores none), in the order
-    given: a later message's result gets the later id, as if the messages had come one by one."""
-    for n, row in enumerate(rows):
-        row["n"] = n
-    picked = ", ".join(f"r.{name}" for name, _ in _RESULT_COLUMNS)
-    stmt.cte(
-        "stored_results",
-        f"""INSERT INTO results (sample_id, message_id, {_RESULT_NAMES})
-            SELECT r.sample_id, m.id, {picked}
-            FROM jsonb_to_recordset({stmt.bind(json.dumps(rows))}::jsonb)
-                 AS r(n integer, message_id uuid, sample_id uuid, {_RESULT_RECORD})
-            JOIN {message_cte} AS m ON m.id = r.message_id
-            ORDER BY r.n
-            RETURNING id, sample_id, code, status, critical""",
-    )
 
 
 async def _store(
@@ -343,7 +264,7 @@ async def _store(
         sealed = (vault.seal("hl7_messages", "raw", i.mid, i.text) or b"").hex()
         d, parsed = i.decision, i.parsed
         if parsed is None or d is None:
-            why = "".join(ch if ch.isprintable() else "?" for ch in i.unreadable or "")[:500]
+            why = (i.unreadable or "")[:500]
             messages.append({
                 "id": i.mid, "sender": "unknown", "control_id": i.mid, "message_type": None, "raw_enc": sealed,
                 "ack_code": "AR", "outcome": "unreadable", "detail": why, "sample_id": None, "results": 0,
@@ -355,7 +276,7 @@ async def _store(
             "detail": d.detail, "sample_id": d.sample_id, "results": len(parsed.observations) if d.applies else 0,
         })  # fmt: skip
         if d.applies and d.sample_id and parsed.observations:
-            stored += _result_rows(i.mid, d.sample_id, await _judge(conn, vault, d, parsed.observations, ranges))
+            stored += judging.result_rows(i.mid, d.sample_id, await _judge(conn, vault, d, parsed.observations, ranges))
             if d.state in (SampleState.RECEIVED_AT_LAB, SampleState.PROCESSING) and d.sample_id not in completing:
                 completing.append(d.sample_id)
     stmt = Statement()
@@ -371,7 +292,7 @@ async def _store(
             RETURNING id, sender, control_id, outcome, results""",
     )
     if stored:
-        _stage_results(stmt, "message", stored)
+        judging.stage_results(stmt, "message", stored)
         if any(r["critical"] for r in stored):
             critical.stage_alerts(stmt, "stored_results", datetime.now(UTC))
     audit.stage(
@@ -472,8 +393,8 @@ async def reapply(conn: asyncpg.Connection, vault: Vault, message_id: str, *, ac
     stored: list[dict[str, object]] = []
     if decision.applies and decision.sample_id and parsed.observations:
         judged = await _judge(conn, vault, decision, parsed.observations)
-        stored = _result_rows(row["id"], decision.sample_id, judged)
-        _stage_results(stmt, "message", stored)
+        stored = judging.result_rows(row["id"], decision.sample_id, judged)
+        judging.stage_results(stmt, "message", stored)
         if any(r["critical"] for r in stored):  # a held critical value raises its alert when it is applied
             critical.stage_alerts(stmt, "stored_results", datetime.now(UTC))
     audit.stage(
