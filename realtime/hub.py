@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Protocol
 
 from redis.asyncio import Redis
@@ -50,7 +51,9 @@ class Hub:
         for sub in tuple(self._subs.get(event.patient_id, ())):
             sub.offer(event)
 
-    async def run(self) -> None:
+    async def run(self, beat: Callable[[], None] = lambda: None) -> None:
+        """Subscribe and dispatch forever, reconnecting on its own; ``beat`` is called at least every 30 s while
+        subscribed (``ready`` is set exactly then)."""
         backoff = 0.1
         first = True
         while True:
@@ -66,6 +69,7 @@ class Hub:
                 backoff = 0.1
                 self.ready.set()
                 while True:
+                    beat()
                     message = await pubsub.get_message(timeout=30.0)
                     if message is not None and message["type"] == "message":
                         self.dispatch(message["data"])
@@ -78,6 +82,6 @@ class Hub:
                 backoff = min(backoff * 2, 5.0)
             finally:
                 try:
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()
                 except (OSError, RedisError):
                     pass
