@@ -60,3 +60,8 @@ async def ids_by_phone_lookup(conn: asyncpg.Connection, phone_lookup: bytes) -> 
 async def next_mrn(conn: asyncpg.Connection) -> str:
     mrn: str = await conn.fetchval("SELECT 'LP' || lpad(nextval('patient_mrn_seq')::text, 7, '0')")
     return mrn
+
+
+async def existing_mrns(conn: asyncpg.Connection, mrns: list[str]) -> set[str]:
+    rows = await conn.fetch("SELECT mrn FROM patients WHERE mrn = ANY($1::text[])", mrns)
+    return {r["mrn"] for r in rows}
