@@ -82,6 +82,7 @@ class Settings:
     public_url: str | None = None  # how patients reach us (links in messages, the QR code); None: the request's
     files_dir: Path | None = None  # encrypted report files; None: <data_dir>/files
     job_heartbeat_seconds: int = 30  # a worker silent this long is presumed dead; its job runs again elsewhere
+    escalation_tick_seconds: int = 30  # how often unacknowledged critical values are looked at
     job_retries: int = 6
     twilio_account_sid: str | None = None
     twilio_auth_token: Secret | None = None  # unset: the WhatsApp/SMS webhook answers 503 (not set up)
@@ -197,6 +198,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         problems.append(f"LABPULSE_DB_POOL_MIN ({pool_min}) is larger than LABPULSE_DB_POOL_MAX ({pool_max})")
     port = _int(env, "LABPULSE_PORT", 8000, 1, 65535, problems)
     relay_poll_ms = _int(env, "LABPULSE_RELAY_POLL_MS", 10, 1, 10_000, problems)
+    escalation_tick = _int(env, "LABPULSE_ESCALATION_TICK_SECONDS", 30, 1, 300, problems)
     idle = _int(env, "LABPULSE_STAFF_SESSION_IDLE_MINUTES", 15, 1, 24 * 60, problems)
     absolute = _int(env, "LABPULSE_STAFF_SESSION_ABSOLUTE_HOURS", 12, 1, 24 * 7, problems)
 
@@ -356,6 +358,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         public_url=public_url,
         files_dir=Path(env["LABPULSE_FILES_DIR"]) if env.get("LABPULSE_FILES_DIR") else None,
         job_heartbeat_seconds=heartbeat,
+        escalation_tick_seconds=escalation_tick,
         job_retries=job_retries,
         twilio_account_sid=twilio_sid,
         twilio_auth_token=Secret(twilio_token) if twilio_token else None,

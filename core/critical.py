@@ -8,20 +8,44 @@ word "critical": their page asks them calmly to keep their phone nearby.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import asyncpg
 
 from core import audit
 from core.db.statement import Statement
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, DomainError, InvalidInput, NotFound
 from core.identity import Actor, Role
 from core.notify import Notifier
+from core.phones import normalize_phone
+from core.staff import store as staff_store
 from core.vault import Vault
 
 STEP_MINUTES = 10
 ESCALATOR = Actor("critical:escalation", Role.SYSTEM)
+CHANNELS = ("sms", "whatsapp", "telegram")
+_CHAIN_ROLES = {Role.DOCTOR.value, Role.PATHOLOGIST.value, Role.ADMIN.value}
+
+
+@dataclass(frozen=True, slots=True)
+class ChainMember:
+    """One person in the escalation chain, in order: the on-duty doctor first."""
+
+    staff_id: str
+    label: str
+    phone: str
+    channel: str = "sms"
+
+
+class NoChannel(DomainError):
+    """The chain names a channel this deployment does not have, and there is no SMS to fall back on."""
+
+    code = "escalation_channel_missing"
+
+    def __init__(self, channel: str) -> None:
+        super().__init__(f"Critical values cannot be sent: the {channel} channel is not set up, nor SMS.")
 
 
 def stage_alerts(stmt: Statement, results_cte: str, now: datetime) -> None:
@@ -39,10 +63,13 @@ def stage_alerts(stmt: Statement, results_cte: str, now: datetime) -> None:
                 each_id="id", name="audit_raised")  # fmt: skip
 
 
-async def tick(conn: asyncpg.Connection, vault: Vault, notifier: Notifier, now: datetime) -> list[tuple[int, int]]:
-    """Notify the next person for every due, unacknowledged alert. Returns (alert id, chain position) sent."""
+async def tick(
+    conn: asyncpg.Connection, vault: Vault, notifiers: Mapping[str, Notifier], now: datetime
+) -> list[tuple[int, int]]:
+    """Notify the next person for every due, unacknowledged alert on their channel (SMS when theirs is not set up).
+    Returns (alert id, chain position) sent. A send that fails rolls the tick back: the alert stays due."""
     chain = await conn.fetch(
-        "SELECT position, staff_id::text, label, phone_enc FROM escalation_chain ORDER BY position"
+        "SELECT position, staff_id::text, label, phone_enc, channel FROM escalation_chain ORDER BY position"
     )
     if not chain:
         return []
@@ -65,6 +92,9 @@ async def tick(conn: asyncpg.Connection, vault: Vault, notifier: Notifier, now: 
                 f"(alert {alert['id']})."
             )
             phone = vault.open("escalation_chain", "phone", str(person["position"]), person["phone_enc"]) or ""
+            notifier = notifiers.get(person["channel"]) or notifiers.get("sms")
+            if notifier is None:
+                raise NoChannel(person["channel"])
             await notifier.send(phone, text, purpose="critical")
             await conn.execute(
                 "UPDATE critical_alerts SET level = $2, next_step_at = $3 WHERE id = $1",
@@ -102,15 +132,88 @@ async def acknowledge(conn: asyncpg.Connection, alert_id: int, actor: Actor, now
         )
 
 
-async def set_chain(conn: asyncpg.Connection, vault: Vault, people: Sequence[tuple[str, str, str]]) -> None:
-    """Replace the chain with (staff id, label, phone) in order: the on-duty doctor first."""
+async def set_chain(
+    conn: asyncpg.Connection, vault: Vault, people: Sequence[ChainMember], actor: Actor = ESCALATOR
+) -> None:
+    """Replace the chain, in order (the on-duty doctor first); audited, phones sealed."""
+    for member in people:
+        if member.channel not in CHANNELS:
+            raise InvalidInput("channel", f"A channel is one of {', '.join(CHANNELS)}; {member.channel!r} is not.")
     async with conn.transaction():
+        known = await conn.fetchval(
+            "SELECT count(*) FROM staff WHERE id = ANY($1::uuid[]) AND active", [m.staff_id for m in people]
+        )
+        if known != len({m.staff_id for m in people}):
+            raise InvalidInput("staff", "Everyone in the chain must be an active staff account.")
         await conn.execute("DELETE FROM escalation_chain")
-        for position, (staff_id, label, phone) in enumerate(people, 1):
+        for position, member in enumerate(people, 1):
             await conn.execute(
-                "INSERT INTO escalation_chain (position, staff_id, label, phone_enc) VALUES ($1, $2, $3, $4)",
+                """INSERT INTO escalation_chain (position, staff_id, label, phone_enc, channel)
+                   VALUES ($1, $2, $3, $4, $5)""",
                 position,
-                staff_id,
-                label,
-                vault.seal("escalation_chain", "phone", str(position), phone),
+                member.staff_id,
+                member.label,
+                vault.seal("escalation_chain", "phone", str(position), member.phone),
+                member.channel,
             )
+        await audit.append(conn, actor=actor, action="critical.chain_set", entity_type="escalation_chain",
+                           entity_id="chain", summary={"people": len(people),
+                                                       "channels": [m.channel for m in people]})  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ChainEntry:
+    """One person of the chain as an administrator names them: by username, with the phone and channel to use."""
+
+    username: str
+    phone: str
+    channel: str = "sms"
+    label: str | None = None  # shown in the audit and to the next person; the account's name when not given
+
+
+async def set_chain_by_username(
+    conn: asyncpg.Connection, vault: Vault, entries: Sequence[ChainEntry], actor: Actor
+) -> list[ChainMember]:
+    """Set the chain from usernames (the roster an administrator keeps): each must be an active doctor,
+    pathologist or administrator; phones are checked and kept in E.164."""
+    if not 1 <= len(entries) <= 10:
+        raise InvalidInput("chain", "The chain has one to ten people, the on-duty doctor first.")
+    people = []
+    for i, entry in enumerate(entries, 1):
+        member = await staff_store.by_username(conn, entry.username.strip().lower())
+        if member is None or not member.active or member.role not in _CHAIN_ROLES:
+            raise InvalidInput("username", f"Person {i}: {entry.username[:60]!r} is not an active doctor, "
+                                           "pathologist or administrator account.")  # fmt: skip
+        try:
+            phone = normalize_phone(entry.phone, vault.phone_region)
+        except InvalidInput as exc:
+            raise InvalidInput("phone", f"Person {i}: {exc.message}") from None
+        label = (entry.label or member.display_name).strip()[:80]
+        people.append(ChainMember(member.id, label, phone, entry.channel))
+    await set_chain(conn, vault, people, actor)
+    return people
+
+
+async def chain(conn: asyncpg.Connection, vault: Vault) -> list[ChainMember]:
+    """The chain in order, phones opened (for administrators; the caller audits the read)."""
+    rows = await conn.fetch(
+        "SELECT position, staff_id::text, label, phone_enc, channel FROM escalation_chain ORDER BY position"
+    )
+    return [
+        ChainMember(r["staff_id"], r["label"],
+                    vault.open("escalation_chain", "phone", str(r["position"]), r["phone_enc"]) or "", r["channel"])
+        for r in rows
+    ]  # fmt: skip
+
+
+async def report_empty_chain(conn: asyncpg.Connection) -> None:
+    """An alert for administrators that nobody would be told of a critical value (once while it stays open)."""
+    await conn.execute(
+        """INSERT INTO alerts (kind, detail) SELECT 'critical.chain_empty', '{}'::jsonb
+           WHERE NOT EXISTS (SELECT 1 FROM alerts WHERE kind = 'critical.chain_empty' AND acknowledged_at IS NULL)"""
+    )
+
+
+async def chain_size(conn: asyncpg.Connection) -> int:
+    size: int = await conn.fetchval("SELECT count(*) FROM escalation_chain")
+    return size

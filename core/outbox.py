@@ -9,6 +9,7 @@ One relay is active at a time (advisory lock), which keeps publication in commit
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import uuid
@@ -16,7 +17,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import asyncpg
-from redis.exceptions import RedisError
 
 from core.db.statement import Statement
 from core.events import Event
@@ -125,24 +125,23 @@ class Relay:
     def stop(self) -> None:
         self._stopping.set()
 
-    async def run(self) -> None:
+    async def run(self, beat: Callable[[], None] = lambda: None) -> None:
+        """Publish until ``stop()``. Any failure (PostgreSQL or Redis gone) ends this call with the exception, the
+        lock let go with its connection; the process's supervisor (core/supervise.py) calls it again with back-off.
+        ``beat`` is called each time round while the relay is healthy, standing by included."""
         async with self._pool.acquire() as conn:
             while not self._stopping.is_set():
                 if await conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key):
                     break
-                await self._sleep(1.0)  # another relay is active; stand by
+                beat()  # another relay is active: standing by is healthy
+                await self._sleep(1.0)
             else:
                 return
             try:
                 log.info("outbox relay active")
                 while not self._stopping.is_set():
-                    try:
-                        n = await relay_batch(conn, self._publish, batch_size=self._batch)
-                    except (OSError, asyncpg.PostgresConnectionError, RedisError) as exc:
-                        # Transient: Redis or PostgreSQL went away. Nothing was marked; try again shortly.
-                        log.warning("outbox relay batch failed, retrying", exc_info=exc)
-                        await self._sleep(0.5)
-                        continue
+                    n = await relay_batch(conn, self._publish, batch_size=self._batch)
+                    beat()
                     self.published += n
                     if n == 0:
                         await self._sleep(self._poll)
@@ -151,8 +150,10 @@ class Relay:
                         # rather than spinning on single rows; it adds at most this much lag.
                         await self._sleep(BATCH_WINDOW_SECONDS)
             finally:
-                if not conn.is_closed():
-                    await conn.execute("SELECT pg_advisory_unlock($1)", self._lock_key)
+                # A broken connection has lost its session lock already; a live one lets it go for the next relay.
+                with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                    if not conn.is_closed():
+                        await conn.execute("SELECT pg_advisory_unlock($1)", self._lock_key)
 
     async def _sleep(self, seconds: float) -> None:
         try:

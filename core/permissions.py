@@ -33,6 +33,7 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "patient.break_glass": frozenset({Role.DOCTOR}),
     "admin.alerts": frozenset({Role.ADMIN}),
     "admin.jobs": frozenset({Role.ADMIN}),
+    "admin.escalation": frozenset({Role.ADMIN}),  # who is called about critical values, in order
     "critical.acknowledge": frozenset({Role.DOCTOR, Role.PATHOLOGIST, Role.ADMIN}),
     "report.issue": frozenset({Role.PATHOLOGIST, Role.ADMIN}),
     "admin.audit": frozenset({Role.ADMIN}),
@@ -47,6 +48,8 @@ ACTIONS: dict[str, frozenset[Role]] = {
 # refused (and fails the endpoint × role test), so no endpoint can be added without deciding who may use it.
 ENDPOINTS: dict[str, str] = {
     "health": PUBLIC,
+    "ready": PUBLIC,
+    "metrics": PUBLIC,  # loop health and counters only: no PHI, no identifiers
     "openapi": PUBLIC,
     "static": PUBLIC,
     "staff.session.create": PUBLIC,
@@ -71,6 +74,8 @@ ENDPOINTS: dict[str, str] = {
     "admin.alerts": "admin.alerts",
     "admin.dead_letters": "admin.jobs",
     "admin.dead_letters.requeue": "admin.jobs",
+    "admin.escalation": "admin.escalation",
+    "admin.escalation.set": "admin.escalation",
     "admin.audit": "admin.audit",
     "admin.audit.export": "admin.audit",
     "admin.audit.page": "admin.audit",

@@ -12,10 +12,11 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 import asyncpg
 
-from core import audit, keys
+from core import audit, critical, keys
 from core.config import ConfigError, Secret, Settings, load_settings
 from core.crypto import generate_key
 from core.db.migrate import migrate
@@ -23,10 +24,11 @@ from core.db.pool import connect, pool_from_settings
 from core.embedded import EmbeddedServices, start_embedded, with_demo_secrets
 from core.errors import DomainError, InvalidInput
 from core.identity import Actor, Role
+from core.notify import mask_phone
+from core.patients import importer
 from core.staff import service as staff
 from core.storage import LocalFileStore
 from core.vault import Vault
-from portal import worker
 from portal.logs import configure_logging
 
 log = logging.getLogger("labpulse.cli")
@@ -160,9 +162,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from portal import worker  # the messaging clients load only for the processes that send
+
     with _services() as settings:
         asyncio.run(_migrate(settings))
-        asyncio.run(worker.run(settings))
+        asyncio.run(worker.run(settings, health=args.health_port))
     return 0
 
 
@@ -173,7 +177,7 @@ def cmd_mllp(args: argparse.Namespace) -> int:
         asyncio.run(_migrate(settings))
         host = args.host or settings.host
         print(f"labpulse MLLP listener on {host}:{args.port}", flush=True)
-        asyncio.run(mllp.serve(settings, host, args.port, reuse_port=args.reuse_port))
+        asyncio.run(mllp.serve(settings, host, args.port, reuse_port=args.reuse_port, health=args.health_port))
     return 0
 
 
@@ -213,6 +217,69 @@ def cmd_staff_add(args: argparse.Namespace) -> int:
     with _services() as settings:
         asyncio.run(_staff_add(settings, args.username, args.display_name or args.username, Role(args.role), password))
     print(f"staff account '{args.username.lower()}' added with role {args.role}")
+    return 0
+
+
+async def _patients_import(settings: Settings, text: str, dry_run: bool) -> importer.ImportReport:
+    conn = await _connect(settings)
+    try:
+        return await importer.import_csv(conn, Vault.from_settings(settings), text, actor=Actor.system("cli.import"),
+                                         dry_run=dry_run)  # fmt: skip
+    finally:
+        await conn.close()
+
+
+def cmd_patients_import(args: argparse.Namespace) -> int:
+    try:
+        text = Path(args.file).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"labpulse: cannot read {args.file}: {type(exc).__name__} (it must be a UTF-8 CSV file)", file=sys.stderr)
+        return 2
+    with _services() as settings:
+        report = asyncio.run(_patients_import(settings, text, args.dry_run))
+    for error in report.errors:
+        print(f"line {error.line}: {error.reason}", file=sys.stderr)
+    if report.errors:
+        print(f"nothing imported: {len(report.errors)} of {report.rows} rows need fixing (listed above)",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    verb = "would be imported" if args.dry_run else "imported"
+    print(
+        f"{report.created} new patients {verb}; {report.already_present} already present (same MRN), left as they are"
+    )
+    return 0
+
+
+async def _escalation(settings: Settings, entries: list[critical.ChainEntry] | None) -> list[critical.ChainMember]:
+    conn = await _connect(settings)
+    try:
+        vault = Vault.from_settings(settings)
+        if entries is not None:
+            return await critical.set_chain_by_username(conn, vault, entries, Actor.system("cli.escalation"))
+        return await critical.chain(conn, vault)
+    finally:
+        await conn.close()
+
+
+def cmd_escalation(args: argparse.Namespace) -> int:
+    entries = None
+    if args.escalation_command == "set":
+        entries = []
+        for item in args.people:
+            parts = item.split(":", 2)
+            if len(parts) != 3:
+                print(f"labpulse: {item!r} is not USERNAME:CHANNEL:PHONE (e.g. dr.rao:sms:+919800011111)",
+                      file=sys.stderr)  # fmt: skip
+                return 2
+            entries.append(critical.ChainEntry(parts[0], parts[2], parts[1]))
+    with _services() as settings:
+        people = asyncio.run(_escalation(settings, entries))
+    if not people:
+        print("the escalation chain is empty: critical values reach nobody. Set it with: "
+              "labpulse escalation set USERNAME:CHANNEL:PHONE …")  # fmt: skip
+        return 1
+    for i, member in enumerate(people, 1):
+        print(f"{i}. {member.label} ({member.channel}, {mask_phone(member.phone)})")
     return 0
 
 
@@ -293,13 +360,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-demo-data", action="store_true", help="do not seed demo data in demo mode")
     serve.set_defaults(func=cmd_serve)
 
-    sub.add_parser("worker", help="run background jobs: the outbox relay").set_defaults(func=cmd_worker)
+    worker_p = sub.add_parser("worker", help="the outbox relay, job queue, sweep and critical-value escalation")
+    worker_p.add_argument("--health-port", type=int, help="answer /healthz, /readyz and /metrics on this port")
+    worker_p.set_defaults(func=cmd_worker)
     mllp_p = sub.add_parser("mllp", help="the HL7 v2 listener (MLLP) for analyzers and the LIS")
     mllp_p.add_argument("--host")
     mllp_p.add_argument("--port", type=int, default=2575)
     mllp_p.add_argument(
         "--reuse-port", action="store_true", help="share the port with other `labpulse mllp` processes (one per core)"
     )
+    mllp_p.add_argument("--health-port", type=int, help="answer /healthz, /readyz and /metrics on this port")
     mllp_p.set_defaults(func=cmd_mllp)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("demo", help="seed synthetic demo data").set_defaults(func=cmd_demo)
@@ -316,6 +386,22 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", required=True, choices=sorted(r.value for r in staff.STAFF_ROLES))
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     add.set_defaults(func=cmd_staff_add)
+
+    patients_p = sub.add_parser("patients", help="patient records")
+    patients_sub = patients_p.add_subparsers(dest="patients_command", required=True)
+    imp = patients_sub.add_parser(
+        "import", help="import a CSV (mrn,name,date_of_birth,sex,phone); idempotent by MRN, all or nothing"
+    )
+    imp.add_argument("file")
+    imp.add_argument("--dry-run", action="store_true", help="check every row and count, but write nothing")
+    imp.set_defaults(func=cmd_patients_import)
+
+    esc = sub.add_parser("escalation", help="who is called about critical values, in order")
+    esc_sub = esc.add_subparsers(dest="escalation_command", required=True)
+    esc_sub.add_parser("show", help="the chain in order (phones masked)").set_defaults(func=cmd_escalation)
+    esc_set = esc_sub.add_parser("set", help="replace the chain: the on-duty doctor first")
+    esc_set.add_argument("people", nargs="+", metavar="USERNAME:CHANNEL:PHONE", help="channel: sms, whatsapp, telegram")
+    esc_set.set_defaults(func=cmd_escalation)
 
     tg = sub.add_parser("telegram", help="the Telegram bot")
     tg_sub = tg.add_subparsers(dest="telegram_command", required=True)

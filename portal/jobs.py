@@ -10,27 +10,26 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import asyncpg
-from redis.asyncio import Redis
 
-from bots import telegram_channel, twilio_channel, twilio_sender
 from core.booking import reminders, slots
 from core.booking.service import REMINDER_JOB
 from core.config import Settings
 from core.hl7 import intake
 from core.jobs import runner
 from core.labtime import LAB_TZ
-from core.notify import ConsoleNotifier, Notifier, RateLimitedNotifier
-from core.ratelimit import RateLimiter
+from core.notify import Notifier
 from core.reports import delivery, render
 from core.reports.links import ReportLinks
 from core.reports.service import RENDER_JOB
 from core.storage import FileStore, LocalFileStore
+from core.supervise import Beat
 from core.teleconsult import messages as consult_messages
 from core.teleconsult import service as consults
 from core.teleconsult import slots as consult_slots
 from core.vault import Vault
 
 log = logging.getLogger("labpulse.jobs")
+WATCH_SECONDS = 2.0  # how often the queue's connection is looked at (and the loop beats)
 
 
 def file_store(settings: Settings) -> LocalFileStore:
@@ -41,54 +40,12 @@ def report_links(settings: Settings) -> ReportLinks:
     return ReportLinks(settings.secret_key.reveal() if settings.secret_key else "")
 
 
-def default_notifiers(
-    settings: Settings, redis: Redis | None = None, pool: asyncpg.Pool | None = None
-) -> dict[str, Notifier]:
-    """Twilio's SMS and WhatsApp, and Telegram, once configured; until then demo mode prints, and production lists
-    no channel (a notice for it is recorded as skipped)."""
-    out: dict[str, Notifier] = {}
-    if settings.mode == "demo":
-        console = ConsoleNotifier()
-        out.update(sms=console, whatsapp=console)
-    if settings.twilio_account_sid and settings.twilio_auth_token:
-        out.update(twilio_notifiers(settings, redis))
-    if pool is not None and (telegram := telegram_channel.build(settings, None, pool, Vault.from_settings(settings))):
-        out["telegram"] = telegram_channel.TelegramNotifier(telegram)
-    if redis is None:
-        return out
-    limiter, vault = RateLimiter(redis, settings.redis_prefix), Vault.from_settings(settings)
-
-    def lookup(phone: str) -> str:
-        return vault.lookup.digest("phone", phone).hex()
-
-    return {channel: RateLimitedNotifier(n, limiter, lookup, channel) for channel, n in out.items()}
-
-
-def twilio_notifiers(settings: Settings, redis: Redis | None) -> dict[str, Notifier]:
-    assert settings.twilio_account_sid and settings.twilio_auth_token  # noqa: S101 - checked by the caller
-    api = twilio_sender.client(
-        settings.twilio_account_sid, settings.twilio_auth_token.reveal(), settings.twilio_api_base
-    )
-    callback = f"{settings.link_base()}/bots/twilio/status"
-    vault = Vault.from_settings(settings)
-    out: dict[str, Notifier] = {}
-    if settings.twilio_sms_from:
-        out["sms"] = twilio_sender.TwilioNotifier(api, "sms", settings.twilio_sms_from, status_callback=callback)
-    if settings.twilio_whatsapp_from:
-        window = (
-            twilio_channel.window_checker(redis, settings.redis_prefix, lambda p: vault.lookup.digest("phone", p).hex())
-            if redis is not None
-            else None
-        )
-        out["whatsapp"] = twilio_sender.TwilioNotifier(
-            api, "whatsapp", settings.twilio_whatsapp_from, status_callback=callback,
-            template_sid=settings.whatsapp_template_sid, window_open=window,
-        )  # fmt: skip
-    return out
-
-
 def handlers(
-    settings: Settings, pool: asyncpg.Pool, store: FileStore, notifiers: Mapping[str, Notifier]
+    settings: Settings,
+    pool: asyncpg.Pool,
+    store: FileStore,
+    notifiers: Mapping[str, Notifier],
+    staff_notifiers: Mapping[str, Notifier] | None = None,
 ) -> dict[str, runner.Handler]:
     vault = Vault.from_settings(settings)
     links = report_links(settings)
@@ -115,24 +72,23 @@ def handlers(
             consults.REMINDER_JOB: consult_remind, consults.TESTS_JOB: consult_tests}  # fmt: skip
 
 
-async def _sweep(pool: asyncpg.Pool, stop: asyncio.Event, every: float = 60) -> None:
+async def sweep(pool: asyncpg.Pool, stop: asyncio.Event, beat: Beat = lambda: None, every: float = 60) -> None:
     """Every minute: queue again any report or notice that should have finished and has no job (render.pending),
     and complete any tube whose last results arrived in two messages at once (intake.complete_ready). Once a day
-    (and at start), the coming week's booking slots and doctors' teleconsult slots."""
+    (and at start), the coming week's booking slots and doctors' teleconsult slots. A failure ends the call (the
+    supervisor logs it and calls again)."""
     slots_for: date | None = None
     while not stop.is_set():
-        try:
-            async with pool.acquire() as conn:
-                if n := await render.pending(conn):
-                    log.info("re-queued %d report job(s) that had none", n)
-                if n := await intake.complete_ready(conn):
-                    log.info("completed %d tube(s) whose results arrived together", n)
-                if slots_for != (today := datetime.now(LAB_TZ).date()):
-                    await slots.ensure(conn, today)
-                    await consult_slots.ensure(conn, today)
-                    slots_for = today
-        except Exception as exc:  # noqa: BLE001 - the sweep must outlive any one failure
-            log.warning("job sweep failed; trying again in a minute (%s)", type(exc).__name__)
+        async with pool.acquire() as conn:
+            if n := await render.pending(conn):
+                log.info("re-queued %d report job(s) that had none", n)
+            if n := await intake.complete_ready(conn):
+                log.info("completed %d tube(s) whose results arrived together", n)
+            if slots_for != (today := datetime.now(LAB_TZ).date()):
+                await slots.ensure(conn, today)
+                await consult_slots.ensure(conn, today)
+                slots_for = today
+        beat()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every)
 
@@ -142,13 +98,16 @@ async def run(
     pool: asyncpg.Pool,
     stop: asyncio.Event,
     *,
-    notifiers: Mapping[str, Notifier] | None = None,
+    notifiers: Mapping[str, Notifier],
+    staff_notifiers: Mapping[str, Notifier] | None = None,
     policy: runner.RetryPolicy | None = None,
     concurrency: int = 4,
     poll_seconds: float = 2.0,
-    redis: Redis | None = None,
+    beat: Beat = lambda: None,
 ) -> None:
-    """Process jobs until ``stop`` is set; each job finishes (or is handed back) before this returns."""
+    """Process jobs until ``stop`` is set; each job finishes (or is handed back) before this returns. If the queue's
+    connection to PostgreSQL is lost, this raises (after handing back what it can) and the supervisor starts it
+    again on a new connection."""
     if settings.database_url is None:
         raise RuntimeError("DATABASE_URL is not resolved")
     store = file_store(settings)
@@ -161,12 +120,9 @@ async def run(
     qm = runner.build(
         listener,
         pool,
-        handlers(
-            settings, pool, store, notifiers if notifiers is not None else default_notifiers(settings, redis, pool)
-        ),
+        handlers(settings, pool, store, notifiers, staff_notifiers),
         policy or runner.RetryPolicy(max_retries=settings.job_retries),
     )
-    sweeper = asyncio.create_task(_sweep(pool, stop))
     heartbeat = timedelta(seconds=settings.job_heartbeat_seconds)
     task = asyncio.create_task(
         qm.run(
@@ -176,16 +132,26 @@ async def run(
             heartbeat_timeout=heartbeat,
         )
     )
+    stopped = asyncio.create_task(stop.wait())
     try:
-        stopped = asyncio.create_task(stop.wait())
-        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
-        stopped.cancel()
+        while True:
+            beat()
+            await asyncio.wait({task, stopped}, timeout=WATCH_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+            if stopped.done():
+                break
+            if task.done():
+                task.result()  # its own exception, if it has one
+                raise ConnectionError("the job queue stopped on its own")
+            if listener.is_closed():
+                raise ConnectionError("the job queue's connection to PostgreSQL was lost")
         qm.shutdown.set()
         await task
     finally:
-        sweeper.cancel()
+        stopped.cancel()
         if not task.done():
+            qm.shutdown.set()
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        await listener.close()
+        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            await listener.close(timeout=2)

@@ -8,7 +8,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import redis.asyncio as aioredis
 from starlette.applications import Starlette
 
 from bots import telegram_channel
@@ -19,26 +18,19 @@ from consult.live import LiveConsults
 from consult.transcribe import Transcriber
 from core import demo
 from core.config import Settings
-from core.db.pool import pool_from_settings
 from core.events import events_channel
-from core.notify import ConsoleNotifier, NoNotifier, Notifier
-from core.outbox import Relay, redis_publisher
+from core.notify import Notifier
 from core.patients.sessions import PatientSessions
 from core.patients.signin import PatientSignIn
 from core.reports import content as report_content
 from core.staff.service import StaffSessions
-from core.vault import Vault
 from portal import jobs, oidc
+from portal.services import open_services
 from portal.state import AppState
+from portal.worker import start_loops
 from realtime.hub import Hub
 
 log = logging.getLogger("labpulse.portal")
-
-
-def redis_client(settings: Settings) -> aioredis.Redis:
-    if settings.redis_url is None:
-        raise RuntimeError("REDIS_URL is not resolved")
-    return aioredis.from_url(settings.redis_url.reveal(), decode_responses=False, health_check_interval=30)
 
 
 async def _simulate(settings: Settings, state: AppState) -> None:
@@ -56,11 +48,12 @@ async def _simulate(settings: Settings, state: AppState) -> None:
 
 
 def make_lifespan(settings: Settings, notifier: Notifier | None = None):  # type: ignore[no-untyped-def]
+    """``notifier`` replaces every messaging channel (tests hand in a recorder)."""
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[AppState]:
-        pool = await pool_from_settings(settings)
-        redis = redis_client(settings)
-        vault = Vault.from_settings(settings)
+        services = await open_services(settings, notifiers=None if notifier is None else {"sms": notifier})
+        pool, redis, vault, sup = services.pool, services.redis, services.vault, services.supervisor
         patient_sessions = PatientSessions(redis, settings.redis_prefix)
         secret = settings.secret_key.reveal() if settings.secret_key else ""
         hub = Hub(redis, events_channel(settings.redis_prefix))
@@ -71,6 +64,7 @@ def make_lifespan(settings: Settings, notifier: Notifier | None = None):  # type
             pool=pool,
             redis=redis,
             vault=vault,
+            supervisor=sup,
             staff_sessions=StaffSessions(
                 redis,
                 settings.redis_prefix,
@@ -83,7 +77,7 @@ def make_lifespan(settings: Settings, notifier: Notifier | None = None):  # type
                 prefix=settings.redis_prefix,
                 vault=vault,
                 secret_key=secret,
-                notifier=notifier or (ConsoleNotifier() if settings.mode == "demo" else NoNotifier()),
+                notifier=notifier or services.signin,
                 sessions=patient_sessions,
             ),
             hub=hub,
@@ -97,19 +91,10 @@ def make_lifespan(settings: Settings, notifier: Notifier | None = None):  # type
                 pool, vault, lambda: Transcriber.from_settings(settings), ice_servers=ice.for_server(settings)
             ),
         )
-        tasks = [asyncio.create_task(hub.run(), name="realtime-hub")]
-        relay: Relay | None = None
-        jobs_stop = asyncio.Event()
-        if settings.serve_relay:
-            relay = Relay(
-                pool,
-                redis_publisher(redis, events_channel(settings.redis_prefix)),
-                schema=settings.db_schema,
-                poll_interval=settings.relay_poll_ms / 1000,
-            )
-            tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
-            # The same switch runs the worker's job queue in-process, so the one-command demo renders reports.
-            tasks.append(asyncio.create_task(jobs.run(settings, pool, jobs_stop, redis=redis), name="job-queue"))
+        tasks = [sup.loop("realtime-hub", hub.run, stale_after=90)]
+        sup.add_check("event-bus", lambda: None if hub.ready.is_set() else "not subscribed to Redis")
+        # The same switch runs the worker's loops in-process, so the one-command demo renders reports.
+        loops = start_loops(services) if settings.serve_relay else None
         if settings.mode == "demo" and settings.simulate_seconds:
             tasks.append(asyncio.create_task(_simulate(settings, state), name="demo-simulator"))
         try:
@@ -117,12 +102,8 @@ def make_lifespan(settings: Settings, notifier: Notifier | None = None):  # type
                 await asyncio.wait_for(hub.ready.wait(), 5)
             yield state
         finally:
-            if relay is not None:
-                relay.stop()
-            jobs_stop.set()
-            job_tasks = [t for t in tasks if t.get_name() == "job-queue"]
-            if job_tasks:  # let a job in flight finish (it is handed back to the queue if it cannot)
-                await asyncio.wait(job_tasks, timeout=10)
+            if loops is not None:
+                await loops.close()
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -131,7 +112,6 @@ def make_lifespan(settings: Settings, notifier: Notifier | None = None):  # type
             await state["consults"].close()  # every peer connection, audio tap and task of a live consult
             if state["telegram"] is not None:
                 await state["telegram"].close()
-            await redis.aclose()
-            await pool.close()
+            await services.close()
 
     return lifespan

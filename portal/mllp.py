@@ -18,9 +18,11 @@ from hl7.mllp import InvalidBlockError, start_hl7_server
 
 from core import results
 from core.config import Settings
-from core.db.pool import pool_from_settings
+from core.db.pool import pool_from_settings, probe
 from core.hl7 import ack, intake
+from core.supervise import Supervisor
 from core.vault import Vault
+from portal import health_port
 
 log = logging.getLogger("labpulse.mllp")
 MAX_BLOCK_BYTES = 1024 * 1024
@@ -46,6 +48,9 @@ class GroupCommit:
         done: asyncio.Future[list[str]] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((block, done))
         return await done
+
+    def alive(self) -> bool:
+        return all(not task.done() for task in self._tasks)
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -130,13 +135,24 @@ def handler(group_commit: GroupCommit):  # type: ignore[no-untyped-def]
 
 
 async def serve(
-    settings: Settings, host: str, port: int, *, reuse_port: bool = False, ready: asyncio.Event | None = None
+    settings: Settings,
+    host: str,
+    port: int,
+    *,
+    reuse_port: bool = False,
+    ready: asyncio.Event | None = None,
+    health: int | None = None,
 ) -> None:
     """Listen until SIGTERM/SIGINT. With ``reuse_port``, several processes share the port (the kernel spreads
-    the connections), which is how the listener uses more than one core."""
+    the connections), which is how the listener uses more than one core. ``health``: the port of ``/readyz``,
+    which fails while PostgreSQL does not answer (every block is then answered AE: send it again)."""
     pool = await pool_from_settings(settings)
+    supervisor = Supervisor()
     group_commit = GroupCommit(pool, Vault.from_settings(settings), appliers=settings.mllp_appliers)
+    supervisor.add_check("appliers", lambda: None if group_commit.alive() else "an applier has stopped")
+    prober = supervisor.loop("database", lambda beat: probe(pool, beat), stale_after=10)
     server = await start_hl7_server(handler(group_commit), host, port, limit=MAX_BLOCK_BYTES, reuse_port=reuse_port)
+    health_server = await health_port.start(supervisor, host, health) if health else None
     log.info("MLLP listener on %s:%s", host, port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -150,5 +166,9 @@ async def serve(
     finally:
         server.close()
         await server.wait_closed()
+        if health_server is not None:
+            health_server.close()
+            await health_server.wait_closed()
+        prober.cancel()
         await group_commit.close()
         await pool.close()

@@ -80,6 +80,7 @@ DOCUMENT: dict[str, Any] = {
     "security": [{"bearer": []}],
     "paths": {
         "/healthz": {"get": _op("PostgreSQL and Redis reachable?", auth=False)},
+        "/readyz": {"get": _op("Reachable, and every background loop of this process running?", auth=False)},
         "/api/staff/session": {
             "post": _op(
                 "Staff sign-in",
@@ -151,6 +152,30 @@ DOCUMENT: dict[str, Any] = {
             )
         },
         "/api/admin/alerts": {"get": _op("Open alerts")},
+        "/api/admin/escalation": {
+            "get": _op("The critical-value escalation chain, in order (phones masked)"),
+            "put": _op(
+                "Replace the escalation chain (the on-duty doctor first)",
+                body=_body(
+                    ["chain"],
+                    {
+                        "chain": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["username", "phone"],
+                                "properties": {
+                                    "username": _S,
+                                    "phone": _S,
+                                    "channel": {"enum": ["sms", "whatsapp", "telegram"]},
+                                    "label": _S,
+                                },
+                            },
+                        }
+                    },
+                ),
+            ),
+        },
         "/api/admin/dead-letters": {"get": _op("Jobs that gave up after their last retry")},
         "/api/admin/dead-letters/{dead_id}/requeue": {
             "post": _op("Queue a dead letter's job again", ok=202, params=[_path("dead_id", "dead-letter id")])

@@ -13,6 +13,7 @@ from core.patients.signin import PatientSignIn
 from core.reports.links import ReportLinks
 from core.staff.service import StaffSessions
 from core.storage import FileStore
+from core.supervise import Supervisor
 from core.vault import Vault
 from realtime.hub import Hub
 
@@ -22,6 +23,7 @@ class AppState(TypedDict):
     pool: asyncpg.Pool
     redis: Redis
     vault: Vault
+    supervisor: Supervisor  # this process's background loops and their health (/readyz)
     staff_sessions: StaffSessions
     patient_sessions: PatientSessions
     signin: PatientSignIn

@@ -76,8 +76,9 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except (OSError, RedisError) as exc:
+                if self.ready.is_set() or first:  # once per outage; the retries that follow say nothing
+                    log.warning("event bus subscription lost (%s); retrying with back-off", type(exc).__name__)
                 self.ready.clear()
-                log.warning("event bus subscription lost; retrying", exc_info=exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
             finally:

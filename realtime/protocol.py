@@ -30,6 +30,7 @@ CLOSE_SLOW = 4409  # the client fell behind; reconnect and resume from last_even
 CLOSE_RATE = 1008  # too many frames
 CLOSE_TOO_BIG = 1009
 CLOSE_RESTART = 1012  # server restarting (sent by uvicorn on shutdown): reconnect and resume
+CLOSE_TRY_LATER = 1013  # PostgreSQL or Redis briefly away: reconnect in a few seconds and resume
 
 
 class BadFrame(Exception):

@@ -67,22 +67,27 @@ async def status_socket(ws: WebSocket) -> None:
     if (cookie_auth or "origin" in ws.headers) and not origin_allowed(ws, settings.allowed_origins):
         await _refuse(ws, protocol.CLOSE_FORBIDDEN, "origin", "This page is not allowed to open a status socket.")
         return
-    session = await _authenticate(ws, state)
-    if session is None:
-        await _refuse(
-            ws, protocol.CLOSE_UNAUTHENTICATED, "unauthenticated", "Please sign in again to see live updates."
-        )
-        return
-    patient_id = ws.query_params.get("patient") or session.active_patient_id or ""
-    meta = _meta(ws)
-    pool = state.pool
     try:
+        session = await _authenticate(ws, state)
+        if session is None:
+            await _refuse(
+                ws, protocol.CLOSE_UNAUTHENTICATED, "unauthenticated", "Please sign in again to see live updates."
+            )
+            return
+        patient_id = ws.query_params.get("patient") or session.active_patient_id or ""
+        meta = _meta(ws)
+        pool = state.pool
         async with pool.acquire() as conn:
             await tracking.authorize(
                 conn, session.phone_lookup, patient_id, action="patient.status.subscribe", meta=meta
             )
     except DomainError:
         await _refuse(ws, protocol.CLOSE_FORBIDDEN, "not_found", "There are no tests to show for this person.")
+        return
+    except Exception as exc:  # noqa: BLE001 - PostgreSQL or Redis away: a calm "try again", never a 500
+        log.warning("status socket refused while a dependency is away (%s)", type(exc).__name__)
+        await _refuse(ws, protocol.CLOSE_TRY_LATER, "unavailable",
+                      "Live updates are paused for a moment. Your results are safe; we will reconnect.")  # fmt: skip
         return
 
     await ws.accept()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Callable
 
 import asyncpg
 
@@ -42,6 +44,16 @@ async def pool_from_settings(settings: Settings) -> asyncpg.Pool:
         min_size=settings.db_pool_min,
         max_size=settings.db_pool_max,
     )
+
+
+async def probe(pool: asyncpg.Pool, beat: Callable[[], None], every: float = 2.0) -> None:
+    """A loop that beats while PostgreSQL answers (the readiness of a process whose work waits on requests);
+    it raises when PostgreSQL does not, for its supervisor to log and call again."""
+    while True:
+        async with pool.acquire(timeout=every * 2) as conn:
+            await conn.fetchval("SELECT 1", timeout=every * 2)
+        beat()
+        await asyncio.sleep(every)
 
 
 async def connect(database_url: str, schema: str) -> asyncpg.Connection:

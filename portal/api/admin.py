@@ -12,12 +12,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from core import access, audit
+from core import access, audit, critical
 from core.errors import InvalidInput, NotFound
 from core.jobs import runner
+from core.notify import mask_phone
 from core.staff.service import StaffMember
 from portal.guard import staff_route
-from portal.http import request_meta
+from portal.http import read_json, request_meta
 from portal.pages import render
 
 
@@ -113,6 +114,39 @@ async def audit_page(request: Request, member: StaffMember) -> Response:
     )
 
 
+async def escalation(request: Request, member: StaffMember) -> Response:
+    """The escalation chain in order; phones masked (the whole number is only ever typed in, never shown back)."""
+    async with request.state.pool.acquire() as conn:
+        people = await critical.chain(conn, request.state.vault)
+    return JSONResponse({"chain": [_shown(i, m) for i, m in enumerate(people, 1)]})
+
+
+async def escalation_set(request: Request, member: StaffMember) -> Response:
+    """Replace the chain: ``{"chain": [{"username", "phone", "channel", "label"?}, …]}``, the on-duty doctor
+    first. Audited; an empty or wrong chain is refused with the reason."""
+    body = await read_json(request)
+    raw = body.get("chain")
+    if not isinstance(raw, list) or not all(isinstance(e, dict) for e in raw):
+        raise InvalidInput("chain", 'Send {"chain": [{"username": …, "phone": …, "channel": "sms"}, …]}.')
+    entries = []
+    for e in raw:
+        values = {k: e.get(k) for k in ("username", "phone", "channel", "label")}
+        if not isinstance(values["username"], str) or not isinstance(values["phone"], str):
+            raise InvalidInput("chain", "Each person needs a username and a phone.")
+        if not all(v is None or isinstance(v, str) for v in values.values()):
+            raise InvalidInput("chain", "Username, phone, channel and label are text.")
+        entries.append(critical.ChainEntry(values["username"], values["phone"], values["channel"] or "sms",
+                                           values["label"]))  # fmt: skip
+    async with request.state.pool.acquire() as conn:
+        people = await critical.set_chain_by_username(conn, request.state.vault, entries, member.actor)
+    return JSONResponse({"chain": [_shown(i, m) for i, m in enumerate(people, 1)]})
+
+
+def _shown(position: int, member: critical.ChainMember) -> dict[str, object]:
+    return {"position": position, "staff_id": member.staff_id, "label": member.label, "channel": member.channel,
+            "phone": mask_phone(member.phone)}  # fmt: skip
+
+
 def routes() -> list[Route]:
     return [
         staff_route("/api/admin/alerts", alerts, methods=["GET"], name="admin.alerts"),
@@ -120,6 +154,8 @@ def routes() -> list[Route]:
         staff_route(
             "/api/admin/dead-letters/{dead_id}/requeue", requeue, methods=["POST"], name="admin.dead_letters.requeue"
         ),
+        staff_route("/api/admin/escalation", escalation, methods=["GET"], name="admin.escalation"),
+        staff_route("/api/admin/escalation", escalation_set, methods=["PUT"], name="admin.escalation.set"),
         staff_route("/api/admin/audit", audit_search, methods=["GET"], name="admin.audit"),
         staff_route("/api/admin/audit.csv", audit_export, methods=["GET"], name="admin.audit.export"),
         staff_route("/admin/audit", audit_page, methods=["GET"], name="admin.audit.page"),

@@ -1,12 +1,16 @@
-"""GET /healthz: 200 when PostgreSQL and Redis both answer within a second, 503 (naming which) when not."""
+"""GET /healthz: 200 when PostgreSQL and Redis both answer within a second, 503 (naming which) when not.
+GET /readyz: the same, and every background loop of this process running with a fresh heartbeat (the hub's
+subscription; with the relay in-process, the relay, job queue, sweep and escalation timer). GET /metrics:
+Prometheus text (loop health, no PHI)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
 
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 
@@ -30,5 +34,25 @@ async def healthz(request: Request) -> JSONResponse:
     )
 
 
+async def readyz(request: Request) -> JSONResponse:
+    postgres = await _check(request.state.pool.fetchval("SELECT 1"))
+    redis = await _check(request.state.redis.ping())
+    loops_ready, detail = request.state.supervisor.health()
+    ok = loops_ready and postgres == "ok" and redis == "ok"
+    return JSONResponse(
+        {"status": "ready" if ok else "unready", "postgres": postgres, "redis": redis, **detail},
+        status_code=200 if ok else 503,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def metrics(request: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
+
+
 def routes() -> list[Route]:
-    return [Route("/healthz", healthz, methods=["GET"], name="health")]
+    return [
+        Route("/healthz", healthz, methods=["GET"], name="health"),
+        Route("/readyz", readyz, methods=["GET"], name="ready"),
+        Route("/metrics", metrics, methods=["GET"], name="metrics"),
+    ]

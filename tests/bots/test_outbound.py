@@ -17,6 +17,7 @@ from core.jobs import runner
 from core.vault import Vault
 from portal import jobs as worker
 from portal.app import create_app
+from portal.services import channels, rate_limited
 from tests.core.test_report_jobs import _approved, _one, until
 from tests.core.test_reports import PHONE
 from tests.support.asgi import app_client
@@ -49,7 +50,11 @@ async def run_worker(
 
     async def start() -> None:
         stop = asyncio.Event()
-        task = asyncio.create_task(worker.run(twilio_settings, pool, stop, policy=FAST, poll_seconds=0.1, redis=redis))
+        vault = Vault.from_settings(twilio_settings)
+        notifiers = rate_limited(twilio_settings, redis, vault, channels(twilio_settings, redis, pool))
+        task = asyncio.create_task(
+            worker.run(twilio_settings, pool, stop, notifiers=notifiers, policy=FAST, poll_seconds=0.1)
+        )
         stops.append((stop, task))
 
     yield start

@@ -34,6 +34,10 @@ _NO_CONSULT = "00000000-0000-0000-0000-000000000000"
 # 4xx about the input) and never a 401/403 for some other reason.
 REQUESTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "health": ("GET", "/healthz", None),
+    "admin.escalation": ("GET", "/api/admin/escalation", None),
+    "admin.escalation.set": ("PUT", "/api/admin/escalation", {"json": {}}),
+    "ready": ("GET", "/readyz", None),
+    "metrics": ("GET", "/metrics", None),
     "openapi": ("GET", "/openapi.json", None),
     "static": ("GET", "/static/portal.css", None),
     "staff.session.create": ("POST", "/api/staff/session", {"json": {}}),

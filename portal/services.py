@@ -1,0 +1,143 @@
+"""The composition root: every process (``serve``, ``worker``, ``mllp``) builds its pool, Redis client, vault,
+messaging channels and supervisor here, from Settings, so a channel configured once is used everywhere.
+
+Messaging channels come in two registries:
+- ``patients``: each channel behind a per-person hourly limit (a patient is never flooded, whatever the purpose);
+- ``staff``: the same channels without it (the 20th critical value of a night must still reach the doctor).
+In demo mode, and only there, a channel that is not configured prints to the console instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import asyncpg
+import redis.asyncio as aioredis
+
+from bots import telegram_channel, twilio_channel, twilio_sender
+from core.config import Settings
+from core.db.pool import pool_from_settings
+from core.notify import ConsoleNotifier, NoNotifier, Notifier, RateLimitedNotifier, SendRefused
+from core.ratelimit import RateLimiter
+from core.supervise import Supervisor
+from core.vault import Vault
+
+log = logging.getLogger("labpulse.services")
+
+SIGNIN_ORDER = ("sms", "whatsapp", "telegram")  # where a sign-in code goes: the first channel that can take it
+
+
+class FirstThatTakes:
+    """A Notifier that tries channels in order and moves on when one refuses this person for good (no linked
+    Telegram chat, a number WhatsApp does not know); the last refusal is raised."""
+
+    def __init__(self, channels: Sequence[Notifier]) -> None:
+        self._channels = list(channels)
+
+    async def send(self, phone: str, text: str, *, purpose: str, media_url: str | None = None) -> None:
+        refused: SendRefused | None = None
+        for channel in self._channels:
+            try:
+                await channel.send(phone, text, purpose=purpose, media_url=media_url)
+                return
+            except SendRefused as exc:
+                refused = exc
+        raise refused if refused is not None else SendRefused("no-channel")
+
+
+def redis_client(settings: Settings) -> aioredis.Redis:
+    if settings.redis_url is None:
+        raise RuntimeError("REDIS_URL is not resolved")
+    return aioredis.from_url(settings.redis_url.reveal(), decode_responses=False, health_check_interval=30)
+
+
+def channels(settings: Settings, redis: aioredis.Redis | None, pool: asyncpg.Pool | None) -> dict[str, Notifier]:
+    """Every messaging channel this deployment has, by name: Twilio's SMS and WhatsApp and Telegram once
+    configured; in demo mode the console stands in for SMS and WhatsApp when Twilio is not."""
+    out: dict[str, Notifier] = {}
+    if settings.mode == "demo":
+        console = ConsoleNotifier()
+        out.update(sms=console, whatsapp=console)
+    if settings.twilio_account_sid and settings.twilio_auth_token:
+        out.update(_twilio(settings, redis))
+    if pool is not None and (telegram := telegram_channel.build(settings, None, pool, Vault.from_settings(settings))):
+        out["telegram"] = telegram_channel.TelegramNotifier(telegram)
+    return out
+
+
+def _twilio(settings: Settings, redis: aioredis.Redis | None) -> dict[str, Notifier]:
+    assert settings.twilio_account_sid and settings.twilio_auth_token  # noqa: S101 - checked by the caller
+    api = twilio_sender.client(
+        settings.twilio_account_sid, settings.twilio_auth_token.reveal(), settings.twilio_api_base
+    )
+    callback = f"{settings.link_base()}/bots/twilio/status"
+    vault = Vault.from_settings(settings)
+    out: dict[str, Notifier] = {}
+    if settings.twilio_sms_from:
+        out["sms"] = twilio_sender.TwilioNotifier(api, "sms", settings.twilio_sms_from, status_callback=callback)
+    if settings.twilio_whatsapp_from:
+        window = (
+            twilio_channel.window_checker(redis, settings.redis_prefix, lambda p: vault.lookup.digest("phone", p).hex())
+            if redis is not None
+            else None
+        )
+        out["whatsapp"] = twilio_sender.TwilioNotifier(
+            api, "whatsapp", settings.twilio_whatsapp_from, status_callback=callback,
+            template_sid=settings.whatsapp_template_sid, window_open=window,
+        )  # fmt: skip
+    return out
+
+
+def rate_limited(
+    settings: Settings, redis: aioredis.Redis, vault: Vault, raw: Mapping[str, Notifier]
+) -> dict[str, Notifier]:
+    limiter = RateLimiter(redis, settings.redis_prefix)
+
+    def lookup(phone: str) -> str:
+        return vault.lookup.digest("phone", phone).hex()
+
+    return {name: RateLimitedNotifier(n, limiter, lookup, name) for name, n in raw.items()}
+
+
+def signin_notifier(patients: Mapping[str, Notifier]) -> Notifier:
+    """Sign-in codes: SMS first, then WhatsApp, then a linked Telegram chat; with none, the person is told calmly
+    that codes cannot be sent (``NoNotifier``)."""
+    ordered = [patients[name] for name in SIGNIN_ORDER if name in patients]
+    return FirstThatTakes(ordered) if ordered else NoNotifier()
+
+
+@dataclass
+class Services:
+    """What a process runs on. ``close()`` lets go of all of it."""
+
+    settings: Settings
+    pool: asyncpg.Pool
+    redis: aioredis.Redis
+    vault: Vault
+    staff_notifiers: dict[str, Notifier]  # no per-person limit: critical values, doctors' join links
+    patient_notifiers: dict[str, Notifier]  # each behind the per-person hourly limit
+    supervisor: Supervisor = field(default_factory=Supervisor)
+
+    @property
+    def signin(self) -> Notifier:
+        return signin_notifier(self.patient_notifiers)
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+        await self.pool.close()
+
+
+async def open_services(settings: Settings, *, notifiers: Mapping[str, Notifier] | None = None) -> Services:
+    """The pool, Redis client, vault and channels for one process. ``notifiers`` replaces the configured channels
+    (tests hand in recorders)."""
+    pool = await pool_from_settings(settings)
+    redis = redis_client(settings)
+    vault = Vault.from_settings(settings)
+    raw = dict(notifiers) if notifiers is not None else channels(settings, redis, pool)
+    if not raw:
+        log.warning("no messaging channel is configured: sign-in codes, report notices and critical-value alerts "
+                    "cannot be sent (set TWILIO_* or TELEGRAM_BOT_TOKEN)")  # fmt: skip
+    return Services(settings, pool, redis, vault, staff_notifiers=raw,
+                    patient_notifiers=rate_limited(settings, redis, vault, raw))  # fmt: skip

@@ -1,0 +1,145 @@
+"""Production mode end to end, as real processes: `serve`, `worker` and `mllp` with LABPULSE_MODE=production,
+every secret set and Twilio pointed at the local stand-in of its API. A patient imported from CSV asks for a
+sign-in code, the stand-in receives the SMS, and the code signs them in; an analyzer's critical result over MLLP
+reaches the on-duty doctor (set with `labpulse escalation set`) through the stand-in and is acknowledged; the
+report the pathologist releases is announced to the patient by SMS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from hl7.mllp import open_hl7_connection
+
+from core.config import Settings
+from core.samples import service as samples
+from core.samples.model import SampleState
+from core.vault import Vault
+from tests.core.test_reports import VALUES
+from tests.support.factories import TECH, make_sample
+from tests.support.procs import env_for, free_port, labpulse_cmd, run, wait_healthy
+from tests.support.providers import ACCOUNT_SID, AUTH_TOKEN, providers
+
+PATIENT_PHONE, DOCTOR_PHONE = "+919800055501", "+919800055502"
+PASSWORD = "a long enough staff password"
+
+
+async def _until(check: Callable[[], object], timeout: float, what: str) -> object:
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.2)
+    return found
+
+
+@pytest.mark.slow
+async def test_production_mode_signs_in_escalates_and_announces_through_the_providers(
+    settings: Settings, pool: asyncpg.Pool, vault: Vault, tmp_path: Path
+) -> None:
+    async with providers() as stand_in:
+        env = env_for(
+            settings,
+            TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN, TWILIO_SMS_FROM="+14155550100",
+            TWILIO_API_BASE=stand_in.base_url, LABPULSE_PUBLIC_URL="https://lab.example",
+            LABPULSE_ESCALATION_TICK_SECONDS="1",
+        )  # fmt: skip
+        csv = tmp_path / "patients.csv"
+        csv.write_text(f"mrn,name,date_of_birth,sex,phone\nH-9001,Meena Iyer,1979-05-02,F,{PATIENT_PHONE}\n")
+        assert run(["patients", "import", str(csv)], env).returncode == 0
+        for username, role in (("dr.duty", "doctor"), ("dr.path", "pathologist")):
+            added = run(["staff", "add", "--username", username, "--role", role, "--password-stdin"], env, PASSWORD)
+            assert added.returncode == 0, added.stderr
+        assert run(["escalation", "set", f"dr.duty:sms:{DOCTOR_PHONE}"], env).returncode == 0
+
+        web, mllp, mllp_health, worker_health = free_port(), free_port(), free_port(), free_port()
+        procs: list[subprocess.Popen[bytes]] = []
+        for name, args in (
+            ("web", ["serve", "--port", str(web)]),
+            ("worker", ["worker", "--health-port", str(worker_health)]),
+            ("mllp", ["mllp", "--port", str(mllp), "--health-port", str(mllp_health)]),
+        ):
+            with (tmp_path / f"{name}.log").open("wb") as log:
+                procs.append(subprocess.Popen([*labpulse_cmd(), *args], env=env, stdout=log, stderr=subprocess.STDOUT))
+        try:
+            for port in (web, worker_health, mllp_health):
+                await asyncio.to_thread(wait_healthy, f"http://127.0.0.1:{port}/readyz", 90)
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{web}", timeout=10) as client:
+                # Sign-in: the code goes out by SMS through Twilio (the stand-in) and signs the patient in.
+                r = await client.post("/api/patient/code", json={"phone": PATIENT_PHONE})
+                assert r.status_code == 202, r.text
+                sms = [m for m in stand_in.seen.twilio if m["To"] == PATIENT_PHONE]
+                code = re.search(r"\b(\d{6})\b", sms[-1]["Body"])
+                assert code is not None and sms[-1]["From"] == "+14155550100"
+                r = await client.post("/api/patient/session", json={"phone": PATIENT_PHONE, "code": code.group(1)})
+                assert r.status_code == 200, r.text
+
+                # A critical result over MLLP reaches the on-duty doctor through the provider.
+                async with pool.acquire() as conn:
+                    patient_id = await conn.fetchval("SELECT id::text FROM patients WHERE mrn = 'H-9001'")
+                    sample = await make_sample(conn, vault, patient=await _patient(conn, vault, patient_id))
+                    await samples.transition(conn, barcode=sample.barcode, to_state=SampleState.RECEIVED_AT_LAB,
+                                             actor=TECH, centre_id="LAB-1")  # fmt: skip
+                values = {**VALUES, "6690-2": ("WBC", "1.2")}  # critically low white cells
+                obx = "".join(
+                    f"OBX|{i}|NM|{c}^{n}^LN||{v}|u|||||F\r" for i, (c, (n, v)) in enumerate(values.items(), 1)
+                )
+                msh = "MSH|^~\\&|CHEM|LAB|LABPULSE|LAB|2026||ORU^R01|PROD-1|P|2.5.1\r"
+                oru = f"{msh}PID|1||H-9001\rOBR|1|{sample.barcode}||CBC\r{obx}"
+                reader, writer = await open_hl7_connection("127.0.0.1", mllp)
+                try:
+                    writer.writemessage(oru)  # type: ignore[arg-type]
+                    await writer.drain()
+                    ack = str(await asyncio.wait_for(reader.readmessage(), 15))
+                finally:
+                    writer.close()
+                assert "|AA|" in ack or "MSA|AA" in ack, ack
+                alert_sms = await _until(
+                    lambda: [m for m in stand_in.seen.twilio if m["To"] == DOCTOR_PHONE], 30, "the doctor's alert"
+                )
+                assert "CRITICAL" in alert_sms[0]["Body"] and "H-9001" in alert_sms[0]["Body"]  # type: ignore[index]
+                alert_id = re.search(r"alert (\d+)", alert_sms[0]["Body"]).group(1)  # type: ignore[index,union-attr]
+                doctor = await _staff_token(client, "dr.duty")
+                r = await client.post(f"/api/staff/critical/{alert_id}/ack", headers=doctor)
+                assert r.status_code in (200, 204), r.text
+
+                # The pathologist releases the report; the worker renders it and tells the patient by SMS.
+                pathologist = await _staff_token(client, "dr.path")
+                r = await client.post(f"/api/staff/samples/{sample.barcode}/report", headers=pathologist)
+                assert r.status_code == 201, r.text
+                notice = await _until(
+                    lambda: [m for m in stand_in.seen.twilio if m["To"] == PATIENT_PHONE and "report" in m["Body"]],
+                    60,
+                    "the report notice",
+                )
+                assert "lab.example" in notice[0]["Body"]  # type: ignore[index]
+            for proc in procs:
+                assert proc.poll() is None
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+
+async def _patient(conn: asyncpg.Connection, vault: Vault, patient_id: str):  # type: ignore[no-untyped-def]
+    from core.patients import service
+
+    return await service.read(conn, vault, patient_id, actor=TECH, purpose="test")
+
+
+async def _staff_token(client: httpx.AsyncClient, username: str) -> dict[str, str]:
+    r = await client.post("/api/staff/session", json={"username": username, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
