@@ -24,7 +24,7 @@ from core.vault import Vault
 # Every encrypted column, by table: (vault column name, stored column). A table that gains one is listed here.
 ENCRYPTED: dict[str, tuple[tuple[str, str], ...]] = {
     "patients": (("name", "name_enc"), ("phone", "phone_enc"), ("dob", "dob_enc"), ("address", "address_enc")),
-    "staff": (("totp_secret", "totp_secret_enc"),),
+    "staff": (("totp_secret", "totp_secret_enc"), ("phone", "phone_enc")),
     "hl7_messages": (("raw", "raw_enc"),),
     "escalation_chain": (("phone", "phone_enc"),),
     "reports": (("content", "content_enc"),),

@@ -209,6 +209,22 @@ async def _staff_add(settings: Settings, username: str, display_name: str, role:
         await conn.close()
 
 
+async def _staff_contact(settings: Settings, username: str, phone: str | None, channel: str) -> None:
+    conn = await _connect(settings)
+    try:
+        await staff.set_contact(conn, Vault.from_settings(settings), username=username, phone=phone, channel=channel,
+                                actor=Actor.system("cli"))  # fmt: skip
+    finally:
+        await conn.close()
+
+
+def cmd_staff_contact(args: argparse.Namespace) -> int:
+    with _services() as settings:
+        asyncio.run(_staff_contact(settings, args.username, args.phone or None, args.channel))
+    print(f"'{args.username.lower()}' is reached by {args.channel}" if args.phone else "phone removed")
+    return 0
+
+
 def cmd_staff_add(args: argparse.Namespace) -> int:
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -386,6 +402,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", required=True, choices=sorted(r.value for r in staff.STAFF_ROLES))
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     add.set_defaults(func=cmd_staff_add)
+    contact = staff_sub.add_parser("contact", help="where a staff member is reached (a doctor's teleconsult links)")
+    contact.add_argument("username")
+    contact.add_argument("--phone", required=True, help="the phone number ('' removes it)")
+    contact.add_argument("--channel", default="sms", choices=list(staff.CONTACT_CHANNELS))
+    contact.set_defaults(func=cmd_staff_contact)
 
     patients_p = sub.add_parser("patients", help="patient records")
     patients_sub = patients_p.add_subparsers(dest="patients_command", required=True)

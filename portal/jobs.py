@@ -64,12 +64,17 @@ def handlers(
     async def consult_remind(payload: dict[str, Any]) -> None:
         await consult_messages.remind(pool, vault, notifiers, str(payload["consult_id"]), settings.link_base())
 
+    async def consult_links(payload: dict[str, Any]) -> None:
+        staff = staff_notifiers if staff_notifiers is not None else notifiers
+        await consult_messages.links(pool, vault, notifiers, staff, str(payload["consult_id"]), settings.link_base())
+
     async def consult_tests(payload: dict[str, Any]) -> None:
         codes = [str(c) for c in payload["codes"]]
         await consult_messages.tests(pool, vault, notifiers, str(payload["consult_id"]), codes, settings.link_base())
 
     return {RENDER_JOB: render_report, render.DELIVER_JOB: deliver_notice, REMINDER_JOB: remind,
-            consults.REMINDER_JOB: consult_remind, consults.TESTS_JOB: consult_tests}  # fmt: skip
+            consults.REMINDER_JOB: consult_remind, consults.TESTS_JOB: consult_tests,
+            consults.LINKS_JOB: consult_links}  # fmt: skip
 
 
 async def sweep(pool: asyncpg.Pool, stop: asyncio.Event, beat: Beat = lambda: None, every: float = 60) -> None:

@@ -19,8 +19,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from redis.asyncio import Redis
 
 from core import audit
-from core.errors import AccountLocked, Conflict, InvalidInput, SecondFactorRequired, Unauthenticated
+from core.errors import AccountLocked, Conflict, InvalidInput, NotFound, SecondFactorRequired, Unauthenticated
 from core.identity import Actor, RequestMeta, Role
+from core.phones import normalize_phone
 from core.staff import store, totp
 from core.vault import Vault
 
@@ -83,6 +84,34 @@ async def add(
             meta=meta,
         )
     return member
+
+
+CONTACT_CHANNELS = ("sms", "whatsapp", "telegram")
+
+
+async def set_contact(
+    conn: asyncpg.Connection, vault: Vault, *, username: str, phone: str | None, channel: str = "sms", actor: Actor
+) -> None:
+    """Where a staff member is reached (a doctor's teleconsult join links): their phone, sealed, and channel."""
+    if channel not in CONTACT_CHANNELS:
+        raise InvalidInput("channel", f"A channel is one of {', '.join(CONTACT_CHANNELS)}.")
+    row = await store.by_username(conn, username.strip().lower())
+    if row is None:
+        raise NotFound(f"There is no staff account '{username.strip().lower()[:40]}'.")
+    e164 = normalize_phone(phone, vault.phone_region) if phone else None
+    async with conn.transaction():
+        await store.set_contact(conn, row.id, vault.seal("staff", "phone", row.id, e164), channel)
+        await audit.append(conn, actor=actor, action="staff.contact", entity_type="staff", entity_id=row.id,
+                           summary={"channel": channel, "phone": e164 is not None})  # fmt: skip
+
+
+async def contact(conn: asyncpg.Connection, vault: Vault, staff_id: str) -> tuple[str, str] | None:
+    """(phone, channel) for an active staff member who has a phone on file, else None."""
+    found = await store.contact(conn, staff_id)
+    if found is None or found[0] is None:
+        return None
+    phone = vault.open("staff", "phone", staff_id, found[0])
+    return (phone, found[1]) if phone else None
 
 
 LOCKOUT_ATTEMPTS = 5

@@ -91,3 +91,15 @@ async def claim_totp_step(conn: asyncpg.Connection, staff_id: str, step: int) ->
 
 async def update_password_hash(conn: asyncpg.Connection, staff_id: str, password_hash: str) -> None:
     await conn.execute("UPDATE staff SET password_hash = $2 WHERE id = $1", staff_id, password_hash)
+
+
+async def set_contact(conn: asyncpg.Connection, staff_id: str, phone_enc: bytes | None, channel: str) -> bool:
+    done: str = await conn.execute(
+        "UPDATE staff SET phone_enc = $2, notify_channel = $3 WHERE id = $1", staff_id, phone_enc, channel
+    )
+    return done.endswith(" 1")
+
+
+async def contact(conn: asyncpg.Connection, staff_id: str) -> tuple[bytes | None, str] | None:
+    r = await conn.fetchrow("SELECT phone_enc, notify_channel FROM staff WHERE id = $1 AND active", staff_id)
+    return (r["phone_enc"], r["notify_channel"]) if r else None

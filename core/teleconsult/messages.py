@@ -1,10 +1,13 @@
-"""The worker's teleconsult messages: the reminder an hour before (with the patient's join link) and the tests the
-doctor suggested (with a booking link that has them chosen). Sent on the channel the consult was booked on (SMS
-for the portal), never after STOP, each at most once (the job's dedupe key), each outcome audited."""
+"""The worker's teleconsult messages: each side's join link right after booking (the patient on the channel they
+booked on, the doctor on their own contact channel), the reminder an hour before (with the patient's join link)
+and the tests the doctor suggested (with a booking link that has them chosen). The patient's messages go on the
+channel the consult was booked on (SMS for the portal), never after STOP, each at most once (the job's dedupe key),
+each outcome audited."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from urllib.parse import urlencode
 
 import asyncpg
@@ -13,15 +16,23 @@ from core import audit, consent
 from core.identity import Actor
 from core.labtime import LAB_TZ
 from core.notify import Notifier, SendRefused
+from core.staff import service as staff
 from core.teleconsult import service
 from core.vault import Vault
 
 WORKER = Actor.system("worker")
+DOCTOR_TEXT = (
+    "labpulse: teleconsult {ref} booked with you for {time}. Your join link (it opens 15 minutes before): {link}"
+)
 TEXTS = {
     ("remind", "en"): "labpulse: your video consultation with {doctor} is at {time}. Join from this phone at "
     "{link} (it opens 15 minutes before). Reply STOP to end reminders.",
     ("remind", "hi"): "labpulse: {doctor} के साथ आपका वीडियो परामर्श {time} बजे है। इसी फ़ोन से जुड़ें: {link} (15 मिनट "
     "पहले खुलेगा)। रिमाइंडर बंद करने के लिए STOP भेजें।",
+    ("links", "en"): "labpulse: your video consultation with {doctor} is booked for {time} ({ref}). Join from this "
+    "phone at {link} (it opens 15 minutes before).",
+    ("links", "hi"): "labpulse: {doctor} के साथ आपका वीडियो परामर्श {time} बजे तय है ({ref})। इसी फ़ोन से जुड़ें: {link} "
+    "(15 मिनट पहले खुलेगा)।",
     ("tests", "en"): "labpulse: {doctor} suggests these tests: {tests}. Book a home collection or a centre visit "
     "here: {link}",
     ("tests", "hi"): "labpulse: {doctor} ने ये टेस्ट सुझाए हैं: {tests}। घर से सैंपल या सेंटर विज़िट यहाँ बुक करें: {link}",
@@ -43,12 +54,12 @@ async def _send(
             notifier = notifiers.get(row["channel"]) or notifiers.get("sms")
             outcome = "opted_out" if not choice.reminders else "no_channel" if notifier is None or not phone else "sent"
             if outcome == "sent" and notifier is not None and phone:
-                if kind == "remind":
+                if kind in ("remind", "links"):
                     link = f"{link_base}/consult/join/{await service.link_token(conn, vault, consult_id, 'patient')}"
                 else:
                     link = f"{link_base}/book?{urlencode({'tests': ','.join(codes or [])})}"
                 text = TEXTS[(kind, consult.language)].format(
-                    doctor=consult.doctor_name, time=consult.starts_at.astimezone(LAB_TZ).strftime("%H:%M"),
+                    doctor=consult.doctor_name, time=_when(consult.starts_at, kind), ref=consult.ref,
                     link=link, tests=", ".join(codes or []),
                 )  # fmt: skip
                 try:
@@ -59,6 +70,40 @@ async def _send(
             await audit.append(conn, actor=WORKER, action=f"consult.{kind}", entity_type="consult",
                                entity_id=consult_id, patient_id=consult.patient_id, outcome=outcome)  # fmt: skip
     return outcome
+
+
+def _when(starts_at: datetime, kind: str) -> str:
+    local = starts_at.astimezone(LAB_TZ)
+    return local.strftime("%H:%M") if kind == "remind" else local.strftime("%d %b %Y, %H:%M")
+
+
+async def links(
+    pool: asyncpg.Pool,
+    vault: Vault,
+    patient_notifiers: Mapping[str, Notifier],
+    staff_notifiers: Mapping[str, Notifier],
+    consult_id: str,
+    link_base: str,
+) -> tuple[str, str]:
+    """Right after booking: the patient's join link to the patient, the doctor's to the doctor (no patient detail
+    in it, only the consult's reference). Returns both outcomes; the doctor's is audited here."""
+    patient = await _send(pool, vault, patient_notifiers, consult_id, "links", link_base)
+    async with pool.acquire() as conn:
+        consult = await service.get(conn, consult_id)
+        contact = await staff.contact(conn, vault, consult.doctor_id)
+        notifier = staff_notifiers.get(contact[1]) or staff_notifiers.get("sms") if contact else None
+        outcome = "no_contact" if contact is None else "no_channel" if notifier is None else "sent"
+        if contact is not None and notifier is not None:
+            link = f"{link_base}/consult/join/{await service.link_token(conn, vault, consult_id, 'doctor')}"
+            text = DOCTOR_TEXT.format(ref=consult.ref, time=_when(consult.starts_at, "links"), link=link)
+            try:
+                await notifier.send(contact[0], text, purpose="consult.doctor_link")
+            except SendRefused:
+                outcome = "refused"
+        async with conn.transaction():
+            await audit.append(conn, actor=WORKER, action="consult.doctor_link", entity_type="consult",
+                               entity_id=consult_id, outcome=outcome)  # fmt: skip
+    return patient, outcome
 
 
 async def remind(pool: asyncpg.Pool, vault: Vault, notifiers: Mapping[str, Notifier], consult_id: str,

@@ -25,6 +25,7 @@ from core.vault import Vault
 OPENS_BEFORE = timedelta(minutes=15)
 CLOSES_AFTER = timedelta(minutes=60)
 REMINDER_JOB = "consult.remind"
+LINKS_JOB = "consult.links"  # right after booking: each side gets its own join link
 SIDES = ("doctor", "patient")
 
 
@@ -185,6 +186,10 @@ async def book(
                 slot["starts_at"] - OPENS_BEFORE,
                 slot["starts_at"] + CLOSES_AFTER,
             )
+        await jobs.queries(conn).enqueue(
+            LINKS_JOB, jobs.encode({"consult_id": consult_id}), dedupe_key=f"consult-links:{consult_id}",
+            on_conflict="skip",
+        )  # fmt: skip
         remind_at = slot["starts_at"] - timedelta(hours=1)
         if remind_at > now:
             await jobs.queries(conn).enqueue(

@@ -218,3 +218,29 @@ async def test_the_doctor_sees_the_patients_recent_released_results(
     # A tube not yet released is not shown: put this one back (as a corrected result would) and it disappears.
     await conn.execute("UPDATE samples SET state = $2 WHERE barcode = $1", barcode, SampleState.COMPLETED.value)
     assert await labs.recent(conn, booked.consult, actor=doctor) == []
+
+
+async def test_each_side_gets_its_own_join_link_right_after_booking(pool: asyncpg.Pool, vault: Vault) -> None:
+    from core.teleconsult import messages
+    from tests.support.inbox import Inbox
+
+    async with pool.acquire() as conn:
+        booked, _ = await _booked(conn, vault, reason="fever for three days")
+        assert await conn.fetchval("SELECT count(*) FROM pgqueuer WHERE entrypoint = 'consult.links'") == 1
+    patient, doctor = Inbox(), Inbox()
+    outcomes = await messages.links(pool, vault, {"sms": patient}, {"sms": doctor}, booked.consult.id, "https://l.ex")
+    assert outcomes == ("sent", "no_contact")  # the doctor has no phone on file yet: said, audited, not silent
+    assert [(to, f"https://l.ex/consult/join/{booked.patient_link}" in text) for to, text, _ in patient.sent] == [
+        (PHONE, True)
+    ]
+    async with pool.acquire() as conn:
+        await staff.set_contact(conn, vault, username="dr.meera", phone="98000 77777", channel="sms", actor=SYSTEM)
+    outcomes = await messages.links(pool, vault, {"sms": patient}, {"sms": doctor}, booked.consult.id, "https://l.ex")
+    assert outcomes[1] == "sent"
+    [(to, text, purpose)] = doctor.sent
+    assert to == "+919800077777" and purpose == "consult.doctor_link"
+    assert f"https://l.ex/consult/join/{booked.doctor_link}" in text and booked.patient_link not in text
+    assert booked.consult.ref in text and "fever" not in text  # nothing about the patient in the doctor's SMS
+    async with pool.acquire() as conn:
+        audited = await conn.fetch("SELECT outcome FROM audit_log WHERE action = 'consult.doctor_link' ORDER BY id")
+    assert [r["outcome"] for r in audited] == ["no_contact", "sent"]

@@ -2,7 +2,8 @@
 every secret set and Twilio pointed at the local stand-in of its API. A patient imported from CSV asks for a
 sign-in code, the stand-in receives the SMS, and the code signs them in; an analyzer's critical result over MLLP
 reaches the on-duty doctor (set with `labpulse escalation set`) through the stand-in and is acknowledged; the
-report the pathologist releases is announced to the patient by SMS.
+report the pathologist releases is announced to the patient by SMS; a booked teleconsult sends each side its own
+join link.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 import subprocess
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -20,8 +22,11 @@ import pytest
 from hl7.mllp import open_hl7_connection
 
 from core.config import Settings
+from core.labtime import LAB_TZ
 from core.samples import service as samples
 from core.samples.model import SampleState
+from core.teleconsult import service as consults
+from core.teleconsult import slots as consult_slots
 from core.vault import Vault
 from tests.core.test_reports import VALUES
 from tests.support.factories import TECH, make_sample
@@ -59,6 +64,7 @@ async def test_production_mode_signs_in_escalates_and_announces_through_the_prov
             added = run(["staff", "add", "--username", username, "--role", role, "--password-stdin"], env, PASSWORD)
             assert added.returncode == 0, added.stderr
         assert run(["escalation", "set", f"dr.duty:sms:{DOCTOR_PHONE}"], env).returncode == 0
+        assert run(["staff", "contact", "dr.duty", "--phone", DOCTOR_PHONE], env).returncode == 0
 
         web, mllp, mllp_health, worker_health = free_port(), free_port(), free_port(), free_port()
         procs: list[subprocess.Popen[bytes]] = []
@@ -121,6 +127,17 @@ async def test_production_mode_signs_in_escalates_and_announces_through_the_prov
                     "the report notice",
                 )
                 assert "lab.example" in notice[0]["Body"]  # type: ignore[index]
+
+                # A booked teleconsult: each side gets its own join link (the worker made the doctor's slots).
+                async with pool.acquire() as conn:
+                    now = datetime.now(UTC)
+                    free = await _until_slots(conn, now)
+                    booked = await consults.book(conn, vault, phone=PATIENT_PHONE, slot_id=free[0].id,
+                                                 channel="portal", patient_id=patient_id)  # fmt: skip
+                for phone, token in ((PATIENT_PHONE, booked.patient_link), (DOCTOR_PHONE, booked.doctor_link)):
+                    await _until(lambda p=phone, t=token: [m for m in stand_in.seen.twilio  # type: ignore[misc]
+                                                           if m["To"] == p and f"/consult/join/{t}" in m["Body"]],
+                                 30, f"the join link for {phone[-4:]}")  # fmt: skip
             for proc in procs:
                 assert proc.poll() is None
         finally:
@@ -131,6 +148,18 @@ async def test_production_mode_signs_in_escalates_and_announces_through_the_prov
                     proc.wait(30)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+
+
+async def _until_slots(conn: asyncpg.Connection, now: datetime) -> list[consult_slots.ConsultSlot]:
+    deadline = time.monotonic() + 30
+    while True:
+        for days in range(3):
+            free = await consult_slots.open_slots(conn, (now + timedelta(days=days)).astimezone(LAB_TZ).date(), now)
+            if free:
+                return free
+        if time.monotonic() > deadline:
+            raise AssertionError("the worker made no teleconsult slots")
+        await asyncio.sleep(0.5)
 
 
 async def _patient(conn: asyncpg.Connection, vault: Vault, patient_id: str):  # type: ignore[no-untyped-def]
