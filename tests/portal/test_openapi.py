@@ -23,7 +23,7 @@ def test_every_json_route_is_documented_and_nothing_else(settings: Settings) -> 
     routed = {
         (r.path, m.lower())
         for r in create_app(settings).routes
-        if isinstance(r, Route) and (r.path.startswith("/api/") or r.path == "/healthz")
+        if isinstance(r, Route) and (r.path.startswith("/api/") or r.path in ("/healthz", "/readyz"))
         for m in (r.methods or ()) - {"HEAD"}
     }
     documented = {(path, method) for path, ops in DOCUMENT["paths"].items() for method in ops}
