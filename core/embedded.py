@@ -117,19 +117,24 @@ def with_demo_secrets(settings: Settings) -> Settings:
     if settings.mode != "demo":
         return settings
     path = settings.data_dir / "demo-secrets.json"
-    if path.exists():
-        stored = json.loads(path.read_text())
-    else:
+    if not path.exists():
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        stored = {
+        fresh = {
             "field_key_id": "demo1",
             "field_key": base64.b64encode(generate_key()).decode(),
             "lookup_key": base64.b64encode(os.urandom(32)).decode(),
             "secret_key": base64.urlsafe_b64encode(os.urandom(48)).decode(),
         }
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Written whole under another name, then linked into place: of several commands starting at once
+        # (./run all), exactly one creates the file and every one reads the same keys.
+        tmp = settings.data_dir / f".demo-secrets.{os.getpid()}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
-            json.dump(stored, fh)
+            json.dump(fresh, fh)
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+        tmp.unlink()
+    stored = json.loads(path.read_text())
     changes: dict[str, object] = {}
     if not settings.field_keys:
         changes["field_keys"] = {stored["field_key_id"]: Secret(stored["field_key"])}
