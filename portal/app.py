@@ -69,7 +69,7 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None) -> Starl
                 session_cookie=oidc.SESSION_COOKIE,
                 max_age=600,
                 same_site="lax",
-                https_only=True,
+                https_only=settings.mode != "demo",  # a demo over plain http on the LAN still signs staff in
             ),
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

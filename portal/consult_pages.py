@@ -24,7 +24,7 @@ from core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from core.ids import is_uuid
 from core.teleconsult import notes, service
 from core.teleconsult.service import JoinGrant
-from portal.http import read_json, request_meta
+from portal.http import read_json, request_meta, secure_cookies
 from portal.pages import lang_of, render
 
 DEVICE_COOKIE = "lp_device"
@@ -35,11 +35,6 @@ RATE_PER_SECOND, RATE_BURST = 20.0, 60.0  # signalling is a few frames a second;
 
 def _link_cookie(consult_id: str) -> str:
     return "lp_consult_" + consult_id.replace("-", "")
-
-
-def _secure(conn: HTTPConnection) -> bool:
-    public = conn.state.settings.public_url or ""
-    return conn.url.scheme in ("https", "wss") or public.startswith("https://")
 
 
 async def _grant(conn: HTTPConnection, consult_id: str) -> JoinGrant:
@@ -72,7 +67,7 @@ async def join(request: Request) -> Response:
     except (service.JoinLinkNotYet, service.JoinLinkClosed) as exc:
         return _error_page(request, exc, 409 if isinstance(exc, service.JoinLinkNotYet) else 410)
     response = RedirectResponse(f"/consult/{grant.consult.id}", status_code=303)
-    secure = _secure(request)
+    secure = secure_cookies(request)
     response.set_cookie(DEVICE_COOKIE, device, max_age=DEVICE_SECONDS, httponly=True, samesite="lax", secure=secure)
     response.set_cookie(_link_cookie(grant.consult.id), token, max_age=LINK_SECONDS, httponly=True, samesite="lax",
                         secure=secure)  # fmt: skip

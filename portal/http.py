@@ -7,7 +7,7 @@ import re
 import uuid
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.errors import InvalidInput
@@ -15,6 +15,14 @@ from core.identity import RequestMeta
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 MAX_JSON_BYTES = 64 * 1024
+
+
+def secure_cookies(conn: HTTPConnection) -> bool:
+    """Cookies carry ``Secure`` always in production; in demo mode only when the page came over https, so a phone
+    on the LAN can sign in to a demo served over plain http (a Secure cookie would never come back)."""
+    settings = conn.state.settings
+    public = settings.public_url or ""
+    return settings.mode != "demo" or conn.url.scheme in ("https", "wss") or public.startswith("https://")
 
 
 class PayloadTooLarge(Exception):

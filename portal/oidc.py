@@ -22,7 +22,7 @@ from core.staff import external
 from core.staff.service import StaffMember
 from portal.auth import STAFF_COOKIE
 from portal.guard import staff_route
-from portal.http import request_meta
+from portal.http import request_meta, secure_cookies
 
 log = logging.getLogger("labpulse.portal")
 SESSION_COOKIE = "lp_oidc"  # holds state, nonce and the PKCE verifier for one sign-in, for 10 minutes
@@ -89,7 +89,8 @@ async def callback(request: Request) -> Response:
         )
     session_token, _ = await request.state.staff_sessions.create(member)
     response = RedirectResponse("/api/staff/me", status_code=303)
-    response.set_cookie(STAFF_COOKIE, session_token, httponly=True, secure=True, samesite="lax", path="/")
+    response.set_cookie(STAFF_COOKIE, session_token, httponly=True, secure=secure_cookies(request), samesite="lax",
+                        path="/")  # fmt: skip
     return response
 
 

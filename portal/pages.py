@@ -19,7 +19,7 @@ from core.patients.sessions import PATIENT_COOKIE, PatientSession
 from core.reports import download
 from core.reports import service as report_service
 from core.samples.model import SampleState
-from portal.http import request_meta
+from portal.http import request_meta, secure_cookies
 from portal.i18n import LANGS, t, when
 from portal.patient_auth import (
     CSRF_COOKIE,
@@ -180,7 +180,7 @@ def _signed_in(request: Request, token: str) -> Response:
     response = RedirectResponse(back if _RETURN_PATH.match(back) else "/my-tests", status_code=303)
     set_cookie(request, response, PATIENT_COOKIE, token, max_age=request.state.patient_sessions.absolute)
     if back:
-        response.delete_cookie(RETURN_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
+        response.delete_cookie(RETURN_COOKIE, path="/", secure=secure_cookies(request), httponly=True, samesite="lax")
     return response
 
 
@@ -288,7 +288,7 @@ async def close_account(request: Request) -> Response:
         return RedirectResponse("/my-tests", status_code=303)
     await request.state.patient_sessions.revoke_all(session.phone_lookup)
     response = render(request, "signin.html", error=None, phone="", notice=t(lang_of(request), "closed"))
-    response.delete_cookie(PATIENT_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
+    response.delete_cookie(PATIENT_COOKIE, path="/", secure=secure_cookies(request), httponly=True, samesite="lax")
     return response
 
 
@@ -301,7 +301,7 @@ async def signout(request: Request) -> Response:
     if session is not None:
         await request.state.patient_sessions.end(session, everywhere=request.query_params.get("everywhere") == "1")
     response = render(request, "signin.html", error=None, phone="", notice=t(lang_of(request), "signed_out"))
-    response.delete_cookie(PATIENT_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
+    response.delete_cookie(PATIENT_COOKIE, path="/", secure=secure_cookies(request), httponly=True, samesite="lax")
     return response
 
 

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from core.errors import Unauthenticated
 from core.patients.sessions import PATIENT_COOKIE, PatientSession
 from core.tracking import patient_actor
+from portal.http import secure_cookies
 
 CSRF_COOKIE = "lp_csrf"
 
@@ -49,7 +50,8 @@ def check_csrf(request: Request, sent: str | None) -> None:
 
 
 def set_cookie(request: Request, response: Response, name: str, value: str, *, max_age: int | None) -> None:
-    response.set_cookie(name, value, max_age=max_age, httponly=True, secure=True, samesite="lax", path="/")
+    response.set_cookie(name, value, max_age=max_age, httponly=True, secure=secure_cookies(request), samesite="lax",
+                        path="/")  # fmt: skip
 
 
 def bearer(request: Request) -> str | None:

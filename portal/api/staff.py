@@ -22,7 +22,7 @@ from core.staff import totp
 from core.staff.service import StaffMember
 from portal.auth import STAFF_COOKIE, bearer_token
 from portal.guard import staff_route
-from portal.http import field_int, field_str, read_json, request_meta
+from portal.http import field_int, field_str, read_json, request_meta, secure_cookies
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -54,7 +54,7 @@ async def sign_in(request: Request) -> Response:
     response = JSONResponse(
         {"token": token, "expires_at": expires, "role": member.role.value, "display_name": member.display_name}
     )
-    response.set_cookie(STAFF_COOKIE, token, httponly=True, secure=True, samesite="strict", path="/")
+    response.set_cookie(STAFF_COOKIE, token, httponly=True, secure=secure_cookies(request), samesite="strict", path="/")
     return response
 
 

@@ -154,3 +154,21 @@ async def test_no_read_endpoint_shows_a_patient_of_another_phone(
             stranger.id,
         )
     assert leaked == 0
+
+
+async def test_a_demo_over_plain_http_signs_in_without_secure_cookies_and_production_keeps_them(
+    settings: Settings, pool: asyncpg.Pool, vault: Vault
+) -> None:
+    """A phone on the LAN opening a demo served over http must get its cookies back (a Secure cookie never comes
+    back over http: the sign-in form would say it had been open too long); production stays Secure (behind TLS)."""
+    async with pool.acquire() as conn:
+        await make_patient(conn, vault, phone=PHONE, name="Asha Test")
+    for mode, secure, base in (("demo", False, "http://192.0.2.10:8000"), ("production", True, "https://lab.example")):
+        inbox = Inbox()
+        app = create_app(settings.with_overrides(mode=mode), notifier=inbox)
+        async with app_client(app, base_url=base) as c:
+            page = await c.get("/signin")
+            assert ("Secure" in page.headers["set-cookie"]) is secure  # the CSRF cookie
+            done = await _sign_in(c, inbox)
+            assert done.status_code == 303, done.text
+            assert ("Secure" in done.headers["set-cookie"]) is secure

@@ -13,7 +13,11 @@ from starlette.types import Receive, Scope, Send
 
 @asynccontextmanager
 async def app_client(
-    app: Starlette, *, client_ip: str = "203.0.113.7", raise_app_exceptions: bool = True
+    app: Starlette,
+    *,
+    client_ip: str = "203.0.113.7",
+    raise_app_exceptions: bool = True,
+    base_url: str = "https://testserver",
 ) -> AsyncIterator[httpx.AsyncClient]:
     async with app.router.lifespan_context(app) as state:
 
@@ -24,7 +28,7 @@ async def app_client(
         transport = httpx.ASGITransport(
             app=with_state, client=(client_ip, 50000), raise_app_exceptions=raise_app_exceptions
         )
-        async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
             client.app_state = state  # type: ignore[attr-defined]
             yield client
 
