@@ -1,23 +1,31 @@
-"""Synthetic demo data: centres, staff, and patients whose samples sit at every stage. No real person."""
+"""Synthetic demo data: centres, staff (a doctor with consult slots, the escalation chain), and patients whose tubes
+sit at every stage, one family's with released reports; and the simulated lab that keeps demo tubes moving. No
+real person: the phone numbers are from a range no subscriber has."""
 
 from __future__ import annotations
 
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
 import asyncpg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from core import critical
 from core.booking import slots
+from core.hl7 import intake
 from core.identity import Actor, Role
 from core.labtime import LAB_TZ
 from core.orders import service as orders
 from core.orders.store import Centre, upsert_centre
 from core.patients import service as patients
 from core.patients.model import NewPatient, Sex
+from core.reports import service as reports
 from core.samples import service as samples
 from core.samples.model import RejectionReason, SampleState
 from core.staff import service as staff
+from core.teleconsult import slots as consult_slots
 from core.vault import Vault
 
 CENTRES = (
@@ -33,17 +41,20 @@ _PATIENTS = (
     ("Meera Demo Iyer", Sex.FEMALE, "+91 98000 00002", date(1990, 11, 23)),
 )
 
+# Each demo family's tubes: how far the seed moves them. Meera's are finished: results in, reports released (the
+# worker renders the PDFs), so a demo card has a report to download from the first minute.
 _PATH: dict[int, list[SampleState]] = {
     0: [SampleState.IN_TRANSIT],
     1: [SampleState.RECEIVED_AT_LAB, SampleState.PROCESSING],
-    2: [
-        SampleState.IN_TRANSIT,
-        SampleState.RECEIVED_AT_LAB,
-        SampleState.PROCESSING,
-        SampleState.COMPLETED,
-        SampleState.REPORTED,
-    ],
+    2: [SampleState.IN_TRANSIT, SampleState.RECEIVED_AT_LAB],  # then results and a released report
 }
+# Tubes the Quick start uses; the simulator never moves them, so the README's commands work while it runs.
+QUICKSTART_SCAN = "DEMO-QS-SCAN"  # collected; README scans it to in_transit
+QUICKSTART_ORU = "DEMO-QS-ORU"  # received at the lab; docs/examples/demo-oru.hl7 completes it over MLLP
+DEMO_DOCTOR_PHONE = "+91 98000 00009"
+DEMO_ADMIN_PHONE = "+91 98000 00010"
+SIM_TUBES_PER_DAY = 3  # the simulated lab collects at most this many new tubes a day: the cards never pile up
+_LAB = "demo-lab"
 
 
 @dataclass(frozen=True)
@@ -53,15 +64,23 @@ class DemoCredentials:
     role: Role
 
 
-async def seed(conn: asyncpg.Connection, vault: Vault) -> list[DemoCredentials]:
+@dataclass(frozen=True)
+class ReportSigning:
+    """What releasing a report needs: the lab's signing key and the base of its verification links."""
+
+    key: Ed25519PrivateKey
+    verify_base: str
+
+
+async def seed(conn: asyncpg.Connection, vault: Vault, signing: ReportSigning | None = None) -> list[DemoCredentials]:
     """Seed once, atomically; a second call finds the demo patients and does nothing. Returns new logins."""
     async with conn.transaction():
         if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM patients)"):
             return []
-        return await _seed(conn, vault)
+        return await _seed(conn, vault, signing)
 
 
-async def _seed(conn: asyncpg.Connection, vault: Vault) -> list[DemoCredentials]:
+async def _seed(conn: asyncpg.Connection, vault: Vault, signing: ReportSigning | None) -> list[DemoCredentials]:
     system = Actor.system("demo-seed")
     for centre in CENTRES:
         await upsert_centre(conn, centre)
@@ -70,25 +89,32 @@ async def _seed(conn: asyncpg.Connection, vault: Vault) -> list[DemoCredentials]
         [("400050", "CC-BANDRA", "Bandra West"), ("400052", "CC-BANDRA", "Khar West"),
          ("400601", "CC-THANE", "Thane West")],
     )  # fmt: skip
-    await slots.ensure(conn, datetime.now(LAB_TZ).date())
+    today = datetime.now(LAB_TZ).date()
+    await slots.ensure(conn, today)
     creds: list[DemoCredentials] = []
-    for username, role in (
-        ("demo.phleb", Role.PHLEBOTOMIST),
-        ("demo.tech", Role.LAB_TECHNICIAN),
-        ("demo.path", Role.PATHOLOGIST),
-        ("demo.admin", Role.ADMIN),
+    for username, role, name in (
+        ("demo.phleb", Role.PHLEBOTOMIST, "Demo Phlebotomist"),
+        ("demo.tech", Role.LAB_TECHNICIAN, "Demo Technician"),
+        ("demo.path", Role.PATHOLOGIST, "Dr Demo Kavita Rao"),
+        ("demo.doctor", Role.DOCTOR, "Dr Demo Arjun Mehta"),
+        ("demo.admin", Role.ADMIN, "Demo Administrator"),
     ):
         password = secrets.token_urlsafe(12)
-        await staff.add(conn, username=username, display_name=username, role=role, password=password, actor=system)
+        await staff.add(conn, username=username, display_name=name, role=role, password=password, actor=system)
         creds.append(DemoCredentials(username, password, role))
+    # The demo doctor holds video consultations (slots from today) and is called first about a critical value.
+    await staff.set_contact(conn, vault, username="demo.doctor", phone=DEMO_DOCTOR_PHONE, actor=system)
+    await consult_slots.ensure(conn, today)
+    chain = [critical.ChainEntry("demo.doctor", DEMO_DOCTOR_PHONE), critical.ChainEntry("demo.admin", DEMO_ADMIN_PHONE)]
+    await critical.set_chain_by_username(conn, vault, chain, system)
     phleb = Actor("demo-seed:phlebotomist", Role.PHLEBOTOMIST)
     tech = Actor("demo-seed:technician", Role.LAB_TECHNICIAN)
-    pathologist = Actor("demo-seed:pathologist", Role.PATHOLOGIST)
-    by_state = {SampleState.IN_TRANSIT: phleb, SampleState.REPORTED: pathologist}
+    people = []
     for i, (name, sex, phone, dob) in enumerate(_PATIENTS):
         p = await patients.create(
             conn, vault, NewPatient(name=name, sex=sex, phone=phone, date_of_birth=dob), actor=system
         )
+        people.append(p)
         order = await orders.place(
             conn, patient_id=p.id, centre_id="CC-BANDRA", test_codes=["CBC", "LIPID"], actor=system
         )
@@ -98,15 +124,26 @@ async def _seed(conn: asyncpg.Connection, vault: Vault) -> list[DemoCredentials]
                 conn, order_id=order.id, barcode=barcode, sample_type=sample_type, actor=phleb, centre_id="CC-BANDRA"
             )
             for state in _PATH[i]:
-                await samples.transition(
-                    conn,
-                    barcode=barcode,
-                    to_state=state,
-                    actor=by_state.get(state, tech),
-                    centre_id="CC-BANDRA" if state is SampleState.IN_TRANSIT else "LAB-MAIN",
-                )
+                await _move(conn, barcode, state, tech if state is not SampleState.IN_TRANSIT else phleb)
+            if i == 2:  # results in (one value a little high, so the report shows a flag), then released
+                await results_for(conn, vault, barcode, flagged=True)
+                if signing is not None:
+                    await reports.issue(conn, vault, signing.key, barcode=barcode,
+                                        actor=Actor("demo-seed:pathologist", Role.PATHOLOGIST),
+                                        verify_base=signing.verify_base)  # fmt: skip
+    # The Quick start's own tubes, for the second demo family member (never moved by the simulator).
+    order = await orders.place(conn, patient_id=people[1].id, centre_id="CC-BANDRA", test_codes=["CBC", "FBS"],
+                               actor=system)  # fmt: skip
+    for barcode, sample_type, path in (
+        (QUICKSTART_ORU, "whole_blood_edta", [SampleState.IN_TRANSIT, SampleState.RECEIVED_AT_LAB]),
+        (QUICKSTART_SCAN, "fluoride_plasma", []),
+    ):
+        await samples.register(conn, order_id=order.id, barcode=barcode, sample_type=sample_type, actor=phleb,
+                               centre_id="CC-BANDRA")  # fmt: skip
+        for state in path:
+            await _move(conn, barcode, state, tech if state is not SampleState.IN_TRANSIT else phleb)
     # One rejected tube asking for a recollection, so every state appears in the demo.
-    order = await orders.place(conn, patient_id=p.id, centre_id="CC-THANE", test_codes=["FBS"], actor=system)
+    order = await orders.place(conn, patient_id=people[-1].id, centre_id="CC-THANE", test_codes=["FBS"], actor=system)
     await samples.register(
         conn, order_id=order.id, barcode="DEMO-REJ-1", sample_type="fluoride_plasma", actor=phleb, centre_id="CC-THANE"
     )
@@ -121,39 +158,89 @@ async def _seed(conn: asyncpg.Connection, vault: Vault) -> list[DemoCredentials]
     return creds
 
 
+async def _move(conn: asyncpg.Connection, barcode: str, state: SampleState, actor: Actor) -> None:
+    centre = "CC-BANDRA" if state is SampleState.IN_TRANSIT else "LAB-MAIN"
+    await samples.transition(conn, barcode=barcode, to_state=state, actor=actor, centre_id=centre)
+
+
+async def results_for(conn: asyncpg.Connection, vault: Vault, barcode: str, *, flagged: bool = False) -> None:
+    """Send the tube's results through HL7 intake as an analyzer would (values inside each adult range, or one a
+    little above it): intake completes the tube when the last one is in."""
+    await intake.receive(conn, vault, oru_for(barcode, await _analytes(conn, barcode), flagged=flagged).encode())
+
+
+async def _analytes(conn: asyncpg.Connection, barcode: str) -> list[tuple[str, str, str, float, float]]:
+    rows = await conn.fetch(
+        """SELECT DISTINCT ON (a.code) a.code, a.name, a.unit,
+                  coalesce(r.low, r.high * 0.5, 1) AS low, coalesce(r.high, r.low * 1.6, 10) AS high
+           FROM samples s JOIN order_tests t ON t.order_id = s.order_id
+           JOIN test_catalogue c ON c.code = t.test_code AND c.sample_type = s.sample_type
+           JOIN analytes a ON a.test_code = t.test_code
+           LEFT JOIN reference_ranges r ON r.analyte_code = a.code
+           WHERE s.barcode = $1 ORDER BY a.code, r.age_min_years NULLS LAST""",
+        barcode,
+    )
+    return [(r["code"], r["name"], r["unit"], float(r["low"]), float(r["high"])) for r in rows]
+
+
+def oru_for(barcode: str, analytes: list[tuple[str, str, str, float, float]], *, flagged: bool = False) -> str:
+    """An ORU^R01 for ``barcode`` with one result per analyte (the demo analyzer's message)."""
+    stamp = datetime.now(LAB_TZ).strftime("%Y%m%d%H%M%S")
+    lines = [f"MSH|^~\\&|DEMO-ANALYZER|LAB-MAIN|LABPULSE|LAB-MAIN|{stamp}||ORU^R01|D{uuid.uuid4().hex[:15]}|P|2.5.1",
+             "PID|1||DEMO", f"OBR|1|{barcode}||DEMO"]  # fmt: skip
+    for i, (code, name, unit, low, high) in enumerate(analytes, 1):
+        value = high * 1.15 if flagged and i == len(analytes) else low + (high - low) * (0.35 + 0.3 * (i % 3) / 2)
+        lines.append(f"OBX|{i}|NM|{code}^{name}^LN||{value:.1f}|{unit}|||||F")
+    return "\r".join(lines) + "\r"
+
+
 _NEXT: dict[SampleState, tuple[SampleState, str, Role]] = {
     SampleState.COLLECTED: (SampleState.IN_TRANSIT, "CC-BANDRA", Role.PHLEBOTOMIST),
     SampleState.IN_TRANSIT: (SampleState.RECEIVED_AT_LAB, "LAB-MAIN", Role.LAB_TECHNICIAN),
     SampleState.RECEIVED_AT_LAB: (SampleState.PROCESSING, "LAB-MAIN", Role.LAB_TECHNICIAN),
-    SampleState.PROCESSING: (SampleState.COMPLETED, "LAB-MAIN", Role.LAB_TECHNICIAN),
-    SampleState.COMPLETED: (SampleState.REPORTED, "LAB-MAIN", Role.PATHOLOGIST),
 }
 
 
-async def simulate_step(conn: asyncpg.Connection) -> str | None:
-    """Demo mode's simulated lab: move the oldest-updated moving demo tube one step; when none is moving,
-    collect a fresh one for the first demo family. Returns the barcode it moved (or collected)."""
+async def simulate_step(conn: asyncpg.Connection, vault: Vault, signing: ReportSigning | None = None) -> str | None:
+    """Demo mode's simulated lab, one step: the demo tube that has waited longest moves on (a phlebotomist's scan,
+    the lab's receipt, processing); a tube in processing gets its results from the demo analyzer (intake completes
+    it); a completed tube's report is released (the worker renders it, then the tube reads 'reported'). When
+    nothing is moving, a new tube is collected for the first demo family, at most ``SIM_TUBES_PER_DAY`` a day.
+    The Quick start's tubes are never touched. Returns the barcode it acted on, or None."""
     row = await conn.fetchrow(
-        """SELECT barcode, state FROM samples WHERE barcode LIKE 'DEMO-%' AND state = ANY($1::text[])
-           ORDER BY updated_at LIMIT 1""",
-        [s.value for s in _NEXT],
+        """SELECT s.barcode, s.state FROM samples s
+           WHERE s.barcode LIKE 'DEMO-%' AND s.barcode NOT LIKE 'DEMO-QS-%' AND s.state = ANY($1::text[])
+             AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.sample_id = s.id)
+           ORDER BY s.updated_at LIMIT 1""",
+        [*(s.value for s in _NEXT), SampleState.PROCESSING.value, SampleState.COMPLETED.value],
     )
     if row is not None:
-        to_state, centre, role = _NEXT[SampleState(row["state"])]
-        await samples.transition(
-            conn,
-            barcode=row["barcode"],
-            to_state=to_state,
-            actor=Actor(f"demo-lab:{role.value}", role),
-            centre_id=centre,
-        )
-        return str(row["barcode"])
+        barcode, state = str(row["barcode"]), SampleState(row["state"])
+        if state is SampleState.PROCESSING:
+            await results_for(conn, vault, barcode)
+        elif state is SampleState.COMPLETED:
+            if signing is None:
+                return None
+            await reports.issue(conn, vault, signing.key, barcode=barcode, actor=Actor(f"{_LAB}:pathologist",
+                                Role.PATHOLOGIST), verify_base=signing.verify_base)  # fmt: skip
+        else:
+            to_state, centre, role = _NEXT[state]
+            actor = Actor(f"{_LAB}:{role.value}", role)
+            await samples.transition(conn, barcode=barcode, to_state=to_state, actor=actor, centre_id=centre)
+        return barcode
+    return await _collect(conn)
+
+
+async def _collect(conn: asyncpg.Connection) -> str | None:
+    recent = await conn.fetchval(
+        "SELECT count(*) FROM samples WHERE barcode LIKE 'DEMO-SIM-%' AND collected_at > now() - interval '1 day'"
+    )
     patient_id = await conn.fetchval("SELECT id::text FROM patients ORDER BY created_at LIMIT 1")
-    if patient_id is None:
+    if patient_id is None or recent >= SIM_TUBES_PER_DAY:
         return None
     n = await conn.fetchval("SELECT count(*) FROM samples WHERE barcode LIKE 'DEMO-SIM-%'")
     order = await orders.place(
-        conn, patient_id=patient_id, centre_id="CC-BANDRA", test_codes=["FBS"], actor=Actor.system("demo-lab")
+        conn, patient_id=patient_id, centre_id="CC-BANDRA", test_codes=["FBS"], actor=Actor.system(_LAB)
     )
     barcode = f"DEMO-SIM-{n + 1:04d}"
     await samples.register(
@@ -161,7 +248,7 @@ async def simulate_step(conn: asyncpg.Connection) -> str | None:
         order_id=order.id,
         barcode=barcode,
         sample_type="fluoride_plasma",
-        actor=Actor("demo-lab:phlebotomist", Role.PHLEBOTOMIST),
+        actor=Actor(f"{_LAB}:phlebotomist", Role.PHLEBOTOMIST),
         centre_id="CC-BANDRA",
     )
     return barcode

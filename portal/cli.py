@@ -9,6 +9,7 @@ import getpass
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -91,12 +92,15 @@ async def _migrate(settings: Settings) -> list[str]:
 
 
 async def _seed(settings: Settings) -> None:
-    from core.demo import seed
+    from core.demo import ReportSigning, seed
+    from core.reports import content as report_content
 
+    secret = settings.secret_key.reveal() if settings.secret_key else ""
+    signing = ReportSigning(report_content.signing_key(secret), settings.link_base())
     pool = await pool_from_settings(settings)
     try:
         async with pool.acquire() as conn:
-            creds = await seed(conn, Vault.from_settings(settings))
+            creds = await seed(conn, Vault.from_settings(settings), signing)
     finally:
         await pool.close()
     if creds:
@@ -119,6 +123,62 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def lan_urls(host: str, port: int) -> list[str]:
+    """The addresses a phone on the same network can open, when the server listens on every interface."""
+    if host not in ("0.0.0.0", "::"):  # noqa: S104 - comparing, not binding
+        return []
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+    except OSError:
+        return []
+    found = sorted({str(info[4][0]) for info in infos} - {"127.0.0.1", "127.0.1.1"})
+    return [f"http://{ip}:{port}/" for ip in found]
+
+
+def hl7_messages(text: str) -> list[str]:
+    """The messages of a file, one segment a line (any line ending): each message starts at an MSH segment."""
+    messages: list[list[str]] = []
+    for segment in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if segment.startswith("MSH|"):
+            messages.append([])
+        if segment.strip() and messages:
+            messages[-1].append(segment)
+    return ["\r".join(m) + "\r" for m in messages]
+
+
+async def _hl7_send(messages: list[str], host: str, port: int) -> list[str]:
+    from hl7.mllp import open_hl7_connection
+
+    reader, writer = await open_hl7_connection(host, port)
+    answers = []
+    try:
+        for message in messages:
+            writer.writemessage(message)
+            await writer.drain()
+            ack = str(await asyncio.wait_for(reader.readmessage(), 30))
+            msa = next((seg for seg in ack.split("\r") if seg.startswith("MSA")), "MSA|??")
+            answers.append(msa.split("|")[1] + (f" ({msa.split('|')[3]})" if len(msa.split("|")) > 3 else ""))
+    finally:
+        writer.close()
+    return answers
+
+
+def cmd_hl7_send(args: argparse.Namespace) -> int:
+    messages = hl7_messages(Path(args.file).read_text(encoding="utf-8"))
+    if not messages:
+        print(f"labpulse: {args.file} holds no HL7 message (each starts with an MSH segment)", file=sys.stderr)
+        return 2
+    try:
+        answers = asyncio.run(_hl7_send(messages, args.host, args.port))
+    except OSError as exc:
+        print(f"labpulse: cannot reach the MLLP listener at {args.host}:{args.port} ({type(exc).__name__}); "
+              "is 'labpulse mllp' (or ./run all) running?", file=sys.stderr)  # fmt: skip
+        return 2
+    for i, answer in enumerate(answers, 1):
+        print(f"message {i}: {answer}")
+    return 0 if all(a.startswith("AA") for a in answers) else 1
+
+
 def _exit_cleanly(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
@@ -136,7 +196,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             asyncio.run(_seed(settings))
         host = args.host or settings.host
         port = args.port or settings.port
-        print(f"labpulse is serving on http://{host}:{port}  (health: http://{host}:{port}/healthz)", flush=True)
+        print(f"labpulse is serving on http://{host}:{port}  (ready: http://{host}:{port}/readyz)", flush=True)
         if settings.mode == "demo":
             print(
                 f"Patient portal: http://{host}:{port}/ - sign in with 98000 00001 (a family of two) or 98000 00002;"
@@ -144,6 +204,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 f" {settings.simulate_seconds} s.",
                 flush=True,
             )
+            for url in lan_urls(host, port):
+                print(f"On a phone on the same network: {url}", flush=True)
         uvicorn.run(
             "portal.app:create_app_from_env",
             factory=True,
@@ -416,6 +478,14 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file")
     imp.add_argument("--dry-run", action="store_true", help="check every row and count, but write nothing")
     imp.set_defaults(func=cmd_patients_import)
+
+    hl7_p = sub.add_parser("hl7", help="HL7 v2 tools")
+    hl7_sub = hl7_p.add_subparsers(dest="hl7_command", required=True)
+    send = hl7_sub.add_parser("send", help="send a file of HL7 messages over MLLP, as an analyzer would; print ACKs")
+    send.add_argument("file")
+    send.add_argument("--host", default="127.0.0.1")
+    send.add_argument("--port", type=int, default=2575)
+    send.set_defaults(func=cmd_hl7_send)
 
     esc = sub.add_parser("escalation", help="who is called about critical values, in order")
     esc_sub = esc.add_subparsers(dest="escalation_command", required=True)

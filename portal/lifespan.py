@@ -24,6 +24,7 @@ from core.patients.sessions import PatientSessions
 from core.patients.signin import PatientSignIn
 from core.reports import content as report_content
 from core.staff.service import StaffSessions
+from core.supervise import Beat
 from portal import jobs, oidc
 from portal.services import open_services
 from portal.state import AppState
@@ -33,18 +34,17 @@ from realtime.hub import Hub
 log = logging.getLogger("labpulse.portal")
 
 
-async def _simulate(settings: Settings, state: AppState) -> None:
-    """Demo mode: a simulated lab moves a demo tube every few seconds (one step per interval across processes)."""
+async def _simulate(settings: Settings, state: AppState, beat: Beat) -> None:
+    """Demo mode: a simulated lab takes one step every few seconds (one step per interval across processes)."""
+    signing = demo.ReportSigning(state["report_key"], settings.link_base())
     while True:
+        beat()
         await asyncio.sleep(settings.simulate_seconds)
-        try:
-            if await state["redis"].set(
-                f"{settings.redis_prefix}:demo-sim", 1, nx=True, px=settings.simulate_seconds * 900
-            ):
-                async with state["pool"].acquire() as conn:
-                    await demo.simulate_step(conn)
-        except Exception:  # a demo nicety must never take the server down
-            log.warning("demo simulator step failed", exc_info=True)
+        if await state["redis"].set(
+            f"{settings.redis_prefix}:demo-sim", 1, nx=True, px=settings.simulate_seconds * 900
+        ):
+            async with state["pool"].acquire() as conn:
+                await demo.simulate_step(conn, state["vault"], signing)
 
 
 def make_lifespan(settings: Settings, notifier: Notifier | None = None):  # type: ignore[no-untyped-def]
@@ -96,7 +96,8 @@ def make_lifespan(settings: Settings, notifier: Notifier | None = None):  # type
         # The same switch runs the worker's loops in-process, so the one-command demo renders reports.
         loops = start_loops(services) if settings.serve_relay else None
         if settings.mode == "demo" and settings.simulate_seconds:
-            tasks.append(asyncio.create_task(_simulate(settings, state), name="demo-simulator"))
+            tasks.append(sup.loop("demo-simulator", lambda beat: _simulate(settings, state, beat),
+                                  stale_after=3 * settings.simulate_seconds + 30))  # fmt: skip
         try:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(hub.ready.wait(), 5)
