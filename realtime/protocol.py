@@ -1,4 +1,4 @@
-"""The /ws/status wire format: the frames each side sends and the close codes. README documents the same.
+"""The /ws/status wire format: the frames each side sends and the close codes. docs/patients.md documents the same.
 
 Server → client (JSON text frames):
   {"type": "snapshot", "patient_id", "last_event_id", "samples": [...]}   first frame, always
