@@ -1,8 +1,8 @@
 """Field-key rotation: re-encrypt every encrypted column under the active key, in batches, while serving.
 
-Rotation is three steps (docs/architecture.md, "PHI at rest"): add the new key to LABPULSE_FIELD_KEYS and make it active (new writes use it
-from the next restart of each process), run ``labpulse keys rotate`` (this module) to move the old rows, and
-remove the old key once ``keys status`` shows no row left on it.
+Rotation is three steps (docs/architecture.md, "PHI at rest"): add the new key to LABPULSE_FIELD_KEYS and make it
+active (new writes use it from the next restart of each process), run ``labpulse keys rotate`` (this module) to
+move the old rows, and remove the old key once ``keys status`` shows no row left on it.
 
 Each batch is one transaction that locks its rows (``FOR UPDATE SKIP LOCKED``), decrypts every encrypted column
 with whichever key wrote it and writes them back under the active key, row by row in one UPDATE each. A crash
