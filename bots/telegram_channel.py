@@ -23,14 +23,13 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
-from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
+from bots import telegram_sender
 from bots.engine import Engine
 from bots.turn import Inbound
 from core.errors import InvalidInput
 from core.identity import RequestMeta
-from core.notify import SendRefused
 from core.phones import normalize_phone
 from core.vault import Vault
 
@@ -86,12 +85,7 @@ class TelegramChannel:
         return self._vault.open("telegram_links", "phone", str(chat_id), row["phone_enc"]) if row else None
 
     async def chat_for(self, phone: str) -> int | None:
-        lookup = self._vault.lookup.digest("phone", phone).hex()
-        async with self._pool.acquire() as conn:
-            chat: int | None = await conn.fetchval(
-                "SELECT chat_id FROM telegram_links WHERE phone_lookup = $1 ORDER BY linked_at DESC LIMIT 1", lookup
-            )
-        return chat
+        return await telegram_sender.chat_for(self._pool, self._vault, phone)
 
     async def _link(self, chat_id: int, phone: str) -> None:
         lookup = self._vault.lookup.digest("phone", phone).hex()
@@ -146,23 +140,6 @@ def build(settings: Any, engine: Engine | None, pool: asyncpg.Pool, vault: Vault
     if settings.telegram_api_base:
         builder = builder.base_url(f"{settings.telegram_api_base.rstrip('/')}/bot")
     return TelegramChannel(builder.build(), engine, pool, vault, settings.phone_region)
-
-
-class TelegramNotifier:
-    """A Notifier for people who linked a Telegram chat: the message goes to their most recent chat."""
-
-    def __init__(self, channel: TelegramChannel) -> None:
-        self._channel = channel
-
-    async def send(self, phone: str, text: str, *, purpose: str, media_url: str | None = None) -> None:
-        chat = await self._channel.chat_for(phone)
-        if chat is None:
-            raise SendRefused("no-linked-chat")  # nothing to retry until they link one
-        await self._channel.ensure_ready()
-        try:
-            await self._channel.application.bot.send_message(chat, text)
-        except (Forbidden, BadRequest) as exc:  # blocked the bot, chat gone: permanent
-            raise SendRefused(type(exc).__name__) from None
 
 
 async def webhook(request: Request) -> Response:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -23,6 +22,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bots.turn import Inbound
+from bots.twilio_sender import window_key
 from core.errors import InvalidInput
 from core.identity import RequestMeta
 from core.notify import mask_phone
@@ -33,19 +33,6 @@ MAX_BODY = 64 * 1024
 REPLAY_SECONDS = 24 * 3600
 WINDOW_SECONDS = 24 * 3600
 _EMPTY = str(MessagingResponse())
-
-
-def _window_key(prefix: str, lookup: str) -> str:
-    return f"{prefix}:bot:wa-window:{lookup[:32]}"
-
-
-def window_checker(redis: Any, prefix: str, lookup: Callable[[str], str]) -> Callable[[str], Awaitable[bool]]:
-    """Whether a person wrote to us on WhatsApp in the last 24 hours (free-form messages allowed)."""
-
-    async def is_open(phone: str) -> bool:
-        return bool(await redis.exists(_window_key(prefix, lookup(phone))))
-
-    return is_open
 
 
 def public_url(request: Request) -> str:
@@ -102,7 +89,7 @@ async def inbound(request: Request) -> Response:
     xml = _twiml(texts)
     async with redis.pipeline(transaction=False) as pipe:  # one round trip for both writes
         if channel == "whatsapp":  # their message opens WhatsApp's 24-hour window for free-form replies
-            pipe.set(_window_key(prefix, request.state.bot_engine.lookup(phone)), b"1", ex=WINDOW_SECONDS)
+            pipe.set(window_key(prefix, request.state.bot_engine.lookup(phone)), b"1", ex=WINDOW_SECONDS)
         if sid:
             pipe.set(key, xml.encode(), ex=REPLAY_SECONDS)
         await pipe.execute()

@@ -28,6 +28,20 @@ logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 TRANSIENT = {429, 500, 502, 503, 504}
 
 
+def window_key(prefix: str, lookup: str) -> str:
+    """The Redis key that marks a person's open 24-hour WhatsApp window (set by the webhook on each message)."""
+    return f"{prefix}:bot:wa-window:{lookup[:32]}"
+
+
+def window_checker(redis: Any, prefix: str, lookup: Callable[[str], str]) -> Callable[[str], Awaitable[bool]]:
+    """Whether a person wrote to us on WhatsApp in the last 24 hours (free-form messages allowed)."""
+
+    async def is_open(phone: str) -> bool:
+        return bool(await redis.exists(window_key(prefix, lookup(phone))))
+
+    return is_open
+
+
 class ProviderBusy(Exception):
     """Twilio said 429 or 5xx: try again later."""
 

@@ -18,11 +18,11 @@ from hl7.mllp import InvalidBlockError, start_hl7_server
 
 from core import results
 from core.config import Settings
-from core.db.pool import pool_from_settings, probe
+from core.db.pool import probe
 from core.hl7 import ack, intake
-from core.supervise import Supervisor
 from core.vault import Vault
 from portal import health_port
+from portal.services import open_services
 
 log = logging.getLogger("labpulse.mllp")
 MAX_BLOCK_BYTES = 1024 * 1024
@@ -146,9 +146,9 @@ async def serve(
     """Listen until SIGTERM/SIGINT. With ``reuse_port``, several processes share the port (the kernel spreads
     the connections), which is how the listener uses more than one core. ``health``: the port of ``/readyz``,
     which fails while PostgreSQL does not answer (every block is then answered AE: send it again)."""
-    pool = await pool_from_settings(settings)
-    supervisor = Supervisor()
-    group_commit = GroupCommit(pool, Vault.from_settings(settings), appliers=settings.mllp_appliers)
+    services = await open_services(settings, messaging=False)
+    pool, supervisor = services.pool, services.supervisor
+    group_commit = GroupCommit(pool, services.vault, appliers=settings.mllp_appliers)
     supervisor.add_check("appliers", lambda: None if group_commit.alive() else "an applier has stopped")
     prober = supervisor.loop("database", lambda beat: probe(pool, beat), stale_after=10)
     server = await start_hl7_server(handler(group_commit), host, port, limit=MAX_BLOCK_BYTES, reuse_port=reuse_port)
@@ -171,4 +171,4 @@ async def serve(
             await health_server.wait_closed()
         prober.cancel()
         await group_commit.close()
-        await pool.close()
+        await services.close()

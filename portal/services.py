@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import asyncpg
 import redis.asyncio as aioredis
 
-from bots import telegram_channel, twilio_channel, twilio_sender
+from bots import telegram_sender, twilio_sender
 from core.config import Settings
 from core.db.pool import pool_from_settings
 from core.notify import ConsoleNotifier, NoNotifier, Notifier, RateLimitedNotifier, SendRefused
@@ -62,8 +62,8 @@ def channels(settings: Settings, redis: aioredis.Redis | None, pool: asyncpg.Poo
         out.update(sms=console, whatsapp=console)
     if settings.twilio_account_sid and settings.twilio_auth_token:
         out.update(_twilio(settings, redis))
-    if pool is not None and (telegram := telegram_channel.build(settings, None, pool, Vault.from_settings(settings))):
-        out["telegram"] = telegram_channel.TelegramNotifier(telegram)
+    if pool is not None and (client := telegram_sender.bot(settings)) is not None:
+        out["telegram"] = telegram_sender.TelegramNotifier(client, pool, Vault.from_settings(settings))
     return out
 
 
@@ -79,7 +79,7 @@ def _twilio(settings: Settings, redis: aioredis.Redis | None) -> dict[str, Notif
         out["sms"] = twilio_sender.TwilioNotifier(api, "sms", settings.twilio_sms_from, status_callback=callback)
     if settings.twilio_whatsapp_from:
         window = (
-            twilio_channel.window_checker(redis, settings.redis_prefix, lambda p: vault.lookup.digest("phone", p).hex())
+            twilio_sender.window_checker(redis, settings.redis_prefix, lambda p: vault.lookup.digest("phone", p).hex())
             if redis is not None
             else None
         )
@@ -129,14 +129,16 @@ class Services:
         await self.pool.close()
 
 
-async def open_services(settings: Settings, *, notifiers: Mapping[str, Notifier] | None = None) -> Services:
+async def open_services(
+    settings: Settings, *, notifiers: Mapping[str, Notifier] | None = None, messaging: bool = True
+) -> Services:
     """The pool, Redis client, vault and channels for one process. ``notifiers`` replaces the configured channels
-    (tests hand in recorders)."""
+    (tests hand in recorders); ``messaging=False`` for a process that sends nothing (the MLLP listener)."""
     pool = await pool_from_settings(settings)
-    redis = redis_client(settings)
+    redis = redis_client(settings)  # connects on first use only
     vault = Vault.from_settings(settings)
-    raw = dict(notifiers) if notifiers is not None else channels(settings, redis, pool)
-    if not raw:
+    raw = dict(notifiers) if notifiers is not None else channels(settings, redis, pool) if messaging else {}
+    if not raw and messaging:
         log.warning("no messaging channel is configured: sign-in codes, report notices and critical-value alerts "
                     "cannot be sent (set TWILIO_* or TELEGRAM_BOT_TOKEN)")  # fmt: skip
     return Services(settings, pool, redis, vault, staff_notifiers=raw,

@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
-from bots import telegram_channel
+from bots import telegram_channel, telegram_sender
 from core.config import Secret, Settings
 from core.patients import service as patients
 from core.patients.model import NewPatient, Sex
@@ -152,11 +152,12 @@ async def test_a_report_notice_reaches_the_linked_chat(
     assert await render.render(pool, vault, files, report_id)
     async with pool.acquire() as conn:
         delivery_id = await conn.fetchval("SELECT id FROM deliveries WHERE channel = 'telegram'")
-    channel = telegram_channel.build(tg_settings, None, pool, vault)
-    assert channel is not None
-    notifier = {"telegram": telegram_channel.TelegramNotifier(channel)}
-    status = await delivery.deliver(pool, vault, notifier, ReportLinks("s" * 40), "https://lab.example", delivery_id)
-    await channel.close()
+    client = telegram_sender.bot(tg_settings)
+    assert client is not None
+    sender = telegram_sender.TelegramNotifier(client, pool, vault)
+    status = await delivery.deliver(pool, vault, {"telegram": sender}, ReportLinks("s" * 40), "https://lab.example",
+                                    delivery_id)  # fmt: skip
+    await sender.close()
     assert status == "sent"
     last_method, last = stand_in.seen.telegram[-1]
     assert last_method == "sendMessage" and int(last["chat_id"]) == CHAT and "/reports/download/" in last["text"]
