@@ -1,7 +1,8 @@
-"""Outage drill on real processes: `labpulse serve` (a patient's socket open on it) and `labpulse worker` (the
-outbox relay, job queue, sweep, escalation timer) run on a PostgreSQL and a Redis of the test's own, which it
-stops for a few seconds each, then starts again, while tubes keep moving. Afterwards both processes are still
-running, `/readyz` of each went unready and came back, and the socket saw every event exactly once, in order.
+"""Outage drill on real processes: `labpulse serve` (a patient's socket open on it), `labpulse worker` (the
+outbox relay, job queue, sweep, escalation timer) and `labpulse mllp` run on a PostgreSQL and a Redis of the
+test's own, which it stops for a few seconds each, then starts again, while tubes keep moving. Afterwards every
+process is still running, `/readyz` of each went unready while a dependency it uses was away and came back, the
+socket saw every event exactly once, in order, nothing is left unpublished, and the listener stores again.
 """
 
 from __future__ import annotations
@@ -17,16 +18,18 @@ import asyncpg
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from hl7.mllp import open_hl7_connection
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
 from core.config import Secret, Settings
 from core.db.pool import create_pool
+from core.identity import Actor
 from core.patients.sessions import PatientSessions
 from core.samples import service as samples
 from core.samples.model import SampleState
 from core.vault import Vault
-from tests.support.factories import PHLEB, make_patient, make_sample
+from tests.support.factories import PHLEB, TECH, make_patient, make_sample
 from tests.support.outage import OwnPostgres, OwnRedis
 from tests.support.procs import env_for, free_port, labpulse_cmd, run, wait_healthy
 
@@ -49,13 +52,13 @@ async def _until(check: Callable[[], bool], timeout: float, what: str) -> None:
         await asyncio.sleep(0.2)
 
 
-async def _move(pool: asyncpg.Pool, barcode: str, to: SampleState) -> None:
+async def _move(pool: asyncpg.Pool, barcode: str, to: SampleState, actor: Actor = PHLEB) -> None:
     """A scan, retried while PostgreSQL is coming back (the test's own pool holds broken connections after it)."""
     deadline = time.monotonic() + 60
     while True:
         try:
             async with pool.acquire() as conn:
-                await samples.transition(conn, barcode=barcode, to_state=to, actor=PHLEB, centre_id="CC-1")
+                await samples.transition(conn, barcode=barcode, to_state=to, actor=actor, centre_id="CC-1")
             return
         except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
             if time.monotonic() > deadline:
@@ -95,6 +98,17 @@ class Watcher:
             await ws.send(json.dumps({"type": "ping"}))
 
 
+async def _send_oru(port: int, barcode: str) -> str:
+    reader, writer = await open_hl7_connection("127.0.0.1", port)
+    try:
+        writer.writemessage(f"MSH|^~\\&|A|L|LP|L|2026||ORU^R01|DRILL-1|P|2.5.1\rPID|1||M\rOBR|1|{barcode}||CBC\r"
+                            "OBX|1|NM|718-7^Haemoglobin^LN||13.1|g/dL|||||F\r")  # fmt: skip
+        await writer.drain()
+        return str(await asyncio.wait_for(reader.readmessage(), 15))
+    finally:
+        writer.close()
+
+
 @pytest.mark.slow
 async def test_serve_and_worker_ride_out_postgres_and_redis_restarts(settings: Settings, tmp_path: Path) -> None:
     pg, rd = OwnPostgres(), OwnRedis(free_port())
@@ -109,15 +123,17 @@ async def test_serve_and_worker_ride_out_postgres_and_redis_restarts(settings: S
         async with pool.acquire() as conn:
             patient = await make_patient(conn, vault, phone=PHONE)
             tubes = [(await make_sample(conn, vault, patient=patient)).barcode for _ in range(TUBES)]
-        web, worker_health = free_port(), free_port()
+        web, worker_health, mllp, mllp_health = free_port(), free_port(), free_port(), free_port()
         for args, name in (
             (["serve", "--port", str(web), "--no-demo-data"], "web"),
             (["worker", "--health-port", str(worker_health)], "worker"),
+            (["mllp", "--port", str(mllp), "--health-port", str(mllp_health)], "mllp"),
         ):
             log = (tmp_path / f"{name}.log").open("wb")
             procs.append(subprocess.Popen([*labpulse_cmd(), *args], env=env | {"LABPULSE_SERVE_RELAY": "off"},
                                           stdout=log, stderr=subprocess.STDOUT))  # fmt: skip
-        ready = [f"http://127.0.0.1:{web}/readyz", f"http://127.0.0.1:{worker_health}/readyz"]
+        ready = [f"http://127.0.0.1:{port}/readyz" for port in (web, worker_health, mllp_health)]
+        needs = {"postgres": set(ready), "redis": set(ready[:2])}  # the listener does not use Redis
         for url in ready:
             wait_healthy(url, timeout=60)
 
@@ -160,12 +176,16 @@ async def test_serve_and_worker_ride_out_postgres_and_redis_restarts(settings: S
             await move(moved)
             await move(moved)
 
+        await _move(pool, tubes[0], SampleState.RECEIVED_AT_LAB, TECH)  # so the listener can take its results below
+        moved += 1
         await _until(lambda: len(watcher.seqs) >= moved, 60, f"{moved} events at the socket")
         await asyncio.sleep(2)  # nothing more on its way
         watching.cancel()
         assert watcher.seqs == sorted(set(watcher.seqs)) and len(watcher.seqs) == moved, watcher.seqs
         for outage, urls in seen_unready.items():
-            assert urls == set(ready), f"/readyz stayed 200 through the {outage} outage: {set(ready) - urls}"
+            assert urls == needs[outage], f"/readyz through the {outage} outage: {urls} went 503"
+        ack = await _send_oru(mllp, tubes[0])  # the listener stores again after both outages
+        assert "MSA|AA" in ack or "|AA|" in ack, ack
         for proc in procs:
             assert proc.poll() is None, "a process died during the drill"
         async with pool.acquire() as conn:
