@@ -48,3 +48,9 @@ class Event:
 def events_channel(prefix: str) -> str:
     """The pub/sub channel every relay publishes to and every realtime hub subscribes to."""
     return f"{prefix}:events"
+
+
+def revocations_channel(prefix: str) -> str:
+    """Where a sign-out is announced (``{"phone_lookup", "session"|null}``) so every process closes the sockets
+    of the sessions it ended, within the bus's latency."""
+    return f"{prefix}:revocations"

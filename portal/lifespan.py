@@ -18,7 +18,7 @@ from consult.live import LiveConsults
 from consult.transcribe import Transcriber
 from core import demo
 from core.config import Settings
-from core.events import events_channel
+from core.events import events_channel, revocations_channel
 from core.notify import Notifier
 from core.patients.sessions import PatientSessions
 from core.patients.signin import PatientSignIn
@@ -56,7 +56,7 @@ def make_lifespan(settings: Settings, notifier: Notifier | None = None):  # type
         pool, redis, vault, sup = services.pool, services.redis, services.vault, services.supervisor
         patient_sessions = PatientSessions(redis, settings.redis_prefix)
         secret = settings.secret_key.reveal() if settings.secret_key else ""
-        hub = Hub(redis, events_channel(settings.redis_prefix))
+        hub = Hub(redis, events_channel(settings.redis_prefix), revocations_channel(settings.redis_prefix))
         engine = Engine(pool, vault, SessionStore(redis, settings.redis_prefix), ambulance=settings.ambulance_number,
                         consult_url=f"{settings.link_base()}/consult/book")  # fmt: skip
         state = AppState(

@@ -41,13 +41,17 @@ class SlowClient(Exception):
 
 
 class StatusConnection:
-    def __init__(self, patient_id: str, send: SendText, read_after: ReadAfter, *, queue_size: int = QUEUE_SIZE):
+    def __init__(self, patient_id: str, send: SendText, read_after: ReadAfter, *, queue_size: int = QUEUE_SIZE,
+                 phone_lookup: str = "", session_key: str = "") -> None:  # fmt: skip
         self.patient_id = patient_id
+        self._phone_lookup, self._session_key = phone_lookup, session_key
+        self.revoked = asyncio.Event()  # the session behind this socket ended: the endpoint closes it with 4401
         self.cursor = 0
         self._send = send
         self._read_after = read_after
         self._queue: asyncio.Queue[_Item] = asyncio.Queue(queue_size)
         self.overflowed = asyncio.Event()
+        self.recheck_now = asyncio.Event()
 
     def _put(self, item: _Item) -> None:
         try:
@@ -62,6 +66,11 @@ class StatusConnection:
 
     def resync(self) -> None:
         self._put(_Resync())
+        self.recheck_now.set()  # Redis may have lost its data, sessions too: the endpoint looks again at once
+
+    def revoke(self, phone_lookup: str, session: str | None) -> None:
+        if phone_lookup == self._phone_lookup and session in (None, self._session_key):
+            self.revoked.set()
 
     # Called by the endpoint.
     def resume(self, last_event_id: int) -> None:

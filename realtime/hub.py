@@ -7,6 +7,7 @@ backoff and asks every socket to re-read what it may have missed from PostgreSQL
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable
 from typing import Protocol
@@ -24,11 +25,14 @@ class Subscriber(Protocol):
 
     def resync(self) -> None: ...
 
+    def revoke(self, phone_lookup: str, session: str | None) -> None: ...
+
 
 class Hub:
-    def __init__(self, redis: Redis, channel: str) -> None:
+    def __init__(self, redis: Redis, channel: str, revocations: str | None = None) -> None:
         self._redis = redis
         self._channel = channel
+        self._revocations = revocations  # sign-outs: every socket of an ended session closes
         self._subs: dict[str, set[Subscriber]] = {}
         self.ready = asyncio.Event()
 
@@ -51,6 +55,17 @@ class Hub:
         for sub in tuple(self._subs.get(event.patient_id, ())):
             sub.offer(event)
 
+    def revoke(self, raw: bytes | str) -> None:
+        try:
+            data = json.loads(raw)
+            phone_lookup, session = str(data["phone_lookup"]), data.get("session")
+        except (ValueError, KeyError, TypeError):
+            log.warning("dropped a malformed revocation message")
+            return
+        for subs in tuple(self._subs.values()):
+            for sub in tuple(subs):
+                sub.revoke(phone_lookup, None if session is None else str(session))
+
     async def run(self, beat: Callable[[], None] = lambda: None) -> None:
         """Subscribe and dispatch forever, reconnecting on its own; ``beat`` is called at least every 30 s while
         subscribed (``ready`` is set exactly then)."""
@@ -59,7 +74,7 @@ class Hub:
         while True:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(self._channel)
+                await pubsub.subscribe(self._channel, *([self._revocations] if self._revocations else []))
                 if not first:
                     log.info("event bus reconnected; sockets re-read from PostgreSQL")
                     for subs in tuple(self._subs.values()):
@@ -72,7 +87,11 @@ class Hub:
                     beat()
                     message = await pubsub.get_message(timeout=30.0)
                     if message is not None and message["type"] == "message":
-                        self.dispatch(message["data"])
+                        channel = message["channel"]
+                        if self._revocations and channel in (self._revocations, self._revocations.encode()):
+                            self.revoke(message["data"])
+                        else:
+                            self.dispatch(message["data"])
             except asyncio.CancelledError:
                 raise
             except (OSError, RedisError) as exc:

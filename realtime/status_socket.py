@@ -27,6 +27,7 @@ log = logging.getLogger("labpulse.realtime")
 
 RATE_BURST = 20  # frames
 RATE_PER_SECOND = 5.0
+SESSION_CHECK_SECONDS = 15.0  # a session that vanished without a sign-out (Redis lost it) is noticed this fast
 
 
 def origin_allowed(ws: WebSocket, allowed: Sequence[str]) -> bool:
@@ -96,7 +97,8 @@ async def status_socket(ws: WebSocket) -> None:
         async with pool.acquire() as conn:
             return await tracking.events_after(conn, session.phone_lookup, patient_id, after)
 
-    conn_state = StatusConnection(patient_id, ws.send_text, read_after)
+    conn_state = StatusConnection(patient_id, ws.send_text, read_after, phone_lookup=session.phone_lookup,
+                                  session_key=session.key)  # fmt: skip
     hub = state.hub
     hub.add(patient_id, conn_state)  # before the snapshot, so nothing committed after it can be missed
     sender: asyncio.Task[None] | None = None
@@ -136,28 +138,52 @@ async def _receive_loop(
     sender: asyncio.Task[None],
     meta: RequestMeta,
 ) -> int:
-    """Read client frames until the socket should close; returns the close code to use."""
+    """Read client frames until the socket should close; returns the close code to use. A sign-out anywhere
+    (announced on the bus) closes it at once; the session is also looked at every ``SESSION_CHECK_SECONDS`` and
+    whenever the hub reconnects to Redis, which may have lost it."""
     idle = float(state.settings.ws_idle_seconds)
     tokens, last = float(RATE_BURST), time.monotonic()
     overflow = asyncio.create_task(conn_state.overflowed.wait())
+    revoked = asyncio.create_task(conn_state.revoked.wait())
+    recheck = asyncio.create_task(conn_state.recheck_now.wait())
+    idle_at, check_at = last + idle, last + SESSION_CHECK_SECONDS
+    receive: asyncio.Task[Any] | None = None
     try:
         while True:
-            receive = asyncio.create_task(ws.receive())
-            done, _ = await asyncio.wait({receive, overflow, sender}, timeout=idle, return_when=asyncio.FIRST_COMPLETED)
+            if receive is None:
+                receive = asyncio.create_task(ws.receive())
+            wait = max(0.0, min(idle_at, check_at) - time.monotonic())
+            done, _ = await asyncio.wait({receive, overflow, sender, revoked, recheck}, timeout=wait,
+                                         return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+            if revoked in done:
+                await _close_with_error(ws, sender, "unauthenticated", "You were signed out. Please sign in again.")
+                return protocol.CLOSE_UNAUTHENTICATED
+            if overflow in done:
+                return protocol.CLOSE_SLOW
+            if sender in done:
+                return 1011  # the sender failed (e.g. the database went away): the client resumes
             if receive not in done:
-                receive.cancel()
-                if overflow in done:
-                    return protocol.CLOSE_SLOW
-                if sender in done:
-                    return 1011  # the sender failed (e.g. the database went away): the client resumes
-                await _close_with_error(
-                    ws, sender, "idle", "Nothing heard from you for a while; reconnect when needed."
-                )
-                return protocol.CLOSE_IDLE
+                now = time.monotonic()
+                if recheck in done or now >= check_at:
+                    if recheck in done:
+                        conn_state.recheck_now.clear()
+                        recheck = asyncio.create_task(conn_state.recheck_now.wait())
+                    check_at = now + SESSION_CHECK_SECONDS
+                    if await _session_gone(state, session):
+                        conn_state.revoked.set()
+                    continue
+                if now >= idle_at:
+                    await _close_with_error(
+                        ws, sender, "idle", "Nothing heard from you for a while; reconnect when needed."
+                    )
+                    return protocol.CLOSE_IDLE
+                continue
             message = receive.result()
+            receive = None
             if message["type"] == "websocket.disconnect":
                 return 1000
             now = time.monotonic()
+            idle_at = now + idle
             tokens = min(RATE_BURST, tokens + (now - last) * RATE_PER_SECOND)
             last = now
             if tokens < 1:
@@ -191,7 +217,18 @@ async def _receive_loop(
                 except DomainError as exc:
                     conn_state.frame(protocol.error_frame(exc.code, exc.message))
     finally:
-        overflow.cancel()
+        for task in (overflow, revoked, recheck, receive):
+            if task is not None:
+                task.cancel()
+
+
+async def _session_gone(state: Any, session: PatientSession) -> bool:
+    """Whether the session has ended; while Redis cannot answer, it is given the benefit of the doubt."""
+    try:
+        return not await state.patient_sessions.alive(session.key)
+    except Exception as exc:  # noqa: BLE001 - Redis away: look again at the next check
+        log.debug("session check skipped (%s)", type(exc).__name__)
+        return False
 
 
 async def _close_with_error(ws: WebSocket, sender: asyncio.Task[None], kind: str, message: str) -> None:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from core.events import revocations_channel
+
 
 @dataclass(frozen=True, slots=True)
 class PatientSession:
@@ -78,6 +80,11 @@ class PatientSessions:
             token_hash, data["lookup"], data["hint"], data["active"], data["csrf"], float(data["created"])
         )
 
+    async def alive(self, token_hash: str) -> bool:
+        """Whether the session still exists, without refreshing its idle timer (an open socket's periodic look:
+        the key's time to live never outlasts the absolute expiry)."""
+        return bool(await self._redis.exists(self._key(token_hash)))
+
     async def switch(self, session: PatientSession, patient_id: str) -> None:
         """Point the session at another patient. The caller has checked the phone may see them."""
         raw = await self._redis.get(self._key(session.key))
@@ -92,6 +99,12 @@ class PatientSessions:
             pipe.delete(self._key(session.key))
             pipe.srem(self._index(session.phone_lookup), session.key)
             await pipe.execute()
+        await self._announce(session.phone_lookup, session.key)
+
+    async def _announce(self, phone_lookup: str, session_key: str | None) -> None:
+        """Tell every process that these sessions ended: their open status sockets close at once."""
+        message = json.dumps({"phone_lookup": phone_lookup, "session": session_key})
+        await self._redis.publish(revocations_channel(self._prefix), message)
 
     async def end(self, session: PatientSession, *, everywhere: bool) -> None:
         """Sign out this device, or (``everywhere``) every device of this phone."""
@@ -122,6 +135,7 @@ class PatientSessions:
         keys = [self._key(m.decode() if isinstance(m, bytes) else m) for m in members]
         live = int(await self._redis.delete(*keys)) if keys else 0
         await self._redis.delete(self._index(phone_lookup))
+        await self._announce(phone_lookup, None)
         return live
 
 
