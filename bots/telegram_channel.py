@@ -16,6 +16,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -28,6 +29,7 @@ from telegram.ext import Application, ContextTypes, MessageHandler, filters
 from bots import telegram_sender
 from bots.engine import Engine
 from bots.turn import Inbound
+from core import once
 from core.errors import InvalidInput
 from core.identity import RequestMeta
 from core.phones import normalize_phone
@@ -159,19 +161,18 @@ async def webhook(request: Request) -> Response:
         update_id = int(data["update_id"])
     except (ValueError, KeyError, TypeError):
         return PlainTextResponse("Not a Telegram update.", status_code=400)
-    redis, prefix = request.state.redis, request.state.settings.redis_prefix
-    key = f"{prefix}:bot:telegram:{update_id}"
-    if not await redis.set(key, b"1", nx=True, ex=24 * 3600):
+    pool, key = request.state.pool, str(update_id)
+    if not await once.claim(pool, "telegram", key, ttl=timedelta(hours=24)):  # durably once per update_id
         return Response(status_code=200)  # delivered again: already handled
     await channel.ensure_ready()
     try:
         await channel.application.process_update(Update.de_json(data, channel.application.bot))
     except BaseException:
-        await redis.delete(key)  # let Telegram's retry try again
+        await once.release(pool, "telegram", key)  # let Telegram's retry try again
         raise
     if update_id in channel.failed:  # PTB kept the handler's error to itself: ask Telegram to deliver it again
         channel.failed.discard(update_id)
-        await redis.delete(key)
+        await once.release(pool, "telegram", key)
         return PlainTextResponse("The update could not be handled; please deliver it again.", status_code=500)
     return Response(status_code=200)
 

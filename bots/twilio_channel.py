@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -23,6 +24,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from bots.turn import Inbound
 from bots.twilio_sender import window_key
+from core import once
 from core.errors import InvalidInput
 from core.identity import RequestMeta
 from core.notify import mask_phone
@@ -74,17 +76,21 @@ async def inbound(request: Request) -> Response:
         phone = normalize_phone(sender.removeprefix("whatsapp:"), request.state.settings.phone_region)
     except InvalidInput:
         return Response(_EMPTY, media_type="application/xml")  # a short code or alphanumeric sender: nothing to say
-    redis, prefix = request.state.redis, request.state.settings.redis_prefix
+    redis, prefix, pool = request.state.redis, request.state.settings.redis_prefix, request.state.pool
     key = f"{prefix}:bot:twilio:{sid}"
-    if sid and not await redis.set(key, b"", nx=True, ex=REPLAY_SECONDS):
+    # Once per MessageSid, durably (PostgreSQL); Redis only keeps the first answer for a retry to get it again.
+    if sid and not await once.claim(pool, "twilio", sid, ttl=timedelta(seconds=REPLAY_SECONDS)):
         return Response(await _replayed(redis, key), media_type="application/xml")
+    if sid:
+        await redis.set(key, b"", ex=REPLAY_SECONDS)  # "being answered": a retry meanwhile waits for the answer
     try:
         texts = await request.state.bot_engine.handle(
             Inbound(channel, phone, params.get("Body", "")[:1600], phone), RequestMeta(source_ip=_ip(request))
         )
     except BaseException:
         if sid:
-            await redis.delete(key)  # let Twilio's retry try again
+            await once.release(pool, "twilio", sid)  # let Twilio's retry try again
+            await redis.delete(key)
         raise
     xml = _twiml(texts)
     async with redis.pipeline(transaction=False) as pipe:  # one round trip for both writes
@@ -98,9 +104,12 @@ async def inbound(request: Request) -> Response:
 
 
 async def _replayed(redis: Any, key: str) -> str:
-    """The first delivery's answer; if it is still being worked out, wait for it (Twilio allows 15 s)."""
+    """The first delivery's answer; if it is still being worked out, wait for it (Twilio allows 15 s). If Redis no
+    longer has it, the message was handled all the same: an empty answer, and nothing happens twice."""
     for _ in range(100):
         stored = await redis.get(key)
+        if stored is None:
+            return _EMPTY
         if stored:
             return str(stored.decode())
         await asyncio.sleep(0.1)

@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 
+from core import once
 from core.booking import reminders, slots
 from core.booking.service import REMINDER_JOB
 from core.config import Settings
@@ -79,7 +80,8 @@ def handlers(
 
 async def sweep(pool: asyncpg.Pool, stop: asyncio.Event, beat: Beat = lambda: None, every: float = 60) -> None:
     """Every minute: queue again any report or notice that should have finished and has no job (render.pending),
-    and complete any tube whose last results arrived in two messages at once (intake.complete_ready). Once a day
+    and complete any tube whose last results arrived in two messages at once (intake.complete_ready); forget
+    expired once-keys (core/once.py). Once a day
     (and at start), the coming week's booking slots and doctors' teleconsult slots. A failure ends the call (the
     supervisor logs it and calls again)."""
     slots_for: date | None = None
@@ -89,6 +91,7 @@ async def sweep(pool: asyncpg.Pool, stop: asyncio.Event, beat: Beat = lambda: No
                 log.info("re-queued %d report job(s) that had none", n)
             if n := await intake.complete_ready(conn):
                 log.info("completed %d tube(s) whose results arrived together", n)
+            await once.purge(conn)
             if slots_for != (today := datetime.now(LAB_TZ).date()):
                 await slots.ensure(conn, today)
                 await consult_slots.ensure(conn, today)

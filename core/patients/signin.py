@@ -12,12 +12,13 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 import asyncpg
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from redis.asyncio import Redis
 
-from core import audit
+from core import audit, once
 from core.errors import SignInFailed, TooManyAttempts
 from core.identity import Actor, RequestMeta, Role
 from core.notify import Notifier, mask_phone
@@ -71,6 +72,11 @@ class PatientSignIn:
         self._links = URLSafeTimedSerializer(secret_key, salt="labpulse.magic-link")
         self._notifier = notifier
         self._limits = RateLimiter(redis, prefix)
+        # HINCRBY only on a code that exists (a missing one must not come back as a hash with no expiry).
+        self._try = redis.register_script(
+            "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('HINCRBY', KEYS[1], 'tries', 1) "
+            "else return 0 end"
+        )
         self.sessions = sessions
 
     def _lookup(self, raw_phone: str) -> tuple[str, str]:
@@ -114,7 +120,8 @@ class PatientSignIn:
         known = bool(await store.ids_by_phone_lookup(conn, bytes.fromhex(lookup)))
         if known:
             code = f"{secrets.randbelow(10**6):06d}"
-            await self._redis.hset(self._code_key(lookup), mapping={"h": self._digest(lookup, code), "tries": 0})
+            await self._redis.hset(self._code_key(lookup), mapping={"h": self._digest(lookup, code), "tries": 0,
+                                                                "n": secrets.token_hex(12)})  # fmt: skip
             await self._redis.expire(self._code_key(lookup), CODE_TTL_SECONDS)
             await self._notifier.send(phone, _CODE_TEXT.get(lang, _CODE_TEXT["en"]).format(code=code), purpose="otp")
         await self._audit(conn, lookup, "patient.sign_in.code_requested", "ok" if known else "unknown_phone", meta)
@@ -129,22 +136,32 @@ class PatientSignIn:
         await self._limit("otp-try-ip", meta.source_ip or "unknown", TRIES_PER_IP, slow)
         await self._limit("otp-try-phone", lookup, TRIES_PER_PHONE, slow)
         key = self._code_key(lookup)
-        stored = await self._redis.hget(key, "h")
         code = code.strip().replace(" ", "")
-        if stored is None or not (len(code) == 6 and code.isdigit()):
-            await self._audit(conn, lookup, "patient.sign_in", "refused:no_code" if stored is None else "refused", meta)
+        # Every attempt is counted before it is compared, in one step: however many arrive together, at most
+        # CODE_MAX_TRIES are ever compared with the code.
+        tries = int(await self._try(keys=[key]))
+        stored, nonce = await self._redis.hmget(key, ["h", "n"]) if tries > 0 else (None, None)
+        if stored is None or not (len(code) == 6 and code.isdigit()) or tries > CODE_MAX_TRIES:
+            if tries > CODE_MAX_TRIES:
+                await self._redis.delete(key)
+            outcome = (
+                "refused:too_many" if tries > CODE_MAX_TRIES else "refused:no_code" if stored is None else "refused"
+            )
+            await self._audit(conn, lookup, "patient.sign_in", outcome, meta)
             raise SignInFailed("That code did not work. Please check it, or ask for a new one.")
         expected = stored.decode() if isinstance(stored, bytes) else str(stored)
         if not hmac.compare_digest(expected, self._digest(lookup, code)):
-            tries = int(await self._redis.hincrby(key, "tries", 1))
             if tries >= CODE_MAX_TRIES:
                 await self._redis.delete(key)
                 await self._audit(conn, lookup, "patient.sign_in", "refused:locked", meta)
                 raise SignInFailed("That code was tried too many times and no longer works. Please ask for a new one.")
             await self._audit(conn, lookup, "patient.sign_in", "refused", meta)
             raise SignInFailed("That code did not work. Please check it, or ask for a new one.")
-        # Single use: only the request that deletes the code may sign in, even if two arrive together.
-        if not await self._redis.delete(key):
+        # Single use, durably: only the request that records the code's use may sign in, even if two arrive
+        # together or Redis comes back from an older copy of itself.
+        await self._redis.delete(key)
+        use = (nonce.decode() if isinstance(nonce, bytes) else str(nonce)) if nonce else expected
+        if not await once.claim(conn, "otp", use, ttl=timedelta(seconds=CODE_TTL_SECONDS + 60)):
             raise SignInFailed("That code did not work. Please check it, or ask for a new one.")
         return await self._start(conn, lookup, mask_phone(normalize_phone(raw_phone, self._vault.phone_region)), meta)
 
@@ -178,7 +195,7 @@ class PatientSignIn:
         except BadSignature as exc:
             raise SignInFailed("This sign-in link is not valid. Please ask for a new code instead.") from exc
         lookup = str(data["l"])
-        used = await self._redis.set(f"{self._prefix}:ml-used:{data['j']}", 1, nx=True, ex=LINK_TTL_SECONDS + 60)
+        used = await once.claim(conn, "magic-link", str(data["j"]), ttl=timedelta(seconds=LINK_TTL_SECONDS + 60))
         if not used:
             await self._audit(conn, lookup, "patient.sign_in.link", "refused:reused", meta)
             raise SignInFailed(expired)
