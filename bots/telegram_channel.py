@@ -32,6 +32,7 @@ from bots.turn import Inbound
 from core import once
 from core.errors import InvalidInput
 from core.identity import RequestMeta
+from core.inputs import clean, json_problem
 from core.phones import normalize_phone
 from core.vault import Vault
 
@@ -123,8 +124,8 @@ class TelegramChannel:
             if linked is None:
                 await self._ask_for_number(chat_id, lang, SHARE[lang][0])
                 return
-            texts = await self._engine.handle(Inbound("telegram", str(chat_id), (message.text or "")[:1600], linked),
-                                              RequestMeta())  # fmt: skip
+            said = clean(message.text or "")[:1600]
+            texts = await self._engine.handle(Inbound("telegram", str(chat_id), said, linked), RequestMeta())
         for text in texts:
             await self.application.bot.send_message(chat_id, text)
 
@@ -157,10 +158,16 @@ async def webhook(request: Request) -> Response:
     if len(body) > MAX_BODY:
         return PlainTextResponse("Request too large.", status_code=413)
     try:
+        if json_problem(body) == "depth":
+            raise ValueError("nested too deeply")
         data = json.loads(body)
         update_id = int(data["update_id"])
     except (ValueError, KeyError, TypeError):
         return PlainTextResponse("Not a Telegram update.", status_code=400)
+    if not all(isinstance(part, dict) for key, part in data.items() if key != "update_id"):
+        # A message that is a string or a list: no retry will make it readable. Say 200 so it is not sent again.
+        log.warning("telegram update %d is not readable (a part of it is not an object); dropped", update_id)
+        return Response(status_code=200)
     pool, key = request.state.pool, str(update_id)
     if not await once.claim(pool, "telegram", key, ttl=timedelta(hours=24)):  # durably once per update_id
         return Response(status_code=200)  # delivered again: already handled

@@ -27,6 +27,7 @@ from bots.twilio_sender import window_key
 from core import once
 from core.errors import InvalidInput
 from core.identity import RequestMeta
+from core.inputs import clean
 from core.notify import mask_phone
 from core.phones import normalize_phone
 
@@ -85,7 +86,7 @@ async def inbound(request: Request) -> Response:
         await redis.set(key, b"", ex=REPLAY_SECONDS)  # "being answered": a retry meanwhile waits for the answer
     try:
         texts = await request.state.bot_engine.handle(
-            Inbound(channel, phone, params.get("Body", "")[:1600], phone), RequestMeta(source_ip=_ip(request))
+            Inbound(channel, phone, clean(params.get("Body", ""))[:1600], phone), RequestMeta(source_ip=_ip(request))
         )
     except BaseException:
         if sid:

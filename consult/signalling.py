@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
 
+from core.inputs import json_problem
+
 MAX_FRAME_BYTES: Final = 64 * 1024
 MAX_SDP_BYTES: Final = 32 * 1024  # a browser's audio+video offer is 5-10 KB
 MAX_CANDIDATE_CHARS: Final = 1024
@@ -130,6 +132,8 @@ def _decode(raw: str | bytes) -> dict[str, Any]:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise SignallingError("not_json", "A message must be UTF-8 encoded JSON.") from None
+    if json_problem(raw.encode("utf-8", "surrogatepass")) == "depth":  # each field's check speaks of its characters
+        raise SignallingError("not_json", "A message must be one JSON object, not deeply nested JSON.")
     try:
         data = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, RecursionError):  # JSONDecodeError is a ValueError; so are over-long integers

@@ -19,6 +19,7 @@ from portal import booking_page, consult_booking_page, consult_pages, oidc, open
 from portal.api import admin, health, patient, staff, triage
 from portal.errors import EXCEPTION_HANDLERS
 from portal.http import RequestIdMiddleware
+from portal.input_guard import InputGuardMiddleware
 from portal.lifespan import make_lifespan
 from portal.request_audit import RequestAuditMiddleware
 from portal.security import SecurityHeadersMiddleware
@@ -61,6 +62,7 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None) -> Starl
         middleware=[
             Middleware(RequestIdMiddleware),
             Middleware(SecurityHeadersMiddleware),
+            Middleware(InputGuardMiddleware),  # control characters and deep JSON: refused before any route
             Middleware(RequestAuditMiddleware),
             # Only the OIDC sign-in writes to it (state, nonce, PKCE verifier), for ten minutes.
             Middleware(

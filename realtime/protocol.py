@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.events import Event
+from core.inputs import json_problem
 from core.tracking import Snapshot
 
 MAX_FRAME_BYTES = 64 * 1024
@@ -58,8 +59,11 @@ ClientMessage = Resume | Ack | Ping
 
 
 def parse(text: str) -> ClientMessage:
-    if len(text.encode("utf-8")) > MAX_FRAME_BYTES:
+    raw = text.encode("utf-8", "surrogatepass")
+    if len(raw) > MAX_FRAME_BYTES:
         raise BadFrame("Messages are at most 64 KB.")
+    if json_problem(raw) is not None:
+        raise BadFrame("A message may not hold control characters or deeply nested JSON.")
     try:
         data = json.loads(text)
     except ValueError as exc:
