@@ -27,7 +27,7 @@ from bots.twilio_sender import window_key
 from core import once
 from core.errors import InvalidInput
 from core.identity import RequestMeta
-from core.inputs import clean
+from core.inputs import clean, valid_ip
 from core.notify import mask_phone
 from core.phones import normalize_phone
 
@@ -118,7 +118,7 @@ async def _replayed(redis: Any, key: str) -> str:
 
 
 def _ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    return valid_ip(request.client.host if request.client else None)
 
 
 async def status_callback(request: Request) -> Response:

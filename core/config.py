@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -72,6 +73,7 @@ class Settings:
     staff_session_idle_minutes: int = 15
     staff_session_absolute_hours: int = 12
     allowed_origins: tuple[str, ...] = ()
+    trusted_proxies: tuple[str, ...] = ()  # addresses/networks whose X-Forwarded-For is believed; none by default
     ws_idle_seconds: int = 120
     serve_relay: bool = False
     simulate_seconds: int = 0
@@ -215,6 +217,13 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
             problems.append(f"LABPULSE_ALLOWED_ORIGINS: {origin!r} is not an origin such as https://portal.example")
 
+    proxies = tuple(p.strip() for p in env.get("LABPULSE_TRUSTED_PROXIES", "").split(",") if p.strip())
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            problems.append(f"LABPULSE_TRUSTED_PROXIES: {proxy!r} is not an address or network such as 10.0.0.0/8")
+
     oidc_issuer = env.get("LABPULSE_OIDC_ISSUER", "").strip().rstrip("/") or None
     oidc_client_id = env.get("LABPULSE_OIDC_CLIENT_ID", "").strip() or None
     oidc_secret = env.get("LABPULSE_OIDC_CLIENT_SECRET", "") or None
@@ -348,6 +357,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         staff_session_idle_minutes=idle,
         staff_session_absolute_hours=absolute,
         allowed_origins=origins,
+        trusted_proxies=proxies,
         ws_idle_seconds=ws_idle,
         serve_relay=relay_raw == "on",
         simulate_seconds=simulate,

@@ -7,6 +7,7 @@ refusing helps no one, clean it (``clean``)."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 MAX_JSON_DEPTH = 32
@@ -47,3 +48,13 @@ def json_problem(raw: bytes, *, max_depth: int = MAX_JSON_DEPTH) -> str | None:
         elif byte in (0x5D, 0x7D):
             depth -= 1
     return None
+
+
+def valid_ip(value: str | None) -> str | None:
+    """``value`` if it is an IP address, else None: a forwarded header's text never reaches the audit log."""
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return None

@@ -215,7 +215,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             ws="websockets-sansio",
             ws_max_size=64 * 1024,  # the status socket's frame cap; uvicorn closes bigger ones with 1009
             ws_per_message_deflate=False,  # ~34 KiB less per socket; status frames are small
-            proxy_headers=True,
+            # X-Forwarded-For is believed only from the proxies named in LABPULSE_TRUSTED_PROXIES (none by default).
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=list(settings.trusted_proxies) or None,
             log_level=settings.log_level,
             log_config=None,
             access_log=False,

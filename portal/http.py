@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.errors import InvalidInput
 from core.identity import RequestMeta
+from core.inputs import valid_ip
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 MAX_JSON_BYTES = 64 * 1024
@@ -56,7 +57,7 @@ class RequestIdMiddleware:
 def request_meta(request: Request) -> RequestMeta:
     return RequestMeta(
         request_id=getattr(request.state, "request_id", None),
-        source_ip=request.client.host if request.client else None,
+        source_ip=valid_ip(request.client.host if request.client else None),
         user_agent=(request.headers.get("user-agent") or "")[:200] or None,
     )
 

@@ -1,33 +1,53 @@
 """Apply ``core.ratelimit.ENDPOINT_LIMITS`` to the routes that have one, counted in Redis (shared by every
-process): per client IP, or per session (the bearer token or session cookie, hashed; the IP without one). Over
+process): per client IP, or per person (the patient's phone or the staff account behind the session, however the
+token was sent; the IP without one). Over
 the limit: 429 with ``Retry-After`` and a calm message, before the handler runs (a socket is refused)."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from core.inputs import valid_ip
 from core.ratelimit import ENDPOINT_LIMITS, RateLimiter
 
-_SESSION_COOKIES = (b"lp_session=", b"lp_staff=")
+_SESSION_COOKIES = ("lp_session", "lp_staff")
 
 
-def _key(scope: Scope, per: str) -> str:
+def client_ip(scope: Scope) -> str:
+    """The client's address as the server resolved it (behind a trusted proxy: the forwarded one), or "unknown"
+    when it is not an IP address at all."""
     client = scope.get("client")
-    ip = client[0] if client else "unknown"
-    if per == "session":
-        headers = dict(scope.get("headers", []))
-        credential = headers.get(b"authorization", b"")
-        if not credential:
-            cookies = headers.get(b"cookie", b"")
-            credential = b";".join(c.strip() for c in cookies.split(b";") if c.strip().startswith(_SESSION_COOKIES))
-        if credential:
-            return "s:" + hashlib.sha256(credential).hexdigest()[:32]
-    return f"ip:{ip}"
+    return valid_ip(client[0] if client else None) or "unknown"
+
+
+def _credential(scope: Scope) -> str | None:
+    """The session token however it was sent: ``Authorization`` in any case and spacing, or a session cookie."""
+    headers: dict[bytes, bytes] = dict(scope.get("headers", []))
+    scheme, _, value = headers.get(b"authorization", b"").decode("latin-1").strip().partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    for part in headers.get(b"cookie", b"").decode("latin-1").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name in _SESSION_COOKIES and value.strip():
+            return value.strip()
+    return None
+
+
+async def _key(scope: Scope, per: str) -> str:
+    """Whose bucket: per IP, or per the person behind the session (every session of one phone, or one staff
+    account, shares a bucket); a credential that resolves to no one counts against its IP."""
+    if per == "session" and (token := _credential(scope)) is not None:
+        state = scope.get("state", {})
+        patients, staff = state.get("patient_sessions"), state.get("staff_sessions")
+        if patients is not None and (session := await patients.resolve(token)) is not None:
+            return f"p:{session.phone_lookup[:32]}"
+        if staff is not None and (member := await staff.resolve(token)) is not None:
+            return f"st:{member.id}"
+    return f"ip:{client_ip(scope)}"
 
 
 def _limited(app: ASGIApp, name: str) -> ASGIApp:
@@ -38,7 +58,7 @@ def _limited(app: ASGIApp, name: str) -> ASGIApp:
         redis = state.get("redis")
         if redis is not None:
             limiter = RateLimiter(redis, state["settings"].redis_prefix)
-            wait = await limiter.hit(f"ep:{name}", _key(scope, per), limit=limit, window_seconds=window)
+            wait = await limiter.hit(f"ep:{name}", await _key(scope, per), limit=limit, window_seconds=window)
             if wait is not None:
                 if scope["type"] == "websocket":
                     await send({"type": "websocket.close", "code": 1008})

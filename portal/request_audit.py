@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from core import audit, permissions
 from core.identity import Actor, RequestMeta, Role
 from core.ids import is_uuid
+from core.inputs import valid_ip
 
 log = logging.getLogger("labpulse.portal")
 
@@ -64,7 +65,7 @@ async def _record(scope: Scope, name: str, template: str, status: int) -> None:
                 summary={"method": scope.get("method")},
                 meta=RequestMeta(
                     request_id=state.get("request_id"),
-                    source_ip=client[0] if client else None,
+                    source_ip=valid_ip(client[0] if client else None),
                     user_agent=(headers.get("user-agent") or "")[:200] or None,
                 ),
             )

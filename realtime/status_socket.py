@@ -19,6 +19,7 @@ from core import tracking
 from core.errors import DomainError
 from core.events import Event
 from core.identity import RequestMeta
+from core.inputs import valid_ip
 from core.patients.sessions import PATIENT_COOKIE, PatientSession
 from realtime import protocol
 from realtime.connection import StatusConnection
@@ -42,7 +43,7 @@ def origin_allowed(ws: WebSocket, allowed: Sequence[str]) -> bool:
 def _meta(ws: WebSocket) -> RequestMeta:
     return RequestMeta(
         request_id=ws.headers.get("x-request-id"),
-        source_ip=ws.client.host if ws.client else None,
+        source_ip=valid_ip(ws.client.host if ws.client else None),
         user_agent=(ws.headers.get("user-agent") or "")[:200] or None,
     )
 
