@@ -30,14 +30,16 @@ async def test_status_reads_are_limited_per_session_not_per_address(
     redis,
     settings,  # type: ignore[no-untyped-def]
 ) -> None:
-    phone = "+919866655501"
+    phone, neighbour = "+919866655501", "+919866655502"
     async with pool.acquire() as conn:
         p = await make_patient(conn, vault, phone=phone)
         await make_sample(conn, vault, patient=p)
+        q = await make_patient(conn, vault, phone=neighbour)
     sessions = PatientSessions(redis, settings.redis_prefix)
     lookup = vault.lookup.digest("phone", phone).hex()
     busy = await sessions.create(phone_lookup=lookup, phone_hint="+91***", active_patient_id=p.id)
-    other = await sessions.create(phone_lookup=lookup, phone_hint="+91***", active_patient_id=p.id)
+    other = await sessions.create(phone_lookup=vault.lookup.digest("phone", neighbour).hex(), phone_hint="+91***",
+                                  active_patient_id=q.id)  # fmt: skip
     limit = ENDPOINT_LIMITS["patient.status"][0]
     codes = [
         (await client.get("/api/patient/status", headers={"Authorization": f"Bearer {busy}"})).status_code
@@ -45,4 +47,4 @@ async def test_status_reads_are_limited_per_session_not_per_address(
     ]
     assert codes.count(200) == limit and codes[-1] == 429
     calm = await client.get("/api/patient/status", headers={"Authorization": f"Bearer {other}"})
-    assert calm.status_code == 200  # another device behind the same address is unaffected
+    assert calm.status_code == 200  # another person behind the same address is unaffected
