@@ -30,6 +30,15 @@ class Grant:
     expires_at: datetime
 
 
+def doctor_scope_sql(patient: str, staff: str) -> str:
+    """A SQL condition: the doctor ``staff`` (a text parameter, their staff id) may read the patient ``patient``
+    (a uuid expression): they referred them, or broke the glass for them and it has not expired. Lists use it so
+    that they show exactly the patients the record endpoint would."""
+    return f"""(EXISTS (SELECT 1 FROM orders o WHERE o.patient_id = {patient} AND o.referring_doctor = {staff})
+               OR EXISTS (SELECT 1 FROM break_glass g WHERE g.staff_id = {staff} AND g.patient_id = {patient}
+                          AND g.expires_at > now()))"""
+
+
 async def basis(conn: asyncpg.Connection, actor: Actor, patient_id: str) -> str | None:
     """Why ``actor`` may read this patient ("role", "referral", "break_glass"), or None."""
     if actor.role in ALWAYS:

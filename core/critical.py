@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from core import audit
+from core.access import doctor_scope_sql
 from core.db.statement import Statement
 from core.errors import Conflict, DomainError, InvalidInput, NotFound
 from core.identity import Actor, Role
@@ -114,22 +115,54 @@ async def tick(
     return sent
 
 
+def _scope(actor: Actor) -> str:
+    """Which alerts ``actor`` may see and acknowledge (``$1``: their staff id): everyone's for lab roles and
+    administrators; for a doctor, those of patients they may read (core/access.py) and those the chain has already
+    called them about (they must act on it)."""
+    if actor.role is not Role.DOCTOR:
+        return "$1::text IS NOT NULL"  # every alert (the parameter is there for the doctors' form)
+    return f"""({doctor_scope_sql("s.patient_id", "$1")}
+               OR EXISTS (SELECT 1 FROM escalation_chain c WHERE c.staff_id::text = $1 AND c.position <= a.level))"""
+
+
+async def open_alerts(conn: asyncpg.Connection, actor: Actor) -> list[dict[str, object]]:
+    """Unacknowledged alerts this person may see, oldest first (the MRN, tube and value: staff must act on it)."""
+    rows = await conn.fetch(
+        f"""SELECT a.id, a.level, a.created_at, s.barcode, p.mrn, r.name, r.value_num::text AS value, r.comparator,
+                   r.unit FROM critical_alerts a JOIN samples s ON s.id = a.sample_id
+            JOIN patients p ON p.id = s.patient_id JOIN results r ON r.id = a.result_id
+            WHERE a.acknowledged_at IS NULL AND {_scope(actor)} ORDER BY a.created_at""",
+        actor.id.removeprefix("staff:"),
+    )
+    return [{**dict(r), "created_at": r["created_at"].isoformat()} for r in rows]
+
+
 async def acknowledge(conn: asyncpg.Connection, alert_id: int, actor: Actor, now: datetime) -> None:
+    """Acknowledge an alert this person may see; one outside their scope is 'not found' to them, and audited."""
     async with conn.transaction():
-        row = await conn.fetchrow("SELECT acknowledged_at FROM critical_alerts WHERE id = $1 FOR UPDATE", alert_id)
-        if row is None:
-            raise NotFound("There is no such critical-value alert.")
-        if row["acknowledged_at"] is not None:
-            raise Conflict("This alert was already acknowledged.")
-        await conn.execute(
-            "UPDATE critical_alerts SET acknowledged_at = $2, acknowledged_by = $3 WHERE id = $1",
+        row = await conn.fetchrow(
+            f"""SELECT a.acknowledged_at, {_scope(actor)} AS allowed FROM critical_alerts a
+                JOIN samples s ON s.id = a.sample_id WHERE a.id = $2 FOR UPDATE OF a""",
+            actor.id.removeprefix("staff:"),
             alert_id,
-            now,
-            actor.id,
         )
-        await audit.append(
-            conn, actor=actor, action="critical.acknowledged", entity_type="critical_alert", entity_id=str(alert_id)
-        )
+        if row is not None and row["allowed"]:
+            if row["acknowledged_at"] is not None:
+                raise Conflict("This alert was already acknowledged.")
+            await conn.execute(
+                "UPDATE critical_alerts SET acknowledged_at = $2, acknowledged_by = $3 WHERE id = $1",
+                alert_id,
+                now,
+                actor.id,
+            )
+            await audit.append(
+                conn, actor=actor, action="critical.acknowledged", entity_type="critical_alert", entity_id=str(alert_id)
+            )
+            return
+        if row is not None:  # outside the doctor's scope: as for a patient they may not read
+            await audit.append(conn, actor=actor, action="critical.acknowledged", entity_type="critical_alert",
+                               entity_id=str(alert_id), outcome="refused:scope")  # fmt: skip
+    raise NotFound("There is no such critical-value alert.")
 
 
 async def set_chain(

@@ -201,13 +201,7 @@ async def hl7_reapply(request: Request, member: StaffMember) -> Response:
 
 async def critical_open(request: Request, member: StaffMember) -> Response:
     async with request.state.pool.acquire() as conn:
-        rows = await conn.fetch(
-            """SELECT a.id, a.level, a.created_at, s.barcode, p.mrn, r.name, r.value_num::text AS value, r.comparator,
-                      r.unit FROM critical_alerts a JOIN samples s ON s.id = a.sample_id
-               JOIN patients p ON p.id = s.patient_id JOIN results r ON r.id = a.result_id
-               WHERE a.acknowledged_at IS NULL ORDER BY a.created_at"""
-        )
-    return JSONResponse({"alerts": [{**dict(r), "created_at": r["created_at"].isoformat()} for r in rows]})
+        return JSONResponse({"alerts": await critical.open_alerts(conn, member.actor)})
 
 
 async def critical_ack(request: Request, member: StaffMember) -> Response:
