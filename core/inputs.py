@@ -58,3 +58,13 @@ def valid_ip(value: str | None) -> str | None:
         return str(ipaddress.ip_address(value.strip()))
     except ValueError:
         return None
+
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> str:
+    """A value as a spreadsheet-safe CSV cell: text a spreadsheet would run as a formula (starting with = + - @,
+    a tab or a carriage return) gets a leading apostrophe, as OWASP advises; every CSV the product writes uses it."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA) else text

@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from core import access, audit, critical
 from core.errors import InvalidInput, NotFound
+from core.inputs import csv_cell
 from core.jobs import runner
 from core.notify import mask_phone
 from core.staff.service import StaffMember
@@ -86,7 +87,7 @@ async def audit_export(request: Request, member: StaffMember) -> Response:
     writer = csv.writer(out)
     writer.writerow(audit.SEARCH_COLUMNS)
     for r in rows:
-        writer.writerow([json.dumps(r[c]) if c == "summary" else r[c] for c in audit.SEARCH_COLUMNS])
+        writer.writerow([csv_cell(json.dumps(r[c]) if c == "summary" else r[c]) for c in audit.SEARCH_COLUMNS])
     return Response(
         out.getvalue(),
         media_type="text/csv; charset=utf-8",
