@@ -210,15 +210,15 @@ class Room:
             leg = self._legs.get(side)
             if leg is None:
                 return
-            if candidate.end_of_candidates:
-                rtc = None
-            else:
-                rtc = candidate_from_sdp(candidate.candidate.removeprefix("candidate:"))
-                rtc.sdpMid = candidate.sdp_mid
-                rtc.sdpMLineIndex = candidate.sdp_mline_index
-            try:
+            try:  # aiortc reads the line itself; whatever it cannot read is the sender's error, never a crash
+                if candidate.end_of_candidates:
+                    rtc = None
+                else:
+                    rtc = candidate_from_sdp(candidate.candidate.removeprefix("candidate:"))
+                    rtc.sdpMid = candidate.sdp_mid
+                    rtc.sdpMLineIndex = candidate.sdp_mline_index
                 await leg.pc.addIceCandidate(rtc)
-            except ValueError as exc:
+            except (ValueError, IndexError, TypeError) as exc:
                 raise SignallingError("bad_candidate", f"This ICE candidate cannot be used: {exc}.") from None
 
     async def leave(self, side: str) -> None:

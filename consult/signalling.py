@@ -253,10 +253,25 @@ def _check_candidate(candidate: str, sdp_mid: str | None, sdp_mline_index: int |
         (typ != "typ", 'the seventh field is not "typ"'),
         (kind not in _CANDIDATE_TYPES, "the type is not host, srflx, prflx or relay"),
         (any(not bit for bit in bits[8:]), "it has an empty name or value"),
+        (not _pairs_ok(bits[8:]), "raddr is not an address, or rport, generation or network-cost not a number"),
     ]
     for bad, what in problems:
         if bad:
             raise SignallingError("bad_candidate", f"This ICE candidate cannot be used: {what}.")
+
+
+def _pairs_ok(pairs: list[str]) -> bool:
+    """The name/value pairs after the type: the ones aiortc reads must be readable (raddr an address, rport a
+    port, generation and network-cost numbers); others are left to the ICE agent, which ignores what it does not
+    know."""
+    values = dict(zip(pairs[::2], pairs[1::2], strict=True))
+    numbers = [values[n] for n in ("generation", "network-cost", "network-id") if n in values]
+    port = values.get("rport")
+    return (
+        all(v.isdigit() and len(v) <= 10 for v in numbers)
+        and (port is None or (port.isdigit() and int(port) <= 65535))
+        and ("raddr" not in values or (_TOKEN.fullmatch(values["raddr"]) is not None and len(values["raddr"]) <= 255))
+    )
 
 
 # --- outgoing ------------------------------------------------------------------------------------------------
