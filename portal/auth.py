@@ -1,4 +1,6 @@
-"""Staff authentication for HTTP: a bearer token or the staff session cookie, resolved through core."""
+"""Staff authentication for HTTP: a bearer token or the staff session cookie, resolved through core. A state
+change signed in by the cookie alone must come from our own origin and carry the CSRF header (double submit, as
+on the patient side)."""
 
 from __future__ import annotations
 
@@ -8,9 +10,13 @@ from core import audit
 from core.errors import Unauthenticated
 from core.identity import Actor, Role
 from core.staff.service import StaffMember
-from portal.http import request_meta
+from portal.http import request_meta, same_origin
+from portal.patient_auth import CsrfFailed, check_csrf
 
 STAFF_COOKIE = "lp_staff"
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def bearer_token(request: Request) -> str | None:
@@ -36,4 +42,10 @@ async def require_staff(request: Request) -> StaffMember:
                 meta=request_meta(request),
             )
         raise Unauthenticated("Sign in first: send a staff bearer token or the staff session cookie.")
+    if request.method not in SAFE_METHODS and not request.headers.get("authorization"):
+        # Signed in by the cookie alone: a browser sends it from any site's form, so a change must show it comes
+        # from our own page (Origin) and carry the CSRF token that came with the sign-in.
+        if not same_origin(request):
+            raise CsrfFailed
+        check_csrf(request, request.headers.get("x-csrf-token"))
     return member

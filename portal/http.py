@@ -6,6 +6,7 @@ import json
 import re
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,6 +25,25 @@ def secure_cookies(conn: HTTPConnection) -> bool:
     settings = conn.state.settings
     public = settings.public_url or ""
     return settings.mode != "demo" or conn.url.scheme in ("https", "wss") or public.startswith("https://")
+
+
+def same_origin(request: Request) -> bool:
+    """Whether a browser says this request comes from our own pages: its Origin (or, without one, its Referer) is
+    this server's own origin, LABPULSE_PUBLIC_URL's, or one in LABPULSE_ALLOWED_ORIGINS."""
+    settings = request.state.settings
+    sent = request.headers.get("origin") or request.headers.get("referer")
+    if not sent:
+        return False
+    parts = urlsplit(sent)
+    origin = f"{parts.scheme}://{parts.netloc}".lower()
+    own = {
+        f"{request.url.scheme}://{request.headers.get('host', '')}".lower(),
+        *map(str.lower, settings.allowed_origins),
+    }
+    if settings.public_url:
+        public = urlsplit(settings.public_url)
+        own.add(f"{public.scheme}://{public.netloc}".lower())
+    return origin in own
 
 
 class PayloadTooLarge(Exception):

@@ -23,6 +23,7 @@ from core.staff.service import StaffMember
 from portal.auth import STAFF_COOKIE, bearer_token
 from portal.guard import staff_route
 from portal.http import field_int, field_str, read_json, request_meta, secure_cookies
+from portal.patient_auth import CSRF_COOKIE, csrf_token, set_cookie
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -51,10 +52,12 @@ async def sign_in(request: Request) -> Response:
             meta=request_meta(request),
         )
     token, expires = await request.state.staff_sessions.create(member)
-    response = JSONResponse(
-        {"token": token, "expires_at": expires, "role": member.role.value, "display_name": member.display_name}
-    )
+    csrf, new_cookie = csrf_token(request)
+    response = JSONResponse({"token": token, "expires_at": expires, "role": member.role.value,
+                             "display_name": member.display_name, "csrf": csrf})  # fmt: skip
     response.set_cookie(STAFF_COOKIE, token, httponly=True, secure=secure_cookies(request), samesite="strict", path="/")
+    if new_cookie is not None:  # a page using the cookie sends ``csrf`` back as X-CSRF-Token on every change
+        set_cookie(request, response, CSRF_COOKIE, new_cookie, max_age=None)
     return response
 
 
