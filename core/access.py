@@ -7,13 +7,14 @@ and an alert for the administrators. Every read records its basis; every refusal
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import asyncpg
 
 from core import alert_rules, audit
-from core.errors import InvalidInput, NotYourPatient, PatientNotFound, PermissionDenied
+from core.errors import InvalidInput, NotYourPatient, PatientNotFound, PermissionDenied, TooManyAttempts
 from core.identity import Actor, RequestMeta, Role
 from core.ids import is_uuid
 from core.patients import service as patients
@@ -21,6 +22,8 @@ from core.patients.model import Patient
 from core.vault import Vault
 
 BREAK_GLASS_MINUTES = 30
+BREAK_GLASS_PER_WINDOW = 5  # at most this many emergency openings by one doctor …
+BREAK_GLASS_WINDOW = timedelta(minutes=10)  # … in this long
 ALWAYS = frozenset({Role.PHLEBOTOMIST, Role.LAB_TECHNICIAN, Role.PATHOLOGIST, Role.SUPPORT, Role.ADMIN})
 
 
@@ -91,10 +94,27 @@ async def break_glass(
     """Open a doctor's emergency access to one patient for 30 minutes; administrators are alerted."""
     if actor.role is not Role.DOCTOR:
         raise PermissionDenied("break_glass", actor.role.value)
-    reason = " ".join(reason.split())
-    if not 10 <= len(reason) <= 500:
-        raise InvalidInput("reason", "Say why you need this record now, in 10 to 500 characters.")
+    reason = " ".join("".join(c for c in reason if unicodedata.category(c) != "Cf").split())  # no invisible text
+    words = [w for w in reason.split() if sum(c.isalpha() for c in w) >= 2]
+    if not 10 <= len(reason) <= 500 or len(words) < 2 or sum(c.isalpha() for c in reason) < 8:
+        raise InvalidInput("reason", "Say why you need this record now, in words (10 to 500 characters).")
     staff_id = actor.id.removeprefix("staff:")
+    recent = await conn.fetchval(
+        "SELECT count(*) FROM break_glass WHERE staff_id = $1 AND granted_at > now() - $2::interval",
+        staff_id,
+        BREAK_GLASS_WINDOW,
+    )
+    if recent >= BREAK_GLASS_PER_WINDOW:  # an emergency is one patient, or a few: not a sweep through records
+        await conn.execute(
+            "INSERT INTO alerts (kind, staff_id, detail) VALUES ('break_glass.burst', $1, $2)",
+            staff_id,
+            {"in_last_minutes": int(BREAK_GLASS_WINDOW.total_seconds() // 60), "granted": recent},
+        )
+        raise TooManyAttempts(
+            "You have opened several records in an emergency just now. To keep records safe, please wait a few "
+            "minutes or ask an administrator; they have been told.",
+            int(BREAK_GLASS_WINDOW.total_seconds()),
+        )
     if not is_uuid(patient_id):
         raise InvalidInput("patient_id", "There is no such patient.")
     async with conn.transaction():
