@@ -74,7 +74,7 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None) -> Starl
                 https_only=settings.mode != "demo",  # a demo over plain http on the LAN still signs staff in
             ),
         ],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=make_lifespan(settings, notifier),
     )
 

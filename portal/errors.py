@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+import asyncpg
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -96,6 +100,31 @@ _INTERNAL_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <p><a href="/">Back to the start</a></p></main></body></html>"""
 
 
+UNAVAILABLE_MESSAGE = (
+    "We cannot reach our records for a moment. Nothing you sent was lost; please try again in a minute."
+)
+# A dependency away (PostgreSQL restarting, Redis gone): the caller should try again, and is told so calmly.
+DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.InterfaceError,
+    RedisConnectionError,
+    RedisTimeoutError,
+)
+
+
+async def unavailable(request: Request, exc: Exception) -> Response:
+    log.warning("request refused while a dependency is away (%s)", type(exc).__name__)
+    request_id = _request_id(request)
+    headers = {"Retry-After": "10", "Cache-Control": "no-store"}
+    if "text/html" in request.headers.get("accept", ""):
+        page = _INTERNAL_PAGE.format(message=UNAVAILABLE_MESSAGE, request_id=request_id or "-")
+        return HTMLResponse(page, status_code=503, headers=headers)
+    return JSONResponse({"error": "unavailable", "message": UNAVAILABLE_MESSAGE, "request_id": request_id},
+                        status_code=503, headers=headers)  # fmt: skip
+
+
 async def internal_error(request: Request, exc: Exception) -> Response:
     # Starlette's ServerErrorMiddleware calls this and then re-raises, so the server still logs the traceback
     # (masked). The client never sees it, whatever the debug setting. This answer is sent from outside the other
@@ -110,7 +139,8 @@ async def internal_error(request: Request, exc: Exception) -> Response:
     )
 
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    **dict.fromkeys(DEPENDENCY_ERRORS, unavailable),
     DomainError: domain_error,
     PayloadTooLarge: too_large,
     CsrfFailed: csrf_failed,
