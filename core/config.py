@@ -54,6 +54,7 @@ class ConfigError(Exception):
 class Settings:
     mode: Mode = "demo"
     database_url: Secret | None = None
+    migration_database_url: Secret | None = None  # the owner, for migrations; then the app's role owns nothing
     redis_url: Secret | None = None
     db_schema: str = "public"
     db_pool_min: int = 2
@@ -184,6 +185,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     mode: Mode = "demo" if mode_raw == "demo" else "production"
 
     database_url = _url(env, "DATABASE_URL", ("postgres", "postgresql"), problems)
+    migration_url = _url(env, "LABPULSE_MIGRATION_DATABASE_URL", ("postgres", "postgresql"), problems)
     redis_url = _url(env, "REDIS_URL", ("redis", "rediss", "unix"), problems)
 
     schema = env.get("LABPULSE_DB_SCHEMA", "public")
@@ -338,6 +340,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     return Settings(
         mode=mode,
         database_url=database_url,
+        migration_database_url=migration_url,
         redis_url=redis_url,
         db_schema=schema,
         db_pool_min=pool_min,

@@ -84,11 +84,24 @@ async def _connect(settings: Settings) -> asyncpg.Connection:
 
 
 async def _migrate(settings: Settings) -> list[str]:
-    conn = await _connect(settings)
+    """Migrate as the owner: LABPULSE_MIGRATION_DATABASE_URL when set (the application's own role, which then
+    owns nothing, is granted row access), else DATABASE_URL's role."""
+    if settings.migration_database_url is None:
+        conn = await _connect(settings)
+        try:
+            return await migrate(conn, settings.db_schema)
+        finally:
+            await conn.close()
+    app = await _connect(settings)
     try:
-        return await migrate(conn, settings.db_schema)
+        app_role = str(await app.fetchval("SELECT current_user"))
     finally:
-        await conn.close()
+        await app.close()
+    owner = await connect(settings.migration_database_url.reveal(), settings.db_schema)
+    try:
+        return await migrate(owner, settings.db_schema, app_role=app_role)
+    finally:
+        await owner.close()
 
 
 async def _seed(settings: Settings) -> None:

@@ -141,5 +141,19 @@ async def open_services(
     if not raw and messaging:
         log.warning("no messaging channel is configured: sign-in codes, report notices and critical-value alerts "
                     "cannot be sent (set TWILIO_* or TELEGRAM_BOT_TOKEN)")  # fmt: skip
-    return Services(settings, pool, redis, vault, staff_notifiers=raw,
-                    patient_notifiers=rate_limited(settings, redis, vault, raw))  # fmt: skip
+    services = Services(settings, pool, redis, vault, staff_notifiers=raw,
+                        patient_notifiers=rate_limited(settings, redis, vault, raw))  # fmt: skip
+    if settings.mode == "production" and await owns_its_tables(pool, settings.db_schema):
+        message = ("the application's database role owns its tables: it could disable the triggers that keep the "
+                   "audit log and signed notes unchanged (set LABPULSE_MIGRATION_DATABASE_URL to the owner and run "
+                   "the application as a role that owns nothing; docs/security.md)")  # fmt: skip
+        log.warning(message)
+        services.supervisor.add_warning("database_role", lambda: message)
+    return services
+
+
+async def owns_its_tables(pool: asyncpg.Pool, schema: str) -> bool:
+    owned: int = await pool.fetchval(
+        "SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND tableowner = current_user", schema
+    )
+    return owned > 0

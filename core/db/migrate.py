@@ -48,8 +48,20 @@ def load_migrations() -> list[Migration]:
     return found
 
 
-async def migrate(conn: asyncpg.Connection, schema: str) -> list[str]:
-    """Apply pending migrations to ``schema``; return the names applied by this call."""
+_ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+# What the application's role may do when it is not the owner: read and write rows, never the audit chain's own
+# tables (the SECURITY DEFINER trigger appends to them), never rewrite or empty the audit log, never DDL.
+_GRANTS = """GRANT USAGE ON SCHEMA "{schema}" TO "{role}";
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "{schema}" TO "{role}";
+GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA "{schema}" TO "{role}";
+REVOKE INSERT, UPDATE, DELETE ON "{schema}".audit_chain, "{schema}".audit_head, "{schema}".schema_migrations
+    FROM "{role}";
+REVOKE UPDATE, DELETE ON "{schema}".audit_log FROM "{role}";"""
+
+
+async def migrate(conn: asyncpg.Connection, schema: str, *, app_role: str | None = None) -> list[str]:
+    """Apply pending migrations to ``schema``; return the names applied by this call. ``app_role``: the role the
+    application runs as when it is not the owner; it is granted row access and nothing more."""
     lock_key = int.from_bytes(hashlib.sha256(f"labpulse-migrate:{schema}".encode()).digest()[:8], "big", signed=True)
     await conn.execute("SELECT pg_advisory_lock($1)", lock_key)
     try:
@@ -80,6 +92,10 @@ async def migrate(conn: asyncpg.Connection, schema: str) -> list[str]:
                 )
             done.append(mig.name)
         await jobs_queue.install(conn)  # the job queue's own tables, versioned by PgQueuer itself
+        if app_role is not None and app_role != await conn.fetchval("SELECT current_user"):
+            if not _ROLE.match(app_role):
+                raise MigrationError(f"the application's role name {app_role[:64]!r} is not a plain identifier")
+            await conn.execute(_GRANTS.format(schema=schema, role=app_role))
         return done
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", lock_key)

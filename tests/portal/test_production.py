@@ -12,6 +12,7 @@ import asyncio
 import re
 import subprocess
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +22,7 @@ import httpx
 import pytest
 from hl7.mllp import open_hl7_connection
 
-from core.config import Settings
+from core.config import Secret, Settings
 from core.labtime import LAB_TZ
 from core.samples import service as samples
 from core.samples.model import SampleState
@@ -29,6 +30,7 @@ from core.teleconsult import service as consults
 from core.teleconsult import slots as consult_slots
 from core.vault import Vault
 from tests.core.test_reports import VALUES
+from tests.security.test_db_role import _as
 from tests.support.factories import TECH, make_sample
 from tests.support.procs import env_for, free_port, labpulse_cmd, run, wait_healthy
 from tests.support.providers import ACCOUNT_SID, AUTH_TOKEN, providers
@@ -50,13 +52,30 @@ async def _until(check: Callable[[], object], timeout: float, what: str) -> obje
 async def test_production_mode_signs_in_escalates_and_announces_through_the_providers(
     settings: Settings, pool: asyncpg.Pool, vault: Vault, tmp_path: Path
 ) -> None:
+    # As in production: the processes' role owns nothing; migrations run as the owner.
+    role = f"lpa_{uuid.uuid4().hex[:12]}"
+    async with pool.acquire() as conn:
+        await conn.execute(f'CREATE ROLE "{role}" LOGIN')
+    owner_url = settings.database_url.reveal()  # type: ignore[union-attr]
+    try:
+        await _run(settings.with_overrides(database_url=Secret(_as(owner_url, role))), owner_url, pool, vault,
+                   tmp_path)  # fmt: skip
+    finally:
+        async with pool.acquire() as conn:
+            await conn.execute(f'DROP OWNED BY "{role}"')
+            await conn.execute(f'DROP ROLE "{role}"')
+
+
+async def _run(settings: Settings, owner_url: str, pool: asyncpg.Pool, vault: Vault, tmp_path: Path) -> None:
     async with providers() as stand_in:
         env = env_for(
             settings,
+            LABPULSE_MIGRATION_DATABASE_URL=owner_url,
             TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN, TWILIO_SMS_FROM="+14155550100",
             TWILIO_API_BASE=stand_in.base_url, LABPULSE_PUBLIC_URL="https://lab.example",
             LABPULSE_ESCALATION_TICK_SECONDS="1",
         )  # fmt: skip
+        assert run(["migrate"], env).returncode == 0  # as the owner; the processes' role is granted row access
         csv = tmp_path / "patients.csv"
         csv.write_text(f"mrn,name,date_of_birth,sex,phone\nH-9001,Meena Iyer,1979-05-02,F,{PATIENT_PHONE}\n")
         assert run(["patients", "import", str(csv)], env).returncode == 0
@@ -140,6 +159,14 @@ async def test_production_mode_signs_in_escalates_and_announces_through_the_prov
                                  30, f"the join link for {phone[-4:]}")  # fmt: skip
             for proc in procs:
                 assert proc.poll() is None
+            async with pool.acquire() as conn:  # the processes' role owned nothing and still did everything
+                assert (
+                    await conn.fetchval(
+                        "SELECT count(*) FROM pg_tables WHERE tableowner = $1",
+                        settings.database_url.reveal().split("//")[1].split("@")[0],  # type: ignore[union-attr]
+                    )
+                    == 0
+                )
         finally:
             for proc in procs:
                 proc.terminate()
