@@ -31,7 +31,7 @@ from core.samples.model import SampleState
 from core.vault import Vault
 from tests.support.factories import PHLEB, TECH, make_patient, make_sample
 from tests.support.outage import OwnPostgres, OwnRedis
-from tests.support.procs import env_for, free_port, labpulse_cmd, run, wait_healthy
+from tests.support.procs import env_for, free_port, labpulse_cmd, run, stop_all, wait_healthy
 
 PHONE = "+919812300077"
 TUBES = 5
@@ -192,13 +192,7 @@ async def test_serve_and_worker_ride_out_postgres_and_redis_restarts(settings: S
             left = await conn.fetchval(f'SELECT count(*) FROM "{s.db_schema}".outbox WHERE published_at IS NULL')
         assert left == 0
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_all(procs)
         if pool is not None:
             await pool.close()
         rd.close()

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -32,7 +33,7 @@ from core.vault import Vault
 from tests.core.test_reports import VALUES
 from tests.security.test_db_role import _as
 from tests.support.factories import TECH, make_sample
-from tests.support.procs import env_for, free_port, labpulse_cmd, run, wait_healthy
+from tests.support.procs import env_for, free_port, labpulse_cmd, run, stop_all, wait_healthy
 from tests.support.providers import ACCOUNT_SID, AUTH_TOKEN, providers
 
 PATIENT_PHONE, DOCTOR_PHONE = "+919800055501", "+919800055502"
@@ -160,21 +161,10 @@ async def _run(settings: Settings, owner_url: str, pool: asyncpg.Pool, vault: Va
             for proc in procs:
                 assert proc.poll() is None
             async with pool.acquire() as conn:  # the processes' role owned nothing and still did everything
-                assert (
-                    await conn.fetchval(
-                        "SELECT count(*) FROM pg_tables WHERE tableowner = $1",
-                        settings.database_url.reveal().split("//")[1].split("@")[0],  # type: ignore[union-attr]
-                    )
-                    == 0
-                )
+                role = str(urlsplit(settings.database_url.reveal()).username)  # type: ignore[union-attr]
+                assert await conn.fetchval("SELECT count(*) FROM pg_tables WHERE tableowner = $1", role) == 0
         finally:
-            for proc in procs:
-                proc.terminate()
-            for proc in procs:
-                try:
-                    proc.wait(30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            stop_all(procs)
 
 
 async def _until_slots(conn: asyncpg.Connection, now: datetime) -> list[consult_slots.ConsultSlot]:

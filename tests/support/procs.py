@@ -59,3 +59,16 @@ def wait_healthy(url: str, timeout: float = 90.0) -> httpx.Response:
             last = exc
         time.sleep(0.3)
     raise TimeoutError(f"{url} did not become healthy: {last}")
+
+
+def stop_all(procs: list[subprocess.Popen[bytes]], timeout: float = 30) -> None:
+    """SIGTERM every process, then wait for each (SIGKILL one that will not stop)."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout)
