@@ -9,6 +9,7 @@ edited behind the triggers' back, a deleted row, an unchained row or a deleted t
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -71,28 +72,69 @@ def stage(
     meta = meta or RequestMeta()
     per_row = f"{only_if}.{each_id}::text" if (each_id and only_if) else None
     values = ", ".join(
-        per_row if (v is _ENTITY and per_row) else v.sql if isinstance(v, Column) else stmt.bind(v)
-        for v in (
-            actor.id,
-            actor.role.value,
-            action,
-            entity_type,
-            _ENTITY if per_row else entity_id,
-            patient_id,
-            outcome,
-            summary if isinstance(summary, Column) else dict(summary or {}),
-            meta.request_id,
-            meta.source_ip,
-            meta.user_agent,
+        f"({per_row if (v is _ENTITY and per_row) else v.sql if isinstance(v, Column) else stmt.bind(v)})::{kind}"
+        for v, kind in zip(
+            (
+                actor.id,
+                actor.role.value,
+                action,
+                entity_type,
+                _ENTITY if per_row else entity_id,
+                patient_id,
+                outcome,
+                summary if isinstance(summary, Column) else dict(summary or {}),
+                meta.request_id,
+                meta.source_ip,
+                meta.user_agent,
+            ),
+            _TYPES,
+            strict=True,
         )
     )
-    stmt.cte(
-        name,
-        f"""INSERT INTO audit_log (actor_id, actor_role, action, entity_type, entity_id, patient_id, outcome,
-                                   summary, request_id, source_ip, user_agent)
-            {f"SELECT {values} FROM {only_if}" if only_if else f"VALUES ({values})"} RETURNING id""",
-    )
+    source = f"FROM {only_if}" if only_if else ""
+    if _SEAL is None:
+        rows, sealed = f"SELECT {values} {source}", ""
+    else:  # HMAC(key, nonce and content) in SQL: sha256(opad || sha256(ipad || text)), the pads bound, never stored
+        ipad, opad = stmt.bind(_SEAL[0]), stmt.bind(_SEAL[1])
+        rows = f"""SELECT v.*, {opad}::bytea AS o, {ipad}::bytea AS i
+                   FROM (SELECT {values}, gen_random_uuid() AS n {source}) AS v({_COLUMNS}, n)"""
+        rows = f"""SELECT {_COLUMNS}, n, sha256(o || sha256(i || convert_to({_canonical("r")}, 'UTF8')))
+                   FROM ({rows}) AS r"""
+        sealed = ", seal_nonce, seal"
+    stmt.cte(name, f"INSERT INTO audit_log ({_COLUMNS}{sealed}) {rows} RETURNING id")
     return name
+
+
+_COLUMNS = ("actor_id, actor_role, action, entity_type, entity_id, patient_id, outcome, summary, request_id, "
+            "source_ip, user_agent")  # fmt: skip
+_TYPES = ("text", "text", "text", "text", "text", "uuid", "text", "jsonb", "text", "text", "text")
+_SEAL: tuple[bytes, bytes] | None = None  # (key XOR ipad, key XOR opad) for this process, set by use_key
+
+
+def _canonical(row: str, nonce: str = "n") -> str:
+    """The sealed text of a row (``row``: an alias with the audit columns and the nonce column ``nonce``)."""
+    cols = ", ".join(f"{row}.{c.strip()}" for c in _COLUMNS.split(","))
+    return f"jsonb_build_array({row}.{nonce}, {cols})::text"
+
+
+def seal_key(secret_key: str) -> bytes:
+    """The audit seal's key, derived from LABPULSE_SECRET_KEY (which lives in the environment, never in the
+    database)."""
+    return hmac.new(secret_key.encode(), b"labpulse.audit-seal", hashlib.sha256).digest()
+
+
+def use_key(key: bytes | None) -> None:
+    """Seal every audit row this process writes from now on with ``key`` (the composition root calls it)."""
+    global _SEAL
+    if key is None:
+        _SEAL = None
+        return
+    block = key.ljust(64, b"\0")
+    _SEAL = (bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block))
+
+
+def seal_of(key: bytes, canonical: str) -> bytes:
+    return hmac.new(key, canonical.encode("utf-8"), hashlib.sha256).digest()
 
 
 async def append(
@@ -124,8 +166,10 @@ async def append(
     return audit_id
 
 
-async def verify(conn: asyncpg.Connection, *, batch: int = 5000) -> VerifyReport:
-    """Walk every chain in order. Stops at the first broken link and says which chain, where and why.
+async def verify(conn: asyncpg.Connection, *, batch: int = 5000, key: bytes | None = None) -> VerifyReport:
+    """Walk every chain in order. Stops at the first broken link and says which chain, where and why. With the
+    seal ``key``, also check that every row written since sealing began carries a seal only the key could make
+    (a row forged with the database's credentials alone has none that matches).
 
     ``head_hash`` on success is one digest over all chain heads: record it elsewhere (a ticket, a notary) to
     also detect a rewrite of the whole database, which no check inside the database can.
@@ -147,8 +191,30 @@ async def verify(conn: asyncpg.Connection, *, batch: int = 5000) -> VerifyReport
             return VerifyReport(
                 False, rows_total, 0, "", f"audit id {unchained} is not in any chain (written behind the triggers)"
             )
+        if key is not None and (forged := await _unsealed(conn, key, batch)) is not None:
+            return VerifyReport(False, rows_total, 0, "", forged)
     digest = hashlib.sha256(b"".join(bytes(h["last_hash"]) for h in heads)).hexdigest()
     return VerifyReport(True, rows_total, sum(h["last_seq"] for h in heads), digest)
+
+
+async def _unsealed(conn: asyncpg.Connection, key: bytes, batch: int) -> str | None:
+    """The first row since sealing began whose seal is missing or wrong, said as a problem; None if all hold."""
+    after = int(await conn.fetchval("SELECT first_id FROM audit_seal_start")) - 1
+    while True:
+        rows = await conn.fetch(
+            f"""SELECT a.id, a.seal, {_canonical("a", "seal_nonce")} AS canonical
+                FROM audit_log a WHERE a.id > $1 ORDER BY a.id LIMIT $2""",
+            after,
+            batch,
+        )
+        for r in rows:
+            if r["seal"] is None:
+                return f"audit id {r['id']} carries no seal (written without the application's key)"
+            if not hmac.compare_digest(bytes(r["seal"]), seal_of(key, r["canonical"])):
+                return f"audit id {r['id']} has a seal that does not match (forged, or altered after it was written)"
+        if len(rows) < batch:
+            return None
+        after = rows[-1]["id"]
 
 
 async def _verify_chain(conn: asyncpg.Connection, head: asyncpg.Record, batch: int) -> tuple[str, int] | None:

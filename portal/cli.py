@@ -46,6 +46,8 @@ def _settings() -> Settings:
 def _resolve(settings: Settings) -> tuple[Settings, EmbeddedServices | None]:
     """Fill demo secrets and start embedded services when no URLs are configured; export them for workers."""
     settings = with_demo_secrets(settings)
+    if settings.secret_key is not None:  # every audit row this command writes is sealed (core/audit.py)
+        audit.use_key(audit.seal_key(settings.secret_key.reveal()))
     embedded = None
     if settings.uses_embedded_services:
         embedded = start_embedded(settings.data_dir)
@@ -260,8 +262,9 @@ def cmd_mllp(args: argparse.Namespace) -> int:
 
 async def _verify(settings: Settings) -> audit.VerifyReport:
     conn = await _connect(settings)
+    key = audit.seal_key(settings.secret_key.reveal()) if settings.secret_key else None
     try:
-        return await audit.verify(conn)
+        return await audit.verify(conn, key=key)
     finally:
         await conn.close()
 

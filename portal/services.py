@@ -17,6 +17,7 @@ import asyncpg
 import redis.asyncio as aioredis
 
 from bots import telegram_sender, twilio_sender
+from core import audit
 from core.config import Settings
 from core.db.pool import pool_from_settings
 from core.notify import ConsoleNotifier, NoNotifier, Notifier, RateLimitedNotifier, SendRefused
@@ -134,6 +135,8 @@ async def open_services(
 ) -> Services:
     """The pool, Redis client, vault and channels for one process. ``notifiers`` replaces the configured channels
     (tests hand in recorders); ``messaging=False`` for a process that sends nothing (the MLLP listener)."""
+    if settings.secret_key is not None:  # every audit row this process writes is sealed (core/audit.py)
+        audit.use_key(audit.seal_key(settings.secret_key.reveal()))
     pool = await pool_from_settings(settings)
     redis = redis_client(settings)  # connects on first use only
     vault = Vault.from_settings(settings)

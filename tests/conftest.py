@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
+from core import audit
 from core.config import Secret, Settings
 from core.crypto import generate_key
 from core.db.migrate import migrate
@@ -49,6 +50,13 @@ def settings(urls: ServiceUrls, schema: str, tmp_path: Path) -> Settings:
         relay_poll_ms=5,
         files_dir=tmp_path / "files",
     )
+
+
+@pytest.fixture(autouse=True)
+def audit_seal(settings: Settings) -> None:
+    """Seal audit rows with this test's key, as every process does with its LABPULSE_SECRET_KEY."""
+    assert settings.secret_key is not None
+    audit.use_key(audit.seal_key(settings.secret_key.reveal()))
 
 
 @pytest.fixture

@@ -54,8 +54,8 @@ _ROLE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _GRANTS = """GRANT USAGE ON SCHEMA "{schema}" TO "{role}";
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "{schema}" TO "{role}";
 GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA "{schema}" TO "{role}";
-REVOKE INSERT, UPDATE, DELETE ON "{schema}".audit_chain, "{schema}".audit_head, "{schema}".schema_migrations
-    FROM "{role}";
+REVOKE INSERT, UPDATE, DELETE ON "{schema}".audit_chain, "{schema}".audit_head, "{schema}".schema_migrations,
+    "{schema}".audit_seal_start FROM "{role}";
 REVOKE UPDATE, DELETE ON "{schema}".audit_log FROM "{role}";"""
 
 

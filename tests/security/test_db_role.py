@@ -1,7 +1,8 @@
-"""Issue 16, item 9 (first part): the application can run as a database role that owns nothing. Migrations run as
+"""Issue 16, item 9: the application can run as a database role that owns nothing. Migrations run as
 the owner and grant it row access only; as that role, everyday work (a scan with its audit row and event, chained at
 commit) goes on, while disabling a trigger, altering a table, writing the audit chain's tables or rewriting the
-audit log is refused by PostgreSQL itself."""
+audit log is refused by PostgreSQL itself; and an audit row forged with the database's credentials alone fails
+`audit verify`, since only the application's key (outside the database) makes a valid seal."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from core.db.pool import connect
 from core.samples import service as samples
 from core.samples.model import SampleState
 from core.vault import Vault
-from tests.support.factories import PHLEB, make_sample
+from tests.support.factories import PHLEB, TECH, make_sample
 from tests.support.services import ServiceUrls
 
 
@@ -77,3 +78,52 @@ async def test_what_would_undo_the_guarantees_is_refused_to_it(
     with pytest.raises(asyncpg.PostgresError) as refused:
         await app_conn.execute(statement)
     assert isinstance(refused.value, asyncpg.InsufficientPrivilegeError | asyncpg.RaiseError), refused.value
+
+
+@pytest.mark.parametrize(("seal", "problem"), [(None, "no seal"), (b"\x00" * 32, "does not match")])
+async def test_an_audit_row_forged_with_the_databases_credentials_fails_verify(
+    app_conn: asyncpg.Connection, vault: Vault, settings: Settings, seal: bytes | None, problem: str
+) -> None:
+    """Item 9, second part: a row inserted with the application's database credentials alone is chained like any
+    other, but it carries no valid seal (the key lives outside the database), so `audit verify` names it; and a
+    sealed row cannot be copied (its nonce is unique)."""
+    assert settings.secret_key is not None
+    key = audit.seal_key(settings.secret_key.reveal())
+    await make_sample(app_conn, vault)
+    assert (await audit.verify(app_conn, key=key)).ok
+    real = await app_conn.fetchrow("SELECT * FROM audit_log ORDER BY id LIMIT 1")
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await app_conn.execute(
+            """INSERT INTO audit_log (actor_id, actor_role, action, entity_type, outcome, seal_nonce, seal)
+               VALUES ('staff:someone-else', 'admin', 'nothing.happened', 'sample', 'ok', $1, $2)""",
+            real["seal_nonce"],
+            real["seal"],
+        )
+    forged_id = await app_conn.fetchval(
+        """INSERT INTO audit_log (actor_id, actor_role, action, entity_type, outcome, seal_nonce, seal)
+           VALUES ('staff:dr-x', 'doctor', 'patient.read', 'patient', 'ok', gen_random_uuid(), $1) RETURNING id""",
+        seal,
+    )
+    assert (await audit.verify(app_conn)).ok  # the chain alone cannot tell: that was the hole
+    report = await audit.verify(app_conn, key=key)
+    assert not report.ok and problem in str(report.problem) and f"audit id {forged_id}" in str(report.problem)
+
+
+async def test_rows_written_many_to_a_statement_are_each_sealed(conn: asyncpg.Connection, vault: Vault,
+                                                                settings: Settings) -> None:  # fmt: skip
+    """HL7 intake writes one audit row per message and one per critical alert inside a single statement: each gets
+    its own nonce and seal."""
+    from core.hl7 import intake
+    from tests.core.hl7.test_critical import _setup
+
+    await _setup(conn, vault)  # an ORU with a critical value: hl7.receive and critical.raised rows by CTE
+    sample = await make_sample(conn, vault)
+    await samples.transition(conn, barcode=sample.barcode, to_state=SampleState.RECEIVED_AT_LAB,
+                             actor=TECH, centre_id="LAB-1")  # fmt: skip
+    blocks = [f"MSH|^~\\\\&|A|L|LP|L|2026||ORU^R01|MANY-{i}|P|2.5.1\\rPID|1||M\\rOBR|1|{sample.barcode}||CBC\\r"
+              f"OBX|1|NM|718-7^Haemoglobin^LN||1{i}.1|g/dL|||||F\\r" for i in range(3)]  # fmt: skip
+    await intake.receive_many(conn, vault, [b.encode() for b in blocks])
+    assert settings.secret_key is not None
+    assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE seal IS NULL") == 0
+    assert await conn.fetchval("SELECT count(DISTINCT seal_nonce) = count(*) FROM audit_log")
+    assert (await audit.verify(conn, key=audit.seal_key(settings.secret_key.reveal()))).ok
