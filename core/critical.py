@@ -173,10 +173,8 @@ async def set_chain(
         if member.channel not in CHANNELS:
             raise InvalidInput("channel", f"A channel is one of {', '.join(CHANNELS)}; {member.channel!r} is not.")
     async with conn.transaction():
-        known = await conn.fetchval(
-            "SELECT count(*) FROM staff WHERE id = ANY($1::uuid[]) AND active", [m.staff_id for m in people]
-        )
-        if known != len({m.staff_id for m in people}):
+        ids = sorted({m.staff_id for m in people})
+        if await staff_store.count_active(conn, ids) != len(ids):
             raise InvalidInput("staff", "Everyone in the chain must be an active staff account.")
         await conn.execute("DELETE FROM escalation_chain")
         for position, member in enumerate(people, 1):

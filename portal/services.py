@@ -54,7 +54,9 @@ def redis_client(settings: Settings) -> aioredis.Redis:
     return aioredis.from_url(settings.redis_url.reveal(), decode_responses=False, health_check_interval=30)
 
 
-def channels(settings: Settings, redis: aioredis.Redis | None, pool: asyncpg.Pool | None) -> dict[str, Notifier]:
+def channels(
+    settings: Settings, vault: Vault, redis: aioredis.Redis | None, pool: asyncpg.Pool | None
+) -> dict[str, Notifier]:
     """Every messaging channel this deployment has, by name: Twilio's SMS and WhatsApp and Telegram once
     configured; in demo mode the console stands in for SMS and WhatsApp when Twilio is not."""
     out: dict[str, Notifier] = {}
@@ -62,19 +64,18 @@ def channels(settings: Settings, redis: aioredis.Redis | None, pool: asyncpg.Poo
         console = ConsoleNotifier()
         out.update(sms=console, whatsapp=console)
     if settings.twilio_account_sid and settings.twilio_auth_token:
-        out.update(_twilio(settings, redis))
+        out.update(_twilio(settings, vault, redis))
     if pool is not None and (client := telegram_sender.bot(settings)) is not None:
-        out["telegram"] = telegram_sender.TelegramNotifier(client, pool, Vault.from_settings(settings))
+        out["telegram"] = telegram_sender.TelegramNotifier(client, pool, vault)
     return out
 
 
-def _twilio(settings: Settings, redis: aioredis.Redis | None) -> dict[str, Notifier]:
+def _twilio(settings: Settings, vault: Vault, redis: aioredis.Redis | None) -> dict[str, Notifier]:
     assert settings.twilio_account_sid and settings.twilio_auth_token  # noqa: S101 - checked by the caller
     api = twilio_sender.client(
         settings.twilio_account_sid, settings.twilio_auth_token.reveal(), settings.twilio_api_base
     )
     callback = f"{settings.link_base()}/bots/twilio/status"
-    vault = Vault.from_settings(settings)
     out: dict[str, Notifier] = {}
     if settings.twilio_sms_from:
         out["sms"] = twilio_sender.TwilioNotifier(api, "sms", settings.twilio_sms_from, status_callback=callback)
@@ -140,7 +141,7 @@ async def open_services(
     pool = await pool_from_settings(settings)
     redis = redis_client(settings)  # connects on first use only
     vault = Vault.from_settings(settings)
-    raw = dict(notifiers) if notifiers is not None else channels(settings, redis, pool) if messaging else {}
+    raw = dict(notifiers) if notifiers is not None else channels(settings, vault, redis, pool) if messaging else {}
     if not raw and messaging:
         log.warning("no messaging channel is configured: sign-in codes, report notices and critical-value alerts "
                     "cannot be sent (set TWILIO_* or TELEGRAM_BOT_TOKEN)")  # fmt: skip

@@ -19,6 +19,7 @@ import asyncpg
 
 from core.errors import InvalidInput
 from core.identity import Actor
+from core.inputs import has_control
 from core.labtime import LAB_TZ
 from core.patients import service, store
 from core.patients.model import NewPatient, Sex
@@ -28,7 +29,6 @@ from core.vault import Vault
 REQUIRED = ("mrn", "name", "date_of_birth", "sex", "phone")
 MAX_ROWS = 200_000
 _MRN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-/._]{0,39}$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SEX = {"f": Sex.FEMALE, "female": Sex.FEMALE, "m": Sex.MALE, "male": Sex.MALE, "o": Sex.OTHER,
         "other": Sex.OTHER, "u": Sex.UNKNOWN, "unknown": Sex.UNKNOWN, "": Sex.UNKNOWN}  # fmt: skip
 _DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y")  # ISO, and the day-first forms Indian registers use
@@ -65,7 +65,7 @@ def _date(raw: str) -> date | None:
 def _row(values: dict[str, str], region: str) -> NewPatient:
     """One row as a new patient, or ValueError saying what is wrong with it."""
     for name, value in values.items():
-        if _CONTROL.search(value or ""):
+        if has_control(value or ""):
             raise ValueError(f"{name} holds a control character")
     mrn = values["mrn"].strip()
     if not _MRN.match(mrn):

@@ -103,3 +103,9 @@ async def set_contact(conn: asyncpg.Connection, staff_id: str, phone_enc: bytes 
 async def contact(conn: asyncpg.Connection, staff_id: str) -> tuple[bytes | None, str] | None:
     r = await conn.fetchrow("SELECT phone_enc, notify_channel FROM staff WHERE id = $1 AND active", staff_id)
     return (r["phone_enc"], r["notify_channel"]) if r else None
+
+
+async def count_active(conn: asyncpg.Connection, staff_ids: list[str]) -> int:
+    """How many of these ids are active staff accounts."""
+    found: int = await conn.fetchval("SELECT count(*) FROM staff WHERE id = ANY($1::uuid[]) AND active", staff_ids)
+    return found

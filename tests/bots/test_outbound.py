@@ -51,7 +51,7 @@ async def run_worker(
     async def start() -> None:
         stop = asyncio.Event()
         vault = Vault.from_settings(twilio_settings)
-        notifiers = rate_limited(twilio_settings, redis, vault, channels(twilio_settings, redis, pool))
+        notifiers = rate_limited(twilio_settings, redis, vault, channels(twilio_settings, vault, redis, pool))
         task = asyncio.create_task(
             worker.run(twilio_settings, pool, stop, notifiers=notifiers, policy=FAST, poll_seconds=0.1)
         )
