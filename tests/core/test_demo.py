@@ -13,7 +13,7 @@ from core.reports import render
 from core.samples.model import SampleState
 from core.storage import LocalFileStore
 from core.vault import Vault
-from portal.cli import hl7_messages
+from portal.cli_tools import hl7_messages
 from tests.core.test_reports import KEY
 
 
