@@ -105,7 +105,7 @@ def assess(
     if sex == "male":
         found.pregnant = False
     fired = [(rule, words) for rule in RULES if (words := rule.fires(found))]
-    present = [m for m in found.mentions if not m.negated]
+    present = found.symptoms()
     if fired:
         level = max((rule.level for rule, _ in fired), key=LEVELS.index)
     elif present and all(m.concept in MILD for m in present) and not found.severe:

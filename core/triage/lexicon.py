@@ -11,6 +11,8 @@ that must never be "corrected" into a symptom ("hips" is not "lips")."""
 
 from __future__ import annotations
 
+from core.triage.clinical_words import CLINICAL, CLINICAL_COMBOS, MASKS
+
 CONCEPTS: dict[str, tuple[str, ...]] = {
     "chest_pain": ("chest pain", "chest hurts", "chest discomfort", "pain in the chest", "pressure in my chest",
                    "heart attack", "pain in chest", "pain in my chest", "chest tightness", "tight chest",
@@ -441,26 +443,37 @@ KNOWN = (
     "fasting",
 )
 
-# Words that say a finding is absent, beyond negspacy's clinical English ones.
-NEGATIONS_BEFORE = (
-    "no",
-    "not",
-    "denies",
-    "denied",
-    "without",
-    "never had",
-    "na",
-    "नहीं",
-    "bina",
-    "nothing like",
-    "no sign of",
-    "not like",
-)
+# Words that say a finding is absent, beyond negspacy's clinical English ones (core/triage/negation.py reads
+# their scope).
+NEGATIONS_BEFORE = ("no", "not", "denies", "denied", "denying", "without", "never had", "na", "न", "ना", "bina",
+                    "बिना", "nothing like", "no sign of", "not like", "nil", "neither", "negative for", "free of",
+                    "no history of", "no h/o", "hasn't had", "has not had", "haven't had", "have not had",
+                    "not had", "no complaint of", "no complaints of", "absence of", "no evidence of")  # fmt: skip
 NEGATIONS_AFTER = ("stopped", "has stopped", "went away", "gone now", "is gone", "has gone", "resolved",
-                   "subsided", "settled", "nahi", "nahin", "nahi hai", "nahin hai", "nahi hua",
-                   "nahi ho raha", "nahi ho rahi",
-                   "नहीं", "नहीं है", "nai", "not present", "absent")  # fmt: skip
+                   "has resolved", "have resolved", "subsided", "settled", "nahi", "nahin", "nahi hai",
+                   "nahin hai", "nahi hua", "nahi ho raha", "nahi ho rahi", "nahi hain", "nahi thi", "nahi tha",
+                   "नहीं", "नहीं है", "नहीं हैं", "नहीं था", "नहीं थी", "nai", "not present", "absent", "nil",
+                   "negative")  # fmt: skip
+# "… went away" says a finding came and went: for a red flag that still counts (a TIA, a chest pain at rest).
+RESOLVED_AFTER = ("stopped", "has stopped", "went away", "gone now", "is gone", "has gone", "resolved",
+                  "has resolved", "have resolved", "subsided", "settled")  # fmt: skip
+STILL_COUNTS_WHEN_RESOLVED = ("face_droop", "one_sided_weakness", "speech_difficulty", "vision_loss", "chest_pain",
+                              "unconscious", "seizure", "thunderclap_headache", "vomiting_blood", "black_stool",
+                              "swelling_throat", "confusion", "coughing_blood", "radiating_pain")  # fmt: skip
 # Look like negations and are not: "the bleeding hasn't stopped", "pain won't go away".
 PSEUDO_NEGATIONS = ("hasn't stopped", "has not stopped", "not stopped", "won't stop", "will not stop",
                     "doesn't stop", "does not stop", "not stopping", "never stopped", "not gone", "not went away",
-                    "no relief", "not better", "no better", "not improving", "nahi ruk", "नहीं रुक")  # fmt: skip
+                    "no relief", "not better", "no better", "not improving", "nahi ruk", "नहीं रुक",
+                    "not relieved", "not responding to", "not helping", "not helped", "no improvement",
+                    "not settling", "not resolved", "not resolving", "not subsided", "not subsiding")  # fmt: skip
+# ConText's historical triggers: what follows belongs to the past, not to what brings the person now.
+HISTORY_BEFORE = ("past history of", "past medical history of", "past medical history", "pmh", "pmhx", "pmh of",
+                  "history of", "h/o", "hx of", "previous", "previously", "prior", "known case of",
+                  "family history of", "family history", "fhx", "s/p", "status post", "in the past",
+                  "childhood", "as a child")  # fmt: skip
+
+# The clinical reading layer's words (core/triage/clinical_words.py) join the lay ones: one matcher reads both.
+for _concept, _phrases in {**CLINICAL, **MASKS}.items():
+    CONCEPTS[_concept] = (*CONCEPTS.get(_concept, ()), *_phrases)
+for _concept, _combos in CLINICAL_COMBOS.items():
+    COMBOS[_concept] = (*COMBOS.get(_concept, ()), *_combos)

@@ -11,14 +11,15 @@ from functools import lru_cache
 from typing import Any
 
 import spacy
-from negspacy.negation import Negex
-from negspacy.termsets import termset
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from core.triage.lexicon import COMBOS, CONCEPTS, NEGATIONS_AFTER, NEGATIONS_BEFORE, PSEUDO_NEGATIONS
+from core.triage import clinical
+from core.triage import negation as _negation  # noqa: F401  (registers the labpulse_context component)
+from core.triage.clinical_words import RISKS
+from core.triage.lexicon import COMBOS, CONCEPTS
 from core.triage.normalize import norm
 
 MAX_CHARS = 2000
@@ -29,6 +30,8 @@ class Mention:
     concept: str
     text: str
     negated: bool
+    past: bool = False  # history ("past history of", "previous"): a risk, not what brings the person now
+    sent: int = 0  # the sentence it is in, to tie it to a duration said there
 
 
 @dataclass
@@ -47,13 +50,34 @@ class Findings:
     improving: bool = False
     diabetic: bool = False
     chronic: bool = False  # kidney, heart or lung failure, dialysis, sickle cell: less reserve, sooner to a doctor
+    sex: str | None = None
+    hr: int | None = None
+    rr: int | None = None
+    worsening: bool = False  # progressive, getting worse
+    despite_treatment: bool = False  # "despite inhalers", "not responding to antibiotics"
+    durations: list[tuple[int, float]] = field(default_factory=list)  # (sentence, days) as said
 
     def has(self, *concepts: str) -> list[str]:
         """The words (not negated) that named any of ``concepts``."""
-        return [m.text for m in self.mentions if m.concept in concepts and not m.negated]
+        return [m.text for m in self.mentions if m.concept in concepts and not m.negated and not m.past]
 
     def negated(self) -> list[str]:
-        return [m.text for m in self.mentions if m.negated]
+        return [m.text for m in self.mentions if m.negated and m.concept not in RISKS]
+
+    def risk(self, *concepts: str) -> list[str]:
+        """The words naming a risk factor: not denied, and counting when in the past ("h/o DVT")."""
+        return [m.text for m in self.mentions if m.concept in concepts and not m.negated]
+
+    def symptoms(self) -> list[Mention]:
+        """What the person has now: findings neither denied nor past, risk factors left out."""
+        return [m for m in self.mentions if not m.negated and not m.past and m.concept not in RISKS]
+
+    def days_of(self, *concepts: str) -> float | None:
+        """How long ``concepts`` have lasted: the longest duration said in a sentence naming them, else the
+        illness's duration ("3 months of tiredness. Fever since yesterday." gives the fever one day)."""
+        sents = {m.sent for m in self.mentions if m.concept in concepts and not m.negated and not m.past}
+        own = [d for s, d in self.durations if s in sents]
+        return max(own) if own else self.days
 
 
 _BREAKS = ["and", "but", "or", "aur", "lekin", "और", "लेकिन"]
@@ -103,70 +127,17 @@ def pipeline() -> Any:
     @Language.component("labpulse_symptoms")
     def symptoms(doc: Doc) -> Doc:
         # Every match is kept (a phrase can name two concepts); the longest become the entities NegEx reads.
-        spans = [Span(doc, _own_negation(doc, start), end, label="SYMPTOM", span_id=key)
-                 for key, start, end in [*phrases(doc), *combos(doc)]]  # fmt: skip
+        # Phrases are labelled apart from combinations ("chest hurts"): a list's items are phrases.
+        spans = [Span(doc, _own_negation(doc, start), end, label=label, span_id=key)
+                 for label, matches in (("SYMPTOM", phrases(doc)), ("COMBO", combos(doc)))
+                 for key, start, end in matches]  # fmt: skip
         doc.user_data["symptoms"] = spans
         doc.ents = filter_spans(spans)
         return doc
 
     nlp.add_pipe("labpulse_symptoms")
-    terms: Any = termset("en_clinical")  # type: ignore[no-untyped-call]
-    terms.add_patterns(
-        {
-            "preceding_negations": list(NEGATIONS_BEFORE),
-            "following_negations": list(NEGATIONS_AFTER),
-            "pseudo_negations": list(PSEUDO_NEGATIONS),
-            # Clause breaks end a negation's scope too (besides the five-word limit below).
-            "termination": [
-                ",",
-                ";",
-                ".",
-                "but",
-                "however",
-                "and",
-                "also",
-                "plus",
-                "now",
-                "then",
-                "with",
-                "just",
-                "only",
-                "lekin",
-                "magar",
-                "par",
-                "aur",
-                "ab",
-                "sirf",
-                "bas",
-                "लेकिन",
-                "पर",
-                "और",
-                "अब",
-                "सिर्फ",
-            ],
-        }
-    )
-    nlp.add_pipe("labpulse_negex", config={"neg_termset": terms.get_patterns(), "ent_types": ["SYMPTOM"]})
+    nlp.add_pipe("labpulse_context")
     return nlp
-
-
-WINDOW = 5  # classic NegEx's scope, in words
-
-
-class _ShortNegex(Negex):
-    """negspacy's NegEx reaches to the end of the clause; classic NegEx stops after five words, and so does this.
-    A negation missed makes the answer more cautious; one stretched too far is dangerous ("can't breathe and chest
-    pain" must keep the chest pain)."""
-
-    def _apply_negation(self, span: Span, sub_preceding: list[Any], sub_following: list[Any]) -> None:
-        near_before = [m for m in sub_preceding if 0 <= span.start - m[1] <= WINDOW]
-        near_after = [m for m in sub_following if 0 <= m[1] - span.end <= WINDOW]
-        super()._apply_negation(span, near_before, near_after)
-
-
-@Language.factory("labpulse_negex", default_config={"ent_types": ["SYMPTOM"]})
-def _make_negex(nlp: Language, name: str, neg_termset: dict[str, list[str]], ent_types: list[str]) -> _ShortNegex:
-    return _ShortNegex(nlp, name, neg_termset, ent_types)
 
 
 _AUX = {"can", "do", "does", "did", "will", "is", "are", "was", "could", "would", "should", "has", "have"}
@@ -183,16 +154,25 @@ def _own_negation(doc: Doc, start: int) -> int:
 def _mentions(doc: Doc) -> list[Mention]:
     """One mention per matched span; a span inside (or overlapping) an entity shares that entity's negation."""
     ents = list(doc.ents)
+    sent_of = {t.i: n for n, sent in enumerate(doc.sents) for t in sent}
     out: dict[tuple[str, int, int], Mention] = {}
-    for span in sorted(doc.user_data.get("symptoms", ()), key=lambda s: (s.start, s.end)):
+    spans = sorted(doc.user_data.get("symptoms", ()), key=lambda s: (s.start, s.end))
+    masks = [s for s in spans if s.id_ == "masked"]
+    for span in spans:
         owner = next((e for e in ents if e.start < span.end and span.start < e.end), None)
+        if span.id_ == "masked" or any(m.start <= span.start and span.end <= m.end and len(m) > len(span)
+                                       for m in masks):  # fmt: skip
+            continue  # "food poisoning", "can't breathe through my nose": the words inside name nothing
         negated = bool(owner._.negex) if owner is not None else False
-        out.setdefault((span.id_, span.start, span.end), Mention(span.id_, span.text, negated))
+        past = bool(owner._.past) if owner is not None else False
+        key = (span.id_, span.start, span.end)
+        out.setdefault(key, Mention(span.id_, span.text, negated, past, sent_of.get(span.start, 0)))
     return list(out.values())
 
 
 _NUM_WORDS = {
-    "one": 1, "a": 1, "an": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "ten": 10,
+    "one": 1, "a": 1, "an": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "twelve": 12, "few": 3, "several": 3, "couple of": 2, "a few": 3, "a couple of": 2,
     "ek": 1, "do": 2, "teen": 3, "char": 4, "chaar": 4, "paanch": 5, "panch": 5, "saat": 7,
     "एक": 1, "दो": 2, "तीन": 3, "चार": 4, "पांच": 5, "पाँच": 5, "सात": 7,
 }  # fmt: skip
@@ -205,12 +185,14 @@ _UNIT_DAYS = {
 }  # fmt: skip
 _DURATION = re.compile(
     r"(?<![\w\u0900-\u097f])(?<!times )(?<!once )(?<!twice )(?<!per )"
-    r"(\d{1,3}|one|a|an|two|three|four|five|six|seven|ten|ek|do|teen|chaar|char|paanch|panch"
+    r"(\d{1,3}|a few|a couple of|couple of|few|several|one|a|an|two|three|four|five|six|seven|eight|nine|ten|twelve"
+    r"|ek|do|teen|chaar|char|paanch|panch"
     r"|saat|एक|दो|तीन|चार|पांच|पाँच|सात)\s*"
     r"(hours?|hrs?|ghante|ghanta|days?|din|weeks?|wks?|hafte|hafta|months?|mths?|mnths?|mahine|mahina|घंटे|दिन|हफ्ते"
     r"|हफ़्ते|महीने)"
     r"(?![\w\u0900-\u097f])(?!\s*(?:-\s*)?(?:old|ka\b|ki\b|ke\b|baby|pregnant|ki garbh|की|का))"
 )
+_SLASH = re.compile(r"(?<![\d/])(\d{1,2})/(7|52|12)(?![\d/])")
 _TEMP = re.compile(
     r"(?:temp(?:erature)?|fever|bukhar|bukhaar|बुखार|ताप)[^\d.।!?;]{0,12}?(\d{2,3}(?:\.\d)?)|"
     r"\b(\d{2,3}(?:\.\d)?)\s*(?:°\s*[fc]?|deg(?:rees?)?\b|degree\b|f\b|fahrenheit\b)"
@@ -262,6 +244,8 @@ def _days(text: str) -> float | None:
         n = int(number) if number.isdigit() else _NUM_WORDS.get(number)
         if n is not None:
             spans.append(n * _UNIT_DAYS[unit])
+    for number, unit in _SLASH.findall(text):  # notes: 2/7 (days), 3/52 (weeks), 6/12 (months)
+        spans.append(int(number) * {"7": 1, "52": 7, "12": 30}[unit])
     if spans:
         return max(spans)
     if "since yesterday" in text or "kal se" in text or "कल से" in text:
@@ -316,8 +300,21 @@ def read(text: str) -> Findings:
     if spo2 := _SPO2.search(low):
         value = int(spo2.group(1))
         found.spo2 = value if 50 <= value <= 100 else None
-    found.days = _days(low)
-    found.age = _age(low)
+    found.durations = [(n, d) for n, sent in enumerate(doc.sents) if (d := _days(sent.text.lower())) is not None]
+    # The illness's duration: said beside a symptom, else anywhere but beside a history ("HTN for 10 years").
+    said = {m.sent for m in found.symptoms()}
+    history = {m.sent for m in found.mentions if m.past or m.concept in RISKS} - said
+    found.days = max((d for n, d in found.durations if n in said), default=None) or max(
+        (d for n, d in found.durations if n not in history), default=None
+    )
+    lay_age = _age(low)
+    note_age, found.sex = clinical.age_sex(clean)
+    found.age = lay_age if lay_age is not None and (lay_age < 1 or note_age is None) else note_age
+    vitals = clinical.vitals(low)
+    found.hr, found.rr = vitals.hr, vitals.rr
+    found.temp_f = found.temp_f or vitals.temp_f
+    found.sugar = found.sugar or vitals.sugar_mg
+    found.worsening, found.despite_treatment = clinical.worsening(low), clinical.despite_treatment(low)
     found.pregnant = bool(_PREGNANT.search(low)) and not re.search(r"not pregnant|pregnant nahi|गर्भवती नहीं", low)
     found.severe = bool(_SEVERE.search(low))
     found.mild = bool(_MILD.search(low)) and not found.severe

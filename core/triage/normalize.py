@@ -28,7 +28,12 @@ _SPELLED = {
     "brething": "breathing", "sweling": "swelling", "vomting": "vomiting", "fevr": "fever",
 }  # fmt: skip
 _WORD = re.compile(r"[a-z]+")
-_LITERAL = {"fits"}  # "he had fits" is a seizure, "I feel fit" is not: never stemmed
+_LITERAL = {
+    "fits",
+    "fitting",
+    "boiling",
+    "boiled",
+}  # "he had fits" is a seizure, "I feel fit" is not; "boiling water" is no boil
 
 
 def _vocabulary() -> set[str]:

@@ -1,0 +1,82 @@
+"""The clinical reading layer's numbers and circumstances: who the person is ("A 65-year-old woman", "45F", "72 yo
+M", "her 4-year-old son"), the vital signs and lab values as notes write them (HR 112, RR 28, T 38.9 °C, SpO2 91%
+RA, BP 88/50, BGL 28 mmol/L), and the course of the illness (worsening, despite treatment). The words of findings
+and risk factors are in ``clinical_words.py``; this module only reads what regular expressions read best."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_AGE_SEX = re.compile(
+    r"\b(\d{1,3})(?:\s*|-)(?:years?|yrs?|yo|y/o|y\.o\.?)?(?:[\s-]*old)?[\s,]*"
+    r"(m|f|male|female|man|woman|boy|girl|gentleman|lady|son|daughter|baby boy|baby girl|mother|father)\b"
+)
+_OLD = re.compile(r"\b(\d{1,3})(?:\s*|-)(?:years?|yrs?)[\s-]*old\b|\b(\d{1,3})\s*(?:yo|y/o)\b")
+_FEMALE = re.compile(r"\b(?:she|her|woman|women|female|girl|lady|mother|daughter|wife|pregnant|aunt|sister|"
+                     r"grandmother|mrs|ms)\b|\b\d{1,3}\s*f\b")  # fmt: skip
+_MALE = re.compile(r"\b(?:he|his|him|man|men|male|boy|gentleman|father|son|husband|brother|grandfather|mr)\b"
+                   r"|\b\d{1,3}\s*m\b")  # fmt: skip
+_HR = re.compile(r"\b(?:hr|heart rate|pulse(?: rate)?|pr)\s*(?:of|is|was|:|=|at)?\s*(\d{2,3})\b")
+_RR = re.compile(r"\b(?:rr|resp(?:iratory)? rate|respirations?|respiratory rate)\s*(?:of|is|was|:|=|at)?\s*(\d{1,2})\b")
+_T = re.compile(r"\b(?:t|temp)\s*(?:of|is|was|:|=)?\s*(\d{2,3}(?:\.\d)?)\s*(?:°?\s*[cf]\b)?")
+_MMOL = re.compile(
+    r"(?:glucose|sugar|bgl|bsl|cbg|rbs|bg)\D{0,12}?(\d{1,2}(?:\.\d)?)\s*mmol",
+)
+_WORSE = re.compile(
+    r"\bprogressive(?:ly)?\b|\bworsening\b|getting worse|increasing(?:ly)?\b|\bdeteriorat|worse and worse|"
+    r"\bescalating\b|badhta ja|badh raha|बढ़ता जा|बढ़ रह"
+)
+_DESPITE = re.compile(
+    r"despite (?:\w+ ){0,3}(?:inhalers?|nebuli[sz]\w*|salbutamol|ventolin|puffs|antibiotics|treatment|medication|"
+    r"medicines?|paracetamol|tablets|steroids|antipyretics|rest)|not (?:responding|relieved|helped|improved) "
+    r"(?:to|by|with)|no (?:relief|improvement|response) (?:from|with|despite|after)|(?:not|no longer) helping|"
+    r"unresponsive to|not improving|no improvement|not getting better|isn't helping|is not helping|"
+    r"inhaler (?:is )?not working|not settling"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Vitals:
+    hr: int | None = None
+    rr: int | None = None
+    temp_f: float | None = None
+    sugar_mg: int | None = None
+
+
+def age_sex(text: str) -> tuple[float | None, str | None]:
+    """The age and sex a note opens with ("A 65-year-old woman", "45F", "Pt is a 72 yo M"); sex also from
+    pronouns when the text is about someone."""
+    low = text.lower()
+    age: float | None = None
+    sex: str | None = None
+    if m := _AGE_SEX.search(low[:160]):
+        age = float(m.group(1))
+        word = m.group(2)
+        sex = "female" if word in ("f", "female", "woman", "girl", "lady", "daughter", "baby girl", "mother") else (
+            "male")  # fmt: skip
+    elif m := _OLD.search(low):
+        age = float(m.group(1) or m.group(2))
+    if sex is None:
+        f, mm = len(_FEMALE.findall(low)), len(_MALE.findall(low))
+        sex = "female" if f > mm else "male" if mm > f else None
+    return (age if age is not None and age <= 120 else None), sex
+
+
+def vitals(low: str) -> Vitals:
+    hr = int(m.group(1)) if (m := _HR.search(low)) and 20 <= int(m.group(1)) <= 250 else None
+    rr = int(m.group(1)) if (m := _RR.search(low)) and 4 <= int(m.group(1)) <= 80 else None
+    temp_f = None
+    if m := _T.search(low):
+        value = float(m.group(1))
+        temp_f = round(value * 9 / 5 + 32, 1) if 34 <= value <= 43 else value if 94 <= value <= 110 else None
+    sugar = round(float(m.group(1)) * 18) if (m := _MMOL.search(low)) else None
+    return Vitals(hr, rr, temp_f, sugar)
+
+
+def worsening(low: str) -> bool:
+    return bool(_WORSE.search(low))
+
+
+def despite_treatment(low: str) -> bool:
+    return bool(_DESPITE.search(low))
