@@ -13,7 +13,8 @@ from core import audit, tracking
 from core.errors import InvalidInput
 from core.identity import RequestMeta
 from core.triage import nlp
-from core.triage.rules import LEVELS, MILD, RULES
+from core.triage.rules import LEVELS, MILD
+from core.triage.syndromes import ALL_RULES
 from core.vault import Vault
 
 ADVICE = {
@@ -104,7 +105,7 @@ def assess(
         found.age = float(age) if found.age is None or age >= 1 else found.age
     if sex == "male":
         found.pregnant = False
-    fired = [(rule, words) for rule in RULES if (words := rule.fires(found))]
+    fired = [(rule, words) for rule in ALL_RULES if (words := rule.fires(found))]
     present = found.symptoms()
     if fired:
         level = max((rule.level for rule, _ in fired), key=LEVELS.index)

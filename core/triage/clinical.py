@@ -23,7 +23,7 @@ _T = re.compile(r"\b(?:t|temp)\s*(?:of|is|was|:|=)?\s*(\d{2,3}(?:\.\d)?)\s*(?:°
 _MMOL = re.compile(
     r"(?:glucose|sugar|bgl|bsl|cbg|rbs|bg)\D{0,12}?(\d{1,2}(?:\.\d)?)\s*mmol",
 )
-_WORSE = re.compile(
+WORSE = re.compile(
     r"\bprogressive(?:ly)?\b|\bworsening\b|getting worse|increasing(?:ly)?\b|\bdeteriorat|worse and worse|"
     r"\bescalating\b|badhta ja|badh raha|बढ़ता जा|बढ़ रह"
 )
@@ -74,8 +74,26 @@ def vitals(low: str) -> Vitals:
     return Vitals(hr, rr, temp_f, sugar)
 
 
-def worsening(low: str) -> bool:
-    return bool(_WORSE.search(low))
+_NEGATED_BEFORE = re.compile(r"\b(?:no|not|denies|denied|without|never|nothing like|isn't|wasn't|doesn't|don't|"
+                             r"nahi|नहीं|na)\b|n't\b")  # fmt: skip
+_CLAUSE_START = re.compile(r"[.,;:!?\n]|\bbut\b|\bhowever\b|\blekin\b|\bpar\b")
+_SCORE = re.compile(r"\b(10|[0-9])\s*(?:/|out of)\s*10\b")
+
+
+def affirmed(pattern: re.Pattern[str], low: str) -> bool:
+    """Whether ``pattern`` is said and not denied in its clause ("no severe pain", "denies sudden onset",
+    "nothing like the worst headache" are not said)."""
+    for m in pattern.finditer(low):
+        before = low[max(0, m.start() - 80) : m.start()]
+        clause = _CLAUSE_START.split(before)[-1]
+        if not _NEGATED_BEFORE.search(clause):
+            return True
+    return False
+
+
+def severity_score(low: str) -> int:
+    """The highest pain score out of ten the text gives ("7/10", "8 out of 10"), or 0."""
+    return max((int(m.group(1)) for m in _SCORE.finditer(low)), default=0)
 
 
 def despite_treatment(low: str) -> bool:

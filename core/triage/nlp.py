@@ -18,7 +18,7 @@ from spacy.util import filter_spans
 
 from core.triage import clinical
 from core.triage import negation as _negation  # noqa: F401  (registers the labpulse_context component)
-from core.triage.clinical_words import RISKS
+from core.triage.clinical_words import OVERRIDES, RISKS
 from core.triage.lexicon import COMBOS, CONCEPTS
 from core.triage.normalize import norm
 
@@ -157,11 +157,11 @@ def _mentions(doc: Doc) -> list[Mention]:
     sent_of = {t.i: n for n, sent in enumerate(doc.sents) for t in sent}
     out: dict[tuple[str, int, int], Mention] = {}
     spans = sorted(doc.user_data.get("symptoms", ()), key=lambda s: (s.start, s.end))
-    masks = [s for s in spans if s.id_ == "masked"]
+    masks = [s for s in spans if s.id_ in OVERRIDES]
     for span in spans:
         owner = next((e for e in ents if e.start < span.end and span.start < e.end), None)
         if span.id_ == "masked" or any(m.start <= span.start and span.end <= m.end and len(m) > len(span)
-                                       for m in masks):  # fmt: skip
+                                       and m.id_ != span.id_ for m in masks):  # fmt: skip
             continue  # "food poisoning", "can't breathe through my nose": the words inside name nothing
         negated = bool(owner._.negex) if owner is not None else False
         past = bool(owner._.past) if owner is not None else False
@@ -187,7 +187,7 @@ _DURATION = re.compile(
     r"(?<![\w\u0900-\u097f])(?<!times )(?<!once )(?<!twice )(?<!per )"
     r"(\d{1,3}|a few|a couple of|couple of|few|several|one|a|an|two|three|four|five|six|seven|eight|nine|ten|twelve"
     r"|ek|do|teen|chaar|char|paanch|panch"
-    r"|saat|एक|दो|तीन|चार|पांच|पाँच|सात)\s*"
+    r"|saat|एक|दो|तीन|चार|पांच|पाँच|सात)\s*-?\s*"
     r"(hours?|hrs?|ghante|ghanta|days?|din|weeks?|wks?|hafte|hafta|months?|mths?|mnths?|mahine|mahina|घंटे|दिन|हफ्ते"
     r"|हफ़्ते|महीने)"
     r"(?![\w\u0900-\u097f])(?!\s*(?:-\s*)?(?:old|ka\b|ki\b|ke\b|baby|pregnant|ki garbh|की|का))"
@@ -211,13 +211,18 @@ _AGE_SAID = re.compile(r"(?:\bage|\baged|\bumar|\bumr|उम्र)\s*:?\s*(\d{1
 _AGE_YEARS = re.compile(r"\b(\d{1,3})\s*(?:-|\s)?(?:years?|yrs?|saal|sal|y/o|yo|साल)(?![a-z\u0900-\u097f])")
 _AGE_MONTHS = re.compile(r"\b(\d{1,2})\s*(?:-|\s)?(?:months?|mahine|mahina)[\s-]*(?:old|ka|ki|baby|ke)\b")
 _AGE_WEEKS = re.compile(r"\b(\d{1,2})\s*(?:-|\s)?(?:weeks?|days?|din)[\s-]*(?:old|ka|ki)\b")
-_PREGNANT = re.compile(r"pregn[ae]n|\bpreg\b|preggo|garbh|गर्भ|प्रेग्नें|expecting a baby|pet se hu|pet se hoon")
+_PREGNANT = re.compile(
+    r"pregn[ae]n|\bpreg\b|preggo|garbh|गर्भ|प्रेग्नें|expecting a baby|pet se hu|pet se hoon|\bgestation|\bantenatal|"
+    r"\btrimester|\b(?:primi|multi)?gravida|\bg\d\s*p\d"
+)
 _MILD = re.compile(
     r"\b(?:mild|mildly|slight|slightly|small|minor|little|tiny|halka|halki|thoda|thodi)\b|size of a coin|no blisters|"
     r"sikke|chhala nahi|"
     r"हल्का|हल्की|थोड़ा"
 )
-_SUDDEN = re.compile(r"\bsudden|\ball of a sudden|\bachanak|अचानक|came on all at once|started an hour ago")
+_SUDDEN = re.compile(
+    r"\bsudden|\babrupt|\bacute onset|\ball of a sudden|\bachanak|अचानक|came on all at once|started an hour ago"
+)
 _OVERDOSE = re.compile(
     r"\b(?:\d{2,}|ten|fifteen|twenty|thirty|many|lots of|a lot of|whole strip of|full strip of|a bottle of|"
     r"all (?:my|the|his|her))\s+(?:[a-z']+\s+){0,2}(?:pills|tablets|capsules|goliyan)\b"
@@ -314,14 +319,15 @@ def read(text: str) -> Findings:
     found.hr, found.rr = vitals.hr, vitals.rr
     found.temp_f = found.temp_f or vitals.temp_f
     found.sugar = found.sugar or vitals.sugar_mg
-    found.worsening, found.despite_treatment = clinical.worsening(low), clinical.despite_treatment(low)
-    found.pregnant = bool(_PREGNANT.search(low)) and not re.search(r"not pregnant|pregnant nahi|गर्भवती नहीं", low)
-    found.severe = bool(_SEVERE.search(low))
+    found.worsening = clinical.affirmed(clinical.WORSE, low)
+    found.despite_treatment = clinical.despite_treatment(low)
+    found.pregnant = clinical.affirmed(_PREGNANT, low) and not re.search(r"not pregnant|pregnant nahi|गर्भवती नहीं", low)
+    found.severe = clinical.affirmed(_SEVERE, low) or clinical.severity_score(low) >= 7
     found.mild = bool(_MILD.search(low)) and not found.severe
-    found.sudden = bool(_SUDDEN.search(low))
+    found.sudden = clinical.affirmed(_SUDDEN, low)
     found.improving = bool(_IMPROVING.search(low))
-    found.diabetic = bool(_DIABETIC.search(low))
-    found.chronic = bool(_CHRONIC.search(low))
+    found.diabetic = clinical.affirmed(_DIABETIC, low)
+    found.chronic = clinical.affirmed(_CHRONIC, low)
     if m := _OVERDOSE.search(low):
         found.mentions.append(Mention("poisoning", low[m.start() : m.end()], negated=False))
     return found

@@ -3,7 +3,9 @@ one letter (two, for long words) away from exactly one lexicon word, then the Sn
 words go through the same function, so "vomitting", "vomited" and "vomits" all meet "vomiting".
 
 The corrector only knows the lexicon's vocabulary, so it never guesses: words shorter than six letters, stop
-words and ``KNOWN`` ordinary words are left alone, and a word close to two different lexicon words is not changed.
+words, real English words (pyspellchecker's English dictionary: "bilateral" is not "unilateral", "vesicles" not
+"testicles", "consumed" not "confused") and ``KNOWN`` ordinary words are left alone, and a word close to two
+different lexicon words is not changed.
 A symmetric-delete index (as in SymSpell) keeps it to a few dictionary lookups per word."""
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from functools import lru_cache
 
 import snowballstemmer  # type: ignore[import-untyped]
 from spacy.lang.en.stop_words import STOP_WORDS
+from spellchecker import SpellChecker
 
 from core.triage.lexicon import COMBOS, CONCEPTS, KNOWN
 
@@ -74,7 +77,7 @@ class _Corrector:
                     self.index.setdefault(d, set()).add(word)
 
     def __call__(self, word: str) -> str:
-        if len(word) < 6 or word in self.vocabulary or word in STOP_WORDS or word in KNOWN:
+        if len(word) < 6 or word in self.vocabulary or word in STOP_WORDS or word in KNOWN or word in _english():
             return word
         allowed = 2 if len(word) >= 8 else 1
         candidates = {c for d in {word, *_deletes(word, allowed)} for c in self.index.get(d, ())}
@@ -85,6 +88,11 @@ class _Corrector:
         ):
             return word
         return scored[0][1]
+
+
+@lru_cache(maxsize=1)
+def _english() -> SpellChecker:
+    return SpellChecker(language="en")
 
 
 @lru_cache(maxsize=1)

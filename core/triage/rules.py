@@ -53,6 +53,15 @@ def _mild_child_fever(f: Findings) -> bool:
     return f.temp_f is not None and f.temp_f < 102.2 and (f.days is None or f.days < 2) and not others
 
 
+def _chest_wall_or_chest_infection(f: Findings) -> bool:
+    """Chest pain that a note shows comes from the chest wall (tender to press, after the gym), or from the lining
+    of the lungs (worse on breathing in) in a chest infection with fever and cough, without sweating or pain
+    spreading to the arm or jaw."""
+    if f.has("sweating", "radiating_pain", "cold_clammy"):
+        return False
+    return bool(f.has("chest_wall") or (f.has("pleuritic_pain") and _fever(f)) or (f.has("cough") and _fever(f)))
+
+
 def _fever(f: Findings) -> list[str]:
     if f.temp_f is not None and f.temp_f < 99.5:
         return []
@@ -68,7 +77,7 @@ RULES: tuple[Rule, ...] = (
     Rule("heart_attack_signs", "emergency", "cardiology", ("ECG", "Troponin I", "CK-MB"),
          "chest pain with breathlessness, sweating, fainting or pain spreading to the arm or jaw",
          lambda f: _all(f.has("chest_pain"), f.has("breathless", "sweating", "radiating_pain", "unconscious",
-                                                   "dizziness"))),
+                                                   "dizziness")) if not _chest_wall_or_chest_infection(f) else None),
     Rule("atypical_heart_attack", "emergency", "cardiology", ("ECG", "Troponin I", "CK-MB"),
          "sweating with breathlessness, fainting, dizziness or 'gas' in the upper stomach: a heart attack can "
          "feel like this, especially with diabetes or in older people",
@@ -114,7 +123,7 @@ RULES: tuple[Rule, ...] = (
                     if ((f.has("rlq_pain") and not f.has("back_pain", "flank_pain"))
                         or f.has("severe_abdominal_pain") or (f.severe and f.has("abdominal_pain")))
                     and (f.has("vomiting", "persistent_vomiting", "unconscious", "dizziness") or _fever(f)
-                         or (f.has("rlq_pain") and f.severe))
+                         or (f.has("rlq_pain") and (f.severe or f.has("pregnancy_nausea", "anorexia"))))
                     else None)),
     Rule("bowel_obstruction_signs", "emergency", "general surgery", ("X-ray abdomen (erect)", "Serum electrolytes"),
          "a swollen belly with no stool or gas passed, or green vomit",

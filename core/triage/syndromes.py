@@ -1,0 +1,334 @@
+"""Syndromes, not only symptoms: red-flag discriminators in the style of NHS Pathways, the Manchester Triage System
+and NICE CKS, read from a note's findings, numbers, risk factors and time course. Each rule names the discriminator
+in plain words and returns the words that fired it, as the symptom rules in ``rules.py`` do; ``ALL_RULES`` is both,
+the syndromes first (the specific cause names the specialty), the generic emergency signs last.
+
+Safety first: where a presentation sits between two levels the rule takes the higher one and says why; the highest
+level that fires wins, so no later rule lowers an emergency."""
+
+from __future__ import annotations
+
+from core.triage.nlp import Findings
+from core.triage.rules import _GENERIC_LAST, RULES, Rule, _age, _all, _any, _fever, _temp
+
+_INFECTION = ("cough", "burning_urination", "cellulitis", "skin_infection", "wound", "sore_throat", "ear_pain",
+              "diarrhoea", "vomiting", "abdominal_pain", "flank_pain")  # fmt: skip
+
+
+def _vital_red_flags(f: Findings) -> list[str]:
+    """NICE NG51's high-risk signs of sepsis that a note gives as numbers or words."""
+    words = []
+    if f.hr is not None and f.hr > 130:
+        words.append(f"heart rate {f.hr}")
+    if f.rr is not None and f.rr >= 25:
+        words.append(f"breathing rate {f.rr}")
+    if f.bp is not None and f.bp[0] <= 90:
+        words.append(f"BP {f.bp[0]}/{f.bp[1]}")
+    if f.spo2 is not None and f.spo2 < 92:
+        words.append(f"oxygen {f.spo2}%")
+    return words + f.has("confusion", "cold_clammy", "nonblanching_rash")
+
+
+def _qsofa(f: Findings) -> int:
+    return sum((f.rr is not None and f.rr >= 22, f.bp is not None and f.bp[0] <= 100, bool(f.has("confusion"))))
+
+
+def _sepsis(f: Findings) -> list[str] | None:
+    fever = _fever(f) or (["low temperature"] if f.temp_f is not None and f.temp_f < 96.8 else [])
+    if not (fever or f.has(*_INFECTION)):
+        return None
+    flags = _vital_red_flags(f)
+    if flags and (fever or _qsofa(f) >= 2 or f.has("cellulitis", "skin_infection", "burning_urination")):
+        return [*fever, *flags]
+    if fever and f.risk("immunosuppressed"):
+        return [*fever, *f.risk("immunosuppressed")]  # neutropenic sepsis until shown otherwise
+    return None
+
+
+def _chest_pain_at_risk(f: Findings) -> list[str] | None:
+    """Chest pain at an age or with risks that make the heart its likeliest cause, unless the note shows it comes
+    from the chest wall (tender to press, after exercise) or it has lasted weeks unchanged."""
+    pain = f.has("chest_pain")
+    if not pain or f.has("chest_wall", "pleuritic_pain") or (f.days_of("chest_pain") or 0) >= 28:
+        return None
+    risks = f.risk("cardiac_risk", "diabetes")
+    if _age(f, 40) or (risks and _age(f, 30)):
+        return [*pain, *risks]
+    return None
+
+
+def _one_leg(f: Findings) -> list[str]:
+    return f.has("calf_swelling")
+
+
+def _pe(f: Findings) -> list[str] | None:
+    """Breathlessness with pleuritic pain, coughed blood or a fast pulse, and a reason for a clot."""
+    breath = f.has("breathless", "severe_breathless")
+    if not breath:
+        return None
+    signs = f.has("pleuritic_pain", "coughing_blood", "chest_pain") + (
+        [f"heart rate {f.hr}"] if f.hr is not None and f.hr >= 100 else [])  # fmt: skip
+    reason = _one_leg(f) + f.risk("dvt_risk") + (["sudden"] if f.sudden else [])
+    return [*breath, *signs, *reason] if signs and reason else (breath + _one_leg(f) if _one_leg(f) else None)
+
+
+def _renal_colic_or_aaa(f: Findings) -> list[str] | None:
+    flank = f.has("flank_pain")
+    groin = f.has("groin_radiation")
+    if flank and (groin or f.severe or f.sudden):
+        return [*flank, *groin]
+    if groin and f.has("abdominal_pain", "back_pain", "flank_pain"):
+        return groin + f.has("abdominal_pain", "back_pain")
+    pain = f.has("abdominal_pain", "back_pain", "flank_pain")
+    if pain and _age(f, 60) and (f.sudden and f.severe):
+        return [*pain, "sudden and severe", "over 60"]  # an aortic aneurysm until shown otherwise
+    return None
+
+
+def _tetanus(f: Findings) -> list[str] | None:
+    jaw = f.has("trismus")
+    if jaw and (f.has("wound", "spasms", "minor_cut", "deep_wound", "animal_bite") or f.risk("unvaccinated")):
+        return jaw + f.has("wound", "spasms", "minor_cut", "deep_wound") + f.risk("unvaccinated")
+    if f.has("spasms") and f.has("wound", "minor_cut", "deep_wound") and f.risk("unvaccinated"):
+        return f.has("spasms", "wound", "minor_cut", "deep_wound") + f.risk("unvaccinated")
+    return None
+
+
+def _hus(f: Findings) -> list[str] | None:
+    """Bloody diarrhoea in a child, or diarrhoea followed by little urine with pallor, swelling or red urine."""
+    bloody = f.has("bloody_diarrhoea")
+    after = f.has("dehydration", "pallor", "swelling_limbs", "blood_in_urine", "blood_in_urine_colour", "drowsy")
+    if bloody and (_age(f, 0, 16) or after):
+        return bloody + after
+    if f.has("diarrhoea", "bloody_diarrhoea") and f.has("dehydration") and f.has(
+            "pallor", "swelling_limbs", "blood_in_urine", "blood_in_urine_colour"):  # fmt: skip
+        return f.has("diarrhoea") + after
+    return None
+
+
+def _malaria_like(f: Findings) -> list[str] | None:
+    """High fever with rigors that has gone on for five days or is not improving, or fever after travel to a
+    malaria area: malaria and other serious fevers must be ruled out today."""
+    fever = _fever(f)
+    if not fever:
+        return None
+    days = f.days_of("fever", "chills")
+    lasting = days is not None and days >= 5
+    rigors = f.has("chills") + _temp(f, 102.2)
+    travel = f.risk("malaria_travel")
+    if rigors and (lasting or f.despite_treatment):
+        return [*fever, *rigors, f"{days:g} days" if lasting and days else "not improving"]
+    if travel and (rigors or f.has("headache", "body_ache", "vomiting", "jaundice", "confusion")):
+        return [*fever, *travel]
+    return None
+
+
+def _tick_borne(f: Findings) -> list[str] | None:
+    fever, exposure = _fever(f), f.risk("tick_exposure", "outdoor_exposure")
+    if fever and exposure and f.has("rash", "nonblanching_rash", "headache", "body_ache"):
+        return [*fever, *exposure, *f.has("rash", "nonblanching_rash", "headache")]
+    return None
+
+
+def _asthma_copd_worse(f: Findings) -> list[str] | None:
+    lungs = f.risk("asthma_copd") + f.has("wheeze")
+    breath = f.has("breathless", "wheeze", "cough")
+    if not (lungs and breath):
+        return None
+    if f.despite_treatment or (f.worsening and f.has("breathless")):
+        return [*lungs, *breath, "despite treatment" if f.despite_treatment else "getting worse"]
+    if (f.rr is not None and f.rr >= 25) or (f.spo2 is not None and f.spo2 < 94) or (f.hr is not None and f.hr >= 110):
+        return [*lungs, *breath, *_vital_red_flags(f)]
+    return None
+
+
+def _pneumonia_severe(f: Findings) -> list[str] | None:
+    """CURB-65-style: a chest infection with confusion, fast breathing, low pressure or age 65 and over."""
+    chest = _all(f.has("cough"), f.has("breathless", "chest_pain", "pleuritic_pain"))
+    if not (chest and _fever(f)):
+        return None
+    if f.has("confusion") or (f.rr is not None and f.rr >= 30) or (f.bp is not None and f.bp[0] < 90):
+        return chest + f.has("confusion")
+    if _age(f, 65) and f.has("breathless"):
+        return [*chest, "over 65"]
+    return None
+
+
+def _ectopic(f: Findings) -> list[str] | None:
+    early = f.has("missed_period") or (["pregnant"] if f.pregnant else [])
+    if f.sex == "male" or not early:
+        return None
+    pain = f.has("abdominal_pain", "rlq_pain", "severe_abdominal_pain", "flank_pain")
+    if pain and (f.has("vaginal_bleeding", "bleeding", "dizziness", "unconscious", "shoulder_tip")
+                 or f.has("missed_period")):  # fmt: skip
+        return early + pain + f.has("vaginal_bleeding", "bleeding", "dizziness", "unconscious", "shoulder_tip")
+    return None
+
+
+def _torsion(f: Findings) -> list[str] | None:
+    pain = f.has("testicular_pain")
+    if pain and (f.sudden or f.severe or _age(f, 0, 26) or f.has("vomiting", "abdominal_pain")):
+        return pain
+    return None
+
+
+def _upper_abdomen_surgical(f: Findings) -> list[str] | None:
+    """Pancreatitis, cholecystitis, a perforation: constant upper abdominal pain through to the back with vomiting,
+    or with fever and jaundice, or with a fast pulse or low pressure."""
+    pain = f.has("abdominal_pain", "severe_abdominal_pain", "rlq_pain")
+    if not pain:
+        return None
+    if f.has("radiating_back"):
+        return pain + f.has("radiating_back")
+    if _fever(f) and f.has("jaundice"):
+        return pain + f.has("jaundice")
+    shocked = (f.hr is not None and f.hr >= 120) or (f.bp is not None and f.bp[0] < 90)
+    return [*pain, *_vital_red_flags(f)] if shocked and _vital_red_flags(f) else None
+
+
+def _breathless_worsening(f: Findings) -> list[str] | None:
+    """Breathlessness that has come on or got worse over hours or days."""
+    breath = f.has("breathless")
+    days = f.days_of("breathless")
+    if breath and f.worsening and (days is None or days <= 7):
+        return [*breath, "getting worse"]
+    return None
+
+
+def _angle_closure(f: Findings) -> list[str] | None:
+    eye = f.has("eye_problem")
+    if eye and (f.sudden or f.severe) and f.has("blurred_vision", "vision_loss", "vomiting", "headache"):
+        return eye + f.has("blurred_vision", "vision_loss", "vomiting", "headache")
+    return None
+
+
+def _liver_failure(f: Findings) -> list[str] | None:
+    yellow = f.has("jaundice")
+    worse = f.has("confusion", "drowsy", "vomiting_blood", "mucosal_bleeding", "black_stool")
+    return yellow + worse if yellow and worse else None
+
+
+def _heavy_rectal_bleeding(f: Findings) -> list[str] | None:
+    blood = f.has("rectal_bleeding", "bloody_diarrhoea")
+    faint = f.has("dizziness", "unconscious", "pallor") + (
+        [f"heart rate {f.hr}"] if f.hr is not None and f.hr >= 110 else [])  # fmt: skip
+    return blood + faint if blood and faint and not _age(f, 0, 16) else None
+
+
+def _dka(f: Findings) -> list[str] | None:
+    sugar = f.risk("diabetes") + (["high sugar"] if f.sugar is not None and f.sugar >= 250 else [])
+    sick = f.has("vomiting", "persistent_vomiting", "abdominal_pain", "fruity_breath")
+    if sugar and sick and (f.has("thirst_urination", "fruity_breath", "breathless", "drowsy", "confusion")
+                           or (f.sugar is not None and f.sugar >= 250)):  # fmt: skip
+        return sugar + sick
+    return None
+
+
+def _anaphylaxis_after_sting(f: Findings) -> list[str] | None:
+    allergy = f.has("hives", "insect_bite", "rash")
+    system = f.has("dizziness", "unconscious", "swelling_throat", "severe_breathless", "wheeze")
+    return allergy + system if allergy and system and f.has("hives", "swelling_throat") else None
+
+
+SYNDROMES: tuple[Rule, ...] = (
+    # --- emergency ---------------------------------------------------------------------------------------------
+    Rule("sepsis_signs", "emergency", "emergency medicine", ("CBC", "CRP", "Blood culture", "Serum lactate"),
+         "signs of infection with a very fast pulse or breathing, low blood pressure, low oxygen, confusion or "
+         "mottled skin, or fever during chemotherapy or other weakened immunity (sepsis)", _sepsis),
+    Rule("heart_cause_chest_pain", "emergency", "cardiology", ("ECG", "Troponin I", "CK-MB"),
+         "chest pain at an age or with risks (diabetes, blood pressure, smoking, heart disease) that make the heart "
+         "its likeliest cause, until an ECG shows otherwise", _chest_pain_at_risk),
+    Rule("pulmonary_embolism_signs", "emergency", "pulmonology", ("D-dimer", "CT pulmonary angiogram", "ECG"),
+         "breathlessness with chest pain on breathing, coughed blood or a fast pulse, and a reason for a clot "
+         "(a swollen leg, recent surgery or travel, the pill, cancer)", _pe),
+    Rule("dvt_at_risk", "emergency", "general medicine", ("D-dimer", "Doppler ultrasound of leg veins"),
+         "one leg swollen and painful, over 40 or with a reason for a clot: a clot in the leg (DVT) can travel to "
+         "the lungs and must be checked today",
+         lambda f: _one_leg(f) + f.risk("dvt_risk") if _one_leg(f) and (_age(f, 40) or f.risk("dvt_risk"))
+         and (f.days_of("calf_swelling") or 0) < 28 else None),
+    Rule("aortic_dissection_signs", "emergency", "cardiology", ("CT aortogram", "ECG"),
+         "a tearing or ripping pain in the chest, back or belly",
+         lambda f: _all(f.has("tearing_pain"), f.has("chest_pain", "back_pain", "abdominal_pain", "tearing_pain"))),
+    Rule("renal_colic_or_aneurysm", "emergency", "urology",
+         ("Urine routine", "Ultrasound KUB", "Kidney function tests"),
+         "severe or sudden pain in the side or back spreading to the groin (a kidney stone, or over 60 an aortic "
+         "aneurysm until shown otherwise)", _renal_colic_or_aaa),
+    Rule("tetanus_signs", "emergency", "emergency medicine", (),
+         "a stiff jaw or muscle spasms after a wound, or without tetanus vaccination", _tetanus),
+    Rule("hus_signs", "emergency", "paediatrics", ("CBC", "Kidney function tests", "Peripheral smear"),
+         "bloody diarrhoea in a child, or after diarrhoea: little urine, paleness, puffiness or red urine "
+         "(haemolytic uraemic syndrome)", _hus),
+    Rule("malaria_or_serious_fever", "emergency", "general medicine",
+         ("Malaria antigen", "Peripheral smear for malaria", "CBC", "Dengue NS1"),
+         "high fever with rigors for five days or not improving, or fever after travel to a malaria area",
+         _malaria_like),
+    Rule("tick_borne_fever", "emergency", "general medicine", ("CBC with platelet count", "Liver function tests"),
+         "fever with a rash or headache after a tick bite or time in woods or long grass (spotted fever)",
+         _tick_borne),
+    Rule("severe_asthma_or_copd", "emergency", "pulmonology", ("SpO2", "Peak flow", "Chest X-ray", "ABG"),
+         "asthma or COPD with breathlessness getting worse or not helped by inhalers, or fast breathing or low "
+         "oxygen", _asthma_copd_worse),
+    Rule("severe_pneumonia_signs", "emergency", "pulmonology", ("Chest X-ray", "CBC", "CRP", "Blood culture"),
+         "a chest infection with confusion, very fast breathing, low blood pressure, or breathlessness over 65",
+         _pneumonia_severe),
+    Rule("ectopic_pregnancy_signs", "emergency", "obstetrics", ("Urine pregnancy test", "Serum beta-hCG",
+                                                                "Ultrasound pelvis"),
+         "tummy pain with a missed period or early pregnancy, with bleeding or dizziness (an ectopic pregnancy "
+         "until shown otherwise)", _ectopic),
+    Rule("testicular_torsion_young", "emergency", "urology", ("Ultrasound scrotum with Doppler",),
+         "testicle pain that is sudden, severe, with vomiting or in a young man (torsion must be ruled out within "
+         "hours)", _torsion),
+    Rule("upper_abdomen_surgical", "emergency", "general surgery", ("CBC", "Serum lipase", "Liver function tests",
+                                                                    "Ultrasound abdomen"),
+         "stomach pain through to the back with vomiting, with fever and jaundice, or with a racing pulse or low "
+         "blood pressure", _upper_abdomen_surgical),
+    Rule("breathlessness_getting_worse", "emergency", "pulmonology", ("SpO2", "Chest X-ray", "ECG"),
+         "breathlessness that has come on or got worse over hours or days", _breathless_worsening),
+    Rule("acute_glaucoma_signs", "emergency", "ophthalmology", (),
+         "a sudden or severe painful red eye with blurred vision, headache or vomiting", _angle_closure),
+    Rule("acute_liver_failure_signs", "emergency", "gastroenterology", ("Liver function tests", "PT/INR"),
+         "jaundice with confusion, drowsiness or bleeding", _liver_failure),
+    Rule("heavy_rectal_bleeding", "emergency", "general surgery", ("CBC", "Blood grouping", "PT/INR"),
+         "bleeding from the back passage with dizziness, fainting, paleness or a racing pulse",
+         _heavy_rectal_bleeding),
+    Rule("diabetic_ketoacidosis_risk", "emergency", "endocrinology",
+         ("Random blood sugar", "Urine ketones", "Serum electrolytes", "ABG"),
+         "diabetes or a very high sugar with vomiting, stomach pain, fast breathing or drowsiness", _dka),
+    Rule("anaphylaxis_after_sting", "emergency", "emergency medicine", (),
+         "hives or swelling with dizziness, fainting or breathing trouble", _anaphylaxis_after_sting),
+    Rule("danger_vital_signs", "emergency", "emergency medicine", ("ECG", "SpO2", "Serum electrolytes"),
+         "a breathing rate of 30 or more, or a pulse over 140 or under 40",
+         lambda f: ([f"breathing rate {f.rr}"] if f.rr is not None and f.rr >= 30 else [])
+         + ([f"heart rate {f.hr}"] if f.hr is not None and (f.hr > 140 or f.hr < 40) else []) or None),
+    # --- urgent: a doctor within 24 hours ------------------------------------------------------------------------
+    Rule("strep_throat_signs", "urgent", "ENT", ("Throat swab", "CBC"),
+         "a sore throat with fever and pus on the tonsils, swollen glands or in a child (it may need antibiotics)",
+         lambda f: _all(f.has("sore_throat"), _fever(f), f.has("tonsil_signs", "swollen_glands")
+                        or (["child"] if _age(f, 0, 16) else []))),
+    Rule("ear_infection_signs", "urgent", "ENT", (),
+         "ear pain with fever, or in a child",
+         lambda f: _all(f.has("ear_pain"), _fever(f) or (["child"] if _age(f, 0, 16) else []))),
+    Rule("cellulitis_signs", "urgent", "general surgery", ("CBC", "CRP", "Random blood sugar"),
+         "red, hot, tender or spreading skin (an infection, cellulitis, that needs antibiotics)",
+         lambda f: f.has("cellulitis") if f.has("cellulitis") and not f.has("sunburn") else None),
+    Rule("bloody_diarrhoea", "urgent", "gastroenterology", ("Stool routine", "Stool culture", "CBC"),
+         "bloody diarrhoea", lambda f: _any(f.has("bloody_diarrhoea"))),
+    Rule("stiff_jaw", "urgent", "general medicine", (),
+         "a jaw that will not open fully", lambda f: _any(f.has("trismus"))),
+    Rule("kidney_infection_signs", "urgent", "urology", ("Urine routine", "Urine culture", "CBC"),
+         "pain in the side with fever or burning urination (a kidney infection)",
+         lambda f: _all(f.has("flank_pain"), _fever(f) + f.has("burning_urination"))),
+    Rule("lyme_rash", "urgent", "general medicine", (),
+         "a spreading ring-shaped rash after a tick bite (Lyme disease needs antibiotics)",
+         lambda f: _any(f.has("bullseye_rash"))),
+    Rule("fever_after_travel", "urgent", "general medicine", ("Malaria antigen", "CBC", "Dengue NS1"),
+         "fever after travel to a malaria area", lambda f: _all(_fever(f), f.risk("malaria_travel"))),
+    # --- routine --------------------------------------------------------------------------------------------
+    Rule("throat_and_glands_lasting", "routine", "general medicine", ("CBC", "Monospot / EBV serology"),
+         "a sore throat with swollen glands and tiredness (glandular fever)",
+         lambda f: _all(f.has("sore_throat"), f.has("swollen_glands"), f.has("fatigue"))),
+)  # fmt: skip
+
+ALL_RULES: tuple[Rule, ...] = tuple(
+    sorted((*SYNDROMES, *RULES), key=lambda r: r.level == "emergency" and r.id in _GENERIC_LAST)
+)
