@@ -13,7 +13,7 @@ from core import audit, tracking
 from core.errors import InvalidInput
 from core.identity import RequestMeta
 from core.triage import nlp
-from core.triage.rules import LEVELS, MILD
+from core.triage.rules import LEVELS, MILD, chest_wall_young
 from core.triage.syndromes import ALL_RULES
 from core.vault import Vault
 
@@ -79,6 +79,14 @@ class Assessment:
         }
 
 
+def _mild(found: nlp.Findings) -> set[str]:
+    """What settles at home on its own: the mild concepts, and a young person's chest-wall pain."""
+    mild = set(MILD) | ({"chest_pain"} if chest_wall_young(found) else set())
+    if found.has("sunburn", "burn_injury") and found.mild:
+        mild.add("cellulitis")  # "red, hot and sore" describes the sunburn or the small burn
+    return mild
+
+
 def assess(
     text: object,
     *,
@@ -109,7 +117,7 @@ def assess(
     present = found.symptoms()
     if fired:
         level = max((rule.level for rule, _ in fired), key=LEVELS.index)
-    elif present and all(m.concept in MILD for m in present) and not found.severe:
+    elif present and all(m.concept in _mild(found) for m in present) and not found.severe:
         level = "routine" if found.age is not None and (found.age >= 65 or found.age < 1) else "self_care"
     else:
         level = "routine"  # something we do not know how to weigh: a doctor should

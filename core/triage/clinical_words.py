@@ -14,7 +14,7 @@ from __future__ import annotations
 CLINICAL: dict[str, tuple[str, ...]] = {
     "chest_pain": ("retrosternal pain", "retrosternal", "substernal", "precordial pain", "angina", "cp",
                    "chest heaviness", "pressure-like chest pain", "chest wall pain", "pleuritic chest pain"),
-    "breathless": ("dyspnoea", "dyspnea", "dyspnoeic", "dyspneic", "sob", "soboe", "doe", "tachypnoea", "tachypnea",
+    "breathless": ("dyspnoea", "dyspnea", "dyspnoeic", "dyspneic", "sob", "soboe", "tachypnoea", "tachypnea",
                    "tachypnoeic", "tachypneic", "exertional dyspnoea", "exertional dyspnea", "difficulty in breathing",
                    "breathing difficulties", "winded", "short of breath", "hanf", "haanf", "हांफ"),
     "severe_breathless": ("dyspnoea at rest", "dyspnea at rest", "sob at rest", "breathless at rest",
@@ -115,7 +115,7 @@ CLINICAL: dict[str, tuple[str, ...]] = {
     "tearing_pain": ("tearing pain", "ripping pain", "tearing sensation", "tearing chest pain", "tearing back pain",
                      "described as tearing", "describes as tearing", "tearing in nature"),
     "pallor": ("pale", "pallor", "very pale", "ashen", "grey and sweaty", "gray and sweaty", "pasty"),
-    "dehydration": ("barely passed urine", "reduced urine output", "decreased urine output", "oliguria", "anuria",
+    "dehydration": ("पेशाब बहुत कम", "peshab bahut kam", "urine is very less","barely passed urine", "reduced urine output", "decreased urine output", "oliguria", "anuria",
                     "little urine", "hardly passed urine", "not passed urine", "no wet nappies"),
     "swelling_limbs": ("pedal oedema", "pedal edema", "ankle oedema", "ankle edema", "leg oedema", "leg edema",
                        "peripheral oedema", "peripheral edema", "puffy eyelids", "periorbital swelling",
@@ -135,12 +135,33 @@ CLINICAL: dict[str, tuple[str, ...]] = {
     "eye_problem": ("conjunctivitis", "pink eye", "conjunctival injection", "crusting", "sticky eyes",
                     "crusted eyelids", "gritty eye", "gritty eyes"),
     "stye": ("stye", "hordeolum", "lump on the eyelid", "lump on her eyelid", "lump on his eyelid",
-             "eyelid lump", "swelling on the eyelid"),
+             "eyelid lump", "swelling on the eyelid", "upper eyelid", "lower eyelid", "eyelid margin", "lid margin"),
     "cellulitis": ("cellulitis", "red, hot", "red hot", "red and hot", "red and warm", "red, warm", "warm, red",
                    "hot, red", "red, swollen and tender", "red, tender", "red and tender", "red tender",
                    "spreading erythema", "erythema spreading", "warm and tender", "warm, tender", "tender and warm",
                    "erythematous and warm", "warm erythematous", "has spread beyond"),
-    "skin_problem": ("lice", "head lice", "nits", "itchy scalp", "dandruff", "vaginal itching", "itching down there"),
+    "skin_problem": ("dandruff", "vaginal itching", "itching down there"),
+    "burn_injury": ("boiling water", "hot water", "from a kettle", "the burn", "a burn", "small burn", "minor burn",
+                    "burned her", "burned his", "burnt her", "burnt his", "scalded"),
+    "burning_urination": ("dysuria", "stinging on urination", "pain on urination", "burning on urination",
+                          "burning micturition"),
+    "urinary_frequency": ("urinary frequency", "urgency", "nocturia", "frequency of urination", "frequent micturition",
+                          "urinating frequently"),
+    "genital_discharge": ("urethral discharge", "penile discharge", "discharge from his penis", "vaginal discharge",
+                          "foul-smelling discharge", "foul smelling discharge", "purulent discharge"),
+    "tingling_numbness": ("numbness", "numb", "pins and needles", "paraesthesia", "paresthesia"),
+    "heavy_periods": ("amenorrhoea", "amenorrhea", "no periods", "periods stopped", "absent periods",
+                      "oligomenorrhoea", "oligomenorrhea", "irregular menses", "dysmenorrhoea", "dysmenorrhea",
+                      "postmenopausal bleeding", "post-menopausal bleeding", "not resumed menses"),
+    "incontinence": ("urinary incontinence", "leakage of urine", "urinary leakage", "leaking urine"),
+    "muscle_pain": ("muscle pain", "muscle pains", "myalgia", "myalgias", "muscle aches", "muscle tenderness",
+                    "muscles ache", "aching muscles", "muscle weakness"),
+    "lice": ("lice", "head lice", "nits", "moving insects in the hair", "itchy scalp", "joon", "जूँ", "जुएं"),
+    "sunburn": ("without sunscreen", "no sunscreen", "at the beach", "in the sun", "sun exposure", "dhoop mein",
+                "धूप में", "धूप से"),
+    "thunderclap_headache": ("sabse bura dard", "sabse tez dard", "zindagi ka sabse", "सबसे बुरा दर्द",
+                             "सबसे तेज दर्द", "ज़िंदगी का सबसे", "जिंदगी का सबसे"),
+    "unconscious": ("uth nahi rahi", "uth nahi raha", "utha nahi", "hosh nahi", "होश नहीं", "उठ नहीं"),
     "thrush": ("thrush", "thick white discharge", "cottage cheese", "vaginal yeast"),
     "insect_bite": ("bug bites", "bug bite", "itchy bumps", "itchy red bumps", "red bumps", "bites",
                     "bitten by insects", "stung", "wasp", "hornet", "sting"),
@@ -205,9 +226,14 @@ CLINICAL: dict[str, tuple[str, ...]] = {
     "liver_disease": ("cirrhosis", "liver disease", "hepatitis", "alcoholic", "heavy drinker", "alcohol excess"),
 }  # fmt: skip
 
-_LEG = ("leg", "legs", "calf", "thigh", "shin", "ankle")
+_LEG = ("leg", "legs", "calf", "thigh")
 _SWOLLEN = ("swelling", "swollen", "swell", "oedema", "edema", "oedematous", "edematous", "enlarged", "bigger",
             "tender", "painful", "pain", "warm")  # fmt: skip
+
+
+def _both_ways(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[tuple[tuple[str, ...], ...], ...]:
+    return ((a, b), (b, a))
+
 
 CLINICAL_COMBOS: dict[str, tuple[tuple[tuple[str, ...], ...], ...]] = {
     # "swelling of the left leg", "right calf is swollen and tender", "left leg has been painful and swollen"
@@ -247,8 +273,13 @@ CLINICAL_COMBOS: dict[str, tuple[tuple[tuple[str, ...], ...], ...]] = {
     "trismus": ((("jaw",), ("stiff", "stiffness", "tight", "locked", "clenched")),),
     "sprain": ((("rolled", "twisted", "turned", "sprained"), ("ankle", "knee", "wrist")),),
     "cellulitis": ((("redness", "erythema"), ("spreading", "spread", "expanding", "tracking")),),
-    "stye": ((("eyelid", "lid"), ("lump", "bump", "swelling", "swollen", "tender")),),
+    "breast_problem": _both_ways(("breast", "breasts", "nipple"), ("swelling", "swollen", "lump", "mass", "pain",
+                                                                   "painful", "redness", "red", "discharge", "tender")),
+    "stye": _both_ways(("eyelid", "lid"), ("lump", "bump", "swelling", "swollen", "tender", "pimple")),
     "tearing_pain": ((("pain",), ("tearing", "ripping")), (("tearing", "ripping"), ("pain",))),
+    "dehydration": ((("peshab", "पेशाब", "urine"), ("kam", "कम", "less", "little", "reduced", "decreased")),),
+    "swelling_limbs": _both_ways(("चेहरा", "चेहरे", "chehra", "chehre", "eyelids", "eyes"),
+                                 ("सूजा", "सूजन", "sooja", "sujan", "swollen", "puffy")),
     "radiating_back": ((("radiating", "radiates", "radiated", "radiation", "spreading", "spreads", "going", "goes",
                          "through", "bores", "boring"), ("back",)),),
     "severe_breathless": ((("dyspnoea", "dyspnea", "breathless", "breathlessness", "sob", "dyspneic", "dyspnoeic",

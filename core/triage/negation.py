@@ -132,6 +132,18 @@ def _stops(doc: Doc, i: int, clause: set[int], first: bool) -> bool:
     return _ends_sentence(doc, i) or i in clause or word in _CONTRAST or (not first and word in CLAUSE)
 
 
+def _qualifier_end(doc: Doc, i: int) -> int:
+    """Where a list item's qualifier ends ("numbness *in the groin* or …"): up to GAP plain words that lead to a
+    separator; otherwise the item ends where it is."""
+    for j in range(i, min(i + GAP + 1, len(doc))):
+        word = doc[j].lower_
+        if word in SEPARATORS:
+            return j
+        if _ends_sentence(doc, j) or word in CLAUSE or word in _CONTRAST or word in _PERSONAL or word in _VERBS:
+            return i
+    return i
+
+
 def _separators(doc: Doc, i: int) -> tuple[int, set[str]]:
     """The separators from ``i`` on ("," "or" ", and" …): where they end and which they were."""
     seen: set[str] = set()
@@ -152,7 +164,7 @@ def _forward(doc: Doc, i: int, starts: dict[int, Span], clause: set[int]) -> Ite
             if via == "comma" and (not bare or said):
                 return
             yield ent
-            i, seen = _separators(doc, ent.end)
+            i, seen = _separators(doc, _qualifier_end(doc, ent.end) if via != "comma" else ent.end)
         elif first and doc[i].lower_ in ("any", "a", "the", "recent", "significant", "known", "other"):
             i += 1
             continue

@@ -6,6 +6,7 @@ oxygen, duration, age, pregnancy, severity."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -182,15 +183,21 @@ _UNIT_DAYS = {
     "day": 1, "days": 1, "din": 1, "दिन": 1,
     "week": 7, "weeks": 7, "hafte": 7, "hafta": 7, "हफ्ते": 7, "हफ़्ते": 7,
     "month": 30, "months": 30, "mahine": 30, "mahina": 30, "महीने": 30,
+    "year": 365, "years": 365, "yr": 365, "yrs": 365, "saal": 365,
 }  # fmt: skip
 _DURATION = re.compile(
     r"(?<![\w\u0900-\u097f])(?<!times )(?<!once )(?<!twice )(?<!per )"
     r"(\d{1,3}|a few|a couple of|couple of|few|several|one|a|an|two|three|four|five|six|seven|eight|nine|ten|twelve"
     r"|ek|do|teen|chaar|char|paanch|panch"
     r"|saat|एक|दो|तीन|चार|पांच|पाँच|सात)\s*-?\s*"
-    r"(hours?|hrs?|ghante|ghanta|days?|din|weeks?|wks?|hafte|hafta|months?|mths?|mnths?|mahine|mahina|घंटे|दिन|हफ्ते"
+    r"(hours?|hrs?|ghante|ghanta|days?|din|weeks?|wks?|hafte|hafta|months?|mths?|mnths?|mahine|mahina|years?|yrs?"
+    r"|saal|घंटे|दिन|हफ्ते"
     r"|हफ़्ते|महीने)"
     r"(?![\w\u0900-\u097f])(?!\s*(?:-\s*)?(?:old|ka\b|ki\b|ke\b|baby|pregnant|ki garbh|की|का))"
+)
+_LONG_STANDING = re.compile(
+    r"\blong[- ]?standing|for (?:a )?long time|for years|several years|many years|since childhood|\brecurrent "
+    r"episodes|\bchronic\b|bahut samay se|saalon se|सालों से"
 )
 _SLASH = re.compile(r"(?<![\d/])(\d{1,2})/(7|52|12)(?![\d/])")
 _TEMP = re.compile(
@@ -225,6 +232,7 @@ _SUDDEN = re.compile(
 )
 _OVERDOSE = re.compile(
     r"\b(?:\d{2,}|ten|fifteen|twenty|thirty|many|lots of|a lot of|whole strip of|full strip of|a bottle of|"
+    r"bahut saari|bahut sari|bahut si|bahut saare|dher saari|"
     r"all (?:my|the|his|her))\s+(?:[a-z']+\s+){0,2}(?:pills|tablets|capsules|goliyan)\b"
     r"|\d{2,}\s*(?:\S+\s+){0,2}?(?:गोलियाँ|गोलियां)"
 )
@@ -253,6 +261,8 @@ def _days(text: str) -> float | None:
         spans.append(int(number) * {"7": 1, "52": 7, "12": 30}[unit])
     if spans:
         return max(spans)
+    if _LONG_STANDING.search(text):
+        return 60
     if "since yesterday" in text or "kal se" in text or "कल से" in text:
         return 1
     if "since morning" in text or "since today" in text or "aaj se" in text or "subah se" in text:
@@ -288,7 +298,19 @@ def _age(text: str) -> float | None:
 
 
 def normalize(text: str) -> str:
+    """One form for what can be typed several ways: Devanagari with or without the nukta ("तेज़"/"तेज"), the
+    danda as a full stop, no zero-width joiners."""
+    text = unicodedata.normalize("NFD", text).replace("\u093c", "")
+    text = unicodedata.normalize("NFC", text)
     return re.sub(r"\s+", " ", text.replace("।", ". ").replace("\u200d", "")).strip()
+
+
+# Anything swallowed: by a child this is an emergency whatever the amount ("ate some of grandma's BP tablets").
+_INGESTED = re.compile(
+    r"\b(?:ate|eaten|swallowed|chewed|drank|got into)\b[^.;]{0,40}?\b(?:tablets?|pills?|medicines?|capsules?|"
+    r"goliyan|goli|dawai)\b|\b(?:tablets?|pills?|goliyan|goli|dawai|गोलियां|गोलियाँ|गोली|दवा)\b[^.;]{0,20}?"
+    r"(?:kha li|kha liya|kha gaya|kha gayi|kha gye|pee li|खा ली|खा लिया|खा गया|खा गई)"
+)
 
 
 def read(text: str) -> Findings:
@@ -328,6 +350,8 @@ def read(text: str) -> Findings:
     found.improving = bool(_IMPROVING.search(low))
     found.diabetic = clinical.affirmed(_DIABETIC, low)
     found.chronic = clinical.affirmed(_CHRONIC, low)
+    if m := _INGESTED.search(low):
+        found.mentions.append(Mention("ingested_medicine", low[m.start() : m.end()], negated=False))
     if m := _OVERDOSE.search(low):
         found.mentions.append(Mention("poisoning", low[m.start() : m.end()], negated=False))
     return found

@@ -11,6 +11,7 @@ A symmetric-delete index (as in SymSpell) keeps it to a few dictionary lookups p
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
@@ -115,6 +116,7 @@ _HINDI_SUFFIXES = sorted(
 
 
 def _hindi_stem(word: str) -> str:
+    word = unicodedata.normalize("NFC", unicodedata.normalize("NFD", word).replace("\u093c", ""))  # no nukta
     for suffix in _HINDI_SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 2:
             return word[: -len(suffix)]

@@ -36,7 +36,8 @@ def _any(*groups: list[str]) -> list[str] | None:
 
 def _lasting(f: Findings, *concepts: str, days: float = 7) -> list[str] | None:
     """The words for ``concepts`` when they have lasted ``days`` or more."""
-    return f.has(*concepts) or None if f.days and f.days >= days else None
+    lasted = f.days_of(*concepts)
+    return f.has(*concepts) or None if lasted and lasted >= days else None
 
 
 def _age(f: Findings, lo: float = 0, hi: float = 200) -> bool:
@@ -60,6 +61,42 @@ def _chest_wall_or_chest_infection(f: Findings) -> bool:
     if f.has("sweating", "radiating_pain", "cold_clammy"):
         return False
     return bool(f.has("chest_wall") or (f.has("pleuritic_pain") and _fever(f)) or (f.has("cough") and _fever(f)))
+
+
+_THYROID = ("fatigue", "weight_change", "hair_loss")
+# Settle slowly and have their own limits: a cough three weeks, a cold three, hay fever never.
+_SETTLE_IN_TWO_WEEKS = {
+    "headache",
+    "back_pain",
+    "back_pain_strain",
+    "sprain",
+    "skin_problem",
+    "eye_problem",
+    "minor_injury",
+    "acidity",
+    "bloating",
+    "insect_bite",
+    "mouth_ulcer",
+    "minor_cut",
+    "wound",
+}
+_SLOW_SETTLING = {"cough", "cold", "allergy_pattern", "sinus", "sore_throat", "ear_pain", "lice"}
+
+
+def _lasting_illness(f: Findings) -> list[str] | None:
+    present = {m.concept for m in f.symptoms()} - _SLOW_SETTLING
+    if f.risk("allergy_pattern"):
+        present -= {"eye_problem", "skin_problem", "cold"}  # hay fever lasts the season
+    if not present or f.improving:
+        return None
+    days = f.days_of(*present)
+    limit = 14 if present <= _SETTLE_IN_TWO_WEEKS else 7
+    return [f"{days:g} days"] if days and days >= limit else None
+
+
+def chest_wall_young(f: Findings) -> bool:
+    """Chest pain under 40 that the person shows comes from the chest wall (tender to press, after the gym)."""
+    return bool(f.has("chest_wall")) and _age(f, 0, 40) and not f.has("sweating", "radiating_pain", "breathless")
 
 
 def _fever(f: Findings) -> list[str]:
@@ -174,7 +211,8 @@ RULES: tuple[Rule, ...] = (
     Rule("young_infant_fever", "emergency", "paediatrics", ("CBC", "CRP", "Urine routine", "Blood culture"),
          "fever in a baby under 3 months", lambda f: _fever(f) if _age(f, 0, 0.25) else None),
     Rule("sudden_worst_headache", "emergency", "neurology", ("CT brain",),
-         "a sudden, very severe headache", lambda f: _any(f.has("thunderclap_headache"))),
+         "a sudden, very severe headache",
+         lambda f: _any(f.has("thunderclap_headache")) or (f.has("headache") if f.sudden and f.severe else None)),
     Rule("low_oxygen", "emergency", "pulmonology", ("Chest X-ray", "ABG"),
          "oxygen saturation below 92%",
          lambda f: [f"oxygen {f.spo2}%"] if f.spo2 is not None and f.spo2 < 92 else None),
@@ -235,7 +273,7 @@ RULES: tuple[Rule, ...] = (
     Rule("fever_with_abdominal_pain", "urgent", "general medicine", ("CBC", "Widal / Typhidot", "Ultrasound abdomen"),
          "fever with stomach pain", lambda f: _all(_fever(f), f.has("abdominal_pain", "rlq_pain"))),
     Rule("chest_pain", "urgent", "cardiology", ("ECG", "Troponin I", "Lipid profile"),
-         "chest pain", lambda f: _any(f.has("chest_pain"))),
+         "chest pain", lambda f: None if chest_wall_young(f) else _any(f.has("chest_pain"))),
     Rule("breathlessness", "urgent", "pulmonology", ("Chest X-ray", "CBC"),
          "breathlessness", lambda f: _any(f.has("breathless"))),
     Rule("fever_3_days", "urgent", "general medicine",
@@ -304,8 +342,9 @@ RULES: tuple[Rule, ...] = (
     Rule("diabetes_symptoms", "routine", "endocrinology", ("Fasting blood sugar", "HbA1c", "Urine routine"),
          "thirst and frequent urination", lambda f: _any(f.has("thirst_urination"))),
     Rule("ent_lasting", "routine", "ENT", ("CBC",),
-         "a blocked nose, sinus pain, sore throat or ear trouble for a week or more",
-         lambda f: _lasting(f, *_ENT)),
+         "sinus pain, a sore throat or ear trouble for a week or more, or a blocked nose for three weeks",
+         lambda f: _lasting(f, "sinus", "sore_throat", "ear_pain")
+         or (None if f.risk("allergy_pattern") else _lasting(f, "cold", days=21))),
     Rule("low_mood", "routine", "psychiatry", (),
          "low mood, loss of interest, anxiety or poor sleep", lambda f: _any(f.has("low_mood"))),
     Rule("prostate_symptoms", "routine", "urology", ("PSA", "Urine routine", "Ultrasound KUB with prostate"),
@@ -341,16 +380,17 @@ RULES: tuple[Rule, ...] = (
          lambda f: _lasting(f, "back_pain", "back_pain_strain")),
     Rule("skin_problem_lasting", "routine", "dermatology", (),
          "a skin problem for a week or more",
-         lambda f: _lasting(f, "skin_problem")),
+         lambda f: None if f.risk("allergy_pattern") else _lasting(f, "skin_problem")),
     Rule("thyroid_symptoms", "routine", "endocrinology", ("Thyroid profile (TSH, T3, T4)", "CBC"),
-         "tiredness, weight change or hair loss", lambda f: _any(f.has("fatigue", "weight_change", "hair_loss"))),
+         "tiredness, weight change or hair loss for two weeks or more, or together",
+         lambda f: _lasting(f, "fatigue", "weight_change", "hair_loss", days=14)
+         or (f.has(*_THYROID) if len({m.concept for m in f.symptoms() if m.concept in _THYROID}) >= 2 else None)),
     Rule("urine_symptoms", "routine", "general medicine", ("Urine routine", "Urine culture"),
          "burning urination", lambda f: _any(f.has("burning_urination"))),
     Rule("joint_pain", "routine", "orthopaedics", ("Uric acid", "RA factor", "CRP", "Vitamin D"),
          "joint pain", lambda f: _any(f.has("joint_pain"))),
     Rule("lasting_symptoms", "routine", "general medicine", ("CBC",),
-         "symptoms for a week or more", lambda f: [f"{f.days:g} days"] if f.days and f.days >= 7 and f.mentions
-         and not f.improving and any(not m.negated for m in f.mentions) else None),
+         "symptoms for a week or more (two, for mild ones)", lambda f: _lasting_illness(f)),
     Rule("palpitations", "routine", "cardiology", ("ECG", "Thyroid profile"),
          "palpitations", lambda f: _any(f.has("palpitations"))),
     Rule("loose_motions_lasting", "routine", "gastroenterology", ("Stool routine", "Serum electrolytes"),
@@ -372,6 +412,6 @@ MILD = ("fever", "chills", "headache", "cough", "sore_throat", "cold", "body_ach
         "abdominal_pain", "dizziness", "rash", "hives", "minor_cut", "insect_bite", "acidity", "constipation",
         "back_pain", "skin_problem", "eye_problem", "ear_pain", "burn_injury", "bleeding", "joint_pain", "sprain",
         "bloating", "bedwetting", "period_pain", "pregnancy_nausea", "snoring", "sunburn", "minor_injury",
-        "mouth_ulcer", "back_pain_strain", "sinus", "wound", "stye", "thrush", "gastro", "allergy_pattern")  # fmt: skip
+        "mouth_ulcer", "back_pain_strain", "sinus", "wound", "stye", "thrush", "gastro", "allergy_pattern", "lice", "anorexia", "chest_wall")  # fmt: skip
 
 _ALL: tuple[str, ...] = tuple(CONCEPTS)

@@ -244,7 +244,7 @@ SYNDROMES: tuple[Rule, ...] = (
     Rule("dvt_at_risk", "emergency", "general medicine", ("D-dimer", "Doppler ultrasound of leg veins"),
          "one leg swollen and painful, over 40 or with a reason for a clot: a clot in the leg (DVT) can travel to "
          "the lungs and must be checked today",
-         lambda f: _one_leg(f) + f.risk("dvt_risk") if _one_leg(f) and (_age(f, 40) or f.risk("dvt_risk"))
+         lambda f: _one_leg(f) + f.risk("dvt_risk") if _one_leg(f) and (_age(f, 40) or f.risk("dvt_risk")) and not f.has("cellulitis")
          and (f.days_of("calf_swelling") or 0) < 28 else None),
     Rule("aortic_dissection_signs", "emergency", "cardiology", ("CT aortogram", "ECG"),
          "a tearing or ripping pain in the chest, back or belly",
@@ -286,6 +286,10 @@ SYNDROMES: tuple[Rule, ...] = (
          "breathlessness that has come on or got worse over hours or days", _breathless_worsening),
     Rule("acute_glaucoma_signs", "emergency", "ophthalmology", (),
          "a sudden or severe painful red eye with blurred vision, headache or vomiting", _angle_closure),
+    Rule("red_urine_with_jaundice_or_muscle_pain", "emergency", "general medicine",
+         ("Urine routine", "CPK", "Kidney function tests", "CBC", "Peripheral smear"),
+         "red or dark urine with jaundice or with aching, weak muscles (red cells or muscle breaking down)",
+         lambda f: _all(f.has("blood_in_urine", "blood_in_urine_colour"), f.has("jaundice", "muscle_pain"))),
     Rule("acute_liver_failure_signs", "emergency", "gastroenterology", ("Liver function tests", "PT/INR"),
          "jaundice with confusion, drowsiness or bleeding", _liver_failure),
     Rule("heavy_rectal_bleeding", "emergency", "general surgery", ("CBC", "Blood grouping", "PT/INR"),
@@ -323,7 +327,21 @@ SYNDROMES: tuple[Rule, ...] = (
          lambda f: _any(f.has("bullseye_rash"))),
     Rule("fever_after_travel", "urgent", "general medicine", ("Malaria antigen", "CBC", "Dengue NS1"),
          "fever after travel to a malaria area", lambda f: _all(_fever(f), f.risk("malaria_travel"))),
+    Rule("abdominal_pain_getting_worse", "urgent", "general surgery", ("CBC", "CRP", "Ultrasound abdomen"),
+         "stomach pain that is getting worse, or with vomiting and no appetite",
+         lambda f: f.has("abdominal_pain", "rlq_pain") if f.has("abdominal_pain", "rlq_pain") and (
+             f.worsening or (f.has("vomiting") and f.has("anorexia"))) else None),  # fmt: skip
+    Rule("breast_infection_signs", "urgent", "general surgery", ("CBC", "Ultrasound breast"),
+         "a painful, red or swollen breast with fever (mastitis or an abscess)",
+         lambda f: _all(f.has("breast_problem"), _fever(f))),
+    Rule("genital_discharge", "urgent", "general medicine", ("Urine routine", "NAAT for chlamydia and gonorrhoea"),
+         "a discharge from the penis or a foul-smelling discharge (an infection to treat and test for)",
+         lambda f: _any(f.has("genital_discharge"))),
     # --- routine --------------------------------------------------------------------------------------------
+    Rule("new_abdominal_pain_over_50", "routine", "gastroenterology", ("CBC", "Ultrasound abdomen"),
+         "stomach pain that is new after 50", lambda f: f.has("abdominal_pain") if _age(f, 50) else None),
+    Rule("breast_problem", "routine", "general surgery", ("Ultrasound breast",),
+         "a breast lump, pain, swelling or discharge", lambda f: _any(f.has("breast_problem"))),
     Rule("throat_and_glands_lasting", "routine", "general medicine", ("CBC", "Monospot / EBV serology"),
          "a sore throat with swollen glands and tiredness (glandular fever)",
          lambda f: _all(f.has("sore_throat"), f.has("swollen_glands"), f.has("fatigue"))),
