@@ -412,6 +412,7 @@ MILD = ("fever", "chills", "headache", "cough", "sore_throat", "cold", "body_ach
         "abdominal_pain", "dizziness", "rash", "hives", "minor_cut", "insect_bite", "acidity", "constipation",
         "back_pain", "skin_problem", "eye_problem", "ear_pain", "burn_injury", "bleeding", "joint_pain", "sprain",
         "bloating", "bedwetting", "period_pain", "pregnancy_nausea", "snoring", "sunburn", "minor_injury",
-        "mouth_ulcer", "back_pain_strain", "sinus", "wound", "stye", "thrush", "gastro", "allergy_pattern", "lice", "anorexia", "chest_wall")  # fmt: skip
+        "mouth_ulcer", "back_pain_strain", "sinus", "wound", "stye", "thrush", "gastro", "allergy_pattern", "lice",
+        "anorexia", "chest_wall")  # fmt: skip
 
 _ALL: tuple[str, ...] = tuple(CONCEPTS)

@@ -61,6 +61,15 @@ def _one_leg(f: Findings) -> list[str]:
     return f.has("calf_swelling")
 
 
+def _dvt_at_risk(f: Findings) -> list[str] | None:
+    """One leg swollen and painful, over 40 or with a reason for a clot; not a red, hot skin infection, and not
+    a swelling that has been there a month."""
+    leg = _one_leg(f)
+    if not leg or f.has("cellulitis") or (f.days_of("calf_swelling") or 0) >= 28:
+        return None
+    return leg + f.risk("dvt_risk") if _age(f, 40) or f.risk("dvt_risk") else None
+
+
 def _pe(f: Findings) -> list[str] | None:
     """Breathlessness with pleuritic pain, coughed blood or a fast pulse, and a reason for a clot."""
     breath = f.has("breathless", "severe_breathless")
@@ -244,8 +253,7 @@ SYNDROMES: tuple[Rule, ...] = (
     Rule("dvt_at_risk", "emergency", "general medicine", ("D-dimer", "Doppler ultrasound of leg veins"),
          "one leg swollen and painful, over 40 or with a reason for a clot: a clot in the leg (DVT) can travel to "
          "the lungs and must be checked today",
-         lambda f: _one_leg(f) + f.risk("dvt_risk") if _one_leg(f) and (_age(f, 40) or f.risk("dvt_risk")) and not f.has("cellulitis")
-         and (f.days_of("calf_swelling") or 0) < 28 else None),
+         _dvt_at_risk),
     Rule("aortic_dissection_signs", "emergency", "cardiology", ("CT aortogram", "ECG"),
          "a tearing or ripping pain in the chest, back or belly",
          lambda f: _all(f.has("tearing_pain"), f.has("chest_pain", "back_pain", "abdominal_pain", "tearing_pain"))),
@@ -329,8 +337,9 @@ SYNDROMES: tuple[Rule, ...] = (
          "fever after travel to a malaria area", lambda f: _all(_fever(f), f.risk("malaria_travel"))),
     Rule("abdominal_pain_getting_worse", "urgent", "general surgery", ("CBC", "CRP", "Ultrasound abdomen"),
          "stomach pain that is getting worse, or with vomiting and no appetite",
-         lambda f: f.has("abdominal_pain", "rlq_pain") if f.has("abdominal_pain", "rlq_pain") and (
-             f.worsening or (f.has("vomiting") and f.has("anorexia"))) else None),  # fmt: skip
+         lambda f: f.has("abdominal_pain", "rlq_pain")
+         if f.has("abdominal_pain", "rlq_pain") and (f.worsening or _all(f.has("vomiting"), f.has("anorexia")))
+         else None),
     Rule("breast_infection_signs", "urgent", "general surgery", ("CBC", "Ultrasound breast"),
          "a painful, red or swollen breast with fever (mastitis or an abscess)",
          lambda f: _all(f.has("breast_problem"), _fever(f))),
