@@ -36,6 +36,13 @@ _DESPITE = re.compile(
 )
 
 
+# Skin that is red and warm, hot, tender or spreading, said anywhere in one clause-long stretch (cellulitis).
+RED_WARM_SKIN = re.compile(
+    r"\b(?:red|reddened|redness|erythema|erythematous)\b[^.;]{0,50}?\b(?:warm|hot|spreading|spread)\b"
+    r"|\b(?:warm|hot)\b[^.;]{0,20}?\b(?:red|reddened|erythematous)\b"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Vitals:
     hr: int | None = None

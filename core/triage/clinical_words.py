@@ -87,7 +87,8 @@ CLINICAL: dict[str, tuple[str, ...]] = {
                               "peritonitis", "acute abdomen"),
     "vomiting": ("emesis", "n/v", "retching", "vomited"),
     "diarrhoea": ("loose bowel movements", "watery bowel movements", "frequent bowel movements"),
-    "bloody_diarrhoea": ("bloody diarrhoea", "bloody diarrhea", "bloody stools", "bloody stool", "dysentery",
+    "bloody_diarrhoea": ("turned bloody", "become bloody", "became bloody", "now bloody", "streaked with blood",
+                         "bloody diarrhoea", "bloody diarrhea", "bloody stools", "bloody stool", "dysentery",
                          "bloody loose stools", "bloody motions", "khooni dast", "खूनी दस्त"),
     "fever": ("pyrexia", "pyrexial", "febrile", "spiking temperatures", "high-grade fever", "low-grade fever"),
     "chills": ("rigor", "shaking chills", "shivers"),
@@ -295,5 +296,7 @@ MASKS: dict[str, tuple[str, ...]] = {
     "masked": ("food poisoning", "breathe through my nose", "breathe through his nose", "breathe through her nose",
                "breathe through the nose", "breathe through nose", "saans nahi le pa raha naak se",
                "blood pressure", "blood sugar", "blood test", "blood tests", "blood thinner", "blood thinners",
-               "sun cream", "nail polish", "cut down", "cut back", "tick box"),
+               "sun cream", "nail polish", "cut down", "cut back", "tick box", "faint rash",
+               "faint erythematous", "faint red", "faint pink", "faint macular", "faint spots", "faint blanching",
+               "faint smell", "faint line"),
 }  # fmt: skip

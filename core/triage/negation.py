@@ -60,7 +60,7 @@ CLAUSE = {
 _CONTRAST = {"but", "however", "although", "though", "except", "yet", "which", "who", "because", "whereas", "lekin",
              "magar", "par", "लेकिन", "मगर", "पर"}  # fmt: skip
 _RECENT = re.compile(
-    r"\d+\s*(?:/7|/52|hours?|hrs?|days?|weeks?|wks?)\b|\bsince\b|yesterday|today|this morning|\bago\b|"
+    r"\d+\s*-?\s*(?:/7|/52|/12|hours?|hrs?|days?|weeks?|wks?|months?)\b|\bsince\b|yesterday|today|this morning|\bago\b|"
     r"\bx\s*\d|\bhours?\b|\bdays?\b"
 )
 

@@ -82,6 +82,7 @@ class Findings:
 
 
 _BREAKS = ["and", "but", "or", "aur", "lekin", "और", "लेकिन"]
+_ONE_SIDED = ("one_sided_weakness", "calf_swelling")  # "weakness in both legs" is not one-sided
 GAP = 4  # words allowed between two words of a combination ("chest feels very heavy")
 
 
@@ -109,7 +110,8 @@ def _combo_matcher(nlp: Any) -> Matcher:
             for i, group in enumerate(combo):
                 if i:
                     # not across a comma or a conjunction ("not vomiting and can keep water down")
-                    pattern.append({"IS_PUNCT": False, "NORM": {"NOT_IN": _BREAKS}, "OP": f"{{0,{GAP}}}"})
+                    breaks = [*_BREAKS, "both", "dono", "दोनों"] if concept in _ONE_SIDED else _BREAKS
+                    pattern.append({"IS_PUNCT": False, "NORM": {"NOT_IN": breaks}, "OP": f"{{0,{GAP}}}"})
                 if any(len(nlp.make_doc(w)) != 1 for w in group):
                     raise ValueError(f"a combination group holds single words: {group}")
                 pattern.append({"NORM": {"IN": sorted({norm(w) for w in group})}})
@@ -350,6 +352,8 @@ def read(text: str) -> Findings:
     found.improving = bool(_IMPROVING.search(low))
     found.diabetic = clinical.affirmed(_DIABETIC, low)
     found.chronic = clinical.affirmed(_CHRONIC, low)
+    if clinical.affirmed(clinical.RED_WARM_SKIN, low):
+        found.mentions.append(Mention("cellulitis", "red and warm skin", negated=False))
     if m := _INGESTED.search(low):
         found.mentions.append(Mention("ingested_medicine", low[m.start() : m.end()], negated=False))
     if m := _OVERDOSE.search(low):

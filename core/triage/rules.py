@@ -51,7 +51,8 @@ def _temp(f: Findings, at_least: float) -> list[str]:
 def _mild_child_fever(f: Findings) -> bool:
     """NICE's 'green' fever: measured under 39 °C, under two days, nothing else worrying (a cold is fine)."""
     others = {m.concept for m in f.mentions if not m.negated} - {"fever", "chills", "cold", "cough", "sore_throat"}
-    return f.temp_f is not None and f.temp_f < 102.2 and (f.days is None or f.days < 2) and not others
+    days = f.days_of("fever", "chills")
+    return f.temp_f is not None and f.temp_f < 102.2 and (days is None or days < 2) and not others
 
 
 def _chest_wall_or_chest_infection(f: Findings) -> bool:
@@ -279,7 +280,8 @@ RULES: tuple[Rule, ...] = (
     Rule("fever_3_days", "urgent", "general medicine",
          ("CBC", "Dengue NS1", "Malaria antigen", "Widal / Typhidot", "Urine routine"),
          "fever for three days or more",
-         lambda f: [*_fever(f), f"{f.days:g} days"] if _fever(f) and f.days is not None and f.days >= 3 else None),
+         lambda f: [*_fever(f), f"{days:g} days"] if _fever(f) and (days := f.days_of("fever", "chills")) is not None
+         and days >= 3 else None),
     Rule("high_fever", "urgent", "general medicine", ("CBC", "Dengue NS1", "Malaria antigen"),
          "a temperature of 103 F or more", lambda f: _temp(f, 103) or None),
     Rule("fever_child_or_elder", "urgent", "general medicine", ("CBC", "Urine routine"),
@@ -338,7 +340,8 @@ RULES: tuple[Rule, ...] = (
     # --- routine: a consultation in the coming days -------------------------------------------------------------
     Rule("long_cough", "routine", "pulmonology", ("Chest X-ray", "Sputum AFB / CBNAAT", "CBC"),
          "a cough for three weeks or more",
-         lambda f: [*f.has("cough"), f"{f.days:g} days"] if f.has("cough") and f.days and f.days >= 21 else None),
+         lambda f: [*f.has("cough"), f"{days:g} days"] if f.has("cough") and (days := f.days_of("cough"))
+         and days >= 21 else None),
     Rule("diabetes_symptoms", "routine", "endocrinology", ("Fasting blood sugar", "HbA1c", "Urine routine"),
          "thirst and frequent urination", lambda f: _any(f.has("thirst_urination"))),
     Rule("ent_lasting", "routine", "ENT", ("CBC",),

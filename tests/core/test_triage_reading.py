@@ -1,0 +1,183 @@
+"""How triage reads clinical and lay words: negation lists of two to six items in English and Hindi (and where a
+negation must stop), the past, durations in days, weeks, months and years tied to their symptom, the ways people
+say they cannot breathe, the clinical vocabulary and a note's numbers."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.triage.assess import assess
+from core.triage.nlp import read
+
+
+def _present(text: str) -> set[str]:
+    return {m.concept for m in read(text).symptoms()}
+
+
+def _absent(text: str) -> set[str]:
+    return {m.concept for m in read(text).mentions if m.negated}
+
+
+LISTS = [
+    ("No fever or chills.", {"fever", "chills"}),
+    ("He denies fever, chills and vomiting.", {"fever", "chills", "vomiting"}),
+    ("She denies any fever, chills, nausea, vomiting or dysuria.",
+     {"fever", "chills", "pregnancy_nausea", "vomiting", "burning_urination"}),
+    ("No chest pain, no dyspnoea, no haemoptysis, no palpitations, no syncope.",
+     {"chest_pain", "breathless", "coughing_blood", "palpitations", "unconscious"}),
+    ("Without headache, neck stiffness, photophobia, rash, vomiting or confusion.",
+     {"headache", "neck_stiffness", "photophobia", "rash", "vomiting", "confusion"}),
+    ("Denies numbness in the groin or buttocks, loss of bladder or bowel control, leg weakness, fever or weight loss.",
+     {"tingling_numbness", "fever", "weight_change"}),
+    ("na bukhar hai na khansi", {"fever", "cough"}),
+    ("na bukhar, na khansi, na ulti, na dast", {"fever", "cough", "vomiting", "diarrhoea"}),
+    ("bukhar, khansi ya ulti nahi hai", {"fever", "cough", "vomiting"}),
+    ("न बुखार है न उल्टी", {"fever", "vomiting"}),
+    ("न बुखार, न खांसी, न उल्टी, न दस्त, न सिर दर्द", {"fever", "cough", "vomiting", "diarrhoea", "headache"}),
+    ("बुखार, खांसी या उल्टी नहीं है", {"fever", "cough", "vomiting"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "absent"), LISTS, ids=[t for t, _ in LISTS])
+def test_a_negation_reaches_every_item_of_its_list(text: str, absent: set[str]) -> None:
+    assert absent <= _absent(text), (text, _absent(text))
+    assert not absent & _present(text), (text, _present(text))
+
+
+STOPS = [
+    ("no fever, chest pain since morning", "chest_pain"),
+    ("no fever, my chest hurts", "chest_pain"),
+    ("no fever, chest hurts", "chest_pain"),
+    ("no fever and chest pain", "chest_pain"),  # ambiguous: the cautious reading keeps the chest pain
+    ("I can't breathe and have chest pain", "chest_pain"),
+    ("no cough but breathless on stairs", "breathless"),
+    ("Denies fever. Has chest pain.", "chest_pain"),
+    ("kal se bukhar hai, khansi nahi", "fever"),
+    ("bukhar nahi, lekin pet mein dard hai", "abdominal_pain"),
+    ("He does not have fever; he has sudden weakness of his right arm.", "one_sided_weakness"),
+]
+
+
+@pytest.mark.parametrize(("text", "kept"), STOPS, ids=[t for t, _ in STOPS])
+def test_a_negation_stops_where_its_list_ends(text: str, kept: str) -> None:
+    assert kept in _present(text), (text, _present(text))
+
+
+def test_a_red_flag_that_went_away_still_counts_and_a_mild_one_does_not() -> None:
+    assert "one_sided_weakness" in _present("weakness of his left arm for 20 minutes, which resolved")
+    assert "chest_pain" in _present("chest pain at rest an hour ago that has gone now")
+    assert "bleeding" not in _present("the bleeding stopped")
+    assert "bleeding" in _present("the bleeding hasn't stopped")
+
+
+def test_the_past_is_a_risk_not_a_complaint() -> None:
+    found = read("Past medical history of heart attack and stroke. Now a runny nose for 2 days.")
+    assert "chest_pain" not in {m.concept for m in found.symptoms()}
+    assert found.risk("cardiac_risk")  # "heart attack" in the past still makes a heart cause likelier
+    assert "fever" in _present("history of 2 days of fever")  # the present illness, not the past
+
+
+DURATIONS = [
+    ("fever for 3 days", "fever", 3),
+    ("fever x 5 days", "fever", 5),
+    ("2/7 hx of cough", "cough", 2),
+    ("cough for two weeks", "cough", 14),
+    ("a 3-week history of cough", "cough", 21),
+    ("headache for the past 2 months", "headache", 60),
+    ("back pain for 3 years", "back_pain", 1095),
+    ("4 din se bukhar", "fever", 4),
+    ("do hafte se khansi", "cough", 14),
+    ("3 mahine se pet dard", "abdominal_pain", 90),
+    ("तीन हफ्ते से खांसी", "cough", 21),
+]
+
+
+@pytest.mark.parametrize(("text", "concept", "days"), DURATIONS, ids=[t for t, *_ in DURATIONS])
+def test_durations_in_days_weeks_months_and_years(text: str, concept: str, days: float) -> None:
+    assert read(text).days_of(concept) == days
+
+
+def test_a_duration_belongs_to_the_symptom_said_with_it() -> None:
+    found = read("Tiredness for 3 months. Fever since yesterday.")
+    assert found.days_of("fever") == 1 and found.days_of("fatigue") == 90
+    assert assess("Tiredness for 3 months. Fever since yesterday. 30-year-old man.").level != "urgent" or all(
+        r.rule != "fever_3_days" for r in assess("Tiredness for 3 months. Fever since yesterday.").reasons
+    )
+    assert read("He has had hypertension for 10 years. Cough since yesterday.").days == 1
+    assert read("my 2 month old baby has a cold").days_of("cold") is None  # an age, not a duration
+
+
+BREATHING = [
+    "I can't breathe",
+    "I can't breathe, can't even finish a sentence",
+    "cannot breathe properly",
+    "she is gasping for air",
+    "struggling to breathe",
+    "mujhe saans nahi aa rahi",
+    "papa ki saans ruk rahi hai",
+    "मुझे साँस नहीं आ रही",
+    "सांस नहीं ले पा रहा",
+    "dyspnoea at rest, speaking in single words",
+    "SOB at rest, RR 32",
+    "breathless even at rest",
+]
+
+
+@pytest.mark.parametrize("text", BREATHING)
+def test_every_way_of_saying_one_cannot_breathe_is_an_emergency(text: str) -> None:
+    assert assess(text).level == "emergency", (text, [r.rule for r in assess(text).reasons])
+
+
+@pytest.mark.parametrize("text", ["I can't breathe through my nose, it's blocked since my cold", "slightly short of "
+                                  "breath climbing 3 flights of stairs, fine at rest"])  # fmt: skip
+def test_breathing_near_misses_are_not_emergencies(text: str) -> None:
+    assert assess(text).level != "emergency", (text, [r.rule for r in assess(text).reasons])
+
+
+VOCABULARY = [
+    ("dyspnea on exertion", "breathless"), ("dyspnoea", "breathless"), ("SOB", "breathless"),
+    ("haemoptysis", "coughing_blood"), ("hemoptysis", "coughing_blood"), ("melaena", "black_stool"),
+    ("melena", "black_stool"), ("haematuria", "blood_in_urine"), ("syncope", "unconscious"),
+    ("brief LOC", "unconscious"), ("retrosternal CP", "chest_pain"), ("nuchal rigidity", "neck_stiffness"),
+    ("diaphoresis", "sweating"), ("haematemesis", "vomiting_blood"), ("dysuria", "burning_urination"),
+    ("trismus", "trismus"), ("pleuritic chest pain", "pleuritic_pain"), ("hemiparesis", "one_sided_weakness"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "concept"), VOCABULARY, ids=[t for t, _ in VOCABULARY])
+def test_clinical_words_and_abbreviations(text: str, concept: str) -> None:
+    assert concept in _present(text), (text, _present(text))
+
+
+def test_real_words_are_not_corrected_into_symptoms() -> None:
+    assert "one_sided_weakness" not in _present("bilateral leg swelling")
+    assert "confusion" not in _present("he consumed alcohol")
+    assert "testicular_pain" not in _present("clusters of vesicles on the trunk")
+    assert "seizure" not in _present("I feel fit and well")
+    assert "skin_infection" not in _present("splashed boiling water on her arm")
+    assert "breathless" not in _present("it does not hurt")
+    assert "vomiting" in _present("vomitting since morning")  # a real misspelling is still corrected
+
+
+def test_a_note_gives_age_sex_and_vital_signs() -> None:
+    found = read("Pt is a 72 yo M. T 38.9 °C, HR 124, RR 26, BP 88/50, SpO2 90% RA, BGL 28 mmol/L.")
+    assert (found.age, found.sex, found.temp_f, found.hr, found.rr, found.bp, found.spo2, found.sugar) == (
+        72,
+        "male",
+        102.0,
+        124,
+        26,
+        (88, 50),
+        90,
+        504,
+    )
+    assert (read("45F, 3/7 hx of cough").age, read("45F, 3/7 hx of cough").sex) == (45, "female")
+    assert read("A 65-year-old woman with a cough").sex == "female"
+    assert read("Her 4-year-old son has a fever").age == 4
+
+
+def test_denied_severity_and_suddenness_are_not_read() -> None:
+    assert not read("She denies sudden or severe headache").sudden
+    assert not read("no severe pain").severe
+    assert read("pain severity 8/10").severe
+    assert read("sudden onset of severe pain").sudden
