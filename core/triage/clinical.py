@@ -98,6 +98,25 @@ def affirmed(pattern: re.Pattern[str], low: str) -> bool:
     return False
 
 
+_AGO = re.compile(
+    r"\b(\d{1,2}|a|one|two|three|four|five|six|seven|few|several|couple of)\s+(days?|weeks?)\s+ago\b"
+    r"|\byesterday\b|\blast week\b"
+)
+_AGO_NUMBERS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "few": 3,
+                "several": 3, "couple of": 2}  # fmt: skip
+
+
+def days_ago(low: str) -> float | None:
+    """How long ago an episode was, when the text says ("5 days ago", "yesterday", "last week")."""
+    m = _AGO.search(low)
+    if m is None:
+        return None
+    if m.group(1) is None:
+        return 7.0 if "week" in m.group(0) else 1.0
+    n = int(m.group(1)) if m.group(1).isdigit() else _AGO_NUMBERS[m.group(1)]
+    return float(n * (7 if m.group(2).startswith("week") else 1))
+
+
 def severity_score(low: str) -> int:
     """The highest pain score out of ten the text gives ("7/10", "8 out of 10"), or 0."""
     return max((int(m.group(1)) for m in _SCORE.finditer(low)), default=0)

@@ -101,7 +101,7 @@ CLINICAL: dict[str, tuple[str, ...]] = {
                  "yellow discoloration", "yellow discolouration", "yellowish"),
     "swelling_throat": ("angioedema", "angio-oedema", "angio-edema", "stridor", "throat closing",
                         "swelling of the lips", "swelling of her lips", "swelling of his lips",
-                        "swelling of the tongue", "lip and tongue swelling", "drooling"),
+                        "swelling of the tongue", "lip and tongue swelling"),
     "hives": ("urticaria", "urticarial", "wheals", "welts"),
     "rash": ("erythematous rash", "maculopapular", "maculopapular rash", "exanthem", "spotty rash"),
     "nonblanching_rash": ("petechiae", "petechial", "purpura", "purpuric", "non-blanching", "nonblanching"),
@@ -272,7 +272,9 @@ CLINICAL_COMBOS: dict[str, tuple[tuple[tuple[str, ...], ...], ...]] = {
     "swollen_glands": ((("glands", "nodes", "lymph"), ("swollen", "tender", "enlarged", "painful")),
                        (("swollen", "tender", "enlarged"), ("glands", "nodes"))),
     "trismus": ((("jaw",), ("stiff", "stiffness", "tight", "locked", "clenched")),),
-    "sprain": ((("rolled", "twisted", "turned", "sprained"), ("ankle", "knee", "wrist")),),
+    "sprain": ((("rolled", "twisted", "turned", "sprained", "inverted"), ("ankle", "knee", "wrist")),),
+    "shingles": ((("rash", "daane", "blisters", "vesicles", "दाने"), ("one", "ek", "band", "line", "strip",
+                                                                     "dermatome")),),
     "cellulitis": ((("redness", "erythema"), ("spreading", "spread", "expanding", "tracking")),),
     "breast_problem": _both_ways(("breast", "breasts", "nipple"), ("swelling", "swollen", "lump", "mass", "pain",
                                                                    "painful", "redness", "red", "discharge", "tender")),
@@ -287,11 +289,36 @@ CLINICAL_COMBOS: dict[str, tuple[tuple[tuple[str, ...], ...], ...]] = {
                             "breathing"), ("rest",)),),
 }  # fmt: skip
 
+# More ways notes and messages say a finding, by concept (merged with ``CLINICAL``: a concept may be in both).
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "eye_problem": ("itchy, watery eyes", "itchy watery eyes", "itchy and watery eyes", "itchy, red eyes",
+                    "itchy red eyes", "itchy eyes"),
+    "cold": ("zukaam", "jukaam", "chheenk", "chheenken", "chhink", "छींक", "sneeze", "sneezes"),
+    "sprain": ("inverted ankle", "inverted his ankle", "inverted her ankle", "inversion of the ankle",
+               "went over on", "went over his ankle", "went over her ankle"),
+    "minor_injury": ("fell while", "fell off", "small bump", "a bump", "bumped", "minor fall", "tripped"),
+    "drowsy": ("susti", "bilkul susti", "sust hai", "sust pad", "सुस्ती"),
+    "dehydration": ("aankhen dhansi", "aankhein dhansi", "dhansi hui", "aansu nahi", "आँखें धंसी", "आंसू नहीं",
+                    "peshab nahi kiya", "पेशाब नहीं किया"),
+    "fruity_breath": ("deep and fast", "deep, fast breathing", "deep sighing", "kussmaul", "acetone"),
+    "dental": ("toothache", "tooth ache", "tooth pain", "dental pain", "daant mein dard", "daant dard",
+               "daant me dard", "दांत दर्द", "दांत में दर्द", "दाँत में दर्द", "gum swelling", "swollen gum",
+               "gaal suj", "swollen cheek", "cheek swelling", "cheek is swollen", "गाल सूज"),
+    "shingles": ("ek taraf daane", "line mein daane", "daane line mein", "band of blisters", "band-like rash",
+                 "rash on one side", "in a band", "dermatomal", "एक तरफ दाने"),
+    "antacid_relief": ("relieved by antacid", "relieved by antacids", "eased by antacid", "eased by antacids",
+                       "better with antacid", "better with antacids", "settles with antacids", "antacids help",
+                       "relieved within minutes by antacid", "relieved with antacids", "after spicy",
+                       "after heavy meals", "after a heavy meal", "after late heavy", "after meals",
+                       "gas ki goli se aaram"),
+    "allergy_pattern": ("in spring", "in the spring", "pollen season", "hay fever season", "springtime"),
+}  # fmt: skip
+
 RISKS = ("diabetes", "immunosuppressed", "anticoagulated", "unvaccinated", "asthma_copd", "cardiac_risk", "dvt_risk",
          "malaria_travel", "liver_disease", "tick_exposure", "outdoor_exposure", "allergy_pattern")  # fmt: skip
 
 # Concepts whose phrases swallow the findings inside them ("2 days of heavy bleeding" in a period is no haemorrhage).
-OVERRIDES = ("masked", "gastro", "heavy_periods", "chest_wall")
+OVERRIDES = ("masked", "gastro", "heavy_periods", "chest_wall", "eye_problem")
 MASKS: dict[str, tuple[str, ...]] = {
     "masked": ("food poisoning", "breathe through my nose", "breathe through his nose", "breathe through her nose",
                "breathe through the nose", "breathe through nose", "saans nahi le pa raha naak se",

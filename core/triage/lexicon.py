@@ -11,7 +11,7 @@ that must never be "corrected" into a symptom ("hips" is not "lips")."""
 
 from __future__ import annotations
 
-from core.triage.clinical_words import CLINICAL, CLINICAL_COMBOS, MASKS
+from core.triage.clinical_words import CLINICAL, CLINICAL_COMBOS, MASKS, VARIANTS
 
 CONCEPTS: dict[str, tuple[str, ...]] = {
     "chest_pain": ("chest pain", "chest hurts", "chest discomfort", "pain in the chest", "pressure in my chest",
@@ -346,7 +346,7 @@ COMBOS: dict[str, tuple[tuple[tuple[str, ...], ...], ...]] = {
                                                                          "खराब", "खराश")),
     "burning_urination": _both(_URINE, ("burn", "burning", "sting", "stinging", "jalan", "जलन")),
     "joint_pain": _both(_JOINT, _ACHE),
-    "swollen_joint": _both(tuple(j for j in _JOINT if j not in ("ankle",)), (*_SWELL, "red", "hot")),
+    "swollen_joint": _both(tuple(j for j in _JOINT if j not in ("ankle",)), (*_SWELL, "hot")),
     "swelling_limbs": _both(("feet", "foot", "ankles", "ankle", "hands", "face", "legs", "pair", "pairon", "पैर",
                              "पैरों"), _SWELL),
     "severe_breathless": ((("pump", "inhaler", "nebuliser", "nebulizer", "puffs"), ("not", "nahi", "koi", "no")),),
@@ -473,7 +473,8 @@ HISTORY_BEFORE = ("past history of", "past medical history of", "past medical hi
                   "childhood", "as a child")  # fmt: skip
 
 # The clinical reading layer's words (core/triage/clinical_words.py) join the lay ones: one matcher reads both.
-for _concept, _phrases in {**CLINICAL, **MASKS}.items():
-    CONCEPTS[_concept] = (*CONCEPTS.get(_concept, ()), *_phrases)
+for _words in (CLINICAL, VARIANTS, MASKS):
+    for _concept, _phrases in _words.items():
+        CONCEPTS[_concept] = (*CONCEPTS.get(_concept, ()), *_phrases)
 for _concept, _combos in CLINICAL_COMBOS.items():
     COMBOS[_concept] = (*COMBOS.get(_concept, ()), *_combos)

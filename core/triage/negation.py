@@ -81,7 +81,7 @@ class Context:
     """The spaCy component: marks each entity ``_.negex`` (absent) and ``_.past`` (history, not now)."""
 
     def __init__(self, nlp: Language) -> None:
-        for name in ("negex", "past"):
+        for name in ("negex", "past", "resolved"):
             if not Span.has_extension(name):
                 Span.set_extension(name, default=False)
         self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
@@ -107,9 +107,11 @@ class Context:
                     ent._.past = True
             elif kind == "after":
                 resolved = doc[s:e].text.lower() in RESOLVED_AFTER
-                for ent in _backward(doc, s, ends):
+                for ent in _backward(doc, s, ends, loose=resolved):
                     if not (resolved and ent.id_ in STILL_COUNTS_WHEN_RESOLVED):
                         ent._.negex = True
+                    elif resolved:
+                        ent._.resolved = True
         return doc
 
 
@@ -175,7 +177,7 @@ def _forward(doc: Doc, i: int, starts: dict[int, Span], clause: set[int]) -> Ite
         elif doc[i].lower_ in SEPARATORS:  # an item we do not know ("night sweats"): the list goes on past it
             i, seen = _separators(doc, i)
         else:
-            budget -= 1
+            budget -= doc[i].is_alpha  # "self-harm" is one word, not three
             if budget < 0:
                 return
             i += 1
@@ -187,13 +189,16 @@ def _forward(doc: Doc, i: int, starts: dict[int, Span], clause: set[int]) -> Ite
         budget, first = GAP, False
 
 
-def _backward(doc: Doc, s: int, ends: dict[int, Span]) -> list[Span]:
+def _backward(doc: Doc, s: int, ends: dict[int, Span], *, loose: bool = False) -> list[Span]:
     """The findings a following trigger at ``s`` negates ("bukhar nahi hai", "fever, cough ya ulti nahi"): the one
     just before it (a word or two may sit between), then a list leftwards through separators, with "and" only in
-    a list that has a comma."""
+    a list that has a comma. ``loose`` (for "… which resolved") also steps over "which", "fully" and a comma, and
+    follows "and": marking a red flag as come-and-gone never hides it."""
     i = s
-    for _ in range(2):
-        if i in ends or i == 0 or doc[i - 1].lower_ in SEPARATORS or doc[i - 1].text in _SENTENCE_END:
+    for _ in range(3 if loose else 2):
+        if i in ends or i == 0 or doc[i - 1].text in _SENTENCE_END:
+            break
+        if doc[i - 1].lower_ in SEPARATORS and not (loose and doc[i - 1].lower_ == ","):
             break
         i -= 1
     chain: list[Span] = []
@@ -209,7 +214,7 @@ def _backward(doc: Doc, s: int, ends: dict[int, Span]) -> list[Span]:
             break
         joins.append(seen)
         i = j
-    if not any("," in seen for seen in joins):
+    if not loose and not any("," in seen for seen in joins):
         for n, seen in enumerate(joins):
             if seen <= _AND:
                 return chain[: n + 1]

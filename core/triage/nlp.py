@@ -33,6 +33,7 @@ class Mention:
     negated: bool
     past: bool = False  # history ("past history of", "previous"): a risk, not what brings the person now
     sent: int = 0  # the sentence it is in, to tie it to a duration said there
+    resolved: bool = False  # a red flag that came and went ("weakness … which resolved")
 
 
 @dataclass
@@ -57,6 +58,7 @@ class Findings:
     worsening: bool = False  # progressive, getting worse
     despite_treatment: bool = False  # "despite inhalers", "not responding to antibiotics"
     durations: list[tuple[int, float]] = field(default_factory=list)  # (sentence, days) as said
+    settled_episode: list[str] = field(default_factory=list)  # red flags that came and went a day or more ago
 
     def has(self, *concepts: str) -> list[str]:
         """The words (not negated) that named any of ``concepts``."""
@@ -96,7 +98,9 @@ def _normalize(doc: Doc) -> Doc:
 def _phrase_matcher(nlp: Any) -> PhraseMatcher:
     matcher = PhraseMatcher(nlp.vocab, attr="NORM")
     for concept, phrases in CONCEPTS.items():
-        docs = [_normalize(nlp.make_doc(p)) for p in phrases]
+        # Case changes how some words split ("t1dm" is "t1" + the unit "dm", "T1DM" one word): add both.
+        forms = {form for p in phrases for form in (p, p.upper())}
+        docs = [_normalize(nlp.make_doc(p)) for p in sorted(forms)]
         matcher.add(concept, docs)
     return matcher
 
@@ -168,8 +172,9 @@ def _mentions(doc: Doc) -> list[Mention]:
             continue  # "food poisoning", "can't breathe through my nose": the words inside name nothing
         negated = bool(owner._.negex) if owner is not None else False
         past = bool(owner._.past) if owner is not None else False
+        resolved = bool(owner._.resolved) if owner is not None else False
         key = (span.id_, span.start, span.end)
-        out.setdefault(key, Mention(span.id_, span.text, negated, past, sent_of.get(span.start, 0)))
+        out.setdefault(key, Mention(span.id_, span.text, negated, past, sent_of.get(span.start, 0), resolved))
     return list(out.values())
 
 
@@ -188,7 +193,7 @@ _UNIT_DAYS = {
     "year": 365, "years": 365, "yr": 365, "yrs": 365, "saal": 365,
 }  # fmt: skip
 _DURATION = re.compile(
-    r"(?<![\w\u0900-\u097f])(?<!times )(?<!once )(?<!twice )(?<!per )"
+    r"(?<![\w\u0900-\u097f])(?<!times )(?<!once )(?<!twice )(?<!per )(?<!\bin )"
     r"(\d{1,3}|a few|a couple of|couple of|few|several|one|a|an|two|three|four|five|six|seven|eight|nine|ten|twelve"
     r"|ek|do|teen|chaar|char|paanch|panch"
     r"|saat|एक|दो|तीन|चार|पांच|पाँच|सात)\s*-?\s*"
@@ -254,15 +259,17 @@ _SEVERE = re.compile(
 
 def _days(text: str) -> float | None:
     """The longest duration said ('3 days', 'teen din', 'तीन दिन', 'a week'); an age ('2 month old') is not one."""
-    spans = []
-    for number, unit in _DURATION.findall(text):
+    spans, ago = [], []
+    for m in _DURATION.finditer(text):
+        number, unit = m.groups()
         n = int(number) if number.isdigit() else _NUM_WORDS.get(number)
         if n is not None:
-            spans.append(n * _UNIT_DAYS[unit])
+            # "returned 2 weeks ago" dates an event; "for 3 days" in the same sentence is the illness
+            (ago if text[m.end() : m.end() + 4] == " ago" else spans).append(n * _UNIT_DAYS[unit])
     for number, unit in _SLASH.findall(text):  # notes: 2/7 (days), 3/52 (weeks), 6/12 (months)
         spans.append(int(number) * {"7": 1, "52": 7, "12": 30}[unit])
-    if spans:
-        return max(spans)
+    if spans or ago:
+        return max(spans or ago)
     if _LONG_STANDING.search(text):
         return 60
     if "since yesterday" in text or "kal se" in text or "कल से" in text:
@@ -275,6 +282,8 @@ def _days(text: str) -> float | None:
 def _temperature(text: str) -> float | None:
     for m in _TEMP.finditer(text):
         value = float(m.group(1) or m.group(2))
+        if m.group(2) and m.group(0).rstrip().endswith("f") and value < 94:
+            continue  # "38F" opens a note (a 38-year-old woman); no temperature is 38 Fahrenheit
         if 94 <= value <= 110:
             return value
         if 34 <= value <= 43:
@@ -352,6 +361,11 @@ def read(text: str) -> Findings:
     found.improving = bool(_IMPROVING.search(low))
     found.diabetic = clinical.affirmed(_DIABETIC, low)
     found.chronic = clinical.affirmed(_CHRONIC, low)
+    if (ago := clinical.days_ago(low)) is not None and ago >= 1:
+        # A red flag that came and went days ago is a recent episode for a doctor today, not an ambulance now.
+        found.settled_episode = [m.text for m in found.mentions if m.resolved and not m.negated]
+        found.mentions = [Mention(m.concept, m.text, m.negated, True, m.sent) if m.resolved else m
+                          for m in found.mentions]  # fmt: skip
     if clinical.affirmed(clinical.RED_WARM_SKIN, low):
         found.mentions.append(Mention("cellulitis", "red and warm skin", negated=False))
     if m := _INGESTED.search(low):

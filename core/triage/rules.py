@@ -61,7 +61,8 @@ def _chest_wall_or_chest_infection(f: Findings) -> bool:
     spreading to the arm or jaw."""
     if f.has("sweating", "radiating_pain", "cold_clammy"):
         return False
-    return bool(f.has("chest_wall") or (f.has("pleuritic_pain") and _fever(f)) or (f.has("cough") and _fever(f)))
+    return bool(f.has("chest_wall", "antacid_relief") or (f.has("pleuritic_pain") and _fever(f))
+                or (f.has("cough") and _fever(f)))  # fmt: skip
 
 
 _THYROID = ("fatigue", "weight_change", "hair_loss")
@@ -95,14 +96,19 @@ def _lasting_illness(f: Findings) -> list[str] | None:
     return [f"{days:g} days"] if days and days >= limit else None
 
 
+def _minor_head_bump(f: Findings) -> bool:
+    """NICE's minor head injury: a small bump, aged 1–64, not on blood thinners, no other sign."""
+    return f.mild and _age(f, 1, 65) and not f.risk("anticoagulated")
+
+
 def chest_wall_young(f: Findings) -> bool:
     """Chest pain under 40 that the person shows comes from the chest wall (tender to press, after the gym)."""
     return bool(f.has("chest_wall")) and _age(f, 0, 40) and not f.has("sweating", "radiating_pain", "breathless")
 
 
 def _fever(f: Findings) -> list[str]:
-    if f.temp_f is not None and f.temp_f < 99.5:
-        return []
+    if f.temp_f is not None and f.temp_f < 100.4:
+        return []  # measured below 38 °C: no fever (NICE), whatever the word "temperature" says
     return f.has("fever", "chills") or _temp(f, 100.4)
 
 
@@ -232,7 +238,9 @@ RULES: tuple[Rule, ...] = (
          "a temperature of 105 F or more", lambda f: _temp(f, 105) or None),
     # --- urgent: a doctor within 24 hours ------------------------------------------------------------------------
     Rule("head_injury", "urgent", "emergency medicine", ("CT brain",),
-         "a head injury", lambda f: _any(f.has("head_injury"))),
+         "a head injury (a small bump in a child or adult who is well needs no doctor; a baby, someone over 65 or "
+         "on blood thinners does)",
+         lambda f: f.has("head_injury") if f.has("head_injury") and not _minor_head_bump(f) else None),
     Rule("unusual_drowsiness", "urgent", "general medicine", ("Random blood sugar", "CBC", "Serum electrolytes"),
          "unusual drowsiness", lambda f: _any(f.has("drowsy"))),
     Rule("testicular_pain", "urgent", "urology", ("Urine routine", "Ultrasound scrotum with Doppler"),
@@ -377,7 +385,7 @@ RULES: tuple[Rule, ...] = (
          lambda f: _lasting(f, "acidity")),
     Rule("constipation_lasting", "routine", "gastroenterology", ("Thyroid profile (TSH, T3, T4)", "CBC"),
          "constipation for a week or more",
-         lambda f: _lasting(f, "constipation")),
+         lambda f: _lasting(f, "constipation", days=21)),
     Rule("back_pain_lasting", "routine", "orthopaedics", ("Vitamin D", "Calcium", "X-ray lumbar spine"),
          "back pain for a week or more",
          lambda f: _lasting(f, "back_pain", "back_pain_strain")),
@@ -416,6 +424,6 @@ MILD = ("fever", "chills", "headache", "cough", "sore_throat", "cold", "body_ach
         "back_pain", "skin_problem", "eye_problem", "ear_pain", "burn_injury", "bleeding", "joint_pain", "sprain",
         "bloating", "bedwetting", "period_pain", "pregnancy_nausea", "snoring", "sunburn", "minor_injury",
         "mouth_ulcer", "back_pain_strain", "sinus", "wound", "stye", "thrush", "gastro", "allergy_pattern", "lice",
-        "anorexia", "chest_wall")  # fmt: skip
+        "anorexia", "chest_wall", "muscle_pain", "head_injury")  # fmt: skip
 
 _ALL: tuple[str, ...] = tuple(CONCEPTS)

@@ -9,7 +9,7 @@ level that fires wins, so no later rule lowers an emergency."""
 from __future__ import annotations
 
 from core.triage.nlp import Findings
-from core.triage.rules import _GENERIC_LAST, RULES, Rule, _age, _all, _any, _fever, _temp
+from core.triage.rules import _GENERIC_LAST, RULES, Rule, _age, _all, _any, _fever
 
 _INFECTION = ("cough", "burning_urination", "cellulitis", "skin_infection", "wound", "sore_throat", "ear_pain",
               "diarrhoea", "vomiting", "abdominal_pain", "flank_pain")  # fmt: skip
@@ -49,7 +49,7 @@ def _chest_pain_at_risk(f: Findings) -> list[str] | None:
     """Chest pain at an age or with risks that make the heart its likeliest cause, unless the note shows it comes
     from the chest wall (tender to press, after exercise) or it has lasted weeks unchanged."""
     pain = f.has("chest_pain")
-    if not pain or f.has("chest_wall", "pleuritic_pain") or (f.days_of("chest_pain") or 0) >= 28:
+    if not pain or f.has("chest_wall", "pleuritic_pain", "antacid_relief") or (f.days_of("chest_pain") or 0) >= 28:
         return None
     risks = f.risk("cardiac_risk", "diabetes")
     if _age(f, 40) or (risks and _age(f, 30)):
@@ -123,12 +123,12 @@ def _malaria_like(f: Findings) -> list[str] | None:
         return None
     days = f.days_of("fever", "chills")
     lasting = days is not None and days >= 5
-    rigors = f.has("chills") + _temp(f, 102.2)
-    travel = f.risk("malaria_travel")
+    rigors = f.has("chills")
     if rigors and (lasting or f.despite_treatment):
         return [*fever, *rigors, f"{days:g} days" if lasting and days else "not improving"]
-    if travel and (rigors or f.has("headache", "body_ache", "vomiting", "jaundice", "confusion")):
-        return [*fever, *travel]
+    severe = f.has("jaundice", "confusion", "drowsy", "breathless", "persistent_vomiting", "blood_in_urine_colour")
+    if f.risk("malaria_travel") and severe:
+        return [*fever, *f.risk("malaria_travel"), *severe]  # severe malaria's signs
     return None
 
 
@@ -312,6 +312,12 @@ SYNDROMES: tuple[Rule, ...] = (
          "a breathing rate of 30 or more, or a pulse over 140 or under 40",
          lambda f: ([f"breathing rate {f.rr}"] if f.rr is not None and f.rr >= 30 else [])
          + ([f"heart rate {f.hr}"] if f.hr is not None and (f.hr > 140 or f.hr < 40) else []) or None),
+    Rule("recent_red_flag_episode", "urgent", "general medicine", ("ECG", "Random blood sugar"),
+         "a warning sign that came and went a day or more ago (a TIA or a chest pain at rest): a doctor today, and "
+         "an ambulance at once if it comes back", lambda f: _any(f.settled_episode)),
+    Rule("dental_infection_signs", "urgent", "dentistry", (),
+         "tooth pain with a swollen face or gum, or fever (a dental abscess)",
+         lambda f: _all(f.has("dental"), _fever(f) + (f.has("dental") if len(set(f.has("dental"))) > 1 else []))),
     # --- urgent: a doctor within 24 hours ------------------------------------------------------------------------
     Rule("strep_throat_signs", "urgent", "ENT", ("Throat swab", "CBC"),
          "a sore throat with fever and pus on the tonsils, swollen glands or in a child (it may need antibiotics)",
@@ -351,6 +357,7 @@ SYNDROMES: tuple[Rule, ...] = (
          "stomach pain that is new after 50", lambda f: f.has("abdominal_pain") if _age(f, 50) else None),
     Rule("breast_problem", "routine", "general surgery", ("Ultrasound breast",),
          "a breast lump, pain, swelling or discharge", lambda f: _any(f.has("breast_problem"))),
+    Rule("tooth_pain", "routine", "dentistry", (), "tooth pain", lambda f: _any(f.has("dental"))),
     Rule("throat_and_glands_lasting", "routine", "general medicine", ("CBC", "Monospot / EBV serology"),
          "a sore throat with swollen glands and tiredness (glandular fever)",
          lambda f: _all(f.has("sore_throat"), f.has("swollen_glands"), f.has("fatigue"))),

@@ -82,8 +82,8 @@ SYNDROMES = [
     ("malaria_or_serious_fever",
      "A 35-year-old man has had high fever with rigors for 5 days that is not improving with paracetamol.",
      "A 35-year-old man has had a mild fever for one day with a runny nose and sore throat."),
-    ("malaria_or_serious_fever",  # travel
-     "34M, fever and rigors for 3 days, returned from Nigeria 2 weeks ago. T 39.4.",
+    ("malaria_or_serious_fever",  # after travel, with a sign of severe malaria
+     "34M, fever and rigors for 3 days, returned from Nigeria 2 weeks ago, now confused. T 39.4.",
      "34M, returned from Nigeria 2 weeks ago, asks for a routine check-up; no fever, feels well."),
     ("tick_borne_fever",
      "A 30-year-old woman has fever, headache and a spreading rash 5 days after removing a tick from her leg.",
@@ -106,6 +106,18 @@ def test_each_syndrome_fires_on_its_discriminator_and_not_on_a_near_miss(
     assert rule in [r.rule for r in hit.reasons], (positive, [r.rule for r in hit.reasons])
     miss = assess(near_miss)
     assert miss.level != "emergency", (near_miss, [r.rule for r in miss.reasons])
+
+
+def test_fever_after_travel_is_seen_today_and_severe_signs_make_it_an_emergency() -> None:
+    plain = assess("34M, fever and rigors for 3 days, returned from Nigeria 2 weeks ago. T 39.4.")
+    assert plain.level == "urgent" and "fever_after_travel" in [r.rule for r in plain.reasons]
+
+
+def test_a_red_flag_that_settled_days_ago_is_seen_today_not_by_ambulance() -> None:
+    tia = assess("67M, 5 days ago had a 10-minute episode of right arm weakness and slurred speech, fully resolved.")
+    assert tia.level == "urgent" and "recent_red_flag_episode" in [r.rule for r in tia.reasons]
+    now = assess("67M, 30 minutes ago had right arm weakness and slurred speech, which resolved.")
+    assert now.level == "emergency"
 
 
 def test_every_reason_names_the_words_that_fired_it() -> None:
