@@ -259,7 +259,8 @@ _SEVERE = re.compile(
 
 def _days(text: str) -> float | None:
     """The longest duration said ('3 days', 'teen din', 'तीन दिन', 'a week'); an age ('2 month old') is not one."""
-    spans, ago = [], []
+    spans: list[float] = []
+    ago: list[float] = []
     for m in _DURATION.finditer(text):
         number, unit = m.groups()
         n = int(number) if number.isdigit() else _NUM_WORDS.get(number)
