@@ -25,6 +25,7 @@ from core.patients.signin import PatientSignIn
 from core.reports import content as report_content
 from core.staff.service import StaffSessions
 from core.supervise import Beat
+from core.triage import nlp as triage_nlp
 from portal import jobs, oidc
 from portal.services import open_services
 from portal.state import AppState
@@ -98,11 +99,14 @@ def make_lifespan(settings: Settings, notifier: Notifier | None = None):  # type
         if settings.mode == "demo" and settings.simulate_seconds:
             tasks.append(sup.loop("demo-simulator", lambda beat: _simulate(settings, state, beat),
                                   stale_after=3 * settings.simulate_seconds + 30))  # fmt: skip
+        # Symptom triage reads with a pipeline that takes about a second to build: built off the event loop now.
+        warming = asyncio.get_running_loop().run_in_executor(None, triage_nlp.pipeline)
         try:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(hub.ready.wait(), 5)
             yield state
         finally:
+            warming.cancel()  # a build still running finishes in its thread; nobody waits for it
             if loops is not None:
                 await loops.close()
             for task in tasks:

@@ -6,6 +6,7 @@ oxygen, duration, age, pregnancy, severity."""
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -13,7 +14,7 @@ from typing import Any
 
 import spacy
 from spacy.language import Language
-from spacy.matcher import Matcher, PhraseMatcher
+from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
@@ -85,6 +86,7 @@ class Findings:
 
 _BREAKS = ["and", "but", "or", "aur", "lekin", "और", "लेकिन"]
 _ONE_SIDED = ("one_sided_weakness", "calf_swelling")  # "weakness in both legs" is not one-sided
+_ONE_SIDED_BREAKS = ("both", "dono", "दोनों")
 GAP = 4  # words allowed between two words of a combination ("chest feels very heavy")
 
 
@@ -105,31 +107,62 @@ def _phrase_matcher(nlp: Any) -> PhraseMatcher:
     return matcher
 
 
-def _combo_matcher(nlp: Any) -> Matcher:
-    matcher = Matcher(nlp.vocab)
-    for concept, combos in COMBOS.items():
-        patterns = []
-        for combo in combos:
-            pattern: list[dict[str, Any]] = []
-            for i, group in enumerate(combo):
-                if i:
-                    # not across a comma or a conjunction ("not vomiting and can keep water down")
-                    breaks = [*_BREAKS, "both", "dono", "दोनों"] if concept in _ONE_SIDED else _BREAKS
-                    pattern.append({"IS_PUNCT": False, "NORM": {"NOT_IN": breaks}, "OP": f"{{0,{GAP}}}"})
-                if any(len(nlp.make_doc(w)) != 1 for w in group):
-                    raise ValueError(f"a combination group holds single words: {group}")
-                pattern.append({"NORM": {"IN": sorted({norm(w) for w in group})}})
-            patterns.append(pattern)
-        matcher.add(concept, patterns)
-    return matcher
+class _Combos:
+    """Words that name a symptom together, in order, each at most GAP words after the one before, never across
+    punctuation or a conjunction ("not vomiting *and* can keep water down"). spaCy's Matcher does this with
+    ``{0,4}`` wildcards, but its cost grows with every pattern; indexing each combination by its first word keeps
+    it to a few dictionary lookups per token."""
+
+    def __init__(self, nlp: Any) -> None:
+        self.first: dict[str, list[tuple[str, tuple[frozenset[str], ...]]]] = {}
+        for concept, combos in COMBOS.items():
+            for combo in combos:
+                if any(len(nlp.make_doc(w)) != 1 for group in combo for w in group):
+                    raise ValueError(f"a combination group holds single words: {combo}")
+                groups = tuple(frozenset(norm(w) for w in group) for group in combo)
+                for word in groups[0]:
+                    self.first.setdefault(word, []).append((concept, groups[1:]))
+
+    def __call__(self, doc: Doc) -> list[tuple[str, int, int]]:
+        norms = [t.norm_ for t in doc]
+        stops = [t.is_punct or t.norm_ in _BREAKS for t in doc]
+        found: set[tuple[str, int, int]] = set()
+        for i, word in enumerate(norms):
+            for concept, rest in self.first.get(word, ()):
+                breaks = _ONE_SIDED_BREAKS if concept in _ONE_SIDED else ()
+                for end in self._ends(norms, stops, i + 1, rest, breaks):
+                    found.add((concept, i, end))
+        return sorted(found, key=lambda m: (m[1], m[2]))
+
+    def _ends(self, norms: list[str], stops: list[bool], i: int, rest: tuple[frozenset[str], ...],
+              breaks: tuple[str, ...]) -> list[int]:  # fmt: skip
+        if not rest:
+            return [i]
+        ends = []
+        for j in range(i, min(i + GAP + 1, len(norms))):
+            if norms[j] in rest[0]:
+                ends += self._ends(norms, stops, j + 1, rest[1:], breaks)
+            if stops[j] or norms[j] in breaks:
+                break
+        return ends
+
+
+_BUILDING = threading.Lock()
+
+
+def pipeline() -> Any:
+    """The reading pipeline, built once (about a second) by whichever thread asks first; the web process starts
+    building it in a worker thread at startup so the first request does not wait."""
+    with _BUILDING:
+        return _build()
 
 
 @lru_cache(maxsize=1)
-def pipeline() -> Any:
+def _build() -> Any:
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("labpulse_normalize")
-    phrases, combos = _phrase_matcher(nlp), _combo_matcher(nlp)
+    phrases, combos = _phrase_matcher(nlp), _Combos(nlp)
 
     @Language.component("labpulse_symptoms")
     def symptoms(doc: Doc) -> Doc:

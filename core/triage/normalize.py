@@ -71,6 +71,7 @@ def _distance(a: str, b: str) -> int:
 class _Corrector:
     def __init__(self, vocabulary: set[str]) -> None:
         self.vocabulary = vocabulary
+        _english()  # loaded with the pipeline, not on the first request that needs it
         self.index: dict[str, set[str]] = {}
         for word in vocabulary:
             if len(word) >= 6:
