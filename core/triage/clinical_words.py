@@ -323,7 +323,8 @@ MASKS: dict[str, tuple[str, ...]] = {
     "masked": ("food poisoning", "breathe through my nose", "breathe through his nose", "breathe through her nose",
                "breathe through the nose", "breathe through nose", "saans nahi le pa raha naak se",
                "blood pressure", "blood sugar", "blood test", "blood tests", "blood thinner", "blood thinners",
-               "sun cream", "nail polish", "cut down", "cut back", "tick box", "faint rash",
+               "sun cream", "nail polish", "cut down", "cut back", "tick box", "not responded to",
+               "not responding to", "did not respond to", "has not responded", "have not responded", "faint rash",
                "faint erythematous", "faint red", "faint pink", "faint macular", "faint spots", "faint blanching",
                "faint smell", "faint line"),
 }  # fmt: skip

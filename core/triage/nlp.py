@@ -60,6 +60,7 @@ class Findings:
     despite_treatment: bool = False  # "despite inhalers", "not responding to antibiotics"
     durations: list[tuple[int, float]] = field(default_factory=list)  # (sentence, days) as said
     settled_episode: list[str] = field(default_factory=list)  # red flags that came and went a day or more ago
+    sentences: list[str] = field(default_factory=list)  # lower case, in order (Mention.sent indexes them)
 
     def has(self, *concepts: str) -> list[str]:
         """The words (not negated) that named any of ``concepts``."""
@@ -75,6 +76,12 @@ class Findings:
     def symptoms(self) -> list[Mention]:
         """What the person has now: findings neither denied nor past, risk factors left out."""
         return [m for m in self.mentions if not m.negated and not m.past and m.concept not in RISKS]
+
+    def said_with(self, concept: str, patterns: tuple[re.Pattern[str], ...]) -> bool:
+        """Whether a sentence naming ``concept`` also says every one of ``patterns`` ("a *sudden*, *severe*
+        headache", not a headache in one sentence and a sudden pain elsewhere)."""
+        sents = {m.sent for m in self.mentions if m.concept == concept and not m.negated and not m.past}
+        return any(all(p.search(self.sentences[n]) for p in patterns) for n in sents if n < len(self.sentences))
 
     def days_of(self, *concepts: str) -> float | None:
         """How long ``concepts`` have lasted: the longest duration said in a sentence naming them, else the
@@ -372,6 +379,7 @@ def read(text: str) -> Findings:
     if spo2 := _SPO2.search(low):
         value = int(spo2.group(1))
         found.spo2 = value if 50 <= value <= 100 else None
+    found.sentences = [sent.text.lower() for sent in doc.sents]
     found.durations = [(n, d) for n, sent in enumerate(doc.sents) if (d := _days(sent.text.lower())) is not None]
     # The illness's duration: said beside a symptom, else anywhere but beside a history ("HTN for 10 years").
     said = {m.sent for m in found.symptoms()}

@@ -6,6 +6,7 @@ The highest level that fires wins; when in doubt, the more urgent one."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -104,6 +105,10 @@ def _minor_head_bump(f: Findings) -> bool:
 def chest_wall_young(f: Findings) -> bool:
     """Chest pain under 40 that the person shows comes from the chest wall (tender to press, after the gym)."""
     return bool(f.has("chest_wall")) and _age(f, 0, 40) and not f.has("sweating", "radiating_pain", "breathless")
+
+
+_SUDDEN_SEVERE = (re.compile(r"\bsudden|\babrupt|\bachanak|अचानक"),
+                  re.compile(r"\bsevere|\bworst|\bexcruciating|\bunbearable|\bbahut tez|बहुत तेज"))  # fmt: skip
 
 
 def _fever(f: Findings) -> list[str]:
@@ -206,7 +211,7 @@ RULES: tuple[Rule, ...] = (
     Rule("anaphylaxis", "emergency", "emergency medicine", (),
          "swelling of the throat, lips or tongue, or an allergic rash with breathing trouble",
          lambda f: _any(f.has("swelling_throat"))
-         or _all(f.has("hives", "rash", "insect_bite"), f.has("breathless", "wheeze", "severe_breathless"))),
+         or _all(f.has("hives", "insect_bite"), f.has("breathless", "wheeze", "severe_breathless"))),
     Rule("suicidal_thoughts", "emergency", "psychiatry", (),
          "thoughts of suicide or of ending one's life", lambda f: _any(f.has("suicidal"))),
     Rule("meningitis_signs", "emergency", "general medicine", ("CBC", "CRP", "Blood culture"),
@@ -219,7 +224,8 @@ RULES: tuple[Rule, ...] = (
          "fever in a baby under 3 months", lambda f: _fever(f) if _age(f, 0, 0.25) else None),
     Rule("sudden_worst_headache", "emergency", "neurology", ("CT brain",),
          "a sudden, very severe headache",
-         lambda f: _any(f.has("thunderclap_headache")) or (f.has("headache") if f.sudden and f.severe else None)),
+         lambda f: _any(f.has("thunderclap_headache")) or (f.has("headache") if f.said_with("headache", _SUDDEN_SEVERE)
+                                                            else None)),
     Rule("low_oxygen", "emergency", "pulmonology", ("Chest X-ray", "ABG"),
          "oxygen saturation below 92%",
          lambda f: [f"oxygen {f.spo2}%"] if f.spo2 is not None and f.spo2 < 92 else None),

@@ -40,7 +40,7 @@ def _sepsis(f: Findings) -> list[str] | None:
     flags = _vital_red_flags(f)
     if flags and (fever or _qsofa(f) >= 2 or f.has("cellulitis", "skin_infection", "burning_urination")):
         return [*fever, *flags]
-    if fever and f.risk("immunosuppressed"):
+    if fever and f.risk("immunosuppressed") and (f.days_of("fever") or 0) <= 7:
         return [*fever, *f.risk("immunosuppressed")]  # neutropenic sepsis until shown otherwise
     return None
 
@@ -206,7 +206,7 @@ def _breathless_worsening(f: Findings) -> list[str] | None:
 
 def _angle_closure(f: Findings) -> list[str] | None:
     eye = f.has("eye_problem")
-    if eye and (f.sudden or f.severe) and f.has("blurred_vision", "vision_loss", "vomiting", "headache"):
+    if eye and (f.sudden or f.severe) and f.has("blurred_vision", "vision_loss"):
         return eye + f.has("blurred_vision", "vision_loss", "vomiting", "headache")
     return None
 
@@ -328,7 +328,7 @@ SYNDROMES: tuple[Rule, ...] = (
          lambda f: _all(f.has("ear_pain"), _fever(f) or (["child"] if _age(f, 0, 16) else []))),
     Rule("cellulitis_signs", "urgent", "general surgery", ("CBC", "CRP", "Random blood sugar"),
          "red, hot, tender or spreading skin (an infection, cellulitis, that needs antibiotics)",
-         lambda f: f.has("cellulitis") if f.has("cellulitis") and not f.has("sunburn") else None),
+         lambda f: f.has("cellulitis") if f.has("cellulitis") and not f.has("sunburn", "eye_problem") else None),
     Rule("bloody_diarrhoea", "urgent", "gastroenterology", ("Stool routine", "Stool culture", "CBC"),
          "bloody diarrhoea", lambda f: _any(f.has("bloody_diarrhoea"))),
     Rule("stiff_jaw", "urgent", "general medicine", (),
