@@ -43,6 +43,15 @@ RED_WARM_SKIN = re.compile(
 )
 
 
+# A hand or arm that suddenly drops things or will not work, on one side ("dropped his cup from his right hand").
+ONE_SIDE_WEAK = re.compile(
+    r"\b(?:dropped|dropping|drops|clumsy|clumsiness|weak|weakness|numb|numbness)\b[^.;]{0,40}?\b(?:right|left|one)\s+"
+    r"(?:hand|arm|leg|side)\b"
+)
+# Ten or more tablets as notes count them: "30 x 500 mg", "20 tablets of 500 mg".
+OVERDOSE_COUNT = re.compile(r"\b([1-9]\d)\s*(?:x|×|\*)\s*\d+\s*mg\b")
+
+
 @dataclass(frozen=True, slots=True)
 class Vitals:
     hr: int | None = None

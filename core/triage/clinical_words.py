@@ -305,17 +305,31 @@ VARIANTS: dict[str, tuple[str, ...]] = {
                "daant me dard", "दांत दर्द", "दांत में दर्द", "दाँत में दर्द", "gum swelling", "swollen gum",
                "gaal suj", "swollen cheek", "cheek swelling", "cheek is swollen", "गाल सूज"),
     "shingles": ("ek taraf daane", "line mein daane", "daane line mein", "band of blisters", "band-like rash",
-                 "rash on one side", "in a band", "dermatomal", "एक तरफ दाने"),
+                 "rash on one side", "in a band", "dermatomal", "एक तरफ दाने", "grouped blisters",
+                 "cluster of blisters", "clusters of blisters", "band of grouped blisters",
+                 "blisters in a band", "wrapping from her back", "wrapping from his back"),
     "antacid_relief": ("relieved by antacid", "relieved by antacids", "eased by antacid", "eased by antacids",
                        "better with antacid", "better with antacids", "settles with antacids", "antacids help",
                        "relieved within minutes by antacid", "relieved with antacids", "after spicy",
                        "after heavy meals", "after a heavy meal", "after late heavy", "after meals",
                        "gas ki goli se aaram"),
+    "chronic_disease": ("dialysis", "ckd", "kidney disease", "kidney failure", "renal failure", "heart failure",
+                        "copd", "sickle cell", "cancer", "chemotherapy", "chemo", "transplant", "hiv"),
+    "missed_period": ("upt positive", "positive upt", "upt +ve", "urine pregnancy test positive",
+                      "pregnancy test positive", "hcg positive", "positive hcg", "beta hcg positive"),
+    "shoulder_tip": ("tip of her shoulder", "tip of the shoulder", "tip of her right shoulder",
+                     "tip of her left shoulder", "shoulder tip"),
+    "pleuritic_pain": ("on deep breathing", "on deep inspiration", "with deep breaths", "when breathing deeply",
+                       "on taking a deep breath", "on breathing in"),
+    "chest_wall": ("from coughing", "from the cough", "sore from coughing"),
+    "masked": ("with a limp", "walks with a limp", "walking with a limp", "limping", "non-smoker", "nonsmoker",
+               "non smoker", "never smoked", "never smoker"),
     "allergy_pattern": ("in spring", "in the spring", "pollen season", "hay fever season", "springtime"),
 }  # fmt: skip
 
-RISKS = ("diabetes", "immunosuppressed", "anticoagulated", "unvaccinated", "asthma_copd", "cardiac_risk", "dvt_risk",
-         "malaria_travel", "liver_disease", "tick_exposure", "outdoor_exposure", "allergy_pattern")  # fmt: skip
+RISKS = ("chronic_disease", "diabetes", "immunosuppressed", "anticoagulated", "unvaccinated", "asthma_copd",
+         "cardiac_risk", "dvt_risk", "malaria_travel", "liver_disease", "tick_exposure", "outdoor_exposure",
+         "allergy_pattern")  # fmt: skip
 
 # Concepts whose phrases swallow the findings inside them ("2 days of heavy bleeding" in a period is no haemorrhage).
 OVERRIDES = ("masked", "gastro", "heavy_periods", "chest_wall", "eye_problem")

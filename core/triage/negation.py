@@ -39,7 +39,7 @@ from core.triage.lexicon import (
 )
 
 WINDOW = 5  # words a trigger may stand before the first finding it negates (classic NegEx)
-GAP = 3  # words an item of a list may take before its finding ("no *recent* fever", "or *any* vomiting")
+GAP = 4  # words an item of a list may take ("or *any* vomiting", "numbness *in the saddle area*", "worst HA of life")
 SEPARATORS = {",", "or", "nor", "/", "ya", "या", "and", "aur", "और", "&"}
 _AND = {"and", "aur", "और", "&"}
 # An item that is a statement ("chest hurts", "head is paining") starts a new sentence, not a list's next item.

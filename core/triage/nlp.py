@@ -132,7 +132,7 @@ class _Combos:
 
     def __call__(self, doc: Doc) -> list[tuple[str, int, int]]:
         norms = [t.norm_ for t in doc]
-        stops = [t.is_punct or t.norm_ in _BREAKS for t in doc]
+        stops = [(t.is_punct and not t.is_quote) or t.norm_ in _BREAKS for t in doc]  # "speech 'a bit slurred'"
         found: set[tuple[str, int, int]] = set()
         for i, word in enumerate(norms):
             for concept, rest in self.first.get(word, ()):
@@ -287,10 +287,6 @@ _IMPROVING = re.compile(r"getting better|improving|better now|settling|theek ho 
 _DIABETIC = re.compile(
     r"diabet|sugar patient|sugar hai|have sugar|had sugar|has sugar|on insulin|takes insulin|शुगर है|शुगर"
 )
-_CHRONIC = re.compile(
-    r"dialysis|\bckd\b|kidney (?:patient|disease|failure)|heart failure|\bcopd\b|sickle|cancer|"
-    r"chemo|transplant|hiv"
-)
 _SEVERE = re.compile(
     r"\bsevere|very bad|really bad|terrible|unbearable|worst|excruciating|agonising|agonizing|bahut tez|bahut zyada|"
     r"bahut dikkat|बहुत तेज|असहनीय"
@@ -402,12 +398,16 @@ def read(text: str) -> Findings:
     found.sudden = clinical.affirmed(_SUDDEN, low)
     found.improving = bool(_IMPROVING.search(low))
     found.diabetic = clinical.affirmed(_DIABETIC, low)
-    found.chronic = clinical.affirmed(_CHRONIC, low)
+    found.chronic = bool(found.risk("chronic_disease"))  # read with negation lists ("denies … or h/o cancer")
     if (ago := clinical.days_ago(low)) is not None and ago >= 1:
         # A red flag that came and went days ago is a recent episode for a doctor today, not an ambulance now.
         found.settled_episode = [m.text for m in found.mentions if m.resolved and not m.negated]
         found.mentions = [Mention(m.concept, m.text, m.negated, True, m.sent) if m.resolved else m
                           for m in found.mentions]  # fmt: skip
+    if clinical.affirmed(clinical.ONE_SIDE_WEAK, low):
+        found.mentions.append(Mention("one_sided_weakness", "one hand or arm weak or clumsy", negated=False))
+    if m := clinical.OVERDOSE_COUNT.search(low):
+        found.mentions.append(Mention("poisoning", low[m.start() : m.end()], negated=False))
     if clinical.affirmed(clinical.RED_WARM_SKIN, low):
         found.mentions.append(Mention("cellulitis", "red and warm skin", negated=False))
     if m := _INGESTED.search(low):

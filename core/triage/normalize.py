@@ -32,6 +32,7 @@ _SPELLED = {
     "brething": "breathing", "sweling": "swelling", "vomting": "vomiting", "fevr": "fever",
 }  # fmt: skip
 _WORD = re.compile(r"[a-z]+")
+_SIDES = {"R": "right", "L": "left", "Rt": "right", "Lt": "left"}
 _LITERAL = {
     "fits",
     "fitting",
@@ -127,6 +128,8 @@ def _hindi_stem(word: str) -> str:
 @lru_cache(maxsize=8192)
 def norm(token: str) -> str:
     """The form a token is matched on."""
+    if token in _SIDES:
+        return _SIDES[token]  # notes write "R iliac fossa", "L calf"
     word = _SPELLED.get(token.lower(), token.lower())
     if word in _LITERAL:
         return word

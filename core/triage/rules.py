@@ -62,7 +62,7 @@ def _chest_wall_or_chest_infection(f: Findings) -> bool:
     spreading to the arm or jaw."""
     if f.has("sweating", "radiating_pain", "cold_clammy"):
         return False
-    return bool(f.has("chest_wall", "antacid_relief") or (f.has("pleuritic_pain") and _fever(f))
+    return bool(f.has("chest_wall", "antacid_relief", "shingles") or (f.has("pleuritic_pain") and _fever(f))
                 or (f.has("cough") and _fever(f)))  # fmt: skip
 
 
@@ -371,7 +371,7 @@ RULES: tuple[Rule, ...] = (
     Rule("changing_mole", "routine", "dermatology", (),
          "a mole that changes", lambda f: _any(f.has("mole_change"))),
     Rule("lump", "routine", "general surgery", ("Ultrasound of the lump",),
-         "a lump or bulge", lambda f: _any(f.has("lump"))),
+         "a lump or bulge", lambda f: None if f.has("stye") else _any(f.has("lump"))),
     Rule("rectal_bleeding", "routine", "general surgery", ("CBC", "Stool occult blood"),
          "blood with the stool", lambda f: _any(f.has("rectal_bleeding"))),
     Rule("diabetic_nerve_symptoms", "routine", "endocrinology", ("HbA1c", "Vitamin B12", "Kidney function tests"),

@@ -9,7 +9,7 @@ level that fires wins, so no later rule lowers an emergency."""
 from __future__ import annotations
 
 from core.triage.nlp import Findings
-from core.triage.rules import _GENERIC_LAST, RULES, Rule, _age, _all, _any, _fever
+from core.triage.rules import _GENERIC_LAST, RULES, Rule, _age, _all, _any, _chest_wall_or_chest_infection, _fever
 
 _INFECTION = ("cough", "burning_urination", "cellulitis", "skin_infection", "wound", "sore_throat", "ear_pain",
               "diarrhoea", "vomiting", "abdominal_pain", "flank_pain")  # fmt: skip
@@ -49,7 +49,7 @@ def _chest_pain_at_risk(f: Findings) -> list[str] | None:
     """Chest pain at an age or with risks that make the heart its likeliest cause, unless the note shows it comes
     from the chest wall (tender to press, after exercise) or it has lasted weeks unchanged."""
     pain = f.has("chest_pain")
-    if not pain or f.has("chest_wall", "pleuritic_pain", "antacid_relief") or (f.days_of("chest_pain") or 0) >= 28:
+    if not pain or f.has("pleuritic_pain") or _chest_wall_or_chest_infection(f) or (f.days_of("chest_pain") or 0) >= 28:
         return None
     risks = f.risk("cardiac_risk", "diabetes")
     if _age(f, 40) or (risks and _age(f, 30)):

@@ -181,3 +181,13 @@ def test_denied_severity_and_suddenness_are_not_read() -> None:
     assert not read("no severe pain").severe
     assert read("pain severity 8/10").severe
     assert read("sudden onset of severe pain").sudden
+
+
+def test_note_shorthand_is_read() -> None:
+    assert "rlq_pain" in _present("R iliac fossa pain since this morning")  # R and L are sides in a note
+    assert "speech_difficulty" in _present("his speech was 'a bit slurred' at breakfast")  # quotes do not break
+    assert not read("Pt is a non-smoker with a cough").risk("cardiac_risk")
+    assert "poisoning" in _present("took around 30 x 500 mg paracetamol last night")
+    assert "missed_period" in _present("Home UPT positive last week")
+    assert "one_sided_weakness" in _present("he dropped his tea cup from his right hand")
+    assert "drowsy" not in _present("able to walk with a limp")
