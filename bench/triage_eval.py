@@ -1,6 +1,8 @@
 """How well triage places people, on four sets of cases:
 
 - ``--set lay`` (default): the patient-voice development vignettes (tests/data/triage/vignettes.jsonl);
+- ``--set clinical``: clinical vignettes written blind by separate sessions (tests/data/triage/clinical_vignettes.jsonl),
+  measured once untouched, then joined the development data; read as text only, as a note gives age and sex;
 - ``--set avey-dev`` / ``--set avey-held-out``: the 400 public clinical vignettes of the Avey study
   (../shared/data/avey-vignettes), each given the level of its diagnosis from the reviewed table
   tests/data/triage/avey_levels.csv; every fourth vignette (line 4, 8, 12 …) is held out and never tuned on;
@@ -10,7 +12,7 @@ For each: exact level on four levels and on the three tiers symptom-checker stud
 doctor / self-care), emergencies recognised, under-triage (a less urgent tier: the dangerous error) and
 over-triage, the confusion matrices, and the assessment latency (p50/p99 on whatever core runs it).
 
-    .venv/bin/python bench/triage_eval.py [--set lay|avey-dev|avey-held-out] [--file F] [--show-misses]
+    .venv/bin/python bench/triage_eval.py [--set lay|clinical|avey-dev|avey-held-out] [--file F] [--show-misses]
                                           [--text-only]
 """
 
@@ -61,13 +63,14 @@ def load(args: argparse.Namespace) -> list[dict[str, object]]:
         return [json.loads(x) for x in Path(args.file).read_text(encoding="utf-8").splitlines() if x.strip()]
     if args.set.startswith("avey-"):
         return avey_cases(args.set.removeprefix("avey-"))
-    path = ROOT / "tests" / "data" / "triage" / "vignettes.jsonl"
+    name = "clinical_vignettes.jsonl" if args.set == "clinical" else "vignettes.jsonl"
+    path = ROOT / "tests" / "data" / "triage" / name
     return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--set", default="lay", choices=("lay", "avey-dev", "avey-held-out"))
+    ap.add_argument("--set", default="lay", choices=("lay", "clinical", "avey-dev", "avey-held-out"))
     ap.add_argument("--file")
     ap.add_argument("--show-misses", action="store_true")
     ap.add_argument("--text-only", action="store_true", help="ignore the age and sex fields (the text says them)")
@@ -79,7 +82,8 @@ def main() -> None:
     latencies, under, over = [], 0, 0
     for case in cases:
         want = str(case["level"])
-        age, sex = (None, None) if args.text_only else (case.get("age"), case.get("sex"))
+        text_only = args.text_only or args.set == "clinical"
+        age, sex = (None, None) if text_only else (case.get("age"), case.get("sex"))
         t = time.perf_counter()
         got = assess(str(case["text"]), age=age, sex=sex)
         latencies.append((time.perf_counter() - t) * 1000)

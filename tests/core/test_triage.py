@@ -183,6 +183,18 @@ def test_unknown_words_go_to_a_doctor_not_home() -> None:
     assert result.level == "routine" and "could not recognise" in result.advice
 
 
+def test_the_clinical_vignettes() -> None:
+    """135 clinical vignettes written blind in three sets (tests/data/triage/clinical_vignettes.jsonl), read as text
+    only: every emergency recognised, at least 85% exact on the three tiers symptom-checker studies use."""
+    path = VIGNETTES.with_name("clinical_vignettes.jsonl")
+    cases = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(cases) >= 135
+    tier = {"urgent": "doctor", "routine": "doctor"}
+    got = [(c, assess(c["text"]).level) for c in cases]
+    assert [c["text"] for c, level in got if c["tier"] == "emergency" and level != "emergency"] == []
+    assert sum(tier.get(level, level) == c["tier"] for c, level in got) / len(cases) >= 0.85
+
+
 def test_the_development_vignettes() -> None:
     cases = [json.loads(line) for line in VIGNETTES.read_text(encoding="utf-8").splitlines() if line.strip()]
     assert len(cases) >= 80
