@@ -1,7 +1,8 @@
 """How well triage places people, on four sets of cases:
 
 - ``--set lay`` (default): the patient-voice development vignettes (tests/data/triage/vignettes.jsonl);
-- ``--set clinical``: clinical vignettes written blind by separate sessions (tests/data/triage/clinical_vignettes.jsonl),
+- ``--set clinical``: clinical vignettes written blind by separate sessions
+  (tests/data/triage/clinical_vignettes.jsonl),
   measured once untouched, then joined the development data; read as text only, as a note gives age and sex;
 - ``--set avey-dev`` / ``--set avey-held-out``: the 400 public clinical vignettes of the Avey study
   (../shared/data/avey-vignettes), each given the level of its diagnosis from the reviewed table

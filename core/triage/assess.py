@@ -82,7 +82,7 @@ class Assessment:
 def _mild(found: nlp.Findings) -> set[str]:
     """What settles at home on its own: the mild concepts, and a young person's chest-wall pain."""
     mild = set(MILD) | ({"chest_pain"} if chest_wall_young(found) else set())
-    if found.has("sunburn", "burn_injury") and found.mild:
+    if found.has("sunburn") or (found.has("burn_injury") and found.mild):
         mild.add("cellulitis")  # "red, hot and sore" describes the sunburn or the small burn
     return mild
 

@@ -12,6 +12,7 @@ _AGE_SEX = re.compile(
     r"\b(\d{1,3})(?:\s*|-)(?:years?|yrs?|yo|y/o|y\.o\.?)?(?:[\s-]*old)?[\s,]*"
     r"(m|f|male|female|man|woman|boy|girl|gentleman|lady|son|daughter|baby boy|baby girl|mother|father)\b"
 )
+_AGE_SEX_AT_END = re.compile(r"\b(\d{1,3})\s*(m|f|male|female)\W*$")
 _OLD = re.compile(r"\b(\d{1,3})(?:\s*|-)(?:years?|yrs?)[\s-]*old\b|\b(\d{1,3})\s*(?:yo|y/o)\b")
 _FEMALE = re.compile(r"\b(?:she|her|woman|women|female|girl|lady|mother|daughter|wife|pregnant|aunt|sister|"
                      r"grandmother|mrs|ms)\b|\b\d{1,3}\s*f\b")  # fmt: skip
@@ -66,7 +67,10 @@ def age_sex(text: str) -> tuple[float | None, str | None]:
     low = text.lower()
     age: float | None = None
     sex: str | None = None
-    if m := _AGE_SEX.search(low[:160]):
+    m = _AGE_SEX.search(low[:160])
+    if m is None and (end := _AGE_SEX_AT_END.search(low[-20:])):
+        m = end  # "… walking fine. 25 m"
+    if m:
         age = float(m.group(1))
         word = m.group(2)
         sex = "female" if word in ("f", "female", "woman", "girl", "lady", "daughter", "baby girl", "mother") else (
@@ -96,15 +100,16 @@ _CLAUSE_START = re.compile(r"[.,;:!?\n]|\bbut\b|\bhowever\b|\blekin\b|\bpar\b")
 _SCORE = re.compile(r"\b(10|[0-9])\s*(?:/|out of)\s*10\b")
 
 
+def denied_before(low: str, at: int) -> bool:
+    """Whether the clause before position ``at`` denies what follows ("no fever above 38 °C")."""
+    clause = _CLAUSE_START.split(low[max(0, at - 80) : at])[-1]
+    return bool(_NEGATED_BEFORE.search(clause))
+
+
 def affirmed(pattern: re.Pattern[str], low: str) -> bool:
     """Whether ``pattern`` is said and not denied in its clause ("no severe pain", "denies sudden onset",
     "nothing like the worst headache" are not said)."""
-    for m in pattern.finditer(low):
-        before = low[max(0, m.start() - 80) : m.start()]
-        clause = _CLAUSE_START.split(before)[-1]
-        if not _NEGATED_BEFORE.search(clause):
-            return True
-    return False
+    return any(not denied_before(low, m.start()) for m in pattern.finditer(low))
 
 
 _AGO = re.compile(

@@ -283,7 +283,8 @@ _CHEST = ("chest", "seena", "seene", "sine", "chhati", "chhaati", "सीने"
 _ACHE = ("pain", "painful", "pains", "ache", "aching", "hurt", "hurts", "hurting", "sore", "dard", "दर्द")
 _BELLY = ("stomach", "abdomen", "abdominal", "belly", "tummy", "pet", "पेट")
 _BREATH = ("breath", "breathe", "breathing", "saans", "sans", "सांस", "साँस")
-_SWELL = ("swelling", "swollen", "swell", "swells", "puffy", "sujan", "soojan", "सूजन", "सूज")
+_SWELL = ("swelling", "swollen", "swell", "swells", "puffy", "sujan", "soojan", "suji", "sooji", "suja", "sooja",
+          "sooj", "suj", "सूजन", "सूज", "सूजी")  # fmt: skip
 _LIMB = ("arm", "arms", "leg", "legs", "hand", "hands", "haath", "pair", "हाथ", "पैर")
 _SIDE = ("right", "left", "one", "dayen", "baayen", "ek", "दाएं", "बाएं")
 _NOT = ("not", "unable", "nahi", "नहीं")  # "can't", "cannot" and "cant" are tokenised to end in "not"

@@ -289,7 +289,7 @@ _DIABETIC = re.compile(
 )
 _SEVERE = re.compile(
     r"\bsevere|very bad|really bad|terrible|unbearable|worst|excruciating|agonising|agonizing|bahut tez|bahut zyada|"
-    r"bahut dikkat|बहुत तेज|असहनीय"
+    r"bahut dikkat|बहुत तेज|असहनीय|writhing|tadap|तड़प|तडप"
 )
 
 
@@ -321,6 +321,8 @@ def _temperature(text: str) -> float | None:
         value = float(m.group(1) or m.group(2))
         if m.group(2) and m.group(0).rstrip().endswith("f") and value < 94:
             continue  # "38F" opens a note (a 38-year-old woman); no temperature is 38 Fahrenheit
+        if clinical.denied_before(text, m.start()):
+            continue  # "denies fever above 38 °C" gives no temperature
         if 94 <= value <= 110:
             return value
         if 34 <= value <= 43:

@@ -69,6 +69,7 @@ def _chest_wall_or_chest_infection(f: Findings) -> bool:
 _THYROID = ("fatigue", "weight_change", "hair_loss")
 # Settle slowly and have their own limits: a cough three weeks, a cold three, hay fever never.
 _SETTLE_IN_TWO_WEEKS = {
+    "insomnia",
     "headache",
     "back_pain",
     "back_pain_strain",
@@ -131,7 +132,8 @@ RULES: tuple[Rule, ...] = (
          "sweating with breathlessness, fainting, dizziness or 'gas' in the upper stomach: a heart attack can "
          "feel like this, especially with diabetes or in older people",
          lambda f: _all(f.has("sweating", "cold_clammy"),
-                        f.has("breathless", "acidity", "abdominal_pain", "dizziness", "unconscious", "radiating_pain"))
+                        f.has("breathless", "acidity", "abdominal_pain", "dizziness", "unconscious", "radiating_pain",
+                              "bloating", "pregnancy_nausea"))
          if not _age(f, 0, 30) else None),
     Rule("cardiac_syncope", "emergency", "cardiology", ("ECG", "Troponin I", "Serum electrolytes"),
          "fainting with palpitations, chest pain or breathlessness",
@@ -430,6 +432,6 @@ MILD = ("fever", "chills", "headache", "cough", "sore_throat", "cold", "body_ach
         "back_pain", "skin_problem", "eye_problem", "ear_pain", "burn_injury", "bleeding", "joint_pain", "sprain",
         "bloating", "bedwetting", "period_pain", "pregnancy_nausea", "snoring", "sunburn", "minor_injury",
         "mouth_ulcer", "back_pain_strain", "sinus", "wound", "stye", "thrush", "gastro", "allergy_pattern", "lice",
-        "anorexia", "chest_wall", "muscle_pain", "head_injury")  # fmt: skip
+        "anorexia", "chest_wall", "muscle_pain", "head_injury", "insomnia")  # fmt: skip
 
 _ALL: tuple[str, ...] = tuple(CONCEPTS)

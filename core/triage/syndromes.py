@@ -133,9 +133,25 @@ def _malaria_like(f: Findings) -> list[str] | None:
 
 
 def _tick_borne(f: Findings) -> list[str] | None:
-    fever, exposure = _fever(f), f.risk("tick_exposure", "outdoor_exposure")
-    if fever and exposure and f.has("rash", "nonblanching_rash", "headache", "body_ache"):
-        return [*fever, *exposure, *f.has("rash", "nonblanching_rash", "headache")]
+    """Fever with a rash or headache after a tick bite; after woods or long grass without a tick seen, fever with
+    both a rash and a headache. An expanding ring-shaped rash alone is Lyme disease (a doctor, not an ambulance)."""
+    fever, tick, outdoors = _fever(f), f.risk("tick_exposure"), f.risk("outdoor_exposure")
+    if not fever or (f.has("bullseye_rash") and not f.has("nonblanching_rash", "confusion", "neck_stiffness")):
+        return None
+    if tick and f.has("rash", "nonblanching_rash", "headache", "body_ache"):
+        return [*fever, *tick, *f.has("rash", "nonblanching_rash", "headache")]
+    if outdoors and f.has("rash", "nonblanching_rash") and f.has("headache"):
+        return [*fever, *outdoors, *f.has("rash", "nonblanching_rash", "headache")]
+    return None
+
+
+def _silent_heart_attack(f: Findings) -> list[str] | None:
+    """A heart attack without chest pain (diabetes, women, older people): jaw, arm or between-the-shoulder-blade pain
+    with clamminess, sweating, nausea, breathlessness or dizziness, at 40 or over."""
+    pain = f.has("radiating_pain")
+    company = f.has("cold_clammy", "sweating", "pregnancy_nausea", "breathless", "dizziness")
+    if pain and company and _age(f, 40):
+        return pain + company
     return None
 
 
@@ -247,6 +263,9 @@ SYNDROMES: tuple[Rule, ...] = (
     Rule("heart_cause_chest_pain", "emergency", "cardiology", ("ECG", "Troponin I", "CK-MB"),
          "chest pain at an age or with risks (diabetes, blood pressure, smoking, heart disease) that make the heart "
          "its likeliest cause, until an ECG shows otherwise", _chest_pain_at_risk),
+    Rule("heart_attack_without_chest_pain", "emergency", "cardiology", ("ECG", "Troponin I", "CK-MB"),
+         "jaw, arm or upper back pain with clamminess, sweating, nausea, breathlessness or dizziness at 40 or over: a "
+         "heart attack can come without chest pain", _silent_heart_attack),
     Rule("pulmonary_embolism_signs", "emergency", "pulmonology", ("D-dimer", "CT pulmonary angiogram", "ECG"),
          "breathlessness with chest pain on breathing, coughed blood or a fast pulse, and a reason for a clot "
          "(a swollen leg, recent surgery or travel, the pill, cancer)", _pe),
@@ -357,6 +376,9 @@ SYNDROMES: tuple[Rule, ...] = (
          "stomach pain that is new after 50", lambda f: f.has("abdominal_pain") if _age(f, 50) else None),
     Rule("breast_problem", "routine", "general surgery", ("Ultrasound breast",),
          "a breast lump, pain, swelling or discharge", lambda f: _any(f.has("breast_problem"))),
+    Rule("vertigo_spells", "routine", "ENT", (),
+         "spells of dizziness or the room spinning for three days or more",
+         lambda f: f.has("dizziness") if (f.days_of("dizziness") or 0) >= 3 else None),
     Rule("tooth_pain", "routine", "dentistry", (), "tooth pain", lambda f: _any(f.has("dental"))),
     Rule("throat_and_glands_lasting", "routine", "general medicine", ("CBC", "Monospot / EBV serology"),
          "a sore throat with swollen glands and tiredness (glandular fever)",
