@@ -13,7 +13,7 @@ from core import audit, tracking
 from core.errors import InvalidInput
 from core.identity import RequestMeta
 from core.triage import nlp
-from core.triage.rules import LEVELS, MILD, chest_wall_young
+from core.triage.rules import LEVELS, MILD, chest_wall_young, simple_faint
 from core.triage.syndromes import ALL_RULES
 from core.vault import Vault
 
@@ -82,6 +82,10 @@ class Assessment:
 def _mild(found: nlp.Findings) -> set[str]:
     """What settles at home on its own: the mild concepts, and a young person's chest-wall pain."""
     mild = set(MILD) | ({"chest_pain"} if chest_wall_young(found) else set())
+    if found.has("stye"):
+        mild.add("lump")  # "a small lump on the eyelid"
+    if simple_faint(found):
+        mild |= {"unconscious", "dizziness"}
     if found.has("sunburn") or (found.has("burn_injury") and found.mild):
         mild.add("cellulitis")  # "red, hot and sore" describes the sunburn or the small burn
     return mild
@@ -118,7 +122,7 @@ def assess(
     if fired:
         level = max((rule.level for rule, _ in fired), key=LEVELS.index)
     elif present and all(m.concept in _mild(found) for m in present) and not found.severe:
-        level = "routine" if found.age is not None and (found.age >= 65 or found.age < 1) else "self_care"
+        level = "routine" if found.age is not None and (found.age >= 65 or found.age < 0.25) else "self_care"
     else:
         level = "routine"  # something we do not know how to weigh: a doctor should
     top = [(rule, words) for rule, words in fired if rule.level == level]

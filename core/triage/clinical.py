@@ -24,6 +24,10 @@ _T = re.compile(r"\b(?:t|temp)\s*(?:of|is|was|:|=)?\s*(\d{2,3}(?:\.\d)?)\s*(?:°
 _MMOL = re.compile(
     r"(?:glucose|sugar|bgl|bsl|cbg|rbs|bg)\D{0,12}?(\d{1,2}(?:\.\d)?)\s*mmol",
 )
+_METER_HI = re.compile(
+    r"(?:glucometer|glucose|sugar|cbg|bgl|bsl|meter)[^.;]{0,25}?\b(?:reads?|showing|shows|says|"
+    r"is)?\s*['\"]?hi\b['\"]?"
+)  # a meter that reads 'HI' is above its range (about 600 mg/dL)
 WORSE = re.compile(
     r"\bprogressive(?:ly)?\b|\bworsening\b|getting worse|increasing(?:ly)?\b|\bdeteriorat|worse and worse|"
     r"\bescalating\b|badhta ja|badh raha|बढ़ता जा|बढ़ रह"
@@ -90,7 +94,7 @@ def vitals(low: str) -> Vitals:
     if m := _T.search(low):
         value = float(m.group(1))
         temp_f = round(value * 9 / 5 + 32, 1) if 34 <= value <= 43 else value if 94 <= value <= 110 else None
-    sugar = round(float(m.group(1)) * 18) if (m := _MMOL.search(low)) else None
+    sugar = round(float(m.group(1)) * 18) if (m := _MMOL.search(low)) else (600 if _METER_HI.search(low) else None)
     return Vitals(hr, rr, temp_f, sugar)
 
 

@@ -286,7 +286,8 @@ _BREATH = ("breath", "breathe", "breathing", "saans", "sans", "सांस", "�
 _SWELL = ("swelling", "swollen", "swell", "swells", "puffy", "sujan", "soojan", "suji", "sooji", "suja", "sooja",
           "sooj", "suj", "सूजन", "सूज", "सूजी")  # fmt: skip
 _LIMB = ("arm", "arms", "leg", "legs", "hand", "hands", "haath", "pair", "हाथ", "पैर")
-_SIDE = ("right", "left", "one", "dayen", "baayen", "ek", "दाएं", "बाएं")
+_SIDE = ("right", "left", "one", "dayen", "baayen", "ek", "दाएं", "बाएं", "बायाँ", "बायां", "दायाँ", "दायां", "दाहिना",
+         "बाया", "दाया")  # fmt: skip
 _NOT = ("not", "unable", "nahi", "नहीं")  # "can't", "cannot" and "cant" are tokenised to end in "not"
 _JOINT = (
     "joint",
@@ -327,7 +328,8 @@ COMBOS: dict[str, tuple[tuple[tuple[str, ...], ...], ...]] = {
     ),
     "one_sided_weakness": (
         (_NOT, ("lift", "move", "raise", "use", "grip", "hold"), _LIMB),
-        (_SIDE, _LIMB, ("weak", "weakness", "numb", "numbness", "dead", "lifeless", "paralysed", "paralyzed")),
+        (_SIDE, _LIMB, ("weak", "weakness", "numb", "numbness", "dead", "lifeless", "paralysed", "paralyzed", "सुन्न",
+                        "sunn", "kamzor", "कमजोर")),
         (_SIDE, ("side",), ("weak", "weakness", "numb", "numbness", "paralysed", "paralyzed")),
         (_LIMB, ("uthaya", "utha", "uthta", "uth", "hil", "hilta", "hila", "उठ", "हिल"), ("nahi", "नहीं")),
     ),

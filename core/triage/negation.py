@@ -158,6 +158,8 @@ def _separators(doc: Doc, i: int) -> tuple[int, set[str]]:
 def _forward(doc: Doc, i: int, starts: dict[int, Span], clause: set[int]) -> Iterable[Span]:
     """The findings a preceding trigger ending at ``i`` negates: the first within WINDOW words, then a list."""
     budget, via, had_comma, first, begin = WINDOW, "trigger", False, True, i
+    if i < len(doc) and doc[i].text in (":", "-"):
+        i = begin = i + 1  # "Denies: vomiting, fever …"
     while i < len(doc):
         if i in starts:
             ent = starts[i]

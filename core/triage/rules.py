@@ -60,7 +60,7 @@ def _chest_wall_or_chest_infection(f: Findings) -> bool:
     """Chest pain that a note shows comes from the chest wall (tender to press, after the gym), or from the lining
     of the lungs (worse on breathing in) in a chest infection with fever and cough, without sweating or pain
     spreading to the arm or jaw."""
-    if f.has("sweating", "radiating_pain", "cold_clammy"):
+    if f.has("sweating", "cold_clammy") or (f.has("radiating_pain") and not f.has("chest_wall")):
         return False
     return bool(f.has("chest_wall", "antacid_relief", "shingles") or (f.has("pleuritic_pain") and _fever(f))
                 or (f.has("cough") and _fever(f)))  # fmt: skip
@@ -68,7 +68,7 @@ def _chest_wall_or_chest_infection(f: Findings) -> bool:
 
 _THYROID = ("fatigue", "weight_change", "hair_loss")
 # Settle slowly and have their own limits: a cough three weeks, a cold three, hay fever never.
-_SETTLE_IN_TWO_WEEKS = {
+_SETTLE_IN_THREE_WEEKS = {
     "insomnia",
     "headache",
     "back_pain",
@@ -84,7 +84,17 @@ _SETTLE_IN_TWO_WEEKS = {
     "minor_cut",
     "wound",
 }
-_SLOW_SETTLING = {"cough", "cold", "allergy_pattern", "sinus", "sore_throat", "ear_pain", "lice"}
+_SLOW_SETTLING = {
+    "insomnia",
+    "teething",
+    "cough",
+    "cold",
+    "allergy_pattern",
+    "sinus",
+    "sore_throat",
+    "ear_pain",
+    "lice",
+}
 
 
 def _lasting_illness(f: Findings) -> list[str] | None:
@@ -94,13 +104,24 @@ def _lasting_illness(f: Findings) -> list[str] | None:
     if not present or f.improving:
         return None
     days = f.days_of(*present)
-    limit = 14 if present <= _SETTLE_IN_TWO_WEEKS else 7
+    limit = 21 if present <= _SETTLE_IN_THREE_WEEKS else 7
     return [f"{days:g} days"] if days and days >= limit else None
 
 
 def _minor_head_bump(f: Findings) -> bool:
     """NICE's minor head injury: a small bump, aged 1–64, not on blood thinners, no other sign."""
     return f.mild and _age(f, 1, 65) and not f.risk("anticoagulated")
+
+
+def simple_faint(f: Findings) -> bool:
+    """A faint with its usual trigger (a blood test, the sight of blood, standing in heat) and a quick, full recovery
+    in someone under 40 with no warning sign (NICE CG109's uncomplicated faint)."""
+    return bool(
+        f.has("vasovagal")
+        and f.has("quick_recovery")
+        and _age(f, 0, 40)
+        and not f.has("chest_pain", "palpitations", "breathless", "seizure", "confusion", "head_injury")
+    )
 
 
 def chest_wall_young(f: Findings) -> bool:
@@ -191,8 +212,8 @@ RULES: tuple[Rule, ...] = (
     Rule("sudden_vision_loss", "emergency", "ophthalmology", (),
          "sudden loss of vision", lambda f: _any(f.has("vision_loss"))),
     Rule("cauda_equina_signs", "emergency", "orthopaedics", ("MRI lumbar spine",),
-         "back pain with numbness between the legs or loss of bladder control",
-         lambda f: _all(f.has("back_pain"), f.has("incontinence"))),
+         "back pain with numbness between the legs, trouble passing urine or control of the bladder, or both legs weak",
+         lambda f: _all(f.has("back_pain", "back_pain_strain"), f.has("incontinence", "cauda_flags"))),
     Rule("diabetic_ketoacidosis_signs", "emergency", "endocrinology",
          ("Random blood sugar", "Urine ketones", "Serum electrolytes"),
          "great thirst and passing urine a lot with vomiting, stomach pain, fast or deep breathing or drowsiness",
@@ -221,7 +242,7 @@ RULES: tuple[Rule, ...] = (
          lambda f: _all(_fever(f), f.has("neck_stiffness", "confusion", "nonblanching_rash", "photophobia"))),
     Rule("collapse_or_seizure", "emergency", "emergency medicine", ("Random blood sugar", "Serum electrolytes"),
          "fainting, unconsciousness, a seizure or confusion",
-         lambda f: _any(f.has("unconscious", "seizure", "confusion"))),
+         lambda f: None if simple_faint(f) else _any(f.has("unconscious", "seizure", "confusion"))),
     Rule("young_infant_fever", "emergency", "paediatrics", ("CBC", "CRP", "Urine routine", "Blood culture"),
          "fever in a baby under 3 months", lambda f: _fever(f) if _age(f, 0, 0.25) else None),
     Rule("sudden_worst_headache", "emergency", "neurology", ("CT brain",),
@@ -432,6 +453,7 @@ MILD = ("fever", "chills", "headache", "cough", "sore_throat", "cold", "body_ach
         "back_pain", "skin_problem", "eye_problem", "ear_pain", "burn_injury", "bleeding", "joint_pain", "sprain",
         "bloating", "bedwetting", "period_pain", "pregnancy_nausea", "snoring", "sunburn", "minor_injury",
         "mouth_ulcer", "back_pain_strain", "sinus", "wound", "stye", "thrush", "gastro", "allergy_pattern", "lice",
-        "anorexia", "chest_wall", "muscle_pain", "head_injury", "insomnia")  # fmt: skip
+        "anorexia", "chest_wall", "muscle_pain", "head_injury", "insomnia", "teething", "drooling", "vasovagal",
+        "quick_recovery")  # fmt: skip
 
 _ALL: tuple[str, ...] = tuple(CONCEPTS)

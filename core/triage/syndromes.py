@@ -227,6 +227,36 @@ def _angle_closure(f: Findings) -> list[str] | None:
     return None
 
 
+def _epiglottitis(f: Findings) -> list[str] | None:
+    """Fever with drooling or not swallowing even saliva, and a muffled voice, sitting forward, or stridor."""
+    throat = f.has("drooling", "cannot_swallow")
+    posture = f.has("muffled_voice", "swelling_throat")
+    if _fever(f) and throat and (posture or (f.has("drooling") and f.has("cannot_swallow"))):
+        return [*_fever(f), *throat, *posture]
+    return None
+
+
+def _necrotising_infection(f: Findings) -> list[str] | None:
+    """A skin infection or wound with pain out of proportion to how it looks, dusky skin or crepitus."""
+    skin = f.has("cellulitis", "skin_infection", "wound", "minor_cut", "deep_wound")
+    worse = f.has("out_of_proportion")
+    return skin + worse if skin and worse else None
+
+
+def _sepsis_amber(f: Findings) -> list[str] | None:
+    """NICE NG51: two moderate-to-high-risk signs with an infection are treated as high risk."""
+    fever = _fever(f)
+    if not (fever or f.has(*_INFECTION)):
+        return None
+    amber = [word for word, sign in (
+        (f"heart rate {f.hr}", f.hr is not None and f.hr >= 91),
+        (f"breathing rate {f.rr}", f.rr is not None and f.rr >= 21),
+        (f"BP {f.bp[0]}/{f.bp[1]}" if f.bp else "", f.bp is not None and f.bp[0] <= 100),
+        ("low temperature", f.temp_f is not None and f.temp_f < 96.8),
+    ) if sign]  # fmt: skip
+    return [*fever, *amber] if len(amber) >= 2 and fever else None
+
+
 def _liver_failure(f: Findings) -> list[str] | None:
     yellow = f.has("jaundice")
     worse = f.has("confusion", "drowsy", "vomiting_blood", "mucosal_bleeding", "black_stool")
@@ -260,6 +290,15 @@ SYNDROMES: tuple[Rule, ...] = (
     Rule("sepsis_signs", "emergency", "emergency medicine", ("CBC", "CRP", "Blood culture", "Serum lactate"),
          "signs of infection with a very fast pulse or breathing, low blood pressure, low oxygen, confusion or "
          "mottled skin, or fever during chemotherapy or other weakened immunity (sepsis)", _sepsis),
+    Rule("sepsis_two_amber_signs", "emergency", "emergency medicine", ("CBC", "CRP", "Blood culture", "Serum lactate"),
+         "fever with two of: a pulse over 90, breathing over 20 a minute, top blood pressure 100 or under, a low "
+         "temperature (NICE's sepsis guidance treats this as high risk)", _sepsis_amber),
+    Rule("epiglottitis_signs", "emergency", "ENT", (),
+         "fever with drooling or unable to swallow, a muffled voice or sitting forward to breathe: keep the child "
+         "calm and upright, do not look in the throat", _epiglottitis),
+    Rule("necrotising_infection_signs", "emergency", "general surgery", ("CBC", "CRP", "Serum lactate", "CPK"),
+         "a wound or skin infection with pain far worse than it looks, dusky skin or crackling under the skin",
+         _necrotising_infection),
     Rule("heart_cause_chest_pain", "emergency", "cardiology", ("ECG", "Troponin I", "CK-MB"),
          "chest pain at an age or with risks (diabetes, blood pressure, smoking, heart disease) that make the heart "
          "its likeliest cause, until an ECG shows otherwise", _chest_pain_at_risk),
@@ -376,6 +415,8 @@ SYNDROMES: tuple[Rule, ...] = (
          "stomach pain that is new after 50", lambda f: f.has("abdominal_pain") if _age(f, 50) else None),
     Rule("breast_problem", "routine", "general surgery", ("Ultrasound breast",),
          "a breast lump, pain, swelling or discharge", lambda f: _any(f.has("breast_problem"))),
+    Rule("sleep_apnoea_signs", "routine", "ENT", (),
+         "loud snoring with pauses in breathing", lambda f: _any(f.has("sleep_apnoea"))),
     Rule("vertigo_spells", "routine", "ENT", (),
          "spells of dizziness or the room spinning for three days or more",
          lambda f: f.has("dizziness") if (f.days_of("dizziness") or 0) >= 3 else None),

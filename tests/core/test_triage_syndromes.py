@@ -91,6 +91,25 @@ SYNDROMES = [
     ("dengue_warning",
      "A 24-year-old with fever for 4 days now has bleeding gums and severe abdominal pain.",
      "A 24-year-old with fever for 2 days and body aches; no bleeding, no abdominal pain, drinking well."),
+    ("cauda_equina_signs",
+     "A 41-year-old man with back pain for 3 weeks now has trouble starting to pass urine and can't feel the toilet "
+     "paper when he wipes.",
+     "A 41-year-old man with back pain for 3 days after lifting; no numbness in the saddle area, passing urine "
+     "normally."),
+    ("epiglottitis_signs",
+     "Her unvaccinated 3-year-old has a high fever, is drooling, refusing to swallow and sitting forward; his voice "
+     "sounds muffled.",
+     "Her 8-month-old is drooling and chewing on everything with a temperature of 37.4 °C; feeding well."),
+    ("necrotising_infection_signs",
+     "58M, diabetic, small cut on his leg 2 days ago; now pain far worse than the mild redness suggests, skin dusky.",
+     "58M, small cut on his leg 2 days ago, clean and healing, mild soreness only."),
+    ("sepsis_two_amber_signs",
+     "A 49-year-old woman with a painful swollen leg wound has T 38.6, HR 112 and BP 98/62.",
+     "A 49-year-old woman with a healing leg wound; T 37.0, HR 78, BP 124/80."),
+    ("heart_attack_without_chest_pain",
+     "A 67-year-old diabetic woman feels 'a bit off' with an ache in her jaw and between her shoulder blades; she is "
+     "clammy and nauseated.",
+     "A 67-year-old woman has jaw ache after a dental filling yesterday; no nausea, sweating or breathlessness."),
     ("suicidal_thoughts",
      "A 35-year-old man has saved up a large supply of sleeping tablets and intends to take them all tonight.",
      "A 35-year-old man has felt low since losing his job; he has no thoughts of harming himself."),
@@ -118,6 +137,14 @@ def test_a_red_flag_that_settled_days_ago_is_seen_today_not_by_ambulance() -> No
     assert tia.level == "urgent" and "recent_red_flag_episode" in [r.rule for r in tia.reasons]
     now = assess("67M, 30 minutes ago had right arm weakness and slurred speech, which resolved.")
     assert now.level == "emergency"
+
+
+def test_a_simple_faint_with_its_trigger_stays_home_and_a_collapse_does_not() -> None:
+    faint = assess("A 20-year-old woman fainted while having blood drawn and came round within 20 seconds, fully "
+                   "oriented; no chest pain or palpitations.")  # fmt: skip
+    assert faint.level == "self_care", [r.rule for r in faint.reasons]
+    assert assess("She fainted and collapsed in the kitchen. 55-year-old woman.").level == "emergency"
+    assert assess("A 20-year-old fainted while giving blood, with palpitations before.").level == "emergency"
 
 
 def test_every_reason_names_the_words_that_fired_it() -> None:
