@@ -82,8 +82,10 @@ class Assessment:
 def _mild(found: nlp.Findings) -> set[str]:
     """What settles at home on its own: the mild concepts, and a young person's chest-wall pain."""
     mild = set(MILD) | ({"chest_pain"} if chest_wall_young(found) else set())
-    if found.has("stye"):
-        mild.add("lump")  # "a small lump on the eyelid"
+    if found.has("stye", "insect_bite"):
+        mild.add("lump")  # "a small lump on the eyelid", "a red lump where the bee stung"
+    if found.has("sprain", "minor_injury"):
+        mild.add("swollen_joint")  # a swollen ankle after a twist
     if simple_faint(found):
         mild |= {"unconscious", "dizziness"}
     if found.has("sunburn") or (found.has("burn_injury") and found.mild):

@@ -98,7 +98,7 @@ CLINICAL: dict[str, tuple[str, ...]] = {
     "dizziness": ("vertigo", "room spinning", "room is spinning", "presyncope", "pre-syncope", "lightheadedness",
                   "light-headed", "light-headedness", "unsteady"),
     "jaundice": ("icterus", "icteric", "scleral icterus", "yellowing of the skin", "yellowing of the eyes",
-                 "yellow discoloration", "yellow discolouration", "yellowish"),
+                 "yellow discoloration", "yellow discolouration"),
     "swelling_throat": ("angioedema", "angio-oedema", "angio-edema", "stridor", "throat closing",
                         "swelling of the lips", "swelling of her lips", "swelling of his lips",
                         "swelling of the tongue", "lip and tongue swelling"),
@@ -146,7 +146,7 @@ CLINICAL: dict[str, tuple[str, ...]] = {
              "eyelid lump", "swelling on the eyelid", "upper eyelid", "lower eyelid", "eyelid margin", "lid margin"),
     "cellulitis": ("cellulitis", "red, hot", "red hot", "red and hot", "red and warm", "red, warm", "warm, red",
                    "hot, red", "red, swollen and tender", "red, tender", "red and tender", "red tender",
-                   "spreading erythema", "erythema spreading", "warm and tender", "warm, tender", "tender and warm",
+                   "spreading erythema", "erythema spreading",
                    "erythematous and warm", "warm erythematous", "has spread beyond"),
     "skin_problem": ("dandruff", "vaginal itching", "itching down there"),
     "burn_injury": ("boiling water", "hot water", "from a kettle", "the burn", "a burn", "small burn", "minor burn",
@@ -229,7 +229,7 @@ CLINICAL: dict[str, tuple[str, ...]] = {
 
 _LEG = ("leg", "legs", "calf", "thigh")
 _SWOLLEN = ("swelling", "swollen", "swell", "oedema", "edema", "oedematous", "edematous", "enlarged", "bigger",
-            "tender", "painful", "pain", "warm")  # fmt: skip
+            "tender", "painful", "pain", "warm", "सूज", "सूजा", "suja", "sooja", "suji", "sooji")  # fmt: skip
 
 
 def _both_ways(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[tuple[tuple[str, ...], ...], ...]:
@@ -239,7 +239,8 @@ def _both_ways(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[tuple[tuple[str,
 CLINICAL_COMBOS: dict[str, tuple[tuple[tuple[str, ...], ...], ...]] = {
     # "swelling of the left leg", "right calf is swollen and tender", "left leg has been painful and swollen"
     "calf_swelling": (
-        (("left", "right", "one", "single"), _LEG, _SWOLLEN),
+        (("left", "right", "one", "single", "ek", "एक", "बायाँ", "दायाँ", "बाएं", "दाएं"),
+         (*_LEG, "पैर", "pair", "टांग", "पिंडली", "pindli"), _SWOLLEN),
         (_SWOLLEN, ("left", "right", "one"), _LEG),
     ),
     "groin_radiation": (
@@ -283,6 +284,7 @@ CLINICAL_COMBOS: dict[str, tuple[tuple[tuple[str, ...], ...], ...]] = {
     "headache": _both_ways(("pressure", "ache", "tightness", "band"), ("forehead", "temples")),
     "ear_pain": ((("tugging", "pulling", "rubbing"), ("ear", "ears")),),
     "radiating_pain": ((("ache", "pain", "aching", "discomfort", "tightness", "pressure"), ("jaw",)),),
+    "missed_period": ((("period", "periods", "mahina", "पीरियड"), ("miss", "missed", "late")),),
     "stye": _both_ways(("eyelid", "lid"), ("lump", "bump", "swelling", "swollen", "tender", "pimple")),
     "tearing_pain": ((("pain",), ("tearing", "ripping")), (("tearing", "ripping"), ("pain",))),
     "dehydration": ((("peshab", "पेशाब", "urine"), ("kam", "कम", "less", "little", "reduced", "decreased")),),
@@ -324,11 +326,13 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "chronic_disease": ("dialysis", "ckd", "kidney disease", "kidney failure", "renal failure", "heart failure", "copd",
                         "sickle cell", "cancer", "chemotherapy", "chemo", "transplant", "hiv"),
     "missed_period": ("upt positive", "positive upt", "upt +ve", "urine pregnancy test positive",
-                      "pregnancy test positive", "hcg positive", "positive hcg", "beta hcg positive"),
+                      "pregnancy test positive", "hcg positive", "positive hcg", "beta hcg positive", "period miss",
+                      "period miss hai", "mahina miss", "periods miss", "पीरियड मिस"),
     "shoulder_tip": ("tip of her shoulder", "tip of the shoulder", "tip of her right shoulder",
                      "tip of her left shoulder", "shoulder tip"),
     "pleuritic_pain": ("on deep breathing", "on deep inspiration", "with deep breaths", "when breathing deeply",
-                       "on taking a deep breath", "on breathing in"),
+                       "on taking a deep breath", "on breathing in", "सांस लेने पर छाती में चुभन", "सांस लेने पर दर्द",
+                       "saans lene par dard", "saans lene pe dard"),
     "chest_wall": ("from coughing", "from the cough", "sore from coughing", "when he presses", "when she presses",
                    "presses a spot", "press on it", "when i press on it", "moved furniture", "pushups", "push-ups",
                    "when i move my arms", "when i move arms", "moving his arms"),
@@ -346,15 +350,17 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "stye": ("eyelid", "yellow head"),
     "insomnia": ("trouble falling asleep", "difficulty falling asleep", "trouble sleeping", "sleeps poorly",
                  "poor sleep", "lying awake", "neend nahi aati", "नींद नहीं आती", "नींद कम", "insomnia"),
-    "dvt_risk": ("operation", "surgery", "operation hua", "ऑपरेशन"),
+    "dvt_risk": ("operation", "surgery", "operation hua", "ऑपरेशन", "लंबी यात्रा", "लंबी बस यात्रा", "बस यात्रा",
+                 "ट्रेन यात्रा", "लंबा सफर", "lambi yatra", "lamba safar", "long bus journey", "long train journey"),
     "chest_pain": ("chubhan", "seene me chubhan", "seene mein chubhan", "सीने में चुभन", "side of his chest",
-                   "side of her chest", "side of my chest"),
+                   "side of her chest", "side of my chest", "छाती में चुभन", "चुभन"),
     "swelling_throat": ("hont sooj", "honth sooj", "hont suj", "hont sooj gaye", "होंठ सूज"),
     "hives": ("laal chakatte", "लाल चकत्ते", "body pe chakatte", "poori body pe"),
     "flank_pain": ("दाहिनी कमर", "बाईं कमर", "बायीं कमर", "कमर के एक तरफ", "daayi kamar", "baayi kamar",
                    "kamar ke ek taraf"),
     "suicidal": ("जीने का मन नहीं", "jeene ka man nahi", "गोलियां जमा", "goliyan jama", "जमा कर रखी"),
-    "lice": ("jooyein", "juyein", "jooye", "leekh", "लीख", "जुएं", "जूं"),
+    "lice": ("jooyein", "juyein", "jooye", "leekh", "लीख", "जुएं", "जूं", "juen", "juein", "sar me juen",
+             "baalon me juen"),
     "headache": ("सिर में दबाव", "पट्टी जैसा दबाव", "sir mein dabav", "sir bhari", "sar bhari"),
     "bullseye_rash": ("paler centre", "pale centre", "paler center", "pale center", "central clearing", "clear centre",
                       "clear center"),
@@ -390,6 +396,10 @@ VARIANTS: dict[str, tuple[str, ...]] = {
                     "jaangh me dard", "jaangh mein dard", "जांघ में दर्द", "jangh me dard"),
     "speech_difficulty": ("लड़खड़ा", "ladkhada", "zubaan ladkhada", "jaban ladkhad", "बोलने में लड़खड़ा"),
     "skin_problem": ("nappy rash", "diaper rash", "nappy area", "diaper area"),
+    "unconscious": ("chakkar aa ke gir", "chakkar khake gir", "chakkar aakar gir", "चक्कर आकर गिर", "चक्कर खाकर गिर"),
+    "cellulitis": ("laal sujan", "लाल सूजन", "garam lag raha", "sujan badh rahi", "लाल और गरम"),
+    "poor_feeding": ("दूध कम पी", "doodh kam pee", "doodh kam pi"),
+    "acidity": ("सीने में जलन", "खट्टी डकार", "seene me jalan", "khatti dakar"),
     "allergy_pattern": ("in spring", "in the spring", "pollen season", "hay fever season", "springtime"),
 }  # fmt: skip
 
@@ -398,7 +408,7 @@ RISKS = ("chronic_disease", "diabetes", "immunosuppressed", "anticoagulated", "u
          "allergy_pattern")  # fmt: skip
 
 # Concepts whose phrases swallow the findings inside them ("2 days of heavy bleeding" in a period is no haemorrhage).
-OVERRIDES = ("masked", "gastro", "heavy_periods", "chest_wall", "eye_problem", "sleep_apnoea")
+OVERRIDES = ("masked", "gastro", "heavy_periods", "chest_wall", "eye_problem", "sleep_apnoea", "lice")
 MASKS: dict[str, tuple[str, ...]] = {
     "masked": ("food poisoning", "breathe through my nose", "breathe through his nose", "breathe through her nose",
                "breathe through the nose", "breathe through nose", "saans nahi le pa raha naak se",

@@ -163,7 +163,9 @@ def _forward(doc: Doc, i: int, starts: dict[int, Span], clause: set[int]) -> Ite
     while i < len(doc):
         if i in starts:
             ent = starts[i]
-            bare = _ends_sentence(doc, ent.end) or doc[ent.end].lower_ in SEPARATORS
+            # a bare item, or one with a word or two before the next separator ("hives *elsewhere*, wheeze")
+            after = _qualifier_end(doc, ent.end)
+            bare = _ends_sentence(doc, ent.end) or (after < len(doc) and doc[after].lower_ in SEPARATORS)
             said = ent.label_ == "COMBO" or any(t.lower_ in _VERBS for t in ent)
             if via == "comma" and (not bare or said):
                 return

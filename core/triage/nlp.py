@@ -263,7 +263,9 @@ _AGE_WORDS = re.compile(
 )
 _AGE_SAID = re.compile(r"(?:\bage|\baged|\bumar|\bumr|उम्र)\s*:?\s*(\d{1,3})\b")
 _AGE_YEARS = re.compile(r"\b(\d{1,3})\s*(?:-|\s)?(?:years?|yrs?|saal|sal|y/o|yo|साल)(?![a-z\u0900-\u097f])")
-_AGE_MONTHS = re.compile(r"\b(\d{1,2})\s*(?:-|\s)?(?:months?|mahine|mahina)[\s-]*(?:old|ka|ki|baby|ke)\b")
+_AGE_MONTHS = re.compile(
+    r"\b(\d{1,2})\s*(?:-|\s)?(?:months?|mahine|mahina|महीने|महीना)[\s-]*(?:old|ka|ki|baby|ke|का|की|के)(?![\w\u0900-\u097f])"
+)
 _AGE_WEEKS = re.compile(r"\b(\d{1,2})\s*(?:-|\s)?(?:weeks?|days?|din)[\s-]*(?:old|ka|ki)\b")
 _PREGNANT = re.compile(
     r"pregn[ae]n|\bpreg\b|preggo|garbh|गर्भ|प्रेग्नें|expecting a baby|pet se hu|pet se hoon|\bgestation|\bantenatal|"

@@ -65,7 +65,7 @@ def _dvt_at_risk(f: Findings) -> list[str] | None:
     """One leg swollen and painful, over 40 or with a reason for a clot; not a red, hot skin infection, and not
     a swelling that has been there a month."""
     leg = _one_leg(f)
-    if not leg or f.has("cellulitis") or (f.days_of("calf_swelling") or 0) >= 28:
+    if not leg or (f.has("cellulitis") and not f.risk("dvt_risk")) or (f.days_of("calf_swelling") or 0) >= 28:
         return None
     return leg + f.risk("dvt_risk") if _age(f, 40) or f.risk("dvt_risk") else None
 
