@@ -9,7 +9,7 @@ level that fires wins, so no later rule lowers an emergency."""
 from __future__ import annotations
 
 from core.triage.nlp import Findings
-from core.triage.rules import _GENERIC_LAST, RULES, Rule, _age, _all, _any, _chest_wall_or_chest_infection, _fever
+from core.triage.rules import GENERIC_LAST, RULES, Rule, aged, all_of, any_of, has_fever, non_cardiac_chest_pain
 
 _INFECTION = ("cough", "burning_urination", "cellulitis", "skin_infection", "wound", "sore_throat", "ear_pain",
               "diarrhoea", "vomiting", "abdominal_pain", "flank_pain")  # fmt: skip
@@ -34,7 +34,7 @@ def _qsofa(f: Findings) -> int:
 
 
 def _sepsis(f: Findings) -> list[str] | None:
-    fever = _fever(f) or (["low temperature"] if f.temp_f is not None and f.temp_f < 96.8 else [])
+    fever = has_fever(f) or (["low temperature"] if f.temp_f is not None and f.temp_f < 96.8 else [])
     if not (fever or f.has(*_INFECTION)):
         return None
     flags = _vital_red_flags(f)
@@ -49,10 +49,10 @@ def _chest_pain_at_risk(f: Findings) -> list[str] | None:
     """Chest pain at an age or with risks that make the heart its likeliest cause, unless the note shows it comes
     from the chest wall (tender to press, after exercise) or it has lasted weeks unchanged."""
     pain = f.has("chest_pain")
-    if not pain or f.has("pleuritic_pain") or _chest_wall_or_chest_infection(f) or (f.days_of("chest_pain") or 0) >= 28:
+    if not pain or f.has("pleuritic_pain") or non_cardiac_chest_pain(f) or (f.days_of("chest_pain") or 0) >= 28:
         return None
     risks = f.risk("cardiac_risk", "diabetes")
-    if _age(f, 40) or (risks and _age(f, 30)):
+    if aged(f, 40) or (risks and aged(f, 30)):
         return [*pain, *risks]
     return None
 
@@ -67,7 +67,7 @@ def _dvt_at_risk(f: Findings) -> list[str] | None:
     leg = _one_leg(f)
     if not leg or (f.has("cellulitis") and not f.risk("dvt_risk")) or (f.days_of("calf_swelling") or 0) >= 28:
         return None
-    return leg + f.risk("dvt_risk") if _age(f, 40) or f.risk("dvt_risk") else None
+    return leg + f.risk("dvt_risk") if aged(f, 40) or f.risk("dvt_risk") else None
 
 
 def _pe(f: Findings) -> list[str] | None:
@@ -89,7 +89,7 @@ def _renal_colic_or_aaa(f: Findings) -> list[str] | None:
     if groin and f.has("abdominal_pain", "back_pain", "flank_pain"):
         return groin + f.has("abdominal_pain", "back_pain")
     pain = f.has("abdominal_pain", "back_pain", "flank_pain")
-    if pain and _age(f, 60) and (f.sudden and f.severe):
+    if pain and aged(f, 60) and (f.sudden and f.severe):
         return [*pain, "sudden and severe", "over 60"]  # an aortic aneurysm until shown otherwise
     return None
 
@@ -107,7 +107,7 @@ def _hus(f: Findings) -> list[str] | None:
     """Bloody diarrhoea in a child, or diarrhoea followed by little urine with pallor, swelling or red urine."""
     bloody = f.has("bloody_diarrhoea")
     after = f.has("dehydration", "pallor", "swelling_limbs", "blood_in_urine", "blood_in_urine_colour", "drowsy")
-    if bloody and (_age(f, 0, 16) or after):
+    if bloody and (aged(f, 0, 16) or after):
         return bloody + after
     if f.has("diarrhoea", "bloody_diarrhoea") and f.has("dehydration") and f.has(
             "pallor", "swelling_limbs", "blood_in_urine", "blood_in_urine_colour"):  # fmt: skip
@@ -118,7 +118,7 @@ def _hus(f: Findings) -> list[str] | None:
 def _malaria_like(f: Findings) -> list[str] | None:
     """High fever with rigors that has gone on for five days or is not improving, or fever after travel to a
     malaria area: malaria and other serious fevers must be ruled out today."""
-    fever = _fever(f)
+    fever = has_fever(f)
     if not fever:
         return None
     days = f.days_of("fever", "chills")
@@ -135,7 +135,7 @@ def _malaria_like(f: Findings) -> list[str] | None:
 def _tick_borne(f: Findings) -> list[str] | None:
     """Fever with a rash or headache after a tick bite; after woods or long grass without a tick seen, fever with
     both a rash and a headache. An expanding ring-shaped rash alone is Lyme disease (a doctor, not an ambulance)."""
-    fever, tick, outdoors = _fever(f), f.risk("tick_exposure"), f.risk("outdoor_exposure")
+    fever, tick, outdoors = has_fever(f), f.risk("tick_exposure"), f.risk("outdoor_exposure")
     if not fever or (f.has("bullseye_rash") and not f.has("nonblanching_rash", "confusion", "neck_stiffness")):
         return None
     if tick and f.has("rash", "nonblanching_rash", "headache", "body_ache"):
@@ -150,7 +150,7 @@ def _silent_heart_attack(f: Findings) -> list[str] | None:
     with clamminess, sweating, nausea, breathlessness or dizziness, at 40 or over."""
     pain = f.has("radiating_pain")
     company = f.has("cold_clammy", "sweating", "pregnancy_nausea", "breathless", "dizziness")
-    if pain and company and _age(f, 40):
+    if pain and company and aged(f, 40):
         return pain + company
     return None
 
@@ -169,12 +169,12 @@ def _asthma_copd_worse(f: Findings) -> list[str] | None:
 
 def _pneumonia_severe(f: Findings) -> list[str] | None:
     """CURB-65-style: a chest infection with confusion, fast breathing, low pressure or age 65 and over."""
-    chest = _all(f.has("cough"), f.has("breathless", "chest_pain", "pleuritic_pain"))
-    if not (chest and _fever(f)):
+    chest = all_of(f.has("cough"), f.has("breathless", "chest_pain", "pleuritic_pain"))
+    if not (chest and has_fever(f)):
         return None
     if f.has("confusion") or (f.rr is not None and f.rr >= 30) or (f.bp is not None and f.bp[0] < 90):
         return chest + f.has("confusion")
-    if _age(f, 65) and f.has("breathless"):
+    if aged(f, 65) and f.has("breathless"):
         return [*chest, "over 65"]
     return None
 
@@ -192,7 +192,7 @@ def _ectopic(f: Findings) -> list[str] | None:
 
 def _torsion(f: Findings) -> list[str] | None:
     pain = f.has("testicular_pain")
-    if pain and (f.sudden or f.severe or _age(f, 0, 26) or f.has("vomiting", "abdominal_pain")):
+    if pain and (f.sudden or f.severe or aged(f, 0, 26) or f.has("vomiting", "abdominal_pain")):
         return pain
     return None
 
@@ -205,7 +205,7 @@ def _upper_abdomen_surgical(f: Findings) -> list[str] | None:
         return None
     if f.has("radiating_back"):
         return pain + f.has("radiating_back")
-    if _fever(f) and f.has("jaundice"):
+    if has_fever(f) and f.has("jaundice"):
         return pain + f.has("jaundice")
     shocked = (f.hr is not None and f.hr >= 120) or (f.bp is not None and f.bp[0] < 90)
     return [*pain, *_vital_red_flags(f)] if shocked and _vital_red_flags(f) else None
@@ -231,8 +231,8 @@ def _epiglottitis(f: Findings) -> list[str] | None:
     """Fever with drooling or not swallowing even saliva, and a muffled voice, sitting forward, or stridor."""
     throat = f.has("drooling", "cannot_swallow")
     posture = f.has("muffled_voice", "swelling_throat")
-    if _fever(f) and throat and (posture or (f.has("drooling") and f.has("cannot_swallow"))):
-        return [*_fever(f), *throat, *posture]
+    if has_fever(f) and throat and (posture or (f.has("drooling") and f.has("cannot_swallow"))):
+        return [*has_fever(f), *throat, *posture]
     return None
 
 
@@ -245,7 +245,7 @@ def _necrotising_infection(f: Findings) -> list[str] | None:
 
 def _sepsis_amber(f: Findings) -> list[str] | None:
     """NICE NG51: two moderate-to-high-risk signs with an infection are treated as high risk."""
-    fever = _fever(f)
+    fever = has_fever(f)
     if not (fever or f.has(*_INFECTION)):
         return None
     amber = [word for word, sign in (
@@ -267,7 +267,7 @@ def _heavy_rectal_bleeding(f: Findings) -> list[str] | None:
     blood = f.has("rectal_bleeding", "bloody_diarrhoea")
     faint = f.has("dizziness", "unconscious", "pallor") + (
         [f"heart rate {f.hr}"] if f.hr is not None and f.hr >= 110 else [])  # fmt: skip
-    return blood + faint if blood and faint and not _age(f, 0, 16) else None
+    return blood + faint if blood and faint and not aged(f, 0, 16) else None
 
 
 def _dka(f: Findings) -> list[str] | None:
@@ -314,7 +314,7 @@ SYNDROMES: tuple[Rule, ...] = (
          _dvt_at_risk),
     Rule("aortic_dissection_signs", "emergency", "cardiology", ("CT aortogram", "ECG"),
          "a tearing or ripping pain in the chest, back or belly",
-         lambda f: _all(f.has("tearing_pain"), f.has("chest_pain", "back_pain", "abdominal_pain", "tearing_pain"))),
+         lambda f: all_of(f.has("tearing_pain"), f.has("chest_pain", "back_pain", "abdominal_pain", "tearing_pain"))),
     Rule("renal_colic_or_aneurysm", "emergency", "urology",
          ("Urine routine", "Ultrasound KUB", "Kidney function tests"),
          "severe or sudden pain in the side or back spreading to the groin (a kidney stone, or over 60 an aortic "
@@ -355,7 +355,7 @@ SYNDROMES: tuple[Rule, ...] = (
     Rule("red_urine_with_jaundice_or_muscle_pain", "emergency", "general medicine",
          ("Urine routine", "CPK", "Kidney function tests", "CBC", "Peripheral smear"),
          "red or dark urine with jaundice or with aching, weak muscles (red cells or muscle breaking down)",
-         lambda f: _all(f.has("blood_in_urine", "blood_in_urine_colour"), f.has("jaundice", "muscle_pain"))),
+         lambda f: all_of(f.has("blood_in_urine", "blood_in_urine_colour"), f.has("jaundice", "muscle_pain"))),
     Rule("acute_liver_failure_signs", "emergency", "gastroenterology", ("Liver function tests", "PT/INR"),
          "jaundice with confusion, drowsiness or bleeding", _liver_failure),
     Rule("heavy_rectal_bleeding", "emergency", "general surgery", ("CBC", "Blood grouping", "PT/INR"),
@@ -372,60 +372,60 @@ SYNDROMES: tuple[Rule, ...] = (
          + ([f"heart rate {f.hr}"] if f.hr is not None and (f.hr > 140 or f.hr < 40) else []) or None),
     Rule("recent_red_flag_episode", "urgent", "general medicine", ("ECG", "Random blood sugar"),
          "a warning sign that came and went a day or more ago (a TIA or a chest pain at rest): a doctor today, and "
-         "an ambulance at once if it comes back", lambda f: _any(f.settled_episode)),
+         "an ambulance at once if it comes back", lambda f: any_of(f.settled_episode)),
     Rule("dental_infection_signs", "urgent", "dentistry", (),
          "tooth pain with a swollen face or gum, or fever (a dental abscess)",
-         lambda f: _all(f.has("dental"), _fever(f) + (f.has("dental") if len(set(f.has("dental"))) > 1 else []))),
+         lambda f: all_of(f.has("dental"), has_fever(f) + (f.has("dental") if len(set(f.has("dental"))) > 1 else []))),
     # --- urgent: a doctor within 24 hours ------------------------------------------------------------------------
     Rule("strep_throat_signs", "urgent", "ENT", ("Throat swab", "CBC"),
          "a sore throat with fever and pus on the tonsils, swollen glands or in a child (it may need antibiotics)",
-         lambda f: _all(f.has("sore_throat"), _fever(f), f.has("tonsil_signs", "swollen_glands")
-                        or (["child"] if _age(f, 0, 16) else []))),
+         lambda f: all_of(f.has("sore_throat"), has_fever(f), f.has("tonsil_signs", "swollen_glands")
+                        or (["child"] if aged(f, 0, 16) else []))),
     Rule("ear_infection_signs", "urgent", "ENT", (),
          "ear pain with fever, or in a child",
-         lambda f: _all(f.has("ear_pain"), _fever(f) or (["child"] if _age(f, 0, 16) else []))),
+         lambda f: all_of(f.has("ear_pain"), has_fever(f) or (["child"] if aged(f, 0, 16) else []))),
     Rule("cellulitis_signs", "urgent", "general surgery", ("CBC", "CRP", "Random blood sugar"),
          "red, hot, tender or spreading skin (an infection, cellulitis, that needs antibiotics)",
          lambda f: f.has("cellulitis") if f.has("cellulitis") and not f.has("sunburn", "eye_problem") else None),
     Rule("bloody_diarrhoea", "urgent", "gastroenterology", ("Stool routine", "Stool culture", "CBC"),
-         "bloody diarrhoea", lambda f: _any(f.has("bloody_diarrhoea"))),
+         "bloody diarrhoea", lambda f: any_of(f.has("bloody_diarrhoea"))),
     Rule("stiff_jaw", "urgent", "general medicine", (),
-         "a jaw that will not open fully", lambda f: _any(f.has("trismus"))),
+         "a jaw that will not open fully", lambda f: any_of(f.has("trismus"))),
     Rule("kidney_infection_signs", "urgent", "urology", ("Urine routine", "Urine culture", "CBC"),
          "pain in the side with fever or burning urination (a kidney infection)",
-         lambda f: _all(f.has("flank_pain"), _fever(f) + f.has("burning_urination"))),
+         lambda f: all_of(f.has("flank_pain"), has_fever(f) + f.has("burning_urination"))),
     Rule("lyme_rash", "urgent", "general medicine", (),
          "a spreading ring-shaped rash after a tick bite (Lyme disease needs antibiotics)",
-         lambda f: _any(f.has("bullseye_rash"))),
+         lambda f: any_of(f.has("bullseye_rash"))),
     Rule("fever_after_travel", "urgent", "general medicine", ("Malaria antigen", "CBC", "Dengue NS1"),
-         "fever after travel to a malaria area", lambda f: _all(_fever(f), f.risk("malaria_travel"))),
+         "fever after travel to a malaria area", lambda f: all_of(has_fever(f), f.risk("malaria_travel"))),
     Rule("abdominal_pain_getting_worse", "urgent", "general surgery", ("CBC", "CRP", "Ultrasound abdomen"),
          "stomach pain that is getting worse, or with vomiting and no appetite",
          lambda f: f.has("abdominal_pain", "rlq_pain")
-         if f.has("abdominal_pain", "rlq_pain") and (f.worsening or _all(f.has("vomiting"), f.has("anorexia")))
+         if f.has("abdominal_pain", "rlq_pain") and (f.worsening or all_of(f.has("vomiting"), f.has("anorexia")))
          else None),
     Rule("breast_infection_signs", "urgent", "general surgery", ("CBC", "Ultrasound breast"),
          "a painful, red or swollen breast with fever (mastitis or an abscess)",
-         lambda f: _all(f.has("breast_problem"), _fever(f))),
+         lambda f: all_of(f.has("breast_problem"), has_fever(f))),
     Rule("genital_discharge", "urgent", "general medicine", ("Urine routine", "NAAT for chlamydia and gonorrhoea"),
          "a discharge from the penis or a foul-smelling discharge (an infection to treat and test for)",
-         lambda f: _any(f.has("genital_discharge"))),
+         lambda f: any_of(f.has("genital_discharge"))),
     # --- routine --------------------------------------------------------------------------------------------
     Rule("new_abdominal_pain_over_50", "routine", "gastroenterology", ("CBC", "Ultrasound abdomen"),
-         "stomach pain that is new after 50", lambda f: f.has("abdominal_pain") if _age(f, 50) else None),
+         "stomach pain that is new after 50", lambda f: f.has("abdominal_pain") if aged(f, 50) else None),
     Rule("breast_problem", "routine", "general surgery", ("Ultrasound breast",),
-         "a breast lump, pain, swelling or discharge", lambda f: _any(f.has("breast_problem"))),
+         "a breast lump, pain, swelling or discharge", lambda f: any_of(f.has("breast_problem"))),
     Rule("sleep_apnoea_signs", "routine", "ENT", (),
-         "loud snoring with pauses in breathing", lambda f: _any(f.has("sleep_apnoea"))),
+         "loud snoring with pauses in breathing", lambda f: any_of(f.has("sleep_apnoea"))),
     Rule("vertigo_spells", "routine", "ENT", (),
          "spells of dizziness or the room spinning for three days or more",
          lambda f: f.has("dizziness") if (f.days_of("dizziness") or 0) >= 3 else None),
-    Rule("tooth_pain", "routine", "dentistry", (), "tooth pain", lambda f: _any(f.has("dental"))),
+    Rule("tooth_pain", "routine", "dentistry", (), "tooth pain", lambda f: any_of(f.has("dental"))),
     Rule("throat_and_glands_lasting", "routine", "general medicine", ("CBC", "Monospot / EBV serology"),
          "a sore throat with swollen glands and tiredness (glandular fever)",
-         lambda f: _all(f.has("sore_throat"), f.has("swollen_glands"), f.has("fatigue"))),
+         lambda f: all_of(f.has("sore_throat"), f.has("swollen_glands"), f.has("fatigue"))),
 )  # fmt: skip
 
 ALL_RULES: tuple[Rule, ...] = tuple(
-    sorted((*SYNDROMES, *RULES), key=lambda r: r.level == "emergency" and r.id in _GENERIC_LAST)
+    sorted((*SYNDROMES, *RULES), key=lambda r: r.level == "emergency" and r.id in GENERIC_LAST)
 )
