@@ -79,6 +79,15 @@ class Assessment:
         }
 
 
+# Mild complaints that in someone over 65 may be the start of something more (an infection, dehydration).
+_OLD_AGE_WATCH = {"fever", "chills", "vomiting", "diarrhoea", "dizziness", "headache", "abdominal_pain", "cough",
+                  "body_ache", "fatigue", "muscle_pain"}  # fmt: skip
+
+
+def _riskier_when_old(present: list[nlp.Mention]) -> bool:
+    return any(m.concept in _OLD_AGE_WATCH for m in present)
+
+
 def _mild(found: nlp.Findings) -> set[str]:
     """What settles at home on its own: the mild concepts, and a young person's chest-wall pain."""
     mild = set(MILD) | ({"chest_pain"} if chest_wall_young(found) else set())
@@ -124,7 +133,8 @@ def assess(
     if fired:
         level = max((rule.level for rule, _ in fired), key=LEVELS.index)
     elif present and all(m.concept in _mild(found) for m in present) and not found.severe:
-        level = "routine" if found.age is not None and (found.age >= 65 or found.age < 0.25) else "self_care"
+        frail = found.age is not None and (found.age < 0.25 or (found.age >= 65 and _riskier_when_old(present)))
+        level = "routine" if frail else "self_care"
     else:
         level = "routine"  # something we do not know how to weigh: a doctor should
     top = [(rule, words) for rule, words in fired if rule.level == level]

@@ -37,7 +37,7 @@ _DESPITE = re.compile(
     r"medicines?|paracetamol|tablets|steroids|antipyretics|rest)|not (?:responding|relieved|helped|improved) "
     r"(?:to|by|with)|no (?:relief|improvement|response) (?:from|with|despite|after)|(?:not|no longer) helping|"
     r"unresponsive to|not improving|no improvement|not getting better|isn't helping|is not helping|"
-    r"inhaler (?:is )?not working|not settling"
+    r"inhaler (?:is )?not working|not settling|koi fark nahi|no difference|did ?n[o']t help|has ?n[o']t helped"
 )
 
 
@@ -45,6 +45,13 @@ _DESPITE = re.compile(
 RED_WARM_SKIN = re.compile(
     r"\b(?:red|reddened|redness|erythema|erythematous)\b[^.;]{0,50}?\b(?:warm|hot|spreading|spread)\b"
     r"|\b(?:warm|hot)\b[^.;]{0,20}?\b(?:red|reddened|erythematous)\b"
+    r"|लाल[^.।]{0,30}?गरम|गरम[^.।]{0,30}?लाल|\blaal\b[^.]{0,30}?\bgaram\b|\bgaram\b[^.]{0,30}?\blaal\b"
+)
+# The pain of a kidney stone that a painkiller has eased ("an anti-inflammatory has eased the pain").
+EASED = re.compile(
+    r"\b(?:has|have|had)\s+eased\b|\beased (?:with|by|after)\b|\bsettled (?:with|after)\b|"
+    r"\bcontrolled (?:with|by)\b|\brelieved by (?:an? )?(?:painkiller|anti-inflammator|diclofenac|"
+    r"ibuprofen|nsaid)"
 )
 
 

@@ -114,6 +114,10 @@ def _phrase_matcher(nlp: Any) -> PhraseMatcher:
     return matcher
 
 
+def _in_word_hyphen(token: Any) -> bool:
+    return token.text == "-" and token.i > 0 and not token.doc[token.i - 1].whitespace_ and not token.whitespace_
+
+
 class _Combos:
     """Words that name a symptom together, in order, each at most GAP words after the one before, never across
     punctuation or a conjunction ("not vomiting *and* can keep water down"). spaCy's Matcher does this with
@@ -132,7 +136,8 @@ class _Combos:
 
     def __call__(self, doc: Doc) -> list[tuple[str, int, int]]:
         norms = [t.norm_ for t in doc]
-        stops = [(t.is_punct and not t.is_quote) or t.norm_ in _BREAKS for t in doc]  # "speech 'a bit slurred'"
+        # quotes and a hyphen inside a word do not break a combination ("speech 'a bit slurred'", "fluid-filled")
+        stops = [(t.is_punct and not t.is_quote and not _in_word_hyphen(t)) or t.norm_ in _BREAKS for t in doc]
         found: set[tuple[str, int, int]] = set()
         for i, word in enumerate(norms):
             for concept, rest in self.first.get(word, ()):
@@ -248,7 +253,7 @@ _LONG_STANDING = re.compile(
 )
 _SLASH = re.compile(r"(?<![\d/])(\d{1,2})/(7|52|12)(?![\d/])")
 _TEMP = re.compile(
-    r"(?:temp(?:erature)?|fever|bukhar|bukhaar|बुखार|ताप)[^\d.।!?;]{0,12}?(\d{2,3}(?:\.\d)?)|"
+    r"(?:temp(?:erature)?|fever|bukhar|bukhaar|बुखार|ताप|thermometer|थर्मामीटर)[^\d.।!?;]{0,12}?(\d{2,3}(?:\.\d)?)|"
     r"\b(\d{2,3}(?:\.\d)?)\s*(?:°\s*[fc]?|deg(?:rees?)?\b|degree\b|f\b|fahrenheit\b)"
 )
 _BP = re.compile(r"(?:\bbp\b|blood pressure|pressure)\D{0,12}?(\d{2,3})\s*/\s*(\d{2,3})")
@@ -274,7 +279,7 @@ _PREGNANT = re.compile(
 _MILD = re.compile(
     r"\b(?:mild|mildly|slight|slightly|small|minor|little|tiny|halka|halki|thoda|thodi)\b|size of a coin|no blisters|"
     r"sikke|chhala nahi|"
-    r"हल्का|हल्की|थोड़ा"
+    r"हल्का|हल्की|थोड़ा|थोड़ी|छोटी सी|छोटा सा|छोटा"
 )
 _SUDDEN = re.compile(
     r"\bsudden|\babrupt|\bacute onset|\ball of a sudden|\bachanak|अचानक|came on all at once|started an hour ago"

@@ -87,6 +87,8 @@ _SETTLE_IN_THREE_WEEKS = {
 _SLOW_SETTLING = {
     "insomnia",
     "teething",
+    "acne",
+    "fungal_pattern",
     "cough",
     "cold",
     "allergy_pattern",
@@ -423,7 +425,7 @@ RULES: tuple[Rule, ...] = (
          lambda f: _lasting(f, "back_pain", "back_pain_strain")),
     Rule("skin_problem_lasting", "routine", "dermatology", (),
          "a skin problem for a week or more",
-         lambda f: None if f.risk("allergy_pattern") else _lasting(f, "skin_problem")),
+         lambda f: None if f.risk("allergy_pattern") or f.has("fungal_pattern") else _lasting(f, "skin_problem")),
     Rule("thyroid_symptoms", "routine", "endocrinology", ("Thyroid profile (TSH, T3, T4)", "CBC"),
          "tiredness, weight change or hair loss for two weeks or more, or together",
          lambda f: _lasting(f, "fatigue", "weight_change", "hair_loss", days=14)
@@ -456,7 +458,8 @@ MILD = ("fever", "chills", "headache", "cough", "sore_throat", "cold", "body_ach
         "back_pain", "skin_problem", "eye_problem", "ear_pain", "burn_injury", "bleeding", "joint_pain", "sprain",
         "bloating", "bedwetting", "period_pain", "pregnancy_nausea", "snoring", "sunburn", "minor_injury",
         "mouth_ulcer", "back_pain_strain", "sinus", "wound", "stye", "thrush", "gastro", "allergy_pattern", "lice",
-        "anorexia", "chest_wall", "muscle_pain", "head_injury", "insomnia", "teething", "drooling", "vasovagal",
+        "anorexia", "chest_wall", "muscle_pain", "head_injury", "insomnia", "teething", "drooling", "vasovagal", "acne",
+        "fungal_pattern",
         "quick_recovery")  # fmt: skip
 
 _ALL: tuple[str, ...] = tuple(CONCEPTS)

@@ -8,6 +8,7 @@ level that fires wins, so no later rule lowers an emergency."""
 
 from __future__ import annotations
 
+from core.triage import clinical
 from core.triage.nlp import Findings
 from core.triage.rules import GENERIC_LAST, RULES, Rule, aged, all_of, any_of, has_fever, non_cardiac_chest_pain
 
@@ -84,7 +85,8 @@ def _pe(f: Findings) -> list[str] | None:
 def _renal_colic_or_aaa(f: Findings) -> list[str] | None:
     flank = f.has("flank_pain")
     groin = f.has("groin_radiation")
-    if flank and (groin or f.severe or f.sudden):
+    eased = clinical.affirmed(clinical.EASED, " ".join(f.sentences))
+    if flank and (groin or f.severe or f.sudden) and not (eased and not has_fever(f) and not f.has("vomiting")):
         return [*flank, *groin]
     if groin and f.has("abdominal_pain", "back_pain", "flank_pain"):
         return groin + f.has("abdominal_pain", "back_pain")
@@ -386,7 +388,8 @@ SYNDROMES: tuple[Rule, ...] = (
          lambda f: all_of(f.has("ear_pain"), has_fever(f) or (["child"] if aged(f, 0, 16) else []))),
     Rule("cellulitis_signs", "urgent", "general surgery", ("CBC", "CRP", "Random blood sugar"),
          "red, hot, tender or spreading skin (an infection, cellulitis, that needs antibiotics)",
-         lambda f: f.has("cellulitis") if f.has("cellulitis") and not f.has("sunburn", "eye_problem") else None),
+         lambda f: f.has("cellulitis") if f.has("cellulitis") and not f.has("sunburn", "eye_problem", "burn_injury")
+         else None),
     Rule("bloody_diarrhoea", "urgent", "gastroenterology", ("Stool routine", "Stool culture", "CBC"),
          "bloody diarrhoea", lambda f: any_of(f.has("bloody_diarrhoea"))),
     Rule("stiff_jaw", "urgent", "general medicine", (),
@@ -396,7 +399,10 @@ SYNDROMES: tuple[Rule, ...] = (
          lambda f: all_of(f.has("flank_pain"), has_fever(f) + f.has("burning_urination"))),
     Rule("lyme_rash", "urgent", "general medicine", (),
          "a spreading ring-shaped rash after a tick bite (Lyme disease needs antibiotics)",
-         lambda f: any_of(f.has("bullseye_rash"))),
+         lambda f: f.has("bullseye_rash") if f.has("bullseye_rash") and not f.has("fungal_pattern") else None),
+    Rule("kidney_stone_eased", "urgent", "urology", ("Urine routine", "Ultrasound KUB", "Kidney function tests"),
+         "pain in the side spreading to the groin that a painkiller has eased (a kidney stone to be seen today)",
+         lambda f: all_of(f.has("flank_pain"), f.has("groin_radiation"))),
     Rule("fever_after_travel", "urgent", "general medicine", ("Malaria antigen", "CBC", "Dengue NS1"),
          "fever after travel to a malaria area", lambda f: all_of(has_fever(f), f.risk("malaria_travel"))),
     Rule("abdominal_pain_getting_worse", "urgent", "general surgery", ("CBC", "CRP", "Ultrasound abdomen"),
@@ -420,6 +426,9 @@ SYNDROMES: tuple[Rule, ...] = (
     Rule("vertigo_spells", "routine", "ENT", (),
          "spells of dizziness or the room spinning for three days or more",
          lambda f: f.has("dizziness") if (f.days_of("dizziness") or 0) >= 3 else None),
+    Rule("acne_scarring_or_not_helped", "routine", "dermatology", (),
+         "acne that scars or has not got better with what you tried",
+         lambda f: f.has("acne") if f.has("acne") and (f.despite_treatment or f.has("scarring")) else None),
     Rule("tooth_pain", "routine", "dentistry", (), "tooth pain", lambda f: any_of(f.has("dental"))),
     Rule("throat_and_glands_lasting", "routine", "general medicine", ("CBC", "Monospot / EBV serology"),
          "a sore throat with swollen glands and tiredness (glandular fever)",
