@@ -8,10 +8,13 @@ level that fires wins, so no later rule lowers an emergency."""
 
 from __future__ import annotations
 
+import re
+
 from core.triage import clinical
 from core.triage.nlp import Findings
 from core.triage.rules import GENERIC_LAST, RULES, Rule, aged, all_of, any_of, has_fever, non_cardiac_chest_pain
 
+_SUDDEN = re.compile(r"\bsudden|\babrupt|\bachanak|अचानक|all of a sudden")
 _INFECTION = ("cough", "burning_urination", "cellulitis", "skin_infection", "wound", "sore_throat", "ear_pain",
               "diarrhoea", "vomiting", "abdominal_pain", "flank_pain")  # fmt: skip
 
@@ -350,6 +353,9 @@ SYNDROMES: tuple[Rule, ...] = (
                                                                     "Ultrasound abdomen"),
          "stomach pain through to the back with vomiting, with fever and jaundice, or with a racing pulse or low "
          "blood pressure", _upper_abdomen_surgical),
+    Rule("sudden_breathlessness", "emergency", "pulmonology", ("SpO2", "ECG", "Chest X-ray", "D-dimer"),
+         "breathlessness that came on suddenly (NHS: call an ambulance)",
+         lambda f: f.has("breathless") if f.said_with("breathless", (_SUDDEN,)) else None),
     Rule("breathlessness_getting_worse", "emergency", "pulmonology", ("SpO2", "Chest X-ray", "ECG"),
          "breathlessness that has come on or got worse over hours or days", _breathless_worsening),
     Rule("acute_glaucoma_signs", "emergency", "ophthalmology", (),
