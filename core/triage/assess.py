@@ -85,7 +85,7 @@ _OLD_AGE_WATCH = {"fever", "chills", "vomiting", "diarrhoea", "dizziness", "head
 
 
 def _riskier_when_old(present: list[nlp.Mention]) -> bool:
-    return any(m.concept in _OLD_AGE_WATCH for m in present)
+    return any(m.concept in _OLD_AGE_WATCH for m in present)  # (not when it is already getting better)
 
 
 def _mild(found: nlp.Findings) -> set[str]:
@@ -94,7 +94,7 @@ def _mild(found: nlp.Findings) -> set[str]:
     if found.has("stye", "insect_bite"):
         mild.add("lump")  # "a small lump on the eyelid", "a red lump where the bee stung"
     if found.has("sprain", "minor_injury"):
-        mild.add("swollen_joint")  # a swollen ankle after a twist
+        mild |= {"swollen_joint", "swelling_limbs"}  # a swollen ankle after a twist
     if simple_faint(found):
         mild |= {"unconscious", "dizziness"}
     if found.has("sunburn") or (found.has("burn_injury") and found.mild):
@@ -133,7 +133,9 @@ def assess(
     if fired:
         level = max((rule.level for rule, _ in fired), key=LEVELS.index)
     elif present and all(m.concept in _mild(found) for m in present) and not found.severe:
-        frail = found.age is not None and (found.age < 0.25 or (found.age >= 65 and _riskier_when_old(present)))
+        frail = found.age is not None and (
+            found.age < 0.25 or (found.age >= 65 and _riskier_when_old(present) and not found.improving)
+        )
         level = "routine" if frail else "self_care"
     else:
         level = "routine"  # something we do not know how to weigh: a doctor should

@@ -324,7 +324,6 @@ COMBOS: dict[str, tuple[tuple[tuple[str, ...], ...], ...]] = {
     "breathless": (
         *_both(_BREATH, ("short", "shortness", "difficult", "difficulty", "trouble", "hard", "problem", "fast",
                          "rapid", "tez", "तेज", "dikkat", "takleef", "phool", "phoolna", "फूल", "तकलीफ", "दिक्कत")),
-        (("not", "unable"), _BREATH),
     ),
     "one_sided_weakness": (
         (_LIMB, _NOT, ("lift", "lifting", "move", "moving", "raise", "raising", "working", "uth", "uthta")),

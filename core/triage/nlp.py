@@ -300,6 +300,17 @@ _SEVERE = re.compile(
 )
 
 
+_YEARS = {"year", "years", "yr", "yrs", "saal"}
+_YEARS_BEFORE = re.compile(r"(?:\bfor|\bsince|\bpast|\blast|\bover|\bx|\bfrom|\bof)\s+(?:the\s+)?(?:past\s+|last\s+)?$")
+_YEARS_AFTER = re.compile(r"^\s*(?:-\s*)?(?:se\b|से|history|ago|of\b|duration|now\b)")
+
+
+def _years_of_illness(text: str, start: int, end: int) -> bool:
+    """Years are a duration only when said as one ("for 3 years", "2 saal se", "a 3-year history"); a bare "25 saal"
+    or "30 yrs male" is an age."""
+    return bool(_YEARS_BEFORE.search(text[max(0, start - 14) : start]) or _YEARS_AFTER.search(text[end : end + 12]))
+
+
 def _days(text: str) -> float | None:
     """The longest duration said ('3 days', 'teen din', 'तीन दिन', 'a week'); an age ('2 month old') is not one."""
     spans: list[float] = []
@@ -307,6 +318,8 @@ def _days(text: str) -> float | None:
     for m in _DURATION.finditer(text):
         number, unit = m.groups()
         n = int(number) if number.isdigit() else _NUM_WORDS.get(number)
+        if unit in _YEARS and not _years_of_illness(text, m.start(), m.end()):
+            continue  # "25 saal", "30 yrs male": an age
         if n is not None:
             # "returned 2 weeks ago" dates an event; "for 3 days" in the same sentence is the illness
             (ago if text[m.end() : m.end() + 4] == " ago" else spans).append(n * _UNIT_DAYS[unit])

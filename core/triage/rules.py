@@ -127,8 +127,14 @@ def simple_faint(f: Findings) -> bool:
 
 
 def chest_wall_young(f: Findings) -> bool:
-    """Chest pain under 40 that the person shows comes from the chest wall (tender to press, after the gym)."""
-    return bool(f.has("chest_wall")) and aged(f, 0, 40) and not f.has("sweating", "radiating_pain", "breathless")
+    """Chest pain under 40 that the person shows comes from the chest wall (tender to press, after the gym) or from
+    reflux (burning after a meal, better with an antacid), with no sweating, spreading pain or breathlessness."""
+    return (
+        bool(f.has("chest_wall", "antacid_relief"))
+        and aged(f, 0, 40)
+        and not f.has("sweating", "cold_clammy", "breathless")
+        and not (f.has("radiating_pain") and not f.has("chest_wall"))
+    )
 
 
 _SUDDEN_SEVERE = (re.compile(r"\bsudden|\babrupt|\bachanak|अचानक"),
@@ -458,8 +464,7 @@ MILD = ("fever", "chills", "headache", "cough", "sore_throat", "cold", "body_ach
         "back_pain", "skin_problem", "eye_problem", "ear_pain", "burn_injury", "bleeding", "joint_pain", "sprain",
         "bloating", "bedwetting", "period_pain", "pregnancy_nausea", "snoring", "sunburn", "minor_injury",
         "mouth_ulcer", "back_pain_strain", "sinus", "wound", "stye", "thrush", "gastro", "allergy_pattern", "lice",
-        "anorexia", "chest_wall", "muscle_pain", "head_injury", "insomnia", "teething", "drooling", "vasovagal", "acne",
-        "fungal_pattern",
-        "quick_recovery")  # fmt: skip
+        "anorexia", "chest_wall", "muscle_pain", "head_injury", "mucosal_bleeding", "antacid_relief", "cradle_cap",
+        "insomnia", "teething", "drooling", "vasovagal", "acne", "fungal_pattern", "quick_recovery")  # fmt: skip
 
 _ALL: tuple[str, ...] = tuple(CONCEPTS)
