@@ -30,7 +30,8 @@ _METER_HI = re.compile(
 )  # a meter that reads 'HI' is above its range (about 600 mg/dL)
 WORSE = re.compile(
     r"\bprogressive(?:ly)?\b|\bworsening\b|getting worse|increasing(?:ly)?\b|\bdeteriorat|worse and worse|"
-    r"\bescalating\b|badhta ja|badh raha|बढ़ता जा|बढ़ रह"
+    r"\bescalating\b|badhta ja|badh raha|बढ़ता जा|बढ़ रह|\bha(?:s|ve) increased\b|\bincreased over\b|"
+    r"\bmore (?:breathless|short of breath|sputum|phlegm)"
 )
 _DESPITE = re.compile(
     r"despite (?:\w+ ){0,3}(?:inhalers?|nebuli[sz]\w*|salbutamol|ventolin|puffs|antibiotics|treatment|medication|"

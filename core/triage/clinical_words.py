@@ -422,13 +422,15 @@ VARIANTS: dict[str, tuple[str, ...]] = {
                   "pitted nails", "eczema flare", "chronic eczema"),
     "cradle_cap": ("cradle cap", "greasy scales", "scales on his scalp", "scales on her scalp", "scaly scalp"),
     "heavy_periods": ("पीरियड अनियमित", "अनियमित", "mahavari aniyamit", "period irregular"),
+    "smoker": ("smoker", "smokes", "smoking", "pack-year", "pack year", "pack-years", "pack years", "smoked",
+               "cigarettes a day", "beedi", "bidi"),
     "scarring": ("scarring", "scars", "leaving marks", "daag reh", "दाग रह", "deep painful lumps"),
     "allergy_pattern": ("every march", "every april", "every february", "each spring", "each summer", "each year",
                         "same time every year", "better indoors", "worse outdoors", "march-april", "march–april",
                         "in spring", "in the spring", "pollen season", "hay fever season", "springtime"),
 }  # fmt: skip
 
-RISKS = ("chronic_disease", "diabetes", "immunosuppressed", "anticoagulated", "unvaccinated", "asthma_copd",
+RISKS = ("smoker", "chronic_disease", "diabetes", "immunosuppressed", "anticoagulated", "unvaccinated", "asthma_copd",
          "cardiac_risk", "dvt_risk", "malaria_travel", "liver_disease", "tick_exposure", "outdoor_exposure",
          "allergy_pattern")  # fmt: skip
 

@@ -161,7 +161,10 @@ def _silent_heart_attack(f: Findings) -> list[str] | None:
 
 
 def _asthma_copd_worse(f: Findings) -> list[str] | None:
-    lungs = f.risk("asthma_copd") + f.has("wheeze")
+    """Known asthma or COPD — or a smoker's long-standing cough, COPD in all but name — with breathlessness getting
+    worse or not helped by inhalers, or fast breathing, low oxygen or a racing pulse."""
+    smokers_cough = f.risk("smoker") if f.has("cough") and (f.days_of("cough") or 0) >= 60 else []
+    lungs = f.risk("asthma_copd") + f.has("wheeze") + smokers_cough
     breath = f.has("breathless", "wheeze", "cough")
     if not (lungs and breath):
         return None
