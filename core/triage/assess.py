@@ -124,8 +124,8 @@ def assess(
         raise InvalidInput("language", 'Language is "en", "hi" or left out.')
     lang = language or ("hi" if re.search(r"[\u0900-\u097f]", text) else "en")
     found = nlp.read(text)
-    if isinstance(age, int) and (found.age is None or found.age >= 1 or age >= 1):
-        found.age = float(age) if found.age is None or age >= 1 else found.age
+    if isinstance(age, int) and not (age == 0 and found.age is not None and found.age < 1):
+        found.age = float(age)  # the form's age wins, unless it says 0 and the words give weeks or months
     if sex == "male":
         found.pregnant = False
     fired = [(rule, words) for rule in ALL_RULES if (words := rule.fires(found))]

@@ -9,16 +9,18 @@ import re
 from dataclasses import dataclass
 
 _AGE_SEX = re.compile(
-    r"\b(\d{1,3})(?:\s*|-)(?:years?|yrs?|yo|y/o|y\.o\.?)?(?:[\s-]*old)?[\s,]*"
+    r"(?<![\d.])(?<!temp )(?<!fever )(?<!t )(?<!°)(?<!since )(?<!for )\b(\d{1,3})"
+    r"(?:\s*|-)(?:years?|yrs?|yo|y/o|y\.o\.?)?"
+    r"(?:[\s-]*old)?[\s,]*"
     r"(m|f|male|female|man|woman|boy|girl|gentleman|lady|son|daughter|baby boy|baby girl|mother|father)\b"
 )
-_AGE_SEX_AT_END = re.compile(r"\b(\d{1,3})\s*(m|f|male|female)\W*$")
+_AGE_SEX_AT_END = re.compile(r"(?<![\d.])(?<!since )(?<!for )(?<!x )(?<!temp )\b(\d{1,3})\s*(m|f|male|female)\W*$")
 _OLD = re.compile(r"\b(\d{1,3})(?:\s*|-)(?:years?|yrs?)[\s-]*old\b|\b(\d{1,3})\s*(?:yo|y/o)\b")
 _FEMALE = re.compile(r"\b(?:she|her|woman|women|female|girl|lady|mother|daughter|wife|pregnant|aunt|sister|"
                      r"grandmother|mrs|ms)\b|\b\d{1,3}\s*f\b")  # fmt: skip
 _MALE = re.compile(r"\b(?:he|his|him|man|men|male|boy|gentleman|father|son|husband|brother|grandfather|mr)\b"
                    r"|\b\d{1,3}\s*m\b")  # fmt: skip
-_HR = re.compile(r"\b(?:hr|heart rate|pulse(?: rate)?|pr)\s*(?:of|is|was|:|=|at)?\s*(\d{2,3})\b")
+_HR = re.compile(r"(?<!\d )(?<!\d)\b(?:hr|heart rate|pulse(?: rate)?|pr)\s*(?:of|is|was|:|=|at)?\s*(\d{2,3})\b")
 _RR = re.compile(r"\b(?:rr|resp(?:iratory)? rate|respirations?|respiratory rate)\s*(?:of|is|was|:|=|at)?\s*(\d{1,2})\b")
 _T = re.compile(r"\b(?:t|temp)\s*(?:of|is|was|:|=)?\s*(\d{2,3}(?:\.\d)?)\s*(?:°?\s*[cf]\b)?")
 _MMOL = re.compile(
@@ -50,8 +52,8 @@ RED_WARM_SKIN = re.compile(
 )
 # The pain of a kidney stone that a painkiller has eased ("an anti-inflammatory has eased the pain").
 EASED = re.compile(
-    r"\b(?:has|have|had)\s+eased\b|\beased (?:with|by|after)\b|\bsettled (?:with|after)\b|"
-    r"\bcontrolled (?:with|by)\b|\brelieved by (?:an? )?(?:painkiller|anti-inflammator|diclofenac|"
+    r"\b(?:pain|it)\s+(?:has|have|had)\s+eased\b|\beased the pain\b|\bpain (?:has )?settled\b|"
+    r"\b(?:has|have) eased (?:the|his|her) pain\b|\brelieved by (?:an? )?(?:painkiller|anti-inflammator|diclofenac|"
     r"ibuprofen|nsaid)"
 )
 
@@ -60,6 +62,10 @@ EASED = re.compile(
 ONE_SIDE_WEAK = re.compile(
     r"\b(?:dropped|dropping|drops|clumsy|clumsiness|weak|weakness|numb|numbness)\b[^.;]{0,40}?\b(?:right|left|one)\s+"
     r"(?:hand|arm|leg|side)\b"
+    # "left arm and leg weakness", "left haath aur pair achanak kamzor", "बायाँ हाथ और पैर सुन्न"
+    r"|\b(?:right|left|one|baayan|baaya|dayan|daaya)\s+(?:arm|leg|hand|side|haath|pair)\b[^.;]{0,30}?"
+    r"\b(?:weak|weakness|numb|numbness|kamzor|sunn|paralysed|paralyzed)\b"
+    r"|(?:बायाँ|बायां|दायाँ|दायां|बाएं|दाएं)\s+(?:हाथ|पैर)[^.।]{0,30}?(?:कमजोर|कमज़ोर|सुन्न)"
 )
 # Ten or more tablets as notes count them: "30 x 500 mg", "20 tablets of 500 mg".
 OVERDOSE_COUNT = re.compile(r"\b([1-9]\d)\s*(?:x|×|\*)\s*\d+\s*mg\b")

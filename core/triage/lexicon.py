@@ -464,12 +464,25 @@ RESOLVED_AFTER = ("stopped", "has stopped", "went away", "gone now", "is gone", 
 STILL_COUNTS_WHEN_RESOLVED = ("face_droop", "one_sided_weakness", "speech_difficulty", "vision_loss", "chest_pain",
                               "unconscious", "seizure", "thunderclap_headache", "vomiting_blood", "black_stool",
                               "swelling_throat", "confusion", "coughing_blood", "radiating_pain")  # fmt: skip
+# The short denials people type ("no fever, chest pain and sweating" is two statements, not one list).
+LAY_TRIGGERS = ("no", "not", "na", "न", "ना", "nahi", "nahin", "never", "nil")
+# Findings a negation never reaches from a distance or through a bare comma (core/triage/negation.py).
+RED_FLAGS = ("chest_pain", "breathless", "severe_breathless", "sweating", "cold_clammy", "unconscious", "seizure",
+             "confusion", "face_droop", "one_sided_weakness", "speech_difficulty", "vision_loss",
+             "thunderclap_headache", "vomiting_blood", "black_stool", "coughing_blood", "swelling_throat",
+             "severe_bleeding", "radiating_pain", "cyanosis", "severe_abdominal_pain", "suicidal", "neck_stiffness",
+             "drowsy", "nonblanching_rash", "poisoning")  # fmt: skip
 # Look like negations and are not: "the bleeding hasn't stopped", "pain won't go away".
 PSEUDO_NEGATIONS = ("hasn't stopped", "has not stopped", "not stopped", "won't stop", "will not stop",
                     "doesn't stop", "does not stop", "not stopping", "never stopped", "not gone", "not went away",
                     "no relief", "not better", "no better", "not improving", "nahi ruk", "नहीं रुक",
                     "not relieved", "not responding to", "not helping", "not helped", "no improvement",
-                    "not settling", "not resolved", "not resolving", "not subsided", "not subsiding")  # fmt: skip
+                    "not settling", "not resolved", "not resolving", "not subsided", "not subsiding", "not settled",
+                    "hasn't resolved", "has not resolved", "hasn't settled", "has not settled", "hasn't gone",
+                    "not coming down", "not going down", "kam nahi", "utar nahi", "band nahi", "ruk nahi",
+                    "कम नहीं", "उतर नहीं", "बंद नहीं", "रुक नहीं", "not relieved", "no relief", "don't know",
+                    "dont know", "do not know", "not sure", "no idea", "don't understand", "nahi pata", "pata nahi",
+                    "नहीं पता", "पता नहीं")  # fmt: skip
 # ConText's historical triggers: what follows belongs to the past, not to what brings the person now.
 HISTORY_BEFORE = ("past history of", "past medical history of", "past medical history", "pmh", "pmhx", "pmh of",
                   "history of", "h/o", "hx of", "previous", "previously", "prior", "known case of",

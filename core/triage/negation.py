@@ -31,9 +31,11 @@ from spacy.tokens import Doc, Span
 
 from core.triage.lexicon import (
     HISTORY_BEFORE,
+    LAY_TRIGGERS,
     NEGATIONS_AFTER,
     NEGATIONS_BEFORE,
     PSEUDO_NEGATIONS,
+    RED_FLAGS,
     RESOLVED_AFTER,
     STILL_COUNTS_WHEN_RESOLVED,
 )
@@ -57,6 +59,30 @@ CLAUSE = {
     "started", "with", "lekin", "magar", "par", "ab", "sirf", "bas", "लेकिन", "मगर", "पर", "अब", "सिर्फ", "बस",
     "since", "for", "after", "when",
 }  # fmt: skip
+_NOW_AFTER_HISTORY = {
+    "a",
+    "an",
+    "one",
+    "two",
+    "three",
+    "few",
+    "couple",
+    "hour",
+    "hours",
+    "night",
+    "day",
+    "days",
+    "week",
+    "weeks",
+    "evening",
+    "morning",
+    "healthy",
+    "well",
+    "fit",
+    "normal",
+    "24",
+    "48",
+}
 _CONTRAST = {"but", "however", "although", "though", "except", "yet", "which", "who", "because", "whereas", "lekin",
              "magar", "par", "लेकिन", "मगर", "पर"}  # fmt: skip
 _RECENT = re.compile(
@@ -67,7 +93,24 @@ _RECENT = re.compile(
 
 def _terms() -> dict[str, list[str]]:
     clinical = termset("en_clinical").get_patterns()  # type: ignore[no-untyped-call]
-    unsafe = {"doubt", "versus", "evaluate for", "symptoms atypical", "rule out", "r/o", "ro", "free"}
+    # "chest pain was not relieved", "fever wasn't coming down": these describe the finding, they do not deny it
+    unsafe = {
+        "doubt",
+        "versus",
+        "evaluate for",
+        "symptoms atypical",
+        "rule out",
+        "r/o",
+        "ro",
+        "free",
+        "was not",
+        "were not",
+        "wasn't",
+        "wasnt",
+        "weren't",
+        "werent",
+        "declined",
+    }
     return {
         "before": sorted({*clinical["preceding_negations"], *NEGATIONS_BEFORE} - unsafe),
         "after": sorted({*clinical["following_negations"], *NEGATIONS_AFTER} - unsafe),
@@ -97,13 +140,14 @@ class Context:
         pseudo = [(s, e) for kind, s, e in found if kind == "pseudo"]
         clause = {i for kind, s, e in found if kind == "clause" for i in range(s, e)}
         for kind, s, e in found:
-            if kind in ("pseudo", "clause") or s in inside or any(ps <= s < pe for ps, pe in pseudo):
+            if kind in ("pseudo", "clause") or s in inside or any(ps < e and s < pe for ps, pe in pseudo):
                 continue
             if kind == "before":
-                for ent in _forward(doc, e, starts, clause):
+                lay = doc[s:e].text.lower() in LAY_TRIGGERS
+                for ent in _forward(doc, e, starts, clause, lay):
                     ent._.negex = True
             elif kind == "history" and not _presenting(doc, s, e):
-                for ent in _forward(doc, e, starts, clause):
+                for ent in _forward(doc, e, starts, clause, False):
                     ent._.past = True
             elif kind == "after":
                 resolved = doc[s:e].text.lower() in RESOLVED_AFTER
@@ -117,8 +161,8 @@ class Context:
 
 def _presenting(doc: Doc, s: int, e: int) -> bool:
     """'history of 2 days of fever', 'previous 3 days', 'h/o fever since yesterday' tell the present illness."""
-    if e < len(doc) and (doc[e].like_num or doc[e].lower_ in ("a", "an", "one", "two", "three", "few")):
-        return True
+    if e < len(doc) and (doc[e].like_num or doc[e].lower_ in _NOW_AFTER_HISTORY):
+        return True  # "previous 3 days", "in the past hour", "previously healthy", "previous night"
     if doc[s:e].text.lower() in ("history of", "h/o", "hx of", "hx"):
         return bool(_RECENT.search(doc[s].sent.text.lower()))
     return False
@@ -146,6 +190,17 @@ def _qualifier_end(doc: Doc, i: int) -> int:
     return i
 
 
+def _closes_with_or(doc: Doc, i: int) -> bool:
+    """Whether the list from ``i`` closes with "or"/"nor" before its sentence ends: "no nausea, sweating or
+    breathlessness" denies all three; "no fever, chest pain and sweating" does not."""
+    for j in range(i, len(doc)):
+        if _ends_sentence(doc, j) or doc[j].lower_ in CLAUSE or doc[j].lower_ in _CONTRAST:
+            return False
+        if doc[j].lower_ in ("or", "nor", "ya", "या"):
+            return True
+    return False
+
+
 def _separators(doc: Doc, i: int) -> tuple[int, set[str]]:
     """The separators from ``i`` on ("," "or" ", and" …): where they end and which they were."""
     seen: set[str] = set()
@@ -155,8 +210,10 @@ def _separators(doc: Doc, i: int) -> tuple[int, set[str]]:
     return i, seen
 
 
-def _forward(doc: Doc, i: int, starts: dict[int, Span], clause: set[int]) -> Iterable[Span]:
-    """The findings a preceding trigger ending at ``i`` negates: the first within WINDOW words, then a list."""
+def _forward(doc: Doc, i: int, starts: dict[int, Span], clause: set[int], lay: bool) -> Iterable[Span]:
+    """The findings a preceding trigger ending at ``i`` negates: the first within WINDOW words, then a list. After
+    a lay "no"/"not"/"na", a red flag reached through a bare comma starts a new statement ("no fever, chest pain
+    and sweating" keeps both); a clinician's "denies"/"without" lists go on."""
     budget, via, had_comma, first, begin = WINDOW, "trigger", False, True, i
     if i < len(doc) and doc[i].text in (":", "-"):
         i = begin = i + 1  # "Denies: vomiting, fever …"
@@ -167,7 +224,7 @@ def _forward(doc: Doc, i: int, starts: dict[int, Span], clause: set[int]) -> Ite
             after = _qualifier_end(doc, ent.end)
             bare = _ends_sentence(doc, ent.end) or (after < len(doc) and doc[after].lower_ in SEPARATORS)
             said = ent.label_ == "COMBO" or any(t.lower_ in _VERBS for t in ent)
-            if via == "comma" and (not bare or said):
+            if via == "comma" and (not bare or said or (lay and ent.id_ in RED_FLAGS and not _closes_with_or(doc, i))):
                 return
             yield ent
             i, seen = _separators(doc, _qualifier_end(doc, ent.end) if via != "comma" else ent.end)
@@ -179,9 +236,11 @@ def _forward(doc: Doc, i: int, starts: dict[int, Span], clause: set[int]) -> Ite
         elif not first and via == "comma" and doc[i].lower_ in _PERSONAL:
             return  # "no fever, my chest hurts": a new statement, not a list item
         elif doc[i].lower_ in SEPARATORS:  # an item we do not know ("night sweats"): the list goes on past it
+            if first and doc[i].lower_ in (",", *_AND):
+                return  # "took Eno, didn't help, chest pain …": before its first finding a comma ends the scope
             i, seen = _separators(doc, i)
         else:
-            budget -= doc[i].is_alpha  # "self-harm" is one word, not three
+            budget -= not (doc[i].is_punct or doc[i].is_space)  # "self-harm" is one word; Devanagari words count
             if budget < 0:
                 return
             i += 1
@@ -218,11 +277,17 @@ def _backward(doc: Doc, s: int, ends: dict[int, Span], *, loose: bool = False) -
             break
         joins.append(seen)
         i = j
-    if not loose and not any("," in seen for seen in joins):
-        for n, seen in enumerate(joins):
-            if seen <= _AND:
-                return chain[: n + 1]
-    return chain
+    if loose:
+        return chain
+    # "bukhar, khansi ya ulti nahi": a list that closes with "or"/"ya" next to the trigger; "seene mein dard, bukhar
+    # nahi" is two statements, and a red flag is never denied from a distance
+    kept = chain[:1]
+    if joins and joins[0] & {"or", "nor", "ya", "या"}:
+        for ent in chain[1:]:
+            if ent.id_ in RED_FLAGS:
+                break
+            kept.append(ent)
+    return kept
 
 
 @Language.factory("labpulse_context")

@@ -209,7 +209,8 @@ def _mentions(doc: Doc) -> list[Mention]:
     sent_of = {t.i: n for n, sent in enumerate(doc.sents) for t in sent}
     out: dict[tuple[str, int, int], Mention] = {}
     spans = sorted(doc.user_data.get("symptoms", ()), key=lambda s: (s.start, s.end))
-    masks = [s for s in spans if s.id_ in OVERRIDES]
+    snoring = any(s.id_ == "snoring" for s in spans)  # pauses in breathing are sleep apnoea only in a snorer
+    masks = [s for s in spans if s.id_ in OVERRIDES and (s.id_ != "sleep_apnoea" or snoring)]
     for span in spans:
         owner = next((e for e in ents if e.start < span.end and span.start < e.end), None)
         if span.id_ == "masked" or any(m.start <= span.start and span.end <= m.end and len(m) > len(span)
@@ -258,7 +259,7 @@ _TEMP = re.compile(
 )
 _BP = re.compile(r"(?:\bbp\b|blood pressure|pressure)\D{0,12}?(\d{2,3})\s*/\s*(\d{2,3})")
 _SUGAR = re.compile(
-    r"(?:sugar|glucose|glucometer|\brbs\b|\bfbs\b|शुगर)\D{0,12}?(\d{2,3})(?!\d)(?!\s*(?:years?|yrs?|saal|sal|साल|months?|"
+    r"(?:sugar|glucose|glucometer|\brbs\b|\bfbs\b|शुगर)\D{0,12}?(\d{2,3})(?![\d.])(?!\s*(?:years?|yrs?|saal|sal|साल|months?|"
     r"mahine|days?|din|दिन))"
 )
 _SPO2 = re.compile(r"(?:spo2|sp02|oxygen|saturation|\bo2\b)\D{0,12}?(\d{2,3})")
@@ -268,16 +269,18 @@ _AGE_WORDS = re.compile(
 )
 _AGE_SAID = re.compile(r"(?:\bage|\baged|\bumar|\bumr|उम्र)\s*:?\s*(\d{1,3})\b")
 _AGE_YEARS = re.compile(r"\b(\d{1,3})\s*(?:-|\s)?(?:years?|yrs?|saal|sal|y/o|yo|साल)(?![a-z\u0900-\u097f])")
+_INFANT = r"(?:old|ka|ki|ke|baby|son|daughter|boy|girl|infant|child|का|की|के)"
 _AGE_MONTHS = re.compile(
-    r"\b(\d{1,2})\s*(?:-|\s)?(?:months?|mahine|mahina|महीने|महीना)[\s-]*(?:old|ka|ki|baby|ke|का|की|के)(?![\w\u0900-\u097f])"
+    r"\b(\d{1,2})\s*(?:-|\s)?(?:months?|mahine|mahina|महीने|महीना)[\s-]*" + _INFANT + r"(?![\w\u0900-\u097f])"
 )
-_AGE_WEEKS = re.compile(r"\b(\d{1,2})\s*(?:-|\s)?(?:weeks?|days?|din)[\s-]*(?:old|ka|ki)\b")
+_AGE_WEEKS = re.compile(r"\b(\d{1,2})\s*(?:-|\s)?(?:weeks?|days?|din)[\s-]*" + _INFANT + r"(?![\w\u0900-\u097f])")
 _PREGNANT = re.compile(
     r"pregn[ae]n|\bpreg\b|preggo|garbh|गर्भ|प्रेग्नें|expecting a baby|pet se hu|pet se hoon|\bgestation|\bantenatal|"
     r"\btrimester|\b(?:primi|multi)?gravida|\bg\d\s*p\d"
 )
 _MILD = re.compile(
-    r"\b(?:mild|mildly|slight|slightly|small|minor|little|tiny|halka|halki|thoda|thodi)\b|size of a coin|no blisters|"
+    r"\b(?:mild|mildly|slight|slightly|small|minor|tiny|halka|halki|thoda|thodi)\b|\ba little\b(?! (?:boy|girl|"
+    r"son|daughter|one|baby))|size of a coin|no blisters|"
     r"sikke|chhala nahi|"
     r"हल्का|हल्की|थोड़ा|थोड़ी|छोटी सी|छोटा सा|छोटा"
 )
@@ -302,7 +305,7 @@ _SEVERE = re.compile(
 
 _YEARS = {"year", "years", "yr", "yrs", "saal"}
 _YEARS_BEFORE = re.compile(r"(?:\bfor|\bsince|\bpast|\blast|\bover|\bx|\bfrom|\bof)\s+(?:the\s+)?(?:past\s+|last\s+)?$")
-_YEARS_AFTER = re.compile(r"^\s*(?:-\s*)?(?:se\b|से|history|ago|of\b|duration|now\b)")
+_YEARS_AFTER = re.compile(r"^\s*(?:-\s*)?(?:se\b|से|history|ago|of\b(?! age)|duration|now\b)")
 
 
 def _years_of_illness(text: str, start: int, end: int) -> bool:
@@ -359,7 +362,9 @@ def _age(text: str) -> float | None:
         return float(_NUM_WORDS[m.group(1)])
     if m := _AGE_SAID.search(text):
         return float(m.group(1)) if int(m.group(1)) <= 120 else None
-    if m := _AGE_YEARS.search(text):
+    for m in _AGE_YEARS.finditer(text):
+        if _years_of_illness(text, m.start(), m.end()):
+            continue  # "2 saal se khansi": how long, not how old
         value = int(m.group(1))
         return float(value) if value <= 120 else None
     if re.search(r"newborn|new born|navjaat|नवजात", text):
@@ -411,26 +416,29 @@ def read(text: str) -> Findings:
     vitals = clinical.vitals(low)
     found.hr, found.rr = vitals.hr, vitals.rr
     found.temp_f = found.temp_f or vitals.temp_f
-    found.sugar = found.sugar or vitals.sugar_mg
+    found.sugar = vitals.sugar_mg or found.sugar  # mmol/L, converted, before a bare number
     found.worsening = clinical.affirmed(clinical.WORSE, low)
     found.despite_treatment = clinical.despite_treatment(low)
     found.pregnant = clinical.affirmed(_PREGNANT, low) and not re.search(r"not pregnant|pregnant nahi|गर्भवती नहीं", low)
     found.severe = clinical.affirmed(_SEVERE, low) or clinical.severity_score(low) >= 7
     found.mild = bool(_MILD.search(low)) and not found.severe
     found.sudden = clinical.affirmed(_SUDDEN, low)
-    found.improving = bool(_IMPROVING.search(low))
+    found.improving = clinical.affirmed(_IMPROVING, low)  # "not getting better" is not improving
     found.diabetic = clinical.affirmed(_DIABETIC, low)
     found.chronic = bool(found.risk("chronic_disease"))  # read with negation lists ("denies … or h/o cancer")
-    if (ago := clinical.days_ago(low)) is not None and ago >= 1:
-        # A red flag that came and went days ago is a recent episode for a doctor today, not an ambulance now.
-        found.settled_episode = [m.text for m in found.mentions if m.resolved and not m.negated]
-        found.mentions = [Mention(m.concept, m.text, m.negated, True, m.sent) if m.resolved else m
-                          for m in found.mentions]  # fmt: skip
-    if clinical.affirmed(clinical.ONE_SIDE_WEAK, low):
+    # A red flag that came and went a day or more ago (said in its own sentence) is a recent episode for a doctor
+    # today, not an ambulance now.
+    settled = {id(m) for m in found.mentions if m.resolved and not m.negated
+               and (clinical.days_ago(found.sentences[m.sent]) or 0) >= 1}  # fmt: skip
+    found.settled_episode = [m.text for m in found.mentions if id(m) in settled]
+    found.mentions = [Mention(m.concept, m.text, m.negated, True, m.sent) if id(m) in settled else m
+                      for m in found.mentions]  # fmt: skip
+    named = {m.concept for m in found.mentions}  # the regular expressions below only add what the words missed
+    if "one_sided_weakness" not in named and clinical.affirmed(clinical.ONE_SIDE_WEAK, low):
         found.mentions.append(Mention("one_sided_weakness", "one hand or arm weak or clumsy", negated=False))
     if m := clinical.OVERDOSE_COUNT.search(low):
         found.mentions.append(Mention("poisoning", low[m.start() : m.end()], negated=False))
-    if clinical.affirmed(clinical.RED_WARM_SKIN, low):
+    if "cellulitis" not in named and clinical.affirmed(clinical.RED_WARM_SKIN, low):
         found.mentions.append(Mention("cellulitis", "red and warm skin", negated=False))
     if m := _INGESTED.search(low):
         found.mentions.append(Mention("ingested_medicine", low[m.start() : m.end()], negated=False))

@@ -80,7 +80,8 @@ class _Corrector:
                     self.index.setdefault(d, set()).add(word)
 
     def __call__(self, word: str) -> str:
-        if len(word) < 6 or word in self.vocabulary or word in STOP_WORDS or word in KNOWN or word in _english():
+        if not 6 <= len(word) <= 20 or word in self.vocabulary or word in STOP_WORDS or word in KNOWN or (
+                word in _english()):  # fmt: skip
             return word
         allowed = 2 if len(word) >= 8 else 1
         candidates = {c for d in {word, *_deletes(word, allowed)} for c in self.index.get(d, ())}

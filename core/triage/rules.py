@@ -57,13 +57,20 @@ def _mild_child_fever(f: Findings) -> bool:
 
 
 def non_cardiac_chest_pain(f: Findings) -> bool:
-    """Chest pain that a note shows comes from the chest wall (tender to press, after the gym), or from the lining
-    of the lungs (worse on breathing in) in a chest infection with fever and cough, without sweating or pain
-    spreading to the arm or jaw."""
-    if f.has("sweating", "cold_clammy") or (f.has("radiating_pain") and not f.has("chest_wall")):
+    """Chest pain a note shows is not the heart: a chest infection (fever with cough or pain on breathing in),
+    shingles, pain reproduced by pressing; under 40 also a strain after exercise or reflux eased by an antacid.
+    Never with sweating or clamminess; never with breathlessness or spreading pain unless it is an infection or
+    tender to press. After 40, pain at the gym or after a meal may be angina, so only pressing or an infection
+    counts."""
+    if f.has("sweating", "cold_clammy"):
         return False
-    return bool(f.has("chest_wall", "antacid_relief", "shingles") or (f.has("pleuritic_pain") and has_fever(f))
-                or (f.has("cough") and has_fever(f)))  # fmt: skip
+    if (f.has("pleuritic_pain", "cough") and has_fever(f)) and not f.has("radiating_pain"):
+        return True
+    if f.has("breathless", "severe_breathless") or (f.has("radiating_pain") and not f.has("chest_tender")):
+        return False
+    if aged(f, 40):
+        return bool(f.has("chest_tender", "shingles"))
+    return bool(f.has("chest_wall", "chest_tender", "antacid_relief", "shingles"))
 
 
 _THYROID = ("fatigue", "weight_change", "hair_loss")
@@ -127,14 +134,9 @@ def simple_faint(f: Findings) -> bool:
 
 
 def chest_wall_young(f: Findings) -> bool:
-    """Chest pain under 40 that the person shows comes from the chest wall (tender to press, after the gym) or from
-    reflux (burning after a meal, better with an antacid), with no sweating, spreading pain or breathlessness."""
-    return (
-        bool(f.has("chest_wall", "antacid_relief"))
-        and aged(f, 0, 40)
-        and not f.has("sweating", "cold_clammy", "breathless")
-        and not (f.has("radiating_pain") and not f.has("chest_wall"))
-    )
+    """Chest pain under 40 from the chest wall (tender to press, a strain after the gym) or reflux eased by an
+    antacid, with no sweating, spreading pain or breathlessness: it settles at home."""
+    return aged(f, 0, 40) and non_cardiac_chest_pain(f) and not f.has("pleuritic_pain", "cough", "shingles")
 
 
 _SUDDEN_SEVERE = (re.compile(r"\bsudden|\babrupt|\bachanak|अचानक"),
@@ -464,7 +466,8 @@ MILD = ("fever", "chills", "headache", "cough", "sore_throat", "cold", "body_ach
         "back_pain", "skin_problem", "eye_problem", "ear_pain", "burn_injury", "bleeding", "joint_pain", "sprain",
         "bloating", "bedwetting", "period_pain", "pregnancy_nausea", "snoring", "sunburn", "minor_injury",
         "mouth_ulcer", "back_pain_strain", "sinus", "wound", "stye", "thrush", "gastro", "allergy_pattern", "lice",
-        "anorexia", "chest_wall", "muscle_pain", "head_injury", "mucosal_bleeding", "antacid_relief", "cradle_cap",
-        "insomnia", "teething", "drooling", "vasovagal", "acne", "fungal_pattern", "quick_recovery")  # fmt: skip
+        "anorexia", "chest_wall", "chest_tender", "muscle_pain", "head_injury", "mucosal_bleeding", "antacid_relief",
+        "cradle_cap", "insomnia", "teething", "drooling", "vasovagal", "acne", "fungal_pattern",
+        "quick_recovery")  # fmt: skip
 
 _ALL: tuple[str, ...] = tuple(CONCEPTS)

@@ -88,8 +88,10 @@ def _pe(f: Findings) -> list[str] | None:
 def _renal_colic_or_aaa(f: Findings) -> list[str] | None:
     flank = f.has("flank_pain")
     groin = f.has("groin_radiation")
-    eased = clinical.affirmed(clinical.EASED, " ".join(f.sentences))
-    if flank and (groin or f.severe or f.sudden) and not (eased and not has_fever(f) and not f.has("vomiting")):
+    eased = clinical.affirmed(clinical.EASED, " ".join(f.sentences)) and not has_fever(f) and not f.has("vomiting")
+    if eased and not aged(f, 60):
+        return None  # a kidney stone a painkiller has eased: seen today (kidney_stone_eased)
+    if flank and (groin or f.severe or f.sudden):
         return [*flank, *groin]
     if groin and f.has("abdominal_pain", "back_pain", "flank_pain"):
         return groin + f.has("abdominal_pain", "back_pain")

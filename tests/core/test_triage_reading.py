@@ -191,3 +191,52 @@ def test_note_shorthand_is_read() -> None:
     assert "missed_period" in _present("Home UPT positive last week")
     assert "one_sided_weakness" in _present("he dropped his tea cup from his right hand")
     assert "drowsy" not in _present("able to walk with a limp")
+
+
+# Found by a review that tried to break the clinical reading: each was an emergency before issue 17's first
+# version and must stay one.
+STILL_EMERGENCIES = [
+    "Took Eno, didn't help, chest pain and sweating",  # a comma before the first finding ends a negation
+    "Not feeling well, chest pain and sweating.",
+    "No idea why, chest pain and sweating.",
+    "no fever, chest pain and sweating",  # a lay "no" does not carry a red flag through a bare comma
+    "don't know what to do severe stomach pain with vomiting",
+    "Previously healthy man with crushing chest pain and sweating.",  # "previously healthy" is the present
+    "In the past hour, chest pain and sweating.",
+    "Fever since yesterday. An hour ago face drooping and slurred speech, which resolved.",  # the episode's own date
+    "बिना कुछ खाए पिए सुबह से काम कर रहा था फिर सीने में दर्द और पसीना",  # Devanagari words use up the window
+    "55 year old man, crushing chest pain and breathless at the gym",  # after 40, exertion may be angina
+    "58 yr old male, chest pain radiating to left arm since he was at the gym",
+    "62 year old, chest pain and breathlessness after eating, took eno but no relief",
+    "Papa is not responding to us, eyes closed",  # only "not responding to treatment" is masked
+    "My baby stops breathing for a few seconds and goes limp",  # pauses are sleep apnoea only in a snorer
+    "My baby is not breathing",
+    "Sudden left arm and leg weakness",
+    "papa ka left haath aur pair achanak kamzor ho gaya",
+    "Man, 62 years of age, chest pain since this morning.",  # "years of age" is no duration
+    "Fever was not coming down, baby is 2 months old.",  # "was not" describes, it does not deny
+    "baby 6 weeks old, fever hasn't resolved",
+    "my 6 week baby has fever",
+    "Chest pain was not relieved by rest, 60 year old man.",
+    "2 saal se khansi hai, papa 70 saal ke hain, ab bukhar aur saans phool rahi hai",  # "2 saal se" is no age
+]
+
+
+@pytest.mark.parametrize("text", STILL_EMERGENCIES)
+def test_what_a_reviewer_found_stays_an_emergency(text: str) -> None:
+    result = assess(text)
+    assert result.level == "emergency", (text, [r.rule for r in result.reasons])
+
+
+def test_what_a_reviewer_found_is_read_right() -> None:
+    assert "chest_pain" in _present("seene mein dard, bukhar nahi")  # two statements, not a list
+    assert "chest_pain" in _present("chest pain, nausea nil")
+    assert read("headache for 1 hr 35 min").hr is None  # an hour, not a heart rate
+    assert read("glucose 10.5 mmol/L, feeling thirsty").sugar == 189
+    assert read("baby 5 weeks, temp 100.8 f").age != 8  # a temperature, not an 8-year-old
+    assert assess("fever since today, 101 f", age=0).level == "emergency"  # the form's age of 0 wins
+    assert not read("80 year old, vomiting and dizziness for 2 days, not getting better").improving
+    assert not read("my little daughter burnt her arm").mild
+    assert "unconscious" not in _present("It does not wake her from sleep")
+    long_word = "a" * 1500
+    assert assess(f"{long_word} fever").level  # no corrector blow-up on a very long word
