@@ -449,7 +449,8 @@ KNOWN = (
 
 # Words that say a finding is absent, beyond negspacy's clinical English ones (core/triage/negation.py reads
 # their scope).
-NEGATIONS_BEFORE = ("no", "not", "denies", "denied", "denying", "without", "never had", "na", "न", "ना", "bina",
+NEGATIONS_BEFORE = ("neg", "negatives", "pertinent negatives", "no", "not", "denies", "denied", "denying", "without",
+                    "never had", "na", "न", "ना", "bina",
                     "बिना", "nothing like", "no sign of", "not like", "nil", "neither", "negative for", "free of",
                     "no history of", "no h/o", "hasn't had", "has not had", "haven't had", "have not had",
                     "not had", "no complaint of", "no complaints of", "absence of", "no evidence of")  # fmt: skip

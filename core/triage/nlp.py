@@ -226,7 +226,8 @@ def _mentions(doc: Doc) -> list[Mention]:
 
 _NUM_WORDS = {
     "one": 1, "a": 1, "an": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "twelve": 12, "few": 3, "several": 3, "couple of": 2, "a few": 3, "a couple of": 2,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "few": 3, "several": 3, "couple of": 2, "a few": 3,
+    "a couple of": 2,
     "ek": 1, "do": 2, "teen": 3, "char": 4, "chaar": 4, "paanch": 5, "panch": 5, "saat": 7,
     "एक": 1, "दो": 2, "तीन": 3, "चार": 4, "पांच": 5, "पाँच": 5, "सात": 7,
 }  # fmt: skip
@@ -264,8 +265,8 @@ _SUGAR = re.compile(
 )
 _SPO2 = re.compile(r"(?:spo2|sp02|oxygen|saturation|\bo2\b)\D{0,12}?(\d{2,3})")
 _AGE_WORDS = re.compile(
-    r"\b(one|two|three|four|five|six|seven|ten|ek|do|teen|char|chaar|paanch|panch|saat)\s*(?:-\s*)?"
-    r"(?:years?|saal|sal)\s*(?:-\s*)?(?:old|ke|ki|ka)\b"
+    r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|ek|do|teen|char|chaar|paanch|panch|saat)"
+    r"\s*(?:-\s*)?(years?|saal|sal|months?|mahine|weeks?)\s*(?:-\s*)?(?:old|ke|ki|ka)\b"
 )
 _AGE_SAID = re.compile(r"(?:\bage|\baged|\bumar|\bumr|उम्र)\s*:?\s*(\d{1,3})\b")
 _AGE_YEARS = re.compile(r"\b(\d{1,3})\s*(?:-|\s)?(?:years?|yrs?|saal|sal|y/o|yo|साल)(?![a-z\u0900-\u097f])")
@@ -358,8 +359,9 @@ def _age(text: str) -> float | None:
         return int(m.group(1)) / 52
     if m := _AGE_MONTHS.search(text):
         return int(m.group(1)) / 12
-    if m := _AGE_WORDS.search(text):
-        return float(_NUM_WORDS[m.group(1)])
+    if m := _AGE_WORDS.search(text):  # "Five-week-old boy", "two years old"
+        per_year = {"w": 52, "m": 12}.get(m.group(2)[0], 1)
+        return _NUM_WORDS[m.group(1)] / per_year
     if m := _AGE_SAID.search(text):
         return float(m.group(1)) if int(m.group(1)) <= 120 else None
     for m in _AGE_YEARS.finditer(text):

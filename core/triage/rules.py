@@ -94,6 +94,7 @@ _SETTLE_IN_THREE_WEEKS = {
 _SLOW_SETTLING = {
     "insomnia",
     "teething",
+    "drooling",
     "acne",
     "fungal_pattern",
     "cough",
@@ -113,7 +114,9 @@ def _lasting_illness(f: Findings) -> list[str] | None:
     if not present or f.improving:
         return None
     days = f.days_of(*present)
-    limit = 21 if present <= _SETTLE_IN_THREE_WEEKS else 7
+    if f.has("acne"):
+        present.discard("rash")  # "whiteheads and small red spots" are the acne
+    limit = 28 if present <= _SETTLE_IN_THREE_WEEKS else 7
     return [f"{days:g} days"] if days and days >= limit else None
 
 
