@@ -91,6 +91,8 @@ def _riskier_when_old(present: list[nlp.Mention]) -> bool:
 def _mild(found: nlp.Findings) -> set[str]:
     """What settles at home on its own: the mild concepts, and a young person's chest-wall pain."""
     mild = set(MILD) | ({"chest_pain"} if chest_wall_young(found) else set())
+    if found.has("neck_strain"):
+        mild.add("neck_stiffness")  # a stiff neck after sleeping on the wrong pillow
     if found.has("stye", "insect_bite"):
         mild.add("lump")  # "a small lump on the eyelid", "a red lump where the bee stung"
     if found.has("sprain", "minor_injury"):

@@ -86,7 +86,8 @@ _NOW_AFTER_HISTORY = {
 _CONTRAST = {"but", "however", "although", "though", "except", "yet", "which", "who", "because", "whereas", "lekin",
              "magar", "par", "लेकिन", "मगर", "पर"}  # fmt: skip
 _RECENT = re.compile(
-    r"\d+\s*-?\s*(?:/7|/52|/12|hours?|hrs?|days?|weeks?|wks?|months?)\b|\bsince\b|yesterday|today|this morning|\bago\b|"
+    r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|few|several|a)\s*-?\s*"
+    r"(?:/7|/52|/12|hours?|hrs?|days?|weeks?|wks?|months?)\b|\bsince\b|yesterday|today|this morning|\bago\b|"
     r"\bx\s*\d|\bhours?\b|\bdays?\b"
 )
 

@@ -260,7 +260,8 @@ _TEMP = re.compile(
 )
 _BP = re.compile(r"(?:\bbp\b|blood pressure|pressure)\D{0,12}?(\d{2,3})\s*/\s*(\d{2,3})")
 _SUGAR = re.compile(
-    r"(?:sugar|glucose|glucometer|\brbs\b|\bfbs\b|शुगर)\D{0,12}?(\d{2,3})(?![\d.])(?!\s*(?:years?|yrs?|saal|sal|साल|months?|"
+    r"(?:sugar|glucose|glucometer|\brbs\b|\bfbs\b|शुगर)(?:\s*(?:level|levels|reading|readings|is|was|of|at|:|=|-|"
+    r"showed|shows|came|aayi|aaya|hai|है))*\s*(\d{2,3})(?![\d.])(?!\s*(?:years?|yrs?|saal|sal|साल|months?|"
     r"mahine|days?|din|दिन))"
 )
 _SPO2 = re.compile(r"(?:spo2|sp02|oxygen|saturation|\bo2\b)\D{0,12}?(\d{2,3})")
@@ -280,7 +281,8 @@ _PREGNANT = re.compile(
     r"\btrimester|\b(?:primi|multi)?gravida|\bg\d\s*p\d"
 )
 _MILD = re.compile(
-    r"\b(?:mild|mildly|slight|slightly|small|minor|tiny|halka|halki|thoda|thodi)\b|\ba little\b(?! (?:boy|girl|"
+    r"\b(?:mild|mildly|slight|slightly|small|minor|tiny|halka|halki|thoda|thodi)\b|coin[- ]sized|no blistering|"
+    r"without blistering|\ba little\b(?! (?:boy|girl|"
     r"son|daughter|one|baby))|size of a coin|no blisters|"
     r"sikke|chhala nahi|"
     r"हल्का|हल्की|थोड़ा|थोड़ी|छोटी सी|छोटा सा|छोटा"

@@ -471,6 +471,6 @@ MILD = ("fever", "chills", "headache", "cough", "sore_throat", "cold", "body_ach
         "mouth_ulcer", "back_pain_strain", "sinus", "wound", "stye", "thrush", "gastro", "allergy_pattern", "lice",
         "anorexia", "chest_wall", "chest_tender", "muscle_pain", "head_injury", "mucosal_bleeding", "antacid_relief",
         "cradle_cap", "insomnia", "teething", "drooling", "vasovagal", "acne", "fungal_pattern",
-        "quick_recovery")  # fmt: skip
+        "quick_recovery", "neck_strain")  # fmt: skip
 
 _ALL: tuple[str, ...] = tuple(CONCEPTS)

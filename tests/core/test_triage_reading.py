@@ -240,3 +240,13 @@ def test_what_a_reviewer_found_is_read_right() -> None:
     assert "unconscious" not in _present("It does not wake her from sleep")
     long_word = "a" * 1500
     assert assess(f"{long_word} fever").level  # no corrector blow-up on a very long word
+
+
+def test_more_ways_emergencies_are_told() -> None:
+    for text in ("Bhai ne khet wali keede maarne ki dawai pee li, munh se jhaag aa raha hai",  # pesticide
+                 "पत्नी की डिलीवरी 2 दिन पहले हुई, आज से बहुत ज़्यादा खून आ रहा है, हर घंटे पैड भीग जाता है",  # PPH
+                 "भाई धूप में काम करते हुए गिर गया, शरीर बहुत गरम है, उल्टा-सीधा बोल रहा है"):  # heat stroke # fmt: skip
+        assert assess(text).level == "emergency", (text, [r.rule for r in assess(text).reasons])
+    assert read("father has sugar. age 45 male").sugar is None  # an age after a full stop is no sugar reading
+    assert read("sugar level is 320").sugar == 320
+    assert "acidity" in _present("a three-month history of burning pain behind the breastbone")  # present, not past
