@@ -240,7 +240,8 @@ _UNIT_DAYS = {
     "year": 365, "years": 365, "yr": 365, "yrs": 365, "saal": 365,
 }  # fmt: skip
 _DURATION = re.compile(
-    r"(?<![\w\u0900-\u097f])(?<!times )(?<!once )(?<!twice )(?<!per )(?<!\bin )"
+    r"(?<![\w\u0900-\u097f])(?<!times )(?<!once )(?<!twice )(?<!per )(?<!\bin )(?<!baby )(?<!son )(?<!daughter )"
+    r"(?<!beta )(?<!beti )(?<!bachcha )"
     r"(\d{1,3}|a few|a couple of|couple of|few|several|one|a|an|two|three|four|five|six|seven|eight|nine|ten|twelve"
     r"|ek|do|teen|chaar|char|paanch|panch"
     r"|saat|एक|दो|तीन|चार|पांच|पाँच|सात)\s*-?\s*"
@@ -274,6 +275,9 @@ _AGE_YEARS = re.compile(r"\b(\d{1,3})\s*(?:-|\s)?(?:years?|yrs?|saal|sal|y/o|yo|
 _INFANT = r"(?:old|ka|ki|ke|baby|son|daughter|boy|girl|infant|child|का|की|के)"
 _AGE_MONTHS = re.compile(
     r"\b(\d{1,2})\s*(?:-|\s)?(?:months?|mahine|mahina|महीने|महीना)[\s-]*" + _INFANT + r"(?![\w\u0900-\u097f])"
+)
+_AGE_AFTER_CHILD = re.compile(  # "my baby 8 months", "beta 7 mahine"
+    r"\b(?:baby|son|daughter|child|beta|beti|bachcha)\s+(?:is\s+)?(\d{1,2})\s*(months?|mahine|mahina|weeks?|hafte)\b"
 )
 _AGE_WEEKS = re.compile(r"\b(\d{1,2})\s*(?:-|\s)?(?:weeks?|days?|din)[\s-]*" + _INFANT + r"(?![\w\u0900-\u097f])")
 _PREGNANT = re.compile(
@@ -357,6 +361,8 @@ def _temperature(text: str) -> float | None:
 
 
 def _age(text: str) -> float | None:
+    if m := _AGE_AFTER_CHILD.search(text):
+        return int(m.group(1)) / (52 if m.group(2).startswith(("week", "haft")) else 12)
     if m := _AGE_WEEKS.search(text):
         return int(m.group(1)) / 52
     if m := _AGE_MONTHS.search(text):
@@ -379,7 +385,7 @@ def _age(text: str) -> float | None:
 def normalize(text: str) -> str:
     """One form for what can be typed several ways: Devanagari with or without the nukta ("तेज़"/"तेज"), the
     danda as a full stop, no zero-width joiners."""
-    text = unicodedata.normalize("NFD", text).replace("\u093c", "")
+    text = unicodedata.normalize("NFD", text).replace("\u093c", "").replace("\u0901", "\u0902")  # ँ is ं
     text = unicodedata.normalize("NFC", text)
     return re.sub(r"\s+", " ", text.replace("।", ". ").replace("\u200d", "")).strip()
 

@@ -119,7 +119,10 @@ _HINDI_SUFFIXES = sorted(
 
 
 def _hindi_stem(word: str) -> str:
-    word = unicodedata.normalize("NFC", unicodedata.normalize("NFD", word).replace("\u093c", ""))  # no nukta
+    # no nukta, and the candrabindu written as the anusvara ("दाँत" and "दांत" are one word)
+    word = unicodedata.normalize(
+        "NFC", unicodedata.normalize("NFD", word).replace("\u093c", "").replace("\u0901", "\u0902")
+    )
     for suffix in _HINDI_SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 2:
             return word[: -len(suffix)]

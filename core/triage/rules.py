@@ -92,6 +92,7 @@ _SETTLE_IN_THREE_WEEKS = {
     "wound",
 }
 _SLOW_SETTLING = {
+    "constipation",
     "insomnia",
     "teething",
     "drooling",

@@ -379,6 +379,21 @@ SYNDROMES: tuple[Rule, ...] = (
          "diabetes or a very high sugar with vomiting, stomach pain, fast breathing or drowsiness", _dka),
     Rule("anaphylaxis_after_sting", "emergency", "emergency medicine", (),
          "hives or swelling with dizziness, fainting or breathing trouble", _anaphylaxis_after_sting),
+    Rule("hip_fracture_signs", "emergency", "orthopaedics", ("X-ray pelvis and hip",),
+         "after a fall, cannot get up, or a leg that looks short or turned out (a broken hip): do not move them",
+         lambda f: f.has("hip_fracture_signs") + f.has("cannot_get_up")
+         if f.has("hip_fracture_signs") or (f.has("cannot_get_up") and aged(f, 60)) else None),
+    Rule("drowning", "emergency", "emergency medicine", ("Chest X-ray", "SpO2"),
+         "after being under water, even if well now (breathing can worsen hours later)",
+         lambda f: any_of(f.has("drowning"))),
+    Rule("electric_shock", "emergency", "emergency medicine", ("ECG", "CPK"),
+         "an electric shock with a fall, fainting, palpitations, chest pain, a burn or confusion, or a high-voltage "
+         "one",
+         lambda f: f.has("electric_shock") if f.has("electric_shock") and not f.mild else None),
+    Rule("imci_danger_signs", "emergency", "paediatrics", ("SpO2", "Chest X-ray", "CBC"),
+         "a child under five breathing fast with not feeding, drowsiness or chest indrawing (WHO IMCI danger signs)",
+         lambda f: all_of(f.has("breathless", "severe_breathless"),
+                          f.has("poor_feeding", "drowsy", "severe_breathless")) if aged(f, 0, 5) else None),
     Rule("danger_vital_signs", "emergency", "emergency medicine", ("ECG", "SpO2", "Serum electrolytes"),
          "a breathing rate of 30 or more, or a pulse over 140 or under 40",
          lambda f: ([f"breathing rate {f.rr}"] if f.rr is not None and f.rr >= 30 else [])

@@ -184,11 +184,11 @@ def test_unknown_words_go_to_a_doctor_not_home() -> None:
 
 
 def test_the_clinical_vignettes() -> None:
-    """450 clinical vignettes written blind in ten sets (tests/data/triage/clinical_vignettes.jsonl), read as text
+    """495 clinical vignettes written blind in eleven sets (tests/data/triage/clinical_vignettes.jsonl), read as text
     only: every emergency recognised, at least 85% exact on the three tiers symptom-checker studies use."""
     path = VIGNETTES.with_name("clinical_vignettes.jsonl")
     cases = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    assert len(cases) >= 450
+    assert len(cases) >= 495
     tier = {"urgent": "doctor", "routine": "doctor"}
     got = [(c, assess(c["text"]).level) for c in cases]
     assert [c["text"] for c, level in got if c["tier"] == "emergency" and level != "emergency"] == []
