@@ -130,6 +130,18 @@ def affirmed(pattern: re.Pattern[str], low: str) -> bool:
     return any(not denied_before(low, m.start()) for m in pattern.finditer(low))
 
 
+# Said suddenly, and said severe: the flags a finding is read with, and the words rules look for in its sentence.
+SUDDEN = re.compile(
+    r"\bsudden|\babrupt|\bacute onset|\ball of a sudden|\bachanak|अचानक|came on all at once|started an hour ago"
+)
+SEVERE = re.compile(
+    r"\bsevere|very bad|really bad|terrible|unbearable|worst|excruciating|agonising|agonizing|bahut tez|bahut zyada|"
+    r"bahut dikkat|बहुत तेज|असहनीय|writhing|tadap|तड़प|तडप"
+)
+# The plain words alone, for a discriminator read in one sentence ("a sudden, severe headache"): "acute onset"
+# or "very bad" there would make a sore throat's headache a thunderclap.
+SUDDEN_WORD = re.compile(r"\bsudden|\babrupt|\bachanak|अचानक|all of a sudden")
+SEVERE_WORD = re.compile(r"\bsevere|\bworst|\bexcruciating|\bunbearable|\bbahut tez|बहुत तेज")
 _AGO = re.compile(
     r"\b(\d{1,2}|a|one|two|three|four|five|six|seven|few|several|couple of)\s+(days?|weeks?)\s+ago\b"
     r"|\byesterday\b|\blast week\b"

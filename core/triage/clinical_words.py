@@ -236,7 +236,8 @@ _SWOLLEN = ("swelling", "swollen", "swell", "oedema", "edema", "oedematous", "ed
             "tender", "painful", "pain", "warm", "सूज", "सूजा", "suja", "sooja", "suji", "sooji")  # fmt: skip
 
 
-def _both_ways(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[tuple[tuple[str, ...], ...], ...]:
+def both_ways(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[tuple[tuple[str, ...], ...], ...]:
+    """A word combination in either order ("chest pain", "pain in my chest")."""
     return ((a, b), (b, a))
 
 
@@ -283,20 +284,21 @@ CLINICAL_COMBOS: dict[str, tuple[tuple[tuple[str, ...], ...], ...]] = {
                  (("ek", "one"), ("side", "taraf"), ("daane", "rash", "blisters", "दाने")),
                  (("band", "strip", "cluster", "clusters", "crop"), ("blisters", "vesicles")),),
     "cellulitis": ((("redness", "erythema"), ("spreading", "spread", "expanding", "tracking")),),
-    "breast_problem": _both_ways(("breast", "breasts", "nipple"), ("swelling", "swollen", "lump", "mass", "pain",
+    "breast_problem": both_ways(("breast", "breasts", "nipple"), ("swelling", "swollen", "lump", "mass", "pain",
                                                                    "painful", "redness", "red", "discharge", "tender")),
     "back_pain": ((("ache", "aching", "pain", "strain", "hurts", "hurting"), ("back",)),),
-    "headache": _both_ways(("pressure", "ache", "tightness", "band"), ("forehead", "temples", "head")),
-    "muscle_pain": (*_both_ways(("जांघ", "जाँघ", "जाँघों", "जांघों", "jaangh", "thighs"), ("दर्द", "dard", "अकड़न", "ache")),
+    "headache": both_ways(("pressure", "ache", "tightness", "band"), ("forehead", "temples", "head")),
+    "muscle_pain": (*both_ways(("जांघ", "जाँघ", "जाँघों", "जांघों", "jaangh", "thighs"),
+                               ("दर्द", "dard", "अकड़न", "ache")),
                     (("aching", "stiff", "sore", "ache", "achy"), ("thigh", "thighs", "muscles"))),
     "ear_pain": ((("tugging", "pulling", "rubbing"), ("ear", "ears")),),
     "radiating_pain": ((("ache", "pain", "aching", "discomfort", "tightness", "pressure"), ("jaw",)),),
     "missed_period": ((("period", "periods", "mahina", "पीरियड"), ("miss", "missed", "late")),),
-    "blurred_vision": _both_ways(("vision", "sight", "eyesight"), ("blurred", "blurry", "blurring", "hazy", "cloudy")),
-    "stye": _both_ways(("eyelid", "lid"), ("lump", "bump", "swelling", "swollen", "tender", "pimple")),
+    "blurred_vision": both_ways(("vision", "sight", "eyesight"), ("blurred", "blurry", "blurring", "hazy", "cloudy")),
+    "stye": both_ways(("eyelid", "lid"), ("lump", "bump", "swelling", "swollen", "tender", "pimple")),
     "tearing_pain": ((("pain",), ("tearing", "ripping")), (("tearing", "ripping"), ("pain",))),
     "dehydration": ((("peshab", "पेशाब", "urine"), ("kam", "कम", "less", "little", "reduced", "decreased")),),
-    "swelling_limbs": _both_ways(("चेहरा", "चेहरे", "chehra", "chehre", "eyelids", "eyes"),
+    "swelling_limbs": both_ways(("चेहरा", "चेहरे", "chehra", "chehre", "eyelids", "eyes"),
                                  ("सूजा", "सूजन", "sooja", "sujan", "swollen", "puffy")),
     "radiating_back": ((("radiating", "radiates", "radiated", "radiation", "spreading", "spreads", "going", "goes",
                          "through", "bores", "boring"), ("back",)),),
@@ -347,13 +349,6 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "chest_wall": ("from coughing", "from the cough", "sore from coughing", "when he presses", "when she presses",
                    "presses a spot", "press on it", "when i press on it", "moved furniture", "pushups", "push-ups",
                    "when i move my arms", "when i move arms", "moving his arms"),
-    "masked": ("with a limp", "walks with a limp", "walking with a limp", "limping", "non-smoker", "nonsmoker",
-               "non smoker", "never smoked", "never smoker", "sneezing fits", "coughing fits", "fits of coughing",
-               "fits of sneezing", "fits of laughter", "passing wind", "passed wind", "break wind", "breaking wind",
-               "does not wake her", "does not wake him", "doesn't wake her", "doesn't wake him", "does not wake me",
-               "doesn't wake me", "not wake her from sleep", "not wake him from sleep", "gaining weight well",
-               "is gaining weight", "gaining weight normally", "putting on weight well",
-               "feeding well, gaining weight"),
     "radiating_pain": ("between her shoulder blades", "between his shoulder blades", "between the shoulder blades",
                        "ache in her jaw", "ache in his jaw", "pain in her jaw", "pain in his jaw", "jaw ache"),
     "ear_pain": ("tugging at his right ear", "tugging at his left ear", "tugging at her right ear",
@@ -483,5 +478,11 @@ MASKS: dict[str, tuple[str, ...]] = {
                "not responded to treatment", "not responded to antibiotics", "did not respond to treatment",
                "did not respond to antibiotics", "has not responded to treatment", "have not responded to treatment",
                "faint erythematous", "faint red", "faint pink", "faint macular", "faint spots", "faint blanching",
-               "faint smell", "faint line"),
+               "faint smell", "faint line", "with a limp", "walks with a limp", "walking with a limp", "limping",
+               "non-smoker", "nonsmoker", "non smoker", "never smoked", "never smoker", "sneezing fits",
+               "coughing fits", "fits of coughing", "fits of sneezing", "fits of laughter", "passing wind",
+               "passed wind", "break wind", "breaking wind", "does not wake her", "does not wake him",
+               "doesn't wake her", "doesn't wake him", "does not wake me", "doesn't wake me", "not wake her from sleep",
+               "not wake him from sleep", "gaining weight well", "is gaining weight", "gaining weight normally",
+               "putting on weight well", "feeding well, gaining weight"),
 }  # fmt: skip

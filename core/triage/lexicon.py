@@ -12,6 +12,7 @@ that must never be "corrected" into a symptom ("hips" is not "lips")."""
 from __future__ import annotations
 
 from core.triage.clinical_words import CLINICAL, CLINICAL_COMBOS, MASKS, VARIANTS
+from core.triage.clinical_words import both_ways as _both
 
 CONCEPTS: dict[str, tuple[str, ...]] = {
     "chest_pain": ("chest pain", "chest hurts", "chest discomfort", "pain in the chest", "pressure in my chest",
@@ -309,10 +310,6 @@ _JOINT = (
     "जोड़ों",
 )
 _URINE = ("urine", "urinating", "urination", "pee", "peeing", "peshab", "पेशाब")
-
-
-def _both(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[tuple[tuple[str, ...], ...], ...]:
-    return ((a, b), (b, a))
 
 
 COMBOS: dict[str, tuple[tuple[tuple[str, ...], ...], ...]] = {

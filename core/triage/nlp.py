@@ -94,7 +94,7 @@ class Findings:
 _BREAKS = ["and", "but", "or", "aur", "lekin", "और", "लेकिन"]
 _ONE_SIDED = ("one_sided_weakness", "calf_swelling")  # "weakness in both legs" is not one-sided
 _ONE_SIDED_BREAKS = ("both", "dono", "दोनों")
-GAP = 4  # words allowed between two words of a combination ("chest feels very heavy")
+COMBO_GAP = 4  # words allowed between two words of a combination ("chest feels very heavy")
 
 
 @Language.component("labpulse_normalize")
@@ -119,7 +119,7 @@ def _in_word_hyphen(token: Any) -> bool:
 
 
 class _Combos:
-    """Words that name a symptom together, in order, each at most GAP words after the one before, never across
+    """Words that name a symptom together, in order, each at most COMBO_GAP words after the one before, never across
     punctuation or a conjunction ("not vomiting *and* can keep water down"). spaCy's Matcher does this with
     ``{0,4}`` wildcards, but its cost grows with every pattern; indexing each combination by its first word keeps
     it to a few dictionary lookups per token."""
@@ -151,7 +151,7 @@ class _Combos:
         if not rest:
             return [i]
         ends = []
-        for j in range(i, min(i + GAP + 1, len(norms))):
+        for j in range(i, min(i + COMBO_GAP + 1, len(norms))):
             if norms[j] in rest[0]:
                 ends += self._ends(norms, stops, j + 1, rest[1:], breaks)
             if stops[j] or norms[j] in breaks:
@@ -291,9 +291,6 @@ _MILD = re.compile(
     r"sikke|chhala nahi|"
     r"हल्का|हल्की|थोड़ा|थोड़ी|छोटी सी|छोटा सा|छोटा"
 )
-_SUDDEN = re.compile(
-    r"\bsudden|\babrupt|\bacute onset|\ball of a sudden|\bachanak|अचानक|came on all at once|started an hour ago"
-)
 _OVERDOSE = re.compile(
     r"\b(?:\d{2,}|ten|fifteen|twenty|thirty|many|lots of|a lot of|whole strip of|full strip of|a bottle of|"
     r"bahut saari|bahut sari|bahut si|bahut saare|dher saari|"
@@ -303,10 +300,6 @@ _OVERDOSE = re.compile(
 _IMPROVING = re.compile(r"getting better|improving|better now|settling|theek ho raha|theek ho rahi|आराम मिल")
 _DIABETIC = re.compile(
     r"diabet|sugar patient|sugar hai|have sugar|had sugar|has sugar|on insulin|takes insulin|शुगर है|शुगर"
-)
-_SEVERE = re.compile(
-    r"\bsevere|very bad|really bad|terrible|unbearable|worst|excruciating|agonising|agonizing|bahut tez|bahut zyada|"
-    r"bahut dikkat|बहुत तेज|असहनीय|writhing|tadap|तड़प|तडप"
 )
 
 
@@ -430,9 +423,9 @@ def read(text: str) -> Findings:
     found.worsening = clinical.affirmed(clinical.WORSE, low)
     found.despite_treatment = clinical.despite_treatment(low)
     found.pregnant = clinical.affirmed(_PREGNANT, low) and not re.search(r"not pregnant|pregnant nahi|गर्भवती नहीं", low)
-    found.severe = clinical.affirmed(_SEVERE, low) or clinical.severity_score(low) >= 7
+    found.severe = clinical.affirmed(clinical.SEVERE, low) or clinical.severity_score(low) >= 7
     found.mild = bool(_MILD.search(low)) and not found.severe
-    found.sudden = clinical.affirmed(_SUDDEN, low)
+    found.sudden = clinical.affirmed(clinical.SUDDEN, low)
     found.improving = clinical.affirmed(_IMPROVING, low)  # "not getting better" is not improving
     found.diabetic = clinical.affirmed(_DIABETIC, low)
     found.chronic = bool(found.risk("chronic_disease"))  # read with negation lists ("denies … or h/o cancer")

@@ -6,10 +6,10 @@ The highest level that fires wins; when in doubt, the more urgent one."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from core.triage import clinical
 from core.triage.lexicon import CONCEPTS
 from core.triage.nlp import Findings
 
@@ -143,8 +143,7 @@ def chest_wall_young(f: Findings) -> bool:
     return aged(f, 0, 40) and non_cardiac_chest_pain(f) and not f.has("pleuritic_pain", "cough", "shingles")
 
 
-_SUDDEN_SEVERE = (re.compile(r"\bsudden|\babrupt|\bachanak|अचानक"),
-                  re.compile(r"\bsevere|\bworst|\bexcruciating|\bunbearable|\bbahut tez|बहुत तेज"))  # fmt: skip
+_SUDDEN_SEVERE = (clinical.SUDDEN_WORD, clinical.SEVERE_WORD)
 
 
 def has_fever(f: Findings) -> list[str]:

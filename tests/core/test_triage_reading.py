@@ -100,9 +100,8 @@ def test_durations_in_days_weeks_months_and_years(text: str, concept: str, days:
 def test_a_duration_belongs_to_the_symptom_said_with_it() -> None:
     found = read("Tiredness for 3 months. Fever since yesterday.")
     assert found.days_of("fever") == 1 and found.days_of("fatigue") == 90
-    assert assess("Tiredness for 3 months. Fever since yesterday. 30-year-old man.").level != "urgent" or all(
-        r.rule != "fever_3_days" for r in assess("Tiredness for 3 months. Fever since yesterday.").reasons
-    )
+    rules = [r.rule for r in assess("Tiredness for 3 months. Fever since yesterday. 30-year-old man.").reasons]
+    assert "fever_3_days" not in rules
     assert read("He has had hypertension for 10 years. Cough since yesterday.").days == 1
     assert read("my 2 month old baby has a cold").days_of("cold") is None  # an age, not a duration
 
@@ -239,7 +238,7 @@ def test_what_a_reviewer_found_is_read_right() -> None:
     assert not read("my little daughter burnt her arm").mild
     assert "unconscious" not in _present("It does not wake her from sleep")
     long_word = "a" * 1500
-    assert assess(f"{long_word} fever").level  # no corrector blow-up on a very long word
+    assert assess(f"{long_word} fever").level == "self_care"  # read without a corrector blow-up on a long word
 
 
 def test_more_ways_emergencies_are_told() -> None:
