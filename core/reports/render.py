@@ -64,6 +64,9 @@ async def render(pool: asyncpg.Pool, vault: Vault, store: FileStore, report_id: 
     verify_url = row["verify_url"] or f"{verify_base.rstrip('/')}/verify/{report_id}"  # rows from before 0012
     data = await asyncio.to_thread(document, content, verify_url, bytes(row["signature"]), bytes(row["content_hash"]))
     name = file_name(report_id)
+    async with pool.acquire() as conn:
+        if await conn.fetchval("SELECT rendered_at IS NOT NULL FROM reports WHERE id = $1", report_id):
+            return False  # another run finished while this one drew: its file stays, untouched
     await store.put(name, vault.seal_file("report", name, data))
     async with pool.acquire() as conn, conn.transaction():
         sample = await conn.fetchrow(

@@ -122,8 +122,8 @@ async def test_an_expired_link_is_refused_calmly(
 
 
 async def test_a_damaged_file_is_never_served_and_raises_an_alert(
+    released,  # before the app: its in-process job loop must find the report already rendered, not render it again
     pc: httpx.AsyncClient,
-    released,
     settings,
     pool,
     files,  # type: ignore[no-untyped-def]
