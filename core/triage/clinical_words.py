@@ -53,7 +53,15 @@ CLINICAL: dict[str, tuple[str, ...]] = {
                  "not eating", "bhookh nahi", "भूख नहीं"),
     "seizure": ("tonic-clonic", "tonic clonic", "seizing", "fitting", "postictal", "post-ictal"),
     "neck_stiffness": ("nuchal rigidity", "meningism", "neck rigidity", "kernig", "brudzinski"),
-    "photophobia": ("photophobia", "photophobic"),
+    "photophobia": ("photophobia", "photophobic", "dislikes bright light", "dislikes the light", "avoiding light",
+                    "avoids light", "light bothers", "bright light bothers", "bothered by light", "रोशनी चुभती",
+                    "रोशनी बर्दाश्त नहीं"),
+    "low_mood": ("मन नहीं लगता", "man nahi lagta", "रोना आता", "rona aata", "रोने का मन", "rone ka man",
+                 "kisi cheez me man nahi", "किसी काम में मन नहीं", "किसी चीज़ में मन नहीं"),
+    "cold_sore": ("cold sore", "cold sores", "fever blister", "fever blisters", "herpes labialis",
+                  "blisters on the lip", "blisters on his lip", "blisters on her lip", "blisters on my lip",
+                  "blister on the lip",
+                  "honth pe chhale", "होंठ पर छाले"),
     "face_droop": ("facial droop", "facial asymmetry", "facial palsy", "facial weakness", "drooping of the mouth",
                    "drooping of his mouth", "drooping of her mouth", "droop of the mouth"),
     "one_sided_weakness": ("hemiparesis", "hemiplegia", "unilateral weakness", "left-sided weakness",
@@ -241,7 +249,20 @@ def both_ways(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[tuple[tuple[str, 
     return ((a, b), (b, a))
 
 
+# "saans bilkul nahi aa rahi", "pura vakya bhi nahi bol pa rahi", "pump lene se bhi aaram nahi": a word between
+SEVERE_BREATHLESS_SAID = (
+    (("saans", "sans", "सांस", "साँस"), ("nahi", "nahin", "नहीं", "नही"), ("aa", "आ", "le", "ले", "ruk", "रुक")),
+    (
+        ("vakya", "vaakya", "वाक्य", "sentence", "sentences"),
+        ("nahi", "नहीं", "नही", "not"),
+        ("bol", "बोल", "finish", "complete"),
+    ),
+    (("पंप", "इनहेलर", "inhaler", "pump"), ("आराम", "फायदा", "fayda", "aaram"), ("नहीं", "नही", "nahi")),
+)
+
+
 CLINICAL_COMBOS: dict[str, tuple[tuple[tuple[str, ...], ...], ...]] = {
+    "cold_sore": ((("blisters", "blister", "cluster"), ("lip", "lips")),),
     # "swelling of the left leg", "right calf is swollen and tender", "left leg has been painful and swollen"
     "calf_swelling": (
         (("left", "right", "one", "single", "ek", "एक", "बायाँ", "दायाँ", "बाएं", "दाएं"),
@@ -280,8 +301,8 @@ CLINICAL_COMBOS: dict[str, tuple[tuple[tuple[str, ...], ...], ...]] = {
     "trismus": ((("jaw",), ("stiff", "stiffness", "tight", "locked", "clenched")),),
     "sprain": ((("rolled", "twisted", "turned", "sprained", "inverted"), ("ankle", "knee", "wrist")),),
     "shingles": ((("rash", "daane", "blisters", "vesicles", "दाने"), ("one", "ek", "band", "line", "strip",
-                                                                     "dermatome", "jhund")),
-                 (("ek", "one"), ("side", "taraf"), ("daane", "rash", "blisters", "दाने")),
+                                                                     "dermatome", "jhund", "पट्टी")),
+                 (("ek", "one", "एक"), ("side", "taraf", "तरफ"), ("daane", "rash", "blisters", "दाने")),
                  (("band", "strip", "cluster", "clusters", "crop"), ("blisters", "vesicles")),),
     "cellulitis": ((("redness", "erythema"), ("spreading", "spread", "expanding", "tracking")),),
     "breast_problem": both_ways(("breast", "breasts", "nipple"), ("swelling", "swollen", "lump", "mass", "pain",
@@ -303,7 +324,8 @@ CLINICAL_COMBOS: dict[str, tuple[tuple[tuple[str, ...], ...], ...]] = {
     "radiating_back": ((("radiating", "radiates", "radiated", "radiation", "spreading", "spreads", "going", "goes",
                          "through", "bores", "boring"), ("back",)),),
     "severe_breathless": ((("dyspnoea", "dyspnea", "breathless", "breathlessness", "sob", "dyspneic", "dyspnoeic",
-                            "breathing"), ("rest",)),),
+                            "breathing"), ("rest",)),
+                          *SEVERE_BREATHLESS_SAID),
 }  # fmt: skip
 
 # More ways notes and messages say a finding, by concept (merged with ``CLINICAL``: a concept may be in both).
@@ -324,7 +346,8 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "dental": ("toothache", "tooth ache", "tooth pain", "dental pain", "daant mein dard", "daant dard", "daant me dard",
                "दांत दर्द", "दांत में दर्द", "दाँत में दर्द", "gum swelling", "swollen gum", "gaal suj",
                "swollen cheek", "cheek swelling", "cheek is swollen", "गाल सूज"),
-    "shingles": ("clustered blisters", "band of small blisters", "blisters on a red base", "small blisters on a red",
+    "shingles": ("पानी भरे दाने", "पानी वाले दाने", "paani bhare daane", "paani wale daane", "पट्टी जैसे दाने",
+                 "clustered blisters", "band of small blisters", "blisters on a red base", "small blisters on a red",
                  "ek taraf daane", "line mein daane", "daane line mein", "band of blisters", "band-like rash",
                  "rash on one side", "in a band", "dermatomal", "एक तरफ दाने", "grouped blisters",
                  "cluster of blisters", "clusters of blisters", "band of grouped blisters", "blisters in a band",
@@ -358,6 +381,11 @@ VARIANTS: dict[str, tuple[str, ...]] = {
               "गाल और माथे", "झुकने पर दर्द", "jhukne par dard", "पीला बलगम"),
     "sunburn": ("on a beach", "on the beach", "without sun protection", "sunbathing", "in the sun all day"),
     "stye": ("eyelid", "yellow head"),
+    "memory_decline": ("forgetful", "forgetfulness", "memory loss", "losing his memory", "losing her memory",
+                       "memory is getting worse", "memory getting worse", "memory problems", "memory has got worse",
+                       "short-term memory", "repeats the same questions", "keeps repeating questions",
+                       "bhoolne lage", "bhool jaate", "bhool jaati", "yaaddasht", "याददाश्त", "भूलने लगे",
+                       "भूलने लगी", "भूल जाते", "भूल जाती"),
     "insomnia": ("trouble falling asleep", "difficulty falling asleep", "trouble sleeping", "sleeps poorly",
                  "poor sleep", "lying awake", "neend nahi aati", "नींद नहीं आती", "नींद कम", "insomnia"),
     "dvt_risk": ("operation", "surgery", "operation hua", "ऑपरेशन", "लंबी यात्रा", "लंबी बस यात्रा", "बस यात्रा",
@@ -374,14 +402,20 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "headache": ("सिर में दबाव", "पट्टी जैसा दबाव", "sir mein dabav", "sir bhari", "sar bhari"),
     "bullseye_rash": ("paler centre", "pale centre", "paler center", "pale center", "central clearing", "clear centre",
                       "clear center"),
-    "cauda_flags": ("trouble starting to pass urine", "difficulty starting to pass urine", "urinary retention",
-                    "can't pass urine", "cannot pass urine", "can't feel the toilet paper",
-                    "cannot feel the toilet paper", "numb when wiping", "saddle anaesthesia", "saddle anesthesia",
+    "urine_retention": ("urinary retention", "can't pass urine", "cannot pass urine", "unable to pass urine",
+                        "can't pee", "cannot pee", "unable to pee", "despite feeling the urge", "despite the urge",
+                        "urge but nothing comes", "urge but cannot", "peshab nahi utar", "peshab ruk gaya",
+                        "peshab band ho gaya", "पेशाब नहीं उतर", "पेशाब रुक गया", "पेशाब बंद हो गया"),
+    "cauda_flags": ("trouble starting to pass urine", "difficulty starting to pass urine",
+                    "can't feel the toilet paper", "cannot feel the toilet paper", "numb when wiping",
+                    "saddle anaesthesia", "saddle anesthesia",
                     "numbness in the saddle", "numb bottom", "numb around his bottom", "numb around her bottom",
                     "both legs feel heavy", "both legs are weak", "weakness in both legs", "legs giving way",
-                    "unable to pass urine", "numbness around the buttocks", "numbness around the genitals",
+                    "numbness around the buttocks", "numbness around the genitals",
                     "numb genitals", "numbness around his buttocks", "numbness around her buttocks",
-                    "shooting down both legs", "down both legs", "weak standing on tiptoe"),
+                    "shooting down both legs", "down both legs", "weak standing on tiptoe", "area i sit on",
+                    "where i sit",
+                    "both legs feel weak", "both legs weak", "both legs feel numb", "both legs numb"),
     "drooling": ("drooling", "drooling a lot", "dribbling saliva", "laar tapak", "लार टपक", "लार गिर", "laar gir"),
     "cannot_swallow": ("refusing to swallow", "refuses to swallow", "can't swallow", "cannot swallow",
                        "unable to swallow", "can't swallow his saliva", "can't swallow her saliva",
@@ -484,5 +518,8 @@ MASKS: dict[str, tuple[str, ...]] = {
                "passed wind", "break wind", "breaking wind", "does not wake her", "does not wake him",
                "doesn't wake her", "doesn't wake him", "does not wake me", "doesn't wake me", "not wake her from sleep",
                "not wake him from sleep", "gaining weight well", "is gaining weight", "gaining weight normally",
-               "putting on weight well", "feeding well, gaining weight"),
+               "putting on weight well", "feeding well, gaining weight",
+               "burning feeling", "burning sensation", "burning pain", "a burning feeling", "a burning sensation",
+               "a burning pain", "sore spot", "tender spot", "the spot",
+               "one spot", "same spot"),
 }  # fmt: skip

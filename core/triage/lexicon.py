@@ -248,6 +248,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
                     "burnt my", "hot tea", "splashed hot", "hot milk", "burned my", "burn on", "scald", "scalded",
                     "hot oil fell", "hot water fell", "jal gaya", "jal gayi", "जल गया", "जल गई"),
     "acidity": ("acidity", "heartburn", "acid reflux", "reflux", "indigestion", "gas problem", "burning in chest after",
+                "burning behind the breastbone", "burning feeling behind the breastbone",
                 "burning feeling in my chest after", "sour burps", "khatti dakar", "seene mein jalan", "जलन सीने",
                 "एसिडिटी", "गैस"),
     "constipation": ("constipation", "constipated", "hard stools", "no motion", "kabz", "qabz", "कब्ज"),
@@ -361,7 +362,8 @@ COMBOS: dict[str, tuple[tuple[tuple[str, ...], ...], ...]] = {
                                                                             "बहुत")),
                          (("peshab", "pee", "urine", "urinate", "पेशाब"), ("raat", "night", "baar", "रात"))),
     "jaundice": _both(("peela", "peeli", "peelapan", "yellow", "पीला", "पीलापन"),
-                      ("aankh", "aankhein", "aankhon", "eyes", "skin", "chehre", "chehra", "body")),
+                      ("aankh", "aankhein", "aankhon", "eyes", "skin", "chehre", "chehra", "body", "आंख", "त्वचा",
+                       "चेहरा", "पेशाब", "peshab", "urine")),
     "blood_in_urine_colour": ((_URINE, ("red", "laal", "cola", "coca", "brown", "लाल")),),
     "calf_swelling": _both(("calf", "pindli"), (*_SWELL, *_ACHE)),
     "head_injury": (

@@ -224,11 +224,14 @@ def _mentions(doc: Doc) -> list[Mention]:
     return list(out.values())
 
 
+_NAHI = re.compile(r"(?<![\u0900-\u097f])नही(?![\u0900-\u097f])")  # "नही", as often typed, is "नहीं"
+
+
 def normalize(text: str) -> str:
     """One form for what can be typed several ways: Devanagari with or without the nukta ("तेज़"/"तेज"), the
-    danda as a full stop, no zero-width joiners."""
+    danda as a full stop, no zero-width joiners, "नही" spelt "नहीं"."""
     text = unicodedata.normalize("NFD", text).replace("\u093c", "").replace("\u0901", "\u0902")  # ँ is ं
-    text = unicodedata.normalize("NFC", text)
+    text = _NAHI.sub("नहीं", unicodedata.normalize("NFC", text))
     return re.sub(r"\s+", " ", text.replace("।", ". ").replace("\u200d", "")).strip()
 
 

@@ -123,6 +123,8 @@ def _hindi_stem(word: str) -> str:
     word = unicodedata.normalize(
         "NFC", unicodedata.normalize("NFD", word).replace("\u093c", "").replace("\u0901", "\u0902")
     )
+    if len(word) > 2 and word[-1] == "\u0902" and "\u093e" <= word[-2] <= "\u094c":
+        word = word[:-1]  # a nasal ending is often left off: "नही" and "नहीं", "हैं" and "है" meet
     for suffix in _HINDI_SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 2:
             return word[: -len(suffix)]

@@ -227,7 +227,11 @@ RULES: tuple[Rule, ...] = (
          "sudden loss of vision", lambda f: any_of(f.has("vision_loss"))),
     Rule("cauda_equina_signs", "emergency", "orthopaedics", ("MRI lumbar spine",),
          "back pain with numbness between the legs, trouble passing urine or control of the bladder, or both legs weak",
-         lambda f: all_of(f.has("back_pain", "back_pain_strain"), f.has("incontinence", "cauda_flags"))),
+         lambda f: all_of(f.has("back_pain", "back_pain_strain"),
+                          f.has("incontinence", "cauda_flags", "urine_retention"))),
+    Rule("acute_urinary_retention", "emergency", "urology", ("Urine routine", "Serum creatinine"),
+         "unable to pass urine despite the urge: the bladder needs draining today",
+         lambda f: any_of(f.has("urine_retention"))),
     Rule("diabetic_ketoacidosis_signs", "emergency", "endocrinology",
          ("Random blood sugar", "Urine ketones", "Serum electrolytes"),
          "great thirst and passing urine a lot with vomiting, stomach pain, fast or deep breathing or drowsiness",
@@ -320,7 +324,7 @@ RULES: tuple[Rule, ...] = (
          lambda f: any_of(f.has("mania_psychosis"))),
     Rule("shingles", "urgent", "dermatology", (),
          "a painful blistering rash on one side (antiviral medicine works best early)",
-         lambda f: any_of(f.has("shingles"))),
+         lambda f: any_of(f.has("shingles")) if not f.has("cold_sore") else None),
     Rule("pelvic_infection_signs", "urgent", "gynaecology", ("CBC", "CRP", "Urine routine", "Ultrasound pelvis"),
          "lower tummy pain with fever or a foul-smelling discharge",
          lambda f: all_of(f.has("abdominal_pain"), f.has("heavy_periods")) if has_fever(f) else None),
@@ -401,6 +405,9 @@ RULES: tuple[Rule, ...] = (
          "sinus pain, a sore throat or ear trouble for a week or more, or a blocked nose for three weeks",
          lambda f: _lasting(f, "sinus", "sore_throat", "ear_pain")
          or (None if f.risk("allergy_pattern") else _lasting(f, "cold", days=21))),
+    Rule("memory_decline", "routine", "neurology", ("Vitamin B12", "TSH", "CBC"),
+         "memory or everyday skills slipping over months: worth a planned check (a sudden change is urgent)",
+         lambda f: any_of(f.has("memory_decline"))),
     Rule("low_mood", "routine", "psychiatry", (),
          "low mood, loss of interest, anxiety or poor sleep", lambda f: any_of(f.has("low_mood"))),
     Rule("prostate_symptoms", "routine", "urology", ("PSA", "Urine routine", "Ultrasound KUB with prostate"),
@@ -471,6 +478,6 @@ MILD = ("fever", "chills", "headache", "cough", "sore_throat", "cold", "body_ach
         "mouth_ulcer", "back_pain_strain", "sinus", "wound", "stye", "thrush", "gastro", "allergy_pattern", "lice",
         "anorexia", "chest_wall", "chest_tender", "muscle_pain", "head_injury", "mucosal_bleeding", "antacid_relief",
         "cradle_cap", "insomnia", "teething", "drooling", "vasovagal", "acne", "fungal_pattern",
-        "quick_recovery", "neck_strain")  # fmt: skip
+        "quick_recovery", "neck_strain", "cold_sore")  # fmt: skip
 
 _ALL: tuple[str, ...] = tuple(CONCEPTS)

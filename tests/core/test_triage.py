@@ -63,6 +63,7 @@ RED_FLAGS = [
     ("testicular_torsion_signs", "sudden pain in my testicle", "itching near the groin"),
     ("sudden_vision_loss", "I suddenly cannot see from my left eye", "my eyes are a bit red"),
     ("cauda_equina_signs", "back pain and I can't control urine", "back pain after lifting, no other problem"),
+    ("acute_urinary_retention", "he cannot pass urine since morning despite the urge", "peeing often at night"),
     ("diabetic_ketoacidosis_signs", "very thirsty, peeing a lot and vomiting", "very thirsty after playing cricket"),
     ("drowsy_with_illness", "fever and he is very drowsy", "I slept badly and feel a bit tired"),
     ("stroke_signs", "he can't lift his right arm", "he can lift his arm but it aches"),
@@ -184,11 +185,11 @@ def test_unknown_words_go_to_a_doctor_not_home() -> None:
 
 
 def test_the_clinical_vignettes() -> None:
-    """495 clinical vignettes written blind in eleven sets (tests/data/triage/clinical_vignettes.jsonl), read as text
+    """540 clinical vignettes written blind in twelve sets (tests/data/triage/clinical_vignettes.jsonl), read as text
     only: every emergency recognised, at least 85% exact on the three tiers symptom-checker studies use."""
     path = VIGNETTES.with_name("clinical_vignettes.jsonl")
     cases = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    assert len(cases) >= 495
+    assert len(cases) >= 540
     tier = {"urgent": "doctor", "routine": "doctor"}
     got = [(c, assess(c["text"]).level) for c in cases]
     assert [c["text"] for c, level in got if c["tier"] == "emergency" and level != "emergency"] == []

@@ -119,6 +119,9 @@ BREATHING = [
     "dyspnoea at rest, speaking in single words",
     "SOB at rest, RR 32",
     "breathless even at rest",
+    "saans bilkul nahi aa rahi",  # a word between the breath and the "not"
+    "आज साँस नही आ रही",  # "नही" as often typed
+    "दमा है, पूरा वाक्य भी नहीं बोल पा रही",
 ]
 
 
@@ -249,3 +252,20 @@ def test_more_ways_emergencies_are_told() -> None:
     assert read("father has sugar. age 45 male").sugar is None  # an age after a full stop is no sugar reading
     assert read("sugar level is 320").sugar == 320
     assert "acidity" in _present("a three-month history of burning pain behind the breastbone")  # present, not past
+
+
+def test_what_a_twelfth_round_found() -> None:
+    """Blind sets C12 and L11: general causes, each in words of our own."""
+    for text in ("lower back ache for a week, now I can't pass urine though I need to",  # retention with back pain
+                 "my husband has not been able to pee since last night despite the urge, belly is tight",
+                 "back pain since lifting, and now the area I sit on feels numb"):  # fmt: skip
+        assert assess(text).level == "emergency", (text, [r.rule for r in assess(text).reasons])
+    assert _present("बुखार नही, खांसी नही") == set()  # "नही" denies as "नहीं" does
+    assert "jaundice" in _present("आँखें पीली हो गई हैं")
+    assert assess("over the last year mum has become forgetful and repeats the same questions").level == "routine"
+    assert assess("my eye is red and painful and I keep avoiding light").level == "urgent"
+    assert assess("किसी काम में मन नहीं लगता, बार बार रोना आता है, 1 महीने से").level == "routine"
+    assert "burn_injury" not in _present("a burning feeling behind the breastbone after meals")
+    assert "burn_injury" in _present("a burn on my hand from the kettle")
+    assert "vaginal_bleeding" not in _present("a small bump, tender only at the sore spot")
+    assert assess("a cold sore on my lip again, I get one every winter").level == "self_care"
