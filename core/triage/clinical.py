@@ -24,6 +24,9 @@ _MALE = re.compile(r"\b(?:he|his|him|man|men|male|boy|gentleman|father|son|husba
                    r"|\b\d{1,3}\s*m\b")  # fmt: skip
 _HR = re.compile(r"(?<!\d )(?<!\d)\b(?:hr|heart rate|pulse(?: rate)?|pr)\s*(?:of|is|was|:|=|at)?\s*(\d{2,3})\b")
 _RR = re.compile(r"\b(?:rr|resp(?:iratory)? rate|respirations?|respiratory rate)\s*(?:of|is|was|:|=|at)?\s*(\d{1,2})\b")
+_CRT = re.compile(
+    r"\b(?:cap(?:illary)?\.?\s*refill(?:\s*time)?|crt)\s*(?:of|is|was|:|=|>)?\s*(\d(?:\.\d)?)\s*(?:s|secs?|seconds)\b"
+)
 _T = re.compile(r"\b(?:t|temp)\s*(?:of|is|was|:|=)?\s*(\d{2,3}(?:\.\d)?)\s*(?:°?\s*[cf]\b)?")
 _MMOL = re.compile(
     r"(?:glucose|sugar|bgl|bsl|cbg|rbs|bg)\D{0,12}?(\d{1,2}(?:\.\d)?)\s*mmol",
@@ -79,6 +82,7 @@ class Vitals:
     rr: int | None = None
     temp_f: float | None = None
     sugar_mg: int | None = None
+    crt_s: float | None = None  # capillary refill time, seconds
 
 
 def age_sex(text: str) -> tuple[float | None, str | None]:
@@ -111,7 +115,8 @@ def vitals(low: str) -> Vitals:
         value = float(m.group(1))
         temp_f = round(value * 9 / 5 + 32, 1) if 34 <= value <= 43 else value if 94 <= value <= 110 else None
     sugar = round(float(m.group(1)) * 18) if (m := _MMOL.search(low)) else (600 if _METER_HI.search(low) else None)
-    return Vitals(hr, rr, temp_f, sugar)
+    crt = float(m.group(1)) if (m := _CRT.search(low)) else None
+    return Vitals(hr, rr, temp_f, sugar, crt)
 
 
 _NEGATED_BEFORE = re.compile(r"\b(?:no|not|denies|denied|without|never|nothing like|isn't|wasn't|doesn't|don't|"
@@ -231,7 +236,7 @@ _AGE_AFTER_CHILD = re.compile(  # "my baby 8 months", "beta 7 mahine"
 )
 _AGE_WEEKS = re.compile(r"\b(\d{1,2})\s*(?:-|\s)?(?:weeks?|days?|din)[\s-]*" + _INFANT + r"(?![\w\u0900-\u097f])")
 PREGNANT = re.compile(
-    r"pregn[ae]n|\bpreg\b|preggo|garbh|गर्भ|प्रेग्नें|expecting a baby|pet se hu|pet se hoon|\bgestation|\bantenatal|"
+    r"pregn[ae]n|\bpreg\b|preggo|garbh|गर्भ|प्रेग्?नें|expecting a baby|pet se hu|pet se hoon|\bgestation|\bantenatal|"
     r"\btrimester|\b(?:primi|multi)?gravida|\bg\d\s*p\d"
 )
 MILD_WORDS = re.compile(

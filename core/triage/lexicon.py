@@ -371,7 +371,7 @@ COMBOS: dict[str, tuple[tuple[tuple[str, ...], ...], ...]] = {
         (("head", "sir", "sar", "सिर"), ("injury", "injured", "chot", "चोट")),
     ),
     "cyanosis": _both(("lips", "lip", "fingers", "face", "skin", "tongue", "honth", "होंठ"),
-                      ("blue", "bluish", "neele", "nile", "नीले")),
+                      ("blue", "bluish", "neele", "nile", "नीले", "dusky", "grey", "gray")),
     "poisoning": ((("swallowed", "gulped", "drank"), ("tablets", "pills", "medicine", "medicines", "poison",
                                                       "goliyan", "dawai")),
                   (("plan", "planning", "going"), ("take", "swallow"), ("all",))),

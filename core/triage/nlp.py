@@ -5,6 +5,7 @@ durations, vital signs, the course of the illness)."""
 
 from __future__ import annotations
 
+import gc
 import re
 import threading
 import unicodedata
@@ -56,6 +57,7 @@ class Findings:
     sex: str | None = None
     hr: int | None = None
     rr: int | None = None
+    crt_s: float | None = None  # capillary refill time in seconds
     worsening: bool = False  # progressive, getting worse
     despite_treatment: bool = False  # "despite inhalers", "not responding to antibiotics"
     durations: list[tuple[int, float]] = field(default_factory=list)  # (sentence, days) as said
@@ -189,6 +191,11 @@ def _build() -> Any:
 
     nlp.add_pipe("labpulse_symptoms")
     nlp.add_pipe("labpulse_context")
+    nlp("warm up: fever and vomitting, no cough")  # builds what the components make on first use (the corrector)
+    # The pipeline's few hundred thousand objects live as long as the process: frozen out of the cyclic garbage
+    # collector, so that a full collection no longer walks them in the middle of a request (~80 ms every so often).
+    gc.collect()
+    gc.freeze()
     return nlp
 
 
@@ -263,7 +270,7 @@ def read(text: str) -> Findings:
     note_age, found.sex = clinical.age_sex(clean)
     found.age = lay_age if lay_age is not None and (lay_age < 1 or note_age is None) else note_age
     vitals = clinical.vitals(low)
-    found.hr, found.rr = vitals.hr, vitals.rr
+    found.hr, found.rr, found.crt_s = vitals.hr, vitals.rr, vitals.crt_s
     found.temp_f = found.temp_f or vitals.temp_f
     found.sugar = vitals.sugar_mg or found.sugar  # mmol/L, converted, before a bare number
     found.worsening = clinical.affirmed(clinical.WORSE, low)

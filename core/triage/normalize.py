@@ -38,7 +38,8 @@ _LITERAL = {
     "fitting",
     "boiling",
     "boiled",
-}  # "he had fits" is a seizure, "I feel fit" is not; "boiling water" is no boil
+    "spotting",
+}  # "he had fits" is a seizure, "I feel fit" is not; "boiling water" is no boil; purple "spots" are no "spotting"
 
 
 def _vocabulary() -> set[str]:

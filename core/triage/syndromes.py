@@ -27,7 +27,70 @@ def _vital_red_flags(f: Findings) -> list[str]:
         words.append(f"BP {f.bp[0]}/{f.bp[1]}")
     if f.spo2 is not None and f.spo2 < 92:
         words.append(f"oxygen {f.spo2}%")
+    if f.crt_s is not None and f.crt_s >= 3 and aged(f, 0, 12):
+        words.append(f"capillary refill {f.crt_s:g} s")  # NG51 for children: 3 s or more
     return words + f.has("confusion", "cold_clammy", "nonblanching_rash")
+
+
+def _news2_part(value: float | None, bands: tuple[tuple[float, int], ...]) -> int:
+    """Points for one vital sign: ``bands`` are (upper bound, points) in rising order."""
+    if value is None:
+        return 0
+    return next((points for upper, points in bands if value <= upper), bands[-1][1])
+
+
+_NEWS2 = (  # Royal College of Physicians, NEWS2 (2017): each vital sign's bands of points (SpO2 scale 1)
+    ("rr", ((8, 3), (11, 1), (20, 0), (24, 2), (999, 3))),
+    ("spo2", ((91, 3), (93, 2), (95, 1), (100, 0))),
+    ("systolic", ((90, 3), (100, 2), (110, 1), (219, 0), (999, 3))),
+    ("hr", ((40, 3), (50, 1), (90, 0), (110, 1), (130, 2), (999, 3))),
+    ("temp_c", ((35.0, 3), (36.0, 1), (38.0, 0), (39.0, 1), (99, 2))),
+)
+
+
+def news2(f: Findings) -> tuple[int, list[str]]:
+    """The NEWS2 score of the vital signs a note gives (each missing one counts 0), with new drowsiness or
+    confusion as 3; adults only (children's normal rates are higher). Returns the score and what gave it."""
+    if f.age is not None and f.age < 16:
+        return 0, []
+    temp_c = round((f.temp_f - 32) * 5 / 9, 1) if f.temp_f is not None else None
+    values = {"rr": f.rr, "spo2": f.spo2, "systolic": f.bp[0] if f.bp else None, "hr": f.hr, "temp_c": temp_c}
+    said = {"rr": "breathing rate", "spo2": "oxygen", "systolic": "systolic BP", "hr": "heart rate", "temp_c": "T"}
+    score, words = 0, []
+    for name, bands in _NEWS2:
+        points = _news2_part(values[name], bands)
+        if points:
+            score += points
+            words.append(f"{said[name]} {values[name]:g}")
+    if alert := f.has("drowsy", "confusion", "unconscious"):
+        score, words = score + 3, words + alert[:1]
+    return score, words
+
+
+def _news2_high(f: Findings) -> list[str] | None:
+    score, words = news2(f)
+    return [f"NEWS2 {score}", *words] if score >= 7 else None
+
+
+def _news2_medium(f: Findings) -> list[str] | None:
+    score, words = news2(f)
+    return [f"NEWS2 {score}", *words] if score >= 5 else None
+
+
+def _slowed_breathing(f: Findings) -> list[str] | None:
+    """Breathing slowed or pausing with drowsiness, pinpoint pupils or a drug taken: opioid or sedative poisoning."""
+    slow = f.has("slow_breathing") or ([f"breathing rate {f.rr}"] if f.rr is not None and f.rr <= 8 else [])
+    if not slow:
+        return None
+    why = f.has("drowsy", "unconscious", "confusion", "pinpoint_pupils", "poisoning", "cyanosis")
+    return [*slow, *why] if why else None
+
+
+def _shunt_blocked(f: Findings) -> list[str] | None:
+    """A brain shunt with headache, vomiting or drowsiness: a blocked shunt until shown otherwise (NICE CG117)."""
+    shunt = f.risk("shunt")
+    signs = f.has("headache", "vomiting", "persistent_vomiting", "drowsy", "confusion", "seizure")
+    return [*shunt, *signs] if shunt and signs else None
 
 
 def _qsofa(f: Findings) -> int:
@@ -300,6 +363,11 @@ SYNDROMES: tuple[Rule, ...] = (
     Rule("sepsis_two_amber_signs", "emergency", "emergency medicine", ("CBC", "CRP", "Blood culture", "Serum lactate"),
          "fever with two of: a pulse over 90, breathing over 20 a minute, top blood pressure 100 or under, a low "
          "temperature (NICE's sepsis guidance treats this as high risk)", _sepsis_amber),
+    Rule("slowed_breathing", "emergency", "emergency medicine", (),
+         "breathing slowed or pausing with drowsiness, tiny pupils or a drug taken (opioid or sedative poisoning): "
+         "call an ambulance, remove any skin patch and keep them on their side", _slowed_breathing),
+    Rule("blocked_shunt_signs", "emergency", "neurosurgery", (),
+         "a brain shunt with headache, vomiting or drowsiness: a blocked shunt needs the hospital now", _shunt_blocked),
     Rule("epiglottitis_signs", "emergency", "ENT", (),
          "fever with drooling or unable to swallow, a muffled voice or sitting forward to breathe: keep the child "
          "calm and upright, do not look in the throat", _epiglottitis),
@@ -402,6 +470,9 @@ SYNDROMES: tuple[Rule, ...] = (
          "tooth pain with a swollen face or gum, or fever (a dental abscess)",
          lambda f: all_of(f.has("dental"), has_fever(f) + (f.has("dental") if len(set(f.has("dental"))) > 1 else []))),
     # --- urgent: a doctor within 24 hours ------------------------------------------------------------------------
+    Rule("croup_signs", "urgent", "paediatrics", (),
+         "a barking cough (croup): a doctor today; call an ambulance if the noisy breathing is there at rest, the "
+         "skin between the ribs pulls in, or the child is drowsy or blue", lambda f: any_of(f.has("croup"))),
     Rule("strep_throat_signs", "urgent", "ENT", ("Throat swab", "CBC"),
          "a sore throat with fever and pus on the tonsils, swollen glands or in a child (it may need antibiotics)",
          lambda f: all_of(f.has("sore_throat"), has_fever(f), f.has("tonsil_signs", "swollen_glands")
@@ -464,6 +535,14 @@ SYNDROMES: tuple[Rule, ...] = (
          lambda f: all_of(f.has("sore_throat"), f.has("swollen_glands"), f.has("fatigue"))),
 )  # fmt: skip
 
+# Vital signs alone, as an early-warning score reads them: after every specific cause, before the generic signs.
+VITAL_SIGNS: tuple[Rule, ...] = (
+    Rule("early_warning_score_high", "emergency", "emergency medicine", ("CBC", "Serum lactate", "ECG"),
+         "vital signs that together score 7 or more on NEWS2 (the early-warning score hospitals use)", _news2_high),
+    Rule("early_warning_score_raised", "urgent", "general medicine", ("CBC",),
+         "vital signs that score 5 or more on NEWS2: a doctor today", _news2_medium),
+)  # fmt: skip
+
 ALL_RULES: tuple[Rule, ...] = tuple(
-    sorted((*SYNDROMES, *RULES), key=lambda r: r.level == "emergency" and r.id in GENERIC_LAST)
+    sorted((*SYNDROMES, *RULES, *VITAL_SIGNS), key=lambda r: r.level == "emergency" and r.id in GENERIC_LAST)
 )

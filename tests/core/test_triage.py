@@ -63,6 +63,17 @@ RED_FLAGS = [
     ("testicular_torsion_signs", "sudden pain in my testicle", "itching near the groin"),
     ("sudden_vision_loss", "I suddenly cannot see from my left eye", "my eyes are a bit red"),
     ("cauda_equina_signs", "back pain and I can't control urine", "back pain after lifting, no other problem"),
+    (
+        "slowed_breathing",
+        "he took his sleeping pills and now his breathing is slow and he is drowsy",
+        "breathing slowly and deeply to relax before sleep",
+    ),
+    (
+        "blocked_shunt_signs",
+        "has a VP shunt and has been vomiting with a headache since morning",
+        "headache after a long day at the screen",
+    ),
+    ("early_warning_score_high", "HR 135, RR 28, SpO2 90%", "HR 88, RR 16, SpO2 98%"),
     ("acute_urinary_retention", "he cannot pass urine since morning despite the urge", "peeing often at night"),
     ("diabetic_ketoacidosis_signs", "very thirsty, peeing a lot and vomiting", "very thirsty after playing cricket"),
     ("drowsy_with_illness", "fever and he is very drowsy", "I slept badly and feel a bit tired"),
@@ -185,11 +196,11 @@ def test_unknown_words_go_to_a_doctor_not_home() -> None:
 
 
 def test_the_clinical_vignettes() -> None:
-    """540 clinical vignettes written blind in twelve sets (tests/data/triage/clinical_vignettes.jsonl), read as text
+    """585 clinical vignettes written blind in thirteen sets (tests/data/triage/clinical_vignettes.jsonl), read as text
     only: every emergency recognised, at least 85% exact on the three tiers symptom-checker studies use."""
     path = VIGNETTES.with_name("clinical_vignettes.jsonl")
     cases = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    assert len(cases) >= 540
+    assert len(cases) >= 585
     tier = {"urgent": "doctor", "routine": "doctor"}
     got = [(c, assess(c["text"]).level) for c in cases]
     assert [c["text"] for c, level in got if c["tier"] == "emergency" and level != "emergency"] == []

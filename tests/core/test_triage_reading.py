@@ -269,3 +269,23 @@ def test_what_a_twelfth_round_found() -> None:
     assert "burn_injury" in _present("a burn on my hand from the kettle")
     assert "vaginal_bleeding" not in _present("a small bump, tender only at the sore spot")
     assert assess("a cold sore on my lip again, I get one every winter").level == "self_care"
+
+
+def test_what_a_thirteenth_round_found() -> None:
+    """Blind sets C13 and L12: emergencies told by how a person looks or breathes, and by vital signs alone."""
+    for text in (
+        "Her grandfather's fentanyl patch was changed yesterday; now she can hardly wake him and his breathing is slow",
+        "Shunt placed as a baby; since this morning he has a headache and has vomited twice",
+        "55-year-old man, HR 124, RR 26, SpO2 92%, T 37.4, feels unwell",  # NEWS2 7 from numbers alone
+        "4 y/o, fever since morning, T 39.4, purple-red spots on his legs that do not fade when a glass is pressed",
+        "माँ सीढ़ी से गिर गई, सर पे चोट लगी, बार बार उल्टी, उठाने पे भी नहीं उठ रही",
+        "सब्जी काटते हुए हाथ कट गया, खून रुक ही नहीं रहा",
+        "7 महीने की प्रेगनेंसी है, नीचे से खून आ रहा है, बच्चा हिला भी नहीं",
+    ):
+        assert assess(text).level == "emergency", (text, [r.rule for r in assess(text).reasons])
+    assert assess("55-year-old man, HR 96, RR 18, SpO2 97%, feels tired").level != "emergency"  # NEWS2 1
+    assert assess("2 y/o with a barking cough since last night, playing and drinking").level == "urgent"
+    assert "insect_bite" not in _present("lips look a bit dusky")  # "a bit" is no bite
+    assert "vaginal_bleeding" not in _present("small purple spots on the legs")  # "spots" is no spotting
+    assert "breathless" not in _present("tightness when walking in cold wind")
+    assert assess("खून निकला था, दबाया तो रुक गया").level != "emergency"  # a bleed that stopped
