@@ -22,7 +22,10 @@ _FEMALE = re.compile(r"\b(?:she|her|woman|women|female|girl|lady|mother|daughter
                      r"grandmother|mrs|ms)\b|\b\d{1,3}\s*f\b")  # fmt: skip
 _MALE = re.compile(r"\b(?:he|his|him|man|men|male|boy|gentleman|father|son|husband|brother|grandfather|mr)\b"
                    r"|\b\d{1,3}\s*m\b")  # fmt: skip
-_HR = re.compile(r"(?<!\d )(?<!\d)\b(?:hr|heart rate|pulse(?: rate)?|pr)\s*(?:of|is|was|:|=|at)?\s*(\d{2,3})\b")
+_HR = re.compile(
+    r"(?<!\d )(?<!\d)(?:\b(?:hr|heart rate|pulse(?: rate)?|pr|heartbeat|heart beat|dhadkan)|धडकन|पल्स)"
+    r"\s*(?:of|is|was|:|=|at|rate|reading)?\s*(\d{2,3})\b|\b(\d{2,3})\s*(?:bpm|beats? (?:a|per) min)"
+)
 _RR = re.compile(r"\b(?:rr|resp(?:iratory)? rate|respirations?|respiratory rate)\s*(?:of|is|was|:|=|at)?\s*(\d{1,2})\b")
 _CRT = re.compile(
     r"\b(?:cap(?:illary)?\.?\s*refill(?:\s*time)?|crt)\s*(?:of|is|was|:|=|>)?\s*(\d(?:\.\d)?)\s*(?:s|secs?|seconds)\b"
@@ -108,7 +111,9 @@ def age_sex(text: str) -> tuple[float | None, str | None]:
 
 
 def vitals(low: str) -> Vitals:
-    hr = int(m.group(1)) if (m := _HR.search(low)) and 20 <= int(m.group(1)) <= 250 else None
+    hr = (
+        int(m.group(1) or m.group(2)) if (m := _HR.search(low)) and 20 <= int(m.group(1) or m.group(2)) <= 250 else None
+    )
     rr = int(m.group(1)) if (m := _RR.search(low)) and 4 <= int(m.group(1)) <= 80 else None
     temp_f = None
     if m := _T.search(low):
@@ -235,12 +240,33 @@ _AGE_AFTER_CHILD = re.compile(  # "my baby 8 months", "beta 7 mahine"
     r"\b(?:baby|son|daughter|child|beta|beti|bachcha)\s+(?:is\s+)?(\d{1,2})\s*(months?|mahine|mahina|weeks?|hafte)\b"
 )
 _AGE_WEEKS = re.compile(r"\b(\d{1,2})\s*(?:-|\s)?(?:weeks?|days?|din)[\s-]*" + _INFANT + r"(?![\w\u0900-\u097f])")
+# A platelet count as patients quote it: "platelets 15000", "plt 45,000", "platelet 20k", "1.2 lakh", "प्लेटलेट 40 हजार"
+_PLATELETS = re.compile(
+    r"(?:platelets?|\bplt\b|प्लेटलेट्?स?)\D{0,15}?(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)\s*(k\b|lakh|lac|हजार|hazar|"
+    r"thousand)?"
+)
+_PLATELET_UNIT = {"k": 1000, "thousand": 1000, "हजार": 1000, "hazar": 1000, "lakh": 100_000, "lac": 100_000}
+
+
+def platelets_said(low: str) -> int | None:
+    """A platelet count per microlitre, if the text gives one (bare numbers under 1,000 read as thousands, as lab
+    reports print "150" with a unit of 10^3/µL)."""
+    if not (m := _PLATELETS.search(low)):
+        return None
+    value = float(m.group(1).replace(",", "")) * _PLATELET_UNIT.get(m.group(2) or "", 1)
+    value = value * 1000 if value < 1000 else value
+    return int(value) if 1000 <= value <= 2_000_000 else None
+
+
 PREGNANT = re.compile(
     r"pregn[ae]n|\bpreg\b|preggo|garbh|गर्भ|प्रेग्?नें|expecting a baby|pet se hu|pet se hoon|\bgestation|\bantenatal|"
-    r"\btrimester|\b(?:primi|multi)?gravida|\bg\d\s*p\d"
+    r"\btrimester|\b(?:primi|multi)?gravida|\bg\d\s*p\d|"
+    r"(?:दूसरा|तीसरा|चौथा|पांचवां|पाँचवाँ|छठा|सातवां|सातवाँ|आठवां|आठवाँ|नौवां|नौवाँ)\s*महीना|"
+    r"\b(?:satwa|satvan|saatvan|aathwa|aathvan|athwa|nauwa|nauvan|navan)\s*mahina"
 )
 MILD_WORDS = re.compile(
-    r"\b(?:mild|mildly|slight|slightly|small|minor|tiny|halka|halki|thoda|thodi)\b|coin[- ]sized|no blistering|"
+    r"\b(?:mild|mildly|slight|slightly|small|minor|tiny|halka|halki|thoda|thodi)\b|थोडा|थोडी|हल्का|हल्की|"
+    r"coin[- ]sized|no blistering|"
     r"without blistering|\ba little\b(?! (?:boy|girl|"
     r"son|daughter|one|baby))|size of a coin|no blisters|"
     r"sikke|chhala nahi|"

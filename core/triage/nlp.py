@@ -58,6 +58,7 @@ class Findings:
     hr: int | None = None
     rr: int | None = None
     crt_s: float | None = None  # capillary refill time in seconds
+    platelets: int | None = None  # per microlitre, as the text quotes a report
     worsening: bool = False  # progressive, getting worse
     despite_treatment: bool = False  # "despite inhalers", "not responding to antibiotics"
     durations: list[tuple[int, float]] = field(default_factory=list)  # (sentence, days) as said
@@ -271,6 +272,7 @@ def read(text: str) -> Findings:
     found.age = lay_age if lay_age is not None and (lay_age < 1 or note_age is None) else note_age
     vitals = clinical.vitals(low)
     found.hr, found.rr, found.crt_s = vitals.hr, vitals.rr, vitals.crt_s
+    found.platelets = clinical.platelets_said(low)
     found.temp_f = found.temp_f or vitals.temp_f
     found.sugar = vitals.sugar_mg or found.sugar  # mmol/L, converted, before a bare number
     found.worsening = clinical.affirmed(clinical.WORSE, low)

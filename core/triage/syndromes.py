@@ -77,6 +77,36 @@ def _news2_medium(f: Findings) -> list[str] | None:
     return [f"NEWS2 {score}", *words] if score >= 5 else None
 
 
+_BLEEDS = (
+    "mucosal_bleeding",
+    "bleeding",
+    "severe_bleeding",
+    "black_stool",
+    "vomiting_blood",
+    "blood_in_urine",
+    "nonblanching_rash",
+    "coughing_blood",
+    "rectal_bleeding",
+    "vaginal_bleeding",
+)
+
+
+def _platelets_dangerous(f: Findings) -> list[str] | None:
+    """A platelet count the person quotes: under 20,000, or under 50,000 with any bleeding (dengue's and ITP's
+    warning signs)."""
+    if f.platelets is None:
+        return None
+    if f.platelets < 20_000 or (f.platelets < 50_000 and f.has(*_BLEEDS)):
+        return [f"platelets {f.platelets:,}", *f.has(*_BLEEDS)]
+    return None
+
+
+def _pregnancy_itch(f: Findings) -> list[str] | None:
+    """Itching of the palms and soles in pregnancy, without a rash: obstetric cholestasis until a blood test says
+    otherwise (RCOG)."""
+    return f.has("palm_sole_itch") if f.pregnant and f.has("palm_sole_itch") else None
+
+
 def _slowed_breathing(f: Findings) -> list[str] | None:
     """Breathing slowed or pausing with drowsiness, pinpoint pupils or a drug taken: opioid or sedative poisoning."""
     slow = f.has("slow_breathing") or ([f"breathing rate {f.rr}"] if f.rr is not None and f.rr <= 8 else [])
@@ -366,6 +396,8 @@ SYNDROMES: tuple[Rule, ...] = (
     Rule("slowed_breathing", "emergency", "emergency medicine", (),
          "breathing slowed or pausing with drowsiness, tiny pupils or a drug taken (opioid or sedative poisoning): "
          "call an ambulance, remove any skin patch and keep them on their side", _slowed_breathing),
+    Rule("platelets_very_low", "emergency", "haematology", ("CBC with platelet count", "Peripheral smear"),
+         "a platelet count under 20,000, or under 50,000 with bleeding: the hospital today, now", _platelets_dangerous),
     Rule("blocked_shunt_signs", "emergency", "neurosurgery", (),
          "a brain shunt with headache, vomiting or drowsiness: a blocked shunt needs the hospital now", _shunt_blocked),
     Rule("epiglottitis_signs", "emergency", "ENT", (),
@@ -470,6 +502,11 @@ SYNDROMES: tuple[Rule, ...] = (
          "tooth pain with a swollen face or gum, or fever (a dental abscess)",
          lambda f: all_of(f.has("dental"), has_fever(f) + (f.has("dental") if len(set(f.has("dental"))) > 1 else []))),
     # --- urgent: a doctor within 24 hours ------------------------------------------------------------------------
+    Rule("platelets_low", "urgent", "haematology", ("CBC with platelet count", "Peripheral smear"),
+         "a platelet count under 100,000: a doctor within 24 hours (sooner with any bleeding)",
+         lambda f: [f"platelets {f.platelets:,}"] if f.platelets is not None and f.platelets < 100_000 else None),
+    Rule("itching_in_pregnancy", "urgent", "obstetrics", ("Liver function tests", "Serum bile acids"),
+         "itching of the palms and soles in pregnancy: a blood test within 24 hours", _pregnancy_itch),
     Rule("croup_signs", "urgent", "paediatrics", (),
          "a barking cough (croup): a doctor today; call an ambulance if the noisy breathing is there at rest, the "
          "skin between the ribs pulls in, or the child is drowsy or blue", lambda f: any_of(f.has("croup"))),

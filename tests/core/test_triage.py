@@ -74,6 +74,7 @@ RED_FLAGS = [
         "headache after a long day at the screen",
     ),
     ("early_warning_score_high", "HR 135, RR 28, SpO2 90%", "HR 88, RR 16, SpO2 98%"),
+    ("platelets_very_low", "my platelets came 12000 today", "platelets 2.1 lakh, normal"),
     ("acute_urinary_retention", "he cannot pass urine since morning despite the urge", "peeing often at night"),
     ("diabetic_ketoacidosis_signs", "very thirsty, peeing a lot and vomiting", "very thirsty after playing cricket"),
     ("drowsy_with_illness", "fever and he is very drowsy", "I slept badly and feel a bit tired"),
@@ -196,11 +197,11 @@ def test_unknown_words_go_to_a_doctor_not_home() -> None:
 
 
 def test_the_clinical_vignettes() -> None:
-    """585 clinical vignettes written blind in thirteen sets (tests/data/triage/clinical_vignettes.jsonl), read as text
+    """630 clinical vignettes written blind in fourteen sets (tests/data/triage/clinical_vignettes.jsonl), read as text
     only: every emergency recognised, at least 85% exact on the three tiers symptom-checker studies use."""
     path = VIGNETTES.with_name("clinical_vignettes.jsonl")
     cases = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    assert len(cases) >= 585
+    assert len(cases) >= 630
     tier = {"urgent": "doctor", "routine": "doctor"}
     got = [(c, assess(c["text"]).level) for c in cases]
     assert [c["text"] for c, level in got if c["tier"] == "emergency" and level != "emergency"] == []

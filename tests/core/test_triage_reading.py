@@ -289,3 +289,21 @@ def test_what_a_thirteenth_round_found() -> None:
     assert "vaginal_bleeding" not in _present("small purple spots on the legs")  # "spots" is no spotting
     assert "breathless" not in _present("tightness when walking in cold wind")
     assert assess("खून निकला था, दबाया तो रुक गया").level != "emergency"  # a bleed that stopped
+
+
+def test_numbers_patients_quote_from_reports_and_devices() -> None:
+    """Blind set L13: a platelet count, a watch's heart rate, and pregnancy told by its month."""
+    assert read("platelet count 45,000").platelets == 45_000
+    assert read("platelets 20k").platelets == 20_000
+    assert read("platelet 1.5 lakh").platelets == 150_000
+    assert read("प्लेटलेट 40 हजार").platelets == 40_000
+    assert read("plt 150").platelets == 150_000  # a report's 10^3/µL
+    assert read("घड़ी में धड़कन 180 दिखा रही है").hr == 180
+    assert read("pulse 72 bpm").hr == 72 and read("watch says 165 bpm").hr == 165
+    for text in ("डेंगू है, प्लेटलेट 15000 आई है", "dengue, platelets 40000 and bleeding gums",
+                 "मेरे पति की धड़कन 180 दिखा रही है, चक्कर आ रहे हैं"):  # fmt: skip
+        assert assess(text).level == "emergency", (text, [r.rule for r in assess(text).reasons])
+    assert assess("fever 3 days, platelets 85000, no bleeding").level == "urgent"
+    assert assess("platelets 2.5 lakh, all normal, fever gone").level != "emergency"
+    assert assess("आठवां महीना चल रहा है, हथेली और तलवों में बहुत खुजली, कोई दाने नहीं").level == "urgent"
+    assert assess("तवे से हाथ थोड़ा जल गया, लाल है, छाला नहीं पड़ा").level == "self_care"
