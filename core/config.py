@@ -60,6 +60,7 @@ class Settings:
     db_pool_min: int = 2
     db_pool_max: int = 20
     mllp_appliers: int = 2
+    mllp_max_block_bytes: int = 16 * 1024 * 1024  # an ORU with an embedded PDF (OBX ED) runs to a few MiB
     redis_prefix: str = "labpulse"
     data_dir: Path = Path(".labpulse")
     host: str = "127.0.0.1"
@@ -198,6 +199,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     pool_min = _int(env, "LABPULSE_DB_POOL_MIN", 2, 1, 100, problems)
     pool_max = _int(env, "LABPULSE_DB_POOL_MAX", 20, 1, 500, problems)
     mllp_appliers = _int(env, "LABPULSE_MLLP_APPLIERS", 2, 1, 64, problems)
+    mllp_max_block = _int(
+        env, "LABPULSE_MLLP_MAX_BLOCK_BYTES", 16 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024, problems
+    )
     if pool_min > pool_max:
         problems.append(f"LABPULSE_DB_POOL_MIN ({pool_min}) is larger than LABPULSE_DB_POOL_MAX ({pool_max})")
     port = _int(env, "LABPULSE_PORT", 8000, 1, 65535, problems)
@@ -346,6 +350,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         db_pool_min=pool_min,
         db_pool_max=pool_max,
         mllp_appliers=mllp_appliers,
+        mllp_max_block_bytes=mllp_max_block,
         redis_prefix=prefix,
         data_dir=Path(env.get("LABPULSE_DATA_DIR", ".labpulse")),
         host=env.get("LABPULSE_HOST", "127.0.0.1"),

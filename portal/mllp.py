@@ -1,9 +1,9 @@
-"""`labpulse mllp`: the HL7 v2 listener for analyzers and the LIS, over MLLP (the ``hl7`` package's framing).
+"""`labpulse mllp`: the HL7 v2 listener for analyzers and the LIS, over MLLP (``core.hl7.frames``).
 
 Each framed block is handed to ``core.hl7.intake`` (with whatever other blocks are waiting: group commit) and
 answered with one ACK per message it holds, on the same connection, in order, once it is committed. A block that
-is not framed properly or is too large still gets an AR, and the connection carries on; nothing a sender does can
-stop the listener.
+is not framed properly or is over the size limit (``LABPULSE_MLLP_MAX_BLOCK_BYTES``) gets exactly one AR, echoing
+its control id when its head has one, and the connection carries on; nothing a sender does can stop the listener.
 """
 
 from __future__ import annotations
@@ -14,18 +14,18 @@ import logging
 import signal
 
 import asyncpg
-from hl7.mllp import InvalidBlockError, start_hl7_server
 
 from core import results
 from core.config import Settings
 from core.db.pool import probe
 from core.hl7 import ack, intake
+from core.hl7.frames import Frames, frame
+from core.hl7.parse import header_of
 from core.vault import Vault
 from portal import health_port
 from portal.services import open_services
 
 log = logging.getLogger("labpulse.mllp")
-MAX_BLOCK_BYTES = 1024 * 1024
 
 
 class GroupCommit:
@@ -67,7 +67,7 @@ class GroupCommit:
                 answers = await self._apply(group)
             except Exception as exc:  # noqa: BLE001 - no database at all, say: every sender is asked to resend
                 log.error("could not reach the database for %d blocks: %s", len(group), type(exc).__name__)
-                answers = [[_resend(intake.control_id_of(block))] for block, _ in group]
+                answers = [[_resend(block)] for block, _ in group]
             for (_, done), replies in zip(group, answers, strict=True):
                 if not done.done():  # the sender may have hung up meanwhile: what was stored stays stored
                     done.set_result(replies)
@@ -92,39 +92,50 @@ class GroupCommit:
             log.error("could not store an inbound block: %s", type(exc).__name__)
         messages = intake.messages_of(block)
         if len(messages) == 1:
-            return [_resend(intake.control_id_of(block))]
+            return [_resend(block)]
         replies = []
         for message in messages:
             try:
                 replies += _acks(await intake.receive(conn, self._vault, message, ranges=self._ranges))
             except Exception as exc:  # noqa: BLE001 - not stored: the sender keeps it and sends it again
                 log.error("could not store an inbound message: %s", type(exc).__name__)
-                replies.append(_resend(intake.control_id_of(message)))
+                replies.append(_resend(message))
         return replies
 
 
 def _acks(outcomes: list[intake.Outcome]) -> list[str]:
-    return [ack.build(o.ack_code, o.control_id, o.text, o.sender) for o in outcomes]
+    return [ack.build(o.ack_code, o.header, o.text, o.error) for o in outcomes]
 
 
-def _resend(control_id: str) -> str:
-    return ack.build("AE", control_id, "Could not store the message now; please send it again.")
+def _resend(block: bytes) -> str:
+    text = "Could not store the message now; please send it again."
+    return ack.build("AE", header_of(block), text, ack.AckError("207"))
 
 
-def handler(group_commit: GroupCommit):  # type: ignore[no-untyped-def]
-    async def handle(reader, writer) -> None:  # type: ignore[no-untyped-def]
+def _refuse(head: bytes, why: str, code: str) -> str:
+    """The one AR for a block that is not taken as a whole: echoing what its head says of the message."""
+    return ack.build("AR", header_of(head), why, ack.AckError(code))
+
+
+def handler(group_commit: GroupCommit, max_block_bytes: int):  # type: ignore[no-untyped-def]
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        frames = Frames(reader, max_block_bytes)
         try:
             while True:
                 try:
-                    block = await reader.readblock()
-                except asyncio.IncompleteReadError:
+                    block = await frames.next()
+                except EOFError:
                     break  # the sender closed the connection
-                except (InvalidBlockError, ValueError) as exc:
-                    writer.writeblock(ack.build("AR", "", f"Not a valid MLLP block: {type(exc).__name__}").encode())
-                    await writer.drain()
-                    continue
-                for reply in await group_commit.submit(block):
-                    writer.writeblock(reply.encode())
+                if block.unframed:
+                    why = "Not a valid MLLP block: it is not framed by <VT> ... <FS><CR>."
+                    replies = [_refuse(block.data, why, "100")]
+                elif block.oversized:
+                    why = f"The block is {block.oversized} bytes, over this listener's limit of {max_block_bytes}."
+                    replies = [_refuse(block.data, why, "207")]
+                else:
+                    replies = await group_commit.submit(block.data)
+                for reply in replies:
+                    writer.write(frame(reply.encode()))
                 await writer.drain()
         except (ConnectionError, OSError):
             pass
@@ -151,7 +162,9 @@ async def serve(
     group_commit = GroupCommit(pool, services.vault, appliers=settings.mllp_appliers)
     supervisor.add_check("appliers", lambda: None if group_commit.alive() else "an applier has stopped")
     prober = supervisor.loop("database", lambda beat: probe(pool, beat), stale_after=10)
-    server = await start_hl7_server(handler(group_commit), host, port, limit=MAX_BLOCK_BYTES, reuse_port=reuse_port)
+    server = await asyncio.start_server(
+        handler(group_commit, settings.mllp_max_block_bytes), host, port, reuse_port=reuse_port
+    )
     health_server = await health_port.start(supervisor, host, health) if health else None
     log.info("MLLP listener on %s:%s", host, port)
     stop = asyncio.Event()

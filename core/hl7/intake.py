@@ -1,9 +1,10 @@
 """Apply inbound HL7 messages: store each one raw (encrypted) with its outcome, once per sender and control id,
 attach the results of those we can apply to their sample, and keep the others for review.
 
-ACK codes: AA stored and applied; AE understood but not applicable (unknown barcode, a sample that cannot take
-results, a message type we do not take); AR unreadable. A repeated control id from the same sender is answered
-with the first answer and changes nothing.
+ACK codes: AA stored and applied; AE understood but not applicable (an unknown barcode: HL7 error 204; a sample
+that cannot take results: 207); AR refused (unreadable: 100-102; a message type, trigger event, processing id or
+version we do not take: 200-203). Each AE and AR says why and where (``ack.AckError``). A repeated control id from
+the same sender is answered with the first answer and changes nothing.
 
 Messages are applied in groups (``receive_many``): a group costs one query for its tubes and one statement (one
 commit) for its messages, results, critical alerts and audit rows, whatever its size. A lone block is a group of one.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import asyncpg
@@ -23,7 +24,17 @@ from core import audit, critical, results
 from core.db.statement import Statement
 from core.errors import DomainError, InvalidInput, NotFound
 from core.hl7 import judging
-from core.hl7.parse import HL7ParseError, Observation, ParsedMessage, normalize, parse_message, split_batch
+from core.hl7.ack import AckError, version_tuple
+from core.hl7.parse import (
+    Header,
+    HL7ParseError,
+    Observation,
+    ParsedMessage,
+    header_of,
+    normalize,
+    parse_message,
+    split_batch,
+)
 from core.identity import Actor, Role
 from core.ids import is_uuid
 from core.samples import service as samples
@@ -38,6 +49,22 @@ ACCEPTS_RESULTS = frozenset(
 )
 
 
+# What we take: each message type with its trigger events, the versions of HL7 v2 and the processing ids.
+SUPPORTED = {"ORU": frozenset({"R01"})}
+PROCESSING_IDS = frozenset({"P", "T", "D"})
+# The HL7 error (table 0357) behind each stored outcome, for the ERR of a first answer given again.
+ERRORS = {
+    "unreadable": AckError("102"),
+    "rejected:message_type": AckError("200", "MSH^1^9"),
+    "rejected:trigger_event": AckError("201", "MSH^1^9^1^2"),
+    "rejected:processing_id": AckError("202", "MSH^1^11"),
+    "rejected:version": AckError("203", "MSH^1^12"),
+    "rejected:unknown_barcode": AckError("204", "OBR^1^3"),
+    "rejected:sample_state": AckError("207", "OBR^1^3"),
+    "rejected:no_results": AckError("100", "OBX^1"),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     ack_code: str  # AA, AE or AR
@@ -46,6 +73,8 @@ class Outcome:
     duplicate: bool = False
     message_id: str | None = None
     sender: str = ""
+    header: Header = field(default_factory=Header)  # what the ACK echoes of the message
+    error: AckError | None = None  # why it was not applied, for the ACK's ERR segment
 
 
 async def receive(
@@ -64,7 +93,8 @@ class _Inbound:
     text: str
     parsed: ParsedMessage | None = None
     unreadable: str | None = None  # why, when it could not be parsed
-    control_guess: str = ""
+    unreadable_error: AckError | None = None
+    header_guess: Header = field(default_factory=Header)
     decision: _Decision | None = None
 
 
@@ -85,9 +115,7 @@ async def receive_many(
             texts = split_batch(normalize(raw))
         except HL7ParseError as exc:
             text = raw.decode("utf-8", errors="replace")
-            plan.append(
-                [_Inbound(str(uuid.uuid4()), text, unreadable=_printable(exc), control_guess=control_id_of(raw))]
-            )
+            plan.append([_unreadable(text, exc, raw)])
             continue
         messages = []
         for text in texts:
@@ -95,7 +123,8 @@ async def receive_many(
             try:
                 inbound.parsed = parse_message(text)
             except HL7ParseError as exc:
-                inbound.unreadable, inbound.control_guess = _printable(exc), control_id_of(text.encode())
+                inbound = _unreadable(text, exc, text)
+                inbound.mid = str(uuid.uuid4())
             messages.append(inbound)
         plan.append(messages)
     everything = [inbound for messages in plan for inbound in messages]
@@ -120,6 +149,13 @@ async def receive_many(
     return [[_outcome(i, inserted, earlier) for i in messages] for messages in plan]
 
 
+def _unreadable(text: str, exc: HL7ParseError, raw: bytes | str) -> _Inbound:
+    error = AckError(exc.code, exc.location)
+    return _Inbound(
+        str(uuid.uuid4()), text, unreadable=_printable(exc), unreadable_error=error, header_guess=header_of(raw)
+    )
+
+
 def _printable(exc: HL7ParseError) -> str:
     """Why a message could not be read, safe to echo in an ACK and to store: no control characters."""
     return "".join(ch if ch.isprintable() else "?" for ch in str(exc))
@@ -136,16 +172,21 @@ def messages_of(raw: bytes) -> list[bytes]:
 def _outcome(inbound: _Inbound, inserted: set[str], earlier: dict[tuple[str, str], asyncpg.Record]) -> Outcome:
     if inbound.parsed is None or inbound.decision is None:
         text = f"Message could not be read: {inbound.unreadable}"
-        return Outcome("AR", inbound.control_guess, text, message_id=inbound.mid)
+        guess = inbound.header_guess
+        return Outcome("AR", guess.control_id, text, message_id=inbound.mid, header=guess,
+                       error=inbound.unreadable_error)  # fmt: skip
     parsed, decision = inbound.parsed, inbound.decision
     if inbound.mid in inserted:
         text = decision.detail or "Stored"
-        return Outcome(decision.code, parsed.control_id, text, message_id=inbound.mid, sender=parsed.sender)
+        return Outcome(decision.code, parsed.control_id, text, message_id=inbound.mid, sender=parsed.sender,
+                       header=parsed.header, error=ERRORS.get(decision.outcome))  # fmt: skip
     first = earlier.get((parsed.sender, parsed.control_id))
     if first is None:
-        return Outcome("AE", parsed.control_id, "Already received; please send it again for its answer.", True)
+        text = "Already received; please send it again for its answer."
+        return Outcome("AE", parsed.control_id, text, True, header=parsed.header, error=AckError("207"))
     text = f"Already received: {first['outcome']}"
-    return Outcome(first["ack_code"], parsed.control_id, text, True, first["id"], parsed.sender)
+    return Outcome(first["ack_code"], parsed.control_id, text, True, first["id"], parsed.sender, parsed.header,
+                   ERRORS.get(first["outcome"]))  # fmt: skip
 
 
 async def _first_answers(conn: asyncpg.Connection, repeats: list[_Inbound]) -> dict[tuple[str, str], asyncpg.Record]:
@@ -161,16 +202,6 @@ async def _first_answers(conn: asyncpg.Connection, repeats: list[_Inbound]) -> d
         [k[1] for k in keys],
     )
     return {(r["sender"], r["control_id"]): r for r in rows}
-
-
-def control_id_of(raw: bytes) -> str:
-    """Best effort, for the ACK of a message we could not parse or store: MSH-10 of its first MSH line, if any."""
-    for line in normalize(raw).split("\r"):
-        if line.startswith("MSH") and len(line) > 4:
-            fields = line.split(line[3])
-            if len(fields) > 9:
-                return fields[9][:100]
-    return ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,9 +248,29 @@ async def _decide_all(conn: asyncpg.Connection, messages: list[ParsedMessage]) -
     ]
 
 
+def refusal(header: Header) -> _Decision | None:
+    """AR for what this listener does not take at all: a message type, trigger event, processing id or version."""
+    kind, trigger = header.message_type, header.trigger
+    if kind not in SUPPORTED:
+        taken = ", ".join(f"{k}^{t}" for k, ts in SUPPORTED.items() for t in sorted(ts))
+        return _Decision("AR", "rejected:message_type", f"Message type {kind or '(none)'} is not taken here ({taken}).",
+                         None)  # fmt: skip
+    if trigger not in SUPPORTED[kind]:
+        return _Decision("AR", "rejected:trigger_event", f"{kind}^{trigger or '(none)'} is not taken here.", None)
+    if header.processing_id and header.processing_id not in PROCESSING_IDS:
+        why = f"Processing id {header.processing_id} is not P, T or D."
+        return _Decision("AR", "rejected:processing_id", why, None)
+    number = version_tuple(header.version)
+    if header.version and not (number and number[0] == 2 and 1 <= number[1] <= 8):
+        return _Decision("AR", "rejected:version", f"HL7 version {header.version} is not taken (2.1 to 2.8).", None)
+    return None
+
+
 def _decide(parsed: ParsedMessage, sample: asyncpg.Record | None) -> _Decision:
-    if parsed.message_type.split("^")[:2] != ["ORU", "R01"]:
-        return _Decision("AE", "rejected:message_type", f"Only ORU^R01 is taken here, not {parsed.message_type}.", None)
+    if refused := refusal(parsed.header):
+        return refused
+    if not parsed.observations:
+        return _Decision("AR", "rejected:no_results", "An ORU^R01 needs at least one OBX segment.", None)
     if sample is None:
         ids = ", ".join(parsed.specimen_ids) or "none"
         return _Decision("AE", "rejected:unknown_barcode", f"No sample matches the specimen ids ({ids}).", None)
@@ -411,4 +462,5 @@ async def reapply(conn: asyncpg.Connection, vault: Vault, message_id: str, *, ac
     if completing and applied["complete"]:
         await _complete(conn, decision)
     code, detail = decision.code, decision.detail
-    return Outcome(code, parsed.control_id, detail or "Stored", message_id=row["id"], sender=parsed.sender)
+    return Outcome(code, parsed.control_id, detail or "Stored", message_id=row["id"], sender=parsed.sender,
+                   header=parsed.header, error=ERRORS.get(decision.outcome))  # fmt: skip

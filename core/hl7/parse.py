@@ -1,10 +1,12 @@
 """Read ORU^R01 messages the way analyzers really send them.
 
-Tolerated: CR, LF or CRLF segment ends; a segment wrapped onto a second line; batches (FHS/BHS … BTS/FTS);
+Tolerated: CR, LF or CRLF segment ends; a segment wrapped onto a second line; segments run together on one line
+with spaces between them (``… PID|1||… OBR|1|…``, as copied from documents); batches (FHS/BHS … BTS/FTS);
 the patient id in PID-2, PID-3 or PID-4; units in OBX-6; empty OBX-3 codes; values such as ``<0.1``, ``>500`` or
-``.....``; NTE comments after an OBX; Z-segments (ignored). Strict: every value leaves here typed (numeric with
-comparator and unit, text, or coded), with its reference range, abnormal flag and result status checked against
-the codes HL7 defines, or the message is refused with a reason.
+``.....``; a coded value with its text and no code (``^Bordetella pertussis^SNM``); a reference range sent in
+components (``^^10.0``); NTE comments after an OBX; Z-segments (ignored). Strict: every value leaves here typed
+(numeric with comparator and unit, text, or coded), with its reference range, abnormal flag and result status
+checked against the codes HL7 defines, or the message is refused with a reason.
 
 The HL7 grammar is split here, by hand, exactly as ``hl7.parse`` (python-hl7 0.4.5) splits it: segments by CR,
 fields by the separator MSH declares, then repetitions, components and sub-components by MSH-2 (HL7's defaults
@@ -35,7 +37,30 @@ BATCH_SEGMENTS = frozenset({"FHS", "BHS", "BTS", "FTS"})
 
 
 class HL7ParseError(Exception):
-    """The bytes are not a message we can read at all (answered AR)."""
+    """The bytes are not a message we can read at all (answered AR), with the HL7 error code (table 0357: 100
+    segment sequence, 101 required field missing, 102 data type) and where, for the ACK's ERR segment."""
+
+    def __init__(self, message: str, *, code: str = "102", location: str = "") -> None:
+        super().__init__(message)
+        self.code, self.location = code, location
+
+
+@dataclass(frozen=True, slots=True)
+class Header:
+    """What an ACK echoes of the message it answers: sender (MSH-3, MSH-4), trigger event (MSH-9.2), control id
+    (MSH-10), processing id (MSH-11, P/T/D) and version (MSH-12)."""
+
+    control_id: str = ""
+    application: str = ""
+    facility: str = ""
+    message_type: str = ""  # MSH-9.1: ORU, ADT, ORM …
+    trigger: str = ""
+    processing_id: str = ""
+    version: str = ""
+
+    @property
+    def sender(self) -> str:
+        return f"{self.application}^{self.facility}"[:200]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +90,7 @@ class Observation:
 
 @dataclass(frozen=True, slots=True)
 class ParsedMessage:
+    header: Header
     control_id: str
     sender: str  # MSH-3^MSH-4 (application and facility)
     message_type: str  # e.g. ORU^R01
@@ -73,11 +99,21 @@ class ParsedMessage:
     observations: list[Observation]
 
 
+# A segment that starts after spaces on the line before it: the ids HL7 v2 messages carry, and Z-segments.
+_RUN_TOGETHER = re.compile(
+    r"[ \t]+(?=(?:MSH|EVN|PID|PD1|PV1|PV2|NK1|NTE|ORC|OBR|OBX|SPM|SAC|TQ1|TQ2|MRG|AL1|DG1|IN1|GT1|FT1|MSA|ERR|TXA|"
+    r"ROL|CTD|CTI|BHS|BTS|FHS|FTS|Z[A-Z0-9]{2})\|)"
+)
+
+
 def normalize(raw: bytes | str) -> str:
-    """Segments separated by CR only; LF/CRLF turned into CR; a wrapped line rejoined to its segment."""
+    """Segments separated by CR only; LF/CRLF turned into CR; a wrapped line rejoined to its segment; segments
+    run together with spaces between them split apart."""
     text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
     text = _CONTROL.sub("", text)  # NUL and other control bytes some devices emit; PostgreSQL stores no NUL
     lines = [ln for ln in re.split(r"\r\n|\r|\n", text.strip("\x0b\x1c\r\n ")) if ln.strip()]
+    if any(_RUN_TOGETHER.search(ln) for ln in lines):
+        lines = [part for ln in lines for part in _RUN_TOGETHER.split(ln)]
     segments: list[str] = []
     for line in lines:
         if segments and not _SEGMENT_START.match(line):
@@ -98,11 +134,11 @@ def split_batch(text: str) -> list[str]:
         if kind == "MSH":
             messages.append([seg])
         elif not messages:
-            raise HL7ParseError(f"segment {kind!r} comes before any MSH")
+            raise HL7ParseError(f"segment {kind!r} comes before any MSH", code="100", location=f"{kind}^1")
         else:
             messages[-1].append(seg)
     if not messages:
-        raise HL7ParseError("no MSH segment")
+        raise HL7ParseError("no MSH segment", code="100", location="MSH^1")
     return ["\r".join(m) for m in messages]
 
 
@@ -151,7 +187,7 @@ class _Grammar:
 
 
 def _unreadable(why: str) -> HL7ParseError:
-    return HL7ParseError(f"not an HL7 message: {why}")
+    return HL7ParseError(f"not an HL7 message: {why}", code="100" if why == "ParseException" else "102")
 
 
 def _split(text: str) -> tuple[list[list[str]], _Grammar]:
@@ -217,7 +253,9 @@ def typed_value(value_type: str, raw: str, comps: list[str]) -> Value | None:
     raw = raw.strip()
     if not raw or set(raw) <= {"."}:
         return None
-    if value_type in ("CE", "CWE", "CNE", "CF"):
+    if value_type in ("CE", "CWE", "CNE", "CF"):  # the code, its text or both (an organism may come as text alone)
+        if not any(comps[:2]):
+            return None
         return Value("coded", code=comps[0] or None, text=(comps[1] if len(comps) > 1 else "") or None,
                      code_system=(comps[2] if len(comps) > 2 else "") or None)  # fmt: skip
     match = _NUMBER.match(raw.replace(" ", ""))
@@ -238,6 +276,32 @@ def typed_value(value_type: str, raw: str, comps: list[str]) -> Value | None:
     return Value("text", text=raw)
 
 
+def reference_range(comps: list[str]) -> str | None:
+    """OBX-7 as text: usually one component ("12-15", "<5"); some senders split it ("3.5^5.1", "^^10.0"), and every
+    part is kept, a low and high pair as "low-high"."""
+    parts = [c for c in comps if c]
+    if len(comps) >= 2 and comps[0] and comps[1] and all(_NUMBER.match(c) for c in comps[:2]):
+        return f"{comps[0]}-{comps[1]}" + "".join(f" {c}" for c in comps[2:] if c)
+    return " ".join(parts) or None
+
+
+def header_of(raw: bytes | str) -> Header:
+    """Best effort, for the ACK of a message that cannot be parsed or stored: MSH-3, 4, 9, 10, 11 and 12 of its
+    first MSH line, if any. Never raises."""
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    line = next((ln for ln in normalize(text).split("\r") if ln.startswith("MSH") and len(ln) > 4), None)
+    if line is None:
+        return Header()
+    fields = line.split(line[3])
+    component = fields[1][:1] if len(fields) > 1 and fields[1] else "^"
+
+    def get(n: int, c: int = 0) -> str:  # MSH-n (fields[0] is "MSH", fields[1] MSH-2), component c + 1
+        parts = fields[n - 1].split(component) if len(fields) > n - 1 else [""]
+        return parts[c].strip()[:100] if c < len(parts) else ""
+
+    return Header(get(10), get(3), get(4), get(9), get(9, 1), get(11), get(12))
+
+
 def parse_message(text: str) -> ParsedMessage:
     all_segments, grammar = _split(text)
     f = grammar.f
@@ -247,9 +311,9 @@ def parse_message(text: str) -> ParsedMessage:
     msh = segments["MSH"][0]
     control_id = f(msh, 10)
     if not control_id:
-        raise HL7ParseError("MSH-10 (message control id) is empty")
+        raise HL7ParseError("MSH-10 (message control id) is empty", code="101", location="MSH^1^10")
     message_type = "^".join(p for p in (f(msh, 9, 1), f(msh, 9, 2)) if p)
-    sender = "^".join((f(msh, 3, 1), f(msh, 4, 1)))
+    header = Header(control_id[:100], f(msh, 3, 1), f(msh, 4, 1), f(msh, 9, 1), f(msh, 9, 2), f(msh, 11), f(msh, 12))
     pid = segments.get("PID", [None])[0]
     ids = [f(pid, n) for n in (3, 2, 4)] if pid is not None else []
     specimens = []
@@ -258,8 +322,9 @@ def parse_message(text: str) -> ParsedMessage:
     for spm in segments.get("SPM", []):
         specimens.append(f(spm, 2, 1) or f(spm, 2, 2))
     return ParsedMessage(
+        header=header,
         control_id=control_id[:100],
-        sender=sender[:200],
+        sender=header.sender,
         message_type=message_type,
         patient_ids=[i for i in ids if i],
         specimen_ids=list(dict.fromkeys(s for s in specimens if s)),
@@ -298,9 +363,9 @@ def _observation(obx: list[str], grammar: _Grammar) -> Observation:
         code=code,
         name=name or code,
         code_system=code_system,
-        value=typed_value(value_type, raw_value if value_type not in ("CE", "CWE", "CNE") else comps[0], comps),
+        value=typed_value(value_type, raw_value, comps),
         unit=f(obx, 6, 1) or None,
-        reference_range=f(obx, 7) or None,
+        reference_range=reference_range(grammar.components(obx, 7)),
         flag=flag,
         status=STATUSES.get(f(obx, 11).upper(), "preliminary"),
         observed_at=f(obx, 14) or None,

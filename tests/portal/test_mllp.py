@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-from hl7.mllp import open_hl7_connection, start_hl7_server
+from hl7.mllp import open_hl7_connection
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -26,6 +26,9 @@ ORU = (
 )
 
 
+LIMIT = 1024 * 1024  # the listener's block limit in these tests
+
+
 def _msa(block: bytes) -> list[str]:
     msa = next(seg for seg in block.decode().split("\r") if seg.startswith("MSA"))
     return msa.split("|")
@@ -35,7 +38,7 @@ def _msa(block: bytes) -> list[str]:
 async def listener(pool: asyncpg.Pool, vault: Vault) -> AsyncIterator[int]:
     port = free_port()
     group_commit = mllp.GroupCommit(pool, vault)
-    server = await start_hl7_server(mllp.handler(group_commit), "127.0.0.1", port, limit=mllp.MAX_BLOCK_BYTES)
+    server = await asyncio.start_server(mllp.handler(group_commit, LIMIT), "127.0.0.1", port)
     try:
         yield port
     finally:
@@ -63,6 +66,51 @@ async def test_each_message_is_acked_with_its_control_id(listener: int) -> None:
         assert [a[2] for a in acks] == ["B-1", "B-2"]  # one ACK per message of a batch, in order
     finally:
         writer.close()
+
+
+async def test_a_block_over_the_limit_gets_one_ar_and_the_connection_stays_in_step(listener: int) -> None:
+    """2 MiB against a 1 MiB limit: exactly one AR echoing the block's control id, then every later message is
+    answered with its own ACK (the hl7 package's reader gave two ARs and put every later answer one behind)."""
+    big = ORU.format(control="BIG-1") + "NTE|1||" + "x" * (2 * 1024 * 1024) + "\r"
+    reader, writer = await open_hl7_connection("127.0.0.1", listener)
+    try:
+        writer.writeblock(big.encode())
+        for control in ("AFTER-1", "AFTER-2"):
+            writer.writeblock(ORU.format(control=control).encode())
+        await writer.drain()
+        answers = [_msa(await asyncio.wait_for(reader.readblock(), 10)) for _ in range(3)]
+        assert [a[1:3] for a in answers] == [["AR", "BIG-1"], ["AE", "AFTER-1"], ["AE", "AFTER-2"]]
+        assert "limit" in answers[0][3]
+        writer.write(b"junk without a start\x1c\r")  # not framed: one AR, then in step again
+        writer.writeblock(ORU.format(control="AFTER-3").encode())
+        await writer.drain()
+        answers = [_msa(await asyncio.wait_for(reader.readblock(), 10)) for _ in range(2)]
+        assert [a[1:3] for a in answers] == [["AR", ""], ["AE", "AFTER-3"]]
+        with pytest.raises(asyncio.TimeoutError):  # and nothing more: one answer per block
+            await asyncio.wait_for(reader.readblock(), 0.5)
+    finally:
+        writer.close()
+
+
+async def test_by_default_a_result_with_an_embedded_pdf_of_a_few_mib_is_taken(
+    settings: Settings, pool: asyncpg.Pool, vault: Vault
+) -> None:
+    """OBX ED with a 3 MiB base64 PDF: under the default limit (LABPULSE_MLLP_MAX_BLOCK_BYTES), read and answered."""
+    assert settings.mllp_max_block_bytes >= 8 * 1024 * 1024
+    group_commit = mllp.GroupCommit(pool, vault)
+    server = await asyncio.start_server(mllp.handler(group_commit, settings.mllp_max_block_bytes), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    pdf = "OBX|2|ED|PDF^Report^L||^AP^PDF^Base64^" + "QUJD" * (3 * 1024 * 1024 // 4) + "||||||F\r"
+    try:
+        reader, writer = await open_hl7_connection("127.0.0.1", port)
+        writer.writeblock((ORU.format(control="PDF-1") + pdf).encode())
+        await writer.drain()
+        assert _msa(await asyncio.wait_for(reader.readblock(), 30))[1:3] == ["AE", "PDF-1"]  # read, no tube here
+        writer.close()
+    finally:
+        server.close()
+        await server.wait_closed()
+        await group_commit.close()
 
 
 async def test_a_group_that_fails_is_applied_one_by_one(pool: asyncpg.Pool, vault: Vault, migrated: str) -> None:

@@ -1,6 +1,8 @@
 """The previous ``core/hl7/parse.py``, which read messages through the ``hl7`` package's own parse tree. Kept here
 only as the oracle of test_parse_oracle.py: the hand-written splitter must read every message exactly as this did.
-"""
+What reading added since (the header an ACK echoes, a coded value with text and no code, a reference range in
+components) is read here through the tree too; the text's normalising (line ends, run-together segments) and the
+reference range's wording are shared, as they are not the splitter's work."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ from decimal import Decimal, InvalidOperation
 
 import hl7
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_SEGMENT_START = re.compile(r"^[A-Z][A-Z0-9]{2}\|")
+from core.hl7.parse import Header, reference_range
+from core.hl7.parse import normalize as normalize
+
 _NUMBER = re.compile(r"^(<=|>=|<|>|=)?\s*([+-]?(\d+\.?\d*|\.\d+))$")
 FLAGS = frozenset({"L", "H", "LL", "HH", "A", "AA", "N", "<", ">"})
 STATUSES = {
@@ -56,26 +59,13 @@ class Observation:
 
 @dataclass(frozen=True, slots=True)
 class ParsedMessage:
+    header: Header
     control_id: str
     sender: str  # MSH-3^MSH-4 (application and facility)
     message_type: str  # e.g. ORU^R01
     patient_ids: list[str]
     specimen_ids: list[str]  # OBR-2 placer, OBR-3 filler, SPM-2: where the tube's barcode may be
     observations: list[Observation]
-
-
-def normalize(raw: bytes | str) -> str:
-    """Segments separated by CR only; LF/CRLF turned into CR; a wrapped line rejoined to its segment."""
-    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
-    text = _CONTROL.sub("", text)  # NUL and other control bytes some devices emit; PostgreSQL stores no NUL
-    lines = [ln for ln in re.split(r"\r\n|\r|\n", text.strip("\x0b\x1c\r\n ")) if ln.strip()]
-    segments: list[str] = []
-    for line in lines:
-        if segments and not _SEGMENT_START.match(line):
-            segments[-1] += line  # a wrapped continuation of the segment above
-        else:
-            segments.append(line)
-    return "\r".join(segments)
 
 
 def split_batch(text: str) -> list[str]:
@@ -118,11 +108,23 @@ def _f(seg: hl7.Segment | None, field_: int, comp: int = 1, rep: int = 1) -> str
     return value.strip()
 
 
+def _components(seg: hl7.Segment, field_: int) -> list[str]:
+    """Every component of a field's first repetition, each as ``_f`` reads it."""
+    if field_ >= len(seg):
+        return [""]
+    node = seg[field_]
+    if isinstance(node, str) or isinstance(node[0], str):
+        return [_f(seg, field_)]
+    return [_f(seg, field_, c) for c in range(1, len(node[0]) + 1)]
+
+
 def typed_value(value_type: str, raw: str, comps: list[str]) -> Value | None:
     raw = raw.strip()
     if not raw or set(raw) <= {"."}:
         return None
     if value_type in ("CE", "CWE", "CNE", "CF"):
+        if not any(comps[:2]):
+            return None
         return Value("coded", code=comps[0] or None, text=(comps[1] if len(comps) > 1 else "") or None,
                      code_system=(comps[2] if len(comps) > 2 else "") or None)  # fmt: skip
     match = _NUMBER.match(raw.replace(" ", ""))
@@ -157,6 +159,7 @@ def parse_message(text: str) -> ParsedMessage:
         raise HL7ParseError("MSH-10 (message control id) is empty")
     message_type = "^".join(p for p in (_f(msh, 9, 1), _f(msh, 9, 2)) if p)
     sender = "^".join((_f(msh, 3, 1), _f(msh, 4, 1)))
+    header = Header(control_id[:100], _f(msh, 3), _f(msh, 4), _f(msh, 9), _f(msh, 9, 2), _f(msh, 11), _f(msh, 12))
     pid = segments.get("PID", [None])[0]
     ids = [_f(pid, n) for n in (3, 2, 4)] if pid is not None else []
     specimens = []
@@ -165,6 +168,7 @@ def parse_message(text: str) -> ParsedMessage:
     for spm in segments.get("SPM", []):
         specimens.append(_f(spm, 2, 1) or _f(spm, 2, 2))
     return ParsedMessage(
+        header=header,
         control_id=control_id[:100],
         sender=sender[:200],
         message_type=message_type,
@@ -203,9 +207,9 @@ def _observation(obx: hl7.Segment) -> Observation:
         code=_f(obx, 3, 1),
         name=_f(obx, 3, 2) or _f(obx, 3, 1),
         code_system=_f(obx, 3, 3),
-        value=typed_value(value_type, raw_value if value_type not in ("CE", "CWE", "CNE") else comps[0], comps),
+        value=typed_value(value_type, raw_value, comps),
         unit=_f(obx, 6, 1) or None,
-        reference_range=_f(obx, 7) or None,
+        reference_range=reference_range(_components(obx, 7)),
         flag=flag,
         status=STATUSES.get(_f(obx, 11).upper(), "preliminary"),
         observed_at=_f(obx, 14) or None,

@@ -81,10 +81,28 @@ async def test_unreadable_bytes_are_kept_and_answered_ar(conn: asyncpg.Connectio
     assert await conn.fetchval("SELECT outcome FROM hl7_messages") == "unreadable"
 
 
-async def test_a_message_type_we_do_not_take_is_ae(conn: asyncpg.Connection, vault: Vault) -> None:
-    adt = b"MSH|^~\\&|ADT|H|LABPULSE|LAB|2026||ADT^A04|ADT-1|P|2.5\rPID|1||X\r"
-    [out] = await intake.receive(conn, vault, adt)
-    assert out.ack_code == "AE" and "ORU^R01" in out.text
+async def test_what_the_listener_does_not_take_is_refused_with_the_hl7_error(
+    conn: asyncpg.Connection, vault: Vault
+) -> None:
+    """AR with table 0357's code: a message type (200), a trigger event (201), a processing id (202), a version
+    (203); an ORU with no OBX (100). Each is kept for review, with why."""
+    oru = "MSH|^~\\&|LIS|H|LABPULSE|LAB|2026||{type}|{control}|{pid}|{version}\rPID|1||X\rOBR|1|T-1\r{obx}"
+    obx = "OBX|1|NM|718-7^Hb^LN||13|g/dL|||||F\r"
+    cases = [
+        (dict(type="QRY^A19", pid="P", version="2.5"), "200", "rejected:message_type"),
+        (dict(type="ORU^R30", pid="P", version="2.5"), "201", "rejected:trigger_event"),
+        (dict(type="ORU^R01", pid="X", version="2.5"), "202", "rejected:processing_id"),
+        (dict(type="ORU^R01", pid="P", version="3.0"), "203", "rejected:version"),
+    ]
+    for n, (fields, code, outcome) in enumerate(cases):
+        [out] = await intake.receive(conn, vault, oru.format(control=f"R-{n}", obx=obx, **fields).encode())
+        assert (out.ack_code, out.error and out.error.code) == ("AR", code), (fields, out)
+        stored = await conn.fetchrow("SELECT outcome, detail FROM hl7_messages WHERE control_id = $1", f"R-{n}")
+        assert stored["outcome"] == outcome and stored["detail"]
+    [out] = await intake.receive(conn, vault, oru.format(type="ORU^R01", pid="P", version="2.5.1", control="R-9",
+                                                         obx="").encode())  # fmt: skip
+    assert (out.ack_code, out.error and out.error.code) == ("AR", "100")
+    assert len(await intake.review_queue(conn)) == 5
 
 
 async def test_a_held_message_is_reapplied_once_the_tube_exists(conn: asyncpg.Connection, vault: Vault) -> None:
