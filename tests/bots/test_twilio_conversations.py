@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import date
 
 import asyncpg
 import httpx
@@ -25,6 +25,7 @@ from core.samples.model import SampleState
 from core.vault import Vault
 from portal.app import create_app
 from tests.support.asgi import app_client
+from tests.support.days import first_full_day
 from tests.support.factories import PHLEB, TECH, make_sample
 
 TOKEN = "twilio-test-auth-token-0123456789"
@@ -49,7 +50,7 @@ async def lab(pool: asyncpg.Pool) -> None:
                    ('CC-1', 'Bandra Collection Centre', 'collection', 'Mumbai') ON CONFLICT DO NOTHING"""
         )
         await conn.execute("INSERT INTO served_pincodes VALUES ('400050', 'CC-1', 'Bandra West')")
-        await slots.ensure(conn, datetime.now(UTC).date())
+        await slots.ensure(conn, first_full_day())
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -18,6 +17,7 @@ from core.samples import service as samples
 from core.samples.model import RejectionReason, SampleState
 from core.vault import Vault
 from portal.app import create_app
+from tests.support.days import first_full_day
 from tests.support.factories import PHLEB, TECH, make_patient, make_sample
 from tests.support.inbox import Inbox
 from tests.support.procs import free_port
@@ -137,7 +137,7 @@ async def test_the_symptom_check_and_booking_pages_pass_the_wcag_21_aa_checks(
 
     async with pool.acquire() as conn:
         await make_sample(conn, vault, patient=await make_patient(conn, vault, phone=PHONE))  # and the centres
-        await slots.ensure(conn, datetime.now(UTC).date())
+        await slots.ensure(conn, first_full_day())
     inbox = Inbox()
     port = free_port()
     base = f"http://127.0.0.1:{port}"

@@ -4,7 +4,7 @@ reschedules, and slot generation that never touches an existing slot."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import asyncpg
 import pytest
@@ -14,6 +14,7 @@ from core.booking import catalogue, reminders, slots
 from core.booking import service as booking
 from core.errors import InvalidInput
 from core.vault import Vault
+from tests.support.days import first_full_day
 
 PHONES = [f"+91982330{i:04d}" for i in range(10)]
 
@@ -29,7 +30,7 @@ class Phone:
 async def _lab(conn: asyncpg.Connection) -> None:
     await conn.execute("INSERT INTO centres VALUES ('CC-1', 'Bandra Collection Centre', 'collection', 'Mumbai')")
     await conn.execute("INSERT INTO served_pincodes VALUES ('400050', 'CC-1', 'Bandra West')")
-    await slots.ensure(conn, datetime.now(UTC).date())
+    await slots.ensure(conn, first_full_day())
 
 
 async def _items(conn: asyncpg.Connection, *codes: str) -> list[catalogue.Item]:
@@ -121,5 +122,5 @@ async def test_slot_generation_keeps_what_an_operator_changed(pool: asyncpg.Pool
         n = await conn.fetchval("SELECT count(*) FROM slots")
         assert n == (len(slots.HOME_HOURS) + len(slots.CENTRE_HOURS)) * (slots.BOOKABLE_DAYS + 1)
         await conn.execute("UPDATE slots SET capacity = 1")
-        assert await slots.ensure(conn, datetime.now(UTC).date()) == 0
+        assert await slots.ensure(conn, first_full_day()) == 0
         assert await conn.fetchval("SELECT max(capacity) FROM slots") == 1

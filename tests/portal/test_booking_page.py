@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import asyncpg
 import httpx
@@ -19,6 +18,7 @@ from core.config import Settings
 from core.vault import Vault
 from portal.app import create_app
 from tests.support.asgi import app_client
+from tests.support.days import first_full_day
 from tests.support.factories import ensure_centres, make_patient
 from tests.support.inbox import Inbox
 
@@ -54,7 +54,7 @@ async def browser(
     async with pool.acquire() as conn:
         await ensure_centres(conn)
         await conn.execute("INSERT INTO served_pincodes VALUES ('400050', 'CC-1', 'Bandra West')")
-        await slots.ensure(conn, datetime.now(UTC).date())
+        await slots.ensure(conn, first_full_day())
         await make_patient(conn, vault, phone=PHONE, name="Meera Test")
     async with app_client(create_app(settings, notifier=inbox)) as c:
         yield c, inbox

@@ -23,6 +23,7 @@ from core.teleconsult import messages, service, slots
 from core.vault import Vault
 from portal.app import create_app
 from tests.support.asgi import app_client
+from tests.support.days import first_full_day
 from tests.support.factories import SYSTEM, make_patient
 from tests.support.inbox import Inbox
 from tests.support.server import serving
@@ -196,7 +197,7 @@ async def test_a_patient_books_a_teleconsult_on_the_portal(
         await staff.add(conn, username="dr.rao", display_name="Dr Kavita Rao", role=Role.DOCTOR, password="x" * 12,
                         actor=SYSTEM)  # fmt: skip
         await make_patient(conn, vault, name="Asha Test", phone=PHONE)
-        await slots.ensure(conn, datetime.now(UTC).date(), days=7)
+        await slots.ensure(conn, first_full_day(), days=7)
     async with app_client(create_app(settings, notifier=inbox)) as c:
         assert (await c.get("/consult/book")).status_code == 303
         page = await c.get("/signin")
