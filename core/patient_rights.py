@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -135,9 +137,54 @@ async def export(
     }
 
 
+_LOINC = re.compile(r"^\d{1,7}-\d$")
+_NUMBER = re.compile(r"^(<=|>=|<|>)?\s*(-?\d+(?:\.\d+)?)$")
+_RANGE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(?:-|–|to)\s*(-?\d+(?:\.\d+)?)\s*$")
+_V3 = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+_INTERPRETATION = {"L": "Low", "H": "High", "LL": "Critical low", "HH": "Critical high", "A": "Abnormal",
+                   "AA": "Critical abnormal", "N": "Normal", "<": "Off scale low", ">": "Off scale high"}  # fmt: skip
+_OBSERVATION_STATUS = {"reported": "final"}
+
+
+def _quantity(number: str, unit: str | None) -> dict[str, Any]:
+    q: dict[str, Any] = {"value": float(number) if "." in number else int(number)}
+    if unit:  # lab units as analyzers send them are UCUM in almost every case (g/dL, 10*3/uL, mmol/L)
+        q |= {"unit": unit, "system": "http://unitsofmeasure.org", "code": unit}
+    return q
+
+
+def fhir_observation(oid: str, t: dict[str, Any], subject: str, status: str) -> dict[str, Any]:
+    """One released result as a FHIR Observation: LOINC code, value (a UCUM quantity when numeric, with its
+    comparator), reference range (low and high when it is an interval) and interpretation flag."""
+    code = str(t.get("code") or "")
+    coding = [{"system": "http://loinc.org", "code": code, "display": t["name"]}] if _LOINC.match(code) else []
+    obs: dict[str, Any] = {
+        "resourceType": "Observation", "id": oid, "status": status,
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                  "code": "laboratory"}]}],
+        "code": {**({"coding": coding} if coding else {}), "text": t["name"]},
+        "subject": {"reference": subject},
+    }  # fmt: skip
+    value = str(t.get("value") or "").strip()
+    if m := _NUMBER.match(value):
+        obs["valueQuantity"] = _quantity(m.group(2), t.get("unit")) | ({"comparator": m.group(1)} if m.group(1) else {})
+    elif value:
+        obs["valueString"] = value
+    if t.get("range"):
+        rng: dict[str, Any] = {"text": t["range"]}
+        if m := _RANGE.match(str(t["range"])):
+            rng |= {"low": _quantity(m.group(1), t.get("unit")), "high": _quantity(m.group(2), t.get("unit"))}
+        obs["referenceRange"] = [rng]
+    if flag := t.get("flag"):
+        obs["interpretation"] = [
+            {"coding": [{"system": _V3, "code": flag, "display": _INTERPRETATION.get(flag, flag)}]}
+        ]
+    return obs
+
+
 def fhir_bundle(data: dict[str, Any]) -> dict[str, Any]:
-    """The export as a FHIR R4 (R4B) collection Bundle: the Patient and a DiagnosticReport per sample, each
-    validated by fhir.resources' models."""
+    """The export as a FHIR R4 (R4B) collection Bundle: the Patient, a DiagnosticReport per sample and an
+    Observation per released result (linked from its report), each validated by fhir.resources' models."""
     p = data["patient"]
     patient: dict[str, Any] = {
         "resourceType": "Patient",
@@ -154,8 +201,18 @@ def fhir_bundle(data: dict[str, Any]) -> dict[str, Any]:
         patient["address"] = [{"text": p["address"]}]
     entries = [{"fullUrl": f"urn:uuid:{p['id']}", "resource": patient}]
     latest = {r["sample_id"]: r for r in data.get("reports", [])}  # in issue order: the last version wins
+    released: dict[str, list[dict[str, Any]]] = {}
+    for r in data.get("results", []):
+        version = next((x["version"] for x in latest.values() if x["barcode"] == r["barcode"]), None)
+        if r["version"] == version:  # the results of the latest version only
+            released.setdefault(r["barcode"], []).append(r)
     for s in data["samples"]:
         report = latest.get(s["id"])
+        observations = [
+            fhir_observation(str(uuid.uuid5(uuid.NAMESPACE_URL, f"{s['id']}/{n}/{t.get('code')}")), t,
+                             f"urn:uuid:{p['id']}", "corrected" if report and report["version"] > 1 else "final")
+            for n, t in enumerate(released.get(s["barcode"], []))
+        ]  # fmt: skip
         forms = (
             [
                 {
@@ -182,9 +239,13 @@ def fhir_bundle(data: dict[str, Any]) -> dict[str, Any]:
                     "effectiveDateTime": s["collected_at"],
                     "issued": s["updated_at"],
                     **({"presentedForm": forms} if forms else {}),
+                    **(
+                        {"result": [{"reference": f"urn:uuid:{o['id']}"} for o in observations]} if observations else {}
+                    ),
                 },
             }
         )
+        entries += [{"fullUrl": f"urn:uuid:{o['id']}", "resource": o} for o in observations]
     bundle = Bundle.model_validate(
         {"resourceType": "Bundle", "type": "collection", "timestamp": data["generated_at"], "entry": entries}
     )
