@@ -14,12 +14,15 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from core import alert_rules, audit
+from core.db.owned import PatientRows
 from core.errors import InvalidInput, NotYourPatient, PatientNotFound, PermissionDenied, TooManyAttempts
 from core.identity import Actor, RequestMeta, Role
 from core.ids import is_uuid
 from core.patients import service as patients
 from core.patients.model import Patient
 from core.vault import Vault
+
+PATIENT_ROWS = PatientRows("break_glass")  # a merge of two patients moves their break-glass grants
 
 BREAK_GLASS_MINUTES = 30
 BREAK_GLASS_PER_WINDOW = 5  # at most this many emergency openings by one doctor …

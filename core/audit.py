@@ -272,11 +272,14 @@ async def search(
     until: datetime | None = None,
     limit: int = 500,
     meta: RequestMeta | None = None,
+    merged_ids: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Audit rows matching every filter given, newest first. The search itself is audited (filters included)."""
+    """Audit rows matching every filter given, newest first. The search itself is audited (filters included).
+    ``merged_ids``: records merged into ``patient_id``, whose rows are that patient's too."""
     rows = await conn.fetch(
         f"""SELECT {", ".join(SEARCH_COLUMNS)} FROM audit_log
-            WHERE ($1::text IS NULL OR actor_id = $1) AND ($2::uuid IS NULL OR patient_id = $2)
+            WHERE ($1::text IS NULL OR actor_id = $1)
+              AND ($2::uuid IS NULL OR patient_id = $2 OR patient_id = ANY($8::uuid[]))
               AND ($3::text IS NULL OR action LIKE $3 || '%') AND ($4::text IS NULL OR outcome LIKE $4 || '%')
               AND ($5::timestamptz IS NULL OR at >= $5) AND ($6::timestamptz IS NULL OR at < $6)
             ORDER BY id DESC LIMIT $7""",
@@ -287,6 +290,7 @@ async def search(
         since,
         until,
         limit,
+        merged_ids or [],
     )
     filters = {"actor_id": actor_id, "patient_id": patient_id, "action": action, "outcome": outcome}
     async with conn.transaction():

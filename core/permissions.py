@@ -37,9 +37,11 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "critical.acknowledge": frozenset({Role.DOCTOR, Role.PATHOLOGIST, Role.ADMIN}),
     "report.issue": frozenset({Role.PATHOLOGIST, Role.ADMIN}),
     "admin.audit": frozenset({Role.ADMIN}),
+    "admin.patients": frozenset({Role.ADMIN}),  # undo a merge of two patient records
     "sample.scan": frozenset().union(*TRANSITION_ROLES.values()),
     "sample.read": frozenset({Role.PHLEBOTOMIST, Role.LAB_TECHNICIAN, Role.PATHOLOGIST, Role.SUPPORT, Role.ADMIN}),
-    "sample.register": frozenset({Role.PHLEBOTOMIST, Role.LAB_TECHNICIAN, Role.ADMIN}),
+    # the LIS too (Role.SYSTEM, over HL7): an order whose specimen it reports collected brings its tube
+    "sample.register": frozenset({Role.PHLEBOTOMIST, Role.LAB_TECHNICIAN, Role.ADMIN, Role.SYSTEM}),
     "scan.review": frozenset({Role.LAB_TECHNICIAN, Role.PATHOLOGIST, Role.ADMIN}),
 }
 
@@ -70,6 +72,8 @@ ENDPOINTS: dict[str, str] = {
     "page.verify": PUBLIC,
     "staff.critical.ack": "critical.acknowledge",
     "staff.hl7.reapply": "scan.review",
+    "staff.hl7.reviewed": "scan.review",
+    "admin.merge.undo": "admin.patients",
     "staff.break_glass": "patient.break_glass",
     "admin.alerts": "admin.alerts",
     "admin.dead_letters": "admin.jobs",

@@ -141,6 +141,12 @@ DOCUMENT: dict[str, Any] = {
         "/api/staff/hl7/{message_id}/reapply": {
             "post": _op("Apply a held HL7 message again", params=[_path("message_id", "uuid")])
         },
+        "/api/staff/hl7/{message_id}/reviewed": {
+            "post": _op("Mark a message in the HL7 review queue as seen", params=[_path("message_id", "uuid")])
+        },
+        "/api/staff/patients/merges/{merge_id}/undo": {
+            "post": _op("Undo a merge of two patient records (administrators)", params=[_path("merge_id", "uuid")])
+        },
         "/api/staff/patients/{patient_id}": {
             "get": _op("A patient's record (audited)", params=[_path("patient_id", "uuid")])
         },

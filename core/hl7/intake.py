@@ -23,7 +23,7 @@ import asyncpg
 from core import audit, critical, results
 from core.db.statement import Statement
 from core.errors import DomainError, InvalidInput, NotFound
-from core.hl7 import judging
+from core.hl7 import judging, lis
 from core.hl7.ack import AckError, version_tuple
 from core.hl7.parse import (
     Header,
@@ -33,6 +33,7 @@ from core.hl7.parse import (
     header_of,
     normalize,
     parse_message,
+    segments,
     split_batch,
 )
 from core.identity import Actor, Role
@@ -50,7 +51,7 @@ ACCEPTS_RESULTS = frozenset(
 
 
 # What we take: each message type with its trigger events, the versions of HL7 v2 and the processing ids.
-SUPPORTED = {"ORU": frozenset({"R01"})}
+SUPPORTED = {"ORU": frozenset({"R01"}), **lis.TAKES}
 PROCESSING_IDS = frozenset({"P", "T", "D"})
 # The HL7 error (table 0357) behind each stored outcome, for the ERR of a first answer given again.
 ERRORS = {
@@ -62,6 +63,11 @@ ERRORS = {
     "rejected:unknown_barcode": AckError("204", "OBR^1^3"),
     "rejected:sample_state": AckError("207", "OBR^1^3"),
     "rejected:no_results": AckError("100", "OBX^1"),
+    "rejected:unusable": AckError("207"),
+    "rejected:not_found": AckError("204"),
+    "rejected:conflict": AckError("207"),
+    "rejected:duplicate": AckError("205"),
+    "rejected:domain": AckError("207"),
 }
 
 
@@ -101,10 +107,13 @@ class _Inbound:
 async def receive_many(
     conn: asyncpg.Connection, vault: Vault, blocks: list[bytes], *, ranges: results.RangeCache | None = None
 ) -> list[list[Outcome]]:
-    """Group commit: every message of several MLLP blocks stored in one statement, so one commit (one flush to
-    disk) stands for all of them, after one query for their tubes; a caller sends their ACKs after this returns.
-    All or nothing: if the statement fails the exception propagates and nothing is stored, and the caller applies
-    each block on its own. A control id repeated within the group is a duplicate of its first message.
+    """Group commit: every result message (ORU) of several MLLP blocks stored in one statement, so one commit (one
+    flush to disk) stands for all of them, after one query for their tubes; a caller sends their ACKs after this
+    returns. Messages about people and orders (ADT, ORM, OML) are applied one by one, each in its own
+    transaction, and the group keeps the order they came in (a run of results after an order is decided after it).
+    If a statement fails the exception propagates: what was stored before it stays stored, and the caller applies
+    each block on its own (a message stored already is then a repeat, answered with its first answer). A control
+    id repeated within the group is a duplicate of its first message.
 
     What follows the commit never raises (an exception from here on always means nothing was stored): a tube the
     group's results make complete moves on in a transition of its own, and if that fails the worker's sweep
@@ -129,11 +138,21 @@ async def receive_many(
         plan.append(messages)
     everything = [inbound for messages in plan for inbound in messages]
     readable = [i for i in everything if i.parsed is not None]
-    for inbound, decision in zip(
-        readable, await _decide_all(conn, [i.parsed for i in readable if i.parsed]), strict=True
-    ):
-        inbound.decision = decision
-    inserted, complete = await _store(conn, vault, everything, ranges or results.RangeCache())
+    inserted: set[str] = set()
+    complete: list[str] = []
+    for about_orders, run in _runs(everything):
+        if about_orders:
+            for inbound in run:
+                if await _apply_lis(conn, vault, inbound):
+                    inserted.add(inbound.mid)
+            continue
+        decided = [i for i in run if i.parsed is not None]
+        for inbound, decision in zip(decided, await _decide_all(conn, [i.parsed for i in decided if i.parsed]),
+                                     strict=True):  # fmt: skip
+            inbound.decision = decision
+        stored, completing = await _store(conn, vault, run, ranges or results.RangeCache())
+        inserted |= stored
+        complete += completing
     try:
         earlier = await _first_answers(conn, [i for i in readable if i.mid not in inserted])
     except Exception as exc:  # noqa: BLE001 - stored is stored: the repeats alone are asked to come again
@@ -154,6 +173,48 @@ def _unreadable(text: str, exc: HL7ParseError, raw: bytes | str) -> _Inbound:
     return _Inbound(
         str(uuid.uuid4()), text, unreadable=_printable(exc), unreadable_error=error, header_guess=header_of(raw)
     )
+
+
+def _runs(messages: list[_Inbound]) -> list[tuple[bool, list[_Inbound]]]:
+    """Consecutive messages of one path: about people and orders (True), or results and the unreadable (False)."""
+    runs: list[tuple[bool, list[_Inbound]]] = []
+    for inbound in messages:
+        about_orders = inbound.parsed is not None and lis.takes(inbound.parsed.header)
+        if runs and runs[-1][0] == about_orders:
+            runs[-1][1].append(inbound)
+        else:
+            runs.append((about_orders, [inbound]))
+    return runs
+
+
+async def _apply_lis(conn: asyncpg.Connection, vault: Vault, inbound: _Inbound) -> bool:
+    """One ADT, ORM or OML message: stored (once per sender and control id) and applied in one transaction, with
+    its outcome and its audit row. False when it is a repeat (nothing changes)."""
+    parsed = inbound.parsed
+    if parsed is None:
+        return False
+    sealed = vault.seal("hl7_messages", "raw", inbound.mid, inbound.text) or b""
+    async with conn.transaction():
+        fresh = await conn.fetchval(
+            """INSERT INTO hl7_messages (id, sender, control_id, message_type, raw_enc, received_at, ack_code, outcome)
+               VALUES ($1, $2, $3, $4, $5, clock_timestamp(), 'AE', 'pending')
+               ON CONFLICT (sender, control_id) DO NOTHING RETURNING true""",
+            inbound.mid, parsed.sender, parsed.control_id, parsed.message_type, sealed,
+        )  # fmt: skip
+        if not fresh:
+            inbound.decision = _Decision("AE", "duplicate", None, None)
+            return False
+        done = await lis.apply(conn, vault, parsed.header, segments(inbound.text))
+        inbound.decision = _Decision(done.code, done.outcome, done.detail, None, error=done.error)
+        await conn.execute(
+            """UPDATE hl7_messages SET ack_code = $2, outcome = $3, detail = $4, needs_review = $5 WHERE id = $1""",
+            inbound.mid, done.code, done.outcome, (done.detail or "")[:500] or None, done.needs_review,
+        )  # fmt: skip
+        await audit.append(
+            conn, actor=ANALYZER, action="hl7.receive", entity_type="hl7_message", entity_id=inbound.mid,
+            outcome=done.outcome, summary={"sender": parsed.sender, "control_id": parsed.control_id, "results": 0},
+        )  # fmt: skip
+    return True
 
 
 def _printable(exc: HL7ParseError) -> str:
@@ -179,7 +240,7 @@ def _outcome(inbound: _Inbound, inserted: set[str], earlier: dict[tuple[str, str
     if inbound.mid in inserted:
         text = decision.detail or "Stored"
         return Outcome(decision.code, parsed.control_id, text, message_id=inbound.mid, sender=parsed.sender,
-                       header=parsed.header, error=ERRORS.get(decision.outcome))  # fmt: skip
+                       header=parsed.header, error=decision.error or ERRORS.get(decision.outcome))  # fmt: skip
     first = earlier.get((parsed.sender, parsed.control_id))
     if first is None:
         text = "Already received; please send it again for its answer."
@@ -214,6 +275,7 @@ class _Decision:
     patient_id: str | None = None
     sex: str = "any"
     dob_enc: bytes | None = None
+    error: AckError | None = None
 
     @property
     def applies(self) -> bool:
@@ -404,10 +466,12 @@ async def complete_ready(conn: asyncpg.Connection, *, limit: int = 500) -> int:
 
 
 async def review_queue(conn: asyncpg.Connection, *, limit: int = 200) -> list[dict[str, object]]:
-    """Messages not applied (AE/AR), not yet reviewed, oldest first. No PHI: ids, sender, outcome, reason."""
+    """Messages not applied (AE/AR), and applied ones that want a look (a doctor first seen), not yet reviewed,
+    oldest first. No PHI: ids, sender, outcome, reason."""
     rows = await conn.fetch(
-        """SELECT id::text, sender, control_id, message_type, received_at, ack_code, outcome, detail
-           FROM hl7_messages WHERE ack_code <> 'AA' AND reviewed_at IS NULL ORDER BY received_at LIMIT $1""",
+        """SELECT id::text, sender, control_id, message_type, received_at, ack_code, outcome, detail, needs_review
+           FROM hl7_messages WHERE (ack_code <> 'AA' OR needs_review IS NOT NULL) AND reviewed_at IS NULL
+           ORDER BY received_at LIMIT $1""",
         limit,
     )
     return [{**dict(r), "received_at": r["received_at"].isoformat()} for r in rows]
@@ -429,6 +493,8 @@ async def reapply(conn: asyncpg.Connection, vault: Vault, message_id: str, *, ac
         parsed = parse_message(normalize(text))
     except HL7ParseError as exc:
         raise InvalidInput("message_id", f"This message cannot be read ({exc}); ask the sender for a new one.") from exc
+    if lis.takes(parsed.header):
+        return await _reapply_lis(conn, vault, row["id"], parsed, normalize(text), actor=actor)
     decision = (await _decide_all(conn, [parsed]))[0]
     count = len(parsed.observations) if decision.applies else 0
     stmt = Statement()
@@ -464,3 +530,42 @@ async def reapply(conn: asyncpg.Connection, vault: Vault, message_id: str, *, ac
     code, detail = decision.code, decision.detail
     return Outcome(code, parsed.control_id, detail or "Stored", message_id=row["id"], sender=parsed.sender,
                    header=parsed.header, error=ERRORS.get(decision.outcome))  # fmt: skip
+
+
+async def _reapply_lis(
+    conn: asyncpg.Connection, vault: Vault, message_id: str, parsed: ParsedMessage, text: str, *, actor: Actor
+) -> Outcome:
+    """A held ADT, ORM or OML message applied again (say, once its test code is mapped), audited."""
+    async with conn.transaction():
+        locked = await conn.fetchval(
+            "SELECT ack_code FROM hl7_messages WHERE id = $1 FOR UPDATE", message_id
+        )  # two operators at once: one applies it
+        if locked == "AA":
+            raise InvalidInput("message_id", "This message was applied already.")
+        done = await lis.apply(conn, vault, parsed.header, segments(text))
+        applied = done.code == "AA"
+        await conn.execute(
+            """UPDATE hl7_messages SET ack_code = $2, outcome = $3, detail = $4, needs_review = $5,
+                      reviewed_at = CASE WHEN $6 THEN now() END, reviewed_by = CASE WHEN $6 THEN $7 END
+               WHERE id = $1""",
+            message_id, done.code, done.outcome, (done.detail or "")[:500] or None, done.needs_review, applied,
+            actor.id,
+        )  # fmt: skip
+        await audit.append(
+            conn, actor=actor, action="hl7.reapply", entity_type="hl7_message", entity_id=message_id,
+            outcome=done.outcome,
+        )  # fmt: skip
+    return Outcome(done.code, parsed.control_id, done.detail or "Applied", message_id=message_id,
+                   sender=parsed.sender, header=parsed.header, error=done.error)  # fmt: skip
+
+
+async def mark_reviewed(conn: asyncpg.Connection, message_id: str, *, actor: Actor) -> None:
+    """A person has looked at a message in the review queue (an applied one that named a new doctor, say)."""
+    async with conn.transaction():
+        done = await conn.execute(
+            "UPDATE hl7_messages SET reviewed_at = now(), reviewed_by = $2 WHERE id = $1 AND reviewed_at IS NULL",
+            message_id if is_uuid(message_id) else None, actor.id,
+        )  # fmt: skip
+        if not done.endswith(" 1"):
+            raise NotFound("There is no such message waiting for review.")
+        await audit.append(conn, actor=actor, action="hl7.reviewed", entity_type="hl7_message", entity_id=message_id)

@@ -302,6 +302,45 @@ def header_of(raw: bytes | str) -> Header:
     return Header(get(10), get(3), get(4), get(9), get(9, 1), get(11), get(12))
 
 
+@dataclass(frozen=True, slots=True)
+class Segments:
+    """A message's segments as field texts with its grammar, for readers of message types other than results
+    (ADT, ORM, OML): ``f(seg, field, comp, rep)`` reads one component as ``parse_message`` does, ``sub`` one
+    sub-component, ``reps`` how many repetitions a field has."""
+
+    all: list[list[str]]
+    grammar: _Grammar
+
+    def each(self, kind: str) -> list[list[str]]:
+        return [seg for seg in self.all if seg[0] == kind]
+
+    def first(self, kind: str) -> list[str] | None:
+        return next((seg for seg in self.all if seg[0] == kind), None)
+
+    def f(self, seg: list[str] | None, field_: int, comp: int = 1, rep: int = 1) -> str:
+        return self.grammar.f(seg, field_, comp, rep)
+
+    def sub(self, seg: list[str] | None, field_: int, comp: int, sub: int, rep: int = 1) -> str:
+        if seg is None or field_ >= len(seg):
+            return ""
+        g = self.grammar
+        reps = seg[field_].split(g.repetition)
+        comps = reps[rep - 1].split(g.component) if rep <= len(reps) else []
+        subs = comps[comp - 1].split(g.subcomponent) if comp <= len(comps) else []
+        return subs[sub - 1].strip() if sub <= len(subs) else ""
+
+    def reps(self, seg: list[str] | None, field_: int) -> int:
+        if seg is None or field_ >= len(seg) or not seg[field_]:
+            return 0
+        return len(seg[field_].split(self.grammar.repetition))
+
+
+def segments(text: str) -> Segments:
+    """The segments of one message (HL7ParseError as ``parse_message`` raises it)."""
+    all_segments, grammar = _split(text)
+    return Segments(all_segments, grammar)
+
+
 def parse_message(text: str) -> ParsedMessage:
     all_segments, grammar = _split(text)
     f = grammar.f

@@ -6,6 +6,10 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from core.db.owned import PatientRows
+
+PATIENT_ROWS = PatientRows("orders")  # a merge of two patients moves their orders
+
 
 @dataclass(frozen=True, slots=True)
 class CatalogueTest:
@@ -74,4 +78,150 @@ async def insert_order(
     )
     await conn.executemany(
         "INSERT INTO order_tests (order_id, test_code) VALUES ($1, $2)", [(order_id, c) for c in test_codes]
+    )
+
+
+async def test_codes(conn: asyncpg.Connection, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """Our catalogue code for each (coding system, code) another system sends: LOINC and local codes through
+    ``test_codes``; a code that is itself one of our catalogue codes, in any system."""
+    if not pairs:
+        return {}
+    rows = await conn.fetch(
+        """SELECT k.system, k.code, coalesce(tc.test_code, c.code) AS test_code
+           FROM unnest($1::text[], $2::text[]) AS k(system, code)
+           LEFT JOIN test_codes tc ON tc.system = k.system AND tc.code = k.code
+           LEFT JOIN test_catalogue c ON c.code = upper(k.code)
+           WHERE coalesce(tc.test_code, c.code) IS NOT NULL""",
+        [p[0] for p in pairs],
+        [p[1] for p in pairs],
+    )
+    return {(r["system"], r["code"]): r["test_code"] for r in rows}
+
+
+async def lab_centre(conn: asyncpg.Connection, wanted: list[str]) -> str | None:
+    """The first of ``wanted`` that is a centre here, else the lab itself (the first centre of kind 'lab')."""
+    centre: str | None = await conn.fetchval(
+        """SELECT id FROM centres WHERE id = ANY($1::text[]) OR kind = 'lab'
+           ORDER BY array_position($1::text[], id) NULLS LAST, id LIMIT 1""",
+        wanted,
+    )
+    return centre
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    id: str
+    patient_id: str
+    centre_id: str
+    status: str
+
+
+async def by_placer(conn: asyncpg.Connection, source: str, placer: str, *, lock: bool = False) -> PlacedOrder | None:
+    row = await conn.fetchrow(
+        """SELECT id::text, patient_id::text, centre_id, status FROM orders WHERE source = $1 AND placer_number = $2"""
+        + (" FOR UPDATE" if lock else ""),
+        source,
+        placer,
+    )
+    return PlacedOrder(**dict(row)) if row else None
+
+
+async def by_line(conn: asyncpg.Connection, source: str, placer_line: str, *, lock: bool = False) -> PlacedOrder | None:
+    """The order holding a line (ORC-2) from this source."""
+    row = await conn.fetchrow(
+        """SELECT o.id::text, o.patient_id::text, o.centre_id, o.status FROM orders o
+           JOIN order_tests ot ON ot.order_id = o.id WHERE o.source = $1 AND ot.placer_line = $2 LIMIT 1"""
+        + (" FOR UPDATE OF o" if lock else ""),
+        source,
+        placer_line,
+    )
+    return PlacedOrder(**dict(row)) if row else None
+
+
+async def insert_placed(
+    conn: asyncpg.Connection,
+    *,
+    order_id: str,
+    patient_id: str,
+    centre_id: str,
+    source: str,
+    placer_number: str,
+    doctor_id: str | None,
+    referring_doctor: str | None,
+    collect_at: object,
+    created_by: str,
+) -> None:
+    await conn.execute(
+        """INSERT INTO orders (id, patient_id, centre_id, referring_doctor, created_by, source, placer_number,
+                               doctor_id, collect_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+        order_id,
+        patient_id,
+        centre_id,
+        referring_doctor,
+        created_by,
+        source,
+        placer_number,
+        doctor_id,
+        collect_at,
+    )
+
+
+async def upsert_lines(conn: asyncpg.Connection, order_id: str, lines: list[tuple[str, str]]) -> None:
+    """(test code, placer line) pairs on an order; a cancelled line ordered again is ordered again."""
+    await conn.executemany(
+        """INSERT INTO order_tests (order_id, test_code, placer_line) VALUES ($1, $2, $3)
+           ON CONFLICT (order_id, test_code) DO UPDATE SET placer_line = EXCLUDED.placer_line, status = 'ordered'""",
+        [(order_id, code, line) for code, line in lines],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    test_code: str
+    placer_line: str | None
+    status: str
+    sample_type: str
+
+
+async def lines(conn: asyncpg.Connection, order_id: str) -> list[Line]:
+    rows = await conn.fetch(
+        """SELECT ot.test_code, ot.placer_line, ot.status, c.sample_type FROM order_tests ot
+           JOIN test_catalogue c ON c.code = ot.test_code WHERE ot.order_id = $1 ORDER BY ot.test_code""",
+        order_id,
+    )
+    return [Line(**dict(r)) for r in rows]
+
+
+async def set_line_status(conn: asyncpg.Connection, order_id: str, placer_line: str, status: str) -> int:
+    done = await conn.execute(
+        "UPDATE order_tests SET status = $3 WHERE order_id = $1 AND placer_line = $2 AND status <> $3",
+        order_id,
+        placer_line,
+        status,
+    )
+    return int(done.split()[-1])
+
+
+async def change_line_test(conn: asyncpg.Connection, order_id: str, placer_line: str, test_code: str) -> None:
+    await conn.execute(
+        "DELETE FROM order_tests WHERE order_id = $1 AND placer_line = $2 AND test_code <> $3",
+        order_id,
+        placer_line,
+        test_code,
+    )
+    await upsert_lines(conn, order_id, [(test_code, placer_line)])
+
+
+async def set_status(conn: asyncpg.Connection, order_id: str, status: str) -> None:
+    await conn.execute("UPDATE orders SET status = $2 WHERE id = $1", order_id, status)
+
+
+async def set_doctor(conn: asyncpg.Connection, order_id: str, doctor_id: str | None, name: str | None) -> None:
+    await conn.execute(
+        "UPDATE orders SET doctor_id = coalesce($2, doctor_id), referring_doctor = coalesce($3, referring_doctor) "
+        "WHERE id = $1",
+        order_id,
+        doctor_id,
+        name,
     )

@@ -22,6 +22,7 @@ class NewPatient:
     date_of_birth: date | None = None
     address: str | None = None
     mrn: str | None = None
+    mrn_authority: str = ""  # the system that assigned the MRN (HL7 PID-3.4); ours is ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, replace
 from datetime import date
 
 import asyncpg
@@ -39,6 +40,7 @@ async def create(
             dob_enc=vault.seal(_T, "dob", pid, new.date_of_birth.isoformat() if new.date_of_birth else None),
             address_enc=vault.seal(_T, "address", pid, new.address),
             sex=new.sex.value,
+            mrn_authority=new.mrn_authority,
         )
         await audit.append(
             conn,
@@ -47,7 +49,7 @@ async def create(
             entity_type="patient",
             entity_id=pid,
             patient_id=pid,
-            summary={"mrn": mrn},
+            summary={"mrn": mrn, **({"authority": new.mrn_authority} if new.mrn_authority else {})},
             meta=meta,
         )
     return Patient(pid, mrn, name, new.sex, phone, new.date_of_birth, new.address)
@@ -95,3 +97,74 @@ async def ids_for_phone(conn: asyncpg.Connection, vault: Vault, raw_phone: str) 
     """Every patient whose verified phone is ``raw_phone`` (a family may share one)."""
     phone = normalize_phone(raw_phone, vault.phone_region)
     return await store.ids_by_phone_lookup(conn, vault.lookup.digest("phone", phone))
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    """What registering a patient from another system did: the record, whether it was new, and anything a person
+    should look at (a phone number that could not be read, kept out of the record rather than guessed)."""
+
+    patient_id: str
+    created: bool
+    problems: tuple[str, ...] = ()
+
+
+async def register_or_update(
+    conn: asyncpg.Connection, vault: Vault, new: NewPatient, *, actor: Actor, source: str
+) -> Registered:
+    """A patient as the lab's own system (the LIS, over HL7 ADT) states them, by MRN and assigning authority: created
+    when new, updated in place when known (one audit row either way), followed to the surviving record when merged."""
+    if not new.mrn:
+        raise InvalidInput("mrn", "A patient from another system needs its MRN.")
+    if not 1 <= len(new.name.strip()) <= 200:
+        raise InvalidInput("name", "A name is between 1 and 200 characters.")
+    problems: list[str] = []
+    phone = None
+    if new.phone:
+        try:
+            phone = normalize_phone(new.phone, vault.phone_region)
+        except InvalidInput:
+            problems.append("the phone number could not be read; the patient was kept without one")
+    async with conn.transaction():
+        row = await store.get_by_mrn(conn, new.mrn_authority, new.mrn, lock=True)
+        while row is not None and row.merged_into:
+            row = await store.get(conn, row.merged_into, lock=True)
+        if row is None:
+            created = await create(conn, vault, replace(new, phone=phone), actor=actor)
+            return Registered(created.id, True, tuple(problems))
+        pid = row.id
+        await store.update(
+            conn, pid, name_enc=vault.seal(_T, "name", pid, new.name.strip()),  # type: ignore[arg-type]
+            phone_enc=vault.seal(_T, "phone", pid, phone),
+            phone_lookup=vault.lookup.digest("phone", phone) if phone else None,
+            dob_enc=vault.seal(_T, "dob", pid, new.date_of_birth.isoformat() if new.date_of_birth else None),
+            address_enc=vault.seal(_T, "address", pid, new.address), sex=new.sex.value,
+        )  # fmt: skip
+        await audit.append(
+            conn, actor=actor, action="patient.update", entity_type="patient", entity_id=pid, patient_id=pid,
+            summary={"mrn": new.mrn, "source": source},
+        )  # fmt: skip
+    return Registered(pid, False, tuple(problems))
+
+
+async def find_by_mrn(conn: asyncpg.Connection, authority: str, mrn: str) -> str | None:
+    """The id of the patient with this MRN (followed to the surviving record when it was merged)."""
+    row = await store.get_by_mrn(conn, authority, mrn)
+    while row is not None and row.merged_into:
+        row = await store.get(conn, row.merged_into)
+    return row.id if row else None
+
+
+async def change_mrn(conn: asyncpg.Connection, patient_id: str, authority: str, mrn: str, *, actor: Actor) -> None:
+    """The assigning system renumbered the patient (ADT^A40 naming a new identifier for a known record)."""
+    async with conn.transaction():
+        await store.set_mrn(conn, patient_id, authority, mrn)
+        await audit.append(
+            conn, actor=actor, action="patient.renumber", entity_type="patient", entity_id=patient_id,
+            patient_id=patient_id, summary={"mrn": mrn, "authority": authority},
+        )  # fmt: skip
+
+
+async def merged_into(conn: asyncpg.Connection, patient_id: str) -> list[str]:
+    """The records merged into this patient (their audit rows, say, are this patient's too)."""
+    return await store.merged_ids(conn, patient_id) if is_uuid(patient_id) else []

@@ -1,7 +1,9 @@
-"""The only SQL for patients. Values arrive and leave encrypted; the service seals and opens them."""
+"""The only SQL for patients and their merges. Values arrive and leave encrypted; the service seals and opens
+them."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import asyncpg
@@ -16,6 +18,8 @@ class PatientRow:
     dob_enc: bytes | None
     address_enc: bytes | None
     sex: str
+    mrn_authority: str = ""
+    merged_into: str | None = None
 
 
 async def insert(
@@ -29,12 +33,51 @@ async def insert(
     dob_enc: bytes | None,
     address_enc: bytes | None,
     sex: str,
+    mrn_authority: str = "",
 ) -> None:
     await conn.execute(
-        """INSERT INTO patients (id, mrn, name_enc, phone_enc, phone_lookup, dob_enc, address_enc, sex)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+        """INSERT INTO patients (id, mrn, name_enc, phone_enc, phone_lookup, dob_enc, address_enc, sex, mrn_authority)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
         patient_id,
         mrn,
+        name_enc,
+        phone_enc,
+        phone_lookup,
+        dob_enc,
+        address_enc,
+        sex,
+        mrn_authority,
+    )
+
+
+_ROW = "id::text, mrn, name_enc, phone_enc, dob_enc, address_enc, sex, mrn_authority, merged_into::text"
+
+
+async def get_by_mrn(conn: asyncpg.Connection, authority: str, mrn: str, *, lock: bool = False) -> PatientRow | None:
+    r = await conn.fetchrow(
+        f"SELECT {_ROW} FROM patients WHERE mrn_authority = $1 AND mrn = $2" + (" FOR UPDATE" if lock else ""),
+        authority,
+        mrn,
+    )
+    return PatientRow(**dict(r)) if r else None
+
+
+async def update(
+    conn: asyncpg.Connection,
+    patient_id: str,
+    *,
+    name_enc: bytes,
+    phone_enc: bytes | None,
+    phone_lookup: bytes | None,
+    dob_enc: bytes | None,
+    address_enc: bytes | None,
+    sex: str,
+) -> None:
+    await conn.execute(
+        """UPDATE patients SET name_enc = $2, phone_enc = $3, phone_lookup = $4, dob_enc = $5, address_enc = $6,
+                  sex = $7, updated_at = now()
+           WHERE id = $1""",
+        patient_id,
         name_enc,
         phone_enc,
         phone_lookup,
@@ -44,11 +87,71 @@ async def insert(
     )
 
 
-async def get(conn: asyncpg.Connection, patient_id: str) -> PatientRow | None:
-    r = await conn.fetchrow(
-        "SELECT id::text, mrn, name_enc, phone_enc, dob_enc, address_enc, sex FROM patients WHERE id = $1",
-        patient_id,
+async def set_mrn(conn: asyncpg.Connection, patient_id: str, authority: str, mrn: str) -> None:
+    await conn.execute(
+        "UPDATE patients SET mrn_authority = $2, mrn = $3, updated_at = now() WHERE id = $1", patient_id, authority, mrn
     )
+
+
+async def set_merged_into(conn: asyncpg.Connection, patient_id: str, surviving_id: str | None) -> None:
+    await conn.execute(
+        "UPDATE patients SET merged_into = $2, updated_at = now() WHERE id = $1", patient_id, surviving_id
+    )
+
+
+async def merged_ids(conn: asyncpg.Connection, patient_id: str) -> list[str]:
+    """The patients merged into this one (their records now belong to it)."""
+    rows = await conn.fetch("SELECT id::text FROM patients WHERE merged_into = $1 ORDER BY id", patient_id)
+    return [r["id"] for r in rows]
+
+
+async def insert_merge(
+    conn: asyncpg.Connection,
+    *,
+    merge_id: str,
+    surviving_id: str,
+    merged_id: str,
+    moved: dict[str, list[str]],
+    source: str,
+) -> None:
+    await conn.execute(
+        """INSERT INTO patient_merges (id, surviving_id, merged_id, moved, source)
+           VALUES ($1, $2, $3, $4::jsonb, $5)""",
+        merge_id,
+        surviving_id,
+        merged_id,
+        json.dumps(moved),
+        source,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MergeRow:
+    id: str
+    surviving_id: str
+    merged_id: str
+    moved: dict[str, list[str]]
+    undone: bool
+
+
+async def get_merge(conn: asyncpg.Connection, merge_id: str, *, lock: bool = False) -> MergeRow | None:
+    r = await conn.fetchrow(
+        """SELECT id::text, surviving_id::text, merged_id::text, moved::text, undone_at IS NOT NULL AS undone
+           FROM patient_merges WHERE id = $1"""
+        + (" FOR UPDATE" if lock else ""),
+        merge_id,
+    )
+    if r is None:
+        return None
+    return MergeRow(r["id"], r["surviving_id"], r["merged_id"], json.loads(r["moved"]), r["undone"])
+
+
+async def mark_merge_undone(conn: asyncpg.Connection, merge_id: str, actor_id: str) -> None:
+    await conn.execute("UPDATE patient_merges SET undone_at = now(), undone_by = $2 WHERE id = $1", merge_id, actor_id)
+
+
+async def get(conn: asyncpg.Connection, patient_id: str, *, lock: bool = False) -> PatientRow | None:
+    r = await conn.fetchrow(f"SELECT {_ROW} FROM patients WHERE id = $1" + (" FOR UPDATE" if lock else ""), patient_id)
     return PatientRow(**dict(r)) if r else None
 
 
@@ -63,5 +166,5 @@ async def next_mrn(conn: asyncpg.Connection) -> str:
 
 
 async def existing_mrns(conn: asyncpg.Connection, mrns: list[str]) -> set[str]:
-    rows = await conn.fetch("SELECT mrn FROM patients WHERE mrn = ANY($1::text[])", mrns)
+    rows = await conn.fetch("SELECT mrn FROM patients WHERE mrn_authority = '' AND mrn = ANY($1::text[])", mrns)
     return {r["mrn"] for r in rows}

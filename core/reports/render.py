@@ -21,6 +21,7 @@ import asyncpg
 
 from core import audit, outbox
 from core.crypto import DecryptionError
+from core.db.owned import PatientRows
 from core.identity import Actor, Role
 from core.jobs import queue as jobs
 from core.jobs.runner import Permanent
@@ -30,6 +31,8 @@ from core.samples import service as samples
 from core.samples.model import SampleState
 from core.storage import FileStore
 from core.vault import Vault
+
+PATIENT_ROWS = PatientRows("deliveries")  # a merge of two patients moves their report deliveries
 
 WORKER = Actor.system("worker")
 DELIVER_JOB = "reports.deliver"

@@ -237,6 +237,10 @@ async def register(
         return sample
 
 
+async def tubes_of_order(conn: asyncpg.Connection, order_id: str) -> list[Sample]:
+    return await store.list_for_order(conn, order_id)
+
+
 async def read(
     conn: asyncpg.Connection, *, barcode: str, actor: Actor, meta: RequestMeta | None = None
 ) -> tuple[Sample, list[TransitionRecord]]:

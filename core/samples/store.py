@@ -6,8 +6,11 @@ from datetime import datetime
 
 import asyncpg
 
+from core.db.owned import PatientRows
 from core.db.statement import Statement
 from core.samples.model import RejectionReason, Sample, SampleState, TransitionRecord, UnknownScan
+
+PATIENT_ROWS = PatientRows("samples")  # a merge of two patients moves their samples
 
 _COLUMNS = """id::text, barcode, order_id::text, patient_id::text, sample_type, state, version, centre_id,
               rejection_reason, replaces_sample_id::text, collected_at, updated_at"""
@@ -45,6 +48,11 @@ async def lock_by_barcode(conn: asyncpg.Connection, barcode: str) -> tuple[Sampl
 
 async def list_for_patient(conn: asyncpg.Connection, patient_id: str) -> list[Sample]:
     rows = await conn.fetch(f"SELECT {_COLUMNS} FROM samples WHERE patient_id = $1 ORDER BY collected_at", patient_id)
+    return [_sample(r) for r in rows]
+
+
+async def list_for_order(conn: asyncpg.Connection, order_id: str) -> list[Sample]:
+    rows = await conn.fetch(f"SELECT {_COLUMNS} FROM samples WHERE order_id = $1 ORDER BY collected_at", order_id)
     return [_sample(r) for r in rows]
 
 

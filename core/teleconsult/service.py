@@ -16,11 +16,14 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from core import audit
+from core.db.owned import PatientRows
 from core.errors import Conflict, Gone, InvalidInput, NotFound, PermissionDenied
 from core.identity import Actor, RequestMeta, Role
 from core.ids import is_uuid
 from core.jobs import queue as jobs
 from core.vault import Vault
+
+PATIENT_ROWS = PatientRows("consults")  # a merge of two patients moves their teleconsults
 
 OPENS_BEFORE = timedelta(minutes=15)
 CLOSES_AFTER = timedelta(minutes=60)

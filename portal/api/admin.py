@@ -8,6 +8,7 @@ import json
 import uuid
 from datetime import datetime
 
+import asyncpg
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -17,6 +18,7 @@ from core.errors import InvalidInput, NotFound
 from core.inputs import csv_cell
 from core.jobs import runner
 from core.notify import mask_phone
+from core.patients import service as patients
 from core.staff.service import StaffMember
 from portal.guard import staff_route
 from portal.http import read_json, request_meta
@@ -72,17 +74,26 @@ async def requeue(request: Request, member: StaffMember) -> Response:
     return JSONResponse({"requeued": int(raw)}, status_code=202)
 
 
+async def _search(
+    conn: asyncpg.Connection, request: Request, member: StaffMember, filters: dict[str, object]
+) -> list[dict[str, object]]:
+    """The audit search; a patient's rows include those of records merged into them."""
+    pid = filters.get("patient_id")
+    merged = await patients.merged_into(conn, pid) if isinstance(pid, str) else []
+    return await audit.search(conn, actor=member.actor, meta=request_meta(request), merged_ids=merged, **filters)  # type: ignore[arg-type]
+
+
 async def audit_search(request: Request, member: StaffMember) -> Response:
     filters = _filters(request)
     async with request.state.pool.acquire() as conn:
-        rows = await audit.search(conn, actor=member.actor, meta=request_meta(request), **filters)  # type: ignore[arg-type]
+        rows = await _search(conn, request, member, filters)
     return JSONResponse({"rows": rows})
 
 
 async def audit_export(request: Request, member: StaffMember) -> Response:
     filters = _filters(request)
     async with request.state.pool.acquire() as conn:
-        rows = await audit.search(conn, actor=member.actor, meta=request_meta(request), **filters)  # type: ignore[arg-type]
+        rows = await _search(conn, request, member, filters)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(audit.SEARCH_COLUMNS)
@@ -101,7 +112,7 @@ async def audit_page(request: Request, member: StaffMember) -> Response:
     try:
         filters = _filters(request)
         async with request.state.pool.acquire() as conn:
-            rows = await audit.search(conn, actor=member.actor, meta=request_meta(request), **filters)  # type: ignore[arg-type]
+            rows = await _search(conn, request, member, filters)
     except InvalidInput as exc:
         error = exc.message
     return render(

@@ -14,6 +14,7 @@ from starlette.routing import Route
 from core import access, critical
 from core.errors import InvalidInput
 from core.hl7 import intake
+from core.patients import merge
 from core.reports import service as reports
 from core.samples import service as samples
 from core.samples.model import RejectionReason, SampleState
@@ -202,6 +203,18 @@ async def hl7_reapply(request: Request, member: StaffMember) -> Response:
     return JSONResponse({"ack": out.ack_code, "control_id": out.control_id, "detail": out.text})
 
 
+async def hl7_reviewed(request: Request, member: StaffMember) -> Response:
+    async with request.state.pool.acquire() as conn:
+        await intake.mark_reviewed(conn, request.path_params["message_id"], actor=member.actor)
+    return JSONResponse({"reviewed": True})
+
+
+async def merge_undo(request: Request, member: StaffMember) -> Response:
+    async with request.state.pool.acquire() as conn:
+        row = await merge.undo(conn, request.path_params["merge_id"], actor=member.actor)
+    return JSONResponse({"undone": row.id, "surviving_id": row.surviving_id, "merged_id": row.merged_id})
+
+
 async def critical_open(request: Request, member: StaffMember) -> Response:
     async with request.state.pool.acquire() as conn:
         return JSONResponse({"alerts": await critical.open_alerts(conn, member.actor)})
@@ -246,5 +259,9 @@ def routes() -> list[Route]:
         staff_route("/api/staff/critical", critical_open, methods=["GET"], name="staff.critical"),
         staff_route("/api/staff/critical/{alert_id}/ack", critical_ack, methods=["POST"], name="staff.critical.ack"),
         staff_route("/api/staff/hl7/{message_id}/reapply", hl7_reapply, methods=["POST"], name="staff.hl7.reapply"),
+        staff_route("/api/staff/hl7/{message_id}/reviewed", hl7_reviewed, methods=["POST"], name="staff.hl7.reviewed"),
+        staff_route(
+            "/api/staff/patients/merges/{merge_id}/undo", merge_undo, methods=["POST"], name="admin.merge.undo"
+        ),
         staff_route("/api/staff/break-glass", break_glass, methods=["POST"], name="staff.break_glass"),
     ]

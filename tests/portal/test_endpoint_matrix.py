@@ -58,6 +58,8 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "page.verify": ("GET", "/verify/00000000-0000-0000-0000-000000000000", None),
     "staff.critical.ack": ("POST", "/api/staff/critical/999999/ack", None),
     "staff.hl7.reapply": ("POST", "/api/staff/hl7/00000000-0000-0000-0000-000000000000/reapply", None),
+    "staff.hl7.reviewed": ("POST", "/api/staff/hl7/00000000-0000-0000-0000-000000000000/reviewed", None),
+    "admin.merge.undo": ("POST", "/api/staff/patients/merges/00000000-0000-0000-0000-000000000000/undo", None),
     "staff.break_glass": ("POST", "/api/staff/break-glass", {"json": {}}),
     "admin.alerts": ("GET", "/api/admin/alerts", None),
     "admin.dead_letters": ("GET", "/api/admin/dead-letters", None),

@@ -1,0 +1,165 @@
+"""Apply what a lab's own systems send about people and orders, through the domain's services:
+
+- ADT^A01/A04/A05/A28 register a patient, A08/A31 update one (by MRN and its assigning authority, PID-3; a known
+  MRN is updated, an unknown one registered, so the order of arrival does not matter); A40 merges the MRN in
+  MRG-1 into the one in PID-3 (or renumbers it, when PID-3 is new here);
+- ORM^O01 and OML^O21 place, cancel (CA) and change (XO) orders, their tests mapped through the catalogue by
+  LOINC or local code, the ordering doctor from ORC-12/OBR-16, tubes from SPM-2/OBR-3 once collected.
+
+What cannot be applied as sent is answered AE with the reason and where, and held in the review queue: an unknown
+test code (table 0357's 103, at OBR-4), an unknown MRN to merge (204), a line already collected (207). A doctor
+first seen here does not hold the order up: the order is placed, and the message waits in the review queue for a
+person to confirm the doctor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+from core.doctors import service as doctors
+from core.errors import Conflict, DomainError, DuplicateBarcode, InvalidInput, NotFound
+from core.hl7.ack import AckError
+from core.hl7.lis_read import OrderLine, PatientFields, Unusable, merged_away, order_lines, patient_of
+from core.hl7.parse import Header, Segments
+from core.identity import Actor, Role
+from core.orders import lis as orders
+from core.orders import store as order_store
+from core.patients import merge
+from core.patients import service as patients
+from core.patients.model import NewPatient, Sex
+from core.vault import Vault
+
+LIS = Actor("hl7:lis", Role.SYSTEM)
+REGISTER = frozenset({"A01", "A04", "A05", "A08", "A28", "A31"})
+TAKES = {"ADT": REGISTER | {"A40"}, "ORM": frozenset({"O01"}), "OML": frozenset({"O21"})}
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What applying one message did: its ACK code, the outcome stored with it, why (for an AE), the HL7 error,
+    and anything a person should look at although it was applied."""
+
+    code: str
+    outcome: str
+    detail: str | None = None
+    error: AckError | None = None
+    needs_review: str | None = None
+
+
+def takes(header: Header) -> bool:
+    return header.trigger in TAKES.get(header.message_type, frozenset())
+
+
+async def apply(conn: asyncpg.Connection, vault: Vault, header: Header, segs: Segments) -> Result:
+    """One message, in its own transaction (a savepoint when the caller holds one)."""
+    try:
+        async with conn.transaction():
+            if header.message_type == "ADT":
+                return await (_merge(conn, segs) if header.trigger == "A40" else _register(conn, vault, segs))
+            return await _orders(conn, vault, header, segs)
+    except Unusable as exc:
+        return Result("AE", "rejected:unusable", str(exc), AckError(exc.code, exc.location))
+    except NotFound as exc:
+        return Result("AE", "rejected:not_found", exc.message, AckError("204"))
+    except DuplicateBarcode as exc:
+        return Result("AE", "rejected:duplicate", exc.message, AckError("205"))
+    except (Conflict, InvalidInput) as exc:
+        return Result("AE", "rejected:conflict", exc.message, AckError("207"))
+    except DomainError as exc:
+        return Result("AE", "rejected:domain", str(exc), AckError("207"))
+
+
+def _new_patient(fields: PatientFields) -> NewPatient:
+    return NewPatient(
+        name=fields.name, sex=Sex(fields.sex), phone=fields.phone, date_of_birth=fields.date_of_birth,
+        address=fields.address, mrn=fields.mrn.id, mrn_authority=fields.mrn.authority,
+    )  # fmt: skip
+
+
+async def _register(conn: asyncpg.Connection, vault: Vault, segs: Segments) -> Result:
+    fields = patient_of(segs)
+    done = await patients.register_or_update(conn, vault, _new_patient(fields), actor=LIS, source="hl7")
+    review = "; ".join(done.problems) or None
+    return Result("AA", "patient.registered" if done.created else "patient.updated", needs_review=review)
+
+
+async def _merge(conn: asyncpg.Connection, segs: Segments) -> Result:
+    survivor = patient_of(segs).mrn
+    prior = merged_away(segs)
+    prior_id = await patients.find_by_mrn(conn, prior.authority, prior.id)
+    if prior_id is None:
+        raise Unusable(f"There is no patient {prior.id} to merge.", "204", "MRG^1^1")
+    survivor_id = await patients.find_by_mrn(conn, survivor.authority, survivor.id)
+    if survivor_id is None:  # a new number for a known person
+        await patients.change_mrn(conn, prior_id, survivor.authority, survivor.id, actor=LIS)
+        return Result("AA", "patient.renumbered")
+    if survivor_id == prior_id:
+        return Result("AA", "patient.merged")  # merged already: a repeat changes nothing
+    await merge.merge(conn, surviving_id=survivor_id, merged_id=prior_id, actor=LIS, source="hl7")
+    return Result("AA", "patient.merged")
+
+
+async def _orders(conn: asyncpg.Connection, vault: Vault, header: Header, segs: Segments) -> Result:
+    fields = patient_of(segs)
+    patient_id = await patients.find_by_mrn(conn, fields.mrn.authority, fields.mrn.id)
+    review: list[str] = []
+    if patient_id is None:
+        done = await patients.register_or_update(conn, vault, _new_patient(fields), actor=LIS, source="hl7")
+        patient_id, review = done.patient_id, list(done.problems)
+    lines = order_lines(segs)
+    mapped = await _map_tests(conn, lines)
+    doctor_id = doctor_name = None
+    doctor = next((ln.doctor for ln in lines if ln.doctor), None)
+    if doctor is not None:
+        row, new = await doctors.find_or_add(
+            conn, authority=doctor.authority, code=doctor.code, name=doctor.name, actor=LIS
+        )
+        doctor_id, doctor_name = row.id, row.name
+        if new or not row.verified:
+            review.append(f"ordering doctor {doctor.code} ({doctor.name}) is not confirmed yet")
+    centre = await order_store.lab_centre(conn, [c for c in (_location(segs), header.facility) if c])
+    if centre is None:
+        raise Conflict("No lab centre is set up to take orders.")
+    applied = 0
+    for requisition, group in _requisitions(lines).items():
+        await orders.apply(
+            conn, patient_id=patient_id, source=header.sender, requisition=requisition, centre_id=centre,
+            lines=[orders.LisLine(ln.control, ln.placer, mapped.get(n), ln.barcode, ln.collected_at)
+                   for n, ln in group],
+            doctor_id=doctor_id, doctor_name=doctor_name, actor=LIS,
+        )  # fmt: skip
+        applied += 1
+    return Result("AA", "order.applied", needs_review="; ".join(review) or None)
+
+
+def _location(segs: Segments) -> str:
+    return segs.f(segs.first("ORC"), 13) or segs.f(segs.first("PV1"), 3)
+
+
+def _requisitions(lines: list[OrderLine]) -> dict[str, list[tuple[int, OrderLine]]]:
+    """Lines by requisition: ORC-4 (placer group) when sent, else the message's first line number."""
+    first = lines[0].group or lines[0].placer
+    out: dict[str, list[tuple[int, OrderLine]]] = {}
+    for n, line in enumerate(lines, start=1):
+        out.setdefault(line.group or first, []).append((n, line))
+    return out
+
+
+async def _map_tests(conn: asyncpg.Connection, lines: list[OrderLine]) -> dict[int, str]:
+    """Line number -> our test code, by OBR-4's code or its alternate; an unknown one refuses the message."""
+    pairs = [(ln.test_system or "L", ln.test_code) for ln in lines if ln.test_code]
+    pairs += [(ln.alt_system or "L", ln.alt_code) for ln in lines if ln.alt_code]
+    known = await order_store.test_codes(conn, pairs)
+    mapped: dict[int, str] = {}
+    for n, ln in enumerate(lines, start=1):
+        code = known.get((ln.test_system or "L", ln.test_code)) or known.get((ln.alt_system or "L", ln.alt_code))
+        if code:
+            mapped[n] = code
+        elif ln.test_code or ln.control != "CA":
+            said = "^".join(p for p in (ln.test_code, ln.test_text, ln.test_system) if p)
+            raise Unusable(
+                f"Unknown test code {said} (OBR-4, line {n}): add it to the test codes, then re-apply.", "103",
+                f"OBR^{n}^4",
+            )  # fmt: skip
+    return mapped

@@ -1,0 +1,143 @@
+"""Orders from the lab's own systems (HL7 ORM^O01 / OML^O21), by order control code: NW places an order (or adds
+its lines to one already placed: a repeat changes nothing), CA cancels a line before its specimen is collected, XO
+changes a line's test or its ordering doctor. An order is the requisition (ORC-4, else its first line's ORC-2)
+from one sender; each line is one test. A line whose specimen the message reports collected (a barcode and a
+collection time) brings its tube, registered as collected. Every change is audited."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from core import audit
+from core.errors import Conflict, InvalidInput, NotFound
+from core.identity import Actor
+from core.orders import store
+from core.samples import service as samples
+from core.samples.model import SampleState, normalize_barcode
+
+
+@dataclass(frozen=True, slots=True)
+class LisLine:
+    """One line as the order service needs it: our test code, already mapped from the sender's."""
+
+    control: str  # NW, CA, XO
+    placer_line: str
+    test_code: str | None  # None for a cancel that names no test
+    barcode: str
+    collected_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    order_id: str
+    placed: bool  # a new order
+    tubes: tuple[str, ...]  # barcodes registered by this message
+    cancelled: int = 0
+    changed: int = 0
+
+
+async def apply(
+    conn: asyncpg.Connection,
+    *,
+    patient_id: str,
+    source: str,
+    requisition: str,
+    centre_id: str,
+    lines: list[LisLine],
+    doctor_id: str | None,
+    doctor_name: str | None,
+    actor: Actor,
+) -> Applied:
+    """Apply one message's lines (all of one requisition) in one transaction."""
+    async with conn.transaction():
+        order = await store.by_placer(conn, source, requisition, lock=True)
+        placed = False
+        if order is None:
+            if not any(line.control == "NW" for line in lines):
+                raise NotFound(f"No order {requisition} from this sender to cancel or change.")
+            order_id = str(uuid.uuid4())
+            collect_at = min((ln.collected_at for ln in lines if ln.collected_at), default=None)
+            await store.insert_placed(
+                conn, order_id=order_id, patient_id=patient_id, centre_id=centre_id, source=source,
+                placer_number=requisition, doctor_id=doctor_id, referring_doctor=doctor_name, collect_at=collect_at,
+                created_by=actor.id,
+            )  # fmt: skip
+            order, placed = store.PlacedOrder(order_id, patient_id, centre_id, "active"), True
+        elif order.patient_id != patient_id:
+            raise Conflict(f"Order {requisition} belongs to another patient; it was not changed.")
+        cancelled = changed = 0
+        for line in lines:
+            if line.control == "NW" and line.test_code:
+                await store.upsert_lines(conn, order.id, [(line.test_code, line.placer_line)])
+            elif line.control == "CA":
+                cancelled += await _cancel(conn, order.id, line.placer_line)
+            elif line.control == "XO" and line.test_code:
+                await _refuse_if_collected(conn, order.id, line.placer_line, "change")
+                await store.change_line_test(conn, order.id, line.placer_line, line.test_code)
+                changed += 1
+        if doctor_id and not placed:
+            await store.set_doctor(conn, order.id, doctor_id, doctor_name)
+        remaining = [ln for ln in await store.lines(conn, order.id) if ln.status == "ordered"]
+        if not remaining and order.status == "active":
+            await store.set_status(conn, order.id, "cancelled")
+        elif remaining and order.status == "cancelled":
+            await store.set_status(conn, order.id, "active")
+        tubes = await _tubes(conn, order.id, centre_id, lines, remaining, actor)
+        await audit.append(
+            conn, actor=actor, action="order.place" if placed else "order.update", entity_type="order",
+            entity_id=order.id, patient_id=patient_id,
+            summary={"source": source, "requisition": requisition, "tests": sorted(ln.test_code for ln in remaining),
+                     "cancelled": cancelled, "changed": changed, "tubes": len(tubes)},
+        )  # fmt: skip
+    return Applied(order.id, placed, tuple(tubes), cancelled, changed)
+
+
+async def _cancel(conn: asyncpg.Connection, order_id: str, placer_line: str) -> int:
+    await _refuse_if_collected(conn, order_id, placer_line, "cancel")
+    return await store.set_line_status(conn, order_id, placer_line, "cancelled")
+
+
+async def _refuse_if_collected(conn: asyncpg.Connection, order_id: str, placer_line: str, what: str) -> None:
+    """A line whose tube is already collected is cancelled or changed at the lab, not by a message."""
+    line = next((ln for ln in await store.lines(conn, order_id) if ln.placer_line == placer_line), None)
+    if line is None:
+        raise NotFound(f"No line {placer_line} on this order to {what}.")
+    taken = [t for t in await samples.tubes_of_order(conn, order_id)
+             if t.sample_type == line.sample_type and t.state is not SampleState.REJECTED]  # fmt: skip
+    if taken:
+        raise Conflict(
+            f"Line {placer_line} cannot be {what}d by message: its specimen {taken[0].barcode} is collected."
+        )
+
+
+async def _tubes(
+    conn: asyncpg.Connection,
+    order_id: str,
+    centre_id: str,
+    lines: list[LisLine],
+    remaining: list[store.Line],
+    actor: Actor,
+) -> list[str]:
+    """Register each tube the message reports collected (a barcode with a collection time) that is not here yet."""
+    types = {ln.test_code: ln.sample_type for ln in remaining}
+    have = {t.barcode for t in await samples.tubes_of_order(conn, order_id)}
+    made: list[str] = []
+    for line in lines:
+        if line.control == "CA" or not (line.barcode and line.collected_at and line.test_code in types):
+            continue
+        try:
+            code = normalize_barcode(line.barcode)
+        except InvalidInput as exc:
+            raise InvalidInput("barcode", f"Specimen id {line.barcode!r}: {exc}") from exc
+        if code in have or code in made:
+            continue
+        sample_type = types[line.test_code or ""]
+        await samples.register(
+            conn, order_id=order_id, barcode=line.barcode, sample_type=sample_type, actor=actor, centre_id=centre_id
+        )
+        made.append(code)
+    return made
