@@ -43,6 +43,8 @@ ACTIONS: dict[str, frozenset[Role]] = {
     # the LIS too (Role.SYSTEM, over HL7): an order whose specimen it reports collected brings its tube
     "sample.register": frozenset({Role.PHLEBOTOMIST, Role.LAB_TECHNICIAN, Role.ADMIN, Role.SYSTEM}),
     "scan.review": frozenset({Role.LAB_TECHNICIAN, Role.PATHOLOGIST, Role.ADMIN}),
+    # the collection centre: register a walk-in, find them, order, give tubes barcodes and print labels
+    "collection.desk": frozenset({Role.PHLEBOTOMIST, Role.LAB_TECHNICIAN, Role.SUPPORT, Role.ADMIN}),
 }
 
 
@@ -73,6 +75,11 @@ ENDPOINTS: dict[str, str] = {
     "staff.critical.ack": "critical.acknowledge",
     "staff.hl7.reapply": "scan.review",
     "staff.hl7.reviewed": "scan.review",
+    "staff.patients.register": "collection.desk",
+    "staff.patients.find": "collection.desk",
+    "staff.orders.place": "collection.desk",
+    "staff.orders.tubes": "sample.register",
+    "staff.orders.labels": "collection.desk",
     "admin.merge.undo": "admin.patients",
     "staff.break_glass": "patient.break_glass",
     "admin.alerts": "admin.alerts",

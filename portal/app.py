@@ -16,7 +16,7 @@ from core import permissions
 from core.config import Settings, load_settings
 from core.notify import Notifier
 from portal import booking_page, consult_booking_page, consult_pages, oidc, openapi, pages, ratelimits, triage_page
-from portal.api import admin, health, patient, staff, triage
+from portal.api import admin, collection, health, patient, staff, triage
 from portal.errors import EXCEPTION_HANDLERS
 from portal.http import RequestIdMiddleware
 from portal.input_guard import InputGuardMiddleware
@@ -36,6 +36,7 @@ def _routes() -> list[BaseRoute]:
         *health.routes(),
         *openapi.routes(),
         *staff.routes(),
+        *collection.routes(),
         *admin.routes(),
         *oidc.routes(),
         *patient.routes(),

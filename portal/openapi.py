@@ -73,6 +73,7 @@ def _query(name: str, description: str, schema: dict[str, Any] | None = None) ->
 
 
 _S = {"type": "string"}
+_A = {"type": "array", "items": {"type": "string"}}
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "labpulse JSON API", "version": "1"},
@@ -140,6 +141,32 @@ DOCUMENT: dict[str, Any] = {
         },
         "/api/staff/hl7/{message_id}/reapply": {
             "post": _op("Apply a held HL7 message again", params=[_path("message_id", "uuid")])
+        },
+        "/api/staff/patients": {
+            "post": _op(
+                "Register a walk-in patient",
+                ok=201,
+                body=_body(["name", "sex"], {"name": _S, "sex": _S, "date_of_birth": _S, "phone": _S, "address": _S}),
+            ),
+            "get": _op(
+                "Find patients by phone or MRN (each record read is audited)",
+                params=[_query("phone", "a phone number"), _query("mrn", "a medical record number")],
+            ),
+        },
+        "/api/staff/orders": {
+            "post": _op(
+                "Place an order from the catalogue",
+                ok=201,
+                body=_body(["patient_id", "centre_id", "tests"], {"patient_id": _S, "centre_id": _S, "tests": _A}),
+            )
+        },
+        "/api/staff/orders/{order_id}/tubes": {
+            "post": _op("Give the order's tubes barcodes (collected now)", ok=201, params=[_path("order_id", "uuid")])
+        },
+        "/api/staff/orders/{order_id}/labels.pdf": {
+            "get": _op(
+                "Tube labels for a label printer (PDF)", params=[_path("order_id", "uuid")], ok_type="application/pdf"
+            )
         },
         "/api/staff/hl7/{message_id}/reviewed": {
             "post": _op("Mark a message in the HL7 review queue as seen", params=[_path("message_id", "uuid")])

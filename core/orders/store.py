@@ -182,11 +182,12 @@ class Line:
     placer_line: str | None
     status: str
     sample_type: str
+    name: str = ""
 
 
 async def lines(conn: asyncpg.Connection, order_id: str) -> list[Line]:
     rows = await conn.fetch(
-        """SELECT ot.test_code, ot.placer_line, ot.status, c.sample_type FROM order_tests ot
+        """SELECT ot.test_code, ot.placer_line, ot.status, c.sample_type, c.name FROM order_tests ot
            JOIN test_catalogue c ON c.code = ot.test_code WHERE ot.order_id = $1 ORDER BY ot.test_code""",
         order_id,
     )
@@ -225,3 +226,10 @@ async def set_doctor(conn: asyncpg.Connection, order_id: str, doctor_id: str | N
         doctor_id,
         name,
     )
+
+
+async def get(conn: asyncpg.Connection, order_id: str) -> PlacedOrder | None:
+    row = await conn.fetchrow(
+        "SELECT id::text, patient_id::text, centre_id, status FROM orders WHERE id = $1", order_id
+    )
+    return PlacedOrder(**dict(row)) if row else None

@@ -56,6 +56,11 @@ async def list_for_order(conn: asyncpg.Connection, order_id: str) -> list[Sample
     return [_sample(r) for r in rows]
 
 
+async def next_barcode(conn: asyncpg.Connection) -> str:
+    code: str = await conn.fetchval("SELECT 'LPT' || lpad(nextval('tube_barcode_seq')::text, 8, '0')")
+    return code
+
+
 async def insert(
     conn: asyncpg.Connection,
     *,
