@@ -80,6 +80,7 @@ ENDPOINTS: dict[str, str] = {
     "staff.orders.place": "collection.desk",
     "staff.orders.tubes": "sample.register",
     "staff.orders.labels": "collection.desk",
+    "staff.bookings.collect": "sample.register",
     "admin.merge.undo": "admin.patients",
     "staff.break_glass": "patient.break_glass",
     "admin.alerts": "admin.alerts",

@@ -163,6 +163,14 @@ DOCUMENT: dict[str, Any] = {
         "/api/staff/orders/{order_id}/tubes": {
             "post": _op("Give the order's tubes barcodes (collected now)", ok=201, params=[_path("order_id", "uuid")])
         },
+        "/api/staff/bookings/{ref}/collect": {
+            "post": _op(
+                "A home collection becomes an order with the scanned tubes",
+                ok=201,
+                params=[_path("ref", "the booking number")],
+                body=_body(["patient_id", "tubes"], {"patient_id": _S, "tubes": {"type": "array", "items": _ANY}}),
+            )
+        },
         "/api/staff/orders/{order_id}/labels.pdf": {
             "get": _op(
                 "Tube labels for a label printer (PDF)", params=[_path("order_id", "uuid")], ok_type="application/pdf"

@@ -18,6 +18,9 @@ from core.identity import Actor, RequestMeta, Role
 from core.ids import is_uuid
 from core.jobs import queue as jobs
 from core.labtime import LAB_TZ
+from core.orders import service as orders
+from core.patients import service as patients
+from core.samples import service as samples
 from core.vault import Vault
 
 REMINDER_JOB = "booking.remind"
@@ -235,3 +238,69 @@ async def reschedule(
         )
     out = [b for b in await upcoming(conn, phone_lookup, now) if b.id == booking_id]
     return out[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Collected:
+    order_id: str
+    barcodes: tuple[str, ...]
+
+
+async def collect(
+    conn: asyncpg.Connection,
+    *,
+    ref: str,
+    patient_id: str,
+    tubes: list[tuple[str, str]],
+    actor: Actor,
+    meta: RequestMeta | None = None,
+) -> Collected:
+    """The phlebotomist at the door scans the tubes: the booking becomes an order of its tests for the patient
+    (who must be on the booking's phone: a family member is registered with it first), each scanned tube is
+    registered collected against it, and the booking is marked collected. ``tubes`` are (barcode, sample type);
+    every sample type the tests need must be there. Scanning again returns what the first scan made."""
+    async with conn.transaction():
+        row = await conn.fetchrow(
+            """SELECT b.id::text, b.phone_lookup, b.tests, b.status, b.order_id::text, s.centre_id
+               FROM bookings b JOIN slots s ON s.id = b.slot_id WHERE b.ref = $1 FOR UPDATE OF b""",
+            ref.strip().upper()[:20],
+        )
+        if row is None:
+            raise NotFound("There is no booking with that number.")
+        if row["status"] == "collected":
+            return Collected(
+                row["order_id"], tuple(t.barcode for t in await samples.tubes_of_order(conn, row["order_id"]))
+            )
+        if row["status"] != "booked":
+            raise InvalidInput("ref", "This booking was cancelled.")
+        if patient_id not in await patients.ids_for_lookup(conn, bytes.fromhex(row["phone_lookup"])):
+            raise InvalidInput(
+                "patient_id", "This patient is not on the booking's phone number; register them with it first."
+            )
+        order = await orders.place(
+            conn,
+            patient_id=patient_id,
+            centre_id=row["centre_id"],
+            test_codes=list(row["tests"]),
+            actor=actor,
+            meta=meta,
+        )
+        scanned = {sample_type: barcode for barcode, sample_type in tubes}
+        missing = sorted(set(order.sample_types()) - set(scanned))
+        if missing:
+            raise InvalidInput("tubes", f"Scan a tube for each of: {', '.join(missing)}.")
+        made = [
+            (await samples.register(conn, order_id=order.id, barcode=scanned[t], sample_type=t, actor=actor,
+                                    centre_id=row["centre_id"], meta=meta)).barcode
+            for t in order.sample_types()
+        ]  # fmt: skip
+        await conn.execute(
+            "UPDATE bookings SET status = 'collected', order_id = $2, updated_at = now() WHERE id = $1",
+            row["id"],
+            order.id,
+        )
+        await audit.append(
+            conn, actor=actor, action="booking.collect", entity_type="booking", entity_id=row["id"],
+            patient_id=patient_id, summary={"order_id": order.id, "tubes": len(made)}, meta=meta,
+        )  # fmt: skip
+    return Collected(order.id, tuple(made))

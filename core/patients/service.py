@@ -168,3 +168,8 @@ async def change_mrn(conn: asyncpg.Connection, patient_id: str, authority: str, 
 async def merged_into(conn: asyncpg.Connection, patient_id: str) -> list[str]:
     """The records merged into this patient (their audit rows, say, are this patient's too)."""
     return await store.merged_ids(conn, patient_id) if is_uuid(patient_id) else []
+
+
+async def ids_for_lookup(conn: asyncpg.Connection, phone_lookup: bytes) -> list[str]:
+    """Every patient whose phone has this keyed hash (a booking keeps only the hash)."""
+    return await store.ids_by_phone_lookup(conn, phone_lookup)

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from core import access
+from core.booking import service as booking
 from core.errors import InvalidInput
 from core.labtime import LAB_TZ
 from core.orders import collection
@@ -111,6 +112,21 @@ async def tube_labels(request: Request, member: StaffMember) -> Response:
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": 'inline; filename="labels.pdf"'})
 
 
+async def collect_booking(request: Request, member: StaffMember) -> Response:
+    """At the door: the booking becomes an order with the scanned tubes."""
+    data = await read_json(request)
+    raw = data.get("tubes")
+    if not isinstance(raw, list) or not raw or len(raw) > 10 or not all(isinstance(t, dict) for t in raw):
+        raise InvalidInput("tubes", '\'tubes\' is a list of {"barcode", "sample_type"}, one per tube scanned.')
+    tubes = [(field_str(t, "barcode", max_len=64) or "", field_str(t, "sample_type", max_len=40) or "") for t in raw]
+    async with request.state.pool.acquire() as conn:
+        done = await booking.collect(
+            conn, ref=request.path_params["ref"], patient_id=field_str(data, "patient_id", max_len=40) or "",
+            tubes=tubes, actor=member.actor, meta=request_meta(request),
+        )  # fmt: skip
+    return JSONResponse({"order_id": done.order_id, "tubes": list(done.barcodes)}, status_code=201)
+
+
 def routes() -> list[Route]:
     return [
         staff_route("/api/staff/patients", register_patient, methods=["POST"], name="staff.patients.register"),
@@ -119,5 +135,8 @@ def routes() -> list[Route]:
         staff_route("/api/staff/orders/{order_id}/tubes", add_tubes, methods=["POST"], name="staff.orders.tubes"),
         staff_route(
             "/api/staff/orders/{order_id}/labels.pdf", tube_labels, methods=["GET"], name="staff.orders.labels"
+        ),
+        staff_route(
+            "/api/staff/bookings/{ref}/collect", collect_booking, methods=["POST"], name="staff.bookings.collect"
         ),
     ]

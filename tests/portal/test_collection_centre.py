@@ -11,9 +11,12 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from core.booking import catalogue, slots
+from core.booking import service as booking
 from core.identity import Role
 from core.vault import Vault
-from tests.support.factories import ensure_centres
+from tests.support.days import first_full_day
+from tests.support.factories import ensure_centres, make_patient
 
 
 def auth(token: str) -> dict[str, str]:
@@ -76,3 +79,41 @@ async def test_walk_in_to_labelled_tubes(
     assert "tube labels" in [r["purpose"] for r in reads]
     none = await client.get("/api/staff/patients", headers=h, params={"phone": "+91 98765 43210", "mrn": "x"})
     assert none.status_code == 422
+
+
+async def test_a_home_collection_becomes_an_order_with_the_scanned_tubes(
+    client: httpx.AsyncClient,
+    staff_token,
+    pool: asyncpg.Pool,
+    vault: Vault,  # type: ignore[no-untyped-def]
+) -> None:
+    phone = "+919822233344"
+    async with pool.acquire() as conn:
+        await ensure_centres(conn)
+        await conn.execute("INSERT INTO served_pincodes VALUES ('400050', 'CC-1', 'Bandra West')")
+        await slots.ensure(conn, first_full_day())
+        slot = await conn.fetchval("SELECT id FROM slots WHERE kind = 'home' ORDER BY starts_at LIMIT 1")
+        basic = [i for i in await catalogue.items(conn) if i.code == "PKG-BASIC"]  # CBC, FBS, URINE
+        booked = await booking.book(conn, vault, phone=phone, slot_id=slot, chosen=basic, channel="whatsapp",
+                                    pincode="400050", address="Flat 4, Sea View")  # fmt: skip
+        mother = await make_patient(conn, vault, phone=phone, name="Lata Home")
+        stranger = await make_patient(conn, vault, name="Not On The Phone")
+    h = auth(await staff_token(Role.PHLEBOTOMIST))
+    url = f"/api/staff/bookings/{booked.ref}/collect"
+    tubes = [{"barcode": "HOME-EDTA-01", "sample_type": "whole_blood_edta"},
+             {"barcode": "HOME-FLUO-01", "sample_type": "fluoride_plasma"}]  # fmt: skip
+    short = await client.post(url, headers=h, json={"patient_id": mother.id, "tubes": tubes})
+    assert short.status_code == 422 and "urine" in short.json()["message"], short.text  # all or nothing
+    tubes.append({"barcode": "HOME-URIN-01", "sample_type": "urine"})
+    wrong = await client.post(url, headers=h, json={"patient_id": stranger.id, "tubes": tubes})
+    assert wrong.status_code == 422 and wrong.json()["field"] == "patient_id"
+    done = await client.post(url, headers=h, json={"patient_id": mother.id, "tubes": tubes})
+    assert done.status_code == 201, done.text
+    assert sorted(done.json()["tubes"]) == ["HOME-EDTA-01", "HOME-FLUO-01", "HOME-URIN-01"]
+    again = await client.post(url, headers=h, json={"patient_id": mother.id, "tubes": tubes})  # scanned twice
+    assert again.json()["order_id"] == done.json()["order_id"]
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT status FROM bookings") == "collected"
+        assert await conn.fetchval("SELECT count(*) FROM orders WHERE patient_id = $1", mother.id) == 1
+        states = await conn.fetch("SELECT state, centre_id FROM samples WHERE patient_id = $1", mother.id)
+        assert {(r["state"], r["centre_id"]) for r in states} == {("collected", "CC-1")}

@@ -64,6 +64,7 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "staff.orders.place": ("POST", "/api/staff/orders", {"json": {}}),
     "staff.orders.tubes": ("POST", "/api/staff/orders/00000000-0000-0000-0000-000000000000/tubes", None),
     "staff.orders.labels": ("GET", "/api/staff/orders/00000000-0000-0000-0000-000000000000/labels.pdf", None),
+    "staff.bookings.collect": ("POST", "/api/staff/bookings/B000000/collect", {"json": {}}),
     "admin.merge.undo": ("POST", "/api/staff/patients/merges/00000000-0000-0000-0000-000000000000/undo", None),
     "staff.break_glass": ("POST", "/api/staff/break-glass", {"json": {}}),
     "admin.alerts": ("GET", "/api/admin/alerts", None),
