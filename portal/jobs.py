@@ -15,7 +15,7 @@ from core import once
 from core.booking import reminders, slots
 from core.booking.service import REMINDER_JOB
 from core.config import Settings
-from core.hl7 import intake
+from core.hl7 import intake, outbound
 from core.jobs import runner
 from core.labtime import LAB_TZ
 from core.notify import Notifier
@@ -73,7 +73,11 @@ def handlers(
         codes = [str(c) for c in payload["codes"]]
         await consult_messages.tests(pool, vault, notifiers, str(payload["consult_id"]), codes, settings.link_base())
 
-    return {RENDER_JOB: render_report, render.DELIVER_JOB: deliver_notice, REMINDER_JOB: remind,
+    async def send_results(payload: dict[str, Any]) -> None:
+        await outbound.send(pool, vault, int(payload["outbound_id"]))
+
+    return {RENDER_JOB: render_report, outbound.SEND_JOB: send_results, render.DELIVER_JOB: deliver_notice,
+            REMINDER_JOB: remind,
             consults.REMINDER_JOB: consult_remind, consults.TESTS_JOB: consult_tests,
             consults.LINKS_JOB: consult_links}  # fmt: skip
 
@@ -89,6 +93,8 @@ async def sweep(pool: asyncpg.Pool, stop: asyncio.Event, beat: Beat = lambda: No
         async with pool.acquire() as conn:
             if n := await render.pending(conn):
                 log.info("re-queued %d report job(s) that had none", n)
+            if n := await outbound.pending(conn):
+                log.info("re-queued %d outbound result message(s) that had no job", n)
             if n := await intake.complete_ready(conn):
                 log.info("completed %d tube(s) whose results arrived together", n)
             await once.purge(conn)

@@ -22,6 +22,7 @@ import asyncpg
 from core import audit, outbox
 from core.crypto import DecryptionError
 from core.db.owned import PatientRows
+from core.hl7 import outbound
 from core.identity import Actor, Role
 from core.jobs import queue as jobs
 from core.jobs.runner import Permanent
@@ -92,6 +93,7 @@ async def render(pool: asyncpg.Pool, vault: Vault, store: FileStore, report_id: 
         )
         if purpose is not None:
             await _queue_notices(conn, report_id, patient_id, purpose)
+            await outbound.queue(conn, report_id)  # the ordering doctor's system and the LIS, if they take results
         await audit.append(
             conn,
             actor=WORKER,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -200,3 +201,33 @@ async def verification(
         "version": row["version"],
         "hash": bytes(row["content_hash"]).hex(),
     }
+
+
+@dataclass(frozen=True, slots=True)
+class Released:
+    """A released report as other systems receive it: its signed content and where it came from."""
+
+    report_id: str
+    version: int
+    content: dict[str, Any]
+    patient_id: str
+    barcode: str
+    collected_at: datetime
+    placer_number: str | None
+    test_codes: tuple[str, ...]
+
+
+async def released(conn: asyncpg.Connection, vault: Vault, report_id: str) -> Released | None:
+    """The signed content of a report with its tube and order (None when there is no such report)."""
+    row = await conn.fetchrow(
+        """SELECT r.id::text, r.version, r.content_enc, s.patient_id::text, s.barcode, s.collected_at,
+                  o.placer_number, array(SELECT ot.test_code FROM order_tests ot
+                                        WHERE ot.order_id = o.id AND ot.status = 'ordered' ORDER BY 1) AS tests
+           FROM reports r JOIN samples s ON s.id = r.sample_id JOIN orders o ON o.id = s.order_id WHERE r.id = $1""",
+        report_id,
+    )
+    if row is None:
+        return None
+    content = json.loads(vault.open("reports", "content", row["id"], row["content_enc"]) or "{}")
+    return Released(row["id"], row["version"], content, row["patient_id"], row["barcode"], row["collected_at"],
+                    row["placer_number"], tuple(row["tests"]))  # fmt: skip

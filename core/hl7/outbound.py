@@ -1,0 +1,172 @@
+"""Results out: a released report goes, as an ORU^R01 over MLLP, to the system of the doctor who ordered it (their
+``destination_id``) and to the LIS the order came from (a destination's ``order_source``).
+
+``queue`` runs in the release's own transaction: one ``hl7_outbound`` row per report version and destination, and
+its job. ``send`` (the worker's job) builds the message from the signed report content, sends it and checks the
+ACK: AA marks it sent; AR is final (dead letter and an alert); no answer, another message's answer or AE are
+tried again with backoff (``core.jobs.runner``), and after the last try the dead letter and the alert follow.
+Each row has one control id for life (MSH-10), so a message resent after a crash between the receiver's ACK and
+our commit is a duplicate the receiver recognises (as our own intake does): once per report version."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from core import audit
+from core.hl7 import mllp_client
+from core.hl7.ack import escape
+from core.identity import Actor, Role
+from core.jobs import queue as jobs
+from core.jobs.runner import Permanent
+from core.labtime import LAB_TZ
+from core.patients import service as patients
+from core.reports import service as reports
+from core.vault import Vault
+
+SEND_JOB = "hl7.send_oru"
+SENDER = Actor("hl7:outbound", Role.SYSTEM)
+
+
+class NotAccepted(Exception):
+    """The destination answered AE: it understood and could not take it now; worth another try."""
+
+
+def control_id(report_id: str, destination_id: str) -> str:
+    return "LPO" + hashlib.sha256(f"{report_id}/{destination_id}".encode()).hexdigest()[:16].upper()
+
+
+async def queue(conn: asyncpg.Connection, report_id: str) -> int:
+    """In the caller's transaction: a row and a job for each active destination of this report's order."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT d.id FROM reports r JOIN samples s ON s.id = r.sample_id JOIN orders o ON o.id = s.order_id
+           LEFT JOIN doctors doc ON doc.id = o.doctor_id
+           JOIN hl7_destinations d ON d.active AND (d.id = doc.destination_id OR d.order_source = o.source)
+           WHERE r.id = $1""",
+        report_id,
+    )
+    added = 0
+    for r in rows:
+        oid = await conn.fetchval(
+            """INSERT INTO hl7_outbound (report_id, destination_id, control_id) VALUES ($1, $2, $3)
+               ON CONFLICT (report_id, destination_id) DO NOTHING RETURNING id""",
+            report_id,
+            r["id"],
+            control_id(report_id, r["id"]),
+        )
+        if oid is not None:
+            added += await jobs.enqueue(conn, SEND_JOB, {"outbound_id": oid}, key=f"oru:{oid}")
+    return added
+
+
+async def pending(conn: asyncpg.Connection, *, older_than_seconds: int = 300) -> int:
+    """Queue again any message still pending with no job (a job lost at shutdown); the worker's sweep calls it."""
+    added = 0
+    async with conn.transaction():
+        for r in await conn.fetch(
+            """SELECT id FROM hl7_outbound o WHERE status = 'pending' AND updated_at < now() - make_interval(secs => $1)
+               AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.requeued_at IS NULL
+                               AND d.payload ->> 'outbound_id' = o.id::text)
+               ORDER BY id LIMIT 1000""",
+            older_than_seconds,
+        ):
+            added += await jobs.enqueue(conn, SEND_JOB, {"outbound_id": r["id"]}, key=f"oru:{r['id']}")
+    return added
+
+
+async def send(pool: asyncpg.Pool, vault: Vault, outbound_id: int, *, wait: float = 10.0) -> bool:
+    """Send one message; False when it was sent already (nothing happens then)."""
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(
+            """UPDATE hl7_outbound o SET attempts = attempts + 1, updated_at = now() FROM hl7_destinations d
+               WHERE o.id = $1 AND d.id = o.destination_id
+               RETURNING o.status, o.report_id::text, o.control_id, o.attempts, d.host, d.port, d.receiving_app,
+                         d.receiving_facility, d.id AS destination""",
+            outbound_id,
+        )
+        if row is None:
+            raise Permanent("the message to send does not exist")
+        if row["status"] != "pending":
+            return False
+        report = await reports.released(conn, vault, row["report_id"])
+        if report is None:
+            raise Permanent("the report to send does not exist")
+        person = await patients.read(conn, vault, report.patient_id, actor=SENDER, purpose="results to the doctor")
+        identity = await patients.identity(conn, report.patient_id)
+    message = oru(report, person, identity, row["control_id"], row["receiving_app"], row["receiving_facility"])
+    ack = await mllp_client.send(row["host"], row["port"], message, row["control_id"], wait=wait)
+    accepted = ack.code in ("AA", "CA")
+    status = "sent" if accepted else "refused" if ack.code in ("AR", "CR") else "pending"
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            """UPDATE hl7_outbound SET status = $2, ack_code = $3, ack_text = $4, updated_at = now(),
+                      sent_at = CASE WHEN $2 = 'sent' THEN now() END WHERE id = $1 AND status = 'pending'""",
+            outbound_id, status, ack.code, ack.text[:200] or None,
+        )  # fmt: skip
+        await audit.append(
+            conn, actor=SENDER, action="hl7.send", entity_type="hl7_outbound", entity_id=str(outbound_id),
+            patient_id=report.patient_id, outcome=ack.code,
+            summary={"destination": row["destination"], "report_id": report.report_id, "version": report.version},
+        )  # fmt: skip
+    if status == "refused":
+        raise Permanent(f"the destination refused the message ({ack.code})")
+    if status == "pending":
+        raise NotAccepted(f"the destination could not take the message now ({ack.code})")
+    return True
+
+
+_NUMBER = re.compile(r"^(<=|>=|<|>)?\s*(-?\d+(?:\.\d+)?)$")
+
+
+def _typed(value: str) -> tuple[str, str]:
+    """A result's value with its HL7 type: NM for a number, SN for one with a comparator (<^0.1), ST for text."""
+    m = _NUMBER.match(value.strip())
+    if m is None:
+        return escape(value), "ST"
+    return (f"{m.group(1)}^{m.group(2)}", "SN") if m.group(1) else (m.group(2), "NM")
+
+
+def _ts(at: datetime) -> str:
+    return at.astimezone(LAB_TZ).strftime("%Y%m%d%H%M%S%z")
+
+
+def oru(
+    report: reports.Released,
+    person: Any,
+    identity: tuple[str, str],
+    control: str,
+    receiving_app: str,
+    receiving_facility: str,
+) -> str:
+    """The ORU^R01 (v2.5.1) of a released report: its patient (MRN with its assigning authority), the order and
+    tube, and one OBX per result as the pathologist signed it (final, or corrected for a later version)."""
+    mrn, authority = identity
+    status = "F" if report.version == 1 else "C"
+    words = person.name.split()
+    family, given = (words[-1], " ".join(words[:-1])) if len(words) > 1 else (person.name, "")
+    sex = {"female": "F", "male": "M", "other": "O"}.get(person.sex.value, "U")
+    born = person.date_of_birth.strftime("%Y%m%d") if person.date_of_birth else ""
+    placer = escape(report.placer_number or "")
+    tests = "~".join(escape(code) for code in report.test_codes)
+    now = datetime.now(UTC)
+    segments = [
+        "|".join(["MSH", "^~\\&", "LABPULSE", "LAB", escape(receiving_app), escape(receiving_facility), _ts(now), "",
+                  "ORU^R01^ORU_R01", control, "P", "2.5.1"]),
+        "|".join(["PID", "1", "", f"{escape(mrn)}^^^{escape(authority or 'LABPULSE')}^MR", "",
+                  f"{escape(family)}^{escape(given)}", "", born, sex]),
+        "|".join(["ORC", "RE", placer, escape(report.barcode)]),
+        "|".join(["OBR", "1", placer, escape(report.barcode), tests, "", "", _ts(report.collected_at), *[""] * 14,
+                  _ts(now), "", "", status]),
+    ]  # fmt: skip
+    for n, t in enumerate(report.content.get("tests", []), start=1):
+        value, kind = _typed(str(t.get("value") or ""))
+        segments.append("|".join([
+            "OBX", str(n), kind, f"{escape(str(t.get('code') or ''))}^{escape(str(t.get('name') or ''))}^LN", "",
+            value, escape(str(t.get("unit") or "")), escape(str(t.get("range") or "")),
+            escape(str(t.get("flag") or "")), "", "", status,
+        ]))  # fmt: skip
+    return "\r".join(segments) + "\r"
