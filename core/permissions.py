@@ -37,7 +37,7 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "critical.acknowledge": frozenset({Role.DOCTOR, Role.PATHOLOGIST, Role.ADMIN}),
     "report.issue": frozenset({Role.PATHOLOGIST, Role.ADMIN}),
     "admin.audit": frozenset({Role.ADMIN}),
-    "admin.patients": frozenset({Role.ADMIN}),  # undo a merge of two patient records
+    "admin.patients": frozenset({Role.ADMIN}),  # undo a merge; doctors and where results go out to
     "sample.scan": frozenset().union(*TRANSITION_ROLES.values()),
     "sample.read": frozenset({Role.PHLEBOTOMIST, Role.LAB_TECHNICIAN, Role.PATHOLOGIST, Role.SUPPORT, Role.ADMIN}),
     # the LIS too (Role.SYSTEM, over HL7): an order whose specimen it reports collected brings its tube
@@ -82,6 +82,10 @@ ENDPOINTS: dict[str, str] = {
     "staff.orders.labels": "collection.desk",
     "staff.bookings.collect": "sample.register",
     "admin.merge.undo": "admin.patients",
+    "admin.hl7.destinations": "admin.patients",
+    "admin.hl7.destination.set": "admin.patients",
+    "admin.doctors": "admin.patients",
+    "admin.doctors.update": "admin.patients",
     "staff.break_glass": "patient.break_glass",
     "admin.alerts": "admin.alerts",
     "admin.dead_letters": "admin.jobs",

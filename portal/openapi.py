@@ -163,6 +163,33 @@ DOCUMENT: dict[str, Any] = {
         "/api/staff/orders/{order_id}/tubes": {
             "post": _op("Give the order's tubes barcodes (collected now)", ok=201, params=[_path("order_id", "uuid")])
         },
+        "/api/admin/hl7/destinations": {"get": _op("Where results go out to over MLLP (administrators)")},
+        "/api/admin/hl7/destinations/{destination_id}": {
+            "put": _op(
+                "Set up a destination for results (administrators)",
+                params=[_path("destination_id", "an id of letters, digits, dots, dashes")],
+                body=_body(
+                    ["name", "host", "port"],
+                    {
+                        "name": _S,
+                        "host": _S,
+                        "port": {"type": "integer"},
+                        "receiving_app": _S,
+                        "receiving_facility": _S,
+                        "order_source": _S,
+                        "active": {"type": "boolean"},
+                    },
+                ),
+            )
+        },
+        "/api/admin/doctors": {"get": _op("Doctors first seen in orders, not yet confirmed (administrators)")},
+        "/api/admin/doctors/{doctor_id}": {
+            "post": _op(
+                "Confirm a doctor and say where their results go (administrators)",
+                params=[_path("doctor_id", "uuid")],
+                body=_body([], {"verified": {"type": "boolean"}, "destination_id": {"type": ["string", "null"]}}),
+            )
+        },
         "/api/staff/bookings/{ref}/collect": {
             "post": _op(
                 "A home collection becomes an order with the scanned tubes",

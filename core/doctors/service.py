@@ -9,7 +9,9 @@ import asyncpg
 
 from core import audit
 from core.doctors import store
+from core.errors import InvalidInput, NotFound
 from core.identity import Actor
+from core.ids import is_uuid
 
 
 async def find_or_add(
@@ -26,3 +28,24 @@ async def find_or_add(
                 summary={"authority": authority, "code": code, "verified": False},
             )  # fmt: skip
     return row, new
+
+
+async def confirm(
+    conn: asyncpg.Connection, doctor_id: str, *, actor: Actor, verified: bool | None, destination_id: str | None,
+    clear_destination: bool = False,
+) -> None:  # fmt: skip
+    """An administrator confirms a doctor first seen in an order and/or says where their results go."""
+    if not is_uuid(doctor_id):
+        raise NotFound("There is no such doctor.")
+    async with conn.transaction():
+        try:
+            found = await store.update(conn, doctor_id, verified=verified, destination_id=destination_id,
+                                       clear_destination=clear_destination)  # fmt: skip
+        except asyncpg.ForeignKeyViolationError as exc:
+            raise InvalidInput("destination_id", "There is no destination with that id.") from exc
+        if not found:
+            raise NotFound("There is no such doctor.")
+        await audit.append(
+            conn, actor=actor, action="doctor.update", entity_type="doctor", entity_id=doctor_id,
+            summary={"verified": verified, "destination_id": None if clear_destination else destination_id},
+        )  # fmt: skip

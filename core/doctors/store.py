@@ -47,3 +47,24 @@ async def set_verified(conn: asyncpg.Connection, doctor_id: str) -> bool:
 async def get(conn: asyncpg.Connection, doctor_id: str) -> DoctorRow | None:
     row = await conn.fetchrow("SELECT id::text, authority, code, name, verified FROM doctors WHERE id = $1", doctor_id)
     return DoctorRow(**dict(row)) if row else None
+
+
+async def update(conn: asyncpg.Connection, doctor_id: str, *, verified: bool | None, destination_id: str | None,
+                 clear_destination: bool) -> bool:  # fmt: skip
+    done: str = await conn.execute(
+        """UPDATE doctors SET verified = coalesce($2, verified),
+                  destination_id = CASE WHEN $4 THEN NULL ELSE coalesce($3, destination_id) END
+           WHERE id = $1""",
+        doctor_id,
+        verified,
+        destination_id,
+        clear_destination,
+    )
+    return done.endswith(" 1")
+
+
+async def unverified(conn: asyncpg.Connection) -> list[DoctorRow]:
+    rows = await conn.fetch(
+        "SELECT id::text, authority, code, name, verified FROM doctors WHERE NOT verified ORDER BY created_at"
+    )
+    return [DoctorRow(**dict(r)) for r in rows]

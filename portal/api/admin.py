@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import uuid
+from dataclasses import asdict
 from datetime import datetime
 
 import asyncpg
@@ -14,14 +15,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from core import access, audit, critical
+from core.doctors import service as doctors
+from core.doctors import store as doctor_store
 from core.errors import InvalidInput, NotFound
+from core.hl7 import destinations
 from core.inputs import csv_cell
 from core.jobs import runner
 from core.notify import mask_phone
 from core.patients import service as patients
 from core.staff.service import StaffMember
 from portal.guard import staff_route
-from portal.http import read_json, request_meta
+from portal.http import field_str, read_json, request_meta
 from portal.pages import render
 
 
@@ -159,6 +163,53 @@ def _shown(position: int, member: critical.ChainMember) -> dict[str, object]:
             "phone": mask_phone(member.phone)}  # fmt: skip
 
 
+async def destinations_list(request: Request, member: StaffMember) -> Response:
+    async with request.state.pool.acquire() as conn:
+        found = await destinations.all_(conn)
+    return JSONResponse({"destinations": [asdict(d) for d in found]})
+
+
+async def destination_put(request: Request, member: StaffMember) -> Response:
+    data = await read_json(request)
+    port = data.get("port")
+    if not isinstance(port, int) or isinstance(port, bool):
+        raise InvalidInput("port", "'port' is a TCP port from 1 to 65535.")
+    active = data.get("active", True)
+    if not isinstance(active, bool):
+        raise InvalidInput("active", "'active' is true or false.")
+    d = destinations.Destination(
+        id=request.path_params["destination_id"][:41], name=field_str(data, "name") or "",
+        host=field_str(data, "host", max_len=253) or "", port=port,
+        receiving_app=field_str(data, "receiving_app", required=False, max_len=60) or "",
+        receiving_facility=field_str(data, "receiving_facility", required=False, max_len=60) or "",
+        order_source=field_str(data, "order_source", required=False, max_len=200), active=active,
+    )  # fmt: skip
+    async with request.state.pool.acquire() as conn:
+        await destinations.put(conn, d, actor=member.actor)
+    return JSONResponse({"destination": asdict(d)})
+
+
+async def doctors_unverified(request: Request, member: StaffMember) -> Response:
+    async with request.state.pool.acquire() as conn:
+        rows = await doctor_store.unverified(conn)
+    return JSONResponse({"doctors": [asdict(r) for r in rows]})
+
+
+async def doctor_update(request: Request, member: StaffMember) -> Response:
+    data = await read_json(request)
+    verified = data.get("verified")
+    if verified is not None and not isinstance(verified, bool):
+        raise InvalidInput("verified", "'verified' is true or false.")
+    clear = "destination_id" in data and data["destination_id"] is None
+    async with request.state.pool.acquire() as conn:
+        await doctors.confirm(
+            conn, request.path_params["doctor_id"][:64], actor=member.actor, verified=verified,
+            destination_id=None if clear else field_str(data, "destination_id", required=False, max_len=40),
+            clear_destination=clear,
+        )  # fmt: skip
+    return JSONResponse({"updated": True})
+
+
 def routes() -> list[Route]:
     return [
         staff_route("/api/admin/alerts", alerts, methods=["GET"], name="admin.alerts"),
@@ -171,4 +222,13 @@ def routes() -> list[Route]:
         staff_route("/api/admin/audit", audit_search, methods=["GET"], name="admin.audit"),
         staff_route("/api/admin/audit.csv", audit_export, methods=["GET"], name="admin.audit.export"),
         staff_route("/admin/audit", audit_page, methods=["GET"], name="admin.audit.page"),
+        staff_route("/api/admin/hl7/destinations", destinations_list, methods=["GET"], name="admin.hl7.destinations"),
+        staff_route(
+            "/api/admin/hl7/destinations/{destination_id}",
+            destination_put,
+            methods=["PUT"],
+            name="admin.hl7.destination.set",
+        ),
+        staff_route("/api/admin/doctors", doctors_unverified, methods=["GET"], name="admin.doctors"),
+        staff_route("/api/admin/doctors/{doctor_id}", doctor_update, methods=["POST"], name="admin.doctors.update"),
     ]
