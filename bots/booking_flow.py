@@ -128,7 +128,10 @@ class BookingFlow(Flow):
     async def _confirm(self, turn: Turn) -> list[str]:
         d = turn.session.data
         chosen = await self._chosen(turn)
-        starts = await turn.conn.fetchval("SELECT starts_at FROM slots WHERE id = $1", d["slot"])
+        slot = await slots.get(turn.conn, d["slot"])
+        if slot is None:  # gone since it was offered: offer the day's times again
+            return await self._offer_slots(turn)
+        starts = slot.starts_at
         turn.session.state = "book_confirm"
         return [turn.say("confirm", items=", ".join(i.label(turn.lang) for i in chosen),
                          price=catalogue.rupees(sum(i.price_paise for i in chosen)),

@@ -29,7 +29,7 @@ from telegram.ext import Application, ContextTypes, MessageHandler, filters
 from bots import telegram_sender
 from bots.engine import Engine
 from bots.turn import Inbound
-from core import once
+from core import chat_links, once
 from core.errors import InvalidInput
 from core.identity import RequestMeta
 from core.inputs import clean, json_problem
@@ -84,22 +84,14 @@ class TelegramChannel:
 
     async def _linked_phone(self, chat_id: int) -> str | None:
         async with self._pool.acquire() as conn:
-            row = await conn.fetchrow("SELECT phone_enc FROM telegram_links WHERE chat_id = $1", chat_id)
-        return self._vault.open("telegram_links", "phone", str(chat_id), row["phone_enc"]) if row else None
+            return await chat_links.linked_phone(conn, self._vault, chat_id)
 
     async def chat_for(self, phone: str) -> int | None:
         return await telegram_sender.chat_for(self._pool, self._vault, phone)
 
     async def _link(self, chat_id: int, phone: str) -> None:
-        lookup = self._vault.lookup.digest("phone", phone).hex()
         async with self._pool.acquire() as conn:
-            await conn.execute(
-                """INSERT INTO telegram_links (chat_id, phone_lookup, phone_enc) VALUES ($1, $2, $3)
-                   ON CONFLICT (chat_id) DO UPDATE SET phone_lookup = $2, phone_enc = $3, linked_at = now()""",
-                chat_id,
-                lookup,
-                self._vault.seal("telegram_links", "phone", str(chat_id), phone),
-            )
+            await chat_links.link(conn, self._vault, chat_id, phone)
 
     async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, sender = update.effective_message, update.effective_user

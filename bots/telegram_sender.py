@@ -8,6 +8,7 @@ import asyncpg
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden
 
+from core import chat_links
 from core.config import Settings
 from core.notify import SendRefused
 from core.vault import Vault
@@ -15,12 +16,8 @@ from core.vault import Vault
 
 async def chat_for(pool: asyncpg.Pool, vault: Vault, phone: str) -> int | None:
     """The chat this phone number was most recently linked from, if any."""
-    lookup = vault.lookup.digest("phone", phone).hex()
     async with pool.acquire() as conn:
-        chat: int | None = await conn.fetchval(
-            "SELECT chat_id FROM telegram_links WHERE phone_lookup = $1 ORDER BY linked_at DESC LIMIT 1", lookup
-        )
-    return chat
+        return await chat_links.chat_for(conn, vault, phone)
 
 
 def bot(settings: Settings) -> Bot | None:

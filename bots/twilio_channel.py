@@ -24,7 +24,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from bots.turn import Inbound
 from bots.twilio_sender import window_key
-from core import once
+from core import chat_links, once
 from core.errors import InvalidInput
 from core.identity import RequestMeta
 from core.inputs import clean, valid_ip
@@ -128,13 +128,7 @@ async def status_callback(request: Request) -> Response:
     sid, status = params.get("MessageSid", "")[:64], params.get("MessageStatus", "")[:32]
     if sid and status:
         async with request.state.pool.acquire() as conn:
-            await conn.execute(
-                """INSERT INTO provider_statuses (provider, message_id, status, error_code)
-                   VALUES ('twilio', $1, $2, $3) ON CONFLICT DO NOTHING""",
-                sid,
-                status,
-                params.get("ErrorCode") or None,
-            )
+            await chat_links.record_status(conn, "twilio", sid, status, params.get("ErrorCode") or None)
     return Response(status_code=204)
 
 

@@ -14,7 +14,7 @@ import asyncpg
 from core import audit
 from core.config import ConfigError, Secret, Settings, load_settings
 from core.db.migrate import migrate
-from core.db.pool import connect, pool_from_settings
+from core.db.pool import connect, pool_from_settings, role_of
 from core.embedded import EmbeddedServices, start_embedded, with_demo_secrets
 from core.vault import Vault
 
@@ -80,7 +80,7 @@ async def migrate_db(settings: Settings) -> list[str]:
             await conn.close()
     app = await connect_db(settings)
     try:
-        app_role = str(await app.fetchval("SELECT current_user"))
+        app_role = await role_of(app)
     finally:
         await app.close()
     owner = await connect(settings.migration_database_url.reveal(), settings.db_schema)

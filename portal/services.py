@@ -19,7 +19,7 @@ import redis.asyncio as aioredis
 from bots import telegram_sender, twilio_sender
 from core import audit
 from core.config import Settings
-from core.db.pool import pool_from_settings
+from core.db.pool import owns_tables, pool_from_settings
 from core.notify import ConsoleNotifier, NoNotifier, Notifier, RateLimitedNotifier, SendRefused
 from core.ratelimit import RateLimiter
 from core.supervise import Supervisor
@@ -157,7 +157,4 @@ async def open_services(
 
 
 async def owns_its_tables(pool: asyncpg.Pool, schema: str) -> bool:
-    owned: int = await pool.fetchval(
-        "SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND tableowner = current_user", schema
-    )
-    return owned > 0
+    return await owns_tables(pool, schema)

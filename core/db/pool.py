@@ -56,6 +56,23 @@ async def probe(pool: asyncpg.Pool, beat: Callable[[], None], every: float = 2.0
         await asyncio.sleep(every)
 
 
+async def ping(pool: asyncpg.Pool) -> None:
+    """One round trip: raises when PostgreSQL does not answer."""
+    await pool.fetchval("SELECT 1")
+
+
+async def owns_tables(pool: asyncpg.Pool, schema: str) -> bool:
+    """Whether the role the pool signs in as owns any table of the schema (and so could disable their triggers)."""
+    owned: int = await pool.fetchval(
+        "SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND tableowner = current_user", schema
+    )
+    return owned > 0
+
+
+async def role_of(conn: asyncpg.Connection) -> str:
+    return str(await conn.fetchval("SELECT current_user"))
+
+
 async def connect(database_url: str, schema: str) -> asyncpg.Connection:
     """A single connection configured exactly like the pool's (for CLI commands and one-off jobs)."""
     conn = await asyncpg.connect(database_url, server_settings={"search_path": schema, "application_name": "labpulse"})

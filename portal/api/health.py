@@ -13,6 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from core.db.pool import ping
+
 
 async def _check(probe: Awaitable[object]) -> str:
     try:
@@ -24,7 +26,7 @@ async def _check(probe: Awaitable[object]) -> str:
 
 async def healthz(request: Request) -> JSONResponse:
     pool = request.state.pool
-    postgres = await _check(pool.fetchval("SELECT 1"))
+    postgres = await _check(ping(pool))
     redis = await _check(request.state.redis.ping())
     ok = postgres == "ok" and redis == "ok"
     return JSONResponse(
@@ -35,7 +37,7 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    postgres = await _check(request.state.pool.fetchval("SELECT 1"))
+    postgres = await _check(ping(request.state.pool))
     redis = await _check(request.state.redis.ping())
     loops_ready, detail = request.state.supervisor.health()
     ok = loops_ready and postgres == "ok" and redis == "ok"
