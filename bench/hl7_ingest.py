@@ -49,6 +49,32 @@ def oru(control: str, barcode: str, critical: bool = True) -> bytes:
     ).encode()
 
 
+def adt(control: str, k: int) -> bytes:
+    """A registration (A04) or, for an MRN seen before, an update (A08) from the LIS."""
+    mrn, trigger = f"LIS-{k % 2000:06d}", "A04" if k < 2000 else "A08"
+    return (
+        f"MSH|^~\\&|CITY-LIS|NORTH-LAB|LABPULSE|LAB|20261207090000||ADT^{trigger}^ADT_A01|{control}|P|2.5.1\r"
+        f"EVN|{trigger}|20261207090000\rPID|1||{mrn}^^^CITYLIS^MR||Bench^Person^{k}||19800101|F|||"
+        f"1 Bench Road^^Pune^MH^411001^IN||^PRN^CP^^91^98^{20000000 + k % 2000}\r"
+    ).encode()
+
+
+def orm(control: str, k: int) -> bytes:
+    """A new order of two tests from the LIS, not yet collected."""
+    mrn = f"LIS-{k % 2000:06d}"
+    return (
+        f"MSH|^~\\&|CITY-LIS|NORTH-LAB|LABPULSE|LAB|20261207101500||ORM^O01|{control}|P|2.3\r"
+        f"PID|1||{mrn}^^^CITYLIS^MR||Bench^Person\rORC|NW|ORD-{k}-1||REQ-{k}||||||||D-1^Rao^Meera^^^Dr^^^CITYLIS\r"
+        f"OBR|1|ORD-{k}-1||58410-2^CBC panel^LN\rORC|NW|ORD-{k}-2||REQ-{k}\rOBR|2|ORD-{k}-2||TSH^TSH^L\r"
+    ).encode()
+
+
+def mixed(k: int, control: str, barcode: str, critical: bool) -> bytes:
+    """The stream a lab's systems send: ADT 10 %, ORM 30 %, ORU 60 %."""
+    kind = k % 10
+    return adt(control, k) if kind == 0 else orm(control, k) if kind <= 3 else oru(control, barcode, critical)
+
+
 async def setup(settings, tubes: int) -> list[str]:  # type: ignore[no-untyped-def]
     conn = await asyncpg.connect(settings.database_url.reveal())
     await migrate(conn, settings.db_schema)
@@ -79,7 +105,7 @@ async def setup(settings, tubes: int) -> list[str]:  # type: ignore[no-untyped-d
 
 
 async def drive(
-    port: int, barcodes: list[str], messages: int, connections: int, critical_every: int
+    port: int, barcodes: list[str], messages: int, connections: int, critical_every: int, mix: bool = False
 ) -> tuple[list[float], dict[str, int], float]:
     latencies: list[float] = []
     codes: dict[str, int] = {}
@@ -92,7 +118,8 @@ async def drive(
                 k = n * per + i
                 t = time.perf_counter()
                 critical = critical_every > 0 and k % critical_every == 0
-                writer.writeblock(oru(f"B{k:08d}", barcodes[k % len(barcodes)], critical))
+                control, barcode = f"B{k:08d}", barcodes[k % len(barcodes)]
+                writer.writeblock(mixed(k, control, barcode, critical) if mix else oru(control, barcode, critical))
                 await writer.drain()
                 block = await reader.readblock()
                 latencies.append((time.perf_counter() - t) * 1000)
@@ -116,6 +143,7 @@ def main() -> None:
         "--critical-every", type=int, default=1,
         help="one message in N carries a critical value (1: every one, the worst case; 0: none)",
     )  # fmt: skip
+    ap.add_argument("--mix", action="store_true", help="ADT 10 %%, ORM 30 %%, ORU 60 %% (a lab's whole stream)")
     ap.add_argument(
         "--database-url", default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
     )
@@ -141,7 +169,7 @@ def main() -> None:
         postgres_cpu0 = postgres_cpu_seconds()
         driver_cpu0 = time.process_time()
         latencies, codes, elapsed = asyncio.run(
-            drive(port, barcodes, args.messages, args.connections, args.critical_every)
+            drive(port, barcodes, args.messages, args.connections, args.critical_every, args.mix)
         )
         driver_cpu = time.process_time() - driver_cpu0
         listener_cpu = sum(cpu_seconds(p.pid) for p in procs) - listener_cpu0
@@ -164,13 +192,15 @@ def main() -> None:
     print(
         f"\n{datetime.now(UTC):%Y-%m-%d} · {os.cpu_count()} cores · {args.processes} listener process(es) · "
         f"{args.connections} MLLP connections · critical value in 1 message of {args.critical_every or 'none'}"
+        + (" · mixed: ADT 10 %, ORM 30 %, ORU 60 %" if args.mix else "")
     )
     print(f"messages acknowledged      {sent} in {elapsed:.1f} s  ({sent / elapsed:,.0f} per second)  ACKs {codes}")
     print(
         f"ACK latency ms             p50 {pct(latencies, 50):.2f}  p99 {pct(latencies, 99):.2f}  "
         f"max {max(latencies):.2f}"
     )
-    print(f"stored                     {messages} messages, {results} results (expected {sent} and {sent * 4})")
+    results_expected = sum(4 for k in range(sent) if not args.mix or k % 10 > 3)
+    print(f"stored                     {messages} messages, {results} results (expected {sent} and {results_expected})")
     cores = os.cpu_count() or 1
     print(
         f"CPU used                   listeners {listener_cpu:.1f} s ({listener_cpu / sent * 1000:.2f} ms per message), "

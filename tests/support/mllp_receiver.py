@@ -12,8 +12,10 @@ from core.hl7.parse import header_of
 
 
 class Receiver:
-    def __init__(self, answers: list[str | None] | None = None) -> None:
+    def __init__(self, answers: list[str | None] | None = None, hold_first: asyncio.Event | None = None) -> None:
         self.messages: list[str] = []
+        self.hold_first = hold_first  # the first ACK waits for this: the sender is caught mid-send
+        self.received = asyncio.Event()
         self.answers: deque[str | None] = deque(answers or [])
         self.port = 0
         self._server: asyncio.Server | None = None
@@ -40,6 +42,9 @@ class Receiver:
                 block = await frames.next()
                 text = block.data.decode()
                 self.messages.append(text)
+                self.received.set()
+                if self.hold_first is not None and len(self.messages) == 1:
+                    await self.hold_first.wait()
                 code = self.answers.popleft() if self.answers else "AA"
                 if code is None:
                     break
