@@ -18,6 +18,8 @@ async def find_or_add(
     conn: asyncpg.Connection, *, authority: str, code: str, name: str, actor: Actor
 ) -> tuple[store.DoctorRow, bool]:
     """The ordering doctor; ``True`` with it when first seen here (then unverified, and audited)."""
+    if known := await store.find(conn, authority, code):
+        return known, False  # the usual case: one read, no savepoint
     async with conn.transaction():
         row, new = await store.find_or_insert(
             conn, doctor_id=str(uuid.uuid4()), authority=authority, code=code, name=name

@@ -20,6 +20,8 @@ async def find_or_insert(
     conn: asyncpg.Connection, *, doctor_id: str, authority: str, code: str, name: str
 ) -> tuple[DoctorRow, bool]:
     """The doctor with this id in this authority, inserted (unverified) when first seen; and whether it is new."""
+    if known := await find(conn, authority, code):
+        return known, False
     row = await conn.fetchrow(
         """INSERT INTO doctors (id, authority, code, name) VALUES ($1, $2, $3, $4)
            ON CONFLICT (authority, code) DO NOTHING
@@ -37,6 +39,15 @@ async def find_or_insert(
         code,
     )
     return DoctorRow(**dict(row)), False
+
+
+async def find(conn: asyncpg.Connection, authority: str, code: str) -> DoctorRow | None:
+    row = await conn.fetchrow(
+        "SELECT id::text, authority, code, name, verified FROM doctors WHERE authority = $1 AND code = $2",
+        authority,
+        code,
+    )
+    return DoctorRow(**dict(row)) if row else None
 
 
 async def set_verified(conn: asyncpg.Connection, doctor_id: str) -> bool:

@@ -206,14 +206,20 @@ async def _apply_lis(conn: asyncpg.Connection, vault: Vault, inbound: _Inbound) 
             return False
         done = await lis.apply(conn, vault, parsed.header, segments(inbound.text))
         inbound.decision = _Decision(done.code, done.outcome, done.detail, None, error=done.error)
-        await conn.execute(
-            """UPDATE hl7_messages SET ack_code = $2, outcome = $3, detail = $4, needs_review = $5 WHERE id = $1""",
-            inbound.mid, done.code, done.outcome, (done.detail or "")[:500] or None, done.needs_review,
-        )  # fmt: skip
-        await audit.append(
-            conn, actor=ANALYZER, action="hl7.receive", entity_type="hl7_message", entity_id=inbound.mid,
+        stmt = Statement()  # the outcome and its audit row in one round trip
+        stmt.cte(
+            "message",
+            f"""UPDATE hl7_messages SET ack_code = {stmt.bind(done.code)}, outcome = {stmt.bind(done.outcome)},
+                       detail = {stmt.bind((done.detail or "")[:500] or None)},
+                       needs_review = {stmt.bind(done.needs_review)}
+                WHERE id = {stmt.bind(inbound.mid)}::uuid RETURNING id""",
+        )
+        audit.stage(
+            stmt, actor=ANALYZER, action="hl7.receive", entity_type="hl7_message", entity_id=inbound.mid,
             outcome=done.outcome, summary={"sender": parsed.sender, "control_id": parsed.control_id, "results": 0},
+            only_if="message",
         )  # fmt: skip
+        await conn.execute(stmt.sql("SELECT 1"), *stmt.args)
     return True
 
 

@@ -123,6 +123,8 @@ async def _tubes(
     actor: Actor,
 ) -> list[str]:
     """Register each tube the message reports collected (a barcode with a collection time) that is not here yet."""
+    if not any(line.barcode and line.collected_at and line.control != "CA" for line in lines):
+        return []  # nothing collected yet: no tube to look for
     types = {ln.test_code: ln.sample_type for ln in remaining}
     have = {t.barcode for t in await samples.tubes_of_order(conn, order_id)}
     made: list[str] = []
