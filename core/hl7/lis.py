@@ -13,6 +13,7 @@ person to confirm the doctor."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import asyncpg
@@ -31,6 +32,28 @@ from core.patients.model import NewPatient, Sex
 from core.vault import Vault
 
 LIS = Actor("hl7:lis", Role.SYSTEM)
+RECENT_SECONDS = 60.0
+
+
+class _Recent:
+    """Answers that rarely change (which centre takes an order, our code for a sender's test code), kept a minute
+    in this process: a hit costs no round trip. Only found answers are kept, so a code mapped a moment ago is
+    found at once; a mapping removed lingers here up to a minute."""
+
+    def __init__(self) -> None:
+        self._values: dict[object, tuple[float, str]] = {}
+
+    def get(self, key: object) -> str | None:
+        hit = self._values.get(key)
+        return hit[1] if hit is not None and time.monotonic() - hit[0] < RECENT_SECONDS else None
+
+    def put(self, key: object, value: str) -> None:
+        if len(self._values) > 10_000:
+            self._values.clear()
+        self._values[key] = (time.monotonic(), value)
+
+
+_centres, _codes = _Recent(), _Recent()
 REGISTER = frozenset({"A01", "A04", "A05", "A08", "A28", "A31"})
 TAKES = {"ADT": REGISTER | {"A40"}, "ORM": frozenset({"O01"}), "OML": frozenset({"O21"})}
 
@@ -118,7 +141,10 @@ async def _orders(conn: asyncpg.Connection, vault: Vault, header: Header, segs: 
         doctor_id, doctor_name = row.id, row.name
         if new or not row.verified:
             review.append(f"ordering doctor {doctor.code} ({doctor.name}) is not confirmed yet")
-    centre = await order_store.lab_centre(conn, [c for c in (_location(segs), header.facility) if c])
+    wanted = tuple(c for c in (_location(segs), header.facility) if c)
+    centre = _centres.get(wanted) or await order_store.lab_centre(conn, list(wanted))
+    if centre is not None:
+        _centres.put(wanted, centre)
     if centre is None:
         raise Conflict("No lab centre is set up to take orders.")
     applied = 0
@@ -150,7 +176,12 @@ async def _map_tests(conn: asyncpg.Connection, lines: list[OrderLine]) -> dict[i
     """Line number -> our test code, by OBR-4's code or its alternate; an unknown one refuses the message."""
     pairs = [(ln.test_system or "L", ln.test_code) for ln in lines if ln.test_code]
     pairs += [(ln.alt_system or "L", ln.alt_code) for ln in lines if ln.alt_code]
-    known = await order_store.test_codes(conn, pairs)
+    known = {p: code for p in pairs if (code := _codes.get(p))}
+    if missing := [p for p in pairs if p not in known]:
+        found = await order_store.test_codes(conn, missing)
+        for pair, code in found.items():
+            _codes.put(pair, code)
+        known |= found
     mapped: dict[int, str] = {}
     for n, ln in enumerate(lines, start=1):
         code = known.get((ln.test_system or "L", ln.test_code)) or known.get((ln.alt_system or "L", ln.alt_code))

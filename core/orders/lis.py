@@ -13,6 +13,7 @@ from datetime import datetime
 import asyncpg
 
 from core import audit
+from core.db.tx import atomic
 from core.errors import Conflict, InvalidInput, NotFound
 from core.identity import Actor
 from core.orders import store
@@ -52,8 +53,9 @@ async def apply(
     doctor_name: str | None,
     actor: Actor,
 ) -> Applied:
-    """Apply one message's lines (all of one requisition) in one transaction."""
-    async with conn.transaction():
+    """Apply one message's lines (all of one requisition) in one transaction (the caller's, when it holds one: the
+    HL7 path applies each message under a savepoint of its own, which an error rolls back whole)."""
+    async with atomic(conn):
         order = await store.by_placer(conn, source, requisition, lock=True)
         placed = False
         if order is None:

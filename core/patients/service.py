@@ -9,6 +9,7 @@ from datetime import date
 import asyncpg
 
 from core import audit
+from core.db.tx import atomic
 from core.errors import InvalidInput, PatientNotFound
 from core.identity import Actor, RequestMeta
 from core.ids import is_uuid
@@ -125,7 +126,7 @@ async def register_or_update(
             phone = normalize_phone(new.phone, vault.phone_region)
         except InvalidInput:
             problems.append("the phone number could not be read; the patient was kept without one")
-    async with conn.transaction():
+    async with atomic(conn):
         row = await store.get_by_mrn(conn, new.mrn_authority, new.mrn, lock=True)
         while row is not None and row.merged_into:
             row = await store.get(conn, row.merged_into, lock=True)
