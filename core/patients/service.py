@@ -131,8 +131,13 @@ async def register_or_update(
         while row is not None and row.merged_into:
             row = await store.get(conn, row.merged_into, lock=True)
         if row is None:
-            created = await create(conn, vault, replace(new, phone=phone), actor=actor)
-            return Registered(created.id, True, tuple(problems))
+            try:
+                created = await create(conn, vault, replace(new, phone=phone), actor=actor)
+                return Registered(created.id, True, tuple(problems))
+            except asyncpg.UniqueViolationError:  # another message registered this MRN a moment ago: update it
+                row = await store.get_by_mrn(conn, new.mrn_authority, new.mrn, lock=True)
+                if row is None:
+                    raise
         pid = row.id
         await store.update(
             conn, pid, name_enc=vault.seal(_T, "name", pid, new.name.strip()),  # type: ignore[arg-type]

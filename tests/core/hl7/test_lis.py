@@ -5,6 +5,7 @@ then ADT, ORM and ORU in one group: the results land on the tube the order broug
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from core.hl7 import intake
 from core.identity import Actor, Role
 from core.patients import merge
 from core.patients import service as patients
+from core.patients.model import NewPatient, Sex
 from core.samples import service as samples
 from core.samples.model import SampleState
 from core.vault import Vault
@@ -245,3 +247,19 @@ async def test_adt_orm_and_oru_in_one_group_land_in_order(conn: asyncpg.Connecti
     assert await conn.fetchval(
         "SELECT value_num FROM results r JOIN samples s ON s.id = r.sample_id WHERE s.barcode = 'TUBE-G-0001'"
     ) == Decimal("13.1")  # fmt: skip
+
+
+async def test_two_messages_registering_one_new_mrn_at_once_both_succeed(pool: asyncpg.Pool, vault: Vault) -> None:
+    """The second finds the first's patient when its insert collides (no 'send it again' for a race)."""
+    new = NewPatient(name="Race Person", sex=Sex.FEMALE, mrn="LIS-RACE-1", mrn_authority="CITYLIS")
+    async with pool.acquire() as a, pool.acquire() as b:
+        tx = a.transaction()
+        await tx.start()
+        first = await patients.register_or_update(a, vault, new, actor=OPERATOR, source="hl7")
+        second = asyncio.create_task(patients.register_or_update(b, vault, new, actor=OPERATOR, source="hl7"))
+        await asyncio.sleep(0.3)  # b has not found it and waits on the unique index for a
+        assert not second.done()
+        await tx.commit()
+        done = await asyncio.wait_for(second, 10)
+        assert (first.created, done.created, done.patient_id) == (True, False, first.patient_id)
+        assert await a.fetchval("SELECT count(*) FROM patients WHERE mrn = 'LIS-RACE-1'") == 1
