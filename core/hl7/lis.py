@@ -147,7 +147,6 @@ async def _orders(conn: asyncpg.Connection, vault: Vault, header: Header, segs: 
         _centres.put(wanted, centre)
     if centre is None:
         raise Conflict("No lab centre is set up to take orders.")
-    applied = 0
     for requisition, group in _requisitions(lines).items():
         await orders.apply(
             conn, patient_id=patient_id, source=header.sender, requisition=requisition, centre_id=centre,
@@ -155,7 +154,6 @@ async def _orders(conn: asyncpg.Connection, vault: Vault, header: Header, segs: 
                    for n, ln in group],
             doctor_id=doctor_id, doctor_name=doctor_name, actor=LIS,
         )  # fmt: skip
-        applied += 1
     return Result("AA", "order.applied", needs_review="; ".join(review) or None)
 
 

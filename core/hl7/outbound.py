@@ -96,8 +96,7 @@ async def send(pool: asyncpg.Pool, vault: Vault, outbound_id: int, *, wait: floa
         if report is None:
             raise Permanent("the report to send does not exist")
         person = await patients.read(conn, vault, report.patient_id, actor=SENDER, purpose="results to the doctor")
-        identity = await patients.identity(conn, report.patient_id)
-    message = oru(report, person, identity, row["control_id"], row["receiving_app"], row["receiving_facility"])
+    message = oru(report, person, row["control_id"], row["receiving_app"], row["receiving_facility"])
     ack = await mllp_client.send(row["host"], row["port"], message, row["control_id"], wait=wait)
     accepted = ack.code in ("AA", "CA")
     status = "sent" if accepted else "refused" if ack.code in ("AR", "CR") else "pending"
@@ -137,14 +136,13 @@ def _ts(at: datetime) -> str:
 def oru(
     report: reports.Released,
     person: Any,
-    identity: tuple[str, str],
     control: str,
     receiving_app: str,
     receiving_facility: str,
 ) -> str:
     """The ORU^R01 (v2.5.1) of a released report: its patient (MRN with its assigning authority), the order and
     tube, and one OBX per result as the pathologist signed it (final, or corrected for a later version)."""
-    mrn, authority = identity
+    mrn, authority = person.mrn, person.mrn_authority
     status = "F" if report.version == 1 else "C"
     words = person.name.split()
     family, given = (words[-1], " ".join(words[:-1])) if len(words) > 1 else (person.name, "")

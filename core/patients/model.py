@@ -34,6 +34,7 @@ class Patient:
     phone: str | None
     date_of_birth: date | None
     address: str | None
+    mrn_authority: str = ""  # the system that assigned the MRN; ours is ""
 
     def __repr__(self) -> str:  # never let PHI reach a log through a repr
         return f"Patient(id={self.id!r}, mrn={self.mrn!r})"

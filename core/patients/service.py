@@ -91,6 +91,7 @@ async def read(
         phone=vault.open(_T, "phone", row.id, row.phone_enc),
         date_of_birth=date.fromisoformat(dob) if dob else None,
         address=vault.open(_T, "address", row.id, row.address_enc),
+        mrn_authority=row.mrn_authority,
     )
 
 
@@ -179,11 +180,3 @@ async def merged_into(conn: asyncpg.Connection, patient_id: str) -> list[str]:
 async def ids_for_lookup(conn: asyncpg.Connection, phone_lookup: bytes) -> list[str]:
     """Every patient whose phone has this keyed hash (a booking keeps only the hash)."""
     return await store.ids_by_phone_lookup(conn, phone_lookup)
-
-
-async def identity(conn: asyncpg.Connection, patient_id: str) -> tuple[str, str]:
-    """The patient's MRN and the system that assigned it ('' for ours): what another system knows them by."""
-    row = await store.get(conn, patient_id)
-    if row is None:
-        raise PatientNotFound(patient_id)
-    return row.mrn, row.mrn_authority
