@@ -143,6 +143,7 @@ def main() -> None:
         "--critical-every", type=int, default=1,
         help="one message in N carries a critical value (1: every one, the worst case; 0: none)",
     )  # fmt: skip
+    ap.add_argument("--appliers", type=int, default=None, help="LABPULSE_MLLP_APPLIERS of each listener process")
     ap.add_argument("--mix", action="store_true", help="ADT 10 %%, ORM 30 %%, ORU 60 %% (a lab's whole stream)")
     ap.add_argument(
         "--database-url", default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -151,6 +152,8 @@ def main() -> None:
     args = ap.parse_args()
     settings, env = throwaway(args.database_url, args.redis_url, "lph")
     env["LABPULSE_DB_POOL_MAX"] = str(max(args.connections, 4))
+    if args.appliers:
+        env["LABPULSE_MLLP_APPLIERS"] = str(args.appliers)
     procs: list[subprocess.Popen[str]] = []
     try:
         print(f"setting up {args.tubes} tubes in the lab, schema {settings.db_schema} …", flush=True)
@@ -191,7 +194,8 @@ def main() -> None:
     sent = len(latencies)
     print(
         f"\n{datetime.now(UTC):%Y-%m-%d} · {os.cpu_count()} cores · {args.processes} listener process(es) · "
-        f"{args.connections} MLLP connections · critical value in 1 message of {args.critical_every or 'none'}"
+        f"{args.connections} MLLP connections · {args.appliers or 'default'} appliers each · "
+        f"critical value in 1 message of {args.critical_every or 'none'}"
         + (" · mixed: ADT 10 %, ORM 30 %, ORU 60 %" if args.mix else "")
     )
     print(f"messages acknowledged      {sent} in {elapsed:.1f} s  ({sent / elapsed:,.0f} per second)  ACKs {codes}")

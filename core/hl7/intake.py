@@ -12,7 +12,6 @@ commit) for its messages, results, critical alerts and audit rows, whatever its 
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ import asyncpg
 from core import audit, critical, results
 from core.db.statement import Statement
 from core.errors import DomainError, InvalidInput, NotFound
-from core.hl7 import judging, lis
+from core.hl7 import judging, lis, store
 from core.hl7.ack import AckError, version_tuple
 from core.hl7.parse import (
     Header,
@@ -187,40 +186,45 @@ def _runs(messages: list[_Inbound]) -> list[tuple[bool, list[_Inbound]]]:
     return runs
 
 
+class _Repeat(Exception):
+    """This sender's control id is stored already: what was applied for it is rolled back."""
+
+
 async def _apply_lis(conn: asyncpg.Connection, vault: Vault, inbound: _Inbound) -> bool:
-    """One ADT, ORM or OML message: stored (once per sender and control id) and applied in one transaction, with
-    its outcome and its audit row. False when it is a repeat (nothing changes)."""
+    """One ADT, ORM or OML message: applied, then stored (once per sender and control id) with its outcome and its
+    audit row, in one transaction. What cannot be applied is rolled back and the message stored with its AE.
+    Applying first spares the common case a savepoint; a repeat, rare, is applied and rolled back. False when
+    it is a repeat (nothing changes)."""
     parsed = inbound.parsed
     if parsed is None:
         return False
     sealed = vault.seal("hl7_messages", "raw", inbound.mid, inbound.text) or b""
-    async with conn.transaction():
-        fresh = await conn.fetchval(
-            """INSERT INTO hl7_messages (id, sender, control_id, message_type, raw_enc, received_at, ack_code, outcome)
-               VALUES ($1, $2, $3, $4, $5, clock_timestamp(), 'AE', 'pending')
-               ON CONFLICT (sender, control_id) DO NOTHING RETURNING true""",
-            inbound.mid, parsed.sender, parsed.control_id, parsed.message_type, sealed,
-        )  # fmt: skip
-        if not fresh:
-            inbound.decision = _Decision("AE", "duplicate", None, None)
-            return False
-        done = await lis.apply(conn, vault, parsed.header, segments(inbound.text))
-        inbound.decision = _Decision(done.code, done.outcome, done.detail, None, error=done.error)
-        stmt = Statement()  # the outcome and its audit row in one round trip
-        stmt.cte(
-            "message",
-            f"""UPDATE hl7_messages SET ack_code = {stmt.bind(done.code)}, outcome = {stmt.bind(done.outcome)},
-                       detail = {stmt.bind((done.detail or "")[:500] or None)},
-                       needs_review = {stmt.bind(done.needs_review)}
-                WHERE id = {stmt.bind(inbound.mid)}::uuid RETURNING id""",
-        )
-        audit.stage(
-            stmt, actor=ANALYZER, action="hl7.receive", entity_type="hl7_message", entity_id=inbound.mid,
-            outcome=done.outcome, summary={"sender": parsed.sender, "control_id": parsed.control_id, "results": 0},
-            only_if="message",
-        )  # fmt: skip
-        await conn.execute(stmt.sql("SELECT 1"), *stmt.args)
+    try:
+        try:
+            async with conn.transaction():
+                done = await lis.apply(conn, vault, parsed.header, segments(inbound.text))
+                if not await _insert_lis(conn, inbound, parsed, sealed, done):
+                    raise _Repeat
+        except lis.Refused as refused:
+            done = refused.result
+            async with conn.transaction():
+                if not await _insert_lis(conn, inbound, parsed, sealed, done):
+                    raise _Repeat from None
+    except _Repeat:
+        inbound.decision = _Decision("AE", "duplicate", None, None)
+        return False
+    inbound.decision = _Decision(done.code, done.outcome, done.detail, None, error=done.error)
     return True
+
+
+async def _insert_lis(
+    conn: asyncpg.Connection, inbound: _Inbound, parsed: ParsedMessage, sealed: bytes, done: lis.Result
+) -> bool:
+    return await store.insert_one(
+        conn, message_id=inbound.mid, sender=parsed.sender, control_id=parsed.control_id,
+        message_type=parsed.message_type, raw_enc=sealed, ack_code=done.code, outcome=done.outcome,
+        detail=done.detail, needs_review=done.needs_review, actor=ANALYZER,
+    )  # fmt: skip
 
 
 def _printable(exc: HL7ParseError) -> str:
@@ -236,7 +240,7 @@ def messages_of(raw: bytes) -> list[bytes]:
         return [raw]
 
 
-def _outcome(inbound: _Inbound, inserted: set[str], earlier: dict[tuple[str, str], asyncpg.Record]) -> Outcome:
+def _outcome(inbound: _Inbound, inserted: set[str], earlier: dict[tuple[str, str], store.Answered]) -> Outcome:
     if inbound.parsed is None or inbound.decision is None:
         text = f"Message could not be read: {inbound.unreadable}"
         guess = inbound.header_guess
@@ -251,24 +255,14 @@ def _outcome(inbound: _Inbound, inserted: set[str], earlier: dict[tuple[str, str
     if first is None:
         text = "Already received; please send it again for its answer."
         return Outcome("AE", parsed.control_id, text, True, header=parsed.header, error=AckError("207"))
-    text = f"Already received: {first['outcome']}"
-    return Outcome(first["ack_code"], parsed.control_id, text, True, first["id"], parsed.sender, parsed.header,
-                   ERRORS.get(first["outcome"]))  # fmt: skip
+    text = f"Already received: {first.outcome}"
+    return Outcome(first.ack_code, parsed.control_id, text, True, first.id, parsed.sender, parsed.header,
+                   ERRORS.get(first.outcome))  # fmt: skip
 
 
-async def _first_answers(conn: asyncpg.Connection, repeats: list[_Inbound]) -> dict[tuple[str, str], asyncpg.Record]:
+async def _first_answers(conn: asyncpg.Connection, repeats: list[_Inbound]) -> dict[tuple[str, str], store.Answered]:
     """What was answered the first time, for messages whose sender and control id were seen before."""
-    if not repeats:
-        return {}
-    keys = [(i.parsed.sender, i.parsed.control_id) for i in repeats if i.parsed]
-    rows = await conn.fetch(
-        """SELECT m.sender, m.control_id, m.id::text, m.ack_code, m.outcome
-           FROM hl7_messages m JOIN unnest($1::text[], $2::text[]) AS k(sender, control_id)
-             ON m.sender = k.sender AND m.control_id = k.control_id""",
-        [k[0] for k in keys],
-        [k[1] for k in keys],
-    )
-    return {(r["sender"], r["control_id"]): r for r in rows}
+    return await store.first_answers(conn, [(i.parsed.sender, i.parsed.control_id) for i in repeats if i.parsed])
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,12 +357,6 @@ async def _judge(
     )
 
 
-_MESSAGE_COLUMNS = (
-    ("id", "uuid"), ("sender", "text"), ("control_id", "text"), ("message_type", "text"), ("raw_enc", "text"),
-    ("ack_code", "text"), ("outcome", "text"), ("detail", "text"), ("sample_id", "uuid"), ("results", "integer"),
-)  # fmt: skip
-
-
 async def _store(
     conn: asyncpg.Connection, vault: Vault, group: list[_Inbound], ranges: results.RangeCache
 ) -> tuple[set[str], list[str]]:
@@ -399,17 +387,7 @@ async def _store(
             if d.state in (SampleState.RECEIVED_AT_LAB, SampleState.PROCESSING) and d.sample_id not in completing:
                 completing.append(d.sample_id)
     stmt = Statement()
-    record = ", ".join(f"{name} {kind}" for name, kind in _MESSAGE_COLUMNS)
-    stmt.cte(
-        "message",
-        f"""INSERT INTO hl7_messages (id, sender, control_id, message_type, raw_enc, received_at, ack_code, outcome,
-                                      detail, sample_id, results)
-            SELECT id, sender, control_id, message_type, decode(raw_enc, 'hex'), clock_timestamp(), ack_code,
-                   outcome, detail, sample_id, results
-            FROM jsonb_to_recordset({stmt.bind(json.dumps(messages))}::jsonb) AS m({record})
-            ON CONFLICT (sender, control_id) DO NOTHING
-            RETURNING id, sender, control_id, outcome, results""",
-    )
+    store.stage_group(stmt, messages)
     if stored:
         judging.stage_results(stmt, "message", stored)
         if any(r["critical"] for r in stored):
@@ -474,54 +452,39 @@ async def complete_ready(conn: asyncpg.Connection, *, limit: int = 500) -> int:
 async def review_queue(conn: asyncpg.Connection, *, limit: int = 200) -> list[dict[str, object]]:
     """Messages not applied (AE/AR), and applied ones that want a look (a doctor first seen), not yet reviewed,
     oldest first. No PHI: ids, sender, outcome, reason."""
-    rows = await conn.fetch(
-        """SELECT id::text, sender, control_id, message_type, received_at, ack_code, outcome, detail, needs_review
-           FROM hl7_messages WHERE (ack_code <> 'AA' OR needs_review IS NOT NULL) AND reviewed_at IS NULL
-           ORDER BY received_at LIMIT $1""",
-        limit,
-    )
-    return [{**dict(r), "received_at": r["received_at"].isoformat()} for r in rows]
+    return await store.review_queue(conn, limit=limit)
 
 
 async def reapply(conn: asyncpg.Connection, vault: Vault, message_id: str, *, actor: Actor) -> Outcome:
     """Apply a held message again (say, once the missing tube is registered). Its results attach once."""
-    row = (
-        await conn.fetchrow("SELECT id::text, raw_enc, ack_code FROM hl7_messages WHERE id = $1", message_id)
-        if is_uuid(message_id)
-        else None
-    )
+    row = await store.held(conn, message_id) if is_uuid(message_id) else None
     if row is None:
         raise NotFound("There is no such held message.")
-    if row["ack_code"] == "AA":
+    if row.ack_code == "AA":
         raise InvalidInput("message_id", "This message was applied already.")
-    text = vault.open("hl7_messages", "raw", row["id"], row["raw_enc"]) or ""
+    text = vault.open("hl7_messages", "raw", row.id, row.raw_enc) or ""
     try:
         parsed = parse_message(normalize(text))
     except HL7ParseError as exc:
         raise InvalidInput("message_id", f"This message cannot be read ({exc}); ask the sender for a new one.") from exc
     if lis.takes(parsed.header):
-        return await _reapply_lis(conn, vault, row["id"], parsed, normalize(text), actor=actor)
+        return await _reapply_lis(conn, vault, row.id, parsed, normalize(text), actor=actor)
     decision = (await _decide_all(conn, [parsed]))[0]
-    count = len(parsed.observations) if decision.applies else 0
     stmt = Statement()
-    reviewed = decision.applies
-    stmt.cte(
-        "message",
-        f"""UPDATE hl7_messages SET ack_code = {stmt.bind(decision.code)}, outcome = {stmt.bind(decision.outcome)},
-                   detail = {stmt.bind(decision.detail)}, sample_id = {stmt.bind(decision.sample_id)}::uuid,
-                   results = {stmt.bind(count)}, reviewed_at = CASE WHEN {stmt.bind(reviewed)} THEN now() END,
-                   reviewed_by = {stmt.bind(actor.id if reviewed else None)}
-            WHERE id = {stmt.bind(row["id"])}::uuid AND ack_code <> 'AA' RETURNING id""",
-    )
+    store.stage_reapplied(
+        stmt, row.id, ack_code=decision.code, outcome=decision.outcome, detail=decision.detail,
+        sample_id=decision.sample_id, results=len(parsed.observations) if decision.applies else 0,
+        reviewer=actor.id if decision.applies else None,
+    )  # fmt: skip
     stored: list[dict[str, object]] = []
     if decision.applies and decision.sample_id and parsed.observations:
         judged = await _judge(conn, vault, decision, parsed.observations)
-        stored = judging.result_rows(row["id"], decision.sample_id, judged)
+        stored = judging.result_rows(row.id, decision.sample_id, judged)
         judging.stage_results(stmt, "message", stored)
         if any(r["critical"] for r in stored):  # a held critical value raises its alert when it is applied
             critical.stage_alerts(stmt, "stored_results", datetime.now(UTC))
     audit.stage(
-        stmt, actor=actor, action="hl7.reapply", entity_type="hl7_message", entity_id=row["id"],
+        stmt, actor=actor, action="hl7.reapply", entity_type="hl7_message", entity_id=row.id,
         outcome=decision.outcome, only_if="message",
     )  # fmt: skip
     completing = bool(stored) and decision.state in (SampleState.RECEIVED_AT_LAB, SampleState.PROCESSING)
@@ -534,44 +497,50 @@ async def reapply(conn: asyncpg.Connection, vault: Vault, message_id: str, *, ac
     if completing and applied["complete"]:
         await _complete(conn, decision)
     code, detail = decision.code, decision.detail
-    return Outcome(code, parsed.control_id, detail or "Stored", message_id=row["id"], sender=parsed.sender,
+    return Outcome(code, parsed.control_id, detail or "Stored", message_id=row.id, sender=parsed.sender,
                    header=parsed.header, error=ERRORS.get(decision.outcome))  # fmt: skip
 
 
 async def _reapply_lis(
     conn: asyncpg.Connection, vault: Vault, message_id: str, parsed: ParsedMessage, text: str, *, actor: Actor
 ) -> Outcome:
-    """A held ADT, ORM or OML message applied again (say, once its test code is mapped), audited."""
-    async with conn.transaction():
-        locked = await conn.fetchval(
-            "SELECT ack_code FROM hl7_messages WHERE id = $1 FOR UPDATE", message_id
-        )  # two operators at once: one applies it
-        if locked == "AA":
-            raise InvalidInput("message_id", "This message was applied already.")
-        done = await lis.apply(conn, vault, parsed.header, segments(text))
-        applied = done.code == "AA"
-        await conn.execute(
-            """UPDATE hl7_messages SET ack_code = $2, outcome = $3, detail = $4, needs_review = $5,
-                      reviewed_at = CASE WHEN $6 THEN now() END, reviewed_by = CASE WHEN $6 THEN $7 END
-               WHERE id = $1""",
-            message_id, done.code, done.outcome, (done.detail or "")[:500] or None, done.needs_review, applied,
-            actor.id,
-        )  # fmt: skip
-        await audit.append(
-            conn, actor=actor, action="hl7.reapply", entity_type="hl7_message", entity_id=message_id,
-            outcome=done.outcome,
-        )  # fmt: skip
+    """A held ADT, ORM or OML message applied again (say, once its test code is mapped), audited; what cannot be
+    applied yet is rolled back and stays held with its new reason."""
+    try:
+        async with conn.transaction():
+            done = await _apply_held(conn, vault, message_id, parsed, text)
+            await _record_reapply(conn, message_id, done, actor)
+    except lis.Refused as refused:
+        done = refused.result
+        async with conn.transaction():
+            await _record_reapply(conn, message_id, done, actor)
     return Outcome(done.code, parsed.control_id, done.detail or "Applied", message_id=message_id,
                    sender=parsed.sender, header=parsed.header, error=done.error)  # fmt: skip
+
+
+async def _apply_held(
+    conn: asyncpg.Connection, vault: Vault, message_id: str, parsed: ParsedMessage, text: str
+) -> lis.Result:
+    locked = await store.held(conn, message_id, lock=True)  # two operators at once: one applies it
+    if locked is not None and locked.ack_code == "AA":
+        raise InvalidInput("message_id", "This message was applied already.")
+    return await lis.apply(conn, vault, parsed.header, segments(text))
+
+
+async def _record_reapply(conn: asyncpg.Connection, message_id: str, done: lis.Result, actor: Actor) -> None:
+    if not await store.set_outcome(
+        conn, message_id, ack_code=done.code, outcome=done.outcome, detail=done.detail,
+        needs_review=done.needs_review, reviewer=actor.id if done.code == "AA" else None,
+    ):  # fmt: skip
+        raise InvalidInput("message_id", "This message was applied already.")
+    await audit.append(
+        conn, actor=actor, action="hl7.reapply", entity_type="hl7_message", entity_id=message_id, outcome=done.outcome
+    )
 
 
 async def mark_reviewed(conn: asyncpg.Connection, message_id: str, *, actor: Actor) -> None:
     """A person has looked at a message in the review queue (an applied one that named a new doctor, say)."""
     async with conn.transaction():
-        done = await conn.execute(
-            "UPDATE hl7_messages SET reviewed_at = now(), reviewed_by = $2 WHERE id = $1 AND reviewed_at IS NULL",
-            message_id if is_uuid(message_id) else None, actor.id,
-        )  # fmt: skip
-        if not done.endswith(" 1"):
+        if not await store.mark_reviewed(conn, message_id if is_uuid(message_id) else None, actor.id):
             raise NotFound("There is no such message waiting for review.")
         await audit.append(conn, actor=actor, action="hl7.reviewed", entity_type="hl7_message", entity_id=message_id)

@@ -74,23 +74,30 @@ def takes(header: Header) -> bool:
     return header.trigger in TAKES.get(header.message_type, frozenset())
 
 
+class Refused(Exception):
+    """A message that cannot be applied as sent: its answer. The caller rolls back what it began."""
+
+    def __init__(self, result: Result) -> None:
+        super().__init__(result.detail)
+        self.result = result
+
+
 async def apply(conn: asyncpg.Connection, vault: Vault, header: Header, segs: Segments) -> Result:
-    """One message, in its own transaction (a savepoint when the caller holds one)."""
+    """One message, in the caller's transaction (no savepoint: on ``Refused`` the caller rolls it back whole)."""
     try:
-        async with conn.transaction():
-            if header.message_type == "ADT":
-                return await (_merge(conn, segs) if header.trigger == "A40" else _register(conn, vault, segs))
-            return await _orders(conn, vault, header, segs)
+        if header.message_type == "ADT":
+            return await (_merge(conn, segs) if header.trigger == "A40" else _register(conn, vault, segs))
+        return await _orders(conn, vault, header, segs)
     except Unusable as exc:
-        return Result("AE", "rejected:unusable", str(exc), AckError(exc.code, exc.location))
+        raise Refused(Result("AE", "rejected:unusable", str(exc), AckError(exc.code, exc.location))) from exc
     except NotFound as exc:
-        return Result("AE", "rejected:not_found", exc.message, AckError("204"))
+        raise Refused(Result("AE", "rejected:not_found", exc.message, AckError("204"))) from exc
     except DuplicateBarcode as exc:
-        return Result("AE", "rejected:duplicate", exc.message, AckError("205"))
+        raise Refused(Result("AE", "rejected:duplicate", exc.message, AckError("205"))) from exc
     except (Conflict, InvalidInput) as exc:
-        return Result("AE", "rejected:conflict", exc.message, AckError("207"))
+        raise Refused(Result("AE", "rejected:conflict", exc.message, AckError("207"))) from exc
     except DomainError as exc:
-        return Result("AE", "rejected:domain", str(exc), AckError("207"))
+        raise Refused(Result("AE", "rejected:domain", str(exc), AckError("207"))) from exc
 
 
 def _new_patient(fields: PatientFields) -> NewPatient:

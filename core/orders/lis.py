@@ -13,6 +13,7 @@ from datetime import datetime
 import asyncpg
 
 from core import audit
+from core.db.statement import Statement
 from core.db.tx import atomic
 from core.errors import Conflict, InvalidInput, NotFound
 from core.identity import Actor
@@ -56,6 +57,11 @@ async def apply(
     """Apply one message's lines (all of one requisition) in one transaction (the caller's, when it holds one: the
     HL7 path applies each message under a savepoint of its own, which an error rolls back whole)."""
     async with atomic(conn):
+        if fresh := await _place_if_new(
+            conn, patient_id=patient_id, source=source, requisition=requisition, centre_id=centre_id, lines=lines,
+            doctor_id=doctor_id, doctor_name=doctor_name, actor=actor,
+        ):  # fmt: skip
+            return fresh
         order = await store.by_placer(conn, source, requisition, lock=True)
         placed = False
         if order is None:
@@ -96,6 +102,39 @@ async def apply(
                      "cancelled": cancelled, "changed": changed, "tubes": len(tubes)},
         )  # fmt: skip
     return Applied(order.id, placed, tuple(tubes), cancelled, changed)
+
+
+async def _place_if_new(
+    conn: asyncpg.Connection,
+    *,
+    patient_id: str,
+    source: str,
+    requisition: str,
+    centre_id: str,
+    lines: list[LisLine],
+    doctor_id: str | None,
+    doctor_name: str | None,
+    actor: Actor,
+) -> Applied | None:
+    """The usual message, a new requisition of tests not yet collected: the order, its lines and its audit row in
+    one statement. None (nothing written) when the message is anything else, or the requisition is here already."""
+    if not lines or any(ln.control != "NW" or not ln.test_code or (ln.barcode and ln.collected_at) for ln in lines):
+        return None
+    wanted = {ln.test_code: ln.placer_line for ln in lines if ln.test_code}  # a test named twice: its last line
+    order_id = str(uuid.uuid4())
+    stmt = Statement()
+    store.stage_place_if_new(
+        stmt, order_id=order_id, patient_id=patient_id, centre_id=centre_id, source=source,
+        placer_number=requisition, doctor_id=doctor_id, referring_doctor=doctor_name, created_by=actor.id,
+        collect_at=min((ln.collected_at for ln in lines if ln.collected_at), default=None), lines=wanted,
+    )  # fmt: skip
+    audit.stage(
+        stmt, actor=actor, action="order.place", entity_type="order", entity_id=order_id, patient_id=patient_id,
+        summary={"source": source, "requisition": requisition, "tests": sorted(wanted), "cancelled": 0,
+                 "changed": 0, "tubes": 0},
+        only_if="placed",
+    )  # fmt: skip
+    return Applied(order_id, True, ()) if await store.run_placed(conn, stmt) else None
 
 
 async def _cancel(conn: asyncpg.Connection, order_id: str, placer_line: str) -> int:

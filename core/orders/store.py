@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 
 from core.db.owned import PatientRows
+from core.db.statement import Statement
 
 PATIENT_ROWS = PatientRows("orders")  # a merge of two patients moves their orders
 
@@ -165,6 +167,47 @@ async def insert_placed(
         doctor_id,
         collect_at,
     )
+
+
+def stage_place_if_new(
+    stmt: Statement,
+    *,
+    order_id: str,
+    patient_id: str,
+    centre_id: str,
+    source: str,
+    placer_number: str,
+    doctor_id: str | None,
+    referring_doctor: str | None,
+    created_by: str,
+    collect_at: datetime | None,
+    lines: dict[str, str],
+) -> str:
+    """Stage a new order from another system with its lines (our test code -> placer line) as CTE ``placed``
+    (``RETURNING id``): nothing is written, and no row returned, when this sender's requisition is here already."""
+    b = stmt.bind
+    stmt.cte(
+        "placed",
+        f"""INSERT INTO orders (id, patient_id, centre_id, referring_doctor, created_by, source, placer_number,
+                                doctor_id, collect_at)
+            VALUES ({b(order_id)}::uuid, {b(patient_id)}::uuid, {b(centre_id)}, {b(referring_doctor)},
+                    {b(created_by)}, {b(source)}, {b(placer_number)}, {b(doctor_id)}::uuid,
+                    {b(collect_at)}::timestamptz)
+            ON CONFLICT (source, placer_number) WHERE placer_number IS NOT NULL DO NOTHING RETURNING id""",
+    )
+    stmt.cte(
+        "placed_lines",
+        f"""INSERT INTO order_tests (order_id, test_code, placer_line)
+            SELECT placed.id, l.test_code, l.placer_line FROM placed,
+                   unnest({b(list(lines))}::text[], {b(list(lines.values()))}::text[]) AS l(test_code, placer_line)
+            RETURNING order_id""",
+    )
+    return "placed"
+
+
+async def run_placed(conn: asyncpg.Connection, stmt: Statement) -> bool:
+    """Run a statement staged with ``stage_place_if_new``: True when the order was new and is placed."""
+    return bool(await conn.fetchval(stmt.sql("SELECT EXISTS (SELECT 1 FROM placed)"), *stmt.args))
 
 
 async def upsert_lines(conn: asyncpg.Connection, order_id: str, lines: list[tuple[str, str]]) -> None:

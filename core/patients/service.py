@@ -9,6 +9,7 @@ from datetime import date
 import asyncpg
 
 from core import audit
+from core.db.statement import Statement
 from core.db.tx import atomic
 from core.errors import InvalidInput, PatientNotFound
 from core.identity import Actor, RequestMeta
@@ -24,36 +25,41 @@ _T = "patients"
 async def create(
     conn: asyncpg.Connection, vault: Vault, new: NewPatient, *, actor: Actor, meta: RequestMeta | None = None
 ) -> Patient:
+    """A new patient and its audit row, in one statement (our MRN from the sequence when none is given)."""
     name = new.name.strip()
     if not 1 <= len(name) <= 200:
         raise InvalidInput("name", "A name is between 1 and 200 characters.")
     phone = normalize_phone(new.phone, vault.phone_region) if new.phone else None
     pid = str(uuid.uuid4())
-    async with conn.transaction():
-        mrn = new.mrn or await store.next_mrn(conn)
-        await store.insert(
-            conn,
-            patient_id=pid,
-            mrn=mrn,
-            name_enc=vault.seal(_T, "name", pid, name),  # type: ignore[arg-type]
-            phone_enc=vault.seal(_T, "phone", pid, phone),
-            phone_lookup=vault.lookup.digest("phone", phone) if phone else None,
-            dob_enc=vault.seal(_T, "dob", pid, new.date_of_birth.isoformat() if new.date_of_birth else None),
-            address_enc=vault.seal(_T, "address", pid, new.address),
-            sex=new.sex.value,
-            mrn_authority=new.mrn_authority,
-        )
-        await audit.append(
-            conn,
-            actor=actor,
-            action="patient.create",
-            entity_type="patient",
-            entity_id=pid,
-            patient_id=pid,
-            summary={"mrn": mrn, **({"authority": new.mrn_authority} if new.mrn_authority else {})},
-            meta=meta,
-        )
+    mrn = new.mrn or await store.next_mrn(conn)
+    stmt = Statement()
+    store.stage_insert(stmt, pid, mrn, _sealed(vault, pid, replace(new, name=name, phone=phone)),
+                       mrn_authority=new.mrn_authority)  # fmt: skip
+    _stage_audit(stmt, "patient.create", pid, actor, {"mrn": mrn, **({"authority": new.mrn_authority} if
+                 new.mrn_authority else {})}, meta)  # fmt: skip
+    await store.run(conn, stmt)
     return Patient(pid, mrn, name, new.sex, phone, new.date_of_birth, new.address)
+
+
+def _sealed(vault: Vault, pid: str, new: NewPatient) -> store.Sealed:
+    """The fields as stored: every PHI field sealed to this patient's row; ``new.phone`` already normalised."""
+    return store.Sealed(
+        name_enc=vault.seal(_T, "name", pid, new.name.strip()),  # type: ignore[arg-type]
+        phone_enc=vault.seal(_T, "phone", pid, new.phone),
+        phone_lookup=vault.lookup.digest("phone", new.phone) if new.phone else None,
+        dob_enc=vault.seal(_T, "dob", pid, new.date_of_birth.isoformat() if new.date_of_birth else None),
+        address_enc=vault.seal(_T, "address", pid, new.address),
+        sex=new.sex.value,
+    )
+
+
+def _stage_audit(
+    stmt: Statement, action: str, pid: str, actor: Actor, summary: dict[str, str], meta: RequestMeta | None = None
+) -> None:
+    audit.stage(
+        stmt, actor=actor, action=action, entity_type="patient", entity_id=pid, patient_id=pid, summary=summary,
+        meta=meta, only_if="patient",
+    )  # fmt: skip
 
 
 async def read(
@@ -118,6 +124,7 @@ async def register_or_update(
     when new, updated in place when known (one audit row either way), followed to the surviving record when merged."""
     if not new.mrn:
         raise InvalidInput("mrn", "A patient from another system needs its MRN.")
+    mrn = new.mrn
     if not 1 <= len(new.name.strip()) <= 200:
         raise InvalidInput("name", "A name is between 1 and 200 characters.")
     problems: list[str] = []
@@ -127,38 +134,40 @@ async def register_or_update(
             phone = normalize_phone(new.phone, vault.phone_region)
         except InvalidInput:
             problems.append("the phone number could not be read; the patient was kept without one")
+    new = replace(new, phone=phone)
     async with atomic(conn):
-        row = await store.get_by_mrn(conn, new.mrn_authority, new.mrn, lock=True)
-        while row is not None and row.merged_into:
-            row = await store.get(conn, row.merged_into, lock=True)
+        row = await _by_mrn_followed(conn, new.mrn_authority, mrn, lock=True)
         if row is None:
-            try:
-                created = await create(conn, vault, replace(new, phone=phone), actor=actor)
-                return Registered(created.id, True, tuple(problems))
-            except asyncpg.UniqueViolationError:  # another message registered this MRN a moment ago: update it
-                row = await store.get_by_mrn(conn, new.mrn_authority, new.mrn, lock=True)
-                if row is None:
-                    raise
-        pid = row.id
-        await store.update(
-            conn, pid, name_enc=vault.seal(_T, "name", pid, new.name.strip()),  # type: ignore[arg-type]
-            phone_enc=vault.seal(_T, "phone", pid, phone),
-            phone_lookup=vault.lookup.digest("phone", phone) if phone else None,
-            dob_enc=vault.seal(_T, "dob", pid, new.date_of_birth.isoformat() if new.date_of_birth else None),
-            address_enc=vault.seal(_T, "address", pid, new.address), sex=new.sex.value,
-        )  # fmt: skip
-        await audit.append(
-            conn, actor=actor, action="patient.update", entity_type="patient", entity_id=pid, patient_id=pid,
-            summary={"mrn": new.mrn, "source": source},
-        )  # fmt: skip
-    return Registered(pid, False, tuple(problems))
+            pid = str(uuid.uuid4())
+            stmt = Statement()
+            store.stage_insert(stmt, pid, mrn, _sealed(vault, pid, new), mrn_authority=new.mrn_authority,
+                               if_new=True)  # fmt: skip
+            _stage_audit(stmt, "patient.create", pid, actor, {"mrn": mrn, "authority": new.mrn_authority})
+            if await store.run(conn, stmt):
+                return Registered(pid, True, tuple(problems))
+            # another message registered this MRN a moment ago: update it
+            row = await _by_mrn_followed(conn, new.mrn_authority, mrn, lock=True)
+            if row is None:
+                raise InvalidInput("mrn", "This MRN could not be registered; send the message again.")
+        stmt = Statement()
+        store.stage_update(stmt, row.id, _sealed(vault, row.id, new))
+        _stage_audit(stmt, "patient.update", row.id, actor, {"mrn": mrn, "source": source})
+        await store.run(conn, stmt)
+    return Registered(row.id, False, tuple(problems))
+
+
+async def _by_mrn_followed(
+    conn: asyncpg.Connection, authority: str, mrn: str, *, lock: bool
+) -> store.PatientRow | None:
+    row = await store.get_by_mrn(conn, authority, mrn, lock=lock)
+    while row is not None and row.merged_into:
+        row = await store.get(conn, row.merged_into, lock=lock)
+    return row
 
 
 async def find_by_mrn(conn: asyncpg.Connection, authority: str, mrn: str) -> str | None:
     """The id of the patient with this MRN (followed to the surviving record when it was merged)."""
-    row = await store.get_by_mrn(conn, authority, mrn)
-    while row is not None and row.merged_into:
-        row = await store.get(conn, row.merged_into)
+    row = await _by_mrn_followed(conn, authority, mrn, lock=False)
     return row.id if row else None
 
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from core.db.statement import Statement
+
 
 @dataclass(frozen=True, slots=True)
 class PatientRow:
@@ -22,32 +24,52 @@ class PatientRow:
     merged_into: str | None = None
 
 
-async def insert(
-    conn: asyncpg.Connection,
-    *,
-    patient_id: str,
-    mrn: str,
-    name_enc: bytes,
-    phone_enc: bytes | None,
-    phone_lookup: bytes | None,
-    dob_enc: bytes | None,
-    address_enc: bytes | None,
-    sex: str,
-    mrn_authority: str = "",
-) -> None:
-    await conn.execute(
-        """INSERT INTO patients (id, mrn, name_enc, phone_enc, phone_lookup, dob_enc, address_enc, sex, mrn_authority)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
-        patient_id,
-        mrn,
-        name_enc,
-        phone_enc,
-        phone_lookup,
-        dob_enc,
-        address_enc,
-        sex,
-        mrn_authority,
+@dataclass(frozen=True, slots=True)
+class Sealed:
+    """A patient's fields as stored: PHI sealed by the service, the phone's lookup digest, the plain sex."""
+
+    name_enc: bytes
+    phone_enc: bytes | None
+    phone_lookup: bytes | None
+    dob_enc: bytes | None
+    address_enc: bytes | None
+    sex: str
+
+
+def stage_insert(
+    stmt: Statement, patient_id: str, mrn: str, fields: Sealed, *, mrn_authority: str = "", if_new: bool = False
+) -> str:
+    """Stage the INSERT as CTE ``patient`` (``RETURNING id``), for the caller to add its audit row to the same
+    statement. ``if_new``: an MRN of this authority stored already inserts nothing (no error, no row)."""
+    b = stmt.bind
+    stmt.cte(
+        "patient",
+        f"""INSERT INTO patients (id, mrn, name_enc, phone_enc, phone_lookup, dob_enc, address_enc, sex, mrn_authority)
+            VALUES ({b(patient_id)}::uuid, {b(mrn)}, {b(fields.name_enc)}, {b(fields.phone_enc)},
+                    {b(fields.phone_lookup)}, {b(fields.dob_enc)}, {b(fields.address_enc)}, {b(fields.sex)},
+                    {b(mrn_authority)})"""
+        + (" ON CONFLICT (mrn_authority, mrn) DO NOTHING" if if_new else "")
+        + " RETURNING id",
     )
+    return "patient"
+
+
+def stage_update(stmt: Statement, patient_id: str, fields: Sealed) -> str:
+    """Stage the UPDATE of every field as CTE ``patient`` (``RETURNING id``)."""
+    b = stmt.bind
+    stmt.cte(
+        "patient",
+        f"""UPDATE patients SET name_enc = {b(fields.name_enc)}, phone_enc = {b(fields.phone_enc)},
+                   phone_lookup = {b(fields.phone_lookup)}, dob_enc = {b(fields.dob_enc)},
+                   address_enc = {b(fields.address_enc)}, sex = {b(fields.sex)}, updated_at = now()
+            WHERE id = {b(patient_id)}::uuid RETURNING id""",
+    )
+    return "patient"
+
+
+async def run(conn: asyncpg.Connection, stmt: Statement) -> bool:
+    """Run a statement staged here (with its audit row): True when CTE ``patient`` wrote a row."""
+    return bool(await conn.fetchval(stmt.sql("SELECT EXISTS (SELECT 1 FROM patient)"), *stmt.args))
 
 
 _ROW = "id::text, mrn, name_enc, phone_enc, dob_enc, address_enc, sex, mrn_authority, merged_into::text"
@@ -60,31 +82,6 @@ async def get_by_mrn(conn: asyncpg.Connection, authority: str, mrn: str, *, lock
         mrn,
     )
     return PatientRow(**dict(r)) if r else None
-
-
-async def update(
-    conn: asyncpg.Connection,
-    patient_id: str,
-    *,
-    name_enc: bytes,
-    phone_enc: bytes | None,
-    phone_lookup: bytes | None,
-    dob_enc: bytes | None,
-    address_enc: bytes | None,
-    sex: str,
-) -> None:
-    await conn.execute(
-        """UPDATE patients SET name_enc = $2, phone_enc = $3, phone_lookup = $4, dob_enc = $5, address_enc = $6,
-                  sex = $7, updated_at = now()
-           WHERE id = $1""",
-        patient_id,
-        name_enc,
-        phone_enc,
-        phone_lookup,
-        dob_enc,
-        address_enc,
-        sex,
-    )
 
 
 async def set_mrn(conn: asyncpg.Connection, patient_id: str, authority: str, mrn: str) -> None:

@@ -262,3 +262,52 @@ async def test_two_messages_registering_one_new_mrn_at_once_both_succeed(pool: a
         done = await asyncio.wait_for(second, 10)
         assert (first.created, done.created, done.patient_id) == (True, False, first.patient_id)
         assert await a.fetchval("SELECT count(*) FROM patients WHERE mrn = 'LIS-RACE-1'") == 1
+
+
+def _requisition(control: str, mrn: str, code: str = "TSH^TSH^L") -> bytes:
+    """An order of two tests for a patient the lab may not know yet, nothing collected: the LIS's usual message."""
+    return (
+        f"MSH|^~\\&|CITY-LIS|NORTH-LAB|LABPULSE|LAB|20261207101500||ORM^O01|{control}|P|2.3\r"
+        f"PID|1||{mrn}^^^CITYLIS^MR||Bench^Person||19800101|F\r"
+        "ORC|NW|ORD-9-1||REQ-9||||||||D-1^Rao^Meera^^^Dr^^^CITYLIS\rOBR|1|ORD-9-1||58410-2^CBC panel^LN\r"
+        f"ORC|NW|ORD-9-2||REQ-9\rOBR|2|ORD-9-2||{code}\r"
+    ).encode()
+
+
+async def test_a_new_requisition_is_placed_once_whatever_control_id_it_comes_again_with(
+    conn: asyncpg.Connection, vault: Vault
+) -> None:
+    await ensure_centres(conn)
+    first = await _one(conn, vault, _requisition("Q-1", "LIS-900001"))
+    again = await _one(conn, vault, _requisition("Q-2", "LIS-900001"))  # the same requisition, a new control id
+    repeat = await _one(conn, vault, _requisition("Q-1", "LIS-900001"))  # the same message again
+    assert (first.ack_code, again.ack_code, repeat.ack_code, repeat.duplicate) == ("AA", "AA", "AA", True)
+    order = await conn.fetchrow("SELECT id, patient_id::text, collect_at, status FROM orders")
+    assert (order["patient_id"], order["collect_at"], order["status"]) == (
+        await _patient(conn, "LIS-900001"), None, "active"
+    )  # fmt: skip
+    lines = await conn.fetch("SELECT test_code, placer_line, status FROM order_tests ORDER BY 1")
+    assert [tuple(r) for r in lines] == [("CBC", "ORD-9-1", "ordered"), ("TSH", "ORD-9-2", "ordered")]
+    actions = await conn.fetch("SELECT action, count(*) FROM audit_log GROUP BY 1 ORDER BY 1")
+    assert {r["action"]: r["count"] for r in actions} == {
+        "doctor.add": 1, "hl7.receive": 2, "order.place": 1, "order.update": 1, "patient.create": 1,
+    }  # fmt: skip
+
+
+async def test_a_refused_message_leaves_nothing_behind_and_its_repeat_keeps_the_first_answer(
+    conn: asyncpg.Connection, vault: Vault
+) -> None:
+    await ensure_centres(conn)
+    refused = await _one(conn, vault, _requisition("Q-7", "LIS-900007", code="VITD^Vitamin D^CITYLIS"))
+    assert (refused.ack_code, refused.error) == ("AE", intake.AckError("103", "OBR^2^4"))
+    # the patient this message would have registered, and the doctor it named, went with it
+    assert await patients.find_by_mrn(conn, "CITYLIS", "LIS-900007") is None
+    assert await conn.fetchval("SELECT count(*) FROM doctors") == 0
+    await conn.execute("INSERT INTO test_codes (system, code, test_code) VALUES ('CITYLIS', 'VITD', 'TSH')")
+    repeat = await _one(conn, vault, _requisition("Q-7", "LIS-900007", code="VITD^Vitamin D^CITYLIS"))
+    assert (repeat.ack_code, repeat.duplicate) == ("AE", True)  # answered as the first time: re-apply is for people
+    assert await conn.fetchval("SELECT count(*) FROM orders") == 0
+    assert await patients.find_by_mrn(conn, "CITYLIS", "LIS-900007") is None
+    rows = await conn.fetch("SELECT ack_code, outcome FROM hl7_messages")
+    assert [tuple(r) for r in rows] == [("AE", "rejected:unusable")]
+    assert [r["action"] for r in await conn.fetch("SELECT action FROM audit_log")] == ["hl7.receive"]
