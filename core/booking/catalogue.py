@@ -83,3 +83,9 @@ async def centre_for_pincode(conn: asyncpg.Connection, pincode: str) -> tuple[st
     """The centre whose team visits homes in ``pincode``, with the area's name; None where we do not go."""
     row = await conn.fetchrow("SELECT centre_id, area FROM served_pincodes WHERE pincode = $1", pincode)
     return (row["centre_id"], row["area"]) if row else None
+
+
+async def known_codes(conn: asyncpg.Connection, codes: list[str]) -> list[str]:
+    """Which of ``codes`` are single tests in the catalogue, sorted."""
+    rows = await conn.fetch("SELECT code FROM test_catalogue WHERE code = ANY($1::text[])", codes)
+    return sorted({r["code"] for r in rows})

@@ -193,3 +193,10 @@ async def open_unknown_scans(conn: asyncpg.Connection, limit: int = 100) -> list
         limit,
     )
     return [UnknownScan(**dict(r)) for r in rows]
+
+
+def reported_sql(patient: str, since: str) -> str:
+    """A subquery of one patient's reported samples changed after ``since`` (``id``, ``updated_at``), for another
+    store to JOIN; ``patient`` and ``since`` are the caller's placeholders. Only this module names the table."""
+    return f"""SELECT id, updated_at FROM samples
+               WHERE patient_id = {patient} AND state = 'reported' AND updated_at > {since}"""
