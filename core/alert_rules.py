@@ -1,5 +1,7 @@
 """Alert rules on staff access, evaluated after each record read: many distinct patients in an hour, or reading
-outside the staff member's shift. Each rule raises at most one alert per staff member per hour."""
+outside the staff member's shift. Each rule raises at most one alert per staff member per hour. The only SQL for
+the alerts table; the rules read the audit log and the shift through their owners' subqueries, in one round
+trip."""
 
 from __future__ import annotations
 
@@ -7,8 +9,10 @@ from datetime import datetime, time
 
 import asyncpg
 
+from core import audit
 from core.identity import Actor
 from core.labtime import LAB_TZ
+from core.staff import store as staff_store
 
 BULK_PATIENTS_PER_HOUR = 20
 
@@ -42,11 +46,8 @@ async def after_read(conn: asyncpg.Connection, actor: Actor) -> list[str]:
     staff_id = actor.id.removeprefix("staff:")
     raised = []
     row = await conn.fetchrow(
-        """SELECT (SELECT count(DISTINCT patient_id) FROM audit_log
-                   WHERE actor_id = $1 AND action = 'patient.read' AND outcome = 'ok'
-                     AND at > now() - interval '1 hour') AS patients,
-                  s.shift_start, s.shift_end, now() AS now
-           FROM staff s WHERE s.id::text = $2""",
+        f"""SELECT ({audit.patients_read_sql("$1")}) AS patients, s.shift_start, s.shift_end, now() AS now
+            FROM ({staff_store.shifts_sql()}) s WHERE s.id::text = $2""",
         actor.id,
         staff_id,
     )
