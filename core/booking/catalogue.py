@@ -1,4 +1,6 @@
-"""What can be booked: packages first (better value), then single tests, each with its price and Hindi name."""
+"""What can be booked: packages first (better value), then single tests, each with its price and Hindi name; the
+collection centres and the pincodes their teams visit. The only SQL for the test catalogue, packages, centres and
+served pincodes."""
 
 from __future__ import annotations
 
@@ -89,3 +91,10 @@ async def known_codes(conn: asyncpg.Connection, codes: list[str]) -> list[str]:
     """Which of ``codes`` are single tests in the catalogue, sorted."""
     rows = await conn.fetch("SELECT code FROM test_catalogue WHERE code = ANY($1::text[])", codes)
     return sorted({r["code"] for r in rows})
+
+
+def collection_centres_sql() -> str:
+    """A subquery of the collection centres (``id``) and whether each visits homes (``visits_homes``: it serves a
+    pincode), for the statement that makes their slots."""
+    return """SELECT c.id, EXISTS (SELECT 1 FROM served_pincodes p WHERE p.centre_id = c.id) AS visits_homes
+              FROM centres c WHERE c.kind = 'collection'"""

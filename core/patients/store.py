@@ -168,3 +168,17 @@ async def next_mrn(conn: asyncpg.Connection) -> str:
 async def existing_mrns(conn: asyncpg.Connection, mrns: list[str]) -> set[str]:
     rows = await conn.fetch("SELECT mrn FROM patients WHERE mrn_authority = '' AND mrn = ANY($1::text[])", mrns)
     return {r["mrn"] for r in rows}
+
+
+# --- read/write paths moved here from other modules ---
+
+
+async def sealed_phones(conn: asyncpg.Connection, phone_lookup: bytes, limit: int = 5) -> list[tuple[str, bytes]]:
+    """(id, sealed phone) of the first patients on file with this phone lookup hash who still have a phone."""
+    rows = await conn.fetch(
+        """SELECT id::text, phone_enc FROM patients WHERE phone_lookup = $1 AND phone_enc IS NOT NULL
+           ORDER BY created_at LIMIT $2""",
+        phone_lookup,
+        limit,
+    )
+    return [(r["id"], r["phone_enc"]) for r in rows]
