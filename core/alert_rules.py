@@ -5,6 +5,7 @@ trip."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, time
 
 import asyncpg
@@ -65,3 +66,40 @@ async def after_read(conn: asyncpg.Connection, actor: Actor) -> list[str]:
     ):
         raised.append("off_shift_access")
     return raised
+
+
+async def add(
+    conn: asyncpg.Connection,
+    kind: str,
+    detail: Mapping[str, object] | None = None,
+    *,
+    staff_id: str | None = None,
+    patient_id: str | None = None,
+) -> None:
+    """An alert for administrators, in the caller's transaction."""
+    await conn.execute(
+        "INSERT INTO alerts (kind, staff_id, patient_id, detail) VALUES ($1, $2, $3, $4)",
+        kind,
+        staff_id,
+        patient_id,
+        dict(detail or {}),
+    )
+
+
+async def add_unless_open(conn: asyncpg.Connection, kind: str) -> None:
+    """An alert of ``kind``, unless one is still waiting to be acknowledged."""
+    await conn.execute(
+        """INSERT INTO alerts (kind, detail) SELECT $1, '{}'::jsonb
+           WHERE NOT EXISTS (SELECT 1 FROM alerts WHERE kind = $1 AND acknowledged_at IS NULL)""",
+        kind,
+    )
+
+
+async def open_alerts(conn: asyncpg.Connection, *, limit: int = 200) -> list[dict[str, object]]:
+    """Alerts nobody has acknowledged, newest first."""
+    rows = await conn.fetch(
+        """SELECT id, kind, staff_id, patient_id::text, detail, created_at FROM alerts
+           WHERE acknowledged_at IS NULL ORDER BY created_at DESC LIMIT $1""",
+        limit,
+    )
+    return [{**dict(r), "created_at": r["created_at"].isoformat()} for r in rows]

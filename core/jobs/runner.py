@@ -24,7 +24,7 @@ from pgqueuer.core.executors import EntrypointExecutor, EntrypointExecutorParame
 from pgqueuer.core.qm import QueueManager
 from pgqueuer.domain import errors, models
 
-from core import audit
+from core import alert_rules, audit
 from core.identity import Actor, RequestMeta
 from core.jobs.queue import decode, enqueue
 
@@ -63,9 +63,8 @@ async def dead_letter(pool: asyncpg.Pool, entrypoint: str, payload: dict[str, An
             attempts,
             error,
         )
-        await conn.execute(
-            "INSERT INTO alerts (kind, detail) VALUES ('job.dead_letter', $1)",
-            {"dead_letter_id": dead_id, "entrypoint": entrypoint, "error": error},
+        await alert_rules.add(
+            conn, "job.dead_letter", {"dead_letter_id": dead_id, "entrypoint": entrypoint, "error": error}
         )
     return dead_id
 

@@ -182,3 +182,10 @@ async def sealed_phones(conn: asyncpg.Connection, phone_lookup: bytes, limit: in
         limit,
     )
     return [(r["id"], r["phone_enc"]) for r in rows]
+
+
+def next_event_seq_sql(patient: str) -> str:
+    """An UPDATE … RETURNING event_seq that takes the patient's next event number, for a CTE of the statement that
+    writes the event (``outbox.stage``); ``patient`` is the caller's placeholder. It locks the patient's row until
+    commit, which keeps the sequence gap-free and commit-ordered."""
+    return f"UPDATE patients SET event_seq = event_seq + 1 WHERE id = {patient} RETURNING event_seq"

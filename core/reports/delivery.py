@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 import asyncpg
 
-from core import audit
+from core import alert_rules, audit
 from core.jobs.runner import Permanent, safe_error
 from core.notify import Notifier, NotifierUnavailable, SendLater, SendRefused, SendUncertain
 from core.reports.links import MESSAGE_SECONDS, ReportLinks
@@ -168,8 +168,9 @@ async def _not_pending(conn: asyncpg.Connection, delivery_id: int) -> str:
             "UPDATE deliveries SET status = 'uncertain', updated_at = now() WHERE id = $1 AND status = 'sending'",
             delivery_id,
         )
-        await conn.execute(
-            "INSERT INTO alerts (kind, detail) VALUES ('notice.uncertain', $1)",
+        await alert_rules.add(
+            conn,
+            "notice.uncertain",
             {"delivery_id": delivery_id, "hint": "a worker stopped while sending; check the provider's log"},
         )
     return "uncertain"

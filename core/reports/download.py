@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from core import audit, tracking
+from core import alert_rules, audit, tracking
 from core.crypto import DecryptionError
 from core.errors import Conflict, DomainError
 from core.identity import Actor, RequestMeta, Role
@@ -100,9 +100,7 @@ async def download(
             data = None
         if data is None or hashlib.sha256(data).digest() != bytes(row["file_sha256"]):
             outcome = "damaged"
-            await conn.execute(
-                "INSERT INTO alerts (kind, detail) VALUES ('report.file_damaged', $1)", {"report_id": row["id"]}
-            )
+            await alert_rules.add(conn, "report.file_damaged", {"report_id": row["id"]})
             raise ReportFileDamaged
         outcome = "ok"
         return ReportFile(data, f"labpulse-report-{row['barcode']}-v{row['version']}.pdf")
