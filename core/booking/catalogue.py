@@ -98,3 +98,20 @@ def collection_centres_sql() -> str:
     pincode), for the statement that makes their slots."""
     return """SELECT c.id, EXISTS (SELECT 1 FROM served_pincodes p WHERE p.centre_id = c.id) AS visits_homes
               FROM centres c WHERE c.kind = 'collection'"""
+
+
+def centres_sql() -> str:
+    """A subquery of the centres (``id``, ``name``, ``kind``), to JOIN in another module's statement (a centre's
+    name beside a sample or an order) while only this module names the table."""
+    return "SELECT id, name, kind FROM centres"
+
+
+def tests_sql() -> str:
+    """A subquery of the catalogue's tests (``code``, ``name``, ``sample_type``, ``turnaround_hours``), to JOIN
+    like ``centres_sql``."""
+    return "SELECT code, name, sample_type, turnaround_hours FROM test_catalogue"
+
+
+async def centre_name(conn: asyncpg.Connection, centre_id: str) -> str | None:
+    name: str | None = await conn.fetchval("SELECT name FROM centres WHERE id = $1", centre_id)
+    return name

@@ -161,3 +161,9 @@ def shifts_sql() -> str:
     """A subquery of every account's id and shift (``shift_start``, ``shift_end``), for a statement that another
     module builds (the access alert rules read the shift in the same round trip as the audit count)."""
     return "SELECT id, shift_start, shift_end FROM staff"
+
+
+async def display_name(conn: asyncpg.Connection, staff_id: str) -> str | None:
+    """The account's name as shown to others; None for an unknown id (any text, not only a UUID)."""
+    name: str | None = await conn.fetchval("SELECT display_name FROM staff WHERE id::text = $1", staff_id)
+    return name
