@@ -108,10 +108,11 @@ async def break_glass(
         BREAK_GLASS_WINDOW,
     )
     if recent >= BREAK_GLASS_PER_WINDOW:  # an emergency is one patient, or a few: not a sweep through records
-        await conn.execute(
-            "INSERT INTO alerts (kind, staff_id, detail) VALUES ('break_glass.burst', $1, $2)",
-            staff_id,
+        await alert_rules.add(
+            conn,
+            "break_glass.burst",
             {"in_last_minutes": int(BREAK_GLASS_WINDOW.total_seconds() // 60), "granted": recent},
+            staff_id=staff_id,
         )
         raise TooManyAttempts(
             "You have opened several records in an emergency just now. To keep records safe, please wait a few "
@@ -131,11 +132,12 @@ async def break_glass(
             reason,
             timedelta(minutes=BREAK_GLASS_MINUTES),
         )
-        await conn.execute(
-            "INSERT INTO alerts (kind, staff_id, patient_id, detail) VALUES ('break_glass', $1, $2, $3)",
-            staff_id,
-            patient_id,
+        await alert_rules.add(
+            conn,
+            "break_glass",
             {"reason": reason, "expires_at": expires.isoformat()},
+            staff_id=staff_id,
+            patient_id=patient_id,
         )
         await audit.append(
             conn,
@@ -151,9 +153,4 @@ async def break_glass(
 
 
 async def open_alerts(conn: asyncpg.Connection, *, limit: int = 200) -> list[dict[str, object]]:
-    rows = await conn.fetch(
-        """SELECT id, kind, staff_id, patient_id::text, detail, created_at FROM alerts
-           WHERE acknowledged_at IS NULL ORDER BY created_at DESC LIMIT $1""",
-        limit,
-    )
-    return [{**dict(r), "created_at": r["created_at"].isoformat()} for r in rows]
+    return await alert_rules.open_alerts(conn, limit=limit)

@@ -1,14 +1,19 @@
 """Alert rules on staff access, evaluated after each record read: many distinct patients in an hour, or reading
-outside the staff member's shift. Each rule raises at most one alert per staff member per hour."""
+outside the staff member's shift. Each rule raises at most one alert per staff member per hour. The only SQL for
+the alerts table; the rules read the audit log and the shift through their owners' subqueries, in one round
+trip."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, time
 
 import asyncpg
 
+from core import audit
 from core.identity import Actor
 from core.labtime import LAB_TZ
+from core.staff import store as staff_store
 
 BULK_PATIENTS_PER_HOUR = 20
 
@@ -42,11 +47,8 @@ async def after_read(conn: asyncpg.Connection, actor: Actor) -> list[str]:
     staff_id = actor.id.removeprefix("staff:")
     raised = []
     row = await conn.fetchrow(
-        """SELECT (SELECT count(DISTINCT patient_id) FROM audit_log
-                   WHERE actor_id = $1 AND action = 'patient.read' AND outcome = 'ok'
-                     AND at > now() - interval '1 hour') AS patients,
-                  s.shift_start, s.shift_end, now() AS now
-           FROM staff s WHERE s.id::text = $2""",
+        f"""SELECT ({audit.patients_read_sql("$1")}) AS patients, s.shift_start, s.shift_end, now() AS now
+            FROM ({staff_store.shifts_sql()}) s WHERE s.id::text = $2""",
         actor.id,
         staff_id,
     )
@@ -64,3 +66,40 @@ async def after_read(conn: asyncpg.Connection, actor: Actor) -> list[str]:
     ):
         raised.append("off_shift_access")
     return raised
+
+
+async def add(
+    conn: asyncpg.Connection,
+    kind: str,
+    detail: Mapping[str, object] | None = None,
+    *,
+    staff_id: str | None = None,
+    patient_id: str | None = None,
+) -> None:
+    """An alert for administrators, in the caller's transaction."""
+    await conn.execute(
+        "INSERT INTO alerts (kind, staff_id, patient_id, detail) VALUES ($1, $2, $3, $4)",
+        kind,
+        staff_id,
+        patient_id,
+        dict(detail or {}),
+    )
+
+
+async def add_unless_open(conn: asyncpg.Connection, kind: str) -> None:
+    """An alert of ``kind``, unless one is still waiting to be acknowledged."""
+    await conn.execute(
+        """INSERT INTO alerts (kind, detail) SELECT $1, '{}'::jsonb
+           WHERE NOT EXISTS (SELECT 1 FROM alerts WHERE kind = $1 AND acknowledged_at IS NULL)""",
+        kind,
+    )
+
+
+async def open_alerts(conn: asyncpg.Connection, *, limit: int = 200) -> list[dict[str, object]]:
+    """Alerts nobody has acknowledged, newest first."""
+    rows = await conn.fetch(
+        """SELECT id, kind, staff_id, patient_id::text, detail, created_at FROM alerts
+           WHERE acknowledged_at IS NULL ORDER BY created_at DESC LIMIT $1""",
+        limit,
+    )
+    return [{**dict(r), "created_at": r["created_at"].isoformat()} for r in rows]

@@ -306,3 +306,11 @@ async def search(
         {**dict(r), "at": r["at"].isoformat(), "patient_id": str(r["patient_id"]) if r["patient_id"] else None}
         for r in rows
     ]
+
+
+def patients_read_sql(actor_id: str) -> str:
+    """A scalar subquery: how many distinct patients the actor (``actor_id``, a placeholder) read successfully in
+    the last hour, for a statement another module builds (the bulk-access alert rule)."""
+    return f"""SELECT count(DISTINCT patient_id) FROM audit_log
+               WHERE actor_id = {actor_id} AND action = 'patient.read' AND outcome = 'ok'
+                 AND at > now() - interval '1 hour'"""

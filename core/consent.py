@@ -24,10 +24,16 @@ class Consent:
 
 
 async def get(conn: asyncpg.Connection, phone_lookup: str) -> Consent:
+    return await find(conn, phone_lookup) or Consent()
+
+
+async def find(conn: asyncpg.Connection, phone_lookup: str) -> Consent | None:
+    """The person's recorded choices; None if they never made any (then the defaults, and their language as on
+    file, apply)."""
     row = await conn.fetchrow(
         "SELECT reminders, marketing, reports, language FROM consents WHERE phone_lookup = $1", phone_lookup
     )
-    return Consent(row["reminders"], row["marketing"], row["reports"], row["language"]) if row else Consent()
+    return Consent(row["reminders"], row["marketing"], row["reports"], row["language"]) if row else None
 
 
 async def update(

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from core import audit
+from core import alert_rules, audit
 from core.access import doctor_scope_sql
 from core.db.statement import Statement
 from core.errors import Conflict, DomainError, InvalidInput, NotFound
@@ -239,10 +239,7 @@ async def chain(conn: asyncpg.Connection, vault: Vault) -> list[ChainMember]:
 
 async def report_empty_chain(conn: asyncpg.Connection) -> None:
     """An alert for administrators that nobody would be told of a critical value (once while it stays open)."""
-    await conn.execute(
-        """INSERT INTO alerts (kind, detail) SELECT 'critical.chain_empty', '{}'::jsonb
-           WHERE NOT EXISTS (SELECT 1 FROM alerts WHERE kind = 'critical.chain_empty' AND acknowledged_at IS NULL)"""
-    )
+    await alert_rules.add_unless_open(conn, "critical.chain_empty")
 
 
 async def chain_size(conn: asyncpg.Connection) -> int:

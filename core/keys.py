@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from core.crypto import FieldCipher
+from core.reports import store as reports_store
 from core.storage import FileStore
 from core.vault import Vault
 
@@ -107,8 +108,8 @@ async def rotate(
 async def file_status(conn: asyncpg.Connection, store: FileStore) -> dict[str, int]:
     """Report files by the key id that encrypted them ('missing' for a file on record that is not there)."""
     counts: dict[str, int] = {}
-    for r in await conn.fetch("SELECT file_name FROM reports WHERE file_name IS NOT NULL"):
-        blob = await store.get(r["file_name"])
+    for name in await reports_store.file_names(conn):
+        blob = await store.get(name)
         kid = FieldCipher.key_id_of(blob) if blob else "missing"
         counts[kid] = counts.get(kid, 0) + 1
     return counts
@@ -118,8 +119,7 @@ async def rotate_files(conn: asyncpg.Connection, vault: Vault, store: FileStore)
     """Re-encrypt every report file not under the active key, in place (an atomic replace: a reader sees the old
     file or the new one, both the same PDF). Resumable like the rows: what is left is found afresh each run."""
     moved = 0
-    for r in await conn.fetch("SELECT file_name FROM reports WHERE file_name IS NOT NULL ORDER BY issued_at"):
-        name = r["file_name"]
+    for name in await reports_store.file_names(conn):
         blob = await store.get(name)
         if blob is None or FieldCipher.key_id_of(blob) == vault.cipher.active_key_id:
             continue

@@ -20,6 +20,7 @@ import asyncpg
 
 from core.db.statement import Statement
 from core.events import Event
+from core.patients import store as patients_store
 
 log = logging.getLogger("labpulse.outbox")
 
@@ -35,7 +36,7 @@ def stage(stmt: Statement, *, patient_id: str, type: str, payload: dict[str, Any
     """
     event_id = uuid.uuid4()
     patient = stmt.bind(patient_id)
-    stmt.cte("outbox_seq", f"UPDATE patients SET event_seq = event_seq + 1 WHERE id = {patient} RETURNING event_seq")
+    stmt.cte("outbox_seq", patients_store.next_event_seq_sql(patient))
     stmt.cte(
         "outbox_row",
         f"""INSERT INTO outbox (event_id, patient_id, patient_seq, type, payload)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import asyncpg
 
 from core.db.statement import Statement
+from core.samples import store as samples_store
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,3 +144,69 @@ async def complete(conn: asyncpg.Connection, sample_id: str) -> bool:
         sample_id,
     )
     return bool(row and row["analytes"] > 0 and row["missing"] == 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Released:
+    """A final or corrected result of a reported sample, with the time its sample was reported."""
+
+    name: str
+    value_num: Decimal | None
+    comparator: str | None
+    value_text: str | None
+    value_code: str | None
+    unit: str | None
+    flag: str | None
+    reference_range: str | None
+    reported_at: datetime
+
+
+async def released_since(conn: asyncpg.Connection, patient_id: str, since: datetime) -> list[Released]:
+    """The latest final or corrected result of each test of the patient's samples reported after ``since``."""
+    rows = await conn.fetch(
+        f"""SELECT DISTINCT ON (r.sample_id, r.code) r.name, r.value_num, r.comparator, r.value_text, r.value_code,
+                   r.unit, r.flag, r.reference_range, s.updated_at
+            FROM results r JOIN ({samples_store.reported_sql("$1", "$2")}) s ON s.id = r.sample_id
+            WHERE r.status IN ('final', 'corrected')
+            ORDER BY r.sample_id, r.code, r.id DESC""",
+        patient_id,
+        since,
+    )
+    return [Released(r["name"], r["value_num"], r["comparator"], r["value_text"], r["value_code"], r["unit"],
+                     r["flag"], r["reference_range"], r["updated_at"]) for r in rows]  # fmt: skip
+
+
+async def corrected_after(conn: asyncpg.Connection, sample_id: str, at: datetime) -> bool:
+    """A result of the tube was corrected after ``at`` (its report's last version)."""
+    found: bool = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM results WHERE sample_id = $1 AND status = 'corrected' AND created_at > $2)",
+        sample_id,
+        at,
+    )
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Latest:
+    """The latest result of one code on a tube, named as the analyte table names it (else as the analyzer did)."""
+
+    code: str
+    name: str
+    value_num: Decimal | None
+    comparator: str | None
+    value_text: str | None
+    value_code: str | None
+    unit: str | None
+    reference_range: str | None
+    flag: str | None
+
+
+async def latest_of_sample(conn: asyncpg.Connection, sample_id: str) -> list[Latest]:
+    rows = await conn.fetch(
+        """SELECT DISTINCT ON (r.code) r.code, coalesce(a.name, r.name) AS name, r.value_num, r.comparator,
+                  r.value_text, r.value_code, r.unit, r.reference_range, r.flag
+           FROM results r LEFT JOIN analytes a ON a.code = r.code
+           WHERE r.sample_id = $1 ORDER BY r.code, r.id DESC""",
+        sample_id,
+    )
+    return [Latest(**dict(r)) for r in rows]

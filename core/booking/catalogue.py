@@ -1,4 +1,6 @@
-"""What can be booked: packages first (better value), then single tests, each with its price and Hindi name."""
+"""What can be booked: packages first (better value), then single tests, each with its price and Hindi name; the
+collection centres and the pincodes their teams visit. The only SQL for the test catalogue, packages, centres and
+served pincodes."""
 
 from __future__ import annotations
 
@@ -83,3 +85,33 @@ async def centre_for_pincode(conn: asyncpg.Connection, pincode: str) -> tuple[st
     """The centre whose team visits homes in ``pincode``, with the area's name; None where we do not go."""
     row = await conn.fetchrow("SELECT centre_id, area FROM served_pincodes WHERE pincode = $1", pincode)
     return (row["centre_id"], row["area"]) if row else None
+
+
+async def known_codes(conn: asyncpg.Connection, codes: list[str]) -> list[str]:
+    """Which of ``codes`` are single tests in the catalogue, sorted."""
+    rows = await conn.fetch("SELECT code FROM test_catalogue WHERE code = ANY($1::text[])", codes)
+    return sorted({r["code"] for r in rows})
+
+
+def collection_centres_sql() -> str:
+    """A subquery of the collection centres (``id``) and whether each visits homes (``visits_homes``: it serves a
+    pincode), for the statement that makes their slots."""
+    return """SELECT c.id, EXISTS (SELECT 1 FROM served_pincodes p WHERE p.centre_id = c.id) AS visits_homes
+              FROM centres c WHERE c.kind = 'collection'"""
+
+
+def centres_sql() -> str:
+    """A subquery of the centres (``id``, ``name``, ``kind``), to JOIN in another module's statement (a centre's
+    name beside a sample or an order) while only this module names the table."""
+    return "SELECT id, name, kind FROM centres"
+
+
+def tests_sql() -> str:
+    """A subquery of the catalogue's tests (``code``, ``name``, ``sample_type``, ``turnaround_hours``), to JOIN
+    like ``centres_sql``."""
+    return "SELECT code, name, sample_type, turnaround_hours FROM test_catalogue"
+
+
+async def centre_name(conn: asyncpg.Connection, centre_id: str) -> str | None:
+    name: str | None = await conn.fetchval("SELECT name FROM centres WHERE id = $1", centre_id)
+    return name

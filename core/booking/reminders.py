@@ -9,6 +9,7 @@ from collections.abc import Mapping
 import asyncpg
 
 from core import audit, consent
+from core.booking import store
 from core.identity import Actor
 from core.labtime import LAB_TZ
 from core.notify import Notifier, SendRefused
@@ -36,41 +37,25 @@ async def remind(
     """Send one reminder, or say why not: 'sent', 'stale' (moved or cancelled), 'opted_out', 'no_channel',
     'duplicate' (another run sent it), 'refused' (the provider refused it for good)."""
     async with pool.acquire() as conn:
-        row = await conn.fetchrow(
-            """SELECT b.ref, b.phone_lookup, b.phone_enc, b.channel, b.status, b.slot_id, s.starts_at FROM bookings b
-               JOIN slots s ON s.id = b.slot_id WHERE b.id = $1""",
-            booking_id,
-        )
-        if row is None or row["status"] != "booked" or row["slot_id"] != slot_id:
+        row = await store.reminder_target(conn, booking_id)
+        if row is None or row.status != "booked" or row.slot_id != slot_id:
             return "stale"
-        choice = await consent.get(conn, row["phone_lookup"])
-        phone = vault.open("bookings", "phone", booking_id, row["phone_enc"])
-        notifier = notifiers.get(row["channel"])
+        choice = await consent.get(conn, row.phone_lookup)
+        phone = vault.open("bookings", "phone", booking_id, row.phone_enc)
+        notifier = notifiers.get(row.channel)
         outcome = "opted_out" if not choice.reminders else "no_channel" if notifier is None or not phone else "sent"
         if outcome == "sent" and notifier is not None and phone:
-            claimed = await conn.fetchval(
-                """INSERT INTO reminders_sent (booking_id, slot_id, kind) VALUES ($1, $2, $3)
-                   ON CONFLICT DO NOTHING RETURNING 1""",
-                booking_id,
-                slot_id,
-                kind,
-            )
-            if not claimed:
+            if not await store.claim_reminder(conn, booking_id, slot_id, kind):
                 return "duplicate"  # another run sent it
             text = TEXTS[(kind, choice.language)].format(
-                ref=row["ref"], time=row["starts_at"].astimezone(LAB_TZ).strftime("%H:%M")
+                ref=row.ref, time=row.starts_at.astimezone(LAB_TZ).strftime("%H:%M")
             )
             try:
                 await notifier.send(phone, text, purpose=f"reminder.{kind}")
             except SendRefused:
                 outcome = "refused"  # recorded, never retried
             except Exception:
-                await conn.execute(  # nothing went out: free the claim so the retry can send
-                    "DELETE FROM reminders_sent WHERE booking_id = $1 AND slot_id = $2 AND kind = $3",
-                    booking_id,
-                    slot_id,
-                    kind,
-                )
+                await store.unclaim_reminder(conn, booking_id, slot_id, kind)  # nothing went out
                 raise
         async with conn.transaction():
             await audit.append(conn, actor=WORKER, action="booking.remind", entity_type="booking",

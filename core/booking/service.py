@@ -12,7 +12,10 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from core import audit
+from core.booking import store
 from core.booking.catalogue import Item
+from core.booking.store import Booking as Booking
+from core.booking.store import Held, Slot
 from core.errors import Conflict, InvalidInput, NotFound
 from core.identity import Actor, RequestMeta, Role
 from core.ids import is_uuid
@@ -20,6 +23,7 @@ from core.jobs import queue as jobs
 from core.labtime import LAB_TZ
 from core.orders import service as orders
 from core.patients import service as patients
+from core.patients import store as patients_store
 from core.samples import service as samples
 from core.vault import Vault
 
@@ -34,18 +38,6 @@ class SlotFull(Conflict):
         super().__init__("That time has just been taken. Please choose another time.")
 
 
-@dataclass(frozen=True, slots=True)
-class Booking:
-    id: str
-    ref: str
-    kind: str
-    centre_id: str
-    starts_at: datetime
-    items: tuple[str, ...]
-    price_paise: int
-    status: str
-
-
 def booker(phone_lookup: str) -> Actor:
     return Actor(f"phone:{phone_lookup[:16]}", Role.PATIENT)
 
@@ -54,14 +46,9 @@ def _ref() -> str:
     return "B" + "".join(secrets.choice("ACDEFGHJKLMNPQRTUVWXY34679") for _ in range(6))
 
 
-async def _take(conn: asyncpg.Connection, slot_id: int, now: datetime) -> asyncpg.Record:
+async def _take(conn: asyncpg.Connection, slot_id: int, now: datetime) -> Slot:
     try:
-        row = await conn.fetchrow(
-            """UPDATE slots SET booked = booked + 1 WHERE id = $1 AND starts_at > $2
-               RETURNING id, centre_id, kind, starts_at""",
-            slot_id,
-            now,
-        )
+        row = await store.take_slot(conn, slot_id, now)
     except asyncpg.CheckViolationError as exc:
         raise SlotFull from exc
     if row is None:
@@ -89,13 +76,8 @@ async def phone_for(conn: asyncpg.Connection, vault: Vault, phone_lookup: str) -
     """The number behind a signed-in phone (a session keeps only its lookup hash), where reminders for a booking
     made on the portal go: read from a patient on that phone and checked against the hash. None if no patient on
     file has it any more (the account was closed meanwhile)."""
-    rows = await conn.fetch(
-        """SELECT id::text, phone_enc FROM patients WHERE phone_lookup = $1 AND phone_enc IS NOT NULL
-           ORDER BY created_at LIMIT 5""",
-        bytes.fromhex(phone_lookup),
-    )
-    for row in rows:
-        phone = vault.open("patients", "phone", row["id"], row["phone_enc"])
+    for patient_id, sealed in await patients_store.sealed_phones(conn, bytes.fromhex(phone_lookup)):
+        phone = vault.open("patients", "phone", patient_id, sealed)
         if phone and vault.lookup.digest("phone", phone).hex() == phone_lookup:
             return phone
     return None
@@ -123,50 +105,41 @@ async def book(
     booking_id = str(uuid.uuid4())
     async with conn.transaction():
         slot = await _take(conn, slot_id, now)
-        if slot["kind"] == "home" and not (pincode and address):
+        home = slot.kind == "home"
+        if home and not (pincode and address):
             raise InvalidInput("address", "A home collection needs the address and its pincode.")
         ref = _ref()
-        await conn.execute(
-            """INSERT INTO bookings (id, ref, phone_lookup, phone_enc, kind, slot_id, pincode, address_enc, items,
-                                     tests, price_paise, channel)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)""",
-            booking_id,
-            ref,
-            phone_lookup,
-            vault.seal("bookings", "phone", booking_id, phone),
-            slot["kind"],
-            slot_id,
-            pincode if slot["kind"] == "home" else None,
-            vault.seal("bookings", "address", booking_id, address) if slot["kind"] == "home" else None,
-            [i.code for i in chosen],
-            tests,
-            price,
-            channel,
+        await store.insert(
+            conn,
+            booking_id=booking_id,
+            ref=ref,
+            phone_lookup=phone_lookup,
+            phone_enc=vault.seal("bookings", "phone", booking_id, phone),
+            kind=slot.kind,
+            slot_id=slot_id,
+            pincode=pincode if home else None,
+            address_enc=vault.seal("bookings", "address", booking_id, address) if home else None,
+            items=[i.code for i in chosen],
+            tests=tests,
+            price_paise=price,
+            channel=channel,
         )
-        await _schedule_reminders(conn, booking_id, slot_id, slot["starts_at"], now)
+        await _schedule_reminders(conn, booking_id, slot_id, slot.starts_at, now)
         await audit.append(
             conn,
             actor=booker(phone_lookup),
             action="booking.create",
             entity_type="booking",
             entity_id=booking_id,
-            summary={"kind": slot["kind"], "slot": slot_id, "items": [i.code for i in chosen], "via": channel},
+            summary={"kind": slot.kind, "slot": slot_id, "items": [i.code for i in chosen], "via": channel},
             meta=meta,
         )
-    return Booking(booking_id, ref, slot["kind"], slot["centre_id"], slot["starts_at"],
+    return Booking(booking_id, ref, slot.kind, slot.centre_id, slot.starts_at,
                    tuple(i.code for i in chosen), price, "booked")  # fmt: skip
 
 
 async def upcoming(conn: asyncpg.Connection, phone_lookup: str, now: datetime | None = None) -> list[Booking]:
-    rows = await conn.fetch(
-        """SELECT b.id::text, b.ref, b.kind, s.centre_id, s.starts_at, b.items, b.price_paise, b.status
-           FROM bookings b JOIN slots s ON s.id = b.slot_id
-           WHERE b.phone_lookup = $1 AND b.status = 'booked' AND s.starts_at > $2 ORDER BY s.starts_at""",
-        phone_lookup,
-        now or datetime.now(UTC),
-    )
-    return [Booking(r["id"], r["ref"], r["kind"], r["centre_id"], r["starts_at"], tuple(r["items"]),
-                    r["price_paise"], r["status"]) for r in rows]  # fmt: skip
+    return await store.upcoming(conn, phone_lookup, now or datetime.now(UTC))
 
 
 async def find(conn: asyncpg.Connection, phone_lookup: str, booking_id: str) -> tuple[Booking, str | None] | None:
@@ -174,26 +147,12 @@ async def find(conn: asyncpg.Connection, phone_lookup: str, booking_id: str) -> 
     id (so ids cannot be probed)."""
     if not is_uuid(booking_id):
         return None
-    r = await conn.fetchrow(
-        """SELECT b.id::text, b.ref, b.kind, s.centre_id, s.starts_at, b.items, b.price_paise, b.status, b.pincode
-           FROM bookings b JOIN slots s ON s.id = b.slot_id WHERE b.id = $1 AND b.phone_lookup = $2""",
-        booking_id,
-        phone_lookup,
-    )
-    if r is None:
-        return None
-    return Booking(r["id"], r["ref"], r["kind"], r["centre_id"], r["starts_at"], tuple(r["items"]), r["price_paise"],
-                   r["status"]), r["pincode"]  # fmt: skip
+    return await store.find(conn, phone_lookup, booking_id)
 
 
-async def _mine(conn: asyncpg.Connection, phone_lookup: str, booking_id: str) -> asyncpg.Record:
-    row = await conn.fetchrow(
-        """SELECT b.id::text, b.slot_id, b.status, s.kind, s.centre_id FROM bookings b JOIN slots s ON s.id = b.slot_id
-           WHERE b.id = $1 AND b.phone_lookup = $2 FOR UPDATE OF b""",
-        booking_id,
-        phone_lookup,
-    )
-    if row is None or row["status"] != "booked":
+async def _mine(conn: asyncpg.Connection, phone_lookup: str, booking_id: str) -> Held:
+    row = await store.lock_mine(conn, phone_lookup, booking_id)
+    if row is None or row.status != "booked":
         raise NotFound("We could not find that booking. It may have been cancelled already.")
     return row
 
@@ -202,8 +161,8 @@ async def cancel(conn: asyncpg.Connection, *, phone_lookup: str, booking_id: str
                  meta: RequestMeta | None = None) -> None:  # fmt: skip
     async with conn.transaction():
         row = await _mine(conn, phone_lookup, booking_id)
-        await conn.execute("UPDATE slots SET booked = booked - 1 WHERE id = $1", row["slot_id"])
-        await conn.execute("UPDATE bookings SET status = 'cancelled', updated_at = now() WHERE id = $1", booking_id)
+        await store.release_slot(conn, row.slot_id)
+        await store.cancel(conn, booking_id)
         await audit.append(conn, actor=booker(phone_lookup), action="booking.cancel", entity_type="booking",
                            entity_id=booking_id, meta=meta)  # fmt: skip
 
@@ -222,18 +181,18 @@ async def reschedule(
     async with conn.transaction():
         row = await _mine(conn, phone_lookup, booking_id)
         slot = await _take(conn, slot_id, now)
-        if (slot["kind"], slot["centre_id"]) != (row["kind"], row["centre_id"]):
+        if (slot.kind, slot.centre_id) != (row.kind, row.centre_id):
             raise InvalidInput("slot", "Please choose a time at the same place as the booking.")
-        await conn.execute("UPDATE slots SET booked = booked - 1 WHERE id = $1", row["slot_id"])
-        await conn.execute("UPDATE bookings SET slot_id = $2, updated_at = now() WHERE id = $1", booking_id, slot_id)
-        await _schedule_reminders(conn, booking_id, slot_id, slot["starts_at"], now)
+        await store.release_slot(conn, row.slot_id)
+        await store.move(conn, booking_id, slot_id)
+        await _schedule_reminders(conn, booking_id, slot_id, slot.starts_at, now)
         await audit.append(
             conn,
             actor=booker(phone_lookup),
             action="booking.reschedule",
             entity_type="booking",
             entity_id=booking_id,
-            summary={"from": row["slot_id"], "to": slot_id},
+            summary={"from": row.slot_id, "to": slot_id},
             meta=meta,
         )
     out = [b for b in await upcoming(conn, phone_lookup, now) if b.id == booking_id]
@@ -260,28 +219,22 @@ async def collect(
     registered collected against it, and the booking is marked collected. ``tubes`` are (barcode, sample type);
     every sample type the tests need must be there. Scanning again returns what the first scan made."""
     async with conn.transaction():
-        row = await conn.fetchrow(
-            """SELECT b.id::text, b.phone_lookup, b.tests, b.status, b.order_id::text, s.centre_id
-               FROM bookings b JOIN slots s ON s.id = b.slot_id WHERE b.ref = $1 FOR UPDATE OF b""",
-            ref.strip().upper()[:20],
-        )
+        row = await store.lock_by_ref(conn, ref.strip().upper()[:20])
         if row is None:
             raise NotFound("There is no booking with that number.")
-        if row["status"] == "collected":
-            return Collected(
-                row["order_id"], tuple(t.barcode for t in await samples.tubes_of_order(conn, row["order_id"]))
-            )
-        if row["status"] != "booked":
+        if row.status == "collected" and row.order_id is not None:
+            return Collected(row.order_id, tuple(t.barcode for t in await samples.tubes_of_order(conn, row.order_id)))
+        if row.status != "booked":
             raise InvalidInput("ref", "This booking was cancelled.")
-        if patient_id not in await patients.ids_for_lookup(conn, bytes.fromhex(row["phone_lookup"])):
+        if patient_id not in await patients.ids_for_lookup(conn, bytes.fromhex(row.phone_lookup)):
             raise InvalidInput(
                 "patient_id", "This patient is not on the booking's phone number; register them with it first."
             )
         order = await orders.place(
             conn,
             patient_id=patient_id,
-            centre_id=row["centre_id"],
-            test_codes=list(row["tests"]),
+            centre_id=row.centre_id,
+            test_codes=list(row.tests),
             actor=actor,
             meta=meta,
         )
@@ -291,16 +244,12 @@ async def collect(
             raise InvalidInput("tubes", f"Scan a tube for each of: {', '.join(missing)}.")
         made = [
             (await samples.register(conn, order_id=order.id, barcode=scanned[t], sample_type=t, actor=actor,
-                                    centre_id=row["centre_id"], meta=meta)).barcode
+                                    centre_id=row.centre_id, meta=meta)).barcode
             for t in order.sample_types()
         ]  # fmt: skip
-        await conn.execute(
-            "UPDATE bookings SET status = 'collected', order_id = $2, updated_at = now() WHERE id = $1",
-            row["id"],
-            order.id,
-        )
+        await store.mark_collected(conn, row.id, order.id)
         await audit.append(
-            conn, actor=actor, action="booking.collect", entity_type="booking", entity_id=row["id"],
+            conn, actor=actor, action="booking.collect", entity_type="booking", entity_id=row.id,
             patient_id=patient_id, summary={"order_id": order.id, "tubes": len(made)}, meta=meta,
         )  # fmt: skip
     return Collected(order.id, tuple(made))

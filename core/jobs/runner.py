@@ -24,9 +24,10 @@ from pgqueuer.core.executors import EntrypointExecutor, EntrypointExecutorParame
 from pgqueuer.core.qm import QueueManager
 from pgqueuer.domain import errors, models
 
-from core import audit
+from core import alert_rules, audit
 from core.identity import Actor, RequestMeta
 from core.jobs.queue import decode, enqueue
+from core.reports import store as reports_store
 
 log = logging.getLogger("labpulse.jobs")
 
@@ -63,9 +64,8 @@ async def dead_letter(pool: asyncpg.Pool, entrypoint: str, payload: dict[str, An
             attempts,
             error,
         )
-        await conn.execute(
-            "INSERT INTO alerts (kind, detail) VALUES ('job.dead_letter', $1)",
-            {"dead_letter_id": dead_id, "entrypoint": entrypoint, "error": error},
+        await alert_rules.add(
+            conn, "job.dead_letter", {"dead_letter_id": dead_id, "entrypoint": entrypoint, "error": error}
         )
     return dead_id
 
@@ -126,6 +126,12 @@ def build(
     return qm
 
 
+def waiting_sql(key: str, id_sql: str) -> str:
+    """An SQL condition: a dead letter whose payload's ``key`` is ``id_sql`` waits for staff (so a sweep does not
+    queue its job again). ``key`` is one of our payload keys, never input."""
+    return f"""EXISTS (SELECT 1 FROM dead_letters d WHERE d.requeued_at IS NULL AND d.payload ->> '{key}' = {id_sql})"""
+
+
 async def dead_letters(conn: asyncpg.Connection, *, limit: int = 200) -> list[dict[str, Any]]:
     """Jobs that gave up and wait for staff, newest first (payloads hold ids only, never PHI)."""
     rows = await conn.fetch(
@@ -148,10 +154,7 @@ async def requeue(conn: asyncpg.Connection, dead_id: int, actor: Actor, meta: Re
         if row is None:
             return False
         if "delivery_id" in row["payload"]:  # a notice given up on: let the job try it again from the start
-            await conn.execute(
-                "UPDATE deliveries SET status = 'pending', updated_at = now() WHERE id = $1 AND status = 'failed'",
-                int(row["payload"]["delivery_id"]),
-            )
+            await reports_store.retry_failed(conn, int(row["payload"]["delivery_id"]))
         await enqueue(conn, row["entrypoint"], row["payload"], key=f"requeue:{dead_id}")
         await audit.append(
             conn,

@@ -276,3 +276,17 @@ async def get(conn: asyncpg.Connection, order_id: str) -> PlacedOrder | None:
         "SELECT id::text, patient_id::text, centre_id, status FROM orders WHERE id = $1", order_id
     )
     return PlacedOrder(**dict(row)) if row else None
+
+
+# --- read/write paths moved here from other modules ---
+
+
+def orders_sql() -> str:
+    """A subquery of the order columns other stores may read (a patient's export, a report's placer number), to
+    JOIN in one statement while only this module names the table. PostgreSQL flattens it into the join."""
+    return "SELECT id, patient_id, centre_id, placer_number, status, created_at FROM orders"
+
+
+def order_tests_sql() -> str:
+    """A subquery of each order's tests (``order_id``, ``test_code``, ``status``), to JOIN like ``orders_sql``."""
+    return "SELECT order_id, test_code, status FROM order_tests"

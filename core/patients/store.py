@@ -165,3 +165,65 @@ async def next_mrn(conn: asyncpg.Connection) -> str:
 async def existing_mrns(conn: asyncpg.Connection, mrns: list[str]) -> set[str]:
     rows = await conn.fetch("SELECT mrn FROM patients WHERE mrn_authority = '' AND mrn = ANY($1::text[])", mrns)
     return {r["mrn"] for r in rows}
+
+
+# --- read/write paths moved here from other modules ---
+
+
+async def sealed_phones(conn: asyncpg.Connection, phone_lookup: bytes, limit: int = 5) -> list[tuple[str, bytes]]:
+    """(id, sealed phone) of the first patients on file with this phone lookup hash who still have a phone."""
+    rows = await conn.fetch(
+        """SELECT id::text, phone_enc FROM patients WHERE phone_lookup = $1 AND phone_enc IS NOT NULL
+           ORDER BY created_at LIMIT $2""",
+        phone_lookup,
+        limit,
+    )
+    return [(r["id"], r["phone_enc"]) for r in rows]
+
+
+def next_event_seq_sql(patient: str) -> str:
+    """An UPDATE … RETURNING event_seq that takes the patient's next event number, for a CTE of the statement that
+    writes the event (``outbox.stage``); ``patient`` is the caller's placeholder. It locks the patient's row until
+    commit, which keeps the sequence gap-free and commit-ordered."""
+    return f"UPDATE patients SET event_seq = event_seq + 1 WHERE id = {patient} RETURNING event_seq"
+
+
+async def event_seq(conn: asyncpg.Connection, patient_id: str) -> int:
+    """The number of the patient's last event (0 for none yet, or no such patient)."""
+    seq = await conn.fetchval("SELECT event_seq FROM patients WHERE id = $1", patient_id)
+    return int(seq or 0)
+
+
+def channels_sql(patient: str) -> str:
+    """A subquery of (``id``, ``channel``) for each channel the patient chose for notices; ``patient`` is the
+    caller's placeholder. For the statement that queues a report's notices."""
+    return f"SELECT p.id, ch AS channel FROM patients p, unnest(p.notify_channels) AS ch WHERE p.id = {patient}"
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeContact:
+    phone_enc: bytes | None
+    phone_lookup: str | None
+    language: str
+
+
+async def notice_contact(conn: asyncpg.Connection, patient_id: str) -> NoticeContact | None:
+    """Where a report notice goes: the sealed phone, its lookup hash (hex) and the patient's language."""
+    r = await conn.fetchrow(
+        "SELECT phone_enc, encode(phone_lookup, 'hex') AS lookup, language FROM patients WHERE id = $1", patient_id
+    )
+    return NoticeContact(r["phone_enc"], r["lookup"], r["language"]) if r else None
+
+
+async def erase_contact(conn: asyncpg.Connection, patient_id: str) -> None:
+    """A closed account: erase the phone, its lookup hash and the address; the medical record stays."""
+    await conn.execute(
+        """UPDATE patients SET phone_enc = NULL, phone_lookup = NULL, address_enc = NULL, closed_at = now()
+           WHERE id = $1""",
+        patient_id,
+    )
+
+
+async def exists(conn: asyncpg.Connection, patient_id: str) -> bool:
+    found: bool = await conn.fetchval("SELECT EXISTS (SELECT 1 FROM patients WHERE id = $1)", patient_id)
+    return found

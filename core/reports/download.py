@@ -7,11 +7,12 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from core import audit, tracking
+from core import alert_rules, audit, tracking
 from core.crypto import DecryptionError
 from core.errors import Conflict, DomainError
 from core.identity import Actor, RequestMeta, Role
 from core.ids import is_uuid
+from core.reports import store as reports_store
 from core.reports.links import PORTAL_SECONDS, Grant, LinkInvalid, ReportLinks
 from core.storage import FileStore
 from core.vault import Vault
@@ -35,15 +36,10 @@ class ReportFile:
     filename: str
 
 
-async def _report(conn: asyncpg.Connection, report_id: str) -> asyncpg.Record | None:
+async def _report(conn: asyncpg.Connection, report_id: str) -> reports_store.ReportFile | None:
     if not is_uuid(report_id):
         return None
-    return await conn.fetchrow(
-        """SELECT r.id::text, r.version, r.file_name, r.file_sha256, r.rendered_at, s.barcode,
-                  s.patient_id::text
-           FROM reports r JOIN samples s ON s.id = r.sample_id WHERE r.id = $1""",
-        report_id,
-    )
+    return await reports_store.for_download(conn, report_id)
 
 
 async def link_for(
@@ -58,9 +54,9 @@ async def link_for(
     """A 15-minute link to one of this phone's patients' reports (another's is simply not found)."""
     await tracking.authorize(conn, phone_lookup, patient_id, action="report.link", meta=meta)
     row = await _report(conn, report_id)
-    if row is None or row["patient_id"] != patient_id:
+    if row is None or row.patient_id != patient_id:
         raise LinkInvalid
-    if row["rendered_at"] is None:
+    if row.rendered_at is None:
         raise Conflict("This report is still being prepared. It will be ready in a minute or two.")
     async with conn.transaction():
         await audit.append(
@@ -91,21 +87,21 @@ async def download(
     try:
         grant = links.open(token)
         row = await _report(conn, grant.report_id)
-        if row is None or row["patient_id"] != grant.patient_id or row["rendered_at"] is None:
+        if row is None or row.patient_id != grant.patient_id or row.rendered_at is None:
             raise LinkInvalid
-        blob = await store.get(row["file_name"])
+        if row.file_name is None or row.file_sha256 is None:  # rendering records both with rendered_at
+            raise ReportFileDamaged
+        blob = await store.get(row.file_name)
         try:
-            data = vault.open_file("report", row["file_name"], blob) if blob is not None else None
+            data = vault.open_file("report", row.file_name, blob) if blob is not None else None
         except DecryptionError:
             data = None
-        if data is None or hashlib.sha256(data).digest() != bytes(row["file_sha256"]):
+        if data is None or hashlib.sha256(data).digest() != bytes(row.file_sha256):
             outcome = "damaged"
-            await conn.execute(
-                "INSERT INTO alerts (kind, detail) VALUES ('report.file_damaged', $1)", {"report_id": row["id"]}
-            )
+            await alert_rules.add(conn, "report.file_damaged", {"report_id": row.id})
             raise ReportFileDamaged
         outcome = "ok"
-        return ReportFile(data, f"labpulse-report-{row['barcode']}-v{row['version']}.pdf")
+        return ReportFile(data, f"labpulse-report-{row.barcode}-v{row.version}.pdf")
     except DomainError as exc:
         if outcome == "invalid":
             outcome = exc.code
@@ -118,7 +114,7 @@ async def download(
                 action="report.download",
                 entity_type="report",
                 entity_id=(grant.report_id if grant else "-")[:64],
-                patient_id=row["patient_id"] if row else None,
+                patient_id=row.patient_id if row else None,
                 outcome=outcome,
                 meta=meta,
             )

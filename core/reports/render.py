@@ -15,6 +15,7 @@ import asyncio
 import hashlib
 import json
 import uuid
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -25,8 +26,9 @@ from core.db.owned import PatientRows
 from core.hl7 import outbound
 from core.identity import Actor, Role
 from core.jobs import queue as jobs
-from core.jobs.runner import Permanent
+from core.jobs.runner import Permanent, waiting_sql
 from core.reports import pdf
+from core.reports import store as reports_store
 from core.reports.service import EVENT_REPORT_UPDATED, RENDER_JOB
 from core.samples import service as samples
 from core.samples.model import SampleState
@@ -50,46 +52,32 @@ def document(content: dict[str, Any], verify_url: str, signature: bytes, content
 async def render(pool: asyncpg.Pool, vault: Vault, store: FileStore, report_id: str, verify_base: str = "") -> bool:
     """Render and release one report; returns False when another run already did (nothing changes then)."""
     async with pool.acquire() as conn:
-        row = await conn.fetchrow(
-            """SELECT r.id::text, r.sample_id::text, r.version, r.content_enc, r.content_hash, r.signature,
-                      r.verify_url, r.rendered_at, r.backfilled
-               FROM reports r WHERE r.id = $1""",
-            report_id,
-        )
+        row = await reports_store.signed(conn, report_id)
     if row is None:
         raise Permanent("the report to render does not exist")
-    if row["rendered_at"] is not None:
+    if row.rendered_at is not None:
         return False
     try:
-        content = json.loads(vault.open("reports", "content", report_id, row["content_enc"]) or "")
+        content = json.loads(vault.open("reports", "content", report_id, row.content_enc) or "")
     except (DecryptionError, ValueError) as exc:
         raise Permanent("the signed report content cannot be read") from exc
     # reportlab is CPU-bound: a thread keeps this worker's heartbeats and other jobs moving meanwhile.
-    verify_url = row["verify_url"] or f"{verify_base.rstrip('/')}/verify/{report_id}"  # rows from before 0012
-    data = await asyncio.to_thread(document, content, verify_url, bytes(row["signature"]), bytes(row["content_hash"]))
+    verify_url = row.verify_url or f"{verify_base.rstrip('/')}/verify/{report_id}"  # rows from before 0012
+    data = await asyncio.to_thread(document, content, verify_url, row.signature, row.content_hash)
     name = file_name(report_id)
     async with pool.acquire() as conn:
-        if await conn.fetchval("SELECT rendered_at IS NOT NULL FROM reports WHERE id = $1", report_id):
+        if await reports_store.is_rendered(conn, report_id):
             return False  # another run finished while this one drew: its file stays, untouched
     await store.put(name, vault.seal_file("report", name, data))
     async with pool.acquire() as conn, conn.transaction():
-        sample = await conn.fetchrow(
-            """UPDATE reports SET rendered_at = now(), file_name = $2, file_sha256 = $3, verify_url = $4
-               WHERE id = $1 AND rendered_at IS NULL
-               RETURNING (SELECT row(s.barcode, s.state, s.centre_id, s.patient_id::text)
-                          FROM samples s WHERE s.id = reports.sample_id) AS s""",
-            report_id,
-            name,
-            hashlib.sha256(data).digest(),
-            verify_url,
-        )
-        if sample is None:
+        tube = await reports_store.record_file(conn, report_id, name, hashlib.sha256(data).digest(), verify_url)
+        if tube is None:
             return False  # a concurrent run won; its file is the one on record
-        barcode, state, centre_id, patient_id = sample["s"]
+        barcode, state, centre_id, patient_id = tube.barcode, tube.state, tube.centre_id, tube.patient_id
         purpose = (
             None  # re-rendered after the upgrade: released and announced long ago
-            if row["backfilled"]
-            else await _release(conn, content, row["version"], barcode, state, centre_id, patient_id, report_id)
+            if row.backfilled
+            else await _release(conn, content, row.version, barcode, state, centre_id, patient_id, report_id)
         )
         if purpose is not None:
             await _queue_notices(conn, report_id, patient_id, purpose)
@@ -101,7 +89,7 @@ async def render(pool: asyncpg.Pool, vault: Vault, store: FileStore, report_id: 
             entity_type="report",
             entity_id=report_id,
             patient_id=patient_id,
-            summary={"version": row["version"], "bytes": len(data), "notice": purpose},
+            summary={"version": row.version, "bytes": len(data), "notice": purpose},
         )
     return True
 
@@ -134,16 +122,8 @@ async def _release(
 
 
 async def _queue_notices(conn: asyncpg.Connection, report_id: str, patient_id: str, purpose: str) -> None:
-    rows = await conn.fetch(
-        """INSERT INTO deliveries (report_id, patient_id, purpose, channel)
-           SELECT $1, p.id, $3, ch FROM patients p, unnest(p.notify_channels) AS ch WHERE p.id = $2
-           ON CONFLICT (report_id, channel) DO NOTHING RETURNING id""",
-        report_id,
-        patient_id,
-        purpose,
-    )
-    for r in rows:
-        await jobs.enqueue(conn, DELIVER_JOB, {"delivery_id": r["id"]}, key=f"deliver:{r['id']}")
+    for delivery_id in await reports_store.queue_notices(conn, report_id, patient_id, purpose):
+        await jobs.enqueue(conn, DELIVER_JOB, {"delivery_id": delivery_id}, key=f"deliver:{delivery_id}")
 
 
 async def pending(conn: asyncpg.Connection, *, older_than_seconds: int = 300) -> int:
@@ -154,22 +134,10 @@ async def pending(conn: asyncpg.Connection, *, older_than_seconds: int = 300) ->
     jobs were queued."""
     added = 0
     async with conn.transaction():
-        for r in await conn.fetch(
-            """SELECT id::text FROM reports r WHERE rendered_at IS NULL
-               AND issued_at < now() - make_interval(secs => $1)
-               AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.requeued_at IS NULL
-                               AND d.payload ->> 'report_id' = r.id::text)
-               ORDER BY issued_at LIMIT 1000""",
-            older_than_seconds,
+        for report_id in await reports_store.unrendered(conn, older_than_seconds, partial(waiting_sql, "report_id")):
+            added += await jobs.enqueue(conn, RENDER_JOB, {"report_id": report_id}, key=f"render:{report_id}")
+        for delivery_id in await reports_store.overdue_notices(
+            conn, older_than_seconds, partial(waiting_sql, "delivery_id")
         ):
-            added += await jobs.enqueue(conn, RENDER_JOB, {"report_id": r["id"]}, key=f"render:{r['id']}")
-        for r in await conn.fetch(
-            """SELECT id FROM deliveries n WHERE status IN ('pending', 'sending')
-               AND updated_at < now() - make_interval(secs => $1)
-               AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.requeued_at IS NULL
-                               AND d.payload ->> 'delivery_id' = n.id::text)
-               ORDER BY id LIMIT 1000""",
-            older_than_seconds,
-        ):
-            added += await jobs.enqueue(conn, DELIVER_JOB, {"delivery_id": r["id"]}, key=f"deliver:{r['id']}")
+            added += await jobs.enqueue(conn, DELIVER_JOB, {"delivery_id": delivery_id}, key=f"deliver:{delivery_id}")
     return added

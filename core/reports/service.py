@@ -16,14 +16,19 @@ import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from core import audit, permissions, results
+from core.booking import catalogue
 from core.crypto import DecryptionError
 from core.errors import Conflict, InvalidTransition, NotFound, UnknownBarcode
 from core.identity import Actor, RequestMeta, Role
 from core.ids import is_uuid
 from core.jobs import queue as jobs
 from core.labtime import LAB_TZ
+from core.patients import store as patients_store
 from core.reports import content as rc
-from core.samples.model import SampleState, normalize_barcode
+from core.reports import store as reports_store
+from core.samples import store as samples_store
+from core.samples.model import Sample, SampleState, normalize_barcode
+from core.staff import store as staff_store
 from core.vault import Vault
 
 PUBLIC = Actor("public:verify", Role.SYSTEM)
@@ -31,59 +36,53 @@ EVENT_REPORT_UPDATED = "report.updated"
 RENDER_JOB = "reports.render"
 
 
-def _value(r: asyncpg.Record) -> str:
-    if r["value_num"] is not None:
-        return f"{r['comparator'] or ''}{r['value_num']}"
-    return str(r["value_text"] or r["value_code"] or "-")
+def _value(r: results.Latest) -> str:
+    if r.value_num is not None:
+        return f"{r.comparator or ''}{r.value_num}"
+    return str(r.value_text or r.value_code or "-")
 
 
 async def _content(
     conn: asyncpg.Connection,
     vault: Vault,
-    sample: asyncpg.Record,
+    sample: Sample,
     version: int,
     actor: Actor,
     report_id: str,
     issued: datetime,
 ) -> dict[str, Any]:
-    p = await conn.fetchrow(
-        "SELECT id::text, mrn, name_enc, dob_enc, sex FROM patients WHERE id = $1", sample["patient_id"]
-    )
-    dob = vault.open("patients", "dob", p["id"], p["dob_enc"])
-    rows = await conn.fetch(
-        """SELECT DISTINCT ON (r.code) r.code, coalesce(a.name, r.name) AS name, r.value_num, r.comparator,
-                  r.value_text, r.value_code, r.unit, r.reference_range, r.flag
-           FROM results r LEFT JOIN analytes a ON a.code = r.code
-           WHERE r.sample_id = $1 ORDER BY r.code, r.id DESC""",
-        sample["id"],
-    )
-    signer = await conn.fetchval("SELECT display_name FROM staff WHERE id::text = $1", actor.id.removeprefix("staff:"))
+    p = await patients_store.get(conn, sample.patient_id)
+    if p is None:
+        raise NotFound("The patient of this tube is not on record.")
+    dob = vault.open("patients", "dob", p.id, p.dob_enc)
+    rows = await results.latest_of_sample(conn, sample.id)
+    signer = await staff_store.display_name(conn, actor.id.removeprefix("staff:"))
     return {
         "report_id": report_id,
         "version": version,
         "lab": rc.LAB,
         "patient": {
-            "mrn": p["mrn"],
-            "name": vault.open("patients", "name", p["id"], p["name_enc"]),
-            "sex": p["sex"],
+            "mrn": p.mrn,
+            "name": vault.open("patients", "name", p.id, p.name_enc),
+            "sex": p.sex,
             "age": results.age_years(date.fromisoformat(dob) if dob else None, issued.astimezone(LAB_TZ).date()),
         },
         "sample": {
-            "barcode": sample["barcode"],
-            "type": sample["sample_type"].replace("_", " "),
-            "collected_at": sample["collected_at"].astimezone(LAB_TZ).isoformat(),
-            "centre": sample["centre"],
+            "barcode": sample.barcode,
+            "type": sample.sample_type.replace("_", " "),
+            "collected_at": sample.collected_at.astimezone(LAB_TZ).isoformat(),
+            "centre": await catalogue.centre_name(conn, sample.centre_id),
         },
         "tests": [
             {
-                "code": r["code"],
-                "name": r["name"],
+                "code": r.code,
+                "name": r.name,
                 "value": _value(r),
-                "unit": r["unit"],
-                "range": r["reference_range"],
-                "flag": r["flag"],
+                "unit": r.unit,
+                "range": r.reference_range,
+                "flag": r.flag,
             }
-            for r in sorted(rows, key=lambda r: r["name"])
+            for r in sorted(rows, key=lambda r: r.name)
         ],
         "signer": {"id": actor.id, "name": signer or actor.id, "role": actor.role.value.replace("_", " ")},
         "issued_at": issued.astimezone(LAB_TZ).isoformat(timespec="seconds"),
@@ -109,48 +108,34 @@ async def issue(
     code = normalize_barcode(barcode)
     try:
         async with conn.transaction():  # the tube is locked from the checks to the commit: approvals take turns
-            sample = await conn.fetchrow(
-                """SELECT s.id::text, s.barcode, s.state, s.patient_id::text, s.sample_type, s.collected_at,
-                          s.centre_id, c.name AS centre
-                   FROM samples s JOIN centres c ON c.id = s.centre_id WHERE s.barcode = $1 FOR UPDATE OF s""",
-                code,
-            )
-            if sample is None:
+            locked = await samples_store.lock_by_barcode(conn, code)
+            if locked is None:
                 raise UnknownBarcode(code)
-            if await conn.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM reports WHERE sample_id = $1 AND rendered_at IS NULL)", sample["id"]
-            ):
+            sample = locked[0]
+            if await reports_store.preparing(conn, sample.id):
                 raise Conflict(f"The report for {code} was approved a moment ago and is being prepared.")
-            reissue = sample["state"] == SampleState.REPORTED.value
-            if reissue and not await conn.fetchval(
-                """SELECT EXISTS (SELECT 1 FROM results WHERE sample_id = $1 AND status = 'corrected'
-                                  AND created_at > (SELECT max(issued_at) FROM reports WHERE sample_id = $1))""",
-                sample["id"],
-            ):
+            reissue = sample.state is SampleState.REPORTED
+            if reissue and not await _corrected_since_report(conn, sample.id):
                 raise Conflict(f"The report for {code} is out, and no result has been corrected since.")
-            if not reissue and sample["state"] != SampleState.COMPLETED.value:
-                raise InvalidTransition(code, sample["state"], SampleState.REPORTED.value)
-            version = 1 + (
-                await conn.fetchval("SELECT coalesce(max(version), 0) FROM reports WHERE sample_id = $1", sample["id"])
-            )
+            if not reissue and sample.state is not SampleState.COMPLETED:
+                raise InvalidTransition(code, sample.state.value, SampleState.REPORTED.value)
+            version = await reports_store.next_version(conn, sample.id)
             report_id, issued = str(uuid.uuid4()), datetime.now(UTC)
             content = await _content(conn, vault, sample, version, actor, report_id, issued)
             content_hash, signature = rc.sign(key, content)
             verify_url = f"{verify_base.rstrip('/')}/verify/{report_id}"
-            await conn.execute(
-                """INSERT INTO reports (id, sample_id, version, content_enc, content_hash, signature, public_key,
-                                        signer_id, issued_at, verify_url)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
-                report_id,
-                sample["id"],
-                version,
-                vault.seal("reports", "content", report_id, rc.canonical(content).decode()),
-                content_hash,
-                signature,
-                rc.public_bytes(key),
-                actor.id,
-                issued,
-                verify_url,
+            await reports_store.insert(
+                conn,
+                report_id=report_id,
+                sample_id=sample.id,
+                version=version,
+                content_enc=vault.seal("reports", "content", report_id, rc.canonical(content).decode()),
+                content_hash=content_hash,
+                signature=signature,
+                public_key=rc.public_bytes(key),
+                signer_id=actor.id,
+                issued_at=issued,
+                verify_url=verify_url,
             )
             await jobs.enqueue(conn, RENDER_JOB, {"report_id": report_id}, key=f"render:{report_id}")
             await audit.append(
@@ -159,7 +144,7 @@ async def issue(
                 action="report.issue",
                 entity_type="report",
                 entity_id=report_id,
-                patient_id=sample["patient_id"],
+                patient_id=sample.patient_id,
                 summary={"version": version, "barcode": code},
                 meta=meta,
             )
@@ -168,12 +153,18 @@ async def issue(
     return {"report_id": report_id, "version": version, "verify_url": verify_url, "status": "preparing"}
 
 
+async def _corrected_since_report(conn: asyncpg.Connection, sample_id: str) -> bool:
+    """A result of the tube was corrected after its last report version was issued."""
+    last = await reports_store.last_issued_at(conn, sample_id)
+    return last is not None and await results.corrected_after(conn, sample_id, last)
+
+
 async def verification(
     conn: asyncpg.Connection, vault: Vault, report_id: str, *, meta: RequestMeta | None = None
 ) -> dict[str, Any]:
     """What the public page may show: genuine or not, the lab, test names, the date and the hash. No name, no values."""
 
-    row = await conn.fetchrow("SELECT * FROM reports WHERE id = $1", report_id) if is_uuid(report_id) else None
+    row = await reports_store.signed(conn, report_id) if is_uuid(report_id) else None
     async with conn.transaction():
         await audit.append(
             conn,
@@ -187,19 +178,17 @@ async def verification(
     if row is None:
         raise NotFound("We have no report with this number. It may have been mistyped, or it is not from our lab.")
     try:
-        content = json.loads(vault.open("reports", "content", str(row["id"]), row["content_enc"]) or "{}")
+        content = json.loads(vault.open("reports", "content", row.id, row.content_enc) or "{}")
     except (DecryptionError, ValueError):  # an altered or undecryptable record is simply not genuine
         content = {}
-    ok = bool(content) and rc.genuine(
-        content, bytes(row["content_hash"]), bytes(row["signature"]), bytes(row["public_key"])
-    )
+    ok = bool(content) and rc.genuine(content, row.content_hash, row.signature, row.public_key)
     return {
         "genuine": ok,
         "lab": rc.LAB["name"],
         "tests": sorted({t["name"] for t in content.get("tests", [])}),
-        "issued_at": row["issued_at"].astimezone(LAB_TZ).date().isoformat(),
-        "version": row["version"],
-        "hash": bytes(row["content_hash"]).hex(),
+        "issued_at": row.issued_at.astimezone(LAB_TZ).date().isoformat(),
+        "version": row.version,
+        "hash": row.content_hash.hex(),
     }
 
 
@@ -219,15 +208,9 @@ class Released:
 
 async def released(conn: asyncpg.Connection, vault: Vault, report_id: str) -> Released | None:
     """The signed content of a report with its tube and order (None when there is no such report)."""
-    row = await conn.fetchrow(
-        """SELECT r.id::text, r.version, r.content_enc, s.patient_id::text, s.barcode, s.collected_at,
-                  o.placer_number, array(SELECT ot.test_code FROM order_tests ot
-                                        WHERE ot.order_id = o.id AND ot.status = 'ordered' ORDER BY 1) AS tests
-           FROM reports r JOIN samples s ON s.id = r.sample_id JOIN orders o ON o.id = s.order_id WHERE r.id = $1""",
-        report_id,
-    )
+    row = await reports_store.outgoing(conn, report_id)
     if row is None:
         return None
-    content = json.loads(vault.open("reports", "content", row["id"], row["content_enc"]) or "{}")
-    return Released(row["id"], row["version"], content, row["patient_id"], row["barcode"], row["collected_at"],
-                    row["placer_number"], tuple(row["tests"]))  # fmt: skip
+    content = json.loads(vault.open("reports", "content", row.id, row.content_enc) or "{}")
+    return Released(row.id, row.version, content, row.patient_id, row.barcode, row.collected_at, row.placer_number,
+                    row.tests)  # fmt: skip

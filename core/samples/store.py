@@ -193,3 +193,22 @@ async def open_unknown_scans(conn: asyncpg.Connection, limit: int = 100) -> list
         limit,
     )
     return [UnknownScan(**dict(r)) for r in rows]
+
+
+def reported_sql(patient: str, since: str) -> str:
+    """A subquery of one patient's reported samples changed after ``since`` (``id``, ``updated_at``), for another
+    store to JOIN; ``patient`` and ``since`` are the caller's placeholders. Only this module names the table."""
+    return f"""SELECT id, updated_at FROM samples
+               WHERE patient_id = {patient} AND state = 'reported' AND updated_at > {since}"""
+
+
+def view_sql() -> str:
+    """A subquery of the sample columns other stores may read, to JOIN in one statement (a patient's timeline, a
+    report and its tube) while only this module names the table. PostgreSQL flattens it into the join."""
+    return """SELECT id, barcode, order_id, patient_id, sample_type, state, version, centre_id, rejection_reason,
+                     collected_at, updated_at FROM samples"""
+
+
+def transitions_sql() -> str:
+    """A subquery of the samples' history (``sample_id``, ``to_state``, ``version``, ``centre_id``, ``at``)."""
+    return "SELECT sample_id, to_state, version, centre_id, at FROM sample_transitions"

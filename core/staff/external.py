@@ -14,6 +14,7 @@ import asyncpg
 from core import audit
 from core.errors import PermissionDenied
 from core.identity import Actor, RequestMeta, Role
+from core.staff import store
 from core.staff.service import StaffMember
 
 # When a person holds several roles at the provider, the account gets the first of these they hold.
@@ -44,44 +45,37 @@ async def sign_in(
 ) -> StaffMember:
     external_id = f"{issuer}|{subject}"
     role = role_from_claim(claimed_roles)
-    row = await conn.fetchrow(
-        "SELECT id::text, username, display_name, role, active FROM staff WHERE external_id = $1", external_id
-    )
-    if role is None or (row is not None and not row["active"]):
+    row = await store.by_external_id(conn, external_id)
+    if role is None or (row is not None and not row.active):
         async with conn.transaction():  # its own transaction: a refusal is recorded, not rolled back
             await audit.append(
                 conn,
-                actor=Actor(f"staff:{row['id']}" if row else f"sso:{subject[:40]}", role or Role.SYSTEM),
+                actor=Actor(f"staff:{row.id}" if row else f"sso:{subject[:40]}", role or Role.SYSTEM),
                 action="staff.sign_in.oidc",
                 entity_type="staff",
-                entity_id=row["id"] if row else None,
+                entity_id=row.id if row else None,
                 outcome="refused:no_role" if role is None else "refused:inactive",
                 meta=meta,
             )
         raise PermissionDenied("staff.sign_in", "none" if role is None else role.value)
+    change: dict[str, object]
     async with conn.transaction():
         if row is None:
             staff_id = str(uuid.uuid4())
             username = _username(preferred_username, subject)
             name = (display_name or preferred_username or username)[:100]
             # No password can ever match: this account signs in through the provider only.
-            await conn.execute(
-                """INSERT INTO staff (id, username, display_name, role, password_hash, external_id)
-                   VALUES ($1, $2, $3, $4, $5, $6)""",
-                staff_id,
-                username,
-                name,
-                role.value,
-                f"!sso-only:{secrets.token_hex(16)}",
-                external_id,
+            password = f"!sso-only:{secrets.token_hex(16)}"
+            await store.insert_external(
+                conn, store.StaffRow(staff_id, username, name, role.value, password, active=True), external_id
             )
             member, change = StaffMember(staff_id, username, name, role), {"created": True}
         else:
-            member = StaffMember(row["id"], row["username"], row["display_name"], role)
+            member = StaffMember(row.id, row.username, row.display_name, role)
             change = {}
-            if row["role"] != role.value:
-                await conn.execute("UPDATE staff SET role = $2 WHERE id = $1", row["id"], role.value)
-                change = {"role_from": row["role"]}
+            if row.role != role.value:
+                await store.set_role(conn, row.id, role.value)
+                change = {"role_from": row.role}
         await audit.append(
             conn,
             actor=member.actor,

@@ -109,3 +109,61 @@ async def count_active(conn: asyncpg.Connection, staff_ids: list[str]) -> int:
     """How many of these ids are active staff accounts."""
     found: int = await conn.fetchval("SELECT count(*) FROM staff WHERE id = ANY($1::uuid[]) AND active", staff_ids)
     return found
+
+
+def names_sql() -> str:
+    """A subquery of every account's id, display name, role and whether it is active, for another store to JOIN
+    (a doctor's name beside a consult, a report's signer), so only this module names the table. PostgreSQL
+    flattens it: the plan is the same as a direct join."""
+    return "SELECT id, display_name, role, active FROM staff"
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalRow:
+    id: str
+    username: str
+    display_name: str
+    role: str
+    active: bool
+
+
+async def by_external_id(conn: asyncpg.Connection, external_id: str) -> ExternalRow | None:
+    """The account an identity provider's issuer and subject (``issuer|subject``) signs in to."""
+    r = await conn.fetchrow(
+        "SELECT id::text, username, display_name, role, active FROM staff WHERE external_id = $1", external_id
+    )
+    return ExternalRow(**dict(r)) if r else None
+
+
+async def insert_external(conn: asyncpg.Connection, row: StaffRow, external_id: str) -> None:
+    """An account that signs in through the identity provider only (its password hash can never match)."""
+    await conn.execute(
+        """INSERT INTO staff (id, username, display_name, role, password_hash, external_id)
+           VALUES ($1, $2, $3, $4, $5, $6)""",
+        row.id,
+        row.username,
+        row.display_name,
+        row.role,
+        row.password_hash,
+        external_id,
+    )
+
+
+async def set_role(conn: asyncpg.Connection, staff_id: str, role: str) -> None:
+    await conn.execute("UPDATE staff SET role = $2 WHERE id = $1", staff_id, role)
+
+
+async def enable_totp(conn: asyncpg.Connection, staff_id: str) -> None:
+    await conn.execute("UPDATE staff SET totp_enabled = true WHERE id = $1", staff_id)
+
+
+def shifts_sql() -> str:
+    """A subquery of every account's id and shift (``shift_start``, ``shift_end``), for a statement that another
+    module builds (the access alert rules read the shift in the same round trip as the audit count)."""
+    return "SELECT id, shift_start, shift_end FROM staff"
+
+
+async def display_name(conn: asyncpg.Connection, staff_id: str) -> str | None:
+    """The account's name as shown to others; None for an unknown id (any text, not only a UUID)."""
+    name: str | None = await conn.fetchval("SELECT display_name FROM staff WHERE id::text = $1", staff_id)
+    return name

@@ -48,7 +48,7 @@ async def confirm(
     if not await check(conn, vault, row, code):
         raise InvalidInput("code", "That code did not match. Check the time on your phone and try the next code.")
     async with conn.transaction():
-        await conn.execute("UPDATE staff SET totp_enabled = true WHERE id = $1", member.id)
+        await store.enable_totp(conn, member.id)
         await audit.append(
             conn, actor=member.actor, action="staff.totp.enable", entity_type="staff", entity_id=member.id, meta=meta
         )

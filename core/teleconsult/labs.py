@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 
-from core import audit
+from core import audit, results
 from core.identity import Actor, RequestMeta
 from core.teleconsult.service import Consult, require_doctor
 
@@ -29,10 +29,10 @@ class RecentResult:
                 "reference_range": self.reference_range, "reported_on": self.reported_on.isoformat()}  # fmt: skip
 
 
-def _value(row: asyncpg.Record) -> str:
-    if row["value_num"] is not None:
-        return f"{row['comparator'] or ''}{row['value_num'].normalize():f}"
-    return str(row["value_text"] or row["value_code"] or "")
+def _value(row: results.Released) -> str:
+    if row.value_num is not None:
+        return f"{row.comparator or ''}{row.value_num.normalize():f}"
+    return str(row.value_text or row.value_code or "")
 
 
 async def recent(
@@ -48,20 +48,11 @@ async def recent(
     if consult.patient_id is None:
         return []
     now = now or datetime.now(UTC)
-    rows = await conn.fetch(
-        """SELECT DISTINCT ON (r.sample_id, r.code) r.name, r.value_num, r.comparator, r.value_text, r.value_code,
-                  r.unit, r.flag, r.reference_range, s.updated_at
-           FROM results r JOIN samples s ON s.id = r.sample_id
-           WHERE s.patient_id = $1 AND s.state = 'reported' AND s.updated_at > $2
-             AND r.status IN ('final', 'corrected')
-           ORDER BY r.sample_id, r.code, r.id DESC""",
-        consult.patient_id,
-        now - WINDOW,
-    )
-    rows = sorted(rows, key=lambda r: r["updated_at"], reverse=True)[:limit]
+    rows = await results.released_since(conn, consult.patient_id, now - WINDOW)
+    rows = sorted(rows, key=lambda r: r.reported_at, reverse=True)[:limit]
     async with conn.transaction():
         await audit.append(conn, actor=actor, action="consult.labs.read", entity_type="patient",
                            entity_id=consult.patient_id, patient_id=consult.patient_id,
                            summary={"consult": consult.id, "results": len(rows)}, meta=meta)  # fmt: skip
-    return [RecentResult(r["name"], _value(r), r["unit"] or "", r["flag"] if r["flag"] not in (None, "N") else None,
-                         r["reference_range"], r["updated_at"].date()) for r in rows]  # fmt: skip
+    return [RecentResult(r.name, _value(r), r.unit or "", r.flag if r.flag not in (None, "N") else None,
+                         r.reference_range, r.reported_at.date()) for r in rows]  # fmt: skip

@@ -13,11 +13,12 @@ from urllib.parse import urlencode
 import asyncpg
 
 from core import audit, consent
+from core.errors import NotFound
 from core.identity import Actor
 from core.labtime import LAB_TZ
 from core.notify import Notifier, SendRefused
 from core.staff import service as staff
-from core.teleconsult import service
+from core.teleconsult import service, store
 from core.vault import Vault
 
 WORKER = Actor.system("worker")
@@ -45,13 +46,15 @@ async def _send(
 ) -> str:  # fmt: skip
     async with pool.acquire() as conn:
         consult = await service.get(conn, consult_id)
-        row = await conn.fetchrow("SELECT phone_lookup, phone_enc, channel FROM consults WHERE id = $1", consult_id)
+        row = await store.contact(conn, consult_id)
+        if row is None:
+            raise NotFound("We could not find that consultation.")
         if consult.status != "booked" and kind == "remind":
             outcome = "stale"
         else:
-            choice = await consent.get(conn, row["phone_lookup"])
-            phone = vault.open("consults", "phone", consult_id, row["phone_enc"])
-            notifier = notifiers.get(row["channel"]) or notifiers.get("sms")
+            choice = await consent.get(conn, row.phone_lookup)
+            phone = vault.open("consults", "phone", consult_id, row.phone_enc)
+            notifier = notifiers.get(row.channel) or notifiers.get("sms")
             outcome = "opted_out" if not choice.reminders else "no_channel" if notifier is None or not phone else "sent"
             if outcome == "sent" and notifier is not None and phone:
                 if kind in ("remind", "links"):

@@ -18,7 +18,9 @@ import asyncpg
 from core import audit
 from core.errors import Conflict, InvalidInput
 from core.identity import Actor, RequestMeta
+from core.teleconsult import store
 from core.teleconsult.service import Consult, require_doctor, staff_id
+from core.teleconsult.store import NoteRow
 from core.vault import Vault
 
 SECTIONS = ("subjective", "objective", "assessment", "plan")
@@ -98,36 +100,27 @@ def _canonical(body: dict[str, Any]) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _version(vault: Vault, consult_id: str, row: asyncpg.Record) -> NoteVersion:
-    text = vault.open("consult_notes", "body", f"{consult_id}:{row['version']}", row["body_enc"]) or "{}"
-    return NoteVersion(row["version"], row["status"], json.loads(text), row["updated_at"], row["signed_at"],
-                       str(row["signed_by"]) if row["signed_by"] else None, row["amends"],
-                       row["content_hash"].hex() if row["content_hash"] else None)  # fmt: skip
+def _version(vault: Vault, consult_id: str, row: NoteRow) -> NoteVersion:
+    text = vault.open("consult_notes", "body", f"{consult_id}:{row.version}", row.body_enc) or "{}"
+    return NoteVersion(row.version, row.status, json.loads(text), row.updated_at, row.signed_at, row.signed_by,
+                       row.amends, row.content_hash.hex() if row.content_hash else None)  # fmt: skip
 
 
-_COLUMNS = "version, status, body_enc, updated_at, signed_at, signed_by, amends, content_hash"
-
-
-async def _head(conn: asyncpg.Connection, consult_id: str) -> asyncpg.Record | None:
+async def _head(conn: asyncpg.Connection, consult_id: str) -> NoteRow | None:
     """The latest version, locked until the transaction ends (edits, signing and amending are serialised)."""
-    return await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM consult_notes WHERE consult_id = $1 ORDER BY version DESC LIMIT 1 FOR UPDATE",
-        consult_id,
-    )
+    return await store.note_head(conn, consult_id, lock=True)
 
 
 async def latest(
     conn: asyncpg.Connection, vault: Vault, consult: Consult, *, actor: Actor, meta: RequestMeta | None = None
 ) -> NoteVersion | None:
     require_doctor(actor, consult)
-    row = await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM consult_notes WHERE consult_id = $1 ORDER BY version DESC LIMIT 1", consult.id
-    )
+    row = await store.note_head(conn, consult.id)
     if row is None:
         return None
     async with conn.transaction():
         await audit.append(conn, actor=actor, action="consult.note.read", entity_type="consult", entity_id=consult.id,
-                           patient_id=consult.patient_id, summary={"version": row["version"]}, meta=meta)  # fmt: skip
+                           patient_id=consult.patient_id, summary={"version": row.version}, meta=meta)  # fmt: skip
     return _version(vault, consult.id, row)
 
 
@@ -145,21 +138,11 @@ async def save_draft(
     clean = validate(body)
     async with conn.transaction():
         head = await _head(conn, consult.id)
-        if head is not None and head["status"] == "signed":
+        if head is not None and head.status == "signed":
             raise NoteSigned
-        version = head["version"] if head is not None else 1
+        version = head.version if head is not None else 1
         blob = vault.seal("consult_notes", "body", f"{consult.id}:{version}", _canonical(clean).decode())
-        row = await conn.fetchrow(
-            f"""INSERT INTO consult_notes (consult_id, version, body_enc, status, edited_by)
-                VALUES ($1, $2, $3, 'draft', $4)
-                ON CONFLICT (consult_id, version) DO UPDATE SET body_enc = EXCLUDED.body_enc,
-                    edited_by = EXCLUDED.edited_by, updated_at = now()
-                RETURNING {_COLUMNS}""",
-            consult.id,
-            version,
-            blob,
-            staff_id(actor),
-        )
+        row = await store.save_draft(conn, consult.id, version, blob, staff_id(actor))
         await audit.append(conn, actor=actor, action="consult.note.save", entity_type="consult", entity_id=consult.id,
                            patient_id=consult.patient_id, summary={"version": version}, meta=meta)  # fmt: skip
     return _version(vault, consult.id, row)
@@ -178,25 +161,14 @@ async def sign(
     require_doctor(actor, consult)
     async with conn.transaction():
         head = await _head(conn, consult.id)
-        if head is None or head["version"] != version:
+        if head is None or head.version != version:
             raise NoteChanged
-        if head["status"] == "signed":
+        if head.status == "signed":
             raise NoteSigned
         body = _version(vault, consult.id, head).body
         digest = hashlib.sha256(_canonical(body)).digest()
-        row = await conn.fetchrow(
-            f"""UPDATE consult_notes SET status = 'signed', signed_by = $3, signed_at = now(), content_hash = $4
-                WHERE consult_id = $1 AND version = $2 RETURNING {_COLUMNS}""",
-            consult.id,
-            version,
-            staff_id(actor),
-            digest,
-        )
-        await conn.execute(
-            "UPDATE consults SET status = 'completed', completed_at = coalesce(completed_at, now()) WHERE id = $1 "
-            "AND status = 'booked'",
-            consult.id,
-        )
+        row = await store.sign_note(conn, consult.id, version, staff_id(actor), digest)
+        await store.complete(conn, consult.id)
         await audit.append(conn, actor=actor, action="consult.note.sign", entity_type="consult", entity_id=consult.id,
                            patient_id=consult.patient_id, summary={"version": version, "hash": digest.hex()[:16]},
                            meta=meta)  # fmt: skip
@@ -210,20 +182,13 @@ async def amend(
     require_doctor(actor, consult)
     async with conn.transaction():
         head = await _head(conn, consult.id)
-        if head is None or head["status"] != "signed":
+        if head is None or head.status != "signed":
             raise InvalidInput("note", "Only a signed note is amended; a draft can simply be edited.")
         body = _version(vault, consult.id, head).body
-        version = head["version"] + 1
-        row = await conn.fetchrow(
-            f"""INSERT INTO consult_notes (consult_id, version, body_enc, status, edited_by, amends)
-                VALUES ($1, $2, $3, 'draft', $4, $5) RETURNING {_COLUMNS}""",
-            consult.id,
-            version,
-            vault.seal("consult_notes", "body", f"{consult.id}:{version}", _canonical(body).decode()),
-            staff_id(actor),
-            head["version"],
-        )
+        version = head.version + 1
+        sealed = vault.seal("consult_notes", "body", f"{consult.id}:{version}", _canonical(body).decode())
+        row = await store.insert_amendment(conn, consult.id, version, sealed, staff_id(actor), head.version)
         await audit.append(conn, actor=actor, action="consult.note.amend", entity_type="consult",
                            entity_id=consult.id, patient_id=consult.patient_id,
-                           summary={"version": version, "amends": head["version"]}, meta=meta)  # fmt: skip
+                           summary={"version": version, "amends": head.version}, meta=meta)  # fmt: skip
     return _version(vault, consult.id, row)

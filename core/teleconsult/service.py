@@ -16,11 +16,14 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from core import audit
+from core.booking import catalogue
 from core.db.owned import PatientRows
 from core.errors import Conflict, Gone, InvalidInput, NotFound, PermissionDenied
 from core.identity import Actor, RequestMeta, Role
 from core.ids import is_uuid
 from core.jobs import queue as jobs
+from core.teleconsult import store
+from core.teleconsult.store import Consult as Consult
 from core.vault import Vault
 
 PATIENT_ROWS = PatientRows("consults")  # a merge of two patients moves their teleconsults
@@ -75,19 +78,6 @@ class JoinLinkOtherDevice(Conflict):
 
 
 @dataclass(frozen=True, slots=True)
-class Consult:
-    id: str
-    ref: str
-    doctor_id: str
-    doctor_name: str
-    patient_id: str | None
-    starts_at: datetime
-    minutes: int
-    status: str
-    language: str
-
-
-@dataclass(frozen=True, slots=True)
 class Booked:
     consult: Consult
     patient_link: str
@@ -113,22 +103,11 @@ def _hash(vault: Vault, kind: str, value: str) -> bytes:
     return vault.lookup.digest(kind, value)
 
 
-_CONSULT_SQL = """SELECT c.id, c.ref, c.doctor_id, s.display_name, c.patient_id, k.starts_at, k.minutes, c.status,
-                         c.language
-                  FROM consults c JOIN consult_slots k ON k.id = c.slot_id JOIN staff s ON s.id = c.doctor_id"""
-
-
-def _consult(row: asyncpg.Record) -> Consult:
-    return Consult(str(row["id"]), row["ref"], str(row["doctor_id"]), row["display_name"],
-                   str(row["patient_id"]) if row["patient_id"] else None, row["starts_at"], row["minutes"],
-                   row["status"], row["language"])  # fmt: skip
-
-
 async def get(conn: asyncpg.Connection, consult_id: str) -> Consult:
-    row = await conn.fetchrow(_CONSULT_SQL + " WHERE c.id = $1", consult_id) if is_uuid(consult_id) else None
-    if row is None:
+    consult = await store.get(conn, consult_id) if is_uuid(consult_id) else None
+    if consult is None:
         raise NotFound("We could not find that consultation.")
-    return _consult(row)
+    return consult
 
 
 async def book(
@@ -152,48 +131,40 @@ async def book(
     phone_lookup = vault.lookup.digest("phone", phone).hex()
     consult_id = str(uuid.uuid4())
     async with conn.transaction():
-        slot = await conn.fetchrow(
-            """UPDATE consult_slots SET booked = true WHERE id = $1 AND NOT booked AND starts_at > $2
-               RETURNING doctor_id, starts_at, minutes""",
-            slot_id,
-            now,
-        )
+        slot = await store.take_slot(conn, slot_id, now)
         if slot is None:
             raise ConsultSlotTaken
-        await conn.execute(
-            """INSERT INTO consults (id, ref, slot_id, doctor_id, phone_lookup, phone_enc, patient_id, reason_enc,
-                                     language, channel)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
-            consult_id,
-            _ref(),
-            slot_id,
-            slot["doctor_id"],
-            phone_lookup,
-            vault.seal("consults", "phone", consult_id, phone),
-            patient_id,
-            vault.seal("consults", "reason", consult_id, reason) if reason else None,
-            language,
-            channel,
+        await store.insert(
+            conn,
+            consult_id=consult_id,
+            ref=_ref(),
+            slot_id=slot_id,
+            doctor_id=slot.doctor_id,
+            phone_lookup=phone_lookup,
+            phone_enc=vault.seal("consults", "phone", consult_id, phone),
+            patient_id=patient_id,
+            reason_enc=vault.seal("consults", "reason", consult_id, reason) if reason else None,
+            language=language,
+            channel=channel,
         )
         links = {}
         for side in SIDES:
             token = secrets.token_urlsafe(24)
             links[side] = token
-            await conn.execute(
-                """INSERT INTO consult_links (token_hash, token_enc, consult_id, side, opens_at, closes_at)
-                   VALUES ($1, $2, $3, $4, $5, $6)""",
-                _hash(vault, "consult-link", token),
-                vault.seal("consult_links", "token", f"{consult_id}:{side}", token),
-                consult_id,
-                side,
-                slot["starts_at"] - OPENS_BEFORE,
-                slot["starts_at"] + CLOSES_AFTER,
+            await store.insert_link(
+                conn,
+                token_hash=_hash(vault, "consult-link", token),
+                token_enc=vault.seal("consult_links", "token", f"{consult_id}:{side}", token),
+                consult_id=consult_id,
+                side=side,
+                opens_at=slot.starts_at - OPENS_BEFORE,
+                closes_at=slot.starts_at + CLOSES_AFTER,
             )
         await jobs.queries(conn).enqueue(
             LINKS_JOB, jobs.encode({"consult_id": consult_id}), dedupe_key=f"consult-links:{consult_id}",
             on_conflict="skip",
         )  # fmt: skip
-        remind_at = slot["starts_at"] - timedelta(hours=1)
+        remind_at = slot.starts_at - timedelta(hours=1)
         if remind_at > now:
             await jobs.queries(conn).enqueue(
                 REMINDER_JOB,
@@ -221,16 +192,8 @@ async def cancel(
 ) -> None:
     phone_lookup = vault.lookup.digest("phone", phone).hex()
     async with conn.transaction():
-        row = await conn.fetchrow(
-            """UPDATE consults SET status = 'cancelled' WHERE id = $1 AND phone_lookup = $2 AND status = 'booked'
-               RETURNING slot_id""",
-            consult_id if is_uuid(consult_id) else None,
-            phone_lookup,
-        )
-        if row is None:
+        if not await store.cancel(conn, consult_id if is_uuid(consult_id) else None, phone_lookup):
             raise NotFound("We could not find that booked consultation.")
-        await conn.execute("UPDATE consult_slots SET booked = false WHERE id = $1", row["slot_id"])
-        await conn.execute("UPDATE consult_links SET closes_at = now() WHERE consult_id = $1", consult_id)
         await audit.append(conn, actor=Actor(f"phone:{phone_lookup[:16]}", Role.PATIENT), action="consult.cancel",
                            entity_type="consult", entity_id=consult_id, meta=meta)  # fmt: skip
 
@@ -250,31 +213,22 @@ async def join(
         raise JoinLinkInvalid
     device = _hash(vault, "consult-device", device_id)
     async with conn.transaction():
-        row = await conn.fetchrow(
-            "SELECT consult_id, side, opens_at, closes_at, device_hash FROM consult_links WHERE token_hash = $1 "
-            "FOR UPDATE",
-            _hash(vault, "consult-link", token),
-        )
-        if row is None:
+        link = await store.lock_link(conn, _hash(vault, "consult-link", token))
+        if link is None:
             raise JoinLinkInvalid
-        consult = await get(conn, str(row["consult_id"]))
-        if consult.status == "cancelled" or now >= row["closes_at"]:
+        consult = await get(conn, link.consult_id)
+        if consult.status == "cancelled" or now >= link.closes_at:
             raise JoinLinkClosed
-        if now < row["opens_at"]:
-            raise JoinLinkNotYet(row["opens_at"])
-        grant = JoinGrant(consult, row["side"])
-        elsewhere = row["device_hash"] is not None and row["device_hash"] != device
-        if row["device_hash"] is None:
-            await conn.execute(
-                "UPDATE consult_links SET device_hash = $2, first_used_at = $3 WHERE token_hash = $1",
-                _hash(vault, "consult-link", token),
-                device,
-                now,
-            )
-        if elsewhere or row["device_hash"] is None:  # the first opening, and every refused one, are audited
+        if now < link.opens_at:
+            raise JoinLinkNotYet(link.opens_at)
+        grant = JoinGrant(consult, link.side)
+        elsewhere = link.device_hash is not None and link.device_hash != device
+        if link.device_hash is None:
+            await store.bind_link(conn, _hash(vault, "consult-link", token), device, now)
+        if elsewhere or link.device_hash is None:  # the first opening, and every refused one, are audited
             await audit.append(conn, actor=grant.actor(), action="consult.join", entity_type="consult",
                                entity_id=consult.id, patient_id=consult.patient_id,
-                               outcome="other_device" if elsewhere else "ok", summary={"side": row["side"]},
+                               outcome="other_device" if elsewhere else "ok", summary={"side": link.side},
                                meta=meta)  # fmt: skip
     if elsewhere:
         raise JoinLinkOtherDevice
@@ -283,12 +237,10 @@ async def join(
 
 async def link_token(conn: asyncpg.Connection, vault: Vault, consult_id: str, side: str) -> str:
     """The join link's secret, to send again (a reminder, the doctor's list)."""
-    row = await conn.fetchrow(
-        "SELECT token_enc FROM consult_links WHERE consult_id = $1 AND side = $2", consult_id, side
-    )
-    if row is None:
+    sealed = await store.link_token_enc(conn, consult_id, side)
+    if sealed is None:
         raise NotFound("We could not find that consultation.")
-    token = vault.open("consult_links", "token", f"{consult_id}:{side}", row["token_enc"])
+    token = vault.open("consult_links", "token", f"{consult_id}:{side}", sealed)
     if token is None:
         raise NotFound("We could not find that consultation.")
     return token
@@ -316,8 +268,7 @@ async def suggest_tests(
     require_doctor(actor, consult)
     if not isinstance(codes, list) or not codes or len(codes) > 20 or not all(isinstance(c, str) for c in codes):
         raise InvalidInput("codes", "Choose the tests to book: a list of catalogue codes such as CBC.")
-    known = await conn.fetch("SELECT code FROM test_catalogue WHERE code = ANY($1::text[])", codes)
-    chosen = sorted({r["code"] for r in known})
+    chosen = await catalogue.known_codes(conn, codes)
     if not chosen:
         raise InvalidInput("codes", "None of those tests can be booked online yet; please ask the patient to call.")
     async with conn.transaction():

@@ -11,6 +11,7 @@ import asyncpg
 from core import audit
 from core.errors import InvalidInput
 from core.identity import Actor, RequestMeta
+from core.teleconsult import store
 from core.teleconsult.service import SIDES, Consult, require_doctor
 from core.vault import Vault
 
@@ -36,13 +37,7 @@ async def set_consent(
     if side not in SIDES:
         raise InvalidInput("side", 'Side is "doctor" or "patient".')
     async with conn.transaction():
-        await conn.execute(
-            """INSERT INTO consult_consents (consult_id, side, given) VALUES ($1, $2, $3)
-               ON CONFLICT (consult_id, side) DO UPDATE SET given = EXCLUDED.given, at = now()""",
-            consult.id,
-            side,
-            given,
-        )
+        await store.set_consent(conn, consult.id, side, given)
         await audit.append(conn, actor=actor, action="consult.consent", entity_type="consult", entity_id=consult.id,
                            patient_id=consult.patient_id, outcome="given" if given else "withdrawn",
                            summary={"side": side}, meta=meta)  # fmt: skip
@@ -50,8 +45,7 @@ async def set_consent(
 
 
 async def consents(conn: asyncpg.Connection, consult_id: str) -> dict[str, bool]:
-    rows = await conn.fetch("SELECT side, given FROM consult_consents WHERE consult_id = $1", consult_id)
-    given = {r["side"]: r["given"] for r in rows}
+    given = await store.consents(conn, consult_id)
     return {side: bool(given.get(side)) for side in SIDES}
 
 
@@ -71,19 +65,10 @@ async def add_line(
     async with conn.transaction():
         if not await both_consented(conn, consult_id):
             return None
-        seq = await conn.fetchval(
-            "UPDATE consults SET line_seq = line_seq + 1 WHERE id = $1 RETURNING line_seq", consult_id
-        )
-        await conn.execute(
-            """INSERT INTO consult_lines (consult_id, seq, speaker, started_ms, ended_ms, text_enc)
-               VALUES ($1, $2, $3, $4, $5, $6)""",
-            consult_id,
-            seq,
-            speaker,
-            max(0, started_ms),
-            max(started_ms, ended_ms, 0),
-            vault.seal("consult_lines", "text", f"{consult_id}:{seq}", text),
-        )
+        seq = await store.add_line(
+            conn, consult_id, speaker, max(0, started_ms), max(started_ms, ended_ms, 0),
+            lambda n: vault.seal("consult_lines", "text", f"{consult_id}:{n}", text),
+        )  # fmt: skip
     return TranscriptLine(int(seq), speaker, max(0, started_ms), max(started_ms, ended_ms, 0), text)
 
 
@@ -97,16 +82,13 @@ async def read(
 ) -> list[TranscriptLine]:
     """The whole transcript, for the consult's doctor only; the read is audited."""
     require_doctor(actor, consult)
-    rows = await conn.fetch(
-        "SELECT seq, speaker, started_ms, ended_ms, text_enc FROM consult_lines WHERE consult_id = $1 ORDER BY seq",
-        consult.id,
-    )
+    rows = await store.lines(conn, consult.id)
     async with conn.transaction():
         await audit.append(conn, actor=actor, action="consult.transcript.read", entity_type="consult",
                            entity_id=consult.id, patient_id=consult.patient_id, summary={"lines": len(rows)},
                            meta=meta)  # fmt: skip
     return [
-        TranscriptLine(r["seq"], r["speaker"], r["started_ms"], r["ended_ms"],
-                       vault.open("consult_lines", "text", f"{consult.id}:{r['seq']}", r["text_enc"]) or "")
+        TranscriptLine(r.seq, r.speaker, r.started_ms, r.ended_ms,
+                       vault.open("consult_lines", "text", f"{consult.id}:{r.seq}", r.text_enc) or "")
         for r in rows
     ]  # fmt: skip
