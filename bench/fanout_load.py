@@ -12,12 +12,12 @@ from dataclasses import dataclass
 import asyncpg
 import redis.asyncio as aioredis
 
+from core.booking.catalogue import Centre, upsert_centre
 from core.config import Settings
 from core.db.migrate import migrate
 from core.db.pool import create_pool
 from core.identity import Actor, Role
 from core.orders import service as orders
-from core.orders.store import Centre, upsert_centre
 from core.patients import service as patients
 from core.patients.model import NewPatient, Sex
 from core.patients.sessions import PatientSessions

@@ -18,11 +18,11 @@ import asyncpg
 from common import ROOT, cpu_seconds, drop, free_port, labpulse_cmd, pct, postgres_cpu_seconds, throwaway
 from hl7.mllp import open_hl7_connection
 
+from core.booking.catalogue import Centre, upsert_centre
 from core.db.migrate import migrate
 from core.db.pool import create_pool
 from core.identity import Actor, Role
 from core.orders import service as orders
-from core.orders.store import Centre, upsert_centre
 from core.patients import service as patients
 from core.patients.model import NewPatient, Sex
 from core.samples import service as samples

@@ -23,12 +23,12 @@ from pathlib import Path
 import asyncpg
 from common import ROOT, cpu_seconds, drop, labpulse_cmd, throwaway
 
+from core.booking.catalogue import Centre, upsert_centre
 from core.db.migrate import migrate
 from core.db.pool import create_pool
 from core.hl7 import intake
 from core.identity import Actor, Role
 from core.orders import service as orders
-from core.orders.store import Centre, upsert_centre
 from core.patients import service as patients
 from core.patients.model import NewPatient, Sex
 from core.reports import content as rc

@@ -27,10 +27,10 @@ from common import ROOT, cpu_seconds, drop, free_port, labpulse_cmd, pct, throwa
 from twilio.request_validator import RequestValidator
 
 from core.booking import slots
+from core.booking.catalogue import Centre, upsert_centre
 from core.db.migrate import migrate
 from core.db.pool import create_pool
 from core.identity import Actor, Role
-from core.orders.store import Centre, upsert_centre
 from core.patients import service as patients
 from core.patients.model import NewPatient, Sex
 from core.vault import Vault

@@ -14,11 +14,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from core import critical
 from core.booking import slots
+from core.booking.catalogue import Centre, upsert_centre
 from core.hl7 import intake
 from core.identity import Actor, Role
 from core.labtime import LAB_TZ
 from core.orders import service as orders
-from core.orders.store import Centre, upsert_centre
 from core.patients import service as patients
 from core.patients.model import NewPatient, Sex
 from core.reports import service as reports

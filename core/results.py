@@ -3,6 +3,7 @@ against it when the analyzer sent none; whether it is critical; and whether a sa
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -10,7 +11,9 @@ from decimal import Decimal
 
 import asyncpg
 
+from core.booking import catalogue
 from core.db.statement import Statement
+from core.orders import store as orders_store
 from core.samples import store as samples_store
 
 
@@ -210,3 +213,52 @@ async def latest_of_sample(conn: asyncpg.Connection, sample_id: str) -> list[Lat
         sample_id,
     )
     return [Latest(**dict(r)) for r in rows]
+
+
+_RESULT_COLUMNS = (
+    ("flag_source", "text"), ("critical", "boolean"), ("set_id", "text"), ("code", "text"), ("name", "text"),
+    ("code_system", "text"), ("value_kind", "text"), ("value_num", "numeric"), ("comparator", "text"),
+    ("value_text", "text"), ("value_code", "text"), ("unit", "text"), ("reference_range", "text"), ("flag", "text"),
+    ("status", "text"), ("observed_at", "text"), ("notes", "text[]"),
+)  # fmt: skip
+_RESULT_NAMES = ", ".join(name for name, _ in _RESULT_COLUMNS)
+_RESULT_RECORD = ", ".join(f"{name} {kind}" for name, kind in _RESULT_COLUMNS)
+
+
+def stage_insert(stmt: Statement, message_cte: str, rows: list[dict[str, object]]) -> None:
+    """Stage as CTE ``stored_results`` the result rows (``hl7.judging.result_rows``) whose message ``message_cte``
+    returns (a repeated message stores none), in the order given: a later message's result gets the later id, as
+    if the messages had come one by one. Returns ``id, sample_id, code, status, critical``."""
+    for n, row in enumerate(rows):
+        row["n"] = n
+    picked = ", ".join(f"r.{name}" for name, _ in _RESULT_COLUMNS)
+    stmt.cte(
+        "stored_results",
+        f"""INSERT INTO results (sample_id, message_id, {_RESULT_NAMES})
+            SELECT r.sample_id, m.id, {picked}
+            FROM jsonb_to_recordset({stmt.bind(json.dumps(rows))}::jsonb)
+                 AS r(n integer, message_id uuid, sample_id uuid, {_RESULT_RECORD})
+            JOIN {message_cte} AS m ON m.id = r.message_id
+            ORDER BY r.n
+            RETURNING id, sample_id, code, status, critical""",
+    )
+
+
+async def ready_to_complete(conn: asyncpg.Connection, *, limit: int) -> list[tuple[str, str]]:
+    """Tubes in the lab (id, state) that already have every result their order needs: the case of two messages
+    for one tube stored at the same moment, each judged incomplete from its own snapshot."""
+    needed = f"""SELECT 1 FROM ({orders_store.order_tests_sql()}) ot
+                 JOIN ({catalogue.tests_sql()}) tc ON tc.code = ot.test_code AND tc.sample_type = s.sample_type
+                 JOIN analytes a ON a.test_code = tc.code WHERE ot.order_id = s.order_id"""
+    rows = await conn.fetch(
+        f"""SELECT s.id::text, s.state FROM ({samples_store.view_sql()}) s
+            WHERE s.state IN ('received_at_lab', 'processing')
+              AND EXISTS (SELECT 1 FROM results r WHERE r.sample_id = s.id)
+              AND EXISTS ({needed})
+              AND NOT EXISTS ({needed} AND NOT EXISTS (
+                  SELECT 1 FROM results r WHERE r.sample_id = s.id AND r.code = a.code
+                    AND r.status IN ('final', 'corrected')))
+            LIMIT $1""",
+        limit,
+    )
+    return [(r["id"], r["state"]) for r in rows]

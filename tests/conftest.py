@@ -18,6 +18,7 @@ from core.config import Secret, Settings
 from core.crypto import generate_key
 from core.db.migrate import migrate
 from core.db.pool import create_pool
+from core.hl7 import lis
 from core.storage import LocalFileStore
 from core.vault import Vault
 from tests.support.services import ServiceUrls, service_urls
@@ -57,6 +58,12 @@ def audit_seal(settings: Settings) -> None:
     """Seal audit rows with this test's key, as every process does with its LABPULSE_SECRET_KEY."""
     assert settings.secret_key is not None
     audit.use_key(audit.seal_key(settings.secret_key.reveal()))
+
+
+@pytest.fixture(autouse=True)
+def fresh_lis_memory() -> None:
+    """Each test has its own schema; what the HL7 path keeps a minute (centres, code mappings) is per database."""
+    lis.forget_recent()
 
 
 @pytest.fixture

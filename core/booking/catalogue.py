@@ -115,3 +115,59 @@ def tests_sql() -> str:
 async def centre_name(conn: asyncpg.Connection, centre_id: str) -> str | None:
     name: str | None = await conn.fetchval("SELECT name FROM centres WHERE id = $1", centre_id)
     return name
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueTest:
+    code: str
+    name: str
+    sample_type: str
+    turnaround_hours: int
+    price_paise: int
+
+
+@dataclass(frozen=True, slots=True)
+class Centre:
+    id: str
+    name: str
+    kind: str
+    city: str
+
+
+async def tests(conn: asyncpg.Connection, codes: list[str] | None = None) -> list[CatalogueTest]:
+    if codes is None:
+        rows = await conn.fetch(
+            "SELECT code, name, sample_type, turnaround_hours, price_paise FROM test_catalogue ORDER BY code"
+        )
+    else:
+        rows = await conn.fetch(
+            """SELECT code, name, sample_type, turnaround_hours, price_paise FROM test_catalogue
+               WHERE code = ANY($1) ORDER BY code""",
+            codes,
+        )
+    return [CatalogueTest(**dict(r)) for r in rows]
+
+
+async def upsert_centre(conn: asyncpg.Connection, centre: Centre) -> None:
+    await conn.execute(
+        """INSERT INTO centres (id, name, kind, city) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, city = EXCLUDED.city""",
+        centre.id,
+        centre.name,
+        centre.kind,
+        centre.city,
+    )
+
+
+async def centre_exists(conn: asyncpg.Connection, centre_id: str) -> bool:
+    return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM centres WHERE id = $1)", centre_id))
+
+
+async def lab_centre(conn: asyncpg.Connection, wanted: list[str]) -> str | None:
+    """The first of ``wanted`` that is a centre here, else the lab itself (the first centre of kind 'lab')."""
+    centre: str | None = await conn.fetchval(
+        """SELECT id FROM centres WHERE id = ANY($1::text[]) OR kind = 'lab'
+           ORDER BY array_position($1::text[], id) NULLS LAST, id LIMIT 1""",
+        wanted,
+    )
+    return centre

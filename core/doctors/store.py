@@ -79,3 +79,9 @@ async def unverified(conn: asyncpg.Connection) -> list[DoctorRow]:
         "SELECT id::text, authority, code, name, verified FROM doctors WHERE NOT verified ORDER BY created_at"
     )
     return [DoctorRow(**dict(r)) for r in rows]
+
+
+def destinations_sql() -> str:
+    """A subquery of each doctor's results destination (``id``, ``destination_id``), for another store to JOIN in
+    one statement while only this module names the table."""
+    return "SELECT id, destination_id FROM doctors"

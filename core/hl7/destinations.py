@@ -1,39 +1,27 @@
-"""Where results go out to (the only SQL for ``hl7_destinations``): each destination is an MLLP listener of a
-doctor's or another lab system, set up by an administrator, audited."""
+"""Where results go out to: each destination is an MLLP listener of a doctor's or another lab system, set up by an
+administrator (checked here, stored by ``core.hl7.store``), audited."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, replace
 
 import asyncpg
 
 from core import audit
 from core.errors import InvalidInput
+from core.hl7 import store
 from core.identity import Actor
 
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 _HOST = re.compile(r"^[A-Za-z0-9.-]{1,253}$|^\[?[0-9a-fA-F:]{2,39}\]?$")
 
 
-@dataclass(frozen=True, slots=True)
-class Destination:
-    id: str
-    name: str
-    host: str
-    port: int
-    receiving_app: str = ""
-    receiving_facility: str = ""
-    order_source: str | None = None
-    active: bool = True
+Destination = store.Destination
 
 
 async def all_(conn: asyncpg.Connection) -> list[Destination]:
-    rows = await conn.fetch(
-        """SELECT id, name, host, port, receiving_app, receiving_facility, order_source, active
-           FROM hl7_destinations ORDER BY id"""
-    )
-    return [Destination(**dict(r)) for r in rows]
+    return await store.destinations(conn)
 
 
 def check(d: Destination) -> None:
@@ -51,15 +39,7 @@ async def put(conn: asyncpg.Connection, d: Destination, *, actor: Actor) -> None
     check(d)
     async with conn.transaction():
         try:
-            await conn.execute(
-                """INSERT INTO hl7_destinations (id, name, host, port, receiving_app, receiving_facility, order_source,
-                                                 active)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                   ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, host = EXCLUDED.host, port = EXCLUDED.port,
-                       receiving_app = EXCLUDED.receiving_app, receiving_facility = EXCLUDED.receiving_facility,
-                       order_source = EXCLUDED.order_source, active = EXCLUDED.active""",
-                d.id, d.name.strip(), d.host, d.port, d.receiving_app, d.receiving_facility, d.order_source, d.active,
-            )  # fmt: skip
+            await store.put_destination(conn, replace(d, name=d.name.strip()))
         except asyncpg.UniqueViolationError as exc:
             raise InvalidInput("order_source", "Another destination already takes that sender's results.") from exc
         await audit.append(

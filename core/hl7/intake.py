@@ -38,6 +38,7 @@ from core.hl7.parse import (
 from core.identity import Actor, Role
 from core.ids import is_uuid
 from core.samples import service as samples
+from core.samples import store as samples_store
 from core.samples.model import SampleState, normalize_barcode
 from core.vault import Vault
 
@@ -294,16 +295,7 @@ async def _decide_all(conn: asyncpg.Connection, messages: list[ParsedMessage]) -
                 continue
         wanted.append(codes)
     every = sorted({code for codes in wanted for code in codes})
-    rows = (
-        await conn.fetch(
-            """SELECT s.barcode, s.id::text, s.state, p.id::text AS patient_id, p.sex, p.dob_enc
-               FROM samples s JOIN patients p ON p.id = s.patient_id WHERE s.barcode = ANY($1::text[])""",
-            every,
-        )
-        if every
-        else []
-    )
-    tubes = {r["barcode"]: r for r in rows}
+    tubes = {t.barcode: t for t in await samples_store.for_results(conn, every)} if every else {}
     return [
         _decide(parsed, next((tubes[c] for c in codes if c in tubes), None))
         for parsed, codes in zip(messages, wanted, strict=True)
@@ -328,7 +320,7 @@ def refusal(header: Header) -> _Decision | None:
     return None
 
 
-def _decide(parsed: ParsedMessage, sample: asyncpg.Record | None) -> _Decision:
+def _decide(parsed: ParsedMessage, sample: samples_store.ForResults | None) -> _Decision:
     if refused := refusal(parsed.header):
         return refused
     if not parsed.observations:
@@ -336,13 +328,11 @@ def _decide(parsed: ParsedMessage, sample: asyncpg.Record | None) -> _Decision:
     if sample is None:
         ids = ", ".join(parsed.specimen_ids) or "none"
         return _Decision("AE", "rejected:unknown_barcode", f"No sample matches the specimen ids ({ids}).", None)
-    if SampleState(sample["state"]) not in ACCEPTS_RESULTS:
-        why = f"The sample is '{sample['state']}' and cannot take results yet."
-        return _Decision("AE", "rejected:sample_state", why, sample["id"])
-    sex = sample["sex"] if sample["sex"] in ("female", "male") else "any"
-    return _Decision(
-        "AA", "stored", None, sample["id"], SampleState(sample["state"]), sample["patient_id"], sex, sample["dob_enc"]
-    )
+    if sample.state not in ACCEPTS_RESULTS:
+        why = f"The sample is '{sample.state.value}' and cannot take results yet."
+        return _Decision("AE", "rejected:sample_state", why, sample.id)
+    sex = sample.sex if sample.sex in ("female", "male") else "any"
+    return _Decision("AA", "stored", None, sample.id, sample.state, sample.patient_id, sex, sample.dob_enc)
 
 
 async def _judge(
@@ -389,7 +379,7 @@ async def _store(
     stmt = Statement()
     store.stage_group(stmt, messages)
     if stored:
-        judging.stage_results(stmt, "message", stored)
+        results.stage_insert(stmt, "message", stored)
         if any(r["critical"] for r in stored):
             critical.stage_alerts(stmt, "stored_results", datetime.now(UTC))
     audit.stage(
@@ -410,14 +400,16 @@ async def _store(
 async def _complete(conn: asyncpg.Connection, d: _Decision) -> None:
     """Every ordered analyte has a final result: the tube moves on to 'completed' (through 'processing' if the
     analyzer skipped the scan); the patient sees it live. A race lost to a person scanning is fine."""
-    tube = await conn.fetchrow("SELECT barcode, centre_id FROM samples WHERE id = $1", d.sample_id)
+    tube = await samples_store.get(conn, d.sample_id or "")
+    if tube is None:
+        return
     steps = [SampleState.PROCESSING, SampleState.COMPLETED] if d.state is SampleState.RECEIVED_AT_LAB else [
         SampleState.COMPLETED
     ]  # fmt: skip
     for step in steps:
         try:
             await samples.transition(
-                conn, barcode=tube["barcode"], to_state=step, actor=ANALYZER, centre_id=tube["centre_id"]
+                conn, barcode=tube.barcode, to_state=step, actor=ANALYZER, centre_id=tube.centre_id
             )
         except DomainError:
             return
@@ -427,26 +419,10 @@ async def complete_ready(conn: asyncpg.Connection, *, limit: int = 500) -> int:
     """Move on every tube in the lab that already has all its results: the case two messages for one tube,
     stored at the same moment, each judged incomplete from their own snapshot. The worker runs this every minute;
     returns how many tubes completed."""
-    rows = await conn.fetch(
-        """SELECT s.id::text, s.state FROM samples s
-           WHERE s.state IN ('received_at_lab', 'processing')
-             AND EXISTS (SELECT 1 FROM results r WHERE r.sample_id = s.id)
-             AND EXISTS (SELECT 1 FROM order_tests ot
-                         JOIN test_catalogue tc ON tc.code = ot.test_code AND tc.sample_type = s.sample_type
-                         JOIN analytes a ON a.test_code = tc.code WHERE ot.order_id = s.order_id)
-             AND NOT EXISTS (
-                 SELECT 1 FROM order_tests ot
-                 JOIN test_catalogue tc ON tc.code = ot.test_code AND tc.sample_type = s.sample_type
-                 JOIN analytes a ON a.test_code = tc.code
-                 WHERE ot.order_id = s.order_id AND NOT EXISTS (
-                     SELECT 1 FROM results r WHERE r.sample_id = s.id AND r.code = a.code
-                       AND r.status IN ('final', 'corrected')))
-           LIMIT $1""",
-        limit,
-    )
-    for r in rows:
-        await _complete(conn, _Decision("AA", "stored", None, r["id"], SampleState(r["state"])))
-    return len(rows)
+    ready = await results.ready_to_complete(conn, limit=limit)
+    for sample_id, state in ready:
+        await _complete(conn, _Decision("AA", "stored", None, sample_id, SampleState(state)))
+    return len(ready)
 
 
 async def review_queue(conn: asyncpg.Connection, *, limit: int = 200) -> list[dict[str, object]]:
@@ -480,7 +456,7 @@ async def reapply(conn: asyncpg.Connection, vault: Vault, message_id: str, *, ac
     if decision.applies and decision.sample_id and parsed.observations:
         judged = await _judge(conn, vault, decision, parsed.observations)
         stored = judging.result_rows(row.id, decision.sample_id, judged)
-        judging.stage_results(stmt, "message", stored)
+        results.stage_insert(stmt, "message", stored)
         if any(r["critical"] for r in stored):  # a held critical value raises its alert when it is applied
             critical.stage_alerts(stmt, "stored_results", datetime.now(UTC))
     audit.stage(

@@ -4,7 +4,6 @@ and whether the value is critical; then the rows that carry them into ``results`
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -12,7 +11,6 @@ from decimal import Decimal
 import asyncpg
 
 from core import results
-from core.db.statement import Statement
 from core.hl7.parse import Observation, Value
 from core.labtime import LAB_TZ
 from core.vault import Vault
@@ -69,16 +67,6 @@ async def judge(
     return judged
 
 
-_RESULT_COLUMNS = (
-    ("flag_source", "text"), ("critical", "boolean"), ("set_id", "text"), ("code", "text"), ("name", "text"),
-    ("code_system", "text"), ("value_kind", "text"), ("value_num", "numeric"), ("comparator", "text"),
-    ("value_text", "text"), ("value_code", "text"), ("unit", "text"), ("reference_range", "text"), ("flag", "text"),
-    ("status", "text"), ("observed_at", "text"), ("notes", "text[]"),
-)  # fmt: skip
-_RESULT_NAMES = ", ".join(name for name, _ in _RESULT_COLUMNS)
-_RESULT_RECORD = ", ".join(f"{name} {kind}" for name, kind in _RESULT_COLUMNS)
-
-
 def result_rows(message_id: str, sample_id: str, judged: list[Judged]) -> list[dict[str, object]]:
     """A message's results as JSON rows (numbers as their exact decimal text): for the whole group, one JSON
     parameter costs the driver far less than 17 typed arrays."""
@@ -96,21 +84,3 @@ def result_rows(message_id: str, sample_id: str, judged: list[Judged]) -> list[d
             "flag": o.flag, "status": o.status, "observed_at": o.observed_at, "notes": list(o.notes),
         })  # fmt: skip
     return rows
-
-
-def stage_results(stmt: Statement, message_cte: str, rows: list[dict[str, object]]) -> None:
-    """Insert the result rows whose message ``message_cte`` returns (a repeated message stores none), in the order
-    given: a later message's result gets the later id, as if the messages had come one by one."""
-    for n, row in enumerate(rows):
-        row["n"] = n
-    picked = ", ".join(f"r.{name}" for name, _ in _RESULT_COLUMNS)
-    stmt.cte(
-        "stored_results",
-        f"""INSERT INTO results (sample_id, message_id, {_RESULT_NAMES})
-            SELECT r.sample_id, m.id, {picked}
-            FROM jsonb_to_recordset({stmt.bind(json.dumps(rows))}::jsonb)
-                 AS r(n integer, message_id uuid, sample_id uuid, {_RESULT_RECORD})
-            JOIN {message_cte} AS m ON m.id = r.message_id
-            ORDER BY r.n
-            RETURNING id, sample_id, code, status, critical""",
-    )

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from core.booking import catalogue
 from core.doctors import service as doctors
 from core.errors import Conflict, DomainError, DuplicateBarcode, InvalidInput, NotFound
 from core.hl7.ack import AckError
@@ -52,8 +53,19 @@ class _Recent:
             self._values.clear()
         self._values[key] = (time.monotonic(), value)
 
+    def clear(self) -> None:
+        self._values.clear()
+
 
 _centres, _codes = _Recent(), _Recent()
+
+
+def forget_recent() -> None:
+    """Drop what is kept (a process that changes databases: the tests)."""
+    _centres.clear()
+    _codes.clear()
+
+
 REGISTER = frozenset({"A01", "A04", "A05", "A08", "A28", "A31"})
 TAKES = {"ADT": REGISTER | {"A40"}, "ORM": frozenset({"O01"}), "OML": frozenset({"O21"})}
 
@@ -149,7 +161,7 @@ async def _orders(conn: asyncpg.Connection, vault: Vault, header: Header, segs: 
         if new or not row.verified:
             review.append(f"ordering doctor {doctor.code} ({doctor.name}) is not confirmed yet")
     wanted = tuple(c for c in (_location(segs), header.facility) if c)
-    centre = _centres.get(wanted) or await order_store.lab_centre(conn, list(wanted))
+    centre = _centres.get(wanted) or await catalogue.lab_centre(conn, list(wanted))
     if centre is not None:
         _centres.put(wanted, centre)
     if centre is None:

@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 
 from core import audit
-from core.hl7 import mllp_client
+from core.hl7 import mllp_client, store
 from core.hl7.ack import escape
 from core.identity import Actor, Role
 from core.jobs import queue as jobs
@@ -42,22 +42,9 @@ def control_id(report_id: str, destination_id: str) -> str:
 
 async def queue(conn: asyncpg.Connection, report_id: str) -> int:
     """In the caller's transaction: a row and a job for each active destination of this report's order."""
-    rows = await conn.fetch(
-        """SELECT DISTINCT d.id FROM reports r JOIN samples s ON s.id = r.sample_id JOIN orders o ON o.id = s.order_id
-           LEFT JOIN doctors doc ON doc.id = o.doctor_id
-           JOIN hl7_destinations d ON d.active AND (d.id = doc.destination_id OR d.order_source = o.source)
-           WHERE r.id = $1""",
-        report_id,
-    )
     added = 0
-    for r in rows:
-        oid = await conn.fetchval(
-            """INSERT INTO hl7_outbound (report_id, destination_id, control_id) VALUES ($1, $2, $3)
-               ON CONFLICT (report_id, destination_id) DO NOTHING RETURNING id""",
-            report_id,
-            r["id"],
-            control_id(report_id, r["id"]),
-        )
+    for destination_id in await store.destinations_for_report(conn, report_id):
+        oid = await store.add_outbound(conn, report_id, destination_id, control_id(report_id, destination_id))
         if oid is not None:
             added += await jobs.enqueue(conn, SEND_JOB, {"outbound_id": oid}, key=f"oru:{oid}")
     return added
@@ -67,49 +54,36 @@ async def pending(conn: asyncpg.Connection, *, older_than_seconds: int = 300) ->
     """Queue again any message still pending with no job (a job lost at shutdown); the worker's sweep calls it."""
     added = 0
     async with conn.transaction():
-        for r in await conn.fetch(
-            """SELECT id FROM hl7_outbound o WHERE status = 'pending' AND updated_at < now() - make_interval(secs => $1)
-               AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE d.requeued_at IS NULL
-                               AND d.payload ->> 'outbound_id' = o.id::text)
-               ORDER BY id LIMIT 1000""",
-            older_than_seconds,
-        ):
-            added += await jobs.enqueue(conn, SEND_JOB, {"outbound_id": r["id"]}, key=f"oru:{r['id']}")
+        for oid in await store.stale_outbound(conn, older_than_seconds=older_than_seconds):
+            added += await jobs.enqueue(conn, SEND_JOB, {"outbound_id": oid}, key=f"oru:{oid}")
     return added
 
 
 async def send(pool: asyncpg.Pool, vault: Vault, outbound_id: int, *, wait: float = 10.0) -> bool:
     """Send one message; False when it was sent already (nothing happens then)."""
     async with pool.acquire() as conn:
-        row = await conn.fetchrow(
-            """UPDATE hl7_outbound o SET attempts = attempts + 1, updated_at = now() FROM hl7_destinations d
-               WHERE o.id = $1 AND d.id = o.destination_id
-               RETURNING o.status, o.report_id::text, o.control_id, o.attempts, d.host, d.port, d.receiving_app,
-                         d.receiving_facility, d.id AS destination""",
-            outbound_id,
-        )
-        if row is None:
+        attempt = await store.start_attempt(conn, outbound_id)
+        if attempt is None:
             raise Permanent("the message to send does not exist")
-        if row["status"] != "pending":
+        if attempt.status != "pending":
             return False
-        report = await reports.released(conn, vault, row["report_id"])
+        to = await store.destination(conn, attempt.destination_id)
+        if to is None:
+            raise Permanent("the destination of the message does not exist")
+        report = await reports.released(conn, vault, attempt.report_id)
         if report is None:
             raise Permanent("the report to send does not exist")
         person = await patients.read(conn, vault, report.patient_id, actor=SENDER, purpose="results to the doctor")
-    message = oru(report, person, row["control_id"], row["receiving_app"], row["receiving_facility"])
-    ack = await mllp_client.send(row["host"], row["port"], message, row["control_id"], wait=wait)
+    message = oru(report, person, attempt.control_id, to.receiving_app, to.receiving_facility)
+    ack = await mllp_client.send(to.host, to.port, message, attempt.control_id, wait=wait)
     accepted = ack.code in ("AA", "CA")
     status = "sent" if accepted else "refused" if ack.code in ("AR", "CR") else "pending"
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute(
-            """UPDATE hl7_outbound SET status = $2, ack_code = $3, ack_text = $4, updated_at = now(),
-                      sent_at = CASE WHEN $2 = 'sent' THEN now() END WHERE id = $1 AND status = 'pending'""",
-            outbound_id, status, ack.code, ack.text[:200] or None,
-        )  # fmt: skip
+        await store.finish_attempt(conn, outbound_id, status, ack.code, ack.text)
         await audit.append(
             conn, actor=SENDER, action="hl7.send", entity_type="hl7_outbound", entity_id=str(outbound_id),
             patient_id=report.patient_id, outcome=ack.code,
-            summary={"destination": row["destination"], "report_id": report.report_id, "version": report.version},
+            summary={"destination": to.id, "report_id": report.report_id, "version": report.version},
         )  # fmt: skip
     if status == "refused":
         raise Permanent(f"the destination refused the message ({ack.code})")

@@ -1,5 +1,7 @@
-"""The only SQL for ``hl7_messages``: every inbound message, stored once per sender and control id, raw (sealed by
-the caller), with the answer it was given, and the review queue over them.
+"""The only SQL for the HL7 tables: ``hl7_messages`` (every inbound message, stored once per sender and control
+id, raw (sealed by the caller), with the answer it was given, and the review queue over them), ``hl7_destinations``
+(where results go out to) and ``hl7_outbound`` (one row per report version and destination, its attempts and the
+answer it got).
 
 Writes that must be atomic with other work are staged on the caller's ``Statement`` (``stage_group``), or carry
 their own audit row in the same statement (``insert_one``, ``set_outcome``)."""
@@ -13,7 +15,11 @@ import asyncpg
 
 from core import audit
 from core.db.statement import Statement
+from core.doctors import store as doctors_store
 from core.identity import Actor
+from core.jobs import runner
+from core.orders import store as orders_store
+from core.reports import store as reports_store
 
 _COLUMNS = (
     ("id", "uuid"), ("sender", "text"), ("control_id", "text"), ("message_type", "text"), ("raw_enc", "text"),
@@ -172,3 +178,103 @@ async def review_queue(conn: asyncpg.Connection, *, limit: int) -> list[dict[str
         limit,
     )
     return [{**dict(r), "received_at": r["received_at"].isoformat()} for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    id: str
+    name: str
+    host: str
+    port: int
+    receiving_app: str = ""
+    receiving_facility: str = ""
+    order_source: str | None = None
+    active: bool = True
+
+
+_DESTINATION = "id, name, host, port, receiving_app, receiving_facility, order_source, active"
+
+
+async def destinations(conn: asyncpg.Connection) -> list[Destination]:
+    rows = await conn.fetch(f"SELECT {_DESTINATION} FROM hl7_destinations ORDER BY id")
+    return [Destination(**dict(r)) for r in rows]
+
+
+async def destination(conn: asyncpg.Connection, destination_id: str) -> Destination | None:
+    row = await conn.fetchrow(f"SELECT {_DESTINATION} FROM hl7_destinations WHERE id = $1", destination_id)
+    return Destination(**dict(row)) if row else None
+
+
+async def put_destination(conn: asyncpg.Connection, d: Destination) -> None:
+    """Insert or replace; a second destination for one order source raises ``UniqueViolationError``."""
+    await conn.execute(
+        f"""INSERT INTO hl7_destinations ({_DESTINATION}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, host = EXCLUDED.host, port = EXCLUDED.port,
+                receiving_app = EXCLUDED.receiving_app, receiving_facility = EXCLUDED.receiving_facility,
+                order_source = EXCLUDED.order_source, active = EXCLUDED.active""",
+        d.id, d.name, d.host, d.port, d.receiving_app, d.receiving_facility, d.order_source, d.active,
+    )  # fmt: skip
+
+
+async def destinations_for_report(conn: asyncpg.Connection, report_id: str) -> list[str]:
+    """The active destinations a report goes to: its ordering doctor's system, and the system its order came from.
+    One round trip; the report, order and doctor columns come through their stores' subqueries."""
+    rows = await conn.fetch(
+        f"""SELECT DISTINCT d.id FROM ({reports_store.orders_of_reports_sql()}) ro
+            JOIN ({orders_store.routing_sql()}) o ON o.id = ro.order_id
+            LEFT JOIN ({doctors_store.destinations_sql()}) doc ON doc.id = o.doctor_id
+            JOIN hl7_destinations d ON d.active AND (d.id = doc.destination_id OR d.order_source = o.source)
+            WHERE ro.report_id = $1""",
+        report_id,
+    )
+    return [r["id"] for r in rows]
+
+
+async def add_outbound(conn: asyncpg.Connection, report_id: str, destination_id: str, control_id: str) -> int | None:
+    """A message to send, once per report version and destination: its id, or None when it was added before."""
+    found: int | None = await conn.fetchval(
+        """INSERT INTO hl7_outbound (report_id, destination_id, control_id) VALUES ($1, $2, $3)
+           ON CONFLICT (report_id, destination_id) DO NOTHING RETURNING id""",
+        report_id,
+        destination_id,
+        control_id,
+    )
+    return found
+
+
+async def stale_outbound(conn: asyncpg.Connection, *, older_than_seconds: int, limit: int = 1000) -> list[int]:
+    """Messages still pending after ``older_than_seconds`` whose job is not waiting in the dead letters."""
+    rows = await conn.fetch(
+        f"""SELECT id FROM hl7_outbound o WHERE status = 'pending' AND updated_at < now() - make_interval(secs => $1)
+            AND NOT {runner.waiting_sql("outbound_id", "o.id::text")} ORDER BY id LIMIT $2""",
+        older_than_seconds,
+        limit,
+    )
+    return [r["id"] for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    status: str
+    report_id: str
+    control_id: str
+    attempts: int
+    destination_id: str
+
+
+async def start_attempt(conn: asyncpg.Connection, outbound_id: int) -> Attempt | None:
+    """Count one more attempt at sending a message, and return it (None when there is no such message)."""
+    row = await conn.fetchrow(
+        """UPDATE hl7_outbound SET attempts = attempts + 1, updated_at = now() WHERE id = $1
+           RETURNING status, report_id::text, control_id, attempts, destination_id""",
+        outbound_id,
+    )
+    return Attempt(**dict(row)) if row else None
+
+
+async def finish_attempt(conn: asyncpg.Connection, outbound_id: int, status: str, ack_code: str, ack_text: str) -> None:
+    await conn.execute(
+        """UPDATE hl7_outbound SET status = $2, ack_code = $3, ack_text = $4, updated_at = now(),
+                  sent_at = CASE WHEN $2 = 'sent' THEN now() END WHERE id = $1 AND status = 'pending'""",
+        outbound_id, status, ack_code, ack_text[:200] or None,
+    )  # fmt: skip

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from core import audit
+from core.booking import catalogue
 from core.errors import InvalidInput, PatientNotFound
 from core.identity import Actor, RequestMeta
 from core.orders import store
@@ -18,7 +19,7 @@ class Order:
     id: str
     patient_id: str
     centre_id: str
-    tests: tuple[store.CatalogueTest, ...]
+    tests: tuple[catalogue.CatalogueTest, ...]
 
     def sample_types(self) -> list[str]:
         """One tube per distinct sample type: an order of CBC and HbA1c fills a single EDTA tube."""
@@ -39,11 +40,11 @@ async def place(
     if not codes:
         raise InvalidInput("tests", "An order needs at least one test.")
     async with conn.transaction():
-        tests = await store.catalogue(conn, codes)
+        tests = await catalogue.tests(conn, codes)
         unknown = sorted(set(codes) - {t.code for t in tests})
         if unknown:
             raise InvalidInput("tests", f"Unknown test code(s): {', '.join(unknown)}.")
-        if not await store.centre_exists(conn, centre_id):
+        if not await catalogue.centre_exists(conn, centre_id):
             raise InvalidInput("centre_id", f"There is no centre with id '{centre_id}'.")
         order_id = str(uuid.uuid4())
         try:

@@ -1,4 +1,5 @@
-"""The only SQL for orders, the tests they carry, centres and the test catalogue."""
+"""The only SQL for orders, the tests they carry, and the test codes other systems use for ours (the catalogue and
+the centres are ``core.booking.catalogue``'s)."""
 
 from __future__ import annotations
 
@@ -7,56 +8,11 @@ from datetime import datetime
 
 import asyncpg
 
+from core.booking import catalogue
 from core.db.owned import PatientRows
 from core.db.statement import Statement
 
 PATIENT_ROWS = PatientRows("orders")  # a merge of two patients moves their orders
-
-
-@dataclass(frozen=True, slots=True)
-class CatalogueTest:
-    code: str
-    name: str
-    sample_type: str
-    turnaround_hours: int
-    price_paise: int
-
-
-@dataclass(frozen=True, slots=True)
-class Centre:
-    id: str
-    name: str
-    kind: str
-    city: str
-
-
-async def catalogue(conn: asyncpg.Connection, codes: list[str] | None = None) -> list[CatalogueTest]:
-    if codes is None:
-        rows = await conn.fetch(
-            "SELECT code, name, sample_type, turnaround_hours, price_paise FROM test_catalogue ORDER BY code"
-        )
-    else:
-        rows = await conn.fetch(
-            """SELECT code, name, sample_type, turnaround_hours, price_paise FROM test_catalogue
-               WHERE code = ANY($1) ORDER BY code""",
-            codes,
-        )
-    return [CatalogueTest(**dict(r)) for r in rows]
-
-
-async def upsert_centre(conn: asyncpg.Connection, centre: Centre) -> None:
-    await conn.execute(
-        """INSERT INTO centres (id, name, kind, city) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, city = EXCLUDED.city""",
-        centre.id,
-        centre.name,
-        centre.kind,
-        centre.city,
-    )
-
-
-async def centre_exists(conn: asyncpg.Connection, centre_id: str) -> bool:
-    return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM centres WHERE id = $1)", centre_id))
 
 
 async def insert_order(
@@ -89,25 +45,15 @@ async def test_codes(conn: asyncpg.Connection, pairs: list[tuple[str, str]]) -> 
     if not pairs:
         return {}
     rows = await conn.fetch(
-        """SELECT k.system, k.code, coalesce(tc.test_code, c.code) AS test_code
+        f"""SELECT k.system, k.code, coalesce(tc.test_code, c.code) AS test_code
            FROM unnest($1::text[], $2::text[]) AS k(system, code)
            LEFT JOIN test_codes tc ON tc.system = k.system AND tc.code = k.code
-           LEFT JOIN test_catalogue c ON c.code = upper(k.code)
+           LEFT JOIN ({catalogue.tests_sql()}) c ON c.code = upper(k.code)
            WHERE coalesce(tc.test_code, c.code) IS NOT NULL""",
         [p[0] for p in pairs],
         [p[1] for p in pairs],
     )
     return {(r["system"], r["code"]): r["test_code"] for r in rows}
-
-
-async def lab_centre(conn: asyncpg.Connection, wanted: list[str]) -> str | None:
-    """The first of ``wanted`` that is a centre here, else the lab itself (the first centre of kind 'lab')."""
-    centre: str | None = await conn.fetchval(
-        """SELECT id FROM centres WHERE id = ANY($1::text[]) OR kind = 'lab'
-           ORDER BY array_position($1::text[], id) NULLS LAST, id LIMIT 1""",
-        wanted,
-    )
-    return centre
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,8 +176,8 @@ class Line:
 
 async def lines(conn: asyncpg.Connection, order_id: str) -> list[Line]:
     rows = await conn.fetch(
-        """SELECT ot.test_code, ot.placer_line, ot.status, c.sample_type, c.name FROM order_tests ot
-           JOIN test_catalogue c ON c.code = ot.test_code WHERE ot.order_id = $1 ORDER BY ot.test_code""",
+        f"""SELECT ot.test_code, ot.placer_line, ot.status, c.sample_type, c.name FROM order_tests ot
+            JOIN ({catalogue.tests_sql()}) c ON c.code = ot.test_code WHERE ot.order_id = $1 ORDER BY ot.test_code""",
         order_id,
     )
     return [Line(**dict(r)) for r in rows]
@@ -290,3 +236,9 @@ def orders_sql() -> str:
 def order_tests_sql() -> str:
     """A subquery of each order's tests (``order_id``, ``test_code``, ``status``), to JOIN like ``orders_sql``."""
     return "SELECT order_id, test_code, status FROM order_tests"
+
+
+def routing_sql() -> str:
+    """A subquery of where each order came from and who ordered it (``id``, ``source``, ``doctor_id``), to JOIN
+    like ``orders_sql``."""
+    return "SELECT id, source, doctor_id FROM orders"

@@ -227,3 +227,9 @@ async def erase_contact(conn: asyncpg.Connection, patient_id: str) -> None:
 async def exists(conn: asyncpg.Connection, patient_id: str) -> bool:
     found: bool = await conn.fetchval("SELECT EXISTS (SELECT 1 FROM patients WHERE id = $1)", patient_id)
     return found
+
+
+def demographics_sql() -> str:
+    """A subquery of what judging a result needs of a patient (``id``, ``sex``, sealed ``dob_enc``), for another
+    store to JOIN in one statement while only this module names the table."""
+    return "SELECT id, sex, dob_enc FROM patients"

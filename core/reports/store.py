@@ -339,3 +339,9 @@ async def overdue_notices(conn: asyncpg.Connection, older_than_seconds: int, wai
         older_than_seconds,
     )
     return [r["id"] for r in rows]
+
+
+def orders_of_reports_sql() -> str:
+    """A subquery of each report's order (``report_id``, ``order_id``), for the statement that says where a released
+    report goes, while only this module names the table."""
+    return f"SELECT r.id AS report_id, s.order_id FROM reports r JOIN {_SAMPLES} s ON s.id = r.sample_id"

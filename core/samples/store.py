@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
 from core.db.owned import PatientRows
 from core.db.statement import Statement
+from core.patients import store as patients_store
 from core.samples.model import RejectionReason, Sample, SampleState, TransitionRecord, UnknownScan
 
 PATIENT_ROWS = PatientRows("samples")  # a merge of two patients moves their samples
@@ -212,3 +214,34 @@ def view_sql() -> str:
 def transitions_sql() -> str:
     """A subquery of the samples' history (``sample_id``, ``to_state``, ``version``, ``centre_id``, ``at``)."""
     return "SELECT sample_id, to_state, version, centre_id, at FROM sample_transitions"
+
+
+async def get(conn: asyncpg.Connection, sample_id: str) -> Sample | None:
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM samples WHERE id = $1::uuid", sample_id) if sample_id else None
+    return _sample(row) if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class ForResults:
+    """A tube as an analyzer's results need it: its state, and its patient's sex and sealed date of birth (for the
+    reference ranges)."""
+
+    barcode: str
+    id: str
+    state: SampleState
+    patient_id: str
+    sex: str
+    dob_enc: bytes | None
+
+
+async def for_results(conn: asyncpg.Connection, barcodes: list[str]) -> list[ForResults]:
+    """The tubes these barcodes name, with their patients, in one round trip (the patient's columns through the
+    patients store's subquery)."""
+    rows = await conn.fetch(
+        f"""SELECT s.barcode, s.id::text, s.state, p.id::text AS patient_id, p.sex, p.dob_enc
+            FROM samples s JOIN ({patients_store.demographics_sql()}) p ON p.id = s.patient_id
+            WHERE s.barcode = ANY($1::text[])""",
+        barcodes,
+    )
+    return [ForResults(r["barcode"], r["id"], SampleState(r["state"]), r["patient_id"], r["sex"], r["dob_enc"])
+            for r in rows]  # fmt: skip

@@ -7,9 +7,9 @@ import uuid
 
 import asyncpg
 
+from core.booking.catalogue import Centre, upsert_centre
 from core.identity import Actor, Role
 from core.orders import service as orders
-from core.orders.store import Centre, upsert_centre
 from core.patients import service as patients
 from core.patients.model import NewPatient, Patient, Sex
 from core.samples import service as samples
