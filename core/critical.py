@@ -64,6 +64,12 @@ def stage_alerts(stmt: Statement, results_cte: str, now: datetime) -> None:
                 each_id="id", name="audit_raised")  # fmt: skip
 
 
+def raised_sql() -> str:
+    """A subquery of the tubes with a critical alert (``sample_id``), raised whether or not acknowledged, for a
+    patient's timeline (they are asked, calmly, to expect a call)."""
+    return "SELECT sample_id FROM critical_alerts"
+
+
 async def tick(
     conn: asyncpg.Connection, vault: Vault, notifiers: Mapping[str, Notifier], now: datetime
 ) -> list[tuple[int, int]]:
