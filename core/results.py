@@ -210,3 +210,9 @@ async def latest_of_sample(conn: asyncpg.Connection, sample_id: str) -> list[Lat
         sample_id,
     )
     return [Latest(**dict(r)) for r in rows]
+
+
+def view_sql() -> str:
+    """A subquery of the result columns other modules may read (a critical value's message), to JOIN in their
+    statement while only this module names the table."""
+    return "SELECT id, sample_id, code, name, value_num, comparator, value_text, unit, flag, status FROM results"

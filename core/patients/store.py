@@ -230,3 +230,9 @@ async def erase_contact(conn: asyncpg.Connection, patient_id: str) -> None:
 async def exists(conn: asyncpg.Connection, patient_id: str) -> bool:
     found: bool = await conn.fetchval("SELECT EXISTS (SELECT 1 FROM patients WHERE id = $1)", patient_id)
     return found
+
+
+def mrns_sql() -> str:
+    """A subquery of each patient's ``id`` and ``mrn``, to JOIN in another module's statement (a critical value's
+    message names the MRN) while only this module names the table."""
+    return "SELECT id, mrn FROM patients"
