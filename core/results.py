@@ -1,5 +1,6 @@
 """Reference ranges and flags: the interval for an analyte, a person's sex and age; the flag a value earns
-against it when the analyzer sent none; whether it is critical; and whether a sample's results are complete."""
+against it when the analyzer sent none; whether it is critical; and whether a sample's results are complete. The
+only SQL for results, analytes and reference ranges."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from decimal import Decimal
 
 import asyncpg
 
+from core.booking import catalogue
 from core.db.statement import Statement
+from core.orders import store as orders_store
 from core.samples import store as samples_store
 
 
@@ -104,6 +107,14 @@ def is_critical(value: Decimal | None, rng: Range | None) -> bool:
     )
 
 
+# The analytes each tube's order needs for its sample type: the tube, its order's tests and the catalogue are read
+# through their owners' subqueries (PostgreSQL flattens them, so the plan is that of the plain join).
+_NEEDED = f"""({samples_store.view_sql()}) s
+              JOIN ({orders_store.order_tests_sql()}) ot ON ot.order_id = s.order_id
+              JOIN ({catalogue.tests_sql()}) tc ON tc.code = ot.test_code AND tc.sample_type = s.sample_type
+              JOIN analytes a ON a.test_code = tc.code"""
+
+
 def complete_samples_sql(stmt: Statement, sample_ids: list[str], new_results_cte: str) -> str:
     """A query for the statement that stores results: which of ``sample_ids`` have, counting the rows of
     ``new_results_cte`` (not yet visible to the statement's own snapshot), every result their order needs. Only a
@@ -112,10 +123,7 @@ def complete_samples_sql(stmt: Statement, sample_ids: list[str], new_results_cte
     One index probe per needed analyte (LATERAL … LIMIT 1): as a correlated ``NOT EXISTS`` the planner may choose
     to hash the whole results table once per statement instead, which grows with the table."""
     return f"""SELECT need.sample_id::text
-               FROM (SELECT s.id AS sample_id, a.code FROM samples s
-                     JOIN order_tests ot ON ot.order_id = s.order_id
-                     JOIN test_catalogue tc ON tc.code = ot.test_code AND tc.sample_type = s.sample_type
-                     JOIN analytes a ON a.test_code = tc.code
+               FROM (SELECT s.id AS sample_id, a.code FROM {_NEEDED}
                      WHERE s.id = ANY({stmt.bind(sample_ids)}::uuid[])
                        AND s.id IN (SELECT n.sample_id FROM {new_results_cte} n)) AS need
                LEFT JOIN LATERAL (SELECT true AS found FROM results r
@@ -132,14 +140,11 @@ async def complete(conn: asyncpg.Connection, sample_id: str) -> bool:
     """Every analyte of every test ordered on this tube's order (for its sample type) has a final or corrected
     result: the sample may move to 'completed'. One query."""
     row = await conn.fetchrow(
-        """SELECT count(*) AS analytes,
+        f"""SELECT count(*) AS analytes,
                   count(*) FILTER (WHERE NOT EXISTS (
                       SELECT 1 FROM results r WHERE r.sample_id = s.id AND r.code = a.code
                         AND r.status IN ('final', 'corrected'))) AS missing
-           FROM samples s
-           JOIN order_tests ot ON ot.order_id = s.order_id
-           JOIN test_catalogue tc ON tc.code = ot.test_code AND tc.sample_type = s.sample_type
-           JOIN analytes a ON a.test_code = tc.code
+           FROM {_NEEDED}
            WHERE s.id = $1""",
         sample_id,
     )

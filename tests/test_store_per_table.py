@@ -79,9 +79,6 @@ KNOWN_DEBTS: set[tuple[str, str]] = {
     ("samples", "core/hl7/outbound.py"),
     ("centres", "core/orders/store.py"),
     ("test_catalogue", "core/orders/store.py"),
-    ("order_tests", "core/results.py"),
-    ("samples", "core/results.py"),
-    ("test_catalogue", "core/results.py"),
 }
 
 # A keyword that names a table after it, then the name (kept only if it is a table). Upper-case keywords,
