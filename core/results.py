@@ -221,3 +221,17 @@ def view_sql() -> str:
     """A subquery of the result columns other modules may read (a critical value's message), to JOIN in their
     statement while only this module names the table."""
     return "SELECT id, sample_id, code, name, value_num, comparator, value_text, unit, flag, status FROM results"
+
+
+async def analytes_with_ranges(conn: asyncpg.Connection, barcode: str) -> list[tuple[str, str, str, float, float]]:
+    """(code, name, unit, low, high) of each analyte the tube's order needs, with an adult interval to invent
+    values in (the demo analyzer): the range's bounds, or made up around the one bound there is."""
+    rows = await conn.fetch(
+        f"""SELECT DISTINCT ON (a.code) a.code, a.name, a.unit,
+                   coalesce(r.low, r.high * 0.5, 1) AS low, coalesce(r.high, r.low * 1.6, 10) AS high
+            FROM {_NEEDED}
+            LEFT JOIN reference_ranges r ON r.analyte_code = a.code
+            WHERE s.barcode = $1 ORDER BY a.code, r.age_min_years NULLS LAST""",
+        barcode,
+    )
+    return [(r["code"], r["name"], r["unit"], float(r["low"]), float(r["high"])) for r in rows]

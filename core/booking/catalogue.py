@@ -115,3 +115,10 @@ def tests_sql() -> str:
 async def centre_name(conn: asyncpg.Connection, centre_id: str) -> str | None:
     name: str | None = await conn.fetchval("SELECT name FROM centres WHERE id = $1", centre_id)
     return name
+
+
+async def add_served_pincodes(conn: asyncpg.Connection, areas: list[tuple[str, str, str]]) -> None:
+    """Pincodes (pincode, centre id, area name) whose homes a centre's team visits; one already listed stays."""
+    await conn.executemany(
+        "INSERT INTO served_pincodes (pincode, centre_id, area) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", areas
+    )
