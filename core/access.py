@@ -18,7 +18,9 @@ from core.db.owned import PatientRows
 from core.errors import InvalidInput, NotYourPatient, PatientNotFound, PermissionDenied, TooManyAttempts
 from core.identity import Actor, RequestMeta, Role
 from core.ids import is_uuid
+from core.orders import store as orders_store
 from core.patients import service as patients
+from core.patients import store as patients_store
 from core.patients.model import Patient
 from core.vault import Vault
 
@@ -40,7 +42,8 @@ def doctor_scope_sql(patient: str, staff: str) -> str:
     """A SQL condition: the doctor ``staff`` (a text parameter, their staff id) may read the patient ``patient``
     (a uuid expression): they referred them, or broke the glass for them and it has not expired. Lists use it so
     that they show exactly the patients the record endpoint would."""
-    return f"""(EXISTS (SELECT 1 FROM orders o WHERE o.patient_id = {patient} AND o.referring_doctor = {staff})
+    return f"""(EXISTS (SELECT 1 FROM ({orders_store.orders_sql()}) o
+                       WHERE o.patient_id = {patient} AND o.referring_doctor = {staff})
                OR EXISTS (SELECT 1 FROM break_glass g WHERE g.staff_id = {staff} AND g.patient_id = {patient}
                           AND g.expires_at > now()))"""
 
@@ -53,7 +56,10 @@ async def basis(conn: asyncpg.Connection, actor: Actor, patient_id: str) -> str 
         return None
     staff_id = actor.id.removeprefix("staff:")
     if await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM orders WHERE patient_id = $1 AND referring_doctor = $2)", patient_id, staff_id
+        f"""SELECT EXISTS (SELECT 1 FROM ({orders_store.orders_sql()}) o
+                           WHERE o.patient_id = $1 AND o.referring_doctor = $2)""",
+        patient_id,
+        staff_id,
     ):
         return "referral"
     if await conn.fetchval(
@@ -122,7 +128,7 @@ async def break_glass(
     if not is_uuid(patient_id):
         raise InvalidInput("patient_id", "There is no such patient.")
     async with conn.transaction():
-        if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM patients WHERE id = $1)", patient_id):
+        if not await patients_store.exists(conn, patient_id):
             raise InvalidInput("patient_id", "There is no such patient.")
         expires: datetime = await conn.fetchval(
             """INSERT INTO break_glass (staff_id, patient_id, reason, expires_at)

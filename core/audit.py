@@ -19,6 +19,7 @@ import asyncpg
 
 from core.db.statement import Statement
 from core.identity import Actor, RequestMeta
+from core.staff import store as staff_store
 
 # The same canonical text the trigger hashes (core/db/migrations/0001_foundation.sql), computed from the
 # stored columns. Kept inline rather than in a SQL function so that redefining a function cannot fool it.
@@ -314,3 +315,27 @@ def patients_read_sql(actor_id: str) -> str:
     return f"""SELECT count(DISTINCT patient_id) FROM audit_log
                WHERE actor_id = {actor_id} AND action = 'patient.read' AND outcome = 'ok'
                  AND at > now() - interval '1 hour'"""
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One audit row about a patient, with the staff member's name when a staff member acted."""
+
+    at: datetime
+    actor_id: str
+    actor_role: str
+    action: str
+    outcome: str
+    display_name: str | None
+
+
+async def patient_log(conn: asyncpg.Connection, patient_id: str, limit: int) -> list[LogEntry]:
+    """Who read or changed this patient's record, newest first."""
+    rows = await conn.fetch(
+        f"""SELECT a.at, a.actor_id, a.actor_role, a.action, a.outcome, s.display_name
+            FROM audit_log a LEFT JOIN ({staff_store.names_sql()}) s ON a.actor_id = 'staff:' || s.id::text
+            WHERE a.patient_id = $1 ORDER BY a.id DESC LIMIT $2""",
+        patient_id,
+        limit,
+    )
+    return [LogEntry(**dict(r)) for r in rows]

@@ -3,7 +3,8 @@
 audited. The clock is a parameter, so the timeline is tested exactly; the worker calls ``tick`` with the real one.
 
 Messages to staff name the MRN, the tube and the value (they must act on it); the patient is never shown the
-word "critical": their page asks them calmly to keep their phone nearby.
+word "critical": their page asks them calmly to keep their phone nearby. The only SQL for critical alerts and
+the escalation chain.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from core import alert_rules, audit
+from core import alert_rules, audit, results
 from core.access import doctor_scope_sql
 from core.db.statement import Statement
 from core.errors import Conflict, DomainError, InvalidInput, NotFound
 from core.identity import Actor, Role
 from core.notify import Notifier
+from core.patients import store as patients_store
 from core.phones import normalize_phone
+from core.samples import store as samples_store
 from core.staff import store as staff_store
 from core.vault import Vault
 
@@ -64,6 +67,18 @@ def stage_alerts(stmt: Statement, results_cte: str, now: datetime) -> None:
                 each_id="id", name="audit_raised")  # fmt: skip
 
 
+# An alert with its tube, patient and result, each read through its owner's subquery (one round trip).
+_WITH_RESULT = f"""critical_alerts a JOIN ({samples_store.view_sql()}) s ON s.id = a.sample_id
+                   JOIN ({patients_store.mrns_sql()}) p ON p.id = s.patient_id
+                   JOIN ({results.view_sql()}) r ON r.id = a.result_id"""
+
+
+def raised_sql() -> str:
+    """A subquery of the tubes with a critical alert (``sample_id``), raised whether or not acknowledged, for a
+    patient's timeline (they are asked, calmly, to expect a call)."""
+    return "SELECT sample_id FROM critical_alerts"
+
+
 async def tick(
     conn: asyncpg.Connection, vault: Vault, notifiers: Mapping[str, Notifier], now: datetime
 ) -> list[tuple[int, int]]:
@@ -77,10 +92,9 @@ async def tick(
     sent: list[tuple[int, int]] = []
     async with conn.transaction():  # the due rows stay locked while they are sent: two workers never double up
         due = await conn.fetch(
-            """SELECT a.id, a.level, s.barcode, p.mrn, r.name, r.value_num, r.comparator, r.value_text, r.unit
-               FROM critical_alerts a JOIN samples s ON s.id = a.sample_id JOIN patients p ON p.id = s.patient_id
-               JOIN results r ON r.id = a.result_id
-               WHERE a.acknowledged_at IS NULL AND a.next_step_at <= $1 ORDER BY a.id FOR UPDATE OF a SKIP LOCKED""",
+            f"""SELECT a.id, a.level, s.barcode, p.mrn, r.name, r.value_num, r.comparator, r.value_text, r.unit
+                FROM {_WITH_RESULT}
+                WHERE a.acknowledged_at IS NULL AND a.next_step_at <= $1 ORDER BY a.id FOR UPDATE OF a SKIP LOCKED""",
             now,
         )
         for alert in due:
@@ -129,8 +143,7 @@ async def open_alerts(conn: asyncpg.Connection, actor: Actor) -> list[dict[str, 
     """Unacknowledged alerts this person may see, oldest first (the MRN, tube and value: staff must act on it)."""
     rows = await conn.fetch(
         f"""SELECT a.id, a.level, a.created_at, s.barcode, p.mrn, r.name, r.value_num::text AS value, r.comparator,
-                   r.unit FROM critical_alerts a JOIN samples s ON s.id = a.sample_id
-            JOIN patients p ON p.id = s.patient_id JOIN results r ON r.id = a.result_id
+                   r.unit FROM {_WITH_RESULT}
             WHERE a.acknowledged_at IS NULL AND {_scope(actor)} ORDER BY a.created_at""",
         actor.id.removeprefix("staff:"),
     )
@@ -142,7 +155,7 @@ async def acknowledge(conn: asyncpg.Connection, alert_id: int, actor: Actor, now
     async with conn.transaction():
         row = await conn.fetchrow(
             f"""SELECT a.acknowledged_at, {_scope(actor)} AS allowed FROM critical_alerts a
-                JOIN samples s ON s.id = a.sample_id WHERE a.id = $2 FOR UPDATE OF a""",
+                JOIN ({samples_store.view_sql()}) s ON s.id = a.sample_id WHERE a.id = $2 FOR UPDATE OF a""",
             actor.id.removeprefix("staff:"),
             alert_id,
         )

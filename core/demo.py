@@ -1,6 +1,7 @@
 """Synthetic demo data: centres, staff (a doctor with consult slots, the escalation chain), and patients whose tubes
 sit at every stage, one family's with released reports; and the simulated lab that keeps demo tubes moving. No
-real person: the phone numbers are from a range no subscriber has."""
+real person: the phone numbers are from a range no subscriber has. It names no table: every read and write goes
+through the owning store or service."""
 
 from __future__ import annotations
 
@@ -12,17 +13,20 @@ from datetime import date, datetime
 import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from core import critical
-from core.booking import slots
+from core import critical, results
+from core.booking import catalogue, slots
 from core.booking.catalogue import Centre, upsert_centre
 from core.hl7 import intake
 from core.identity import Actor, Role
 from core.labtime import LAB_TZ
 from core.orders import service as orders
 from core.patients import service as patients
+from core.patients import store as patients_store
 from core.patients.model import NewPatient, Sex
 from core.reports import service as reports
+from core.reports import store as reports_store
 from core.samples import service as samples
+from core.samples import store as samples_store
 from core.samples.model import RejectionReason, SampleState
 from core.staff import service as staff
 from core.teleconsult import slots as consult_slots
@@ -75,7 +79,7 @@ class ReportSigning:
 async def seed(conn: asyncpg.Connection, vault: Vault, signing: ReportSigning | None = None) -> list[DemoCredentials]:
     """Seed once, atomically; a second call finds the demo patients and does nothing. Returns new logins."""
     async with conn.transaction():
-        if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM patients)"):
+        if await patients_store.first_id(conn) is not None:
             return []
         return await _seed(conn, vault, signing)
 
@@ -84,8 +88,8 @@ async def _seed(conn: asyncpg.Connection, vault: Vault, signing: ReportSigning |
     system = Actor.system("demo-seed")
     for centre in CENTRES:
         await upsert_centre(conn, centre)
-    await conn.executemany(
-        "INSERT INTO served_pincodes (pincode, centre_id, area) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    await catalogue.add_served_pincodes(
+        conn,
         [("400050", "CC-BANDRA", "Bandra West"), ("400052", "CC-BANDRA", "Khar West"),
          ("400601", "CC-THANE", "Thane West")],
     )  # fmt: skip
@@ -166,21 +170,8 @@ async def _move(conn: asyncpg.Connection, barcode: str, state: SampleState, acto
 async def results_for(conn: asyncpg.Connection, vault: Vault, barcode: str, *, flagged: bool = False) -> None:
     """Send the tube's results through HL7 intake as an analyzer would (values inside each adult range, or one a
     little above it): intake completes the tube when the last one is in."""
-    await intake.receive(conn, vault, oru_for(barcode, await _analytes(conn, barcode), flagged=flagged).encode())
-
-
-async def _analytes(conn: asyncpg.Connection, barcode: str) -> list[tuple[str, str, str, float, float]]:
-    rows = await conn.fetch(
-        """SELECT DISTINCT ON (a.code) a.code, a.name, a.unit,
-                  coalesce(r.low, r.high * 0.5, 1) AS low, coalesce(r.high, r.low * 1.6, 10) AS high
-           FROM samples s JOIN order_tests t ON t.order_id = s.order_id
-           JOIN test_catalogue c ON c.code = t.test_code AND c.sample_type = s.sample_type
-           JOIN analytes a ON a.test_code = t.test_code
-           LEFT JOIN reference_ranges r ON r.analyte_code = a.code
-           WHERE s.barcode = $1 ORDER BY a.code, r.age_min_years NULLS LAST""",
-        barcode,
-    )
-    return [(r["code"], r["name"], r["unit"], float(r["low"]), float(r["high"])) for r in rows]
+    analytes = await results.analytes_with_ranges(conn, barcode)
+    await intake.receive(conn, vault, oru_for(barcode, analytes, flagged=flagged).encode())
 
 
 def oru_for(barcode: str, analytes: list[tuple[str, str, str, float, float]], *, flagged: bool = False) -> str:
@@ -208,10 +199,10 @@ async def simulate_step(conn: asyncpg.Connection, vault: Vault, signing: ReportS
     nothing is moving, a new tube is collected for the first demo family, at most ``SIM_TUBES_PER_DAY`` a day.
     The Quick start's tubes are never touched. Returns the barcode it acted on, or None."""
     row = await conn.fetchrow(
-        """SELECT s.barcode, s.state FROM samples s
-           WHERE s.barcode LIKE 'DEMO-%' AND s.barcode NOT LIKE 'DEMO-QS-%' AND s.state = ANY($1::text[])
-             AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.sample_id = s.id)
-           ORDER BY s.updated_at LIMIT 1""",
+        f"""SELECT s.barcode, s.state FROM ({samples_store.view_sql()}) s
+            WHERE s.barcode LIKE 'DEMO-%' AND s.barcode NOT LIKE 'DEMO-QS-%' AND s.state = ANY($1::text[])
+              AND NOT EXISTS (SELECT 1 FROM ({reports_store.issued_sql()}) r WHERE r.sample_id = s.id)
+            ORDER BY s.updated_at LIMIT 1""",
         [*(s.value for s in _NEXT), SampleState.PROCESSING.value, SampleState.COMPLETED.value],
     )
     if row is not None:
@@ -233,12 +224,13 @@ async def simulate_step(conn: asyncpg.Connection, vault: Vault, signing: ReportS
 
 async def _collect(conn: asyncpg.Connection) -> str | None:
     recent = await conn.fetchval(
-        "SELECT count(*) FROM samples WHERE barcode LIKE 'DEMO-SIM-%' AND collected_at > now() - interval '1 day'"
+        f"""SELECT count(*) FROM ({samples_store.view_sql()}) s
+            WHERE s.barcode LIKE 'DEMO-SIM-%' AND s.collected_at > now() - interval '1 day'"""
     )
-    patient_id = await conn.fetchval("SELECT id::text FROM patients ORDER BY created_at LIMIT 1")
+    patient_id = await patients_store.first_id(conn)
     if patient_id is None or recent >= SIM_TUBES_PER_DAY:
         return None
-    n = await conn.fetchval("SELECT count(*) FROM samples WHERE barcode LIKE 'DEMO-SIM-%'")
+    n = await conn.fetchval(f"SELECT count(*) FROM ({samples_store.view_sql()}) s WHERE s.barcode LIKE 'DEMO-SIM-%'")
     order = await orders.place(
         conn, patient_id=patient_id, centre_id="CC-BANDRA", test_codes=["FBS"], actor=Actor.system(_LAB)
     )

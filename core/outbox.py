@@ -173,3 +173,11 @@ def redis_publisher(redis: Any, channel: str) -> Publisher:
             await pipe.execute()
 
     return publish
+
+
+async def sample_of_event(conn: asyncpg.Connection, event_id: uuid.UUID, patient_id: str) -> str | None:
+    """The tube an event of this patient was about; None for no such event of theirs (or one about no tube)."""
+    found: str | None = await conn.fetchval(
+        "SELECT payload->>'sample_id' FROM outbox WHERE event_id = $1 AND patient_id = $2", event_id, patient_id
+    )
+    return found

@@ -20,8 +20,12 @@ import asyncpg
 from fhir.resources.R4B.bundle import Bundle
 
 from core import audit, tracking
+from core.booking import catalogue
 from core.identity import RequestMeta
+from core.orders import store as orders_store
 from core.patients import service as patients
+from core.patients import store as patients_store
+from core.reports import store as reports_store
 from core.storage import FileStore
 from core.vault import Vault
 
@@ -41,33 +45,35 @@ _REPORT_STATUS = {
 
 async def _reports(conn: asyncpg.Connection, vault: Vault, store: FileStore, patient_id: str) -> list[dict[str, Any]]:
     """Every released report version, with its signed content (the results as released) and the PDF itself."""
-    rows = await conn.fetch(
-        """SELECT r.id::text, r.version, r.issued_at, r.verify_url, r.content_enc, r.file_name, r.file_sha256,
-                  s.id::text AS sample_id, s.barcode
-           FROM reports r JOIN samples s ON s.id = r.sample_id
-           WHERE s.patient_id = $1 AND r.rendered_at IS NOT NULL ORDER BY r.issued_at""",
-        patient_id,
-    )
     out = []
-    for r in rows:
-        content = json.loads(vault.open("reports", "content", r["id"], r["content_enc"]) or "{}")
-        blob = await store.get(r["file_name"])
-        pdf = vault.open_file("report", r["file_name"], blob) if blob is not None else None
-        if pdf is not None and hashlib.sha256(pdf).digest() != bytes(r["file_sha256"]):
+    for r in await reports_store.released_for_patient(conn, patient_id):
+        content = json.loads(vault.open("reports", "content", r.id, r.content_enc) or "{}")
+        blob = await store.get(r.file_name)
+        pdf = vault.open_file("report", r.file_name, blob) if blob is not None else None
+        if pdf is not None and hashlib.sha256(pdf).digest() != bytes(r.file_sha256):
             pdf = None
         out.append(
             {
-                "report_id": r["id"],
-                "sample_id": r["sample_id"],
-                "barcode": r["barcode"],
-                "version": r["version"],
-                "issued_at": r["issued_at"].isoformat(),
-                "verify_url": r["verify_url"],
+                "report_id": r.id,
+                "sample_id": r.sample_id,
+                "barcode": r.barcode,
+                "version": r.version,
+                "issued_at": r.issued_at.isoformat(),
+                "verify_url": r.verify_url,
                 "results": content.get("tests", []),
                 "pdf_base64": base64.b64encode(pdf).decode() if pdf is not None else None,
             }
         )
     return out
+
+
+# The patient's orders with their centre and tests, each table read through its owner's subquery.
+_ORDERS_SQL = f"""
+    SELECT o.id::text, o.created_at, c.name AS centre, array_agg(tc.name ORDER BY tc.name) AS tests
+    FROM ({orders_store.orders_sql()}) o JOIN ({catalogue.centres_sql()}) c ON c.id = o.centre_id
+    JOIN ({orders_store.order_tests_sql()}) ot ON ot.order_id = o.id
+    JOIN ({catalogue.tests_sql()}) tc ON tc.code = ot.test_code
+    WHERE o.patient_id = $1 GROUP BY o.id, o.created_at, c.name ORDER BY o.created_at"""
 
 
 async def export(
@@ -84,17 +90,8 @@ async def export(
     actor = tracking.patient_actor(phone_lookup)
     person = await patients.read(conn, vault, patient_id, actor=actor, purpose="patient export", meta=meta)
     snap = await tracking.snapshot(conn, phone_lookup, patient_id, meta=meta)
-    orders = await conn.fetch(
-        """SELECT o.id::text, o.created_at, c.name AS centre, array_agg(tc.name ORDER BY tc.name) AS tests
-           FROM orders o JOIN centres c ON c.id = o.centre_id
-           JOIN order_tests ot ON ot.order_id = o.id JOIN test_catalogue tc ON tc.code = ot.test_code
-           WHERE o.patient_id = $1 GROUP BY o.id, c.name ORDER BY o.created_at""",
-        patient_id,
-    )
-    acks = await conn.fetch(
-        "SELECT event_id::text, sample_id::text, acked_at FROM patient_acks WHERE patient_id = $1 ORDER BY acked_at",
-        patient_id,
-    )
+    orders = await conn.fetch(_ORDERS_SQL, patient_id)
+    acks = await tracking.acks(conn, patient_id)
     accessed = await tracking.access_log(conn, phone_lookup, patient_id, limit=10_000, meta=meta)
     released = await _reports(conn, vault, store, patient_id) if store is not None else []
     async with conn.transaction():
@@ -127,9 +124,7 @@ async def export(
         # Results as the pathologist released them (the signed report content), newest version last.
         "results": [{"barcode": r["barcode"], "version": r["version"], **t} for r in released for t in r["results"]],
         "reports": [{k: v for k, v in r.items() if k != "results"} for r in released],
-        "acknowledged": [
-            {"event_id": a["event_id"], "sample_id": a["sample_id"], "at": a["acked_at"].isoformat()} for a in acks
-        ],
+        "acknowledged": [{"event_id": e, "sample_id": s, "at": at.isoformat()} for e, s, at in acks],
         "access_log": [
             {"at": e.at.isoformat(), "who": e.who, "role": e.role, "action": e.action, "outcome": e.outcome}
             for e in accessed
@@ -258,11 +253,7 @@ async def close_account(
     """Erase the contact details; keep the medical record. The caller also ends the phone's sessions."""
     await tracking.authorize(conn, phone_lookup, patient_id, action="patient.close", meta=meta)
     async with conn.transaction():
-        await conn.execute(
-            """UPDATE patients SET phone_enc = NULL, phone_lookup = NULL, address_enc = NULL, closed_at = now()
-               WHERE id = $1""",
-            patient_id,
-        )
+        await patients_store.erase_contact(conn, patient_id)
         await audit.append(
             conn,
             actor=tracking.patient_actor(phone_lookup),

@@ -1,5 +1,6 @@
 """Reference ranges and flags: the interval for an analyte, a person's sex and age; the flag a value earns
-against it when the analyzer sent none; whether it is critical; and whether a sample's results are complete."""
+against it when the analyzer sent none; whether it is critical; and whether a sample's results are complete. The
+only SQL for results, analytes and reference ranges."""
 
 from __future__ import annotations
 
@@ -107,6 +108,14 @@ def is_critical(value: Decimal | None, rng: Range | None) -> bool:
     )
 
 
+# The analytes each tube's order needs for its sample type: the tube, its order's tests and the catalogue are read
+# through their owners' subqueries (PostgreSQL flattens them, so the plan is that of the plain join).
+_NEEDED = f"""({samples_store.view_sql()}) s
+              JOIN ({orders_store.order_tests_sql()}) ot ON ot.order_id = s.order_id
+              JOIN ({catalogue.tests_sql()}) tc ON tc.code = ot.test_code AND tc.sample_type = s.sample_type
+              JOIN analytes a ON a.test_code = tc.code"""
+
+
 def complete_samples_sql(stmt: Statement, sample_ids: list[str], new_results_cte: str) -> str:
     """A query for the statement that stores results: which of ``sample_ids`` have, counting the rows of
     ``new_results_cte`` (not yet visible to the statement's own snapshot), every result their order needs. Only a
@@ -115,10 +124,7 @@ def complete_samples_sql(stmt: Statement, sample_ids: list[str], new_results_cte
     One index probe per needed analyte (LATERAL … LIMIT 1): as a correlated ``NOT EXISTS`` the planner may choose
     to hash the whole results table once per statement instead, which grows with the table."""
     return f"""SELECT need.sample_id::text
-               FROM (SELECT s.id AS sample_id, a.code FROM samples s
-                     JOIN order_tests ot ON ot.order_id = s.order_id
-                     JOIN test_catalogue tc ON tc.code = ot.test_code AND tc.sample_type = s.sample_type
-                     JOIN analytes a ON a.test_code = tc.code
+               FROM (SELECT s.id AS sample_id, a.code FROM {_NEEDED}
                      WHERE s.id = ANY({stmt.bind(sample_ids)}::uuid[])
                        AND s.id IN (SELECT n.sample_id FROM {new_results_cte} n)) AS need
                LEFT JOIN LATERAL (SELECT true AS found FROM results r
@@ -135,14 +141,11 @@ async def complete(conn: asyncpg.Connection, sample_id: str) -> bool:
     """Every analyte of every test ordered on this tube's order (for its sample type) has a final or corrected
     result: the sample may move to 'completed'. One query."""
     row = await conn.fetchrow(
-        """SELECT count(*) AS analytes,
+        f"""SELECT count(*) AS analytes,
                   count(*) FILTER (WHERE NOT EXISTS (
                       SELECT 1 FROM results r WHERE r.sample_id = s.id AND r.code = a.code
                         AND r.status IN ('final', 'corrected'))) AS missing
-           FROM samples s
-           JOIN order_tests ot ON ot.order_id = s.order_id
-           JOIN test_catalogue tc ON tc.code = ot.test_code AND tc.sample_type = s.sample_type
-           JOIN analytes a ON a.test_code = tc.code
+           FROM {_NEEDED}
            WHERE s.id = $1""",
         sample_id,
     )
@@ -262,3 +265,23 @@ async def ready_to_complete(conn: asyncpg.Connection, *, limit: int) -> list[tup
         limit,
     )
     return [(r["id"], r["state"]) for r in rows]
+
+
+def view_sql() -> str:
+    """A subquery of the result columns other modules may read (a critical value's message), to JOIN in their
+    statement while only this module names the table."""
+    return "SELECT id, sample_id, code, name, value_num, comparator, value_text, unit, flag, status FROM results"
+
+
+async def analytes_with_ranges(conn: asyncpg.Connection, barcode: str) -> list[tuple[str, str, str, float, float]]:
+    """(code, name, unit, low, high) of each analyte the tube's order needs, with an adult interval to invent
+    values in (the demo analyzer): the range's bounds, or made up around the one bound there is."""
+    rows = await conn.fetch(
+        f"""SELECT DISTINCT ON (a.code) a.code, a.name, a.unit,
+                   coalesce(r.low, r.high * 0.5, 1) AS low, coalesce(r.high, r.low * 1.6, 10) AS high
+            FROM {_NEEDED}
+            LEFT JOIN reference_ranges r ON r.analyte_code = a.code
+            WHERE s.barcode = $1 ORDER BY a.code, r.age_min_years NULLS LAST""",
+        barcode,
+    )
+    return [(r["code"], r["name"], r["unit"], float(r["low"]), float(r["high"])) for r in rows]

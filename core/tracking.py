@@ -3,6 +3,7 @@ moved them, what they acknowledged, and who looked at their record.
 
 Every function takes the phone's lookup hash and checks, against PostgreSQL, that the patient belongs to
 that phone; a patient who does not is reported as not found, so ids cannot be probed. Every read is audited.
+The only SQL for what patients acknowledged (``patient_acks``); everything else is read through its owner.
 """
 
 from __future__ import annotations
@@ -13,11 +14,15 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from core import audit, outbox
+from core import audit, critical, outbox
+from core.booking import catalogue
 from core.errors import InvalidInput, PatientNotFound
 from core.events import Event
 from core.identity import Actor, RequestMeta, Role
+from core.orders import store as orders_store
 from core.patients import store as patient_store
+from core.reports import store as reports_store
+from core.samples import store as samples_store
 from core.samples.model import SampleState
 from core.vault import Vault
 
@@ -96,6 +101,28 @@ class AccessEntry:
     outcome: str
 
 
+# A patient's tubes with their tests, expected time, call notice and latest report, in one round trip (the status
+# page and every reconnect read it). Each table is read through its owner's subquery; PostgreSQL flattens them.
+_TESTS = f"({orders_store.order_tests_sql()}) ot JOIN ({catalogue.tests_sql()}) tc ON tc.code = ot.test_code"
+_SAMPLES_SQL = f"""
+    SELECT s.id::text, s.barcode, s.sample_type, s.state, s.version, c.name AS centre, s.collected_at,
+           s.updated_at, s.rejection_reason,
+           ARRAY(SELECT tc.name FROM {_TESTS}
+                 WHERE ot.order_id = s.order_id AND tc.sample_type = s.sample_type ORDER BY tc.name) AS tests,
+           (SELECT max(tc.turnaround_hours) FROM {_TESTS}
+            WHERE ot.order_id = s.order_id AND tc.sample_type = s.sample_type) AS tat,
+           EXISTS (SELECT 1 FROM ({critical.raised_sql()}) a WHERE a.sample_id = s.id) AS call_expected,
+           rp.id::text AS report_id, rp.version AS report_version
+    FROM ({samples_store.view_sql()}) s JOIN ({catalogue.centres_sql()}) c ON c.id = s.centre_id
+    LEFT JOIN LATERAL (SELECT r.id, r.version FROM ({reports_store.rendered_sql()}) r WHERE r.sample_id = s.id
+                       ORDER BY r.version DESC LIMIT 1) rp ON true
+    WHERE s.patient_id = $1 ORDER BY s.collected_at DESC, s.barcode"""
+_HISTORY_SQL = f"""
+    SELECT t.sample_id::text, t.to_state, t.at, c.name AS centre FROM ({samples_store.transitions_sql()}) t
+    JOIN ({catalogue.centres_sql()}) c ON c.id = t.centre_id
+    WHERE t.sample_id = ANY($1::uuid[]) ORDER BY t.sample_id, t.version"""
+
+
 def patient_actor(phone_lookup: str) -> Actor:
     return Actor(f"phone:{phone_lookup[:16]}", Role.PATIENT)
 
@@ -169,30 +196,9 @@ async def snapshot(
     # is written after it, in its own transaction: written inside, its chain update at commit would conflict
     # with every other audit commit on that chain (a serialization failure under load).
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        last_seq = await conn.fetchval("SELECT event_seq FROM patients WHERE id = $1", patient_id)
-        rows = await conn.fetch(
-            """SELECT s.id::text, s.barcode, s.sample_type, s.state, s.version, c.name AS centre, s.collected_at,
-                      s.updated_at, s.rejection_reason,
-                      ARRAY(SELECT tc.name FROM order_tests ot JOIN test_catalogue tc ON tc.code = ot.test_code
-                            WHERE ot.order_id = s.order_id AND tc.sample_type = s.sample_type
-                            ORDER BY tc.name) AS tests,
-                      (SELECT max(tc.turnaround_hours) FROM order_tests ot
-                       JOIN test_catalogue tc ON tc.code = ot.test_code
-                       WHERE ot.order_id = s.order_id AND tc.sample_type = s.sample_type) AS tat,
-                      EXISTS (SELECT 1 FROM critical_alerts a WHERE a.sample_id = s.id) AS call_expected,
-                      rp.id::text AS report_id, rp.version AS report_version
-               FROM samples s JOIN centres c ON c.id = s.centre_id
-               LEFT JOIN LATERAL (SELECT r.id, r.version FROM reports r WHERE r.sample_id = s.id
-                                  AND r.rendered_at IS NOT NULL ORDER BY r.version DESC LIMIT 1) rp ON true
-               WHERE s.patient_id = $1 ORDER BY s.collected_at DESC, s.barcode""",
-            patient_id,
-        )
-        history = await conn.fetch(
-            """SELECT t.sample_id::text, t.to_state, t.at, c.name AS centre FROM sample_transitions t
-               JOIN centres c ON c.id = t.centre_id
-               WHERE t.sample_id = ANY($1::uuid[]) ORDER BY t.sample_id, t.version""",
-            [r["id"] for r in rows],
-        )
+        last_seq = await patient_store.event_seq(conn, patient_id)
+        rows = await conn.fetch(_SAMPLES_SQL, patient_id)
+        history = await conn.fetch(_HISTORY_SQL, [r["id"] for r in rows])
     async with conn.transaction():
         await _audit_read(conn, phone_lookup, "patient.status.read", patient_id, meta, {"samples": len(rows)})
     reached: dict[str, dict[str, tuple[datetime, str]]] = {}
@@ -222,7 +228,7 @@ async def snapshot(
                 report_id=r["report_id"],
             )
         )
-    return Snapshot(patient_id, views, int(last_seq or 0))
+    return Snapshot(patient_id, views, last_seq)
 
 
 async def events_after(
@@ -243,9 +249,7 @@ async def acknowledge(
     except (ValueError, TypeError, AttributeError) as exc:
         raise InvalidInput("event_id", "An event id is a UUID, as sent in the event.") from exc
     async with conn.transaction():
-        sample_id = await conn.fetchval(
-            "SELECT payload->>'sample_id' FROM outbox WHERE event_id = $1 AND patient_id = $2", eid, patient_id
-        )
+        sample_id = await outbox.sample_of_event(conn, eid, patient_id)
         if sample_id is None:
             raise InvalidInput("event_id", "There is no such event for this patient.")
         added = await conn.fetchval(
@@ -281,27 +285,30 @@ _ROLE_WORDS = {
 }
 
 
+async def acks(conn: asyncpg.Connection, patient_id: str) -> list[tuple[str, str, datetime]]:
+    """What the patient acknowledged, oldest first: (event id, sample id, when)."""
+    rows = await conn.fetch(
+        "SELECT event_id::text, sample_id::text, acked_at FROM patient_acks WHERE patient_id = $1 ORDER BY acked_at",
+        patient_id,
+    )
+    return [(r["event_id"], r["sample_id"], r["acked_at"]) for r in rows]
+
+
 async def access_log(
     conn: asyncpg.Connection, phone_lookup: str, patient_id: str, *, limit: int = 200, meta: RequestMeta | None = None
 ) -> list[AccessEntry]:
     """Who read or changed this patient's record, newest first (this reading is itself recorded)."""
     await authorize(conn, phone_lookup, patient_id, action="patient.access_log.read", meta=meta)
     async with conn.transaction():
-        rows = await conn.fetch(
-            """SELECT a.at, a.actor_id, a.actor_role, a.action, a.outcome, s.display_name
-               FROM audit_log a LEFT JOIN staff s ON a.actor_id = 'staff:' || s.id::text
-               WHERE a.patient_id = $1 ORDER BY a.id DESC LIMIT $2""",
-            patient_id,
-            limit,
-        )
+        rows = await audit.patient_log(conn, patient_id, limit)
         await _audit_read(conn, phone_lookup, "patient.access_log.read", patient_id, meta)
     return [
         AccessEntry(
-            at=r["at"],
-            who=r["display_name"] or _ROLE_WORDS.get(r["actor_role"], r["actor_role"]),
-            role=r["actor_role"],
-            action=r["action"],
-            outcome=r["outcome"],
+            at=r.at,
+            who=r.display_name or _ROLE_WORDS.get(r.actor_role, r.actor_role),
+            role=r.actor_role,
+            action=r.action,
+            outcome=r.outcome,
         )
         for r in rows
     ]

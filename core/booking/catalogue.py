@@ -171,3 +171,10 @@ async def lab_centre(conn: asyncpg.Connection, wanted: list[str]) -> str | None:
         wanted,
     )
     return centre
+
+
+async def add_served_pincodes(conn: asyncpg.Connection, areas: list[tuple[str, str, str]]) -> None:
+    """Pincodes (pincode, centre id, area name) whose homes a centre's team visits; one already listed stays."""
+    await conn.executemany(
+        "INSERT INTO served_pincodes (pincode, centre_id, area) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", areas
+    )

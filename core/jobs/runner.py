@@ -5,7 +5,7 @@ A handler takes the job's payload (a dict) and either returns (done), raises ``P
 dead-letter now) or raises anything else (transient: try again after 2 s, 4 s, 8 s … up to ``max_delay``). A
 worker killed mid-job stops heartbeating; after ``heartbeat_timeout`` another worker picks the job up again.
 Nothing about a job's payload or its error text reaches the logs beyond the exception's type: errors from a
-messaging provider can carry a phone number.
+messaging provider can carry a phone number. The only SQL for the dead-letter table.
 """
 
 from __future__ import annotations

@@ -230,7 +230,7 @@ async def get(conn: asyncpg.Connection, order_id: str) -> PlacedOrder | None:
 def orders_sql() -> str:
     """A subquery of the order columns other stores may read (a patient's export, a report's placer number), to
     JOIN in one statement while only this module names the table. PostgreSQL flattens it into the join."""
-    return "SELECT id, patient_id, centre_id, placer_number, status, created_at FROM orders"
+    return "SELECT id, patient_id, centre_id, placer_number, status, referring_doctor, created_at FROM orders"
 
 
 def order_tests_sql() -> str:

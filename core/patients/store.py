@@ -233,3 +233,15 @@ def demographics_sql() -> str:
     """A subquery of what judging a result needs of a patient (``id``, ``sex``, sealed ``dob_enc``), for another
     store to JOIN in one statement while only this module names the table."""
     return "SELECT id, sex, dob_enc FROM patients"
+
+
+def mrns_sql() -> str:
+    """A subquery of each patient's ``id`` and ``mrn``, to JOIN in another module's statement (a critical value's
+    message names the MRN) while only this module names the table."""
+    return "SELECT id, mrn FROM patients"
+
+
+async def first_id(conn: asyncpg.Connection) -> str | None:
+    """The id of the patient registered first; None when there is none (the demo seeds only an empty database)."""
+    found: str | None = await conn.fetchval("SELECT id::text FROM patients ORDER BY created_at LIMIT 1")
+    return found

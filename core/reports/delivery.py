@@ -1,6 +1,7 @@
 """The worker's notice job: tell a patient, once per channel they chose, that their report is ready (or updated).
 
-Each notice is a ``deliveries`` row (unique per report and channel) that moves pending → sending → sent:
+Each notice is a ``deliveries`` row (unique per report and channel, written by ``core.reports.store``) that moves
+pending → sending → sent:
 - a duplicated job finds it 'sent' (or being sent) and does nothing;
 - a provider error puts it back to 'pending' and raises, so the queue retries with backoff;
 - a worker killed between handing the text to the provider and recording 'sent' leaves it 'sending'. Whether the

@@ -241,6 +241,11 @@ def rendered_sql() -> str:
     return "SELECT id, sample_id, version FROM reports WHERE rendered_at IS NOT NULL"
 
 
+def issued_sql() -> str:
+    """A subquery of the tubes that have a report (``sample_id``), rendered or not."""
+    return "SELECT sample_id FROM reports"
+
+
 async def unrendered(conn: asyncpg.Connection, older_than_seconds: int, waits: Callable[[str], str]) -> list[str]:
     """Reports approved more than ``older_than_seconds`` ago and never rendered, except those for which
     ``waits(id_sql)`` (an SQL condition on the report's id as text) holds."""

@@ -15,6 +15,7 @@ from core.db.statement import Statement
 from core.errors import DomainError, DuplicateBarcode, InvalidInput, OrderNotFound, StaleVersion, UnknownBarcode
 from core.identity import Actor, RequestMeta
 from core.ids import is_uuid
+from core.orders import store as orders_store
 from core.samples import store
 from core.samples.model import (
     RejectionReason,
@@ -197,13 +198,10 @@ async def register(
     if replaces_sample_id is not None and not is_uuid(replaces_sample_id):
         raise InvalidInput("replaces_sample_id", "'replaces_sample_id' is the id of the rejected sample (a UUID).")
     async with conn.transaction():
-        patient_id = (
-            await conn.fetchval("SELECT patient_id::text FROM orders WHERE id = $1", order_id)
-            if is_uuid(order_id)
-            else None
-        )
-        if patient_id is None:
+        order = await orders_store.get(conn, order_id) if is_uuid(order_id) else None
+        if order is None:
             raise OrderNotFound(order_id)
+        patient_id = order.patient_id
         if await store.get_by_barcode(conn, code) is not None:
             raise DuplicateBarcode(code)
         try:
