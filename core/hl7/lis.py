@@ -167,12 +167,10 @@ async def _orders(conn: asyncpg.Connection, vault: Vault, header: Header, segs: 
     if centre is None:
         raise Conflict("No lab centre is set up to take orders.")
     for requisition, group in _requisitions(lines).items():
-        await orders.apply(
-            conn, patient_id=patient_id, source=header.sender, requisition=requisition, centre_id=centre,
-            lines=[orders.LisLine(ln.control, ln.placer, mapped.get(n), ln.barcode, ln.collected_at)
-                   for n, ln in group],
-            doctor_id=doctor_id, doctor_name=doctor_name, actor=LIS,
-        )  # fmt: skip
+        lis_lines = [orders.LisLine(ln.control, ln.placer, mapped.get(n), ln.barcode, ln.collected_at)
+                     for n, ln in group]  # fmt: skip
+        req = orders.Requisition(patient_id, header.sender, requisition, centre, lis_lines, doctor_id, doctor_name)
+        await orders.apply(conn, req, actor=LIS)
     return Result("AA", "order.applied", needs_review="; ".join(review) or None)
 
 

@@ -42,43 +42,45 @@ class Applied:
     changed: int = 0
 
 
-async def apply(
-    conn: asyncpg.Connection,
-    *,
-    patient_id: str,
-    source: str,
-    requisition: str,
-    centre_id: str,
-    lines: list[LisLine],
-    doctor_id: str | None,
-    doctor_name: str | None,
-    actor: Actor,
-) -> Applied:
+@dataclass(frozen=True, slots=True)
+class Requisition:
+    """One requisition (ORC-4, else its first line's ORC-2) as one message states it, from one sender."""
+
+    patient_id: str
+    source: str
+    number: str
+    centre_id: str
+    lines: list[LisLine]
+    doctor_id: str | None
+    doctor_name: str | None
+
+    def new_order(self, order_id: str, actor: Actor) -> store.NewOrder:
+        return store.NewOrder(
+            id=order_id, patient_id=self.patient_id, centre_id=self.centre_id, source=self.source,
+            placer_number=self.number, doctor_id=self.doctor_id, referring_doctor=self.doctor_name,
+            collect_at=min((ln.collected_at for ln in self.lines if ln.collected_at), default=None),
+            created_by=actor.id,
+        )  # fmt: skip
+
+
+async def apply(conn: asyncpg.Connection, req: Requisition, *, actor: Actor) -> Applied:
     """Apply one message's lines (all of one requisition) in one transaction (the caller's, when it holds one: the
-    HL7 path applies each message under a savepoint of its own, which an error rolls back whole)."""
+    HL7 path rolls its whole transaction back on an error)."""
     async with atomic(conn):
-        if fresh := await _place_if_new(
-            conn, patient_id=patient_id, source=source, requisition=requisition, centre_id=centre_id, lines=lines,
-            doctor_id=doctor_id, doctor_name=doctor_name, actor=actor,
-        ):  # fmt: skip
+        if fresh := await _place_if_new(conn, req, actor):
             return fresh
-        order = await store.by_placer(conn, source, requisition, lock=True)
+        order = await store.by_placer(conn, req.source, req.number, lock=True)
         placed = False
         if order is None:
-            if not any(line.control == "NW" for line in lines):
-                raise NotFound(f"No order {requisition} from this sender to cancel or change.")
-            order_id = str(uuid.uuid4())
-            collect_at = min((ln.collected_at for ln in lines if ln.collected_at), default=None)
-            await store.insert_placed(
-                conn, order_id=order_id, patient_id=patient_id, centre_id=centre_id, source=source,
-                placer_number=requisition, doctor_id=doctor_id, referring_doctor=doctor_name, collect_at=collect_at,
-                created_by=actor.id,
-            )  # fmt: skip
-            order, placed = store.PlacedOrder(order_id, patient_id, centre_id, "active"), True
-        elif order.patient_id != patient_id:
-            raise Conflict(f"Order {requisition} belongs to another patient; it was not changed.")
+            if not any(line.control == "NW" for line in req.lines):
+                raise NotFound(f"No order {req.number} from this sender to cancel or change.")
+            new = req.new_order(str(uuid.uuid4()), actor)
+            await store.insert_placed(conn, new)
+            order, placed = store.PlacedOrder(new.id, req.patient_id, req.centre_id, "active"), True
+        elif order.patient_id != req.patient_id:
+            raise Conflict(f"Order {req.number} belongs to another patient; it was not changed.")
         cancelled = changed = 0
-        for line in lines:
+        for line in req.lines:
             if line.control == "NW" and line.test_code:
                 await store.upsert_lines(conn, order.id, [(line.test_code, line.placer_line)])
             elif line.control == "CA":
@@ -87,54 +89,42 @@ async def apply(
                 await _refuse_if_collected(conn, order.id, line.placer_line, "change")
                 await store.change_line_test(conn, order.id, line.placer_line, line.test_code)
                 changed += 1
-        if doctor_id and not placed:
-            await store.set_doctor(conn, order.id, doctor_id, doctor_name)
+        if req.doctor_id and not placed:
+            await store.set_doctor(conn, order.id, req.doctor_id, req.doctor_name)
         remaining = [ln for ln in await store.lines(conn, order.id) if ln.status == "ordered"]
         if not remaining and order.status == "active":
             await store.set_status(conn, order.id, "cancelled")
         elif remaining and order.status == "cancelled":
             await store.set_status(conn, order.id, "active")
-        tubes = await _tubes(conn, order.id, centre_id, lines, remaining, actor)
+        tubes = await _tubes(conn, order.id, req.centre_id, req.lines, remaining, actor)
         await audit.append(
             conn, actor=actor, action="order.place" if placed else "order.update", entity_type="order",
-            entity_id=order.id, patient_id=patient_id,
-            summary={"source": source, "requisition": requisition, "tests": sorted(ln.test_code for ln in remaining),
-                     "cancelled": cancelled, "changed": changed, "tubes": len(tubes)},
+            entity_id=order.id, patient_id=req.patient_id,
+            summary=_summary(req, sorted(ln.test_code for ln in remaining), cancelled, changed, len(tubes)),
         )  # fmt: skip
     return Applied(order.id, placed, tuple(tubes), cancelled, changed)
 
 
-async def _place_if_new(
-    conn: asyncpg.Connection,
-    *,
-    patient_id: str,
-    source: str,
-    requisition: str,
-    centre_id: str,
-    lines: list[LisLine],
-    doctor_id: str | None,
-    doctor_name: str | None,
-    actor: Actor,
-) -> Applied | None:
+def _summary(req: Requisition, tests: list[str], cancelled: int, changed: int, tubes: int) -> dict[str, object]:
+    return {"source": req.source, "requisition": req.number, "tests": tests, "cancelled": cancelled,
+            "changed": changed, "tubes": tubes}  # fmt: skip
+
+
+async def _place_if_new(conn: asyncpg.Connection, req: Requisition, actor: Actor) -> Applied | None:
     """The usual message, a new requisition of tests not yet collected: the order, its lines and its audit row in
     one statement. None (nothing written) when the message is anything else, or the requisition is here already."""
+    lines = req.lines
     if not lines or any(ln.control != "NW" or not ln.test_code or (ln.barcode and ln.collected_at) for ln in lines):
         return None
     wanted = {ln.test_code: ln.placer_line for ln in lines if ln.test_code}  # a test named twice: its last line
-    order_id = str(uuid.uuid4())
+    new = req.new_order(str(uuid.uuid4()), actor)
     stmt = Statement()
-    store.stage_place_if_new(
-        stmt, order_id=order_id, patient_id=patient_id, centre_id=centre_id, source=source,
-        placer_number=requisition, doctor_id=doctor_id, referring_doctor=doctor_name, created_by=actor.id,
-        collect_at=min((ln.collected_at for ln in lines if ln.collected_at), default=None), lines=wanted,
-    )  # fmt: skip
+    store.stage_place_if_new(stmt, new, wanted)
     audit.stage(
-        stmt, actor=actor, action="order.place", entity_type="order", entity_id=order_id, patient_id=patient_id,
-        summary={"source": source, "requisition": requisition, "tests": sorted(wanted), "cancelled": 0,
-                 "changed": 0, "tubes": 0},
-        only_if="placed",
+        stmt, actor=actor, action="order.place", entity_type="order", entity_id=new.id, patient_id=req.patient_id,
+        summary=_summary(req, sorted(wanted), 0, 0, 0), only_if="placed",
     )  # fmt: skip
-    return Applied(order_id, True, ()) if await store.run_placed(conn, stmt) else None
+    return Applied(new.id, True, ()) if await store.run_placed(conn, stmt) else None
 
 
 async def _cancel(conn: asyncpg.Connection, order_id: str, placer_line: str) -> int:

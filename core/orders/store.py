@@ -86,59 +86,48 @@ async def by_line(conn: asyncpg.Connection, source: str, placer_line: str, *, lo
     return PlacedOrder(**dict(row)) if row else None
 
 
-async def insert_placed(
-    conn: asyncpg.Connection,
-    *,
-    order_id: str,
-    patient_id: str,
-    centre_id: str,
-    source: str,
-    placer_number: str,
-    doctor_id: str | None,
-    referring_doctor: str | None,
-    collect_at: object,
-    created_by: str,
-) -> None:
+@dataclass(frozen=True, slots=True)
+class NewOrder:
+    """An order from another system, before it is stored."""
+
+    id: str
+    patient_id: str
+    centre_id: str
+    source: str
+    placer_number: str
+    doctor_id: str | None
+    referring_doctor: str | None
+    collect_at: datetime | None
+    created_by: str
+
+
+_INSERT_PLACED = """INSERT INTO orders (id, patient_id, centre_id, source, placer_number, doctor_id, referring_doctor,
+                                         collect_at, created_by)"""
+
+
+_PLACED_TYPES = ("uuid", "uuid", "text", "text", "text", "uuid", "text", "timestamptz", "text")
+
+
+def _placed_values(new: NewOrder) -> tuple[object, ...]:
+    return (new.id, new.patient_id, new.centre_id, new.source, new.placer_number, new.doctor_id, new.referring_doctor,
+            new.collect_at, new.created_by)  # fmt: skip
+
+
+async def insert_placed(conn: asyncpg.Connection, new: NewOrder) -> None:
     await conn.execute(
-        """INSERT INTO orders (id, patient_id, centre_id, referring_doctor, created_by, source, placer_number,
-                               doctor_id, collect_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
-        order_id,
-        patient_id,
-        centre_id,
-        referring_doctor,
-        created_by,
-        source,
-        placer_number,
-        doctor_id,
-        collect_at,
+        f"{_INSERT_PLACED} VALUES ({', '.join(f'${n}::{t}' for n, t in enumerate(_PLACED_TYPES, start=1))})",
+        *_placed_values(new),
     )
 
 
-def stage_place_if_new(
-    stmt: Statement,
-    *,
-    order_id: str,
-    patient_id: str,
-    centre_id: str,
-    source: str,
-    placer_number: str,
-    doctor_id: str | None,
-    referring_doctor: str | None,
-    created_by: str,
-    collect_at: datetime | None,
-    lines: dict[str, str],
-) -> str:
+def stage_place_if_new(stmt: Statement, new: NewOrder, lines: dict[str, str]) -> str:
     """Stage a new order from another system with its lines (our test code -> placer line) as CTE ``placed``
     (``RETURNING id``): nothing is written, and no row returned, when this sender's requisition is here already."""
     b = stmt.bind
+    values = ", ".join(f"{b(v)}::{t}" for v, t in zip(_placed_values(new), _PLACED_TYPES, strict=True))
     stmt.cte(
         "placed",
-        f"""INSERT INTO orders (id, patient_id, centre_id, referring_doctor, created_by, source, placer_number,
-                                doctor_id, collect_at)
-            VALUES ({b(order_id)}::uuid, {b(patient_id)}::uuid, {b(centre_id)}, {b(referring_doctor)},
-                    {b(created_by)}, {b(source)}, {b(placer_number)}, {b(doctor_id)}::uuid,
-                    {b(collect_at)}::timestamptz)
+        f"""{_INSERT_PLACED} VALUES ({values})
             ON CONFLICT (source, placer_number) WHERE placer_number IS NOT NULL DO NOTHING RETURNING id""",
     )
     stmt.cte(
