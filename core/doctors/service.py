@@ -14,6 +14,11 @@ from core.identity import Actor
 from core.ids import is_uuid
 
 
+async def known(conn: asyncpg.Connection, authority: str, code: str) -> store.DoctorRow | None:
+    """The doctor another system names, if seen here before (a read; nothing is added)."""
+    return await store.find(conn, authority, code)
+
+
 async def find_or_add(
     conn: asyncpg.Connection, *, authority: str, code: str, name: str, actor: Actor
 ) -> tuple[store.DoctorRow, bool]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -29,6 +30,7 @@ from core.hl7.parse import (
     HL7ParseError,
     Observation,
     ParsedMessage,
+    Segments,
     header_of,
     normalize,
     parse_message,
@@ -193,24 +195,23 @@ class _Repeat(Exception):
 
 async def _apply_lis(conn: asyncpg.Connection, vault: Vault, inbound: _Inbound) -> bool:
     """One ADT, ORM or OML message: applied, then stored (once per sender and control id) with its outcome and its
-    audit row, in one transaction. What cannot be applied is rolled back and the message stored with its AE.
-    Applying first spares the common case a savepoint; a repeat, rare, is applied and rolled back. False when
-    it is a repeat (nothing changes)."""
+    audit row, all or nothing. The usual messages take one statement and no transaction (``lis.apply_at_once``);
+    the others one transaction: what cannot be applied is rolled back and the message stored alone with its AE.
+    A repeat (rare) is applied, found stored, and rolled back. False when it is a repeat (nothing changes)."""
     parsed = inbound.parsed
     if parsed is None:
         return False
     sealed = vault.seal("hl7_messages", "raw", inbound.mid, inbound.text) or b""
+
+    def row(done: lis.Result) -> store.Inbound:
+        return store.Inbound(inbound.mid, parsed.sender, parsed.control_id, parsed.message_type, sealed, done.code,
+                             done.outcome, done.detail, done.needs_review)  # fmt: skip
+
+    segs = segments(inbound.text)
     try:
-        try:
-            async with conn.transaction():
-                done = await lis.apply(conn, vault, parsed.header, segments(inbound.text))
-                if not await _insert_lis(conn, inbound, parsed, sealed, done):
-                    raise _Repeat
-        except lis.Refused as refused:
-            done = refused.result
-            async with conn.transaction():
-                if not await _insert_lis(conn, inbound, parsed, sealed, done):
-                    raise _Repeat from None
+        done = await _at_once(conn, vault, parsed, segs, row)
+        if done is None:
+            done = await _in_a_transaction(conn, vault, parsed, segs, row)
     except _Repeat:
         inbound.decision = _Decision("AE", "duplicate", None, None)
         return False
@@ -218,14 +219,44 @@ async def _apply_lis(conn: asyncpg.Connection, vault: Vault, inbound: _Inbound) 
     return True
 
 
-async def _insert_lis(
-    conn: asyncpg.Connection, inbound: _Inbound, parsed: ParsedMessage, sealed: bytes, done: lis.Result
-) -> bool:
-    return await store.insert_one(
-        conn, message_id=inbound.mid, sender=parsed.sender, control_id=parsed.control_id,
-        message_type=parsed.message_type, raw_enc=sealed, ack_code=done.code, outcome=done.outcome,
-        detail=done.detail, needs_review=done.needs_review, actor=ANALYZER,
-    )  # fmt: skip
+async def _at_once(
+    conn: asyncpg.Connection,
+    vault: Vault,
+    parsed: ParsedMessage,
+    segs: Segments,
+    row: Callable[[lis.Result], store.Inbound],
+) -> lis.Result | None:
+    if conn.is_in_transaction():
+        return None  # a repeat's error would end the caller's transaction
+    try:
+        return await lis.apply_at_once(
+            conn, vault, parsed.header, segs,
+            lambda stmt, done, after: store.stage_one(stmt, row(done), actor=ANALYZER, after=after),
+        )  # fmt: skip
+    except asyncpg.UniqueViolationError as exc:
+        if store.is_repeat(exc):
+            raise _Repeat from None
+        raise
+
+
+async def _in_a_transaction(
+    conn: asyncpg.Connection,
+    vault: Vault,
+    parsed: ParsedMessage,
+    segs: Segments,
+    row: Callable[[lis.Result], store.Inbound],
+) -> lis.Result:
+    try:
+        async with conn.transaction():
+            done = await lis.apply(conn, vault, parsed.header, segs)
+            if not await store.insert_one(conn, row(done), actor=ANALYZER):
+                raise _Repeat
+    except lis.Refused as refused:
+        done = refused.result
+        async with conn.transaction():
+            if not await store.insert_one(conn, row(done), actor=ANALYZER):
+                raise _Repeat from None
+    return done
 
 
 def _printable(exc: HL7ParseError) -> str:

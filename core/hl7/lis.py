@@ -14,15 +14,17 @@ person to confirm the doctor."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import asyncpg
 
 from core.booking import catalogue
+from core.db.statement import Statement
 from core.doctors import service as doctors
 from core.errors import Conflict, DomainError, DuplicateBarcode, InvalidInput, NotFound
 from core.hl7.ack import AckError
-from core.hl7.lis_read import OrderLine, PatientFields, Unusable, merged_away, order_lines, patient_of
+from core.hl7.lis_read import Doctor, OrderLine, PatientFields, Unusable, merged_away, order_lines, patient_of
 from core.hl7.parse import Header, Segments
 from core.identity import Actor, Role
 from core.orders import lis as orders
@@ -149,29 +151,98 @@ async def _orders(conn: asyncpg.Connection, vault: Vault, header: Header, segs: 
     if patient_id is None:
         done = await patients.register_or_update(conn, vault, _new_patient(fields), actor=LIS, source="hl7")
         patient_id, review = done.patient_id, list(done.problems)
-    lines = order_lines(segs)
-    mapped = await _map_tests(conn, lines)
+    lines, mapped, doctor = await _order_lines(conn, segs)
     doctor_id = doctor_name = None
-    doctor = next((ln.doctor for ln in lines if ln.doctor), None)
     if doctor is not None:
         row, new = await doctors.find_or_add(
             conn, authority=doctor.authority, code=doctor.code, name=doctor.name, actor=LIS
         )
         doctor_id, doctor_name = row.id, row.name
         if new or not row.verified:
-            review.append(f"ordering doctor {doctor.code} ({doctor.name}) is not confirmed yet")
-    wanted = tuple(c for c in (_location(segs), header.facility) if c)
-    centre = _centres.get(wanted) or await catalogue.lab_centre(conn, list(wanted))
-    if centre is not None:
-        _centres.put(wanted, centre)
-    if centre is None:
-        raise Conflict("No lab centre is set up to take orders.")
+            review.append(_unconfirmed(doctor))
+    centre = await _centre(conn, header, segs)
     for requisition, group in _requisitions(lines).items():
         lis_lines = [orders.LisLine(ln.control, ln.placer, mapped.get(n), ln.barcode, ln.collected_at)
                      for n, ln in group]  # fmt: skip
         req = orders.Requisition(patient_id, header.sender, requisition, centre, lis_lines, doctor_id, doctor_name)
         await orders.apply(conn, req, actor=LIS)
     return Result("AA", "order.applied", needs_review="; ".join(review) or None)
+
+
+async def _order_lines(
+    conn: asyncpg.Connection, segs: Segments
+) -> tuple[list[OrderLine], dict[int, str], Doctor | None]:
+    """The message's lines, our test code for each (by line number), and the ordering doctor it names."""
+    lines = order_lines(segs)
+    mapped = await _map_tests(conn, lines)
+    return lines, mapped, next((ln.doctor for ln in lines if ln.doctor), None)
+
+
+def _unconfirmed(doctor: Doctor) -> str:
+    return f"ordering doctor {doctor.code} ({doctor.name}) is not confirmed yet"
+
+
+async def _centre(conn: asyncpg.Connection, header: Header, segs: Segments) -> str:
+    wanted = tuple(c for c in (_location(segs), header.facility) if c)
+    centre = _centres.get(wanted) or await catalogue.lab_centre(conn, list(wanted))
+    if centre is None:
+        raise Conflict("No lab centre is set up to take orders.")
+    _centres.put(wanted, centre)
+    return centre
+
+
+Record = Callable[[Statement, Result, str], None]
+
+
+async def apply_at_once(
+    conn: asyncpg.Connection, vault: Vault, header: Header, segs: Segments, record: Record
+) -> Result | None:
+    """The usual messages, for a caller that holds no transaction, each in one statement after a read or two: a
+    registration or an update (ADT), or a new requisition of tests not yet collected, for a patient and a doctor
+    known here (ORM, OML). ``record`` stages the message's own row on that statement, written only if what the
+    message did was. None, with nothing written, for anything else (and for what would be refused): the caller
+    then applies it with ``apply``, in a transaction."""
+    try:
+        if header.message_type == "ADT":
+            return await _register_at_once(conn, vault, segs, record) if header.trigger in REGISTER else None
+        return await _order_at_once(conn, header, segs, record)
+    except (Unusable, DomainError):
+        return None  # ``apply`` answers it, with the reason
+
+
+def _registered(done: patients.Registered) -> Result:
+    review = "; ".join(done.problems) or None
+    return Result("AA", "patient.registered" if done.created else "patient.updated", needs_review=review)
+
+
+async def _register_at_once(conn: asyncpg.Connection, vault: Vault, segs: Segments, record: Record) -> Result | None:
+    done = await patients.register_at_once(
+        conn, vault, _new_patient(patient_of(segs)), actor=LIS, source="hl7",
+        then=lambda stmt, registered, after: record(stmt, _registered(registered), after),
+    )  # fmt: skip
+    return _registered(done) if done else None
+
+
+async def _order_at_once(conn: asyncpg.Connection, header: Header, segs: Segments, record: Record) -> Result | None:
+    fields = patient_of(segs)
+    patient_id = await patients.find_by_mrn(conn, fields.mrn.authority, fields.mrn.id)
+    if patient_id is None:
+        return None  # registered by the whole path
+    lines, mapped, doctor = await _order_lines(conn, segs)
+    groups = list(_requisitions(lines).items())
+    if len(groups) != 1:
+        return None
+    known = await doctors.known(conn, doctor.authority, doctor.code) if doctor else None
+    if doctor is not None and known is None:
+        return None  # a doctor first seen is added (and audited) by the whole path
+    lis_lines = [orders.LisLine(ln.control, ln.placer, mapped.get(n), ln.barcode, ln.collected_at)
+                 for n, ln in groups[0][1]]  # fmt: skip
+    req = orders.Requisition(patient_id, header.sender, groups[0][0], await _centre(conn, header, segs), lis_lines,
+                             known.id if known else None, known.name if known else None)  # fmt: skip
+    done = Result("AA", "order.applied", needs_review=_unconfirmed(doctor) if doctor and known and not known.verified
+                  else None)  # fmt: skip
+    placed = await orders.place_at_once(conn, req, actor=LIS, then=lambda stmt, after: record(stmt, done, after))
+    return done if placed else None
 
 
 def _location(segs: Segments) -> str:

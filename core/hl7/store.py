@@ -61,36 +61,56 @@ def stage_group(stmt: Statement, rows: list[dict[str, object]], *, name: str = "
     )
 
 
-async def insert_one(
-    conn: asyncpg.Connection,
-    *,
-    message_id: str,
-    sender: str,
-    control_id: str,
-    message_type: str,
-    raw_enc: bytes,
-    ack_code: str,
-    outcome: str,
-    detail: str | None,
-    needs_review: str | None,
-    actor: Actor,
-) -> bool:
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One message as it is stored: raw (sealed), with the answer it was given."""
+
+    id: str
+    sender: str
+    control_id: str
+    message_type: str
+    raw_enc: bytes
+    ack_code: str
+    outcome: str
+    detail: str | None = None
+    needs_review: str | None = None
+
+
+_REPEAT = "hl7_messages_sender_control_id_key"
+
+
+def is_repeat(exc: asyncpg.UniqueViolationError) -> bool:
+    """The error a statement staged with ``stage_one(after=...)`` raises for a control id stored already."""
+    return bool(exc.constraint_name == _REPEAT)
+
+
+def stage_one(stmt: Statement, m: Inbound, *, actor: Actor, after: str | None = None) -> None:
+    """Stage one message with its answer (CTE ``message``) and its audit row. Without ``after``, a control id stored
+    already writes nothing and raises nothing. With ``after`` (a CTE of what the message did, staged before), the
+    message is written only if that CTE returned a row, and a repeated control id raises ``UniqueViolationError``
+    (``is_repeat``), so the whole statement, what the message did included, writes nothing."""
+    b = stmt.bind
+    values = (f"{b(m.id)}::uuid, {b(m.sender)}, {b(m.control_id)}, {b(m.message_type)}, {b(m.raw_enc)}::bytea, "
+              f"clock_timestamp(), {b(m.ack_code)}, {b(m.outcome)}, {b((m.detail or '')[:500] or None)}::text, "
+              f"{b(m.needs_review)}::text")  # fmt: skip
+    into = """INSERT INTO hl7_messages (id, sender, control_id, message_type, raw_enc, received_at, ack_code, outcome,
+                                        detail, needs_review)"""
+    if after is None:
+        stmt.cte("message", f"{into} VALUES ({values}) ON CONFLICT (sender, control_id) DO NOTHING RETURNING id")
+    else:
+        stmt.cte("message", f"{into} SELECT {values} WHERE EXISTS (SELECT 1 FROM {after}) RETURNING id")
+    audit.stage(
+        stmt, actor=actor, action="hl7.receive", entity_type="hl7_message", entity_id=m.id, outcome=m.outcome,
+        summary={"sender": m.sender, "control_id": m.control_id, "results": 0}, only_if="message",
+        name="message_audit",
+    )  # fmt: skip
+
+
+async def insert_one(conn: asyncpg.Connection, m: Inbound, *, actor: Actor) -> bool:
     """One message with its answer and its audit row, in one statement; False (nothing written) when this sender's
     control id is stored already."""
     stmt = Statement()
-    stmt.cte(
-        "message",
-        f"""INSERT INTO hl7_messages (id, sender, control_id, message_type, raw_enc, received_at, ack_code, outcome,
-                                      detail, needs_review)
-            VALUES ({stmt.bind(message_id)}::uuid, {stmt.bind(sender)}, {stmt.bind(control_id)},
-                    {stmt.bind(message_type)}, {stmt.bind(raw_enc)}, clock_timestamp(), {stmt.bind(ack_code)},
-                    {stmt.bind(outcome)}, {stmt.bind((detail or "")[:500] or None)}, {stmt.bind(needs_review)})
-            ON CONFLICT (sender, control_id) DO NOTHING RETURNING id""",
-    )
-    audit.stage(
-        stmt, actor=actor, action="hl7.receive", entity_type="hl7_message", entity_id=message_id, outcome=outcome,
-        summary={"sender": sender, "control_id": control_id, "results": 0}, only_if="message",
-    )  # fmt: skip
+    stage_one(stmt, m, actor=actor)
     return bool(await conn.fetchval(stmt.sql("SELECT EXISTS (SELECT 1 FROM message)"), *stmt.args))
 
 

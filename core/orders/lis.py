@@ -7,6 +7,7 @@ collection time) brings its tube, registered as collected. Every change is audit
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -67,7 +68,7 @@ async def apply(conn: asyncpg.Connection, req: Requisition, *, actor: Actor) -> 
     """Apply one message's lines (all of one requisition) in one transaction (the caller's, when it holds one: the
     HL7 path rolls its whole transaction back on an error)."""
     async with atomic(conn):
-        if fresh := await _place_if_new(conn, req, actor):
+        if fresh := await place_at_once(conn, req, actor=actor):
             return fresh
         order = await store.by_placer(conn, req.source, req.number, lock=True)
         placed = False
@@ -110,13 +111,23 @@ def _summary(req: Requisition, tests: list[str], cancelled: int, changed: int, t
             "changed": changed, "tubes": tubes}  # fmt: skip
 
 
-async def _place_if_new(conn: asyncpg.Connection, req: Requisition, actor: Actor) -> Applied | None:
-    """The usual message, a new requisition of tests not yet collected: the order, its lines and its audit row in
-    one statement. None (nothing written) when the message is anything else, or the requisition is here already."""
+def at_once(req: Requisition) -> bool:
+    """A new requisition of tests none of which is collected yet: placed in one statement when it is new here."""
     lines = req.lines
-    if not lines or any(ln.control != "NW" or not ln.test_code or (ln.barcode and ln.collected_at) for ln in lines):
+    return bool(lines) and not any(
+        ln.control != "NW" or not ln.test_code or (ln.barcode and ln.collected_at) for ln in lines
+    )
+
+
+async def place_at_once(
+    conn: asyncpg.Connection, req: Requisition, *, actor: Actor, then: Callable[[Statement, str], None] | None = None
+) -> Applied | None:
+    """The usual message (``at_once``): the order, its lines and its audit row in one statement, with what ``then``
+    stages on it (after CTE ``placed``). None, with nothing written, when the message is anything else or the
+    requisition is here already."""
+    if not at_once(req):
         return None
-    wanted = {ln.test_code: ln.placer_line for ln in lines if ln.test_code}  # a test named twice: its last line
+    wanted = {ln.test_code: ln.placer_line for ln in req.lines if ln.test_code}  # a test named twice: its last line
     new = req.new_order(str(uuid.uuid4()), actor)
     stmt = Statement()
     store.stage_place_if_new(stmt, new, wanted)
@@ -124,6 +135,8 @@ async def _place_if_new(conn: asyncpg.Connection, req: Requisition, actor: Actor
         stmt, actor=actor, action="order.place", entity_type="order", entity_id=new.id, patient_id=req.patient_id,
         summary=_summary(req, sorted(wanted), 0, 0, 0), only_if="placed",
     )  # fmt: skip
+    if then is not None:
+        then(stmt, "placed")
     return Applied(new.id, True, ()) if await store.run_placed(conn, stmt) else None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -117,14 +118,50 @@ class Registered:
     problems: tuple[str, ...] = ()
 
 
+Then = Callable[[Statement, Registered, str], None]
+
+
 async def register_or_update(
     conn: asyncpg.Connection, vault: Vault, new: NewPatient, *, actor: Actor, source: str
 ) -> Registered:
     """A patient as the lab's own system (the LIS, over HL7 ADT) states them, by MRN and assigning authority: created
     when new, updated in place when known (one audit row either way), followed to the surviving record when merged."""
+    new, mrn, problems = _from_another_system(vault, new)
+    async with atomic(conn):
+        row = await _by_mrn_followed(conn, new.mrn_authority, mrn, lock=True)
+        if row is None:
+            created = await _write(conn, vault, new, None, actor=actor, source=source, problems=problems)
+            if created is not None:
+                return created
+            # another message registered this MRN a moment ago: update it
+            row = await _by_mrn_followed(conn, new.mrn_authority, mrn, lock=True)
+            if row is None:
+                raise InvalidInput("mrn", "This MRN could not be registered; send the message again.")
+        updated = await _write(conn, vault, new, row.id, actor=actor, source=source, problems=problems)
+    if updated is None:  # cannot be: the row is locked, and followed to the surviving record
+        raise InvalidInput("mrn", "This patient could not be updated; send the message again.")
+    return updated
+
+
+async def register_at_once(
+    conn: asyncpg.Connection, vault: Vault, new: NewPatient, *, actor: Actor, source: str, then: Then
+) -> Registered | None:
+    """``register_or_update`` for a caller that holds no transaction, in one statement after one read: the record
+    and its audit row, and what ``then`` stages on the same statement (after CTE ``patient``). None, with nothing
+    written, when that cannot be done so (a merged record, or a registration racing another): the caller then uses
+    ``register_or_update``."""
+    new, mrn, problems = _from_another_system(vault, new)
+    row = await store.get_by_mrn(conn, new.mrn_authority, mrn)
+    if row is not None and row.merged_into:
+        return None
+    return await _write(conn, vault, new, row.id if row else None, actor=actor, source=source, problems=problems,
+                        then=then)  # fmt: skip
+
+
+def _from_another_system(vault: Vault, new: NewPatient) -> tuple[NewPatient, str, list[str]]:
+    """The record as another system states it, checked: its phone normalised (or left out, with the problem)."""
     if not new.mrn:
         raise InvalidInput("mrn", "A patient from another system needs its MRN.")
-    mrn = new.mrn
     if not 1 <= len(new.name.strip()) <= 200:
         raise InvalidInput("name", "A name is between 1 and 200 characters.")
     problems: list[str] = []
@@ -134,26 +171,36 @@ async def register_or_update(
             phone = normalize_phone(new.phone, vault.phone_region)
         except InvalidInput:
             problems.append("the phone number could not be read; the patient was kept without one")
-    new = replace(new, phone=phone)
-    async with atomic(conn):
-        row = await _by_mrn_followed(conn, new.mrn_authority, mrn, lock=True)
-        if row is None:
-            pid = str(uuid.uuid4())
-            stmt = Statement()
-            store.stage_insert(stmt, pid, mrn, _sealed(vault, pid, new), mrn_authority=new.mrn_authority,
-                               if_new=True)  # fmt: skip
-            _stage_audit(stmt, "patient.create", pid, actor, {"mrn": mrn, "authority": new.mrn_authority})
-            if await store.run(conn, stmt):
-                return Registered(pid, True, tuple(problems))
-            # another message registered this MRN a moment ago: update it
-            row = await _by_mrn_followed(conn, new.mrn_authority, mrn, lock=True)
-            if row is None:
-                raise InvalidInput("mrn", "This MRN could not be registered; send the message again.")
-        stmt = Statement()
-        store.stage_update(stmt, row.id, _sealed(vault, row.id, new))
-        _stage_audit(stmt, "patient.update", row.id, actor, {"mrn": mrn, "source": source})
-        await store.run(conn, stmt)
-    return Registered(row.id, False, tuple(problems))
+    return replace(new, phone=phone), new.mrn, problems
+
+
+async def _write(
+    conn: asyncpg.Connection,
+    vault: Vault,
+    new: NewPatient,
+    patient_id: str | None,
+    *,
+    actor: Actor,
+    source: str,
+    problems: list[str],
+    then: Then | None = None,
+) -> Registered | None:
+    """Insert (``patient_id`` None: a new MRN) or update the record, with its audit row, in one statement. None when
+    nothing was written (the MRN was registered meanwhile, or the record merged)."""
+    mrn = new.mrn or ""
+    stmt = Statement()
+    if patient_id is None:
+        done = Registered(str(uuid.uuid4()), True, tuple(problems))
+        store.stage_insert(stmt, done.patient_id, mrn, _sealed(vault, done.patient_id, new),
+                           mrn_authority=new.mrn_authority, if_new=True)  # fmt: skip
+        _stage_audit(stmt, "patient.create", done.patient_id, actor, {"mrn": mrn, "authority": new.mrn_authority})
+    else:
+        done = Registered(patient_id, False, tuple(problems))
+        store.stage_update(stmt, patient_id, _sealed(vault, patient_id, new))
+        _stage_audit(stmt, "patient.update", patient_id, actor, {"mrn": mrn, "source": source})
+    if then is not None:
+        then(stmt, done, "patient")
+    return done if await store.run(conn, stmt) else None
 
 
 async def _by_mrn_followed(

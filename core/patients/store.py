@@ -55,14 +55,15 @@ def stage_insert(
 
 
 def stage_update(stmt: Statement, patient_id: str, fields: Sealed) -> str:
-    """Stage the UPDATE of every field as CTE ``patient`` (``RETURNING id``)."""
+    """Stage the UPDATE of every field as CTE ``patient`` (``RETURNING id``); a record merged into another (it
+    points at the survivor) is not updated: no row."""
     b = stmt.bind
     stmt.cte(
         "patient",
         f"""UPDATE patients SET name_enc = {b(fields.name_enc)}, phone_enc = {b(fields.phone_enc)},
                    phone_lookup = {b(fields.phone_lookup)}, dob_enc = {b(fields.dob_enc)},
                    address_enc = {b(fields.address_enc)}, sex = {b(fields.sex)}, updated_at = now()
-            WHERE id = {b(patient_id)}::uuid RETURNING id""",
+            WHERE id = {b(patient_id)}::uuid AND merged_into IS NULL RETURNING id""",
     )
     return "patient"
 

@@ -311,3 +311,59 @@ async def test_a_refused_message_leaves_nothing_behind_and_its_repeat_keeps_the_
     rows = await conn.fetch("SELECT ack_code, outcome FROM hl7_messages")
     assert [tuple(r) for r in rows] == [("AE", "rejected:unusable")]
     assert [r["action"] for r in await conn.fetch("SELECT action FROM audit_log")] == ["hl7.receive"]
+
+
+def _adt(control: str, mrn: str, trigger: str = "A08") -> bytes:
+    return (
+        f"MSH|^~\\&|CITY-LIS|NORTH-LAB|LABPULSE|LAB|20261207090000||ADT^{trigger}^ADT_A01|{control}|P|2.5.1\r"
+        f"EVN|{trigger}|20261207090000\rPID|1||{mrn}^^^CITYLIS^MR||Person^Usual||19800101|F\r"
+    ).encode()
+
+
+async def test_the_usual_messages_take_one_statement_after_their_reads_and_no_transaction(
+    conn: asyncpg.Connection, vault: Vault
+) -> None:
+    """What keeps the listener's mixed stream fast: an update, a new registration and a new requisition for a known
+    patient and doctor each write once (record, audit rows and the message together); a repeat writes nothing."""
+    await ensure_centres(conn)
+    await _one(conn, vault, _requisition("W-1", "LIS-900100"))  # the patient and the doctor, the whole way
+    sent: list[str] = []
+    conn.add_query_logger(lambda q: sent.append(q.query.split(None, 1)[0].upper()))
+    cases = [
+        (_adt("W-2", "LIS-900100"), "patient.updated", ["SELECT", "WITH"]),
+        (_adt("W-3", "LIS-900101", "A04"), "patient.registered", ["SELECT", "WITH"]),
+        (_requisition("W-4", "LIS-900100").replace(b"REQ-9", b"REQ-10"), "order.applied",
+         ["SELECT", "SELECT", "WITH"]),
+    ]  # fmt: skip
+    for raw, outcome, statements in cases:
+        await asyncio.sleep(0.05)  # the logger is called soon after each query, not within it
+        sent.clear()
+        out = await _one(conn, vault, raw)
+        await asyncio.sleep(0.05)
+        seen = list(sent)
+        stored = await conn.fetchval("SELECT outcome FROM hl7_messages WHERE control_id = $1", out.control_id)
+        assert (out.ack_code, stored, seen) == ("AA", outcome, statements)  # no BEGIN, no COMMIT
+    before = await conn.fetchval("SELECT count(*) FROM audit_log")
+    again = await _one(conn, vault, _adt("W-2", "LIS-900100"))
+    assert (again.ack_code, again.duplicate) == ("AA", True)
+    assert await conn.fetchval("SELECT count(*) FROM audit_log") == before  # the update was not applied twice
+
+
+async def test_a_registration_racing_another_is_applied_as_an_update(pool: asyncpg.Pool, vault: Vault) -> None:
+    """The one-statement path finds the MRN registered meanwhile, writes nothing, and the whole path updates."""
+    new = NewPatient(name="Race Person", sex=Sex.FEMALE, mrn="LIS-RACE-2", mrn_authority="CITYLIS")
+    async with pool.acquire() as a, pool.acquire() as b:
+        tx = a.transaction()
+        await tx.start()
+        first = await patients.register_or_update(a, vault, new, actor=OPERATOR, source="hl7")
+        second = asyncio.create_task(intake.receive(b, vault, _adt("R-1", "LIS-RACE-2", "A04")))
+        await asyncio.sleep(0.3)  # b has not found it and waits on the unique index for a
+        assert not second.done()
+        await tx.commit()
+        [out] = await asyncio.wait_for(second, 10)
+        row = await a.fetchrow("SELECT outcome, ack_code FROM hl7_messages WHERE control_id = 'R-1'")
+        assert (out.ack_code, row["ack_code"], row["outcome"]) == ("AA", "AA", "patient.updated")
+        assert await a.fetchval("SELECT count(*) FROM patients WHERE mrn = 'LIS-RACE-2'") == 1
+        assert await patients.find_by_mrn(a, "CITYLIS", "LIS-RACE-2") == first.patient_id
+        actions = await a.fetch("SELECT action FROM audit_log WHERE action LIKE 'patient.%' ORDER BY id")
+        assert [r["action"] for r in actions] == ["patient.create", "patient.update"]
