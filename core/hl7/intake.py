@@ -111,8 +111,11 @@ async def receive_many(
 ) -> list[list[Outcome]]:
     """Group commit: every result message (ORU) of several MLLP blocks stored in one statement, so one commit (one
     flush to disk) stands for all of them, after one query for their tubes; a caller sends their ACKs after this
-    returns. Messages about people and orders (ADT, ORM, OML) are applied one by one, each in its own
-    transaction, and the group keeps the order they came in (a run of results after an order is decided after it).
+    returns. Messages about people and orders (ADT, ORM, OML) are applied one by one, each on its own. Blocks
+    holding only such messages go first, so that the results of the other blocks form one run (one read, one
+    statement) and can land on a tube an order of the same group brings; within a block (a batch) the messages
+    keep their order (a run of results after an order is decided after it). Blocks in one group come from
+    different connections, each waiting for its ACK, so no sender's order is changed.
     If a statement fails the exception propagates: what was stored before it stays stored, and the caller applies
     each block on its own (a message stored already is then a repeat, answered with its first answer). A control
     id repeated within the group is a duplicate of its first message.
@@ -138,7 +141,8 @@ async def receive_many(
                 inbound.mid = str(uuid.uuid4())
             messages.append(inbound)
         plan.append(messages)
-    everything = [inbound for messages in plan for inbound in messages]
+    orders_first = sorted(plan, key=lambda messages: not all(_about_orders(i) for i in messages))  # stable
+    everything = [inbound for messages in orders_first for inbound in messages]
     readable = [i for i in everything if i.parsed is not None]
     inserted: set[str] = set()
     complete: list[str] = []
@@ -177,11 +181,15 @@ def _unreadable(text: str, exc: HL7ParseError, raw: bytes | str) -> _Inbound:
     )
 
 
+def _about_orders(inbound: _Inbound) -> bool:
+    return inbound.parsed is not None and lis.takes(inbound.parsed.header)
+
+
 def _runs(messages: list[_Inbound]) -> list[tuple[bool, list[_Inbound]]]:
     """Consecutive messages of one path: about people and orders (True), or results and the unreadable (False)."""
     runs: list[tuple[bool, list[_Inbound]]] = []
     for inbound in messages:
-        about_orders = inbound.parsed is not None and lis.takes(inbound.parsed.header)
+        about_orders = _about_orders(inbound)
         if runs and runs[-1][0] == about_orders:
             runs[-1][1].append(inbound)
         else:

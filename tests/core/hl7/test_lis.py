@@ -367,3 +367,24 @@ async def test_a_registration_racing_another_is_applied_as_an_update(pool: async
         assert await patients.find_by_mrn(a, "CITYLIS", "LIS-RACE-2") == first.patient_id
         actions = await a.fetch("SELECT action FROM audit_log WHERE action LIKE 'patient.%' ORDER BY id")
         assert [r["action"] for r in actions] == ["patient.create", "patient.update"]
+
+
+async def test_in_a_group_orders_go_first_and_the_results_are_stored_in_one_statement(
+    conn: asyncpg.Connection, vault: Vault
+) -> None:
+    """Blocks from different connections: the results come before the order that brings their tube, and the order
+    is applied first (the results find the tube); the two result blocks, split by an ADT, are one statement."""
+    await ensure_centres(conn)
+    orm = _own("orm_o01.hl7", **{"ORM-0001": "F-ORM", "TUBE-LIS-0001": "TUBE-F-0001"})
+    oru = (
+        b"MSH|^~\\&|HEMA-1|LAB|LABPULSE|LAB|20261207130000||ORU^R01|F-ORU-{n}|P|2.5.1\r"
+        b"OBR|1|TUBE-F-0001\rOBX|1|NM|718-7^Hemoglobin^LN||13.1|g/dL|||||F\r"
+    )
+    sent: list[str] = []
+    conn.add_query_logger(lambda q: sent.append(q.query))
+    blocks = [oru.replace(b"{n}", b"1"), _adt("F-ADT", "LIS-900200"), oru.replace(b"{n}", b"2"), orm]
+    answers = await intake.receive_many(conn, vault, blocks)
+    await asyncio.sleep(0.05)  # the logger is called soon after each query
+    assert [a[0].ack_code for a in answers] == ["AE", "AA", "AE", "AA"]
+    assert {a[0].error for a in (answers[0], answers[2])} == {intake.AckError("207", "OBR^1^3")}  # found: collected
+    assert sum("INSERT INTO hl7_messages" in q and "jsonb_to_recordset" in q for q in sent) == 1
