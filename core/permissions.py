@@ -95,6 +95,12 @@ ENDPOINTS: dict[str, str] = {
     "admin.audit": "admin.audit",
     "admin.audit.export": "admin.audit",
     "admin.audit.page": "admin.audit",
+    # The staff workspace's pages (portal/staff_pages.py): the sign-in form is for anyone, each page for its roles
+    "staff.page.home": PUBLIC,  # the sign-in form, or the signed-in member's own home
+    "staff.page.signin": PUBLIC,
+    "staff.page.signout": PUBLIC,  # ends only the caller's own session
+    "staff.page.bench": "sample.read",
+    "staff.page.bench.scan": "sample.scan",
     "patient.code": PUBLIC,
     "patient.session.create": PUBLIC,
     "patient.link": PUBLIC,

@@ -15,7 +15,17 @@ from bots import telegram_channel, twilio_channel
 from core import permissions
 from core.config import Settings, load_settings
 from core.notify import Notifier
-from portal import booking_page, consult_booking_page, consult_pages, oidc, openapi, pages, ratelimits, triage_page
+from portal import (
+    booking_page,
+    consult_booking_page,
+    consult_pages,
+    oidc,
+    openapi,
+    pages,
+    ratelimits,
+    staff_pages,
+    triage_page,
+)
 from portal.api import admin, collection, health, patient, staff, triage
 from portal.errors import EXCEPTION_HANDLERS
 from portal.http import RequestIdMiddleware
@@ -42,6 +52,7 @@ def _routes() -> list[BaseRoute]:
         *patient.routes(),
         *triage.routes(),
         *pages.routes(),
+        *staff_pages.routes(),
         *triage_page.routes(),
         *booking_page.routes(),
         *consult_booking_page.routes(),  # before the room's /consult/{id}

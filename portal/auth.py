@@ -47,5 +47,14 @@ async def require_staff(request: Request) -> StaffMember:
         # from our own page (Origin) and carry the CSRF token that came with the sign-in.
         if not same_origin(request):
             raise CsrfFailed
-        check_csrf(request, request.headers.get("x-csrf-token"))
+        check_csrf(request, request.headers.get("x-csrf-token") or await _form_csrf(request))
     return member
+
+
+async def _form_csrf(request: Request) -> str | None:
+    """A staff page's form carries the token as a field (a form cannot set a header); the form is read once and
+    kept by Starlette for the handler."""
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        value = (await request.form(max_files=0, max_fields=10, max_part_size=4096)).get("csrf")
+        return value if isinstance(value, str) else None
+    return None

@@ -10,7 +10,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from core.errors import (
     Conflict,
@@ -59,7 +59,23 @@ def _request_id(request: Request) -> str | None:
     return getattr(request.state, "request_id", None)
 
 
+_PAGES = ("/staff", "/admin/")
+_FORBIDDEN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>labpulse: not for your role</title>
+<link rel="stylesheet" href="/static/portal.css"></head><body><main id="main"><h1>This page is not for your role</h1>
+<p>Your account does not use this page. If you need it for your work, ask an administrator.</p>
+<p><a href="/staff">Back to your pages</a></p></main></body></html>"""
+
+
+def _staff_page(request: Request) -> bool:
+    return request.url.path.startswith(_PAGES) and "text/html" in request.headers.get("accept", "")
+
+
 async def domain_error(request: Request, exc: DomainError) -> Response:
+    if _staff_page(request) and isinstance(exc, Unauthenticated):
+        return RedirectResponse("/staff", status_code=303)  # a staff page asks for the sign-in, not JSON
+    if _staff_page(request) and isinstance(exc, PermissionDenied):
+        return HTMLResponse(_FORBIDDEN_PAGE, status_code=403)
     body = {"error": exc.code, "message": exc.message, **exc.details(), "request_id": _request_id(request)}
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
     if isinstance(exc, TooManyAttempts):

@@ -88,7 +88,7 @@ async def callback(request: Request) -> Response:
             meta=request_meta(request),
         )
     session_token, _ = await request.state.staff_sessions.create(member)
-    response = RedirectResponse("/api/staff/me", status_code=303)
+    response = RedirectResponse("/staff", status_code=303)  # the workspace: the role's home
     response.set_cookie(STAFF_COOKIE, session_token, httponly=True, secure=secure_cookies(request), samesite="lax",
                         path="/")  # fmt: skip
     return response

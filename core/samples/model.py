@@ -39,6 +39,17 @@ TRANSITIONS: dict[SampleState, frozenset[SampleState]] = {
 
 TERMINAL = frozenset(state for state, nexts in TRANSITIONS.items() if not nexts)
 
+# Where one scan at the bench takes a tube: into the lab, then onto the analyzer, then done. Releasing the report
+# (``reported``) is the pathologist's, and rejecting needs a reason: neither is a plain scan.
+SCAN_NEXT: dict[SampleState, SampleState] = {
+    S.COLLECTED: S.RECEIVED_AT_LAB,
+    S.IN_TRANSIT: S.RECEIVED_AT_LAB,
+    S.RECEIVED_AT_LAB: S.PROCESSING,
+    S.PROCESSING: S.COMPLETED,
+}
+# The tubes a bench works on, oldest first.
+ON_THE_BENCH = (S.COLLECTED, S.IN_TRANSIT, S.RECEIVED_AT_LAB, S.PROCESSING, S.COMPLETED)
+
 
 class RejectionReason(enum.StrEnum):
     HAEMOLYSED = "haemolysed"
@@ -151,3 +162,8 @@ class UnknownScan:
     actor_id: str
     centre_id: str | None
     at: datetime
+
+
+def overdue(collected_at: datetime, target_hours: int | None, now: datetime) -> bool:
+    """Past its turnaround target, counted from collection (a tube whose tests have none is never overdue)."""
+    return target_hours is not None and (now - collected_at).total_seconds() > target_hours * 3600

@@ -12,12 +12,22 @@ import asyncpg
 
 from core import audit, outbox, permissions
 from core.db.statement import Statement
-from core.errors import DomainError, DuplicateBarcode, InvalidInput, OrderNotFound, StaleVersion, UnknownBarcode
+from core.errors import (
+    DomainError,
+    DuplicateBarcode,
+    InvalidInput,
+    InvalidTransition,
+    OrderNotFound,
+    StaleVersion,
+    UnknownBarcode,
+)
 from core.identity import Actor, RequestMeta
 from core.ids import is_uuid
 from core.orders import store as orders_store
 from core.samples import store
 from core.samples.model import (
+    ON_THE_BENCH,
+    SCAN_NEXT,
     RejectionReason,
     Sample,
     SampleState,
@@ -267,3 +277,36 @@ async def review_queue(conn: asyncpg.Connection, *, actor: Actor) -> list[Unknow
     """Scans of unknown barcodes that nobody has reviewed yet, newest first."""
     permissions.require(actor.role, "scan.review")
     return await store.open_unknown_scans(conn)
+
+
+async def scan_next(
+    conn: asyncpg.Connection, *, barcode: str, actor: Actor, centre_id: str, meta: RequestMeta | None = None
+) -> Sample:
+    """One scan at the bench: the tube moves to its next state (``SCAN_NEXT``: into the lab, onto the analyzer,
+    done), judged against the state it was read in (a scan racing another is refused as stale, not applied twice).
+    A tube with no next state by scanning (completed, reported, rejected) is refused as a transition would be."""
+    try:
+        code = normalize_barcode(barcode)
+    except InvalidInput:
+        code = None
+    current = await store.get_by_barcode(conn, code) if code else None
+    if current is None:  # recorded and refused as any scan of an unknown or malformed barcode is
+        return await transition(
+            conn, barcode=barcode, to_state=SampleState.RECEIVED_AT_LAB, actor=actor, centre_id=centre_id, meta=meta
+        )
+    target = SCAN_NEXT.get(current.state)
+    if target is None:
+        raise InvalidTransition(current.barcode, current.state.value, "next")
+    return await transition(
+        conn, barcode=current.barcode, to_state=target, actor=actor, centre_id=centre_id,
+        expected_version=current.version, meta=meta,
+    )  # fmt: skip
+
+
+async def worklist(
+    conn: asyncpg.Connection, *, actor: Actor, centre_id: str | None, limit: int = 5000
+) -> list[store.WorkRow]:
+    """The tubes still in the lab's hands (``ON_THE_BENCH``) at ``centre_id`` (None: every centre), oldest first.
+    No PHI: barcodes, tests, states and times."""
+    permissions.require(actor.role, "sample.read")
+    return await store.worklist(conn, states=ON_THE_BENCH, centre_id=centre_id, limit=limit)

@@ -7,8 +7,10 @@ from datetime import datetime
 
 import asyncpg
 
+from core.booking import catalogue
 from core.db.owned import PatientRows
 from core.db.statement import Statement
+from core.orders import store as orders_store
 from core.patients import store as patients_store
 from core.samples.model import RejectionReason, Sample, SampleState, TransitionRecord, UnknownScan
 
@@ -245,3 +247,41 @@ async def for_results(conn: asyncpg.Connection, barcodes: list[str]) -> list[For
     )
     return [ForResults(r["barcode"], r["id"], SampleState(r["state"]), r["patient_id"], r["sex"], r["dob_enc"])
             for r in rows]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class WorkRow:
+    """A tube on the bench's worklist: no PHI, only what the bench works by."""
+
+    barcode: str
+    state: SampleState
+    sample_type: str
+    centre_id: str
+    collected_at: datetime
+    updated_at: datetime
+    tests: tuple[str, ...]
+    target_hours: int | None  # the longest turnaround target of its tests
+
+
+async def worklist(
+    conn: asyncpg.Connection, *, states: tuple[SampleState, ...], centre_id: str | None, limit: int
+) -> list[WorkRow]:
+    """Tubes in ``states`` (at ``centre_id``, or anywhere), oldest first, each with the tests it carries and their
+    turnaround target, in one query (the tests through the order and catalogue stores' subqueries)."""
+    rows = await conn.fetch(
+        f"""SELECT s.barcode, s.state, s.sample_type, s.centre_id, s.collected_at, s.updated_at,
+                   coalesce(t.tests, '{{}}') AS tests, t.target_hours
+            FROM samples s
+            LEFT JOIN LATERAL (
+                SELECT array_agg(ot.test_code ORDER BY ot.test_code) AS tests, max(tc.turnaround_hours) AS target_hours
+                FROM ({orders_store.order_tests_sql()}) ot
+                JOIN ({catalogue.tests_sql()}) tc ON tc.code = ot.test_code AND tc.sample_type = s.sample_type
+                WHERE ot.order_id = s.order_id AND ot.status = 'ordered') t ON true
+            WHERE s.state = ANY($1::text[]) AND ($2::text IS NULL OR s.centre_id = $2)
+            ORDER BY s.collected_at, s.barcode LIMIT $3""",
+        [state.value for state in states],
+        centre_id,
+        limit,
+    )
+    return [WorkRow(r["barcode"], SampleState(r["state"]), r["sample_type"], r["centre_id"], r["collected_at"],
+                    r["updated_at"], tuple(r["tests"]), r["target_hours"]) for r in rows]  # fmt: skip

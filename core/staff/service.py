@@ -19,6 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from redis.asyncio import Redis
 
 from core import audit
+from core.booking import catalogue
 from core.errors import AccountLocked, Conflict, InvalidInput, NotFound, SecondFactorRequired, Unauthenticated
 from core.identity import Actor, RequestMeta, Role
 from core.phones import normalize_phone
@@ -240,3 +241,21 @@ class StaffSessions:
 
     async def revoke(self, token: str) -> None:
         await self._redis.delete(self._key(token))
+
+
+async def centre_of(conn: asyncpg.Connection, member: StaffMember) -> str | None:
+    """The centre whose tubes the member's pages show (None: every centre)."""
+    return await store.centre_of(conn, member.id)
+
+
+async def set_centre(
+    conn: asyncpg.Connection, staff_id: str, centre_id: str | None, *, actor: Actor, meta: RequestMeta | None = None
+) -> None:
+    """An administrator says where a member works (None: every centre); audited."""
+    if centre_id is not None and not await catalogue.centre_exists(conn, centre_id):
+        raise InvalidInput("centre_id", f"There is no centre with id '{centre_id}'.")
+    async with conn.transaction():
+        if not await store.set_centre(conn, staff_id, centre_id):
+            raise NotFound("There is no such staff member.")
+        await audit.append(conn, actor=actor, action="staff.centre.set", entity_type="staff", entity_id=staff_id,
+                           summary={"centre_id": centre_id}, meta=meta)  # fmt: skip

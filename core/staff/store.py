@@ -167,3 +167,14 @@ async def display_name(conn: asyncpg.Connection, staff_id: str) -> str | None:
     """The account's name as shown to others; None for an unknown id (any text, not only a UUID)."""
     name: str | None = await conn.fetchval("SELECT display_name FROM staff WHERE id::text = $1", staff_id)
     return name
+
+
+async def centre_of(conn: asyncpg.Connection, staff_id: str) -> str | None:
+    """Where the member works (None: every centre)."""
+    found: str | None = await conn.fetchval("SELECT centre_id FROM staff WHERE id = $1", staff_id)
+    return found
+
+
+async def set_centre(conn: asyncpg.Connection, staff_id: str, centre_id: str | None) -> bool:
+    done: str = await conn.execute("UPDATE staff SET centre_id = $2 WHERE id = $1", staff_id, centre_id)
+    return done.endswith(" 1")

@@ -53,7 +53,7 @@ async def _round_trip(c: httpx.AsyncClient, *, tamper_state: bool = False) -> ht
 
 async def test_sign_in_creates_the_account_with_the_claimed_role(staff_client: httpx.AsyncClient, pool) -> None:  # type: ignore[no-untyped-def]
     done = await _round_trip(staff_client)
-    assert done.status_code == 303 and done.headers["location"] == "/api/staff/me"
+    assert done.status_code == 303 and done.headers["location"] == "/staff"
     me = await staff_client.get("/api/staff/me")
     assert me.status_code == 200 and me.json()["role"] == "lab_technician" and me.json()["display_name"] == "Meera"
     async with pool.acquire() as conn:

@@ -1,0 +1,180 @@
+"""The staff workspace (issue 19): pages on the same server as the JSON API, server-rendered and usable without
+JavaScript, each role shown the pages the permission table gives it (``core.permissions.ENDPOINTS``).
+
+- ``/staff``: the sign-in form (username, password, the authenticator code, single sign-on when configured) for
+  someone not signed in; otherwise the role's home, its pages as links.
+- ``/staff/bench``: a scan box (a scanner types the barcode and Enter: one scan receives a tube or moves it to its
+  next state) and the worklist of the tubes still in the lab's hands at the member's centre, with each tube's age
+  against its tests' turnaround target, the overdue ones marked.
+
+Forms carry the CSRF token of the double-submit cookie; the staff session is the same cookie the JSON API takes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from core import permissions
+from core.booking import catalogue
+from core.errors import (
+    AccountLocked,
+    DomainError,
+    InvalidInput,
+    InvalidTransition,
+    SecondFactorRequired,
+    StaleVersion,
+    Unauthenticated,
+    UnknownBarcode,
+)
+from core.samples import service as samples
+from core.samples.model import SampleState, overdue
+from core.samples.store import WorkRow
+from core.staff import service as staff
+from core.staff.service import StaffMember
+from portal.auth import STAFF_COOKIE
+from portal.guard import staff_route
+from portal.http import request_meta, secure_cookies
+from portal.pages import _form, render
+
+# The pages, in the order the navigation shows them: route name, path, text key. A role sees those it may use.
+NAV = (
+    ("staff.page.bench", "/staff/bench", "staff_nav_bench"),
+    ("admin.audit.page", "/admin/audit", "staff_nav_audit"),
+)
+WORKLIST_LIMIT = 5000
+
+
+async def current_staff(request: Request) -> StaffMember | None:
+    token = request.cookies.get(STAFF_COOKIE)
+    member: StaffMember | None = await request.state.staff_sessions.resolve(token) if token else None
+    return member
+
+
+def _page(request: Request, name: str, member: StaffMember | None, status: int = 200, **ctx: Any) -> Response:
+    nav = [(path, key) for route, path, key in NAV if member and permissions.endpoint_allows(route, member.role)]
+    return render(request, name, status, member=member, nav=nav, **ctx)
+
+
+async def home(request: Request) -> Response:
+    member = await current_staff(request)
+    if member is None:
+        return _signin_form(request)
+    return _page(request, "staff_home.html", member)
+
+
+def _signin_form(request: Request, status: int = 200, error: str | None = None, totp: bool = False) -> Response:
+    sso = request.state.oidc is not None
+    return _page(request, "staff_signin.html", None, status, error=error, ask_totp=totp, sso=sso)
+
+
+async def sign_in(request: Request) -> Response:
+    """The form's POST: a session cookie and the role's home, or the form again with what went wrong, calmly."""
+    data = await _form(request)
+    try:
+        async with request.state.pool.acquire() as conn:
+            member = await staff.authenticate(
+                conn, username=data.get("username", "")[:64], password=data.get("password", "")[:256],
+                totp_code=(data.get("totp") or "").strip()[:16] or None, vault=request.state.vault,
+                meta=request_meta(request),
+            )  # fmt: skip
+    except SecondFactorRequired:
+        return _signin_form(request, 401, "staff_err_totp", totp=True)
+    except AccountLocked:
+        return _signin_form(request, 429, "staff_err_locked")
+    except Unauthenticated:
+        return _signin_form(request, 401, "staff_err_signin", totp=bool(data.get("totp")))
+    token, _ = await request.state.staff_sessions.create(member)
+    response = RedirectResponse("/staff", status_code=303)
+    response.set_cookie(STAFF_COOKIE, token, httponly=True, secure=secure_cookies(request), samesite="strict", path="/")
+    return response
+
+
+async def sign_out(request: Request) -> Response:
+    await _form(request)  # a cross-site form cannot sign anyone out
+    token = request.cookies.get(STAFF_COOKIE)
+    if token:
+        await request.state.staff_sessions.revoke(token)
+    response = RedirectResponse("/staff", status_code=303)
+    response.delete_cookie(STAFF_COOKIE, path="/")
+    return response
+
+
+async def bench(request: Request, member: StaffMember) -> Response:
+    """The scan box and the worklist; ``?done=`` and ``?error=`` say what the last scan did (after its redirect)."""
+    now = datetime.now(UTC)
+    async with request.state.pool.acquire() as conn:
+        centre = await staff.centre_of(conn, member)
+        rows = await samples.worklist(conn, actor=member.actor, centre_id=centre, limit=WORKLIST_LIMIT)
+    work = [_row(r, now) for r in rows]
+    counts = {state: sum(1 for w in work if w["state"] == state) for state in _STATES}
+    q = request.query_params
+    return _page(
+        request, "staff_bench.html", member, work=work, counts=counts, overdue=sum(1 for w in work if w["overdue"]),
+        centre=centre, done=q.get("done", "")[:40], moved_to=q.get("to", "")[:20], error=q.get("error", "")[:40],
+        error_barcode=q.get("barcode", "")[:40],
+    )  # fmt: skip
+
+
+_STATES = ("collected", "in_transit", "received_at_lab", "processing", "completed")
+
+
+def _row(r: WorkRow, now: datetime) -> dict[str, Any]:
+    hours = (now - r.collected_at).total_seconds() / 3600
+    return {
+        "barcode": r.barcode, "state": r.state.value, "tests": ", ".join(r.tests) or "—", "age": _age(hours),
+        "target": f"{r.target_hours} h" if r.target_hours is not None else "—",
+        "overdue": overdue(r.collected_at, r.target_hours, now), "collected_at": r.collected_at.isoformat(),
+    }  # fmt: skip
+
+
+def _age(hours: float) -> str:
+    return f"{int(hours * 60)} min" if hours < 1 else f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.0f} d"
+
+
+async def scan(request: Request, member: StaffMember) -> Response:
+    """One scan: the tube moves on, and the bench shows what happened (post, redirect, get: a reload scans nothing)."""
+    data = await _form(request)
+    raw = data.get("barcode", "")[:64]
+    try:
+        async with request.state.pool.acquire() as conn:
+            where = await staff.centre_of(conn, member) or await catalogue.lab_centre(conn, [])
+            if where is None:
+                raise InvalidInput("centre_id", "No lab centre is set up.")
+            sample = await samples.scan_next(
+                conn, barcode=raw, actor=member.actor, centre_id=where, meta=request_meta(request)
+            )
+    except DomainError as exc:
+        shown = quote(raw.strip().upper()[:40])  # as the stored form would be
+        return RedirectResponse(f"/staff/bench?error={_why(exc)}&barcode={shown}", status_code=303)
+    return RedirectResponse(f"/staff/bench?done={quote(sample.barcode)}&to={sample.state.value}", status_code=303)
+
+
+def _why(exc: DomainError) -> str:
+    """The text key for a refused scan (the page says it in the member's language)."""
+    if isinstance(exc, UnknownBarcode):
+        return "unknown"
+    if isinstance(exc, InvalidInput):
+        return "malformed"
+    if isinstance(exc, StaleVersion):
+        return "stale"
+    if isinstance(exc, InvalidTransition):
+        return {SampleState.COMPLETED.value: "completed", SampleState.REPORTED.value: "reported"}.get(
+            exc.from_state, "rejected" if exc.from_state.startswith(("rejected", "recollection")) else "refused"
+        )
+    return "refused"
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/staff", home, methods=["GET"], name="staff.page.home"),
+        Route("/staff/signin", sign_in, methods=["POST"], name="staff.page.signin"),
+        Route("/staff/signout", sign_out, methods=["POST"], name="staff.page.signout"),
+        staff_route("/staff/bench", bench, methods=["GET"], name="staff.page.bench"),
+        staff_route("/staff/bench/scan", scan, methods=["POST"], name="staff.page.bench.scan"),
+    ]

@@ -1,0 +1,134 @@
+"""The staff workspace's pages through the real app: sign-in with calm errors and a lockout, each role's home and
+navigation, the bench's scan box moving a tube step by step (post, redirect, get), the worklist with overdue tubes
+marked and scoped to the member's centre, and what a page says to someone signed out or of another role."""
+
+from __future__ import annotations
+
+import re
+
+import asyncpg
+import httpx
+
+from core.booking.catalogue import Centre, upsert_centre
+from core.identity import Actor, Role
+from core.staff import service as staff
+from core.vault import Vault
+from tests.portal.conftest import PASSWORD, username_for
+from tests.support.factories import make_sample
+
+HTML = {"Accept": "text/html", "Origin": "https://testserver"}
+
+
+async def _member(pool: asyncpg.Pool, role: Role, centre_id: str | None = None) -> str:
+    username = username_for(role)
+    async with pool.acquire() as conn:
+        added = await staff.add(conn, username=username, display_name=f"{role.value} one", role=role,
+                                password=PASSWORD, actor=Actor.system("tests"))  # fmt: skip
+        if centre_id:
+            await staff.set_centre(conn, added.id, centre_id, actor=Actor.system("tests"))
+    return username
+
+
+async def _csrf(client: httpx.AsyncClient, path: str = "/staff") -> str:
+    page = await client.get(path, headers=HTML)
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found, page.text[:300]
+    return found.group(1)
+
+
+async def _sign_in(client: httpx.AsyncClient, username: str, password: str = PASSWORD) -> httpx.Response:
+    form = {"csrf": await _csrf(client), "username": username, "password": password, "totp": ""}
+    return await client.post("/staff/signin", data=form, headers=HTML)
+
+
+async def _scan(client: httpx.AsyncClient, barcode: str) -> httpx.Response:
+    form = {"csrf": await _csrf(client, "/staff/bench"), "barcode": barcode}
+    posted = await client.post("/staff/bench/scan", data=form, headers=HTML)
+    assert posted.status_code == 303
+    return await client.get(posted.headers["location"], headers=HTML)
+
+
+async def test_sign_in_home_by_role_and_sign_out(client: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    tech = await _member(pool, Role.LAB_TECHNICIAN)
+    form = await client.get("/staff", headers=HTML)
+    assert form.status_code == 200
+    assert all(f'name="{name}"' in form.text for name in ("username", "password", "totp"))
+    wrong = await _sign_in(client, tech, "not the password")
+    assert wrong.status_code == 401 and "do not match" in wrong.text and "lp_staff" not in wrong.cookies
+    done = await _sign_in(client, tech)
+    assert (done.status_code, done.headers["location"]) == (303, "/staff")
+    home = await client.get("/staff", headers=HTML)
+    assert 'href="/staff/bench"' in home.text and 'href="/admin/audit"' not in home.text
+    assert "lab_technician" in home.text
+    out = await client.post("/staff/signout", data={"csrf": await _csrf(client)}, headers=HTML)
+    assert out.status_code == 303
+    again = await client.get("/staff/bench", headers=HTML)
+    assert (again.status_code, again.headers["location"]) == (303, "/staff")  # signed out: to the sign-in form
+
+
+async def test_an_administrator_sees_the_admin_pages_and_a_doctor_is_told_calmly(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    await _sign_in(client, await _member(pool, Role.ADMIN))
+    home = await client.get("/staff", headers=HTML)
+    assert 'href="/staff/bench"' in home.text and 'href="/admin/audit"' in home.text
+    client.cookies.clear()
+    await _sign_in(client, await _member(pool, Role.DOCTOR))
+    refused = await client.get("/staff/bench", headers=HTML)
+    assert refused.status_code == 403 and "not for your role" in refused.text
+    assert 'href="/staff/bench"' not in (await client.get("/staff", headers=HTML)).text
+
+
+async def test_five_wrong_passwords_lock_the_account_and_the_page_says_for_how_long(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    tech = await _member(pool, Role.LAB_TECHNICIAN)
+    answers = [(await _sign_in(client, tech, "wrong")).status_code for _ in range(5)]
+    locked = await _sign_in(client, tech)  # even the right password, while locked
+    assert answers[:4] == [401] * 4 and answers[4] == 429
+    assert locked.status_code == 429 and "locked for 15 minutes" in locked.text
+
+
+async def test_one_scan_at_a_time_moves_a_tube_through_the_lab(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, vault: Vault
+) -> None:
+    async with pool.acquire() as conn:
+        tube = await make_sample(conn, vault)
+    await _sign_in(client, await _member(pool, Role.LAB_TECHNICIAN))
+    seen = []
+    for _ in range(4):
+        page = await _scan(client, tube.barcode.lower() + "\n")  # as a scanner types it
+        seen.append(re.search(r'class="(ok|error)" role="\w+">([^<]+)<', page.text).groups())  # type: ignore[union-attr]
+    assert seen == [
+        ("ok", f"{tube.barcode} is now: Received at the lab."),
+        ("ok", f"{tube.barcode} is now: On the analyzer."),
+        ("ok", f"{tube.barcode} is now: Complete, to release."),
+        ("error", f"{tube.barcode} is complete: it waits for the pathologist&#39;s release."),
+    ]
+    unknown = await _scan(client, "NO-SUCH-TUBE-1")
+    assert "NO-SUCH-TUBE-1: no tube has this barcode" in unknown.text
+    async with pool.acquire() as conn:
+        states = await conn.fetch(
+            "SELECT to_state, actor_role FROM sample_transitions WHERE sample_id = $1 ORDER BY version", tube.id
+        )
+        assert await conn.fetchval("SELECT count(*) FROM unknown_scans WHERE barcode = 'NO-SUCH-TUBE-1'") == 1
+    assert [tuple(r) for r in states][1:] == [
+        ("received_at_lab", "lab_technician"), ("processing", "lab_technician"), ("completed", "lab_technician"),
+    ]  # fmt: skip
+
+
+async def test_the_worklist_marks_overdue_tubes_and_shows_only_the_members_centre(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, vault: Vault
+) -> None:
+    async with pool.acquire() as conn:
+        late, fresh, elsewhere = [await make_sample(conn, vault) for _ in range(3)]
+        await upsert_centre(conn, Centre("CC-2", "Other Collection Centre", "collection", "Pune"))
+        # the CBC's target is 6 hours: one tube was collected 7 hours ago; one tube is at the other centre
+        await conn.execute("UPDATE samples SET collected_at = now() - interval '7 hours' WHERE id = $1", late.id)
+        await conn.execute("UPDATE samples SET centre_id = 'CC-2' WHERE id = $1", elsewhere.id)
+    await _sign_in(client, await _member(pool, Role.LAB_TECHNICIAN, centre_id="CC-1"))
+    page = (await client.get("/staff/bench", headers=HTML)).text
+    rows = dict(re.findall(r'<tr id="tube-([A-Z0-9-]+)" data-state="\w+"( class="overdue")?>', page))
+    assert rows == {late.barcode: ' class="overdue"', fresh.barcode: ""}
+    assert "1 overdue" in page and "Test Collection Centre" not in page and "CC-1" in page
+    assert list(rows) == [late.barcode, fresh.barcode]  # oldest first
