@@ -1,4 +1,8 @@
-"""Security headers on every response (Medplum's standard set): no framing, no referrer, no caching."""
+"""Security headers on every response (Medplum's standard set): no framing, no referrer to other sites, no caching.
+
+``Referrer-Policy: same-origin`` rather than ``no-referrer``: no other site ever sees where a visitor came from,
+and a form posted from our own page keeps its real ``Origin`` (under ``no-referrer`` Chromium sends
+``Origin: null``, which the staff pages' same-origin check must refuse)."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ HEADERS = {
     ),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
     "Cache-Control": "no-store",
 }

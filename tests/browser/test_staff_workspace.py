@@ -1,0 +1,140 @@
+"""The staff workspace in a real browser (Debian's chromium via Playwright): a technician signs in and scans a tube
+through the lab with the keyboard alone (as a barcode scanner does: the code, then Enter) while the patient's page
+follows each step live; and axe-core's WCAG 2.1 AA checks on every staff page, in English and Hindi."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from core.config import Settings
+from core.identity import Actor, Role
+from core.staff import service as staff
+from core.vault import Vault
+from portal.app import create_app
+from tests.support.factories import make_patient, make_sample
+from tests.support.inbox import Inbox
+from tests.support.procs import free_port
+from tests.support.server import serving
+
+CHROMIUM = Path("/usr/bin/chromium")
+PHONE = "+919866600071"
+PASSWORD = "correct horse battery"
+RULES = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    assert CHROMIUM.exists(), "install Debian's chromium: apt-get install -y chromium (./run test does it as root)"
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+async def _add(pool: asyncpg.Pool, username: str, role: Role) -> None:
+    async with pool.acquire() as conn:
+        await staff.add(conn, username=username, display_name="Asha Tech", role=role, password=PASSWORD,
+                        actor=Actor.system("tests"))  # fmt: skip
+
+
+async def _sign_in_by_keyboard(page: Page, base: str, username: str) -> None:
+    await page.goto(f"{base}/staff")
+    await expect(page.get_by_label("Username")).to_be_focused()  # no mouse needed from here on
+    await page.keyboard.type(username)
+    await page.keyboard.press("Tab")
+    await page.keyboard.type(PASSWORD)
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", name="Your pages")).to_be_visible()
+
+
+async def _scan(page: Page, barcode: str) -> None:
+    await expect(page.get_by_label("Scan a tube")).to_be_focused()  # ready for the scanner after every scan
+    await page.keyboard.type(barcode)
+    await page.keyboard.press("Enter")
+
+
+async def test_a_technician_scans_a_tube_through_the_lab_by_keyboard_and_the_patient_sees_it_live(
+    browser: Browser, settings: Settings, pool: asyncpg.Pool, vault: Vault
+) -> None:
+    async with pool.acquire() as conn:
+        patient = await make_patient(conn, vault, phone=PHONE)
+        tube = await make_sample(conn, vault, patient=patient)
+    await _add(pool, "asha.tech", Role.LAB_TECHNICIAN)
+    inbox, port = Inbox(), free_port()
+    base = f"http://127.0.0.1:{port}"
+    bench, mine = await browser.new_page(), await browser.new_page()
+    async with serving(create_app(settings.with_overrides(serve_relay=True), notifier=inbox), port=port):
+        await mine.goto(f"{base}/signin")
+        await mine.get_by_label("Mobile number").fill("98666 00071")
+        await mine.get_by_role("button", name="Send me a code").click()
+        await mine.get_by_label("6-digit code").fill(inbox.last_code(PHONE))
+        await mine.get_by_role("button", name="Sign in").click()
+        await expect(mine.locator("#live")).to_have_attribute("data-state", "live")
+
+        await _sign_in_by_keyboard(bench, base, "asha.tech")
+        await bench.goto(f"{base}/staff/bench")
+        row = bench.locator(f"#tube-{tube.barcode}")
+        await expect(row).to_have_attribute("data-state", "collected")
+        for step, words, patient_words in (
+            ("received_at_lab", "Received at the lab", "reached our lab safely"),
+            ("processing", "On the analyzer", None),
+            ("completed", "Complete, to release", None),
+        ):
+            await _scan(bench, tube.barcode)
+            await expect(bench.get_by_role("status")).to_have_text(f"{tube.barcode} is now: {words}.")
+            await expect(row).to_have_attribute("data-state", step)
+            if patient_words:
+                await expect(mine.locator(f"#sample-{tube.id} .message")).to_contain_text(patient_words)
+        await _scan(bench, tube.barcode)
+        await expect(bench.get_by_role("alert")).to_contain_text("waits for the pathologist")
+
+
+async def test_every_staff_page_passes_the_wcag_21_aa_checks(
+    browser: Browser, settings: Settings, pool: asyncpg.Pool, vault: Vault
+) -> None:
+    from axe_playwright_python.async_playwright import Axe
+
+    async with pool.acquire() as conn:
+        late = await make_sample(conn, vault)
+        await make_sample(conn, vault)
+        await conn.execute("UPDATE samples SET collected_at = now() - interval '8 hours' WHERE id = $1", late.id)
+    await _add(pool, "ravi.admin", Role.ADMIN)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    page, axe = await browser.new_page(), Axe()
+    found: dict[str, list[tuple[str, str, int]]] = {}
+
+    async def check(name: str) -> None:
+        violations = (await axe.run(page, options=RULES)).response["violations"]
+        found[name] = [(v["id"], v["impact"], len(v["nodes"])) for v in violations]
+
+    async with serving(create_app(settings), port=port):
+        for lang in ("en", "hi"):
+            await page.goto(f"{base}/staff?lang={lang}")
+            await check(f"sign-in ({lang})")
+        await page.goto(f"{base}/staff?lang=en")
+        await page.get_by_label("Username").fill("ravi.admin")
+        await page.get_by_label("Password").fill("wrong")
+        await page.get_by_role("button", name="Sign in").click()
+        await expect(page.get_by_role("alert")).to_be_visible()
+        await check("sign-in, refused (en)")
+        await page.get_by_label("Username").fill("ravi.admin")
+        await page.get_by_label("Password").fill(PASSWORD)
+        await page.get_by_role("button", name="Sign in").click()
+        await expect(page.get_by_role("heading", name="Your pages")).to_be_visible()
+        for lang in ("en", "hi"):
+            await page.goto(f"{base}/staff?lang={lang}")
+            await check(f"home ({lang})")
+            await page.goto(f"{base}/staff/bench?lang={lang}&done={late.barcode}&to=processing")
+            await expect(page.locator("tr.overdue")).to_have_count(1)
+            await check(f"bench ({lang})")
+            await page.goto(f"{base}/staff/bench?lang={lang}&error=unknown&barcode=NO-SUCH-1")
+            await check(f"bench, refused scan ({lang})")
+    assert len(found) == 9 and found == {name: [] for name in found}
