@@ -101,6 +101,7 @@ ENDPOINTS: dict[str, str] = {
     "staff.page.signout": PUBLIC,  # ends only the caller's own session
     "staff.page.bench": "sample.read",
     "staff.page.bench.scan": "sample.scan",
+    "ws.staff": "sample.read",  # the bench's live worklist: tube steps, never patient data
     "patient.code": PUBLIC,
     "patient.session.create": PUBLIC,
     "patient.link": PUBLIC,

@@ -33,7 +33,7 @@ from portal.input_guard import InputGuardMiddleware
 from portal.lifespan import make_lifespan
 from portal.request_audit import RequestAuditMiddleware
 from portal.security import SecurityHeadersMiddleware
-from realtime import status_socket
+from realtime import staff_socket, status_socket
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -58,6 +58,7 @@ def _routes() -> list[BaseRoute]:
         *consult_booking_page.routes(),  # before the room's /consult/{id}
         *consult_pages.routes(),
         *status_socket.routes(),
+        *staff_socket.routes(),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     # Every endpoint must have a rule in the one permission table: refuse to start otherwise.

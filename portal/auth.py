@@ -9,12 +9,9 @@ from starlette.requests import Request
 from core import audit
 from core.errors import Unauthenticated
 from core.identity import Actor, Role
-from core.staff.service import StaffMember
+from core.staff.service import STAFF_COOKIE, StaffMember
 from portal.http import request_meta, same_origin
 from portal.patient_auth import CsrfFailed, check_csrf
-
-STAFF_COOKIE = "lp_staff"
-
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

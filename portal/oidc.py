@@ -19,8 +19,7 @@ from core.config import Settings
 from core.errors import NotFound, Unauthenticated
 from core.identity import Actor, Role
 from core.staff import external
-from core.staff.service import StaffMember
-from portal.auth import STAFF_COOKIE
+from core.staff.service import STAFF_COOKIE, StaffMember
 from portal.guard import staff_route
 from portal.http import request_meta, secure_cookies
 

@@ -36,11 +36,11 @@ from core.samples import service as samples
 from core.samples.model import SampleState, overdue
 from core.samples.store import WorkRow
 from core.staff import service as staff
-from core.staff.service import StaffMember
-from portal.auth import STAFF_COOKIE
+from core.staff.service import STAFF_COOKIE, StaffMember
 from portal.guard import staff_route
 from portal.http import request_meta, secure_cookies
-from portal.pages import _form, render
+from portal.i18n import t
+from portal.pages import _form, lang_of, render
 
 # The pages, in the order the navigation shows them: route name, path, text key. A role sees those it may use.
 NAV = (
@@ -117,11 +117,17 @@ async def bench(request: Request, member: StaffMember) -> Response:
     return _page(
         request, "staff_bench.html", member, work=work, counts=counts, overdue=sum(1 for w in work if w["overdue"]),
         centre=centre, done=q.get("done", "")[:40], moved_to=q.get("to", "")[:20], error=q.get("error", "")[:40],
-        error_barcode=q.get("barcode", "")[:40],
+        error_barcode=q.get("barcode", "")[:40], state_words=_state_words(request),
     )  # fmt: skip
 
 
 _STATES = ("collected", "in_transit", "received_at_lab", "processing", "completed")
+
+
+def _state_words(request: Request) -> dict[str, str]:
+    """Each step in the page's language, for the live script to write into a row."""
+    lang = lang_of(request)
+    return {state.value: t(lang, f"staff_state_{state.value}") for state in SampleState}
 
 
 def _row(r: WorkRow, now: datetime) -> dict[str, Any]:

@@ -1,4 +1,6 @@
-"""One Redis subscription per process; each event goes to the sockets of its patient on this process only.
+"""One Redis subscription per process; each event goes to the sockets of its patient on this process only, and to
+the sockets that follow every patient's tubes (``EVERY_PATIENT``: the staff's live worklist, which filters by
+centre and forwards no patient data).
 
 Redis is only the bus. If the subscription drops (Redis restarted, flushed, network), the hub reconnects with
 backoff and asks every socket to re-read what it may have missed from PostgreSQL, so nothing is lost.
@@ -18,6 +20,7 @@ from redis.exceptions import RedisError
 from core.events import Event
 
 log = logging.getLogger("labpulse.realtime")
+EVERY_PATIENT = "*"  # the key of subscribers offered every event (no patient id is ever "*": ids are UUIDs)
 
 
 class Subscriber(Protocol):
@@ -52,7 +55,7 @@ class Hub:
         except (ValueError, KeyError, TypeError):
             log.warning("dropped a malformed bus message")
             return
-        for sub in tuple(self._subs.get(event.patient_id, ())):
+        for sub in (*self._subs.get(event.patient_id, ()), *self._subs.get(EVERY_PATIENT, ())):
             sub.offer(event)
 
     def revoke(self, raw: bytes | str) -> None:

@@ -40,7 +40,7 @@ from core.samples.model import (
 EVENT_STATE_CHANGED = "sample.state_changed"
 
 
-def _event_payload(sample: Sample, from_state: SampleState | None) -> dict[str, object]:
+def _event_payload(sample: Sample, from_state: SampleState | None, from_centre: str | None = None) -> dict[str, object]:
     return {
         "sample_id": sample.id,
         "order_id": sample.order_id,
@@ -50,6 +50,7 @@ def _event_payload(sample: Sample, from_state: SampleState | None) -> dict[str, 
         "to": sample.state.value,
         "version": sample.version,
         "centre_id": sample.centre_id,
+        "from_centre": from_centre or sample.centre_id,
         "reason": sample.rejection_reason.value if sample.rejection_reason else None,
         "at": sample.updated_at.isoformat(),
     }
@@ -143,7 +144,7 @@ async def transition(
                 also,
                 patient_id=current.patient_id,
                 type=EVENT_STATE_CHANGED,
-                payload=_event_payload(moved, current.state),
+                payload=_event_payload(moved, current.state, current.centre_id),
             )
             try:
                 updated = await store.apply_transition(

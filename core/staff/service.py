@@ -198,6 +198,9 @@ def _locked(until: datetime) -> AccountLocked:
     )
 
 
+STAFF_COOKIE = "lp_staff"  # the session token in a browser (pages, the staff socket)
+
+
 class StaffSessions:
     """Opaque bearer tokens; Redis keeps only their SHA-256, with idle and absolute expiry."""
 

@@ -20,8 +20,8 @@ from core.samples import service as samples
 from core.samples.model import RejectionReason, SampleState
 from core.staff import service as staff
 from core.staff import totp
-from core.staff.service import StaffMember
-from portal.auth import STAFF_COOKIE, bearer_token
+from core.staff.service import STAFF_COOKIE, StaffMember
+from portal.auth import bearer_token
 from portal.guard import staff_route
 from portal.http import field_int, field_str, read_json, request_meta, secure_cookies
 from portal.patient_auth import CSRF_COOKIE, csrf_token, set_cookie

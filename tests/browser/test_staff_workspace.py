@@ -69,7 +69,8 @@ async def test_a_technician_scans_a_tube_through_the_lab_by_keyboard_and_the_pat
     await _add(pool, "asha.tech", Role.LAB_TECHNICIAN)
     inbox, port = Inbox(), free_port()
     base = f"http://127.0.0.1:{port}"
-    bench, mine = await browser.new_page(), await browser.new_page()
+    desk = await browser.new_context()  # the lab's browser: two tabs on one bench, one signed-in session
+    bench, mine = await desk.new_page(), await browser.new_page()
     async with serving(create_app(settings.with_overrides(serve_relay=True), notifier=inbox), port=port):
         await mine.goto(f"{base}/signin")
         await mine.get_by_label("Mobile number").fill("98666 00071")
@@ -81,6 +82,10 @@ async def test_a_technician_scans_a_tube_through_the_lab_by_keyboard_and_the_pat
         await _sign_in_by_keyboard(bench, base, "asha.tech")
         await bench.goto(f"{base}/staff/bench")
         row = bench.locator(f"#tube-{tube.barcode}")
+        watcher = await desk.new_page()  # a colleague's screen on the same bench: live, never reloaded
+        await watcher.goto(f"{base}/staff/bench")
+        await expect(watcher.locator("#live")).to_have_attribute("data-state", "live")
+        watched = watcher.locator(f"#tube-{tube.barcode}")
         await expect(row).to_have_attribute("data-state", "collected")
         for step, words, patient_words in (
             ("received_at_lab", "Received at the lab", "reached our lab safely"),
@@ -90,6 +95,8 @@ async def test_a_technician_scans_a_tube_through_the_lab_by_keyboard_and_the_pat
             await _scan(bench, tube.barcode)
             await expect(bench.get_by_role("status")).to_have_text(f"{tube.barcode} is now: {words}.")
             await expect(row).to_have_attribute("data-state", step)
+            await expect(watched).to_have_attribute("data-state", step)
+            await expect(watched.locator("td").nth(1)).to_have_text(words)
             if patient_words:
                 await expect(mine.locator(f"#sample-{tube.id} .message")).to_contain_text(patient_words)
         await _scan(bench, tube.barcode)

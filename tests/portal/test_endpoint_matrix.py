@@ -100,6 +100,7 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "triage.assess": ("POST", "/api/triage", {"json": {"text": "mild cold"}}),
     "page.report": ("POST", "/my-tests/report", {"form": {"patient": "nobody", "report": "x"}}),
     "ws.status": ("WS", "/ws/status", None),
+    "ws.staff": ("WS", "/ws/staff", None),
     "page.home": ("GET", "/", None),
     "page.signin": ("GET", "/signin", None),
     "page.signin.send": ("POST", "/signin", {"form": {"phone": "not a phone"}}),
@@ -224,7 +225,7 @@ async def _socket_refused(addr: str, path: str, headers: dict[str, str]) -> bool
             first = json.loads(await ws.recv())
         except ConnectionClosed as exc:
             return exc.rcvd is not None and exc.rcvd.code in (4401, 4403)
-        if first.get("type") == "snapshot":
+        if first.get("type") in ("snapshot", "ready"):  # the patient's status, the bench's worklist
             return False
         try:
             await ws.recv()
