@@ -102,6 +102,10 @@ ENDPOINTS: dict[str, str] = {
     "staff.page.bench": "sample.read",
     "staff.page.bench.scan": "sample.scan",
     "ws.staff": "sample.read",  # the bench's live worklist: tube steps, never patient data
+    "staff.page.hl7": "scan.review",  # the HL7 review queue: ids, senders, reasons (no PHI)
+    "staff.page.hl7.message": "scan.review",  # one held message as it came (PHI: decrypted, audited)
+    "staff.page.hl7.reapply": "scan.review",
+    "staff.page.hl7.reviewed": "scan.review",
     "patient.code": PUBLIC,
     "patient.session.create": PUBLIC,
     "patient.link": PUBLIC,
@@ -189,6 +193,7 @@ PHI_ENDPOINTS = frozenset(
         "admin.audit",
         "admin.audit.export",
         "admin.audit.page",
+        "staff.page.hl7.message",
     }
 )
 

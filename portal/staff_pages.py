@@ -3,6 +3,8 @@ JavaScript, each role shown the pages the permission table gives it (``core.perm
 
 - ``/staff``: the sign-in form (username, password, the authenticator code, single sign-on when configured) for
   someone not signed in; otherwise the role's home, its pages as links.
+- ``/staff/hl7``: the HL7 review queue: held messages with why, each one readable as it came (decrypted for the
+  roles that review, audited), re-applied or set aside.
 - ``/staff/bench``: a scan box (a scanner types the barcode and Enter: one scan receives a tube or moves it to its
   next state) and the worklist of the tubes still in the lab's hands at the member's centre, with each tube's age
   against its tests' turnaround target, the overdue ones marked.
@@ -33,6 +35,7 @@ from core.errors import (
     Unauthenticated,
     UnknownBarcode,
 )
+from core.hl7 import intake
 from core.samples import service as samples
 from core.samples.model import SampleState, overdue
 from core.samples.store import WorkRow
@@ -46,6 +49,7 @@ from portal.pages import _form, lang_of, render
 # The pages, in the order the navigation shows them: route name, path, text key. A role sees those it may use.
 NAV = (
     ("staff.page.bench", "/staff/bench", "staff_nav_bench"),
+    ("staff.page.hl7", "/staff/hl7", "staff_nav_hl7"),
     ("admin.audit.page", "/admin/audit", "staff_nav_audit"),
 )
 WORKLIST_LIMIT = 5000
@@ -181,6 +185,47 @@ def _why(exc: DomainError) -> str:
     return "refused"
 
 
+async def hl7_queue(request: Request, member: StaffMember) -> Response:
+    """Held messages (not applied, or applied but wanting a look), oldest first, each with why and what to do."""
+    async with request.state.pool.acquire() as conn:
+        messages = await intake.review_queue(conn)
+    q = request.query_params
+    done = q.get("done", "") if q.get("done") in ("reapplied", "held", "reviewed") else ""
+    return _page(request, "staff_hl7.html", member, messages=messages, done=done, detail=q.get("detail", "")[:300],
+                 error=q.get("error", "")[:300])  # fmt: skip
+
+
+async def hl7_message(request: Request, member: StaffMember) -> Response:
+    """One message as it came, a segment a line (decrypted for this person, and audited)."""
+    async with request.state.pool.acquire() as conn:
+        text = await intake.read_raw(conn, request.state.vault, request.path_params["message_id"],
+                                     actor=member.actor, meta=request_meta(request))  # fmt: skip
+    lines = [line for line in text.replace("\n", "\r").split("\r") if line]
+    return _page(request, "staff_hl7_message.html", member, lines=lines)
+
+
+async def hl7_reapply(request: Request, member: StaffMember) -> Response:
+    await _form(request)
+    try:
+        async with request.state.pool.acquire() as conn:
+            out = await intake.reapply(conn, request.state.vault, request.path_params["message_id"],
+                                       actor=member.actor)  # fmt: skip
+    except DomainError as exc:
+        return RedirectResponse(f"/staff/hl7?error={quote(exc.message[:300])}", status_code=303)
+    done = "reapplied" if out.ack_code == "AA" else "held"
+    return RedirectResponse(f"/staff/hl7?done={done}&detail={quote(out.text[:300])}", status_code=303)
+
+
+async def hl7_reviewed(request: Request, member: StaffMember) -> Response:
+    await _form(request)
+    try:
+        async with request.state.pool.acquire() as conn:
+            await intake.mark_reviewed(conn, request.path_params["message_id"], actor=member.actor)
+    except DomainError as exc:
+        return RedirectResponse(f"/staff/hl7?error={quote(exc.message[:300])}", status_code=303)
+    return RedirectResponse("/staff/hl7?done=reviewed", status_code=303)
+
+
 def routes() -> list[Route]:
     return [
         Route("/staff", home, methods=["GET"], name="staff.page.home"),
@@ -188,4 +233,8 @@ def routes() -> list[Route]:
         Route("/staff/signout", sign_out, methods=["POST"], name="staff.page.signout"),
         staff_route("/staff/bench", bench, methods=["GET"], name="staff.page.bench"),
         staff_route("/staff/bench/scan", scan, methods=["POST"], name="staff.page.bench.scan"),
+        staff_route("/staff/hl7", hl7_queue, methods=["GET"], name="staff.page.hl7"),
+        staff_route("/staff/hl7/{message_id}", hl7_message, methods=["GET"], name="staff.page.hl7.message"),
+        staff_route("/staff/hl7/{message_id}/reapply", hl7_reapply, methods=["POST"], name="staff.page.hl7.reapply"),
+        staff_route("/staff/hl7/{message_id}/reviewed", hl7_reviewed, methods=["POST"], name="staff.page.hl7.reviewed"),
     ]

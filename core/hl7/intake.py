@@ -37,7 +37,7 @@ from core.hl7.parse import (
     segments,
     split_batch,
 )
-from core.identity import Actor, Role
+from core.identity import Actor, RequestMeta, Role
 from core.ids import is_uuid
 from core.samples import service as samples
 from core.samples import store as samples_store
@@ -559,3 +559,17 @@ async def mark_reviewed(conn: asyncpg.Connection, message_id: str, *, actor: Act
         if not await store.mark_reviewed(conn, message_id if is_uuid(message_id) else None, actor.id):
             raise NotFound("There is no such message waiting for review.")
         await audit.append(conn, actor=actor, action="hl7.reviewed", entity_type="hl7_message", entity_id=message_id)
+
+
+async def read_raw(
+    conn: asyncpg.Connection, vault: Vault, message_id: str, *, actor: Actor, meta: RequestMeta | None = None
+) -> str:
+    """A stored message as it came (decrypted), for a person working the review queue; every read is audited,
+    since a message names its patient."""
+    row = await store.held(conn, message_id) if is_uuid(message_id) else None
+    if row is None:
+        raise NotFound("There is no such message.")
+    async with conn.transaction():
+        await audit.append(conn, actor=actor, action="hl7.read_raw", entity_type="hl7_message", entity_id=row.id,
+                           meta=meta)  # fmt: skip
+    return vault.open("hl7_messages", "raw", row.id, row.raw_enc) or ""

@@ -12,6 +12,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from core.config import Settings
+from core.hl7 import intake
 from core.identity import Actor, Role
 from core.staff import service as staff
 from core.vault import Vault
@@ -112,6 +113,10 @@ async def test_every_staff_page_passes_the_wcag_21_aa_checks(
         late = await make_sample(conn, vault)
         await make_sample(conn, vault)
         await conn.execute("UPDATE samples SET collected_at = now() - interval '8 hours' WHERE id = $1", late.id)
+        [held] = await intake.receive(conn, vault, (
+            b"MSH|^~\\&|HEMA-1|LAB|LABPULSE|LAB|20261207130000||ORU^R01|AXE-1|P|2.5.1\r"
+            b"PID|1||MRN-9^^^LAB^MR||Rao^Meera\rOBR|1|NO-SUCH-TUBE\rOBX|1|NM|718-7^Hb^LN||13|g/dL|||||F\r"
+        ))  # fmt: skip
     await _add(pool, "ravi.admin", Role.ADMIN)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -144,4 +149,8 @@ async def test_every_staff_page_passes_the_wcag_21_aa_checks(
             await check(f"bench ({lang})")
             await page.goto(f"{base}/staff/bench?lang={lang}&error=unknown&barcode=NO-SUCH-1")
             await check(f"bench, refused scan ({lang})")
-    assert len(found) == 9 and found == {name: [] for name in found}
+            await page.goto(f"{base}/staff/hl7?lang={lang}")
+            await check(f"HL7 queue ({lang})")
+            await page.goto(f"{base}/staff/hl7/{held.message_id}?lang={lang}")
+            await check(f"HL7 message ({lang})")
+    assert len(found) == 13 and found == {name: [] for name in found}

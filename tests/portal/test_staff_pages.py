@@ -10,11 +10,14 @@ import asyncpg
 import httpx
 
 from core.booking.catalogue import Centre, upsert_centre
+from core.hl7 import intake
 from core.identity import Actor, Role
+from core.samples import service as samples
+from core.samples.model import SampleState
 from core.staff import service as staff
 from core.vault import Vault
 from tests.portal.conftest import PASSWORD, username_for
-from tests.support.factories import make_sample
+from tests.support.factories import TECH, ensure_centres, make_sample
 
 HTML = {"Accept": "text/html", "Origin": "https://testserver"}
 
@@ -132,3 +135,42 @@ async def test_the_worklist_marks_overdue_tubes_and_shows_only_the_members_centr
     assert rows == {late.barcode: ' class="overdue"', fresh.barcode: ""}
     assert "1 overdue" in page and "Test Collection Centre" not in page and "CC-1" in page
     assert list(rows) == [late.barcode, fresh.barcode]  # oldest first
+
+
+def _oru(control: str, barcode: str) -> bytes:
+    return (
+        f"MSH|^~\\&|HEMA-1|LAB|LABPULSE|LAB|20261207130000||ORU^R01|{control}|P|2.5.1\r"
+        f"PID|1||MRN-77^^^LAB^MR||Verma^Asha\rOBR|1|{barcode}\rOBX|1|NM|718-7^Hemoglobin^LN||13.1|g/dL|||||F\r"
+    ).encode()
+
+
+async def test_the_hl7_queue_is_read_re_applied_and_set_aside_from_its_page(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, vault: Vault
+) -> None:
+    async with pool.acquire() as conn:
+        await ensure_centres(conn)
+        await intake.receive(conn, vault, _oru("Q-HELD-1", "TUBE-LATE-01"))  # its tube is not registered yet
+        await intake.receive(conn, vault, _oru("Q-HELD-2", "TUBE-NEVER-1"))
+    await _sign_in(client, await _member(pool, Role.LAB_TECHNICIAN))
+    page = (await client.get("/staff/hl7", headers=HTML)).text
+    ids = re.findall(r'<tr id="msg-([0-9a-f-]{36})">', page)
+    assert len(ids) == 2 and "No sample matches the specimen ids (TUBE-LATE-01)" in page
+    raw = await client.get(f"/staff/hl7/{ids[0]}", headers=HTML)
+    assert "PID|1||MRN-77^^^LAB^MR||Verma^Asha" in raw.text and "has been recorded" in raw.text
+    async with pool.acquire() as conn:
+        late = await make_sample(conn, vault, barcode="TUBE-LATE-01")
+        await samples.transition(conn, barcode=late.barcode, to_state=SampleState.RECEIVED_AT_LAB, actor=TECH,
+                                 centre_id="LAB-1")  # fmt: skip
+        reads = await conn.fetch("SELECT actor_role, entity_id FROM audit_log WHERE action = 'hl7.read_raw'")
+    assert [tuple(r) for r in reads] == [("lab_technician", ids[0])]
+    form = {"csrf": await _csrf(client, "/staff/hl7")}
+    applied = await client.post(f"/staff/hl7/{ids[0]}/reapply", data=form, headers=HTML)
+    assert applied.status_code == 303 and "done=reapplied" in applied.headers["location"]
+    shown = (await client.get(applied.headers["location"], headers=HTML)).text
+    assert 'role="status">Applied: Stored' in shown and f'id="msg-{ids[0]}"' not in shown
+    aside = await client.post(f"/staff/hl7/{ids[1]}/reviewed", data=form, headers=HTML)
+    assert "done=reviewed" in aside.headers["location"]
+    assert "Nothing is waiting" in (await client.get("/staff/hl7", headers=HTML)).text
+    client.cookies.clear()
+    await _sign_in(client, await _member(pool, Role.PHLEBOTOMIST))
+    assert (await client.get("/staff/hl7", headers=HTML)).status_code == 403
