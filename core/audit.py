@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -339,3 +340,25 @@ async def patient_log(conn: asyncpg.Connection, patient_id: str, limit: int) -> 
         limit,
     )
     return [LogEntry(**dict(r)) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One audited step of an entity: what, when, and its PHI-free summary."""
+
+    entity_id: str
+    at: datetime
+    summary: dict[str, Any]
+
+
+async def steps(conn: asyncpg.Connection, *, action: str, entity_type: str, entity_ids: list[str]) -> list[Step]:
+    """The audited ``action`` steps of these entities, oldest first (a critical value's calls, say)."""
+    rows = await conn.fetch(
+        """SELECT entity_id, at, summary FROM audit_log
+           WHERE action = $1 AND entity_type = $2 AND entity_id = ANY($3::text[]) ORDER BY at, id""",
+        action,
+        entity_type,
+        entity_ids,
+    )
+    return [Step(r["entity_id"], r["at"], json.loads(r["summary"]) if isinstance(r["summary"], str)
+                 else dict(r["summary"] or {})) for r in rows]  # fmt: skip

@@ -150,8 +150,42 @@ async def open_alerts(conn: asyncpg.Connection, actor: Actor) -> list[dict[str, 
     return [{**dict(r), "created_at": r["created_at"].isoformat()} for r in rows]
 
 
-async def acknowledge(conn: asyncpg.Connection, alert_id: int, actor: Actor, now: datetime) -> None:
-    """Acknowledge an alert this person may see; one outside their scope is 'not found' to them, and audited."""
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One step of an alert's escalation: who in the chain was messaged, and when."""
+
+    position: int
+    label: str
+    at: datetime
+
+
+async def board(conn: asyncpg.Connection, actor: Actor) -> list[dict[str, object]]:
+    """The open alerts this person may see, oldest first, each with the calls made so far (the critical board)."""
+    alerts = await open_alerts(conn, actor)
+    calls: dict[str, list[Call]] = {}
+    steps = await audit.steps(conn, action="critical.notified", entity_type="critical_alert",
+                              entity_ids=[str(a["id"]) for a in alerts])  # fmt: skip
+    for step in steps:
+        calls.setdefault(step.entity_id, []).append(
+            Call(int(step.summary.get("position") or 0), str(step.summary.get("label") or ""), step.at)
+        )
+    return [{**a, "calls": calls.get(str(a["id"]), [])} for a in alerts]
+
+
+async def acknowledge(
+    conn: asyncpg.Connection,
+    alert_id: int,
+    actor: Actor,
+    now: datetime,
+    *,
+    read_back: str | None = None,
+    vault: Vault | None = None,
+) -> None:
+    """Acknowledge an alert this person may see; one outside their scope is 'not found' to them, and audited.
+    ``read_back``: what they read back and will do (kept sealed with the alert; the staff board asks for it)."""
+    note = (read_back or "").strip()
+    if len(note) > 500:
+        raise InvalidInput("read_back", "Keep the read-back to 500 characters.")
     async with conn.transaction():
         row = await conn.fetchrow(
             f"""SELECT a.acknowledged_at, {_scope(actor)} AS allowed FROM critical_alerts a
@@ -162,15 +196,19 @@ async def acknowledge(conn: asyncpg.Connection, alert_id: int, actor: Actor, now
         if row is not None and row["allowed"]:
             if row["acknowledged_at"] is not None:
                 raise Conflict("This alert was already acknowledged.")
+            sealed = vault.seal("critical_alerts", "read_back", str(alert_id), note) if note and vault else None
             await conn.execute(
-                "UPDATE critical_alerts SET acknowledged_at = $2, acknowledged_by = $3 WHERE id = $1",
+                """UPDATE critical_alerts SET acknowledged_at = $2, acknowledged_by = $3, read_back_enc = $4
+                   WHERE id = $1""",
                 alert_id,
                 now,
                 actor.id,
+                sealed,
             )
             await audit.append(
-                conn, actor=actor, action="critical.acknowledged", entity_type="critical_alert", entity_id=str(alert_id)
-            )
+                conn, actor=actor, action="critical.acknowledged", entity_type="critical_alert",
+                entity_id=str(alert_id), summary={"read_back": bool(note)},
+            )  # fmt: skip
             return
         if row is not None:  # outside the doctor's scope: as for a patient they may not read
             await audit.append(conn, actor=actor, action="critical.acknowledged", entity_type="critical_alert",

@@ -106,6 +106,8 @@ ENDPOINTS: dict[str, str] = {
     "staff.page.hl7.message": "scan.review",  # one held message as it came (PHI: decrypted, audited)
     "staff.page.hl7.reapply": "scan.review",
     "staff.page.hl7.reviewed": "scan.review",
+    "staff.page.critical": "critical.acknowledge",  # the critical values board: MRN, tube, value (staff act on it)
+    "staff.page.critical.ack": "critical.acknowledge",
     "patient.code": PUBLIC,
     "patient.session.create": PUBLIC,
     "patient.link": PUBLIC,
@@ -194,6 +196,8 @@ PHI_ENDPOINTS = frozenset(
         "admin.audit.export",
         "admin.audit.page",
         "staff.page.hl7.message",
+        "staff.page.critical",
+        "staff.page.critical.ack",
     }
 )
 

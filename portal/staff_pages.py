@@ -5,6 +5,8 @@ JavaScript, each role shown the pages the permission table gives it (``core.perm
   someone not signed in; otherwise the role's home, its pages as links.
 - ``/staff/hl7``: the HL7 review queue: held messages with why, each one readable as it came (decrypted for the
   roles that review, audited), re-applied or set aside.
+- ``/staff/critical``: the critical values board: open alerts with who has been called and when, each acknowledged
+  with what was read back.
 - ``/staff/bench``: a scan box (a scanner types the barcode and Enter: one scan receives a tube or moves it to its
   next state) and the worklist of the tubes still in the lab's hands at the member's centre, with each tube's age
   against its tests' turnaround target, the overdue ones marked.
@@ -23,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from core import permissions
+from core import critical, permissions
 from core.booking import catalogue
 from core.errors import (
     AccountLocked,
@@ -43,13 +45,14 @@ from core.staff import service as staff
 from core.staff.service import STAFF_COOKIE, StaffMember
 from portal.guard import staff_route
 from portal.http import request_meta, secure_cookies
-from portal.i18n import t
+from portal.i18n import clock, t
 from portal.pages import _form, lang_of, render
 
 # The pages, in the order the navigation shows them: route name, path, text key. A role sees those it may use.
 NAV = (
     ("staff.page.bench", "/staff/bench", "staff_nav_bench"),
     ("staff.page.hl7", "/staff/hl7", "staff_nav_hl7"),
+    ("staff.page.critical", "/staff/critical", "staff_nav_critical"),
     ("admin.audit.page", "/admin/audit", "staff_nav_audit"),
 )
 WORKLIST_LIMIT = 5000
@@ -226,6 +229,37 @@ async def hl7_reviewed(request: Request, member: StaffMember) -> Response:
     return RedirectResponse("/staff/hl7?done=reviewed", status_code=303)
 
 
+async def critical_board(request: Request, member: StaffMember) -> Response:
+    """Open critical values this member may act on, oldest first, with who has been called and when."""
+    lang = lang_of(request)
+    async with request.state.pool.acquire() as conn:
+        alerts = await critical.board(conn, member.actor)
+    shown = [{**a, "raised": clock(lang, datetime.fromisoformat(str(a["created_at"]))),
+              "calls": [(c.position, c.label, clock(lang, c.at)) for c in a["calls"]]}  # type: ignore[attr-defined]
+             for a in alerts]  # fmt: skip
+    q = request.query_params
+    return _page(request, "staff_critical.html", member, alerts=shown, done=q.get("done", "")[:20],
+                 error=q.get("error", "")[:300])  # fmt: skip
+
+
+async def critical_ack(request: Request, member: StaffMember) -> Response:
+    """Acknowledge with what was read back and will be done (required here: the board is where people act)."""
+    data = await _form(request)
+    raw, note = request.path_params["alert_id"], (data.get("read_back") or "").strip()
+    if not note:
+        return RedirectResponse(f"/staff/critical?error=read_back&alert={quote(raw[:18])}", status_code=303)
+    if not raw.isdigit() or len(raw) > 18:
+        return RedirectResponse("/staff/critical?error=gone", status_code=303)
+    try:
+        async with request.state.pool.acquire() as conn:
+            await critical.acknowledge(conn, int(raw), member.actor, datetime.now(UTC), read_back=note,
+                                       vault=request.state.vault)  # fmt: skip
+    except DomainError as exc:
+        return RedirectResponse(f"/staff/critical?error={'done_already' if 'already' in exc.message else 'gone'}",
+                                status_code=303)  # fmt: skip
+    return RedirectResponse(f"/staff/critical?done={quote(raw)}", status_code=303)
+
+
 def routes() -> list[Route]:
     return [
         Route("/staff", home, methods=["GET"], name="staff.page.home"),
@@ -234,6 +268,8 @@ def routes() -> list[Route]:
         staff_route("/staff/bench", bench, methods=["GET"], name="staff.page.bench"),
         staff_route("/staff/bench/scan", scan, methods=["POST"], name="staff.page.bench.scan"),
         staff_route("/staff/hl7", hl7_queue, methods=["GET"], name="staff.page.hl7"),
+        staff_route("/staff/critical", critical_board, methods=["GET"], name="staff.page.critical"),
+        staff_route("/staff/critical/{alert_id}/ack", critical_ack, methods=["POST"], name="staff.page.critical.ack"),
         staff_route("/staff/hl7/{message_id}", hl7_message, methods=["GET"], name="staff.page.hl7.message"),
         staff_route("/staff/hl7/{message_id}/reapply", hl7_reapply, methods=["POST"], name="staff.page.hl7.reapply"),
         staff_route("/staff/hl7/{message_id}/reviewed", hl7_reviewed, methods=["POST"], name="staff.page.hl7.reviewed"),

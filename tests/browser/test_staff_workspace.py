@@ -14,10 +14,12 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 from core.config import Settings
 from core.hl7 import intake
 from core.identity import Actor, Role
+from core.samples import service as samples
+from core.samples.model import SampleState
 from core.staff import service as staff
 from core.vault import Vault
 from portal.app import create_app
-from tests.support.factories import make_patient, make_sample
+from tests.support.factories import TECH, make_patient, make_sample
 from tests.support.inbox import Inbox
 from tests.support.procs import free_port
 from tests.support.server import serving
@@ -117,6 +119,13 @@ async def test_every_staff_page_passes_the_wcag_21_aa_checks(
             b"MSH|^~\\&|HEMA-1|LAB|LABPULSE|LAB|20261207130000||ORU^R01|AXE-1|P|2.5.1\r"
             b"PID|1||MRN-9^^^LAB^MR||Rao^Meera\rOBR|1|NO-SUCH-TUBE\rOBX|1|NM|718-7^Hb^LN||13|g/dL|||||F\r"
         ))  # fmt: skip
+        received = await make_sample(conn, vault)
+        await samples.transition(conn, barcode=received.barcode, to_state=SampleState.RECEIVED_AT_LAB, actor=TECH,
+                                 centre_id="LAB-1")  # fmt: skip
+        await intake.receive(conn, vault, (  # a critical white cell count: the board has an alert
+            f"MSH|^~\\&|CHEM|LAB|LABPULSE|LAB|20261121||ORU^R01|AXE-2|P|2.5.1\rPID|1||M\rOBR|1|{received.barcode}||CBC\r"
+            "OBX|1|NM|6690-2^WBC^LN||1.2|10*3/uL||||||F\r"
+        ).encode())  # fmt: skip
     await _add(pool, "ravi.admin", Role.ADMIN)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -153,4 +162,7 @@ async def test_every_staff_page_passes_the_wcag_21_aa_checks(
             await check(f"HL7 queue ({lang})")
             await page.goto(f"{base}/staff/hl7/{held.message_id}?lang={lang}")
             await check(f"HL7 message ({lang})")
-    assert len(found) == 13 and found == {name: [] for name in found}
+            await page.goto(f"{base}/staff/critical?lang={lang}")
+            await expect(page.locator("section.card")).to_have_count(1)
+            await check(f"critical values ({lang})")
+    assert len(found) == 15 and found == {name: [] for name in found}

@@ -83,6 +83,8 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "staff.page.bench": ("GET", "/staff/bench", None),
     "staff.page.bench.scan": ("POST", "/staff/bench/scan", {"form": {"barcode": "NO-SUCH-TUBE"}}),
     "staff.page.hl7": ("GET", "/staff/hl7", None),
+    "staff.page.critical": ("GET", "/staff/critical", None),
+    "staff.page.critical.ack": ("POST", "/staff/critical/999999/ack", {"form": {"read_back": "read back"}}),
     "staff.page.hl7.message": ("GET", f"/staff/hl7/{_NO_CONSULT}", None),
     "staff.page.hl7.reapply": ("POST", f"/staff/hl7/{_NO_CONSULT}/reapply", {"form": {}}),
     "staff.page.hl7.reviewed": ("POST", f"/staff/hl7/{_NO_CONSULT}/reviewed", {"form": {}}),

@@ -5,10 +5,12 @@ marked and scoped to the member's centre, and what a page says to someone signed
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
 
+from core import critical
 from core.booking.catalogue import Centre, upsert_centre
 from core.hl7 import intake
 from core.identity import Actor, Role
@@ -18,6 +20,7 @@ from core.staff import service as staff
 from core.vault import Vault
 from tests.portal.conftest import PASSWORD, username_for
 from tests.support.factories import TECH, ensure_centres, make_sample
+from tests.support.inbox import Inbox
 
 HTML = {"Accept": "text/html", "Origin": "https://testserver"}
 
@@ -174,3 +177,39 @@ async def test_the_hl7_queue_is_read_re_applied_and_set_aside_from_its_page(
     client.cookies.clear()
     await _sign_in(client, await _member(pool, Role.PHLEBOTOMIST))
     assert (await client.get("/staff/hl7", headers=HTML)).status_code == 403
+
+
+async def test_the_critical_board_shows_who_was_called_and_takes_a_read_back(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, vault: Vault
+) -> None:
+    async with pool.acquire() as conn:
+        on_duty = await staff.add(conn, username="dr.duty", display_name="Dr On Duty", role=Role.DOCTOR,
+                                  password=PASSWORD, actor=Actor.system("tests"))  # fmt: skip
+        await critical.set_chain(conn, vault, [critical.ChainMember(on_duty.id, "Dr On Duty", "+919800011111")])
+        tube = await make_sample(conn, vault)
+        await samples.transition(conn, barcode=tube.barcode, to_state=SampleState.RECEIVED_AT_LAB, actor=TECH,
+                                 centre_id="LAB-1")  # fmt: skip
+        oru = (f"MSH|^~\\&|CHEM|LAB|LABPULSE|LAB|20261121||ORU^R01|K-9|P|2.5.1\rPID|1||M\rOBR|1|{tube.barcode}||CBC\r"
+               "OBX|1|NM|6690-2^WBC^LN||1.2|10*3/uL||||||F\r")  # fmt: skip
+        await intake.receive(conn, vault, oru.encode())
+        await critical.tick(conn, vault, {"sms": Inbox()}, datetime.now(UTC) + timedelta(minutes=1))
+        alert_id = await conn.fetchval("SELECT id FROM critical_alerts")
+    await _sign_in(client, await _member(pool, Role.PATHOLOGIST))
+    board = (await client.get("/staff/critical", headers=HTML)).text
+    assert f'id="alert-{alert_id}"' in board and "WBC: 1.2 10*3/uL" in board and tube.barcode in board
+    assert re.search(r"Called so far: Dr On Duty \(1\) \d", board)
+    csrf = await _csrf(client, "/staff/critical")
+    empty = await client.post(f"/staff/critical/{alert_id}/ack", data={"csrf": csrf, "read_back": "  "}, headers=HTML)
+    assert "error=read_back" in empty.headers["location"]
+    note = "Read back WBC 1.2; ward to repeat and call Dr Rao"
+    done = await client.post(f"/staff/critical/{alert_id}/ack", data={"csrf": csrf, "read_back": note}, headers=HTML)
+    assert "done=" in done.headers["location"]
+    after = (await client.get(done.headers["location"], headers=HTML)).text
+    assert "the escalation has stopped" in after and f'id="alert-{alert_id}"' not in after
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT acknowledged_by, read_back_enc FROM critical_alerts WHERE id = $1", alert_id)
+    assert vault.open("critical_alerts", "read_back", str(alert_id), row["read_back_enc"]) == note
+    assert row["acknowledged_by"].startswith("staff:") and note.encode() not in row["read_back_enc"]  # sealed
+    client.cookies.clear()
+    await _sign_in(client, await _member(pool, Role.LAB_TECHNICIAN))
+    assert (await client.get("/staff/critical", headers=HTML)).status_code == 403
