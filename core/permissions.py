@@ -108,6 +108,11 @@ ENDPOINTS: dict[str, str] = {
     "staff.page.hl7.reviewed": "scan.review",
     "staff.page.critical": "critical.acknowledge",  # the critical values board: MRN, tube, value (staff act on it)
     "staff.page.critical.ack": "critical.acknowledge",
+    "staff.page.reception": "collection.desk",  # find a patient (each record read audited) or register a walk-in
+    "staff.page.reception.register": "collection.desk",
+    "staff.page.reception.order": "collection.desk",
+    "staff.page.reception.place": "collection.desk",
+    "staff.page.reception.placed": "collection.desk",
     "patient.code": PUBLIC,
     "patient.session.create": PUBLIC,
     "patient.link": PUBLIC,
@@ -198,6 +203,10 @@ PHI_ENDPOINTS = frozenset(
         "staff.page.hl7.message",
         "staff.page.critical",
         "staff.page.critical.ack",
+        "staff.page.reception",
+        "staff.page.reception.register",
+        "staff.page.reception.order",
+        "staff.page.reception.place",
     }
 )
 

@@ -23,6 +23,7 @@ from portal import (
     openapi,
     pages,
     ratelimits,
+    reception_pages,
     staff_pages,
     triage_page,
 )
@@ -53,6 +54,7 @@ def _routes() -> list[BaseRoute]:
         *triage.routes(),
         *pages.routes(),
         *staff_pages.routes(),
+        *reception_pages.routes(),
         *triage_page.routes(),
         *booking_page.routes(),
         *consult_booking_page.routes(),  # before the room's /consult/{id}

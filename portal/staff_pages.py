@@ -50,6 +50,7 @@ from portal.pages import _form, lang_of, render
 
 # The pages, in the order the navigation shows them: route name, path, text key. A role sees those it may use.
 NAV = (
+    ("staff.page.reception", "/staff/reception", "staff_nav_reception"),
     ("staff.page.bench", "/staff/bench", "staff_nav_bench"),
     ("staff.page.hl7", "/staff/hl7", "staff_nav_hl7"),
     ("staff.page.critical", "/staff/critical", "staff_nav_critical"),
@@ -64,7 +65,7 @@ async def current_staff(request: Request) -> StaffMember | None:
     return member
 
 
-def _page(request: Request, name: str, member: StaffMember | None, status: int = 200, **ctx: Any) -> Response:
+def page(request: Request, name: str, member: StaffMember | None, status: int = 200, **ctx: Any) -> Response:
     nav = [(path, key) for route, path, key in NAV if member and permissions.endpoint_allows(route, member.role)]
     return render(request, name, status, member=member, nav=nav, **ctx)
 
@@ -73,12 +74,12 @@ async def home(request: Request) -> Response:
     member = await current_staff(request)
     if member is None:
         return _signin_form(request)
-    return _page(request, "staff_home.html", member)
+    return page(request, "staff_home.html", member)
 
 
 def _signin_form(request: Request, status: int = 200, error: str | None = None, totp: bool = False) -> Response:
     sso = request.state.oidc is not None
-    return _page(request, "staff_signin.html", None, status, error=error, ask_totp=totp, sso=sso)
+    return page(request, "staff_signin.html", None, status, error=error, ask_totp=totp, sso=sso)
 
 
 async def sign_in(request: Request) -> Response:
@@ -124,13 +125,13 @@ async def bench(request: Request, member: StaffMember) -> Response:
     work = [_row(r, now) for r in rows]
     counts = {state: sum(1 for w in work if w["state"] == state) for state in _STATES}
     q = request.query_params
-    page = _page(
+    shown = page(
         request, "staff_bench.html", member, work=work, counts=counts, overdue=sum(1 for w in work if w["overdue"]),
         centre=centre, done=q.get("done", "")[:40], moved_to=q.get("to", "")[:20], error=q.get("error", "")[:40],
         error_barcode=q.get("barcode", "")[:40], state_words=_state_words(request),
     )  # fmt: skip
-    page.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
-    return page
+    shown.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+    return shown
 
 
 _STATES = ("collected", "in_transit", "received_at_lab", "processing", "completed")
@@ -194,7 +195,7 @@ async def hl7_queue(request: Request, member: StaffMember) -> Response:
         messages = await intake.review_queue(conn)
     q = request.query_params
     done = q.get("done", "") if q.get("done") in ("reapplied", "held", "reviewed") else ""
-    return _page(request, "staff_hl7.html", member, messages=messages, done=done, detail=q.get("detail", "")[:300],
+    return page(request, "staff_hl7.html", member, messages=messages, done=done, detail=q.get("detail", "")[:300],
                  error=q.get("error", "")[:300])  # fmt: skip
 
 
@@ -204,7 +205,7 @@ async def hl7_message(request: Request, member: StaffMember) -> Response:
         text = await intake.read_raw(conn, request.state.vault, request.path_params["message_id"],
                                      actor=member.actor, meta=request_meta(request))  # fmt: skip
     lines = [line for line in text.replace("\n", "\r").split("\r") if line]
-    return _page(request, "staff_hl7_message.html", member, lines=lines)
+    return page(request, "staff_hl7_message.html", member, lines=lines)
 
 
 async def hl7_reapply(request: Request, member: StaffMember) -> Response:
@@ -238,7 +239,7 @@ async def critical_board(request: Request, member: StaffMember) -> Response:
               "calls": [(c.position, c.label, clock(lang, c.at)) for c in a["calls"]]}  # type: ignore[attr-defined]
              for a in alerts]  # fmt: skip
     q = request.query_params
-    return _page(request, "staff_critical.html", member, alerts=shown, done=q.get("done", "")[:20],
+    return page(request, "staff_critical.html", member, alerts=shown, done=q.get("done", "")[:20],
                  error=q.get("error", "")[:300])  # fmt: skip
 
 

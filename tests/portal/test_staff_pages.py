@@ -213,3 +213,41 @@ async def test_the_critical_board_shows_who_was_called_and_takes_a_read_back(
     client.cookies.clear()
     await _sign_in(client, await _member(pool, Role.LAB_TECHNICIAN))
     assert (await client.get("/staff/critical", headers=HTML)).status_code == 403
+
+
+async def test_reception_registers_a_walk_in_orders_tests_and_prints_the_labels(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    async with pool.acquire() as conn:
+        await ensure_centres(conn)
+    await _sign_in(client, await _member(pool, Role.PHLEBOTOMIST, centre_id="CC-1"))
+    csrf = await _csrf(client, "/staff/reception")
+    walk_in = {"csrf": csrf, "name": "Kavya Iyer", "sex": "female", "phone": "98450 12345",
+               "date_of_birth": "1990-04-12", "address": ""}  # fmt: skip
+    registered = await client.post("/staff/reception/patients", data=walk_in, headers=HTML)
+    assert registered.status_code == 303 and registered.headers["location"].startswith("/staff/reception/order?")
+    form = (await client.get(registered.headers["location"], headers=HTML)).text
+    assert "Tests for Kavya Iyer" in form and 'value="CBC"' in form and 'name="centre_id"' not in form
+    patient_id = re.search(r'name="patient_id" value="([0-9a-f-]{36})"', form).group(1)  # type: ignore[union-attr]
+    order = {"csrf": csrf, "patient_id": patient_id, "tests": ["CBC", "LIPID"], "doctor": ""}
+    placed = await client.post("/staff/reception/orders", data=order, headers=HTML)
+    assert placed.status_code == 303, placed.text[:300]
+    page = (await client.get(placed.headers["location"], headers=HTML)).text
+    barcodes = re.findall(r'<th scope="row">(LPT\d{8})</th>', page)
+    assert len(barcodes) == 2 and "Print the labels" in page  # an EDTA tube and a serum tube
+    labels = re.search(r'href="(/api/staff/orders/[0-9a-f-]{36}/labels\.pdf)"', page).group(1)  # type: ignore[union-attr]
+    pdf = await client.get(labels)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    found = (await client.get("/staff/reception?phone=9845012345", headers=HTML)).text
+    assert "Kavya Iyer" in found and f"patient={patient_id}" in found
+    async with pool.acquire() as conn:
+        reads = await conn.fetchval("SELECT count(*) FROM audit_log WHERE action = 'patient.read' AND patient_id = $1",
+                                    patient_id)  # fmt: skip
+        tubes = await conn.fetch("SELECT barcode, centre_id, state FROM samples ORDER BY barcode")
+    assert reads >= 2  # the order form and the search each read the record, audited
+    assert [(t["centre_id"], t["state"]) for t in tubes] == [("CC-1", "collected")] * 2
+    nobody = (await client.get("/staff/reception?phone=9845099999", headers=HTML)).text
+    assert "Nobody found" in nobody
+    client.cookies.clear()
+    await _sign_in(client, await _member(pool, Role.DOCTOR))
+    assert (await client.get("/staff/reception", headers=HTML)).status_code == 403
