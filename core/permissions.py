@@ -113,6 +113,10 @@ ENDPOINTS: dict[str, str] = {
     "staff.page.reception.order": "collection.desk",
     "staff.page.reception.place": "collection.desk",
     "staff.page.reception.placed": "collection.desk",
+    "staff.page.approvals": "report.issue",  # tubes awaiting a pathologist (no PHI)
+    "staff.page.approvals.review": "report.issue",  # results, ranges, flags, previous values (PHI, audited)
+    "staff.page.approvals.preview": "report.issue",
+    "staff.page.approvals.approve": "report.issue",
     "patient.code": PUBLIC,
     "patient.session.create": PUBLIC,
     "patient.link": PUBLIC,
@@ -207,6 +211,9 @@ PHI_ENDPOINTS = frozenset(
         "staff.page.reception.register",
         "staff.page.reception.order",
         "staff.page.reception.place",
+        "staff.page.approvals.review",
+        "staff.page.approvals.preview",
+        "staff.page.approvals.approve",
     }
 )
 

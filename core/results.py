@@ -285,3 +285,39 @@ async def analytes_with_ranges(conn: asyncpg.Connection, barcode: str) -> list[t
         barcode,
     )
     return [(r["code"], r["name"], r["unit"], float(r["low"]), float(r["high"])) for r in rows]
+
+
+async def delta_limits(conn: asyncpg.Connection, codes: list[str]) -> dict[str, Decimal]:
+    """Each analyte's delta-check limit (per cent), for those that have one."""
+    rows = await conn.fetch(
+        "SELECT code, delta_percent FROM analytes WHERE code = ANY($1::text[]) AND delta_percent IS NOT NULL", codes
+    )
+    return {r["code"]: r["delta_percent"] for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class Previous:
+    """The patient's last earlier value of an analyte, from another tube."""
+
+    value_num: Decimal
+    unit: str | None
+    collected_at: datetime
+    barcode: str
+
+
+async def previous_values(
+    conn: asyncpg.Connection, patient_id: str, sample_id: str, before: datetime, codes: list[str]
+) -> dict[str, Previous]:
+    """For each code, the patient's latest final or corrected number from a tube collected before ``before``."""
+    rows = await conn.fetch(
+        f"""SELECT DISTINCT ON (r.code) r.code, r.value_num, r.unit, s.collected_at, s.barcode
+            FROM results r JOIN ({samples_store.view_sql()}) s ON s.id = r.sample_id
+            WHERE s.patient_id = $1 AND s.id <> $2 AND s.collected_at < $3 AND r.code = ANY($4::text[])
+              AND r.status IN ('final', 'corrected') AND r.value_num IS NOT NULL
+            ORDER BY r.code, s.collected_at DESC, r.id DESC""",
+        patient_id,
+        sample_id,
+        before,
+        codes,
+    )
+    return {r["code"]: Previous(r["value_num"], r["unit"], r["collected_at"], r["barcode"]) for r in rows}

@@ -16,6 +16,7 @@ from core import permissions
 from core.config import Settings, load_settings
 from core.notify import Notifier
 from portal import (
+    approval_pages,
     booking_page,
     consult_booking_page,
     consult_pages,
@@ -55,6 +56,7 @@ def _routes() -> list[BaseRoute]:
         *pages.routes(),
         *staff_pages.routes(),
         *reception_pages.routes(),
+        *approval_pages.routes(),
         *triage_page.routes(),
         *booking_page.routes(),
         *consult_booking_page.routes(),  # before the room's /consult/{id}

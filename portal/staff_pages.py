@@ -52,6 +52,7 @@ from portal.pages import _form, lang_of, render
 NAV = (
     ("staff.page.reception", "/staff/reception", "staff_nav_reception"),
     ("staff.page.bench", "/staff/bench", "staff_nav_bench"),
+    ("staff.page.approvals", "/staff/approvals", "staff_nav_approvals"),
     ("staff.page.hl7", "/staff/hl7", "staff_nav_hl7"),
     ("staff.page.critical", "/staff/critical", "staff_nav_critical"),
     ("admin.audit.page", "/admin/audit", "staff_nav_audit"),

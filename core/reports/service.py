@@ -36,7 +36,8 @@ EVENT_REPORT_UPDATED = "report.updated"
 RENDER_JOB = "reports.render"
 
 
-def _value(r: results.Latest) -> str:
+def shown_value(r: results.Latest) -> str:
+    """A result's value as the report prints it: a number with its comparator, else its text or code."""
     if r.value_num is not None:
         return f"{r.comparator or ''}{r.value_num}"
     return str(r.value_text or r.value_code or "-")
@@ -77,7 +78,7 @@ async def _content(
             {
                 "code": r.code,
                 "name": r.name,
-                "value": _value(r),
+                "value": shown_value(r),
                 "unit": r.unit,
                 "range": r.reference_range,
                 "flag": r.flag,
@@ -87,6 +88,12 @@ async def _content(
         "signer": {"id": actor.id, "name": signer or actor.id, "role": actor.role.value.replace("_", " ")},
         "issued_at": issued.astimezone(LAB_TZ).isoformat(timespec="seconds"),
     }
+
+
+async def draft(conn: asyncpg.Connection, vault: Vault, sample: Sample, actor: Actor, at: datetime) -> dict[str, Any]:
+    """The content an approval by ``actor`` now would sign (its next version), for a preview: no report row."""
+    version = await reports_store.next_version(conn, sample.id)
+    return await _content(conn, vault, sample, version, actor, "preview", at)
 
 
 async def issue(

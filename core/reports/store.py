@@ -350,3 +350,13 @@ def orders_of_reports_sql() -> str:
     """A subquery of each report's order (``report_id``, ``order_id``), for the statement that says where a released
     report goes, while only this module names the table."""
     return f"SELECT r.id AS report_id, s.order_id FROM reports r JOIN {_SAMPLES} s ON s.id = r.sample_id"
+
+
+async def preparing_barcodes(conn: asyncpg.Connection, barcodes: list[str]) -> set[str]:
+    """Which of these tubes have a report approved and not rendered yet."""
+    rows = await conn.fetch(
+        f"""SELECT DISTINCT s.barcode FROM reports r JOIN {_SAMPLES} s ON s.id = r.sample_id
+            WHERE s.barcode = ANY($1::text[]) AND r.rendered_at IS NULL""",
+        barcodes,
+    )
+    return {r["barcode"] for r in rows}

@@ -126,6 +126,8 @@ async def test_every_staff_page_passes_the_wcag_21_aa_checks(
             f"MSH|^~\\&|CHEM|LAB|LABPULSE|LAB|20261121||ORU^R01|AXE-2|P|2.5.1\rPID|1||M\rOBR|1|{received.barcode}||CBC\r"
             "OBX|1|NM|6690-2^WBC^LN||1.2|10*3/uL||||||F\r"
         ).encode())  # fmt: skip
+        for step in (SampleState.PROCESSING, SampleState.COMPLETED):  # the critical tube waits for approval
+            await samples.transition(conn, barcode=received.barcode, to_state=step, actor=TECH, centre_id="LAB-1")
         known = await make_patient(conn, vault, phone="+919866600072", name="Meera Rao")
     await _add(pool, "ravi.admin", Role.ADMIN)
     port = free_port()
@@ -166,6 +168,10 @@ async def test_every_staff_page_passes_the_wcag_21_aa_checks(
             await page.goto(f"{base}/staff/critical?lang={lang}")
             await expect(page.locator("section.card")).to_have_count(1)
             await check(f"critical values ({lang})")
+            await page.goto(f"{base}/staff/approvals?lang={lang}")
+            await check(f"approvals ({lang})")
+            await page.goto(f"{base}/staff/approvals/{received.barcode}?lang={lang}")
+            await check(f"approval ({lang})")
             await page.goto(f"{base}/staff/reception?lang={lang}&phone=98666%2000072")
             await check(f"reception, found ({lang})")
             await page.goto(f"{base}/staff/reception/order?lang={lang}&patient={known.id}")
@@ -175,4 +181,4 @@ async def test_every_staff_page_passes_the_wcag_21_aa_checks(
         await page.get_by_role("button", name="Place the order").click()
         await expect(page.get_by_role("status")).to_contain_text("tube(s), collected now")
         await check("order placed (en)")
-    assert len(found) == 20 and found == {name: [] for name in found}
+    assert len(found) == 24 and found == {name: [] for name in found}

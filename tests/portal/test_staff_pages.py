@@ -5,6 +5,7 @@ marked and scoped to the member's centre, and what a page says to someone signed
 from __future__ import annotations
 
 import re
+import subprocess
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -19,7 +20,7 @@ from core.samples.model import SampleState
 from core.staff import service as staff
 from core.vault import Vault
 from tests.portal.conftest import PASSWORD, username_for
-from tests.support.factories import TECH, ensure_centres, make_sample
+from tests.support.factories import TECH, ensure_centres, make_patient, make_sample
 from tests.support.inbox import Inbox
 
 HTML = {"Accept": "text/html", "Origin": "https://testserver"}
@@ -251,3 +252,47 @@ async def test_reception_registers_a_walk_in_orders_tests_and_prints_the_labels(
     client.cookies.clear()
     await _sign_in(client, await _member(pool, Role.DOCTOR))
     assert (await client.get("/staff/reception", headers=HTML)).status_code == 403
+
+
+async def test_a_pathologist_sees_the_delta_check_previews_and_signs(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, vault: Vault
+) -> None:
+    async with pool.acquire() as conn:
+        person = await make_patient(conn, vault, phone="+919800055555")
+        before, now = await make_sample(conn, vault, patient=person), await make_sample(conn, vault, patient=person)
+        await conn.execute("UPDATE samples SET collected_at = now() - interval '30 days' WHERE id = $1", before.id)
+        for tube, hb, control in ((before, "13.5", "D-1"), (now, "8.0", "D-2")):  # haemoglobin fell by 41 %
+            await samples.transition(conn, barcode=tube.barcode, to_state=SampleState.RECEIVED_AT_LAB, actor=TECH,
+                                     centre_id="LAB-1")  # fmt: skip
+            [out] = await intake.receive(conn, vault, (
+                f"MSH|^~\\&|HEMA|LAB|LABPULSE|LAB|20261121||ORU^R01|{control}|P|2.5.1\rPID|1||M\rOBR|1|{tube.barcode}\r"
+                f"OBX|1|NM|718-7^Hb^LN||{hb}|g/dL|||||F\rOBX|2|NM|6690-2^WBC^LN||7.0|10*3/uL|||||F\r"
+            ).encode())  # fmt: skip
+            assert out.ack_code == "AA", out.text
+        for step in (SampleState.PROCESSING, SampleState.COMPLETED):
+            await samples.transition(conn, barcode=now.barcode, to_state=step, actor=TECH, centre_id="LAB-1")
+    await _sign_in(client, await _member(pool, Role.PATHOLOGIST))
+    listed = (await client.get("/staff/approvals", headers=HTML)).text
+    assert f'href="/staff/approvals/{now.barcode}"' in listed and before.barcode not in listed
+    page = (await client.get(f"/staff/approvals/{now.barcode}", headers=HTML)).text
+    rows = dict(re.findall(r'<tr id="result-([\d-]+)"( class="delta")?>', page))
+    assert rows == {"718-7": ' class="delta"', "6690-2": ""}
+    assert "-41%" in page and "1 result(s) changed more than expected" in page and "13.5" in page
+    pdf = await client.get(f"/staff/approvals/{now.barcode}/preview.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf.content, capture_output=True, check=True).stdout.decode()
+    assert "PREVIEW, NOT SIGNED" in text and "Haemoglobin" in text and "8.0" in text
+    signed = await client.post(f"/staff/approvals/{now.barcode}/approve", data={"csrf": await _csrf(client)},
+                               headers=HTML)  # fmt: skip
+    assert "done=" in signed.headers["location"]
+    after = (await client.get(signed.headers["location"], headers=HTML)).text
+    assert "is being prepared" in after and f'href="/staff/approvals/{now.barcode}"' not in after
+    async with pool.acquire() as conn:
+        rows_ = await conn.fetch(
+            "SELECT action FROM audit_log WHERE actor_role = 'pathologist' AND action NOT LIKE 'http:%' ORDER BY id"
+        )
+        actions = [r["action"] for r in rows_]
+    assert actions[-3:] == ["patient.read", "report.preview", "report.issue"]
+    client.cookies.clear()
+    await _sign_in(client, await _member(pool, Role.LAB_TECHNICIAN))
+    assert (await client.get("/staff/approvals", headers=HTML)).status_code == 403
