@@ -172,6 +172,18 @@ async def board(conn: asyncpg.Connection, actor: Actor) -> list[dict[str, object
     return [{**a, "calls": calls.get(str(a["id"]), [])} for a in alerts]
 
 
+async def board_mark(conn: asyncpg.Connection) -> str:
+    """Changes whenever the board would: an alert raised, a call made, an alert acknowledged (one cheap read, for a
+    process that polls it on behalf of every open board)."""
+    row = await conn.fetchrow(
+        """SELECT count(*) FILTER (WHERE acknowledged_at IS NULL) AS open, max(id) AS last,
+                  coalesce(sum(level) FILTER (WHERE acknowledged_at IS NULL), 0) AS calls,
+                  max(acknowledged_at) AS acked
+           FROM critical_alerts"""
+    )
+    return f"{row['open']}:{row['last']}:{row['calls']}:{row['acked']}"
+
+
 async def acknowledge(
     conn: asyncpg.Connection,
     alert_id: int,

@@ -31,6 +31,7 @@ from portal.services import open_services
 from portal.state import AppState
 from portal.worker import start_loops
 from realtime.hub import Hub
+from realtime.staff_socket import BoardWatch
 
 log = logging.getLogger("labpulse.portal")
 
@@ -82,6 +83,7 @@ def make_lifespan(settings: Settings, notifier: Notifier | None = None):  # type
                 sessions=patient_sessions,
             ),
             hub=hub,
+            board=BoardWatch(pool),
             oidc=oidc.client(settings),
             report_key=report_content.signing_key(secret),
             files=jobs.file_store(settings),
@@ -92,7 +94,8 @@ def make_lifespan(settings: Settings, notifier: Notifier | None = None):  # type
                 pool, vault, lambda: Transcriber.from_settings(settings), ice_servers=ice.for_server(settings)
             ),
         )
-        tasks = [sup.loop("realtime-hub", hub.run, stale_after=90)]
+        tasks = [sup.loop("realtime-hub", hub.run, stale_after=90),
+                 sup.loop("critical-board", state["board"].run, stale_after=60)]  # fmt: skip
         sup.add_check("event-bus", lambda: None if hub.ready.is_set() else "not subscribed to Redis")
         # The same switch runs the worker's loops in-process, so the one-command demo renders reports.
         loops = start_loops(services) if settings.serve_relay else None

@@ -16,6 +16,7 @@ from core.storage import FileStore
 from core.supervise import Supervisor
 from core.vault import Vault
 from realtime.hub import Hub
+from realtime.staff_socket import BoardWatch
 
 
 class AppState(TypedDict):
@@ -28,6 +29,7 @@ class AppState(TypedDict):
     patient_sessions: PatientSessions
     signin: PatientSignIn
     hub: Hub
+    board: BoardWatch  # tells every open critical values board when it has changed
     report_key: Any  # the Ed25519 key reports are signed with
     files: FileStore  # encrypted report PDFs
     report_links: ReportLinks  # signed, expiring download links

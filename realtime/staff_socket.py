@@ -4,7 +4,8 @@ table), by the staff session (cookie, or a bearer token); the Origin is checked 
 Each tube's new step is sent as it happens to the members whose centre it is at or has just left (every tube to a
 member with no centre): its barcode, step, centre, version and time, and whether it is still on this bench; never
 anything about its patient. If the event bus was lost meanwhile the socket says ``resync`` and the page reads the
-worklist again. The session is checked every 15 s: a signed-out member's socket closes (4401).
+worklist again. The session is checked every 15 s: a signed-out member's socket closes (4401). A member who acts on
+critical values also hears ``{"type":"critical"}`` when the critical values board changes (``BoardWatch``).
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from core import permissions
+from core import critical, permissions
 from core.events import Event
 from core.samples.model import ON_THE_BENCH
 from core.samples.service import EVENT_STATE_CHANGED
@@ -28,6 +30,7 @@ from realtime.hub import EVERY_PATIENT
 from realtime.status_socket import SESSION_CHECK_SECONDS, origin_allowed
 
 QUEUE_SIZE = 1024
+BOARD_POLL_SECONDS = 2.0
 _BENCH = frozenset(state.value for state in ON_THE_BENCH)
 
 
@@ -61,12 +64,47 @@ class TubeFeed:
         except asyncio.QueueFull:
             self.overflowed.set()
 
+    def notice(self, text: str) -> None:
+        """A frame from elsewhere than the tube events (the critical values board has changed)."""
+        try:
+            self.queue.put_nowait(text)
+        except asyncio.QueueFull:
+            self.overflowed.set()
+
     def resync(self) -> None:
         with contextlib.suppress(asyncio.QueueFull):
             self.queue.put_nowait('{"type":"resync"}')
 
     def revoke(self, phone_lookup: str, session: str | None) -> None:
         """Patients' sign-outs: not this socket's concern."""
+
+
+class BoardWatch:
+    """One per process: reads whether the critical values board has changed every ``BOARD_POLL_SECONDS`` and tells
+    every open board (``{"type":"critical"}``), which then re-reads itself. A read, not a message bus: nothing a
+    process misses while Redis or a publisher is away, and it works behind a transaction-pooling PgBouncer."""
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+        self._feeds: set[TubeFeed] = set()
+        self._mark: str | None = None
+
+    def add(self, feed: TubeFeed) -> None:
+        self._feeds.add(feed)
+
+    def remove(self, feed: TubeFeed) -> None:
+        self._feeds.discard(feed)
+
+    async def run(self, beat: Callable[[], None]) -> None:
+        while True:
+            beat()
+            async with self._pool.acquire() as conn:
+                mark = await critical.board_mark(conn)
+            if self._mark is not None and mark != self._mark:
+                for feed in tuple(self._feeds):
+                    feed.notice('{"type":"critical"}')
+            self._mark = mark
+            await asyncio.sleep(BOARD_POLL_SECONDS)
 
 
 async def _member(ws: WebSocket, state: Any) -> StaffMember | None:
@@ -98,15 +136,19 @@ async def staff_socket(ws: WebSocket) -> None:
     async with state.pool.acquire() as conn:
         centre = await staff.centre_of(conn, member)
     feed = TubeFeed(centre)
+    board = permissions.endpoint_allows("staff.page.critical", member.role)  # the critical board's changes too
     await ws.accept()
     state.hub.add(EVERY_PATIENT, feed)
+    if board:
+        state.board.add(feed)
     try:
-        await ws.send_text(json.dumps({"type": "ready", "centre_id": centre}))
+        await ws.send_text(json.dumps({"type": "ready", "centre_id": centre, "critical": board}))
         await _serve(ws, state, feed)
     except WebSocketDisconnect:
         pass
     finally:
         state.hub.remove(EVERY_PATIENT, feed)
+        state.board.remove(feed)
 
 
 async def _serve(ws: WebSocket, state: Any, feed: TubeFeed) -> None:

@@ -1,7 +1,10 @@
-// The bench's live worklist. The page works without this script (every scan reloads it); this keeps the worklist
-// current as other people scan: each tube's step, added when it arrives, gone when it leaves this bench.
+// The bench's live worklist, and the critical values board. The pages work without this script (every scan or
+// acknowledgement reloads them); it keeps the worklist current as other people scan (each tube's step, added when
+// it arrives, gone when it leaves this bench), and re-reads the board when it changes (unless a read-back is being
+// typed: then it says so and waits for the person).
 // One socket; exponential backoff with jitter on reconnect; a lost bus or a dropped socket re-reads the page.
 const table = document.querySelector("table.worklist tbody");
+const board = document.getElementById("critical-board");
 const badge = document.getElementById("live");
 const words = JSON.parse(document.getElementById("staff-words")?.textContent || "{}");
 let attempt = 0;
@@ -53,6 +56,10 @@ function connect() {
       show("live");
     } else if (frame.type === "tube") {
       apply(frame);
+    } else if (frame.type === "critical" && board) {
+      const typing = [...board.querySelectorAll("textarea")].some((t) => t.value.trim());
+      if (typing) document.getElementById("board-changed").hidden = false;
+      else location.reload();
     } else if (frame.type === "resync") {
       location.reload();
     }
@@ -69,4 +76,4 @@ function connect() {
   };
 }
 
-if (table || document.getElementById("scan-result")) connect();
+if (table || board) connect();

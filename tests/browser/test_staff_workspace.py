@@ -182,3 +182,82 @@ async def test_every_staff_page_passes_the_wcag_21_aa_checks(
         await expect(page.get_by_role("status")).to_contain_text("tube(s), collected now")
         await check("order placed (en)")
     assert len(found) == 24 and found == {name: [] for name in found}
+
+
+async def test_a_whole_shift_across_roles_while_the_patient_watches(
+    browser: Browser, settings: Settings, pool: asyncpg.Pool, vault: Vault
+) -> None:
+    """Reception orders a CBC for a known patient; the technician scans the tube in by keyboard; the analyzer's
+    result arrives with a critical white cell count and a haemoglobin 41 % below last month's; the critical board
+    shows it without a reload and the pathologist acknowledges it with a read-back; the approval page marks the
+    haemoglobin; the pathologist signs; the report is rendered and released. The patient's page follows it all."""
+    phone = "+919866600081"
+    async with pool.acquire() as conn:
+        patient = await make_patient(conn, vault, phone=phone, name="Sunita Desai")
+        earlier = await make_sample(conn, vault, patient=patient)  # last month's CBC: haemoglobin 13.5
+        await conn.execute("UPDATE samples SET collected_at = now() - interval '30 days' WHERE id = $1", earlier.id)
+        await samples.transition(conn, barcode=earlier.barcode, to_state=SampleState.RECEIVED_AT_LAB, actor=TECH,
+                                 centre_id="LAB-1")  # fmt: skip
+        await intake.receive(conn, vault, (
+            f"MSH|^~\\&|HEMA|LAB|LABPULSE|LAB|20261107||ORU^R01|SHIFT-0|P|2.5.1\rPID|1||M\rOBR|1|{earlier.barcode}\r"
+            "OBX|1|NM|718-7^Hb^LN||13.5|g/dL|||||F\r"
+        ).encode())  # fmt: skip
+    for username, role in (("rita.desk", Role.PHLEBOTOMIST), ("asha.tech", Role.LAB_TECHNICIAN),
+                           ("dr.path", Role.PATHOLOGIST)):  # fmt: skip
+        await _add(pool, username, role)
+    inbox, port = Inbox(), free_port()
+    base = f"http://127.0.0.1:{port}"
+    desk, bench, path, mine = [await browser.new_page() for _ in range(4)]
+    async with serving(create_app(settings.with_overrides(serve_relay=True), notifier=inbox), port=port):
+        await mine.goto(f"{base}/signin")
+        await mine.get_by_label("Mobile number").fill("98666 00081")
+        await mine.get_by_role("button", name="Send me a code").click()
+        await mine.get_by_label("6-digit code").fill(inbox.last_code(phone))
+        await mine.get_by_role("button", name="Sign in").click()
+        await expect(mine.locator("#live")).to_have_attribute("data-state", "live")
+
+        await _sign_in_by_keyboard(desk, base, "rita.desk")  # reception: find her, order a CBC
+        await desk.goto(f"{base}/staff/reception?phone=98666%2000081")
+        await desk.get_by_role("link", name="Order tests").click()
+        await desk.get_by_label("Complete blood count (CBC)", exact=False).check()
+        await desk.get_by_label("Collection centre").select_option("CC-1")
+        await desk.get_by_role("button", name="Place the order").click()
+        barcode = (await desk.locator("tbody th").first.text_content() or "").strip()
+        async with pool.acquire() as conn:
+            tube_id = await conn.fetchval("SELECT id::text FROM samples WHERE barcode = $1", barcode)
+        card = mine.locator(f"#sample-{tube_id} .message")
+        await expect(card).to_contain_text("was collected at")
+
+        await _sign_in_by_keyboard(bench, base, "asha.tech")  # the bench: two scans, keyboard only
+        await bench.goto(f"{base}/staff/bench")
+        for words in ("Received at the lab", "On the analyzer"):
+            await _scan(bench, barcode)
+            await expect(bench.get_by_role("status")).to_have_text(f"{barcode} is now: {words}.")
+        await expect(card).to_contain_text("being tested now")
+
+        await _sign_in_by_keyboard(path, base, "dr.path")  # the board is open when the result comes in
+        await path.goto(f"{base}/staff/critical")
+        await expect(path.locator("#live")).to_have_attribute("data-state", "live")
+        await expect(path.get_by_text("No critical value is waiting.")).to_be_visible()
+        async with pool.acquire() as conn:  # the analyzer: the whole CBC, a critical white cell count among it
+            [out] = await intake.receive(conn, vault, (
+                f"MSH|^~\\&|HEMA|LAB|LABPULSE|LAB|20261207||ORU^R01|SHIFT-1|P|2.5.1\rPID|1||M\rOBR|1|{barcode}\r"
+                "OBX|1|NM|718-7^Hb^LN||8.0|g/dL|||||F\rOBX|2|NM|6690-2^WBC^LN||1.2|10*3/uL|||||F\r"
+                "OBX|3|NM|777-3^PLT^LN||210|10*3/uL|||||F\rOBX|4|NM|789-8^RBC^LN||3.1|10*6/uL|||||F\r"
+                "OBX|5|NM|4544-3^HCT^LN||26|%|||||F\r"
+            ).encode())  # fmt: skip
+            assert out.ack_code == "AA"
+        alert = path.locator("section.card")
+        await expect(alert).to_have_count(1, timeout=15_000)  # no reload: the board re-read itself
+        await expect(alert.locator("h2")).to_contain_text("WBC: 1.2")
+        await alert.get_by_label("What you read back").fill("Read back WBC 1.2 to Dr Rao; repeat sent")
+        await alert.get_by_role("button", name="Acknowledge").click()
+        await expect(path.get_by_role("status")).to_contain_text("the escalation has stopped")
+        await expect(card).to_contain_text("A doctor is checking your results")
+
+        await path.goto(f"{base}/staff/approvals/{barcode}")  # the haemoglobin is marked against last month's
+        await expect(path.locator("#result-718-7")).to_have_class("delta")
+        await expect(path.locator("#result-718-7")).to_contain_text("-41%")
+        await path.get_by_role("button", name="Approve and sign").click()
+        await expect(path.get_by_role("status")).to_contain_text("is being prepared")
+        await expect(card).to_contain_text("Your report is ready", timeout=30_000)  # rendered, stored, released

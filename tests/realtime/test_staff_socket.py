@@ -5,6 +5,7 @@ role that does not read tubes, a foreign page or no session is refused; a sessio
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from core.hl7 import intake
 from core.identity import Actor, Role
 from core.samples import service as samples
 from core.samples.model import SampleState
@@ -95,3 +97,28 @@ async def test_signing_out_closes_the_socket(live: Live, pool: asyncpg.Pool, mon
         with pytest.raises(ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), 5)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+async def test_the_critical_board_is_told_when_a_critical_value_arrives_and_the_bench_is_not(
+    live: Live, pool: asyncpg.Pool, vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(staff_socket, "BOARD_POLL_SECONDS", 0.2)
+    path = await _token(live, pool, "path.board", Role.PATHOLOGIST)
+    tech = await _token(live, pool, "tech.board", Role.LAB_TECHNICIAN)
+    async with pool.acquire() as conn:
+        tube = await make_sample(conn, vault)
+        await samples.transition(conn, barcode=tube.barcode, to_state=S.RECEIVED_AT_LAB, actor=TECH, centre_id="LAB-1")
+    async with _socket(live, path) as board, _socket(live, tech) as bench:
+        assert [(await recv(ws))["critical"] for ws in (board, bench)] == [True, False]
+        await asyncio.sleep(2.5)  # the watch has read the board once since (its first read sets the mark)
+        async with pool.acquire() as conn:
+            await intake.receive(conn, vault, (
+                f"MSH|^~\\&|CHEM|LAB|LABPULSE|LAB|20261121||ORU^R01|B-1|P|2.5.1\rPID|1||M\rOBR|1|{tube.barcode}||CBC\r"
+                "OBX|1|NM|6690-2^WBC^LN||1.2|10*3/uL|||||F\r"
+            ).encode())  # fmt: skip
+        frames = [await recv(board, timeout=5)]
+        while frames[-1]["type"] != "critical":
+            frames.append(await recv(board, timeout=5))
+        with contextlib.suppress(TimeoutError):
+            while True:  # the bench hears the tube's own steps, never the board's
+                assert (await recv(bench, timeout=1))["type"] == "tube"
