@@ -101,6 +101,7 @@ ENDPOINTS: dict[str, str] = {
     "staff.page.signout": PUBLIC,  # ends only the caller's own session
     "staff.page.bench": "sample.read",
     "staff.page.bench.scan": "sample.scan",
+    "staff.page.bench.reject": "sample.scan",  # and the state machine's roles for rejecting and recollecting
     "ws.staff": "sample.read",  # the bench's live worklist: tube steps, never patient data
     "staff.page.hl7": "scan.review",  # the HL7 review queue: ids, senders, reasons (no PHI)
     "staff.page.hl7.message": "scan.review",  # one held message as it came (PHI: decrypted, audited)

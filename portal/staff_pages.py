@@ -32,14 +32,16 @@ from core.errors import (
     DomainError,
     InvalidInput,
     InvalidTransition,
+    PermissionDenied,
     SecondFactorRequired,
     StaleVersion,
     Unauthenticated,
     UnknownBarcode,
 )
 from core.hl7 import intake
+from core.orders import collection
 from core.samples import service as samples
-from core.samples.model import SampleState, overdue
+from core.samples.model import RejectionReason, SampleState, overdue
 from core.samples.store import WorkRow
 from core.staff import service as staff
 from core.staff.service import STAFF_COOKIE, StaffMember
@@ -129,7 +131,8 @@ async def bench(request: Request, member: StaffMember) -> Response:
     shown = page(
         request, "staff_bench.html", member, work=work, counts=counts, overdue=sum(1 for w in work if w["overdue"]),
         centre=centre, done=q.get("done", "")[:40], moved_to=q.get("to", "")[:20], error=q.get("error", "")[:40],
-        error_barcode=q.get("barcode", "")[:40], state_words=_state_words(request),
+        error_barcode=q.get("barcode", "")[:40], state_words=_state_words(request), reasons=REASONS,
+        rejected=q.get("rejected", "")[:40], new=q.get("new", "")[:40], order=q.get("order", "")[:40],
     )  # fmt: skip
     shown.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
     return shown
@@ -175,10 +178,39 @@ async def scan(request: Request, member: StaffMember) -> Response:
     return RedirectResponse(f"/staff/bench?done={quote(sample.barcode)}&to={sample.state.value}", status_code=303)
 
 
+REASONS = ("haemolysed", "clotted", "insufficient_volume", "mislabelled", "leaked", "wrong_container", "other")
+
+
+async def reject(request: Request, member: StaffMember) -> Response:
+    """A tube unfit to test: rejected with its reason, and a new tube asked for (its barcode shown, its label to
+    print with the order's)."""
+    data = await _form(request)
+    raw = data.get("barcode", "")[:64]
+    try:
+        if data.get("reason") not in REASONS:
+            raise InvalidInput("reason", "Choose why the tube cannot be tested.")
+        async with request.state.pool.acquire() as conn:
+            where = await staff.centre_of(conn, member) or await catalogue.lab_centre(conn, [])
+            old, new = await collection.recollect(
+                conn, raw, reason=RejectionReason(data["reason"]), note=(data.get("note") or "")[:500] or None,
+                actor=member.actor, centre_id=where or "", meta=request_meta(request),
+            )  # fmt: skip
+    except DomainError as exc:
+        shown = quote(raw.strip().upper()[:40])
+        return RedirectResponse(f"/staff/bench?error={_why(exc)}&barcode={shown}", status_code=303)
+    return RedirectResponse(
+        f"/staff/bench?rejected={quote(old.barcode)}&new={quote(new.barcode)}&order={new.order_id}", status_code=303
+    )
+
+
 def _why(exc: DomainError) -> str:
     """The text key for a refused scan (the page says it in the member's language)."""
     if isinstance(exc, UnknownBarcode):
         return "unknown"
+    if isinstance(exc, InvalidInput) and exc.field in ("reason", "note"):
+        return "reason"
+    if isinstance(exc, PermissionDenied):
+        return "role"
     if isinstance(exc, InvalidInput):
         return "malformed"
     if isinstance(exc, StaleVersion):
@@ -269,6 +301,7 @@ def routes() -> list[Route]:
         Route("/staff/signout", sign_out, methods=["POST"], name="staff.page.signout"),
         staff_route("/staff/bench", bench, methods=["GET"], name="staff.page.bench"),
         staff_route("/staff/bench/scan", scan, methods=["POST"], name="staff.page.bench.scan"),
+        staff_route("/staff/bench/reject", reject, methods=["POST"], name="staff.page.bench.reject"),
         staff_route("/staff/hl7", hl7_queue, methods=["GET"], name="staff.page.hl7"),
         staff_route("/staff/critical", critical_board, methods=["GET"], name="staff.page.critical"),
         staff_route("/staff/critical/{alert_id}/ack", critical_ack, methods=["POST"], name="staff.page.critical.ack"),

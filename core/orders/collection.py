@@ -13,7 +13,7 @@ from core.orders import labels, store
 from core.patients import service as patients
 from core.samples import service as samples
 from core.samples import store as sample_store
-from core.samples.model import Sample, SampleState
+from core.samples.model import RejectionReason, Sample, SampleState
 from core.vault import Vault
 
 
@@ -43,6 +43,32 @@ async def tubes(
                 )
             )  # fmt: skip
     return have
+
+
+async def recollect(
+    conn: asyncpg.Connection,
+    barcode: str,
+    *,
+    reason: RejectionReason,
+    note: str | None,
+    actor: Actor,
+    centre_id: str,
+    meta: RequestMeta | None = None,
+) -> tuple[Sample, Sample]:
+    """A tube rejected with its reason, its recollection requested, and the replacement tube given a new barcode on
+    the same order, pointing back at it, all or nothing. The patient's page says a new collection is arranged; the
+    new tube's label prints with the order's."""
+    async with conn.transaction():
+        rejected = await samples.transition(conn, barcode=barcode, to_state=SampleState.REJECTED, actor=actor,
+                                            centre_id=centre_id, reason=reason, note=note, meta=meta)  # fmt: skip
+        await samples.transition(conn, barcode=rejected.barcode, to_state=SampleState.RECOLLECTION_REQUESTED,
+                                 actor=actor, centre_id=centre_id, meta=meta)  # fmt: skip
+        order = await _order(conn, rejected.order_id)
+        new = await samples.register(
+            conn, order_id=order.id, barcode=await sample_store.next_barcode(conn), sample_type=rejected.sample_type,
+            actor=actor, centre_id=order.centre_id, replaces_sample_id=rejected.id, meta=meta,
+        )  # fmt: skip
+    return rejected, new
 
 
 async def label_pdf(

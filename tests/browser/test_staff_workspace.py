@@ -161,6 +161,11 @@ async def test_every_staff_page_passes_the_wcag_21_aa_checks(
             await check(f"bench ({lang})")
             await page.goto(f"{base}/staff/bench?lang={lang}&error=unknown&barcode=NO-SUCH-1")
             await check(f"bench, refused scan ({lang})")
+            await page.goto(
+                f"{base}/staff/bench?lang={lang}&rejected={late.barcode}&new=LPT00000009&order={late.order_id}"
+            )
+            await page.locator("details.reject summary").click()  # the rejection form, opened
+            await check(f"bench, a tube rejected ({lang})")
             await page.goto(f"{base}/staff/hl7?lang={lang}")
             await check(f"HL7 queue ({lang})")
             await page.goto(f"{base}/staff/hl7/{held.message_id}?lang={lang}")
@@ -181,7 +186,7 @@ async def test_every_staff_page_passes_the_wcag_21_aa_checks(
         await page.get_by_role("button", name="Place the order").click()
         await expect(page.get_by_role("status")).to_contain_text("tube(s), collected now")
         await check("order placed (en)")
-    assert len(found) == 24 and found == {name: [] for name in found}
+    assert len(found) == 26 and found == {name: [] for name in found}
 
 
 async def test_a_whole_shift_across_roles_while_the_patient_watches(

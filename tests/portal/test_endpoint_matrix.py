@@ -83,6 +83,7 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "staff.page.bench": ("GET", "/staff/bench", None),
     "staff.page.bench.scan": ("POST", "/staff/bench/scan", {"form": {"barcode": "NO-SUCH-TUBE"}}),
     "staff.page.hl7": ("GET", "/staff/hl7", None),
+    "staff.page.bench.reject": ("POST", "/staff/bench/reject", {"form": {"barcode": "NO-SUCH-TUBE", "reason": ""}}),
     "staff.page.critical": ("GET", "/staff/critical", None),
     "staff.page.reception": ("GET", "/staff/reception?phone=9800000000", None),
     "staff.page.approvals": ("GET", "/staff/approvals", None),

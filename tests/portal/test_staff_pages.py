@@ -296,3 +296,32 @@ async def test_a_pathologist_sees_the_delta_check_previews_and_signs(
     client.cookies.clear()
     await _sign_in(client, await _member(pool, Role.LAB_TECHNICIAN))
     assert (await client.get("/staff/approvals", headers=HTML)).status_code == 403
+
+
+async def test_a_tube_unfit_to_test_is_rejected_and_a_new_one_is_asked_for(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, vault: Vault
+) -> None:
+    async with pool.acquire() as conn:
+        tube = await make_sample(conn, vault)
+        await samples.transition(conn, barcode=tube.barcode, to_state=SampleState.RECEIVED_AT_LAB, actor=TECH,
+                                 centre_id="LAB-1")  # fmt: skip
+    await _sign_in(client, await _member(pool, Role.LAB_TECHNICIAN))
+    csrf = await _csrf(client, "/staff/bench")
+    no_reason = await client.post("/staff/bench/reject", data={"csrf": csrf, "barcode": tube.barcode, "reason": ""},
+                                  headers=HTML)  # fmt: skip
+    assert "error=reason" in no_reason.headers["location"]
+    form = {"csrf": csrf, "barcode": tube.barcode, "reason": "haemolysed", "note": ""}
+    done = await client.post("/staff/bench/reject", data=form, headers=HTML)
+    page = (await client.get(done.headers["location"], headers=HTML)).text
+    new = re.search(r"the new tube is (LPT\d{8})", page).group(1)  # type: ignore[union-attr]
+    assert f"{tube.barcode} is rejected and a new collection is arranged" in page and "labels.pdf" in page
+    async with pool.acquire() as conn:
+        old = await conn.fetchrow("SELECT state, rejection_reason FROM samples WHERE id = $1", tube.id)
+        replacement = await conn.fetchrow(
+            "SELECT state, order_id, replaces_sample_id::text FROM samples WHERE barcode = $1", new
+        )
+    assert (old["state"], old["rejection_reason"]) == ("recollection_requested", "haemolysed")
+    assert (replacement["state"], replacement["replaces_sample_id"]) == ("collected", tube.id)
+    assert str(replacement["order_id"]) == tube.order_id
+    again = await client.post("/staff/bench/reject", data=form, headers=HTML)  # the old tube is done with
+    assert "error=rejected" in again.headers["location"]
