@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from core import critical, permissions
+from core import critical, operations, permissions
 from core.booking import catalogue
 from core.errors import (
     AccountLocked,
@@ -39,6 +39,7 @@ from core.errors import (
     UnknownBarcode,
 )
 from core.hl7 import intake
+from core.jobs import runner
 from core.orders import collection
 from core.samples import service as samples
 from core.samples.model import RejectionReason, SampleState, overdue
@@ -57,6 +58,7 @@ NAV = (
     ("staff.page.approvals", "/staff/approvals", "staff_nav_approvals"),
     ("staff.page.hl7", "/staff/hl7", "staff_nav_hl7"),
     ("staff.page.critical", "/staff/critical", "staff_nav_critical"),
+    ("staff.page.operations", "/staff/operations", "staff_nav_operations"),
     ("admin.audit.page", "/admin/audit", "staff_nav_audit"),
 )
 WORKLIST_LIMIT = 5000
@@ -294,6 +296,25 @@ async def critical_ack(request: Request, member: StaffMember) -> Response:
     return RedirectResponse(f"/staff/critical?done={quote(raw)}", status_code=303)
 
 
+async def operations_page(request: Request, member: StaffMember) -> Response:
+    """Dead letters (requeue each), uncertain notices, the queue, HL7 senders, notices by channel: no PHI."""
+    async with request.state.pool.acquire() as conn:
+        seen = await operations.overview(conn, member.actor)
+    lang, q = lang_of(request), request.query_params
+    return page(request, "staff_operations.html", member, seen=seen, at=lambda d: clock(lang, d),
+                done=q.get("done", "")[:20], error=q.get("error", "")[:20])  # fmt: skip
+
+
+async def requeue(request: Request, member: StaffMember) -> Response:
+    await _form(request)
+    raw = request.path_params["dead_id"]
+    if not raw.isdigit() or len(raw) > 18:
+        return RedirectResponse("/staff/operations?error=gone", status_code=303)
+    async with request.state.pool.acquire() as conn:
+        done = await runner.requeue(conn, int(raw), member.actor, request_meta(request))
+    return RedirectResponse(f"/staff/operations?{'done=requeued' if done else 'error=gone'}", status_code=303)
+
+
 def routes() -> list[Route]:
     return [
         Route("/staff", home, methods=["GET"], name="staff.page.home"),
@@ -304,6 +325,10 @@ def routes() -> list[Route]:
         staff_route("/staff/bench/reject", reject, methods=["POST"], name="staff.page.bench.reject"),
         staff_route("/staff/hl7", hl7_queue, methods=["GET"], name="staff.page.hl7"),
         staff_route("/staff/critical", critical_board, methods=["GET"], name="staff.page.critical"),
+        staff_route("/staff/operations", operations_page, methods=["GET"], name="staff.page.operations"),
+        staff_route(
+            "/staff/operations/dead/{dead_id}/requeue", requeue, methods=["POST"], name="staff.page.operations.requeue"
+        ),
         staff_route("/staff/critical/{alert_id}/ack", critical_ack, methods=["POST"], name="staff.page.critical.ack"),
         staff_route("/staff/hl7/{message_id}", hl7_message, methods=["GET"], name="staff.page.hl7.message"),
         staff_route("/staff/hl7/{message_id}/reapply", hl7_reapply, methods=["POST"], name="staff.page.hl7.reapply"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 
@@ -298,3 +299,26 @@ async def finish_attempt(conn: asyncpg.Connection, outbound_id: int, status: str
                   sent_at = CASE WHEN $2 = 'sent' THEN now() END WHERE id = $1 AND status = 'pending'""",
         outbound_id, status, ack_code, ack_text[:200] or None,
     )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """One system that sends us HL7: when it last did, and how its last day went."""
+
+    sender: str
+    last_at: datetime
+    last_ack: str
+    today: int
+    held_today: int
+
+
+async def senders(conn: asyncpg.Connection, since: datetime) -> list[Sender]:
+    """Every sender heard from since ``since``, the most recent first."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT ON (sender) sender, received_at AS last_at, ack_code AS last_ack,
+                  count(*) OVER (PARTITION BY sender) AS today,
+                  count(*) FILTER (WHERE ack_code <> 'AA') OVER (PARTITION BY sender) AS held_today
+           FROM hl7_messages WHERE received_at >= $1 ORDER BY sender, received_at DESC""",
+        since,
+    )
+    return sorted((Sender(**dict(r)) for r in rows), key=lambda s: s.last_at, reverse=True)

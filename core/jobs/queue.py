@@ -51,3 +51,8 @@ async def enqueue(conn: asyncpg.Connection, entrypoint: str, payload: dict[str, 
     returns whether this call added one."""
     ids = await queries(conn).enqueue(entrypoint, encode(payload), dedupe_key=key, on_conflict="skip")
     return ids[0] is not None
+
+
+async def depth(conn: asyncpg.Connection) -> dict[tuple[str, str], int]:
+    """Jobs on the queue, by (entrypoint, status): what the operations page shows."""
+    return {(str(q.entrypoint), str(q.status)): q.count for q in await queries(conn).queue_size()}

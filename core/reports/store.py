@@ -360,3 +360,31 @@ async def preparing_barcodes(conn: asyncpg.Connection, barcodes: list[str]) -> s
         barcodes,
     )
     return {r["barcode"] for r in rows}
+
+
+async def notices_by_channel(conn: asyncpg.Connection, since: datetime) -> dict[tuple[str, str], int]:
+    """Report notices since ``since``, counted by (channel, status)."""
+    rows = await conn.fetch(
+        "SELECT channel, status, count(*) AS n FROM deliveries WHERE created_at >= $1 GROUP BY 1, 2", since
+    )
+    return {(r["channel"], r["status"]): r["n"] for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class Uncertain:
+    """A notice whose provider never said whether it arrived: staff decide (no PHI: ids, channel, error)."""
+
+    id: int
+    channel: str
+    report_id: str
+    updated_at: datetime
+    last_error: str | None
+
+
+async def uncertain_notices(conn: asyncpg.Connection, limit: int = 200) -> list[Uncertain]:
+    rows = await conn.fetch(
+        """SELECT id, channel, report_id::text, updated_at, last_error FROM deliveries WHERE status = 'uncertain'
+           ORDER BY updated_at LIMIT $1""",
+        limit,
+    )
+    return [Uncertain(**dict(r)) for r in rows]

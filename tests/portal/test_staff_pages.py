@@ -15,6 +15,7 @@ from core import critical
 from core.booking.catalogue import Centre, upsert_centre
 from core.hl7 import intake
 from core.identity import Actor, Role
+from core.jobs import runner
 from core.samples import service as samples
 from core.samples.model import SampleState
 from core.staff import service as staff
@@ -325,3 +326,27 @@ async def test_a_tube_unfit_to_test_is_rejected_and_a_new_one_is_asked_for(
     assert str(replacement["order_id"]) == tube.order_id
     again = await client.post("/staff/bench/reject", data=form, headers=HTML)  # the old tube is done with
     assert "error=rejected" in again.headers["location"]
+
+
+async def test_operations_shows_what_needs_a_person_and_puts_a_dead_job_back(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, vault: Vault
+) -> None:
+    dead = await runner.dead_letter(pool, "reports.render", {"report_id": "00000000-0000-0000-0000-000000000001"}, 5,
+                                    "the store was unreachable")  # fmt: skip
+    async with pool.acquire() as conn:
+        await ensure_centres(conn)
+        await intake.receive(conn, vault, _oru("OPS-1", "TUBE-NOT-HERE"))
+    await _sign_in(client, await _member(pool, Role.ADMIN))
+    page = (await client.get("/staff/operations", headers=HTML)).text
+    assert f'id="dead-{dead}"' in page and "reports.render" in page and "the store was unreachable" in page
+    assert re.search(r"<td>HEMA-1\^LAB</td><td>[^<]+</td><td>AE</td><td>1</td><td>1</td>", page)
+    form = {"csrf": await _csrf(client, "/staff/operations")}
+    again = await client.post(f"/staff/operations/dead/{dead}/requeue", data=form, headers=HTML)
+    after = (await client.get(again.headers["location"], headers=HTML)).text
+    assert "Put back on the queue" in after and f'id="dead-{dead}"' not in after
+    assert "reports.render" in after  # now waiting on the queue
+    twice = await client.post(f"/staff/operations/dead/{dead}/requeue", data=form, headers=HTML)
+    assert "error=gone" in twice.headers["location"]
+    client.cookies.clear()
+    await _sign_in(client, await _member(pool, Role.LAB_TECHNICIAN))
+    assert (await client.get("/staff/operations", headers=HTML)).status_code == 403
