@@ -1,7 +1,8 @@
-"""The collection centre's desk in the staff workspace (issue 19): find a patient by phone or MRN, or register a
-walk-in; order tests from the catalogue; the order's tubes get their barcodes at once and their labels print as a
-PDF for the label printer. The same core services as the collection API (``portal/api/collection.py``); every
-record shown is read through ``core.access`` (audited)."""
+"""The collection centre's desk in the staff workspace (issue 19): the day's bookings (home visits and visits to the
+centre) with their state; find a patient by phone or MRN, or register a walk-in; order tests from the catalogue;
+the order's tubes get their barcodes at once and their labels print as a PDF for the label printer. The same core
+services as the collection API (``portal/api/collection.py``); every record shown is read through ``core.access``
+(audited)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from starlette.routing import Route
 
 from core import access
 from core.booking import catalogue
+from core.booking import service as booking
 from core.errors import DomainError, InvalidInput, NotFound
 from core.ids import is_uuid
 from core.labtime import LAB_TZ
@@ -27,7 +29,8 @@ from core.staff import service as staff
 from core.staff.service import StaffMember
 from portal.guard import staff_route
 from portal.http import request_meta
-from portal.pages import _form
+from portal.i18n import clock
+from portal.pages import _form, lang_of
 from portal.staff_pages import page
 
 SEXES = ("female", "male", "other", "unknown")
@@ -44,8 +47,11 @@ async def desk(request: Request, member: StaffMember) -> Response:
             people = await _find(request, member, phone, mrn)
         except DomainError as exc:
             error = exc.message
+    async with request.state.pool.acquire() as conn:
+        today = await booking.for_day(conn, await staff.centre_of(conn, member), datetime.now(LAB_TZ).date())
+    lang = lang_of(request)
     return page(request, "staff_reception.html", member, people=people, phone=phone, mrn=mrn, error=error,
-                searched=bool(phone or mrn), sexes=SEXES)  # fmt: skip
+                searched=bool(phone or mrn), sexes=SEXES, today=today, at=lambda d: clock(lang, d))  # fmt: skip
 
 
 async def _find(request: Request, member: StaffMember, phone: str, mrn: str) -> list[Patient]:

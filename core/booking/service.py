@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import asyncpg
 
@@ -253,3 +253,10 @@ async def collect(
             patient_id=patient_id, summary={"order_id": order.id, "tubes": len(made)}, meta=meta,
         )  # fmt: skip
     return Collected(order.id, tuple(made))
+
+
+async def for_day(conn: asyncpg.Connection, centre_id: str | None, day: date) -> list[Booking]:
+    """A centre's bookings on a day of the lab's calendar (home visits and visits to the centre), every status:
+    the reception's list (references, times, tests and pincodes: no names)."""
+    start = datetime.combine(day, time.min, tzinfo=LAB_TZ)
+    return await store.for_day(conn, centre_id, start, start + timedelta(days=1))

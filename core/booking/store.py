@@ -278,3 +278,16 @@ async def unclaim_reminder(conn: asyncpg.Connection, booking_id: str, slot_id: i
     await conn.execute(
         "DELETE FROM reminders_sent WHERE booking_id = $1 AND slot_id = $2 AND kind = $3", booking_id, slot_id, kind
     )
+
+
+async def for_day(conn: asyncpg.Connection, centre_id: str | None, start: datetime, end: datetime) -> list[Booking]:
+    """Bookings whose slot starts in [start, end), at ``centre_id`` (None: every centre), every status, by time."""
+    rows = await conn.fetch(
+        _BOOKING
+        + """ WHERE s.starts_at >= $1 AND s.starts_at < $2 AND ($3::text IS NULL OR s.centre_id = $3)
+                       ORDER BY s.starts_at, b.ref""",
+        start,
+        end,
+        centre_id,
+    )
+    return [_booking(r) for r in rows]

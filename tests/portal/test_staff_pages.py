@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import re
 import subprocess
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import asyncpg
 import httpx
 
 from core import critical
+from core.booking import catalogue
+from core.booking import service as booking
 from core.booking.catalogue import Centre, upsert_centre
 from core.hl7 import intake
 from core.identity import Actor, Role
 from core.jobs import runner
+from core.labtime import LAB_TZ
 from core.samples import service as samples
 from core.samples.model import SampleState
 from core.staff import service as staff
@@ -350,3 +353,27 @@ async def test_operations_shows_what_needs_a_person_and_puts_a_dead_job_back(
     client.cookies.clear()
     await _sign_in(client, await _member(pool, Role.LAB_TECHNICIAN))
     assert (await client.get("/staff/operations", headers=HTML)).status_code == 403
+
+
+async def test_reception_lists_todays_bookings_at_its_own_centre_only(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, vault: Vault
+) -> None:
+    async with pool.acquire() as conn:
+        await ensure_centres(conn)
+        await upsert_centre(conn, Centre("CC-2", "Other Collection Centre", "collection", "Pune"))
+        noon = datetime.combine(datetime.now(LAB_TZ).date(), time(12), tzinfo=LAB_TZ)
+        cbc = [i for i in await catalogue.items(conn) if i.code == "CBC"]
+        refs = {}
+        for centre in ("CC-1", "CC-2"):  # a slot in the future, booked, then moved to today's noon
+            slot = await conn.fetchval(
+                """INSERT INTO slots (centre_id, kind, starts_at, capacity) VALUES ($1, 'centre', $2, 5)
+                   RETURNING id""",
+                centre, noon + timedelta(days=3),
+            )  # fmt: skip
+            made = await booking.book(conn, vault, phone="+919811122233", slot_id=slot, chosen=cbc, channel="sms")
+            await conn.execute("UPDATE slots SET starts_at = $2 WHERE id = $1", slot, noon)
+            refs[centre] = made.ref
+    await _sign_in(client, await _member(pool, Role.PHLEBOTOMIST, centre_id="CC-1"))
+    page = (await client.get("/staff/reception", headers=HTML)).text
+    assert f'id="booking-{refs["CC-1"]}"' in page and f'id="booking-{refs["CC-2"]}"' not in page
+    assert re.search(r"<td>12:00 pm</td><td>At the centre</td><td>[A-Z0-9-]+</td><td>CBC</td><td>Booked</td>", page)
