@@ -109,6 +109,8 @@ ENDPOINTS: dict[str, str] = {
     "staff.page.hl7.reviewed": "scan.review",
     "staff.page.critical": "critical.acknowledge",  # the critical values board: MRN, tube, value (staff act on it)
     "staff.page.critical.ack": "critical.acknowledge",
+    "staff.page.chain": "admin.escalation",  # who is called about critical values, in order (phones masked)
+    "staff.page.chain.set": "admin.escalation",
     "staff.page.operations": "admin.jobs",  # dead letters, uncertain notices, the queue, HL7 senders (no PHI)
     "staff.page.operations.requeue": "admin.jobs",
     "staff.page.reception": "collection.desk",  # find a patient (each record read audited) or register a walk-in

@@ -40,6 +40,7 @@ from core.errors import (
 )
 from core.hl7 import intake
 from core.jobs import runner
+from core.notify import mask_phone
 from core.orders import collection
 from core.samples import service as samples
 from core.samples.model import RejectionReason, SampleState, overdue
@@ -58,6 +59,7 @@ NAV = (
     ("staff.page.approvals", "/staff/approvals", "staff_nav_approvals"),
     ("staff.page.hl7", "/staff/hl7", "staff_nav_hl7"),
     ("staff.page.critical", "/staff/critical", "staff_nav_critical"),
+    ("staff.page.chain", "/staff/critical/chain", "staff_nav_chain"),
     ("staff.page.operations", "/staff/operations", "staff_nav_operations"),
     ("admin.audit.page", "/admin/audit", "staff_nav_audit"),
 )
@@ -315,6 +317,34 @@ async def requeue(request: Request, member: StaffMember) -> Response:
     return RedirectResponse(f"/staff/operations?{'done=requeued' if done else 'error=gone'}", status_code=303)
 
 
+CHAIN_ROWS = 5  # the form's rows: the on-duty doctor first, then who is called next
+
+
+async def chain_page(request: Request, member: StaffMember) -> Response:
+    """The escalation chain in order, phones masked; the form replaces it whole (phones are typed, never shown)."""
+    async with request.state.pool.acquire() as conn:
+        people = await critical.chain(conn, request.state.vault)
+    shown = [(m.label, m.channel, mask_phone(m.phone)) for m in people]
+    q = request.query_params
+    return page(request, "staff_chain.html", member, people=shown, rows=range(1, CHAIN_ROWS + 1),
+                channels=critical.CHANNELS, done=q.get("done", "")[:10], error=q.get("error", "")[:300])  # fmt: skip
+
+
+async def chain_set(request: Request, member: StaffMember) -> Response:
+    data = await _form(request)
+    entries = [
+        critical.ChainEntry(data.get(f"username_{i}", "")[:64], data.get(f"phone_{i}", "")[:40],
+                            data.get(f"channel_{i}", "sms")[:20], data.get(f"label_{i}", "")[:60] or None)
+        for i in range(1, CHAIN_ROWS + 1) if data.get(f"username_{i}", "").strip()
+    ]  # fmt: skip
+    try:
+        async with request.state.pool.acquire() as conn:
+            await critical.set_chain_by_username(conn, request.state.vault, entries, member.actor)
+    except DomainError as exc:
+        return RedirectResponse(f"/staff/critical/chain?error={quote(exc.message[:300])}", status_code=303)
+    return RedirectResponse("/staff/critical/chain?done=set", status_code=303)
+
+
 def routes() -> list[Route]:
     return [
         Route("/staff", home, methods=["GET"], name="staff.page.home"),
@@ -326,6 +356,8 @@ def routes() -> list[Route]:
         staff_route("/staff/hl7", hl7_queue, methods=["GET"], name="staff.page.hl7"),
         staff_route("/staff/critical", critical_board, methods=["GET"], name="staff.page.critical"),
         staff_route("/staff/operations", operations_page, methods=["GET"], name="staff.page.operations"),
+        staff_route("/staff/critical/chain", chain_page, methods=["GET"], name="staff.page.chain"),
+        staff_route("/staff/critical/chain", chain_set, methods=["POST"], name="staff.page.chain.set"),
         staff_route(
             "/staff/operations/dead/{dead_id}/requeue", requeue, methods=["POST"], name="staff.page.operations.requeue"
         ),

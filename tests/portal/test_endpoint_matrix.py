@@ -86,6 +86,8 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "staff.page.bench.reject": ("POST", "/staff/bench/reject", {"form": {"barcode": "NO-SUCH-TUBE", "reason": ""}}),
     "staff.page.critical": ("GET", "/staff/critical", None),
     "staff.page.operations": ("GET", "/staff/operations", None),
+    "staff.page.chain": ("GET", "/staff/critical/chain", None),
+    "staff.page.chain.set": ("POST", "/staff/critical/chain", {"form": {"username_1": "nobody"}}),
     "staff.page.operations.requeue": ("POST", "/staff/operations/dead/999999/requeue", {"form": {}}),
     "staff.page.reception": ("GET", "/staff/reception?phone=9800000000", None),
     "staff.page.approvals": ("GET", "/staff/approvals", None),

@@ -377,3 +377,33 @@ async def test_reception_lists_todays_bookings_at_its_own_centre_only(
     page = (await client.get("/staff/reception", headers=HTML)).text
     assert f'id="booking-{refs["CC-1"]}"' in page and f'id="booking-{refs["CC-2"]}"' not in page
     assert re.search(r"<td>12:00 pm</td><td>At the centre</td><td>[A-Z0-9-]+</td><td>CBC</td><td>Booked</td>", page)
+
+
+async def test_an_administrator_sets_who_is_called_about_critical_values(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, vault: Vault
+) -> None:
+    async with pool.acquire() as conn:
+        for username in ("dr.duty", "dr.next"):
+            await staff.add(conn, username=username, display_name=username, role=Role.DOCTOR, password=PASSWORD,
+                            actor=Actor.system("tests"))  # fmt: skip
+    await _sign_in(client, await _member(pool, Role.ADMIN))
+    empty = (await client.get("/staff/critical/chain", headers=HTML)).text
+    assert "would reach nobody" in empty
+    csrf = await _csrf(client, "/staff/critical/chain")
+    chain = {"csrf": csrf, "username_1": "dr.duty", "label_1": "Dr on duty", "phone_1": "98000 11111",
+             "channel_1": "sms", "username_2": "dr.next", "label_2": "Dr next", "phone_2": "98000 22222",
+             "channel_2": "whatsapp"}  # fmt: skip
+    saved = await client.post("/staff/critical/chain", data=chain, headers=HTML)
+    page = (await client.get(saved.headers["location"], headers=HTML)).text
+    assert "Saved: from now on" in page
+    assert re.findall(r"<li>([^<]+)</li>", page) == ["Dr on duty · sms · +91******1111",
+                                                     "Dr next · whatsapp · +91******2222"]  # fmt: skip
+    assert "98000" not in page and "9800011111" not in page  # the whole number is never shown back
+    wrong = await client.post("/staff/critical/chain", data={"csrf": csrf, "username_1": "nobody.here",
+                                                             "phone_1": "98000 33333"}, headers=HTML)  # fmt: skip
+    assert "is+not+an+active+doctor" in wrong.headers["location"] or "not%20an%20active" in wrong.headers["location"]
+    async with pool.acquire() as conn:
+        assert [m.label for m in await critical.chain(conn, vault)] == ["Dr on duty", "Dr next"]  # unchanged
+    client.cookies.clear()
+    await _sign_in(client, await _member(pool, Role.PATHOLOGIST))
+    assert (await client.get("/staff/critical/chain", headers=HTML)).status_code == 403
