@@ -407,3 +407,34 @@ async def test_an_administrator_sets_who_is_called_about_critical_values(
     client.cookies.clear()
     await _sign_in(client, await _member(pool, Role.PATHOLOGIST))
     assert (await client.get("/staff/critical/chain", headers=HTML)).status_code == 403
+
+
+async def test_a_doctor_sees_on_the_board_only_the_critical_values_of_their_own_patients(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, vault: Vault
+) -> None:
+    async with pool.acquire() as conn:
+        tube = await make_sample(conn, vault)
+        await samples.transition(conn, barcode=tube.barcode, to_state=SampleState.RECEIVED_AT_LAB, actor=TECH,
+                                 centre_id="LAB-1")  # fmt: skip
+        await intake.receive(conn, vault, (
+            f"MSH|^~\\&|CHEM|LAB|LABPULSE|LAB|20261121||ORU^R01|K-7|P|2.5.1\rPID|1||M\rOBR|1|{tube.barcode}||CBC\r"
+            "OBX|1|NM|6690-2^WBC^LN||1.2|10*3/uL|||||F\r"
+        ).encode())  # fmt: skip
+        alert_id = await conn.fetchval("SELECT id FROM critical_alerts")
+    referrer = await _member(pool, Role.DOCTOR)
+    async with pool.acquire() as conn:
+        outside = await staff.add(conn, username="dr.outside", display_name="Dr Outside", role=Role.DOCTOR,
+                                  password=PASSWORD, actor=Actor.system("tests"))  # fmt: skip
+        referrer_id = await conn.fetchval("SELECT id::text FROM staff WHERE username = $1", referrer)
+        await conn.execute("UPDATE orders SET referring_doctor = $1 WHERE id = $2", referrer_id, tube.order_id)
+    await _sign_in(client, outside.username)
+    board = (await client.get("/staff/critical", headers=HTML)).text
+    assert "No critical value is waiting" in board and tube.barcode not in board
+    ack = {"csrf": await _csrf(client, "/staff/critical"), "read_back": "read back"}
+    assert (
+        "error=gone"
+        in (await client.post(f"/staff/critical/{alert_id}/ack", data=ack, headers=HTML)).headers["location"]
+    )
+    client.cookies.clear()
+    await _sign_in(client, referrer)
+    assert f'id="alert-{alert_id}"' in (await client.get("/staff/critical", headers=HTML)).text
