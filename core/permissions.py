@@ -37,6 +37,7 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "critical.acknowledge": frozenset({Role.DOCTOR, Role.PATHOLOGIST, Role.ADMIN}),
     "report.issue": frozenset({Role.PATHOLOGIST, Role.ADMIN}),
     "admin.audit": frozenset({Role.ADMIN}),
+    "admin.staff": frozenset({Role.ADMIN}),  # staff accounts: add, role, centre, switched off
     "admin.patients": frozenset({Role.ADMIN}),  # undo a merge; doctors and where results go out to
     "sample.scan": frozenset().union(*TRANSITION_ROLES.values()),
     "sample.read": frozenset({Role.PHLEBOTOMIST, Role.LAB_TECHNICIAN, Role.PATHOLOGIST, Role.SUPPORT, Role.ADMIN}),
@@ -111,6 +112,9 @@ ENDPOINTS: dict[str, str] = {
     "staff.page.critical.ack": "critical.acknowledge",
     "staff.page.chain": "admin.escalation",  # who is called about critical values, in order (phones masked)
     "staff.page.chain.set": "admin.escalation",
+    "staff.page.accounts": "admin.staff",
+    "staff.page.accounts.add": "admin.staff",
+    "staff.page.accounts.change": "admin.staff",
     "staff.page.operations": "admin.jobs",  # dead letters, uncertain notices, the queue, HL7 senders (no PHI)
     "staff.page.operations.requeue": "admin.jobs",
     "staff.page.reception": "collection.desk",  # find a patient (each record read audited) or register a walk-in

@@ -16,6 +16,7 @@ from core import permissions
 from core.config import Settings, load_settings
 from core.notify import Notifier
 from portal import (
+    admin_pages,
     approval_pages,
     booking_page,
     consult_booking_page,
@@ -57,6 +58,7 @@ def _routes() -> list[BaseRoute]:
         *staff_pages.routes(),
         *reception_pages.routes(),
         *approval_pages.routes(),
+        *admin_pages.routes(),
         *triage_page.routes(),
         *booking_page.routes(),
         *consult_booking_page.routes(),  # before the room's /consult/{id}

@@ -61,6 +61,7 @@ NAV = (
     ("staff.page.critical", "/staff/critical", "staff_nav_critical"),
     ("staff.page.chain", "/staff/critical/chain", "staff_nav_chain"),
     ("staff.page.operations", "/staff/operations", "staff_nav_operations"),
+    ("staff.page.accounts", "/staff/admin/accounts", "staff_nav_accounts"),
     ("admin.audit.page", "/admin/audit", "staff_nav_audit"),
 )
 WORKLIST_LIMIT = 5000

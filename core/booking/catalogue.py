@@ -178,3 +178,9 @@ async def add_served_pincodes(conn: asyncpg.Connection, areas: list[tuple[str, s
     await conn.executemany(
         "INSERT INTO served_pincodes (pincode, centre_id, area) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", areas
     )
+
+
+async def centres_all(conn: asyncpg.Connection) -> list[tuple[str, str]]:
+    """Every centre, the lab's too: (id, name)."""
+    rows = await conn.fetch("SELECT id, name FROM centres ORDER BY kind, name")
+    return [(r["id"], r["name"]) for r in rows]

@@ -18,10 +18,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from redis.asyncio import Redis
 
-from core import audit
+from core import audit, permissions
 from core.booking import catalogue
 from core.errors import AccountLocked, Conflict, InvalidInput, NotFound, SecondFactorRequired, Unauthenticated
 from core.identity import Actor, RequestMeta, Role
+from core.ids import is_uuid
 from core.phones import normalize_phone
 from core.staff import store, totp
 from core.vault import Vault
@@ -223,8 +224,25 @@ class StaffSessions:
             "role": member.role.value,
             "created": now,
         }
-        await self._redis.set(self._key(token), json.dumps(data), ex=self._idle)
+        key = self._key(token)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(key, json.dumps(data), ex=self._idle)
+            pipe.sadd(self._member_key(member.id), key)  # so an administrator can end them all
+            pipe.expire(self._member_key(member.id), self._absolute)
+            await pipe.execute()
         return token, now + self._absolute
+
+    def _member_key(self, member_id: str) -> str:
+        return f"{self._prefix}:staff-sessions-of:{member_id}"
+
+    async def revoke_member(self, member_id: str) -> int:
+        """End every session of one member (their role changed, or their account was switched off); how many."""
+        keys = [
+            k.decode() if isinstance(k, bytes) else k for k in await self._redis.smembers(self._member_key(member_id))
+        ]
+        ended = int(await self._redis.delete(*keys)) if keys else 0
+        await self._redis.delete(self._member_key(member_id))
+        return ended
 
     async def resolve(self, token: str) -> StaffMember | None:
         """The session's member, refreshing its idle timer; None when unknown, idle too long or too old."""
@@ -249,6 +267,59 @@ class StaffSessions:
 async def centre_of(conn: asyncpg.Connection, member: StaffMember) -> str | None:
     """The centre whose tubes the member's pages show (None: every centre)."""
     return await store.centre_of(conn, member.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A staff account as the administration page lists it (no secrets)."""
+
+    id: str
+    username: str
+    display_name: str
+    role: Role
+    active: bool
+    totp_enabled: bool
+    centre_id: str | None
+    locked: bool
+
+
+async def accounts(conn: asyncpg.Connection, actor: Actor) -> list[Account]:
+    permissions.require(actor.role, "admin.staff")
+    now = datetime.now(UTC)
+    return [Account(r.id, r.username, r.display_name, Role(r.role), r.active, r.totp_enabled, r.centre_id,
+                    bool(r.locked_until and r.locked_until > now)) for r in await store.everyone(conn)]  # fmt: skip
+
+
+async def change(
+    conn: asyncpg.Connection,
+    sessions: StaffSessions,
+    staff_id: str,
+    *,
+    role: Role,
+    centre_id: str | None,
+    active: bool,
+    actor: Actor,
+    meta: RequestMeta | None = None,
+) -> None:
+    """An administrator changes a member's role, centre or whether the account may sign in; audited. Their open
+    sessions end, so the change holds at once (a role is read into a session when it starts)."""
+    permissions.require(actor.role, "admin.staff")
+    if not is_uuid(staff_id):
+        raise NotFound("There is no such staff member.")
+    if role not in STAFF_ROLES:
+        raise InvalidInput("role", f"'{role.value}' is not a staff role.")
+    if staff_id == actor.id.removeprefix("staff:") and (role is not actor.role or not active):
+        raise InvalidInput("role", "You cannot take away your own administrator account; ask another administrator.")
+    if centre_id is not None and not await catalogue.centre_exists(conn, centre_id):
+        raise InvalidInput("centre_id", f"There is no centre with id '{centre_id}'.")
+    async with conn.transaction():
+        if not await store.change(conn, staff_id, role=role.value, centre_id=centre_id, active=active):
+            raise NotFound("There is no such staff member.")
+        await audit.append(
+            conn, actor=actor, action="staff.change", entity_type="staff", entity_id=staff_id,
+            summary={"role": role.value, "centre_id": centre_id, "active": active}, meta=meta,
+        )  # fmt: skip
+    await sessions.revoke_member(staff_id)
 
 
 async def set_centre(

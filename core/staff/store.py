@@ -178,3 +178,34 @@ async def centre_of(conn: asyncpg.Connection, staff_id: str) -> str | None:
 async def set_centre(conn: asyncpg.Connection, staff_id: str, centre_id: str | None) -> bool:
     done: str = await conn.execute("UPDATE staff SET centre_id = $2 WHERE id = $1", staff_id, centre_id)
     return done.endswith(" 1")
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    id: str
+    username: str
+    display_name: str
+    role: str
+    active: bool
+    totp_enabled: bool
+    centre_id: str | None
+    locked_until: datetime | None
+
+
+async def everyone(conn: asyncpg.Connection) -> list[Listed]:
+    rows = await conn.fetch(
+        """SELECT id::text, username, display_name, role, active, totp_enabled, centre_id, locked_until
+           FROM staff ORDER BY active DESC, username"""
+    )
+    return [Listed(**dict(r)) for r in rows]
+
+
+async def change(conn: asyncpg.Connection, staff_id: str, *, role: str, centre_id: str | None, active: bool) -> bool:
+    done: str = await conn.execute(
+        "UPDATE staff SET role = $2, centre_id = $3, active = $4 WHERE id = $1::uuid",
+        staff_id,
+        role,
+        centre_id,
+        active,
+    )
+    return done.endswith(" 1")

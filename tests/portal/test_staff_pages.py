@@ -438,3 +438,36 @@ async def test_a_doctor_sees_on_the_board_only_the_critical_values_of_their_own_
     client.cookies.clear()
     await _sign_in(client, referrer)
     assert f'id="alert-{alert_id}"' in (await client.get("/staff/critical", headers=HTML)).text
+
+
+async def test_an_administrator_adds_staff_and_a_change_of_role_ends_their_sessions(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    async with pool.acquire() as conn:
+        await ensure_centres(conn)
+    await _sign_in(client, await _member(pool, Role.ADMIN))
+    csrf = await _csrf(client, "/staff/admin/accounts")
+    new = {"csrf": csrf, "username": "neha.tech", "display_name": "Neha Tech", "role": "lab_technician",
+           "centre_id": "CC-1", "password": "a first password 1"}  # fmt: skip
+    added = await client.post("/staff/admin/accounts", data=new, headers=HTML)
+    assert "done=added" in added.headers["location"]
+    taken = await client.post("/staff/admin/accounts", data=new, headers=HTML)
+    assert "is+taken" in taken.headers["location"] or "is%20taken" in taken.headers["location"]
+    async with pool.acquire() as conn:
+        neha = await conn.fetchrow("SELECT id::text, role, centre_id FROM staff WHERE username = 'neha.tech'")
+    assert (neha["role"], neha["centre_id"]) == ("lab_technician", "CC-1")
+    other = httpx.AsyncClient(transport=client._transport, base_url=str(client.base_url))  # Neha's own browser
+    signed = await other.post("/api/staff/session", json={"username": "neha.tech", "password": "a first password 1"})
+    neha_token = {"Authorization": f"Bearer {signed.json()['token']}"}
+    assert (await other.get("/staff/bench", headers=neha_token)).status_code == 200
+    form = {"csrf": csrf, "role": "phlebotomist", "centre_id": "CC-1"}  # and the box unticked: switched off
+    changed = await client.post(f"/staff/admin/accounts/{neha['id']}", data=form, headers=HTML)
+    assert "done=changed" in changed.headers["location"]
+    assert (await other.get("/staff/bench", headers=neha_token)).status_code == 401  # her session ended at once
+    again = await other.post("/api/staff/session", json={"username": "neha.tech", "password": "a first password 1"})
+    assert again.status_code == 401  # switched off: no new session either
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT role, active FROM staff WHERE username = 'neha.tech'")
+        audited = await conn.fetchval("SELECT summary FROM audit_log WHERE action = 'staff.change'")
+    assert (row["role"], row["active"]) == ("phlebotomist", False) and "phlebotomist" in str(audited)
+    await other.aclose()
