@@ -38,6 +38,7 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "report.issue": frozenset({Role.PATHOLOGIST, Role.ADMIN}),
     "admin.audit": frozenset({Role.ADMIN}),
     "admin.staff": frozenset({Role.ADMIN}),  # staff accounts: add, role, centre, switched off
+    "admin.lab": frozenset({Role.ADMIN}),  # test prices and turnaround targets, reference ranges, delta limits
     "admin.patients": frozenset({Role.ADMIN}),  # undo a merge; doctors and where results go out to
     "sample.scan": frozenset().union(*TRANSITION_ROLES.values()),
     "sample.read": frozenset({Role.PHLEBOTOMIST, Role.LAB_TECHNICIAN, Role.PATHOLOGIST, Role.SUPPORT, Role.ADMIN}),
@@ -115,6 +116,9 @@ ENDPOINTS: dict[str, str] = {
     "staff.page.accounts": "admin.staff",
     "staff.page.accounts.add": "admin.staff",
     "staff.page.accounts.change": "admin.staff",
+    "staff.page.lab": "admin.lab",
+    "staff.page.lab.test": "admin.lab",
+    "staff.page.lab.range": "admin.lab",
     "staff.page.operations": "admin.jobs",  # dead letters, uncertain notices, the queue, HL7 senders (no PHI)
     "staff.page.operations.requeue": "admin.jobs",
     "staff.page.reception": "collection.desk",  # find a patient (each record read audited) or register a walk-in

@@ -321,3 +321,57 @@ async def previous_values(
         codes,
     )
     return {r["code"]: Previous(r["value_num"], r["unit"], r["collected_at"], r["barcode"]) for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class RangeRow:
+    """One reference interval as the administration page lists it."""
+
+    id: int
+    analyte_code: str
+    name: str
+    unit: str
+    sex: str
+    age_min_years: int
+    age_max_years: int
+    low: Decimal | None
+    high: Decimal | None
+    critical_low: Decimal | None
+    critical_high: Decimal | None
+    delta_percent: Decimal | None
+
+
+async def range_rows(conn: asyncpg.Connection) -> list[RangeRow]:
+    rows = await conn.fetch(
+        """SELECT r.id, r.analyte_code, a.name, a.unit, r.sex, r.age_min_years, r.age_max_years, r.low, r.high,
+                  r.critical_low, r.critical_high, a.delta_percent
+           FROM reference_ranges r JOIN analytes a ON a.code = r.analyte_code
+           ORDER BY a.test_code, a.name, r.sex, r.age_min_years"""
+    )
+    return [RangeRow(**dict(r)) for r in rows]
+
+
+async def set_range(
+    conn: asyncpg.Connection,
+    range_id: int,
+    *,
+    low: Decimal | None,
+    high: Decimal | None,
+    critical_low: Decimal | None,
+    critical_high: Decimal | None,
+) -> str | None:
+    """Change one interval; its analyte's code, or None when there is no such interval."""
+    code: str | None = await conn.fetchval(
+        """UPDATE reference_ranges SET low = $2, high = $3, critical_low = $4, critical_high = $5 WHERE id = $1
+           RETURNING analyte_code""",
+        range_id,
+        low,
+        high,
+        critical_low,
+        critical_high,
+    )
+    return code
+
+
+async def set_delta(conn: asyncpg.Connection, analyte_code: str, delta_percent: Decimal | None) -> None:
+    await conn.execute("UPDATE analytes SET delta_percent = $2 WHERE code = $1", analyte_code, delta_percent)

@@ -1,14 +1,17 @@
 """Administration in the staff workspace (issue 19): staff accounts (add one with a first password; change a role,
-a centre, or switch an account off, which ends its open sessions at once). The audit search is ``/admin/audit``."""
+a centre, or switch an account off, which ends its open sessions at once); the lab's tests (prices, turnaround
+targets) and reference ranges (with critical and delta-check limits). The audit search is ``/admin/audit``."""
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from core import lab_setup, results
 from core.booking import catalogue
 from core.errors import DomainError, InvalidInput
 from core.identity import Role
@@ -66,9 +69,71 @@ async def change(request: Request, member: StaffMember) -> Response:
     return RedirectResponse("/staff/admin/accounts?done=changed", status_code=303)
 
 
+async def lab(request: Request, member: StaffMember) -> Response:
+    """The catalogue's prices and turnaround targets, and every reference range with its critical and delta limits."""
+    async with request.state.pool.acquire() as conn:
+        tests = await catalogue.tests(conn)
+        ranges = await results.range_rows(conn)
+    q = request.query_params
+    return page(request, "staff_lab.html", member, tests=tests, ranges=ranges, done=q.get("done", "")[:10],
+                error=q.get("error", "")[:300])  # fmt: skip
+
+
+def _number(raw: str | None, field: str) -> Decimal | None:
+    text = (raw or "").strip()
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation as exc:
+        raise InvalidInput(field, f"{text[:20]!r} is not a number.") from exc
+    if not value.is_finite() or abs(value) > 10**9:
+        raise InvalidInput(field, f"{text[:20]!r} is not a number a result can have.")
+    return value
+
+
+async def set_test(request: Request, member: StaffMember) -> Response:
+    data = await _form(request)
+    try:
+        rupees = _number(data.get("price"), "price")
+        hours = _number(data.get("turnaround_hours"), "turnaround_hours")
+        if rupees is None or hours is None or hours != hours.to_integral_value():
+            raise InvalidInput("price", "Give the price in rupees and the turnaround target in whole hours.")
+        async with request.state.pool.acquire() as conn:
+            await lab_setup.set_test(
+                conn, request.path_params["code"][:20], price_paise=int(rupees * 100), turnaround_hours=int(hours),
+                actor=member.actor, meta=request_meta(request),
+            )  # fmt: skip
+    except DomainError as exc:
+        return RedirectResponse(f"/staff/admin/lab?error={quote(exc.message[:300])}", status_code=303)
+    return RedirectResponse("/staff/admin/lab?done=test", status_code=303)
+
+
+async def set_range(request: Request, member: StaffMember) -> Response:
+    data = await _form(request)
+    raw = request.path_params["range_id"]
+    try:
+        if not raw.isdigit() or len(raw) > 18:
+            raise InvalidInput("range_id", "There is no such reference range.")
+        async with request.state.pool.acquire() as conn:
+            await lab_setup.set_range(
+                conn, int(raw), low=_number(data.get("low"), "low"), high=_number(data.get("high"), "high"),
+                critical_low=_number(data.get("critical_low"), "critical_low"),
+                critical_high=_number(data.get("critical_high"), "critical_high"),
+                delta_percent=_number(data.get("delta_percent"), "delta_percent"), actor=member.actor,
+                meta=request_meta(request),
+            )  # fmt: skip
+    except DomainError as exc:
+        return RedirectResponse(f"/staff/admin/lab?error={quote(exc.message[:300])}", status_code=303)
+    return RedirectResponse("/staff/admin/lab?done=range", status_code=303)
+
+
 def routes() -> list[Route]:
     return [
         staff_route("/staff/admin/accounts", accounts, methods=["GET"], name="staff.page.accounts"),
         staff_route("/staff/admin/accounts", add, methods=["POST"], name="staff.page.accounts.add"),
         staff_route("/staff/admin/accounts/{staff_id}", change, methods=["POST"], name="staff.page.accounts.change"),
+        staff_route("/staff/admin/lab", lab, methods=["GET"], name="staff.page.lab"),
+        staff_route("/staff/admin/lab/tests/{code}", set_test, methods=["POST"], name="staff.page.lab.test"),
+        staff_route("/staff/admin/lab/ranges/{range_id}", set_range, methods=["POST"], name="staff.page.lab.range"),
     ]

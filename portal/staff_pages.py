@@ -62,6 +62,7 @@ NAV = (
     ("staff.page.chain", "/staff/critical/chain", "staff_nav_chain"),
     ("staff.page.operations", "/staff/operations", "staff_nav_operations"),
     ("staff.page.accounts", "/staff/admin/accounts", "staff_nav_accounts"),
+    ("staff.page.lab", "/staff/admin/lab", "staff_nav_lab"),
     ("admin.audit.page", "/admin/audit", "staff_nav_audit"),
 )
 WORKLIST_LIMIT = 5000

@@ -184,3 +184,13 @@ async def centres_all(conn: asyncpg.Connection) -> list[tuple[str, str]]:
     """Every centre, the lab's too: (id, name)."""
     rows = await conn.fetch("SELECT id, name FROM centres ORDER BY kind, name")
     return [(r["id"], r["name"]) for r in rows]
+
+
+async def set_price_and_target(conn: asyncpg.Connection, code: str, *, price_paise: int, turnaround_hours: int) -> bool:
+    done: str = await conn.execute(
+        "UPDATE test_catalogue SET price_paise = $2, turnaround_hours = $3 WHERE code = $1",
+        code,
+        price_paise,
+        turnaround_hours,
+    )
+    return done.endswith(" 1")

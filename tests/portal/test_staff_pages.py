@@ -471,3 +471,46 @@ async def test_an_administrator_adds_staff_and_a_change_of_role_ends_their_sessi
         audited = await conn.fetchval("SELECT summary FROM audit_log WHERE action = 'staff.change'")
     assert (row["role"], row["active"]) == ("phlebotomist", False) and "phlebotomist" in str(audited)
     await other.aclose()
+
+
+async def test_an_administrator_sets_a_price_a_target_and_a_reference_range(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    await _sign_in(client, await _member(pool, Role.ADMIN))
+    page = (await client.get("/staff/admin/lab", headers=HTML)).text
+    assert 'id="test-CBC"' in page and 'value="350.00"' in page
+    async with pool.acquire() as conn:
+        hb = await conn.fetchval(
+            "SELECT id FROM reference_ranges WHERE analyte_code = '718-7' AND sex = 'female' AND age_min_years = 12"
+        )
+    csrf = await _csrf(client, "/staff/admin/lab")
+    priced = await client.post("/staff/admin/lab/tests/CBC", data={"csrf": csrf, "price": "399.50",
+                                                                   "turnaround_hours": "8"}, headers=HTML)  # fmt: skip
+    assert "done=test" in priced.headers["location"]
+    limits = {"low": "11.5", "high": "15.5", "critical_low": "6.5", "critical_high": "20", "delta_percent": "25"}
+    ranged = await client.post(f"/staff/admin/lab/ranges/{hb}", data={"csrf": csrf, **limits}, headers=HTML)
+    assert "done=range" in ranged.headers["location"]
+    backwards = await client.post(f"/staff/admin/lab/ranges/{hb}", data={
+        "csrf": csrf, "low": "16", "high": "15.5", "critical_low": "", "critical_high": "", "delta_percent": "",
+    }, headers=HTML)  # fmt: skip
+    assert (
+        "below+its+high+end" in backwards.headers["location"] or "below%20its%20high" in backwards.headers["location"]
+    )
+    async with pool.acquire() as conn:
+        test = await conn.fetchrow("SELECT price_paise, turnaround_hours FROM test_catalogue WHERE code = 'CBC'")
+        rng = await conn.fetchrow("SELECT low, critical_low FROM reference_ranges WHERE id = $1", hb)
+        delta = await conn.fetchval("SELECT delta_percent FROM analytes WHERE code = '718-7'")
+        audited = await conn.fetch(
+            "SELECT action FROM audit_log WHERE action IN ('catalogue.set', 'reference_range.set') ORDER BY id"
+        )
+        actions = [r["action"] for r in audited]
+    assert (test["price_paise"], test["turnaround_hours"]) == (39950, 8)
+    assert (str(rng["low"]), str(rng["critical_low"]), str(delta)) == (
+        "11.5",
+        "6.5",
+        "25",
+    )  # the wrong one changed nothing
+    assert actions == ["catalogue.set", "reference_range.set"]
+    client.cookies.clear()
+    await _sign_in(client, await _member(pool, Role.PATHOLOGIST))
+    assert (await client.get("/staff/admin/lab", headers=HTML)).status_code == 403

@@ -1,0 +1,69 @@
+"""What an administrator sets about the lab's tests (issue 19): each test's price and turnaround target, and each
+analyte's reference intervals (by sex and age), critical limits and delta-check limit. Checked, audited, through
+the owners of the tables (``booking.catalogue``, ``results``). A listener keeps the intervals a minute
+(``results.RangeCache``): a change applies to new results within that minute."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import asyncpg
+
+from core import audit, permissions, results
+from core.booking import catalogue
+from core.errors import InvalidInput, NotFound
+from core.identity import Actor, RequestMeta
+
+
+async def set_test(
+    conn: asyncpg.Connection, code: str, *, price_paise: int, turnaround_hours: int, actor: Actor,
+    meta: RequestMeta | None = None,
+) -> None:  # fmt: skip
+    permissions.require(actor.role, "admin.lab")
+    if not 0 <= price_paise <= 10_000_000:
+        raise InvalidInput("price", "A price is between ₹0 and ₹1,00,000.")
+    if not 1 <= turnaround_hours <= 24 * 60:
+        raise InvalidInput("turnaround_hours", "A turnaround target is between 1 hour and 60 days.")
+    async with conn.transaction():
+        if not await catalogue.set_price_and_target(conn, code, price_paise=price_paise,
+                                                    turnaround_hours=turnaround_hours):  # fmt: skip
+            raise NotFound(f"There is no test {code[:20]!r} in the catalogue.")
+        await audit.append(
+            conn, actor=actor, action="catalogue.set", entity_type="test", entity_id=code,
+            summary={"price_paise": price_paise, "turnaround_hours": turnaround_hours}, meta=meta,
+        )  # fmt: skip
+
+
+async def set_range(
+    conn: asyncpg.Connection,
+    range_id: int,
+    *,
+    low: Decimal | None,
+    high: Decimal | None,
+    critical_low: Decimal | None,
+    critical_high: Decimal | None,
+    delta_percent: Decimal | None,
+    actor: Actor,
+    meta: RequestMeta | None = None,
+) -> None:
+    """One interval, with its analyte's delta-check limit: low below high, critical limits outside the interval."""
+    permissions.require(actor.role, "admin.lab")
+    if low is not None and high is not None and low >= high:
+        raise InvalidInput("low", "The low end of a range is below its high end.")
+    if critical_low is not None and low is not None and critical_low > low:
+        raise InvalidInput("critical_low", "A critical low is at or below the range's low end.")
+    if critical_high is not None and high is not None and critical_high < high:
+        raise InvalidInput("critical_high", "A critical high is at or above the range's high end.")
+    if delta_percent is not None and not 0 < delta_percent <= 1000:
+        raise InvalidInput("delta_percent", "A delta-check limit is between 0 and 1000 per cent.")
+    async with conn.transaction():
+        code = await results.set_range(conn, range_id, low=low, high=high, critical_low=critical_low,
+                                       critical_high=critical_high)  # fmt: skip
+        if code is None:
+            raise NotFound("There is no such reference range.")
+        await results.set_delta(conn, code, delta_percent)
+        summary = {"analyte": code, "low": low, "high": high, "critical_low": critical_low,
+                   "critical_high": critical_high, "delta_percent": delta_percent}  # fmt: skip
+        await audit.append(conn, actor=actor, action="reference_range.set", entity_type="reference_range",
+                           entity_id=str(range_id), summary={k: None if v is None else str(v) for k, v in
+                                                             summary.items()}, meta=meta)  # fmt: skip
