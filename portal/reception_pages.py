@@ -6,7 +6,7 @@ services as the collection API (``portal/api/collection.py``); every record show
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -23,7 +23,7 @@ from core.labtime import LAB_TZ
 from core.orders import collection
 from core.orders import service as orders
 from core.patients import service as patients
-from core.patients.model import NewPatient, Patient, Sex
+from core.patients.model import NewPatient, Patient, Sex, date_of_birth
 from core.samples import service as samples
 from core.staff import service as staff
 from core.staff.service import StaffMember
@@ -74,27 +74,16 @@ async def register(request: Request, member: StaffMember) -> Response:
         sex = data.get("sex", "")
         if sex not in SEXES:
             raise InvalidInput("sex", "Choose the patient's sex.")
-        new = NewPatient(name=data.get("name", "")[:200], sex=Sex(sex), phone=(data.get("phone") or "")[:40] or None,
-                         date_of_birth=_born(data.get("date_of_birth")), address=(data.get("address") or "")[:500]
-                         or None)  # fmt: skip
+        new = NewPatient(
+            name=data.get("name", "")[:200], sex=Sex(sex), phone=(data.get("phone") or "")[:40] or None,
+            date_of_birth=date_of_birth(data.get("date_of_birth")), address=(data.get("address") or "")[:500] or None,
+        )  # fmt: skip
         async with request.state.pool.acquire() as conn:
             person = await patients.create(conn, request.state.vault, new, actor=member.actor,
                                            meta=request_meta(request))  # fmt: skip
     except DomainError as exc:
         return RedirectResponse(f"/staff/reception?error={quote(exc.message[:300])}", status_code=303)
     return RedirectResponse(f"/staff/reception/order?patient={person.id}", status_code=303)
-
-
-def _born(raw: str | None) -> date | None:
-    if not raw:
-        return None
-    try:
-        born = date.fromisoformat(raw[:10])
-    except ValueError as exc:
-        raise InvalidInput("date_of_birth", "Give the date of birth as YYYY-MM-DD.") from exc
-    if born > datetime.now(LAB_TZ).date() or born.year < 1890:
-        raise InvalidInput("date_of_birth", "That date of birth is in the future or before 1890.")
-    return born
 
 
 async def order_form(request: Request, member: StaffMember) -> Response:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+
+from core.errors import InvalidInput
+from core.labtime import LAB_TZ
 
 
 class Sex(enum.StrEnum):
@@ -38,3 +41,17 @@ class Patient:
 
     def __repr__(self) -> str:  # never let PHI reach a log through a repr
         return f"Patient(id={self.id!r}, mrn={self.mrn!r})"
+
+
+def date_of_birth(raw: str | None) -> date | None:
+    """A date of birth as a form or the API sends it (YYYY-MM-DD); none when empty; refused when unreadable, in the
+    future, or before 1890."""
+    if not raw:
+        return None
+    try:
+        born = date.fromisoformat(raw[:10])
+    except ValueError as exc:
+        raise InvalidInput("date_of_birth", "Give the date of birth as YYYY-MM-DD.") from exc
+    if born > datetime.now(LAB_TZ).date() or born.year < 1890:
+        raise InvalidInput("date_of_birth", "That date of birth is in the future or before 1890.")
+    return born

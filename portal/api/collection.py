@@ -4,8 +4,6 @@ staff workspace; these are what they call."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -13,11 +11,10 @@ from starlette.routing import Route
 from core import access
 from core.booking import service as booking
 from core.errors import InvalidInput
-from core.labtime import LAB_TZ
 from core.orders import collection
 from core.orders import service as orders
 from core.patients import service as patients
-from core.patients.model import NewPatient, Patient, Sex
+from core.patients.model import NewPatient, Patient, Sex, date_of_birth
 from core.staff.service import StaffMember
 from portal.guard import staff_route
 from portal.http import field_str, read_json, request_meta
@@ -30,18 +27,6 @@ def _person(p: Patient) -> dict[str, object]:
     }  # fmt: skip
 
 
-def _date_of_birth(raw: str | None) -> date | None:
-    if not raw:
-        return None
-    try:
-        born = date.fromisoformat(raw)
-    except ValueError as exc:
-        raise InvalidInput("date_of_birth", "Give the date of birth as YYYY-MM-DD.") from exc
-    if born > datetime.now(LAB_TZ).date() or born.year < 1890:
-        raise InvalidInput("date_of_birth", "That date of birth is in the future or before 1890.")
-    return born
-
-
 async def register_patient(request: Request, member: StaffMember) -> Response:
     data = await read_json(request)
     sex = field_str(data, "sex", max_len=10) or ""
@@ -49,7 +34,7 @@ async def register_patient(request: Request, member: StaffMember) -> Response:
         raise InvalidInput("sex", "'sex' is one of: female, male, other, unknown.")
     new = NewPatient(
         name=field_str(data, "name") or "", sex=Sex(sex), phone=field_str(data, "phone", required=False, max_len=40),
-        date_of_birth=_date_of_birth(field_str(data, "date_of_birth", required=False, max_len=10)),
+        date_of_birth=date_of_birth(field_str(data, "date_of_birth", required=False, max_len=10)),
         address=field_str(data, "address", required=False, max_len=500),
     )  # fmt: skip
     async with request.state.pool.acquire() as conn:

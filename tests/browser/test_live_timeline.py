@@ -5,12 +5,9 @@ accessibility checks on every patient page, the symptom check and booking includ
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
-import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from core.config import Settings
 from core.samples import service as samples
@@ -23,19 +20,7 @@ from tests.support.inbox import Inbox
 from tests.support.procs import free_port
 from tests.support.server import serving
 
-CHROMIUM = Path("/usr/bin/chromium")
 PHONE = "+919866600001"
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    assert CHROMIUM.exists(), "install Debian's chromium: apt-get install -y chromium (./run test does it as root)"
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        try:
-            yield b
-        finally:
-            await b.close()
 
 
 async def _sign_in(page: Page, base: str, inbox: Inbox) -> None:

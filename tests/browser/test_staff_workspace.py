@@ -4,12 +4,8 @@ follows each step live; and axe-core's WCAG 2.1 AA checks on every staff page, i
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import asyncpg
-import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from core.config import Settings
 from core.hl7 import intake
@@ -25,21 +21,9 @@ from tests.support.inbox import Inbox
 from tests.support.procs import free_port
 from tests.support.server import serving
 
-CHROMIUM = Path("/usr/bin/chromium")
 PHONE = "+919866600071"
 PASSWORD = "correct horse battery"
 RULES = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    assert CHROMIUM.exists(), "install Debian's chromium: apt-get install -y chromium (./run test does it as root)"
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        try:
-            yield b
-        finally:
-            await b.close()
 
 
 async def _add(pool: asyncpg.Pool, username: str, role: Role) -> None:

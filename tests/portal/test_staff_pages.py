@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import subprocess
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 import asyncpg
 import httpx
@@ -20,7 +21,7 @@ from core.identity import Actor, Role
 from core.jobs import runner
 from core.labtime import LAB_TZ
 from core.samples import service as samples
-from core.samples.model import SampleState
+from core.samples.model import Sample, SampleState
 from core.staff import service as staff
 from core.vault import Vault
 from tests.portal.conftest import PASSWORD, username_for
@@ -152,6 +153,22 @@ def _oru(control: str, barcode: str) -> bytes:
     ).encode()
 
 
+async def _in_the_lab(conn: asyncpg.Connection, vault: Vault, **kw: Any) -> Sample:
+    """A tube received at the lab (so results apply to it)."""
+    tube = await make_sample(conn, vault, **kw)
+    await samples.transition(conn, barcode=tube.barcode, to_state=SampleState.RECEIVED_AT_LAB, actor=TECH,
+                             centre_id="LAB-1")  # fmt: skip
+    return tube
+
+
+def _critical_wbc(control: str, barcode: str) -> bytes:
+    """A white cell count of 1.2: below the critical limit (2.0), so it raises an alert."""
+    return (
+        f"MSH|^~\\&|CHEM|LAB|LABPULSE|LAB|20261121||ORU^R01|{control}|P|2.5.1\rPID|1||M\rOBR|1|{barcode}||CBC\r"
+        "OBX|1|NM|6690-2^WBC^LN||1.2|10*3/uL|||||F\r"
+    ).encode()
+
+
 async def test_the_hl7_queue_is_read_re_applied_and_set_aside_from_its_page(
     client: httpx.AsyncClient, pool: asyncpg.Pool, vault: Vault
 ) -> None:
@@ -191,12 +208,8 @@ async def test_the_critical_board_shows_who_was_called_and_takes_a_read_back(
         on_duty = await staff.add(conn, username="dr.duty", display_name="Dr On Duty", role=Role.DOCTOR,
                                   password=PASSWORD, actor=Actor.system("tests"))  # fmt: skip
         await critical.set_chain(conn, vault, [critical.ChainMember(on_duty.id, "Dr On Duty", "+919800011111")])
-        tube = await make_sample(conn, vault)
-        await samples.transition(conn, barcode=tube.barcode, to_state=SampleState.RECEIVED_AT_LAB, actor=TECH,
-                                 centre_id="LAB-1")  # fmt: skip
-        oru = (f"MSH|^~\\&|CHEM|LAB|LABPULSE|LAB|20261121||ORU^R01|K-9|P|2.5.1\rPID|1||M\rOBR|1|{tube.barcode}||CBC\r"
-               "OBX|1|NM|6690-2^WBC^LN||1.2|10*3/uL||||||F\r")  # fmt: skip
-        await intake.receive(conn, vault, oru.encode())
+        tube = await _in_the_lab(conn, vault)
+        await intake.receive(conn, vault, _critical_wbc("K-9", tube.barcode))
         await critical.tick(conn, vault, {"sms": Inbox()}, datetime.now(UTC) + timedelta(minutes=1))
         alert_id = await conn.fetchval("SELECT id FROM critical_alerts")
     await _sign_in(client, await _member(pool, Role.PATHOLOGIST))
@@ -306,9 +319,7 @@ async def test_a_tube_unfit_to_test_is_rejected_and_a_new_one_is_asked_for(
     client: httpx.AsyncClient, pool: asyncpg.Pool, vault: Vault
 ) -> None:
     async with pool.acquire() as conn:
-        tube = await make_sample(conn, vault)
-        await samples.transition(conn, barcode=tube.barcode, to_state=SampleState.RECEIVED_AT_LAB, actor=TECH,
-                                 centre_id="LAB-1")  # fmt: skip
+        tube = await _in_the_lab(conn, vault)
     await _sign_in(client, await _member(pool, Role.LAB_TECHNICIAN))
     csrf = await _csrf(client, "/staff/bench")
     no_reason = await client.post("/staff/bench/reject", data={"csrf": csrf, "barcode": tube.barcode, "reason": ""},
@@ -413,13 +424,8 @@ async def test_a_doctor_sees_on_the_board_only_the_critical_values_of_their_own_
     client: httpx.AsyncClient, pool: asyncpg.Pool, vault: Vault
 ) -> None:
     async with pool.acquire() as conn:
-        tube = await make_sample(conn, vault)
-        await samples.transition(conn, barcode=tube.barcode, to_state=SampleState.RECEIVED_AT_LAB, actor=TECH,
-                                 centre_id="LAB-1")  # fmt: skip
-        await intake.receive(conn, vault, (
-            f"MSH|^~\\&|CHEM|LAB|LABPULSE|LAB|20261121||ORU^R01|K-7|P|2.5.1\rPID|1||M\rOBR|1|{tube.barcode}||CBC\r"
-            "OBX|1|NM|6690-2^WBC^LN||1.2|10*3/uL|||||F\r"
-        ).encode())  # fmt: skip
+        tube = await _in_the_lab(conn, vault)
+        await intake.receive(conn, vault, _critical_wbc("K-7", tube.barcode))
         alert_id = await conn.fetchval("SELECT id FROM critical_alerts")
     referrer = await _member(pool, Role.DOCTOR)
     async with pool.acquire() as conn:
