@@ -50,13 +50,13 @@ async def preview(request: Request, member: StaffMember) -> Response:
 
 async def approve(request: Request, member: StaffMember) -> Response:
     """Sign the report; the worker renders it and then releases the tube (the patient is told once it can open)."""
-    await _form(request)
+    data = await _form(request)
     barcode = request.path_params["barcode"][:64]
     try:
         async with request.state.pool.acquire() as conn:
             await reports.issue(
                 conn, request.state.vault, request.state.report_key, barcode=barcode, actor=member.actor,
-                verify_base=str(request.base_url), meta=request_meta(request),
+                verify_base=str(request.base_url), meta=request_meta(request), comment=data.get("comment"),
             )  # fmt: skip
     except DomainError as exc:
         return RedirectResponse(f"/staff/approvals?error={quote(exc.message[:300])}", status_code=303)

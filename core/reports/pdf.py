@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from typing import Any
+from xml.sax.saxutils import escape
 
 import segno
 from reportlab.lib import colors
@@ -134,6 +135,9 @@ def render(content: dict[str, Any], verify_url: str, signature_hex: str) -> byte
     if plain:
         story.append(Paragraph("<b>In plain words</b>", styles["Heading4"]))
         story += [Paragraph(line, styles["Normal"]) for line in plain]
+    if content.get("comment"):
+        story.append(Paragraph("<b>Pathologist's comment</b>", styles["Heading4"]))
+        story += [Paragraph(escape(line), styles["Normal"]) for line in str(content["comment"]).splitlines()]
     signer = content["signer"]
     story += [
         Spacer(1, 8 * mm),

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from core import audit, permissions, results
 from core.booking import catalogue
 from core.crypto import DecryptionError
-from core.errors import Conflict, InvalidTransition, NotFound, UnknownBarcode
+from core.errors import Conflict, InvalidInput, InvalidTransition, NotFound, UnknownBarcode
 from core.identity import Actor, RequestMeta, Role
 from core.ids import is_uuid
 from core.jobs import queue as jobs
@@ -51,6 +51,7 @@ async def _content(
     actor: Actor,
     report_id: str,
     issued: datetime,
+    comment: str | None = None,
 ) -> dict[str, Any]:
     p = await patients_store.get(conn, sample.patient_id)
     if p is None:
@@ -85,9 +86,19 @@ async def _content(
             }
             for r in sorted(rows, key=lambda r: r.name)
         ],
+        **({"comment": comment} if comment else {}),  # the pathologist's, signed with the results
         "signer": {"id": actor.id, "name": signer or actor.id, "role": actor.role.value.replace("_", " ")},
         "issued_at": issued.astimezone(LAB_TZ).isoformat(timespec="seconds"),
     }
+
+
+def _comment(raw: str | None) -> str | None:
+    text = (raw or "").strip()
+    if len(text) > 1000:
+        raise InvalidInput("comment", "Keep the comment to 1,000 characters.")
+    if any(not ch.isprintable() and ch not in "\n\t" for ch in text):
+        raise InvalidInput("comment", "The comment has characters a report cannot print.")
+    return text or None
 
 
 async def draft(conn: asyncpg.Connection, vault: Vault, sample: Sample, actor: Actor, at: datetime) -> dict[str, Any]:
@@ -105,8 +116,10 @@ async def issue(
     actor: Actor,
     verify_base: str,
     meta: RequestMeta | None = None,
+    comment: str | None = None,
 ) -> dict[str, Any]:
     """Approve a completed tube: sign its report (next version) and queue its rendering, in one transaction.
+    ``comment``: the pathologist's words for the report, signed with its results.
 
     The worker renders and stores the PDF, and only then releases the tube to 'reported' (core/reports/render.py),
     so the patient is never told about a report they cannot open yet.
@@ -128,7 +141,7 @@ async def issue(
                 raise InvalidTransition(code, sample.state.value, SampleState.REPORTED.value)
             version = await reports_store.next_version(conn, sample.id)
             report_id, issued = str(uuid.uuid4()), datetime.now(UTC)
-            content = await _content(conn, vault, sample, version, actor, report_id, issued)
+            content = await _content(conn, vault, sample, version, actor, report_id, issued, _comment(comment))
             content_hash, signature = rc.sign(key, content)
             verify_url = f"{verify_base.rstrip('/')}/verify/{report_id}"
             await reports_store.insert(

@@ -4,6 +4,7 @@ marked and scoped to the member's centre, and what a page says to someone signed
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from datetime import UTC, datetime, time, timedelta
@@ -20,6 +21,7 @@ from core.hl7 import intake
 from core.identity import Actor, Role
 from core.jobs import runner
 from core.labtime import LAB_TZ
+from core.reports import render
 from core.samples import service as samples
 from core.samples.model import Sample, SampleState
 from core.staff import service as staff
@@ -299,8 +301,9 @@ async def test_a_pathologist_sees_the_delta_check_previews_and_signs(
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     text = subprocess.run(["pdftotext", "-", "-"], input=pdf.content, capture_output=True, check=True).stdout.decode()
     assert "PREVIEW, NOT SIGNED" in text and "Haemoglobin" in text and "8.0" in text
-    signed = await client.post(f"/staff/approvals/{now.barcode}/approve", data={"csrf": await _csrf(client)},
-                               headers=HTML)  # fmt: skip
+    comment = "Hb < 8 & falling: repeat in 1 week, <b>review</b> iron studies"
+    signed = await client.post(f"/staff/approvals/{now.barcode}/approve",
+                               data={"csrf": await _csrf(client), "comment": comment}, headers=HTML)  # fmt: skip
     assert "done=" in signed.headers["location"]
     after = (await client.get(signed.headers["location"], headers=HTML)).text
     assert "is being prepared" in after and f'href="/staff/approvals/{now.barcode}"' not in after
@@ -310,6 +313,13 @@ async def test_a_pathologist_sees_the_delta_check_previews_and_signs(
         )
         actions = [r["action"] for r in rows_]
     assert actions[-3:] == ["patient.read", "report.preview", "report.issue"]
+    async with pool.acquire() as conn:  # the comment is signed with the results, and printed as typed
+        report = await conn.fetchrow("SELECT id::text, content_enc FROM reports")
+    content = json.loads(vault.open("reports", "content", report["id"], report["content_enc"]) or "{}")
+    assert content["comment"] == comment
+    printed = subprocess.run(["pdftotext", "-", "-"], input=render.document(content, "https://x/v", b"s", b"h"),
+                             capture_output=True, check=True).stdout.decode()  # fmt: skip
+    assert "Pathologist's comment" in printed and comment in printed
     client.cookies.clear()
     await _sign_in(client, await _member(pool, Role.LAB_TECHNICIAN))
     assert (await client.get("/staff/approvals", headers=HTML)).status_code == 403
