@@ -130,6 +130,7 @@ ENDPOINTS: dict[str, str] = {
     "staff.page.approvals.review": "report.issue",  # results, ranges, flags, previous values (PHI, audited)
     "staff.page.approvals.preview": "report.issue",
     "staff.page.approvals.approve": "report.issue",
+    "staff.page.approvals.correct": "report.issue",  # a result corrected by hand, with a reason
     "patient.code": PUBLIC,
     "patient.session.create": PUBLIC,
     "patient.link": PUBLIC,
@@ -227,6 +228,7 @@ PHI_ENDPOINTS = frozenset(
         "staff.page.approvals.review",
         "staff.page.approvals.preview",
         "staff.page.approvals.approve",
+        "staff.page.approvals.correct",
     }
 )
 

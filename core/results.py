@@ -375,3 +375,34 @@ async def set_range(
 
 async def set_delta(conn: asyncpg.Connection, analyte_code: str, delta_percent: Decimal | None) -> None:
     await conn.execute("UPDATE analytes SET delta_percent = $2 WHERE code = $1", analyte_code, delta_percent)
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """A result a pathologist corrects by hand: the new number, judged like an analyzer's, and why."""
+
+    sample_id: str
+    code: str
+    name: str
+    value: Decimal
+    unit: str | None
+    reference_range: str | None
+    flag: str | None
+    critical: bool
+    reason: str
+    corrected_by: str
+
+
+def stage_correction(stmt: Statement, c: Correction) -> None:
+    """Stage the corrected result as CTE ``stored_results`` (``id, sample_id, code, status, critical``), so the same
+    statement can raise its alert and write its audit row; the reason is kept in the result's notes."""
+    b = stmt.bind
+    stmt.cte(
+        "stored_results",
+        f"""INSERT INTO results (sample_id, code, name, value_kind, value_num, unit, reference_range, flag, status,
+                                 notes, flag_source, critical, corrected_by)
+            VALUES ({b(c.sample_id)}::uuid, {b(c.code)}, {b(c.name)}, 'numeric', {b(c.value)}::numeric, {b(c.unit)},
+                    {b(c.reference_range)}, {b(c.flag)}, 'corrected', ARRAY[{b("Corrected: " + c.reason)}],
+                    'computed', {b(c.critical)}, {b(c.corrected_by)})
+            RETURNING id, sample_id, code, status, critical""",
+    )

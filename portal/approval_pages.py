@@ -4,13 +4,14 @@ beside the patient's previous values with delta-check breaches marked, a preview
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from core.errors import DomainError
+from core.errors import DomainError, InvalidInput
 from core.reports import approval
 from core.reports import service as reports
 from core.staff import service as staff
@@ -34,9 +35,10 @@ async def review(request: Request, member: StaffMember) -> Response:
         seen = await approval.review(conn, request.state.vault, member.actor, request.path_params["barcode"][:64],
                                      meta=request_meta(request))  # fmt: skip
     request.state.patient_id = seen.patient.id  # for the request's audit row
-    return page(
-        request, "staff_approval.html", member, seen=seen, breaches=sum(1 for ln in seen.lines if ln.past_limit)
-    )
+    q = request.query_params
+    breaches = sum(1 for ln in seen.lines if ln.past_limit)
+    return page(request, "staff_approval.html", member, seen=seen, breaches=breaches, done=q.get("done", "")[:20],
+                error=q.get("error", "")[:300])  # fmt: skip
 
 
 async def preview(request: Request, member: StaffMember) -> Response:
@@ -63,6 +65,27 @@ async def approve(request: Request, member: StaffMember) -> Response:
     return RedirectResponse(f"/staff/approvals?done={quote(barcode.strip().upper())}", status_code=303)
 
 
+async def correct(request: Request, member: StaffMember) -> Response:
+    """Correct one result with a reason; back to the tube's page, where a new report version is then signed."""
+    data = await _form(request)
+    barcode, code = request.path_params["barcode"][:64], request.path_params["code"][:20]
+    back = f"/staff/approvals/{quote(barcode)}"
+    try:
+        raw = (data.get("value") or "").strip()
+        try:
+            value = Decimal(raw)
+        except InvalidOperation as exc:
+            raise InvalidInput("value", f"{raw[:20]!r} is not a number.") from exc
+        if not value.is_finite() or abs(value) > 10**9:
+            raise InvalidInput("value", f"{raw[:20]!r} is not a number a result can have.")
+        async with request.state.pool.acquire() as conn:
+            await approval.correct(conn, request.state.vault, member.actor, barcode, code, value=value,
+                                   reason=data.get("reason", "")[:300], meta=request_meta(request))  # fmt: skip
+    except DomainError as exc:
+        return RedirectResponse(f"{back}?error={quote(exc.message[:300])}", status_code=303)
+    return RedirectResponse(f"{back}?done=corrected", status_code=303)
+
+
 def routes() -> list[Route]:
     return [
         staff_route("/staff/approvals", queue, methods=["GET"], name="staff.page.approvals"),
@@ -72,5 +95,8 @@ def routes() -> list[Route]:
         ),
         staff_route(
             "/staff/approvals/{barcode}/approve", approve, methods=["POST"], name="staff.page.approvals.approve"
+        ),
+        staff_route(
+            "/staff/approvals/{barcode}/correct/{code}", correct, methods=["POST"], name="staff.page.approvals.correct"
         ),
     ]

@@ -12,9 +12,11 @@ from decimal import Decimal
 
 import asyncpg
 
-from core import access, audit, permissions, results
-from core.errors import InvalidTransition, UnknownBarcode
+from core import access, audit, critical, permissions, results
+from core.db.statement import Statement
+from core.errors import InvalidInput, InvalidTransition, NotFound, UnknownBarcode
 from core.identity import Actor, RequestMeta
+from core.labtime import LAB_TZ
 from core.patients.model import Patient
 from core.reports import pdf
 from core.reports import service as reports
@@ -101,3 +103,45 @@ async def _tube(conn: asyncpg.Connection, barcode: str) -> Sample:
     if sample.state not in (SampleState.COMPLETED, SampleState.REPORTED):
         raise InvalidTransition(code, sample.state.value, SampleState.REPORTED.value)
     return sample
+
+
+async def correct(
+    conn: asyncpg.Connection,
+    vault: Vault,
+    actor: Actor,
+    barcode: str,
+    code: str,
+    *,
+    value: Decimal,
+    reason: str,
+    meta: RequestMeta | None = None,
+) -> None:
+    """Correct one numeric result of a tube with a reason: a new 'corrected' result, flagged against the patient's
+    ranges (a critical one raises its alert), audited, in one statement. A reported tube then takes a new report
+    version (``reports.service.issue``), and the patient is told it was updated."""
+    permissions.require(actor.role, "report.issue")
+    why = reason.strip()
+    if not 3 <= len(why) <= 300:
+        raise InvalidInput("reason", "Say why the result is corrected (3 to 300 characters).")
+    sample = await _tube(conn, barcode)
+    latest = {r.code: r for r in await results.latest_of_sample(conn, sample.id)}
+    if code not in latest:
+        raise NotFound(f"Tube {sample.barcode} has no result {code[:20]!r} to correct.")
+    patient, _ = await access.read_patient(conn, vault, actor, sample.patient_id, meta=meta)
+    age = results.age_years(patient.date_of_birth, datetime.now(LAB_TZ).date())
+    sex = patient.sex.value if patient.sex.value in ("female", "male") else "any"
+    rng = (await results.ranges_for(conn, [code], sex, age)).get(code)
+    flag = results.flag_for(value, None, rng) if rng else None
+    critical_now = flag in ("LL", "HH") or results.is_critical(value, rng)
+    was = latest[code]
+    stmt = Statement()
+    results.stage_correction(stmt, results.Correction(
+        sample.id, code, was.name, value, was.unit, was.reference_range or (rng.text() if rng else None), flag,
+        critical_now, why, actor.id,
+    ))  # fmt: skip
+    if critical_now:
+        critical.stage_alerts(stmt, "stored_results", datetime.now(UTC))
+    audit.stage(stmt, actor=actor, action="result.correct", entity_type="sample", entity_id=sample.id,
+                patient_id=sample.patient_id, summary={"code": code, "barcode": sample.barcode}, meta=meta,
+                only_if="stored_results")  # fmt: skip
+    await conn.execute(stmt.sql("SELECT 1"), *stmt.args)

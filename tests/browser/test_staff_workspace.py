@@ -169,7 +169,8 @@ async def test_every_staff_page_passes_the_wcag_21_aa_checks(
             await check(f"operations ({lang})")
             await page.goto(f"{base}/staff/approvals?lang={lang}")
             await check(f"approvals ({lang})")
-            await page.goto(f"{base}/staff/approvals/{received.barcode}?lang={lang}")
+            await page.goto(f"{base}/staff/approvals/{received.barcode}?lang={lang}&done=corrected")
+            await page.locator("details.reject summary").click()  # the corrections, opened
             await check(f"approval ({lang})")
             await page.goto(f"{base}/staff/reception?lang={lang}&phone=98666%2000072")
             await check(f"reception, found ({lang})")

@@ -100,6 +100,7 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "staff.page.approvals.review": ("GET", "/staff/approvals/NO-SUCH-TUBE", None),
     "staff.page.approvals.preview": ("GET", "/staff/approvals/NO-SUCH-TUBE/preview.pdf", None),
     "staff.page.approvals.approve": ("POST", "/staff/approvals/NO-SUCH-TUBE/approve", {"form": {}}),
+    "staff.page.approvals.correct": ("POST", "/staff/approvals/NO-SUCH-TUBE/correct/718-7", {"form": {"value": "1"}}),
     "staff.page.reception.register": ("POST", "/staff/reception/patients", {"form": {"name": "", "sex": ""}}),
     "staff.page.reception.order": ("GET", f"/staff/reception/order?patient={_NO_CONSULT}", None),
     "staff.page.reception.place": ("POST", "/staff/reception/orders", {"form": {"patient_id": _NO_CONSULT}}),

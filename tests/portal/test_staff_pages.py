@@ -530,3 +530,39 @@ async def test_an_administrator_sets_a_price_a_target_and_a_reference_range(
     client.cookies.clear()
     await _sign_in(client, await _member(pool, Role.PATHOLOGIST))
     assert (await client.get("/staff/admin/lab", headers=HTML)).status_code == 403
+
+
+async def test_a_pathologist_corrects_a_result_with_a_reason_before_signing(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, vault: Vault
+) -> None:
+    async with pool.acquire() as conn:
+        tube = await _in_the_lab(conn, vault)
+        await intake.receive(conn, vault, (
+            f"MSH|^~\\&|HEMA|LAB|LABPULSE|LAB|20261121||ORU^R01|C-1|P|2.5.1\rPID|1||M\rOBR|1|{tube.barcode}\r"
+            "OBX|1|NM|718-7^Hb^LN||8.0|g/dL|||||F\rOBX|2|NM|6690-2^WBC^LN||7.0|10*3/uL|||||F\r"
+        ).encode())  # fmt: skip
+        for step in (SampleState.PROCESSING, SampleState.COMPLETED):
+            await samples.transition(conn, barcode=tube.barcode, to_state=step, actor=TECH, centre_id="LAB-1")
+    await _sign_in(client, await _member(pool, Role.PATHOLOGIST))
+    csrf = await _csrf(client, f"/staff/approvals/{tube.barcode}")
+    base = f"/staff/approvals/{tube.barcode}/correct"
+    no_reason = await client.post(f"{base}/718-7", data={"csrf": csrf, "value": "12.8", "reason": ""}, headers=HTML)
+    assert "error=" in no_reason.headers["location"]
+    why = "typed 8.0 for 12.8 at the analyzer"
+    fixed = await client.post(f"{base}/718-7", data={"csrf": csrf, "value": "12.8", "reason": why}, headers=HTML)
+    page = (await client.get(fixed.headers["location"], headers=HTML)).text
+    assert "Corrected: sign again" in page and "12.8 g/dL" in page and "8.0 g/dL" not in page
+    await client.post(f"{base}/6690-2", data={"csrf": csrf, "value": "1.0", "reason": "rerun on the second analyzer"},
+                      headers=HTML)  # fmt: skip
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT code, value_num, flag, critical, notes, corrected_by FROM results"
+            " WHERE status = 'corrected' ORDER BY id"
+        )
+        alerts = await conn.fetchval("SELECT count(*) FROM critical_alerts")
+        audited = await conn.fetchval("SELECT count(*) FROM audit_log WHERE action = 'result.correct'")
+    assert [(r["code"], str(r["value_num"]), r["flag"], r["critical"]) for r in rows] == [
+        ("718-7", "12.8", "N", False), ("6690-2", "1.0", "LL", True),
+    ]  # fmt: skip
+    assert rows[0]["notes"] == ["Corrected: typed 8.0 for 12.8 at the analyzer"]
+    assert rows[0]["corrected_by"].startswith("staff:") and (alerts, audited) == (1, 2)  # a critical correction alerts
