@@ -4,17 +4,20 @@ went by channel today. Ids, counts and times only: no PHI."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
-from core import permissions
+from core import audit, permissions
+from core.errors import Conflict
 from core.hl7 import store as hl7_store
-from core.identity import Actor
+from core.identity import Actor, RequestMeta
 from core.jobs import queue, runner
 from core.reports import store as reports_store
+from core.reports.render import DELIVER_JOB
 
 DAY = timedelta(hours=24)
 
@@ -38,3 +41,19 @@ async def overview(conn: asyncpg.Connection, actor: Actor, now: datetime | None 
         senders=await hl7_store.senders(conn, since),
         notices=await reports_store.notices_by_channel(conn, since),
     )
+
+
+async def settle_notice(
+    conn: asyncpg.Connection, delivery_id: int, *, arrived: bool, actor: Actor, meta: RequestMeta | None = None
+) -> None:
+    """Staff say what became of a notice whose provider never answered: it arrived (the patient or the provider's
+    log says so), or it did not, and it is sent again. Audited; a notice already settled is refused."""
+    permissions.require(actor.role, "admin.jobs")
+    async with conn.transaction():
+        if not await reports_store.settle_uncertain(conn, delivery_id, arrived=arrived):
+            raise Conflict("That notice is no longer waiting for a decision.")
+        if not arrived:
+            await queue.enqueue(conn, DELIVER_JOB, {"delivery_id": delivery_id},
+                                key=f"deliver:{delivery_id}:again:{uuid.uuid4().hex[:8]}")  # fmt: skip
+        await audit.append(conn, actor=actor, action="notice.settle", entity_type="delivery",
+                           entity_id=str(delivery_id), summary={"arrived": arrived}, meta=meta)  # fmt: skip

@@ -121,6 +121,7 @@ ENDPOINTS: dict[str, str] = {
     "staff.page.lab.range": "admin.lab",
     "staff.page.operations": "admin.jobs",  # dead letters, uncertain notices, the queue, HL7 senders (no PHI)
     "staff.page.operations.requeue": "admin.jobs",
+    "staff.page.operations.settle": "admin.jobs",  # an uncertain notice: it arrived, or send it again
     "staff.page.reception": "collection.desk",  # find a patient (each record read audited) or register a walk-in
     "staff.page.reception.register": "collection.desk",
     "staff.page.reception.order": "collection.desk",

@@ -347,6 +347,21 @@ async def chain_set(request: Request, member: StaffMember) -> Response:
     return RedirectResponse("/staff/critical/chain?done=set", status_code=303)
 
 
+async def settle(request: Request, member: StaffMember) -> Response:
+    data = await _form(request)
+    raw = request.path_params["delivery_id"]
+    if not raw.isdigit() or len(raw) > 18 or data.get("arrived") not in ("yes", "no"):
+        return RedirectResponse("/staff/operations?error=gone", status_code=303)
+    try:
+        async with request.state.pool.acquire() as conn:
+            await operations.settle_notice(conn, int(raw), arrived=data["arrived"] == "yes", actor=member.actor,
+                                           meta=request_meta(request))  # fmt: skip
+    except DomainError:
+        return RedirectResponse("/staff/operations?error=settled", status_code=303)
+    done = "arrived" if data["arrived"] == "yes" else "resent"
+    return RedirectResponse(f"/staff/operations?done={done}", status_code=303)
+
+
 def routes() -> list[Route]:
     return [
         Route("/staff", home, methods=["GET"], name="staff.page.home"),
@@ -362,6 +377,9 @@ def routes() -> list[Route]:
         staff_route("/staff/critical/chain", chain_set, methods=["POST"], name="staff.page.chain.set"),
         staff_route(
             "/staff/operations/dead/{dead_id}/requeue", requeue, methods=["POST"], name="staff.page.operations.requeue"
+        ),
+        staff_route(
+            "/staff/operations/notices/{delivery_id}", settle, methods=["POST"], name="staff.page.operations.settle"
         ),
         staff_route("/staff/critical/{alert_id}/ack", critical_ack, methods=["POST"], name="staff.page.critical.ack"),
         staff_route("/staff/hl7/{message_id}", hl7_message, methods=["GET"], name="staff.page.hl7.message"),

@@ -388,3 +388,15 @@ async def uncertain_notices(conn: asyncpg.Connection, limit: int = 200) -> list[
         limit,
     )
     return [Uncertain(**dict(r)) for r in rows]
+
+
+async def settle_uncertain(conn: asyncpg.Connection, delivery_id: int, *, arrived: bool) -> bool:
+    """An uncertain notice, as staff found out: it arrived ('sent'), or it did not (back to 'pending' for its job)."""
+    done: str = await conn.execute(
+        """UPDATE deliveries SET status = CASE WHEN $2 THEN 'sent' ELSE 'pending' END,
+                  sent_at = CASE WHEN $2 THEN now() END, updated_at = now()
+           WHERE id = $1 AND status = 'uncertain'""",
+        delivery_id,
+        arrived,
+    )
+    return done.endswith(" 1")

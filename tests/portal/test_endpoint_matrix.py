@@ -86,6 +86,7 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "staff.page.bench.reject": ("POST", "/staff/bench/reject", {"form": {"barcode": "NO-SUCH-TUBE", "reason": ""}}),
     "staff.page.critical": ("GET", "/staff/critical", None),
     "staff.page.operations": ("GET", "/staff/operations", None),
+    "staff.page.operations.settle": ("POST", "/staff/operations/notices/999999", {"form": {"arrived": "yes"}}),
     "staff.page.accounts": ("GET", "/staff/admin/accounts", None),
     "staff.page.lab": ("GET", "/staff/admin/lab", None),
     "staff.page.lab.test": ("POST", "/staff/admin/lab/tests/NOPE", {"form": {"price": "1", "turnaround_hours": "1"}}),

@@ -22,10 +22,14 @@ from core.identity import Actor, Role
 from core.jobs import runner
 from core.labtime import LAB_TZ
 from core.reports import render
+from core.reports import service as reports
 from core.samples import service as samples
 from core.samples.model import Sample, SampleState
 from core.staff import service as staff
+from core.storage import LocalFileStore
 from core.vault import Vault
+from tests.core.test_reports import KEY as REPORT_KEY
+from tests.core.test_reports import _completed as completed_tube
 from tests.portal.conftest import PASSWORD, username_for
 from tests.support.factories import TECH, ensure_centres, make_patient, make_sample
 from tests.support.inbox import Inbox
@@ -566,3 +570,34 @@ async def test_a_pathologist_corrects_a_result_with_a_reason_before_signing(
     ]  # fmt: skip
     assert rows[0]["notes"] == ["Corrected: typed 8.0 for 12.8 at the analyzer"]
     assert rows[0]["corrected_by"].startswith("staff:") and (alerts, audited) == (1, 2)  # a critical correction alerts
+
+
+async def test_an_uncertain_notice_is_settled_as_arrived_or_sent_again(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, vault: Vault, files: LocalFileStore
+) -> None:
+    async with pool.acquire() as conn:
+        barcode, pathologist = await completed_tube(conn, vault)
+        out = await reports.issue(conn, vault, REPORT_KEY, barcode=barcode, actor=pathologist, verify_base="https://x")
+    await render.render(pool, vault, files, str(out["report_id"]))
+    async with pool.acquire() as conn:  # the provider never answered: nobody knows whether the patient got it
+        await conn.execute("UPDATE deliveries SET status = 'uncertain'")
+        notice = await conn.fetchval("SELECT id FROM deliveries")
+    await _sign_in(client, await _member(pool, Role.ADMIN))
+    page = (await client.get("/staff/operations", headers=HTML)).text
+    assert f'id="notice-{notice}"' in page and "Send it again" in page
+    csrf = await _csrf(client, "/staff/operations")
+    again = await client.post(f"/staff/operations/notices/{notice}", data={"csrf": csrf, "arrived": "no"},
+                              headers=HTML)  # fmt: skip
+    assert "done=resent" in again.headers["location"]
+    twice = await client.post(f"/staff/operations/notices/{notice}", data={"csrf": csrf, "arrived": "yes"},
+                              headers=HTML)  # fmt: skip
+    assert "error=settled" in twice.headers["location"]  # it is pending again, no longer uncertain
+    async with pool.acquire() as conn:
+        status = await conn.fetchval("SELECT status FROM deliveries WHERE id = $1", notice)
+        queued = await conn.fetchval("SELECT count(*) FROM pgqueuer WHERE entrypoint = 'reports.deliver'")
+        settled = await conn.fetchval("SELECT summary FROM audit_log WHERE action = 'notice.settle'")
+    assert (status, queued >= 1, json.loads(settled) if isinstance(settled, str) else settled) == (
+        "pending",
+        True,
+        {"arrived": False},
+    )
