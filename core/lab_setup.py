@@ -5,6 +5,7 @@ the owners of the tables (``booking.catalogue``, ``results``). A listener keeps 
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import asyncpg
@@ -67,3 +68,32 @@ async def set_range(
         await audit.append(conn, actor=actor, action="reference_range.set", entity_type="reference_range",
                            entity_id=str(range_id), summary={k: None if v is None else str(v) for k, v in
                                                              summary.items()}, meta=meta)  # fmt: skip
+
+
+_CENTRE_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,19}$")
+_PINCODE = re.compile(r"^[1-9][0-9]{5}$")
+
+
+async def set_centre(
+    conn: asyncpg.Connection,
+    centre: catalogue.Centre,
+    *,
+    pincodes: list[str],
+    actor: Actor,
+    meta: RequestMeta | None = None,
+) -> None:
+    """Add or rename a centre, and add pincodes its team visits (Indian PIN codes: six digits); audited."""
+    permissions.require(actor.role, "admin.lab")
+    if not _CENTRE_ID.match(centre.id):
+        raise InvalidInput("id", "A centre id is 2 to 20 capital letters, digits or dashes (for example CC-ANDHERI).")
+    if centre.kind not in ("collection", "lab"):
+        raise InvalidInput("kind", "A centre is a collection centre or a lab.")
+    if not 1 <= len(centre.name.strip()) <= 120 or not 1 <= len(centre.city.strip()) <= 60:
+        raise InvalidInput("name", "Give the centre a name and a city.")
+    if bad := [p for p in pincodes if not _PINCODE.match(p)]:
+        raise InvalidInput("pincodes", f"{bad[0][:10]!r} is not a six-digit PIN code.")
+    async with conn.transaction():
+        await catalogue.upsert_centre(conn, centre)
+        await catalogue.add_served_pincodes(conn, [(p, centre.id, centre.city) for p in pincodes])
+        await audit.append(conn, actor=actor, action="centre.set", entity_type="centre", entity_id=centre.id,
+                           summary={"kind": centre.kind, "pincodes": len(pincodes)}, meta=meta)  # fmt: skip

@@ -119,6 +119,8 @@ ENDPOINTS: dict[str, str] = {
     "staff.page.lab": "admin.lab",
     "staff.page.lab.test": "admin.lab",
     "staff.page.lab.range": "admin.lab",
+    "staff.page.centres": "admin.lab",
+    "staff.page.centres.set": "admin.lab",
     "staff.page.operations": "admin.jobs",  # dead letters, uncertain notices, the queue, HL7 senders (no PHI)
     "staff.page.operations.requeue": "admin.jobs",
     "staff.page.operations.settle": "admin.jobs",  # an uncertain notice: it arrived, or send it again

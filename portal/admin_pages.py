@@ -128,12 +128,35 @@ async def set_range(request: Request, member: StaffMember) -> Response:
     return RedirectResponse("/staff/admin/lab?done=range", status_code=303)
 
 
+async def centres(request: Request, member: StaffMember) -> Response:
+    async with request.state.pool.acquire() as conn:
+        listed = await catalogue.centres_listed(conn)
+    q = request.query_params
+    return page(request, "staff_centres.html", member, centres=listed, done=q.get("done", "")[:10],
+                error=q.get("error", "")[:300])  # fmt: skip
+
+
+async def set_centre(request: Request, member: StaffMember) -> Response:
+    data = await _form(request)
+    centre = catalogue.Centre(data.get("id", "").strip().upper()[:20], data.get("name", "")[:120].strip(),
+                              data.get("kind", "")[:20], data.get("city", "")[:60].strip())  # fmt: skip
+    pincodes = [p for p in data.get("pincodes", "").replace(",", " ").split() if p][:200]
+    try:
+        async with request.state.pool.acquire() as conn:
+            await lab_setup.set_centre(conn, centre, pincodes=pincodes, actor=member.actor, meta=request_meta(request))
+    except DomainError as exc:
+        return RedirectResponse(f"/staff/admin/centres?error={quote(exc.message[:300])}", status_code=303)
+    return RedirectResponse("/staff/admin/centres?done=saved", status_code=303)
+
+
 def routes() -> list[Route]:
     return [
         staff_route("/staff/admin/accounts", accounts, methods=["GET"], name="staff.page.accounts"),
         staff_route("/staff/admin/accounts", add, methods=["POST"], name="staff.page.accounts.add"),
         staff_route("/staff/admin/accounts/{staff_id}", change, methods=["POST"], name="staff.page.accounts.change"),
         staff_route("/staff/admin/lab", lab, methods=["GET"], name="staff.page.lab"),
+        staff_route("/staff/admin/centres", centres, methods=["GET"], name="staff.page.centres"),
+        staff_route("/staff/admin/centres", set_centre, methods=["POST"], name="staff.page.centres.set"),
         staff_route("/staff/admin/lab/tests/{code}", set_test, methods=["POST"], name="staff.page.lab.test"),
         staff_route("/staff/admin/lab/ranges/{range_id}", set_range, methods=["POST"], name="staff.page.lab.range"),
     ]

@@ -194,3 +194,21 @@ async def set_price_and_target(conn: asyncpg.Connection, code: str, *, price_pai
         turnaround_hours,
     )
     return done.endswith(" 1")
+
+
+@dataclass(frozen=True, slots=True)
+class CentreListed:
+    id: str
+    name: str
+    kind: str
+    city: str
+    pincodes: tuple[str, ...]  # where its team visits homes
+
+
+async def centres_listed(conn: asyncpg.Connection) -> list[CentreListed]:
+    rows = await conn.fetch(
+        """SELECT c.id, c.name, c.kind, c.city,
+                  array(SELECT p.pincode FROM served_pincodes p WHERE p.centre_id = c.id ORDER BY 1) AS pincodes
+           FROM centres c ORDER BY c.kind DESC, c.name"""
+    )
+    return [CentreListed(r["id"], r["name"], r["kind"], r["city"], tuple(r["pincodes"])) for r in rows]

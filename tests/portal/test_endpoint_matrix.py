@@ -89,6 +89,8 @@ REQUESTS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "staff.page.operations.settle": ("POST", "/staff/operations/notices/999999", {"form": {"arrived": "yes"}}),
     "staff.page.accounts": ("GET", "/staff/admin/accounts", None),
     "staff.page.lab": ("GET", "/staff/admin/lab", None),
+    "staff.page.centres": ("GET", "/staff/admin/centres", None),
+    "staff.page.centres.set": ("POST", "/staff/admin/centres", {"form": {"id": "?"}}),
     "staff.page.lab.test": ("POST", "/staff/admin/lab/tests/NOPE", {"form": {"price": "1", "turnaround_hours": "1"}}),
     "staff.page.lab.range": ("POST", "/staff/admin/lab/ranges/999999", {"form": {"low": "1"}}),
     "staff.page.accounts.add": ("POST", "/staff/admin/accounts", {"form": {"username": "x"}}),

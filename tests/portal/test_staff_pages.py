@@ -9,6 +9,7 @@ import re
 import subprocess
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from urllib.parse import unquote
 
 import asyncpg
 import httpx
@@ -601,3 +602,21 @@ async def test_an_uncertain_notice_is_settled_as_arrived_or_sent_again(
         True,
         {"arrived": False},
     )
+
+
+async def test_an_administrator_adds_a_centre_with_the_pincodes_its_team_visits(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    await _sign_in(client, await _member(pool, Role.ADMIN))
+    csrf = await _csrf(client, "/staff/admin/centres")
+    centre = {"csrf": csrf, "id": "cc-andheri", "name": "Andheri Collection Centre", "kind": "collection",
+              "city": "Mumbai", "pincodes": "400053, 400058"}  # fmt: skip
+    saved = await client.post("/staff/admin/centres", data=centre, headers=HTML)
+    assert "done=saved" in saved.headers["location"]
+    page = (await client.get("/staff/admin/centres", headers=HTML)).text
+    assert re.search(r'id="centre-CC-ANDHERI".*<td>400053, 400058</td>', page)
+    bad = await client.post("/staff/admin/centres", data={**centre, "pincodes": "4000"}, headers=HTML)
+    assert "six-digit" in unquote(bad.headers["location"])
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM served_pincodes WHERE centre_id = 'CC-ANDHERI'") == 2
+        assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE action = 'centre.set'") == 1
