@@ -38,7 +38,7 @@ from core.errors import (
     Unauthenticated,
     UnknownBarcode,
 )
-from core.hl7 import intake
+from core.hl7 import review
 from core.jobs import runner
 from core.notify import mask_phone
 from core.orders import collection
@@ -232,7 +232,7 @@ def _why(exc: DomainError) -> str:
 async def hl7_queue(request: Request, member: StaffMember) -> Response:
     """Held messages (not applied, or applied but wanting a look), oldest first, each with why and what to do."""
     async with request.state.pool.acquire() as conn:
-        messages = await intake.review_queue(conn)
+        messages = await review.review_queue(conn)
     q = request.query_params
     done = q.get("done", "") if q.get("done") in ("reapplied", "held", "reviewed") else ""
     return page(request, "staff_hl7.html", member, messages=messages, done=done, detail=q.get("detail", "")[:300],
@@ -242,7 +242,7 @@ async def hl7_queue(request: Request, member: StaffMember) -> Response:
 async def hl7_message(request: Request, member: StaffMember) -> Response:
     """One message as it came, a segment a line (decrypted for this person, and audited)."""
     async with request.state.pool.acquire() as conn:
-        text = await intake.read_raw(conn, request.state.vault, request.path_params["message_id"],
+        text = await review.read_raw(conn, request.state.vault, request.path_params["message_id"],
                                      actor=member.actor, meta=request_meta(request))  # fmt: skip
     lines = [line for line in text.replace("\n", "\r").split("\r") if line]
     return page(request, "staff_hl7_message.html", member, lines=lines)
@@ -252,7 +252,7 @@ async def hl7_reapply(request: Request, member: StaffMember) -> Response:
     await _form(request)
     try:
         async with request.state.pool.acquire() as conn:
-            out = await intake.reapply(conn, request.state.vault, request.path_params["message_id"],
+            out = await review.reapply(conn, request.state.vault, request.path_params["message_id"],
                                        actor=member.actor)  # fmt: skip
     except DomainError as exc:
         return RedirectResponse(f"/staff/hl7?error={quote(exc.message[:300])}", status_code=303)
@@ -264,7 +264,7 @@ async def hl7_reviewed(request: Request, member: StaffMember) -> Response:
     await _form(request)
     try:
         async with request.state.pool.acquire() as conn:
-            await intake.mark_reviewed(conn, request.path_params["message_id"], actor=member.actor)
+            await review.mark_reviewed(conn, request.path_params["message_id"], actor=member.actor)
     except DomainError as exc:
         return RedirectResponse(f"/staff/hl7?error={quote(exc.message[:300])}", status_code=303)
     return RedirectResponse("/staff/hl7?done=reviewed", status_code=303)

@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from core import access, critical
 from core.errors import InvalidInput
-from core.hl7 import intake
+from core.hl7 import review
 from core.patients import merge
 from core.reports import service as reports
 from core.samples import service as samples
@@ -194,18 +194,18 @@ async def break_glass(request: Request, member: StaffMember) -> Response:
 
 async def hl7_review(request: Request, member: StaffMember) -> Response:
     async with request.state.pool.acquire() as conn:
-        return JSONResponse({"messages": await intake.review_queue(conn)})
+        return JSONResponse({"messages": await review.review_queue(conn)})
 
 
 async def hl7_reapply(request: Request, member: StaffMember) -> Response:
     async with request.state.pool.acquire() as conn:
-        out = await intake.reapply(conn, request.state.vault, request.path_params["message_id"], actor=member.actor)
+        out = await review.reapply(conn, request.state.vault, request.path_params["message_id"], actor=member.actor)
     return JSONResponse({"ack": out.ack_code, "control_id": out.control_id, "detail": out.text})
 
 
 async def hl7_reviewed(request: Request, member: StaffMember) -> Response:
     async with request.state.pool.acquire() as conn:
-        await intake.mark_reviewed(conn, request.path_params["message_id"], actor=member.actor)
+        await review.mark_reviewed(conn, request.path_params["message_id"], actor=member.actor)
     return JSONResponse({"reviewed": True})
 
 

@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from core.errors import InvalidInput
-from core.hl7 import intake
+from core.hl7 import intake, review
 from core.identity import Actor, Role
 from core.samples import service as samples
 from core.samples.model import SampleState
@@ -102,23 +102,23 @@ async def test_what_the_listener_does_not_take_is_refused_with_the_hl7_error(
     [out] = await intake.receive(conn, vault, oru.format(type="ORU^R01", pid="P", version="2.5.1", control="R-9",
                                                          obx="").encode())  # fmt: skip
     assert (out.ack_code, out.error and out.error.code) == ("AR", "100")
-    assert len(await intake.review_queue(conn)) == 5
+    assert len(await review.review_queue(conn)) == 5
 
 
 async def test_a_held_message_is_reapplied_once_the_tube_exists(conn: asyncpg.Connection, vault: Vault) -> None:
     tech = Actor("staff:tech", Role.LAB_TECHNICIAN)
     sample = await make_sample(conn, vault, barcode="LATE-TUBE-01")
     [held] = await intake.receive(conn, vault, _oru("LATE-TUBE-01"))  # still collected: not in the lab yet
-    assert held.ack_code == "AE" and [m["id"] for m in await intake.review_queue(conn)] == [held.message_id]
+    assert held.ack_code == "AE" and [m["id"] for m in await review.review_queue(conn)] == [held.message_id]
     await samples.transition(conn, barcode=sample.barcode, to_state=S.RECEIVED_AT_LAB, actor=TECH, centre_id="LAB-1")
-    again = await intake.reapply(conn, vault, str(held.message_id), actor=tech)
-    assert again.ack_code == "AA" and await intake.review_queue(conn) == []
+    again = await review.reapply(conn, vault, str(held.message_id), actor=tech)
+    assert again.ack_code == "AA" and await review.review_queue(conn) == []
     assert await conn.fetchval("SELECT count(*) FROM results") == 2
     # its critically low white count raises the alert it would have raised on arrival, audited
     assert await conn.fetchval("SELECT count(*) FROM critical_alerts") == 1
     assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE action = 'critical.raised'") == 1
     with pytest.raises(InvalidInput, match="applied already"):
-        await intake.reapply(conn, vault, str(held.message_id), actor=tech)
+        await review.reapply(conn, vault, str(held.message_id), actor=tech)
 
 
 @pytest.mark.parametrize("raw", ["^NaN", "^Infinity", "^1e999999999", ">^1e-40", "^99999999999999999"])
@@ -156,7 +156,7 @@ async def test_a_group_is_stored_in_one_go_and_each_message_answered_in_order(
         ("stored", 2),
     ]
     assert len(stored) == 4  # the unreadable block is kept too
-    held = [m["id"] for m in await intake.review_queue(conn)]
+    held = [m["id"] for m in await review.review_queue(conn)]
     assert held == [answers[1][0].message_id, answers[2][0].message_id]  # in the order they came
     hb = await conn.fetch("SELECT value_num FROM results WHERE code = '718-7' ORDER BY id")
     assert [r["value_num"] for r in hb] == [Decimal("13.5"), Decimal("13.5")]  # not the repeat's 99

@@ -14,7 +14,7 @@ import pytest
 
 from core import audit
 from core.errors import InvalidInput
-from core.hl7 import intake
+from core.hl7 import intake, review
 from core.identity import Actor, Role
 from core.patients import merge
 from core.patients import service as patients
@@ -73,7 +73,7 @@ async def test_an_update_for_an_unknown_mrn_registers_and_a_bad_phone_waits_for_
     assert out.ack_code == "AA"
     person = await patients.read(conn, vault, await _patient(conn, "LIS-200001"), actor=OPERATOR, purpose="t")
     assert person.phone is None
-    [held] = await intake.review_queue(conn)
+    [held] = await review.review_queue(conn)
     assert held["ack_code"] == "AA" and "phone" in held["needs_review"]
 
 
@@ -82,7 +82,7 @@ async def test_an_adt_without_a_name_or_id_is_refused_with_where(conn: asyncpg.C
     assert (out.ack_code, out.error) == ("AE", intake.AckError("101", "PID^1^5"))
     out = await _one(conn, vault, _own("adt_a04.hl7", **{"ADT-0001": "ADT-X", "19780412": "1978-04-12"}))
     assert (out.ack_code, out.error) == ("AE", intake.AckError("102", "PID^1^7"))
-    assert len(await intake.review_queue(conn)) == 2
+    assert len(await review.review_queue(conn)) == 2
 
 
 async def test_orm_places_an_order_with_its_collected_tube_and_a_new_doctor_waits_for_review(
@@ -107,14 +107,14 @@ async def test_orm_places_an_order_with_its_collected_tube_and_a_new_doctor_wait
     tube = await conn.fetchrow("SELECT state, sample_type FROM samples WHERE barcode = 'TUBE-LIS-0001'")
     assert (tube["state"], tube["sample_type"]) == ("collected", "whole_blood_edta")  # the TSH tube: not yet taken
     assert await conn.fetchval("SELECT count(*) FROM samples WHERE order_id = $1", order["id"]) == 1
-    [held] = await intake.review_queue(conn)
+    [held] = await review.review_queue(conn)
     assert "D-7781" in held["needs_review"]
     again = await _one(conn, vault, _own("orm_o01.hl7", **{"ORM-0001": "ORM-0001b"}))  # resent: nothing new
     assert again.ack_code == "AA"
     assert await conn.fetchval("SELECT count(*) FROM orders") == 1
     assert await conn.fetchval("SELECT count(*) FROM samples") == 1
-    await intake.mark_reviewed(conn, held["id"], actor=OPERATOR)
-    assert [m["control_id"] for m in await intake.review_queue(conn)] == [
+    await review.mark_reviewed(conn, held["id"], actor=OPERATOR)
+    assert [m["control_id"] for m in await review.review_queue(conn)] == [
         "ORM-0001b"
     ]  # the resend still names the doctor
 
@@ -138,11 +138,11 @@ async def test_an_unknown_test_code_is_held_and_applies_once_mapped(conn: asyncp
     out = await _one(conn, vault, raw)
     assert (out.ack_code, out.error) == ("AE", intake.AckError("103", "OBR^2^4"))
     assert "VITD" in out.text and await conn.fetchval("SELECT count(*) FROM orders") == 0  # nothing half-applied
-    [held] = await intake.review_queue(conn)
-    still = await intake.reapply(conn, vault, held["id"], actor=OPERATOR)  # not yet: the code is still unknown
+    [held] = await review.review_queue(conn)
+    still = await review.reapply(conn, vault, held["id"], actor=OPERATOR)  # not yet: the code is still unknown
     assert still.ack_code == "AE" and await conn.fetchval("SELECT count(*) FROM orders") == 0
     await conn.execute("INSERT INTO test_codes (system, code, test_code) VALUES ('CITYLIS', 'VITD', 'TSH')")
-    done = await intake.reapply(conn, vault, held["id"], actor=OPERATOR)
+    done = await review.reapply(conn, vault, held["id"], actor=OPERATOR)
     assert done.ack_code == "AA" and await conn.fetchval("SELECT count(*) FROM orders") == 1
 
 
@@ -241,7 +241,7 @@ async def test_adt_orm_and_oru_in_one_group_land_in_order(conn: asyncpg.Connecti
     await samples.transition(
         conn, barcode="TUBE-G-0001", to_state=SampleState.RECEIVED_AT_LAB, actor=TECH, centre_id="LAB-1"
     )
-    done = await intake.reapply(conn, vault, answers[2][0].message_id or "", actor=OPERATOR)
+    done = await review.reapply(conn, vault, answers[2][0].message_id or "", actor=OPERATOR)
     assert done.ack_code == "AA"
     assert await conn.fetchval(
         "SELECT value_num FROM results r JOIN samples s ON s.id = r.sample_id WHERE s.barcode = 'TUBE-G-0001'"
