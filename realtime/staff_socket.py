@@ -98,19 +98,20 @@ class BoardWatch:
     async def run(self, beat: Callable[[], None]) -> None:
         while True:
             beat()
-            async with self._pool.acquire() as conn:
-                mark = await critical.board_mark(conn)
-            if self._mark is not None and mark != self._mark:
-                for feed in tuple(self._feeds):
-                    feed.notice('{"type":"critical"}')
-            self._mark = mark
+            if not self._feeds:
+                self._mark = None  # no board open: nothing to read; the next one's first read sets the mark
+            else:
+                async with self._pool.acquire() as conn:
+                    mark = await critical.board_mark(conn)
+                if self._mark is not None and mark != self._mark:
+                    for feed in tuple(self._feeds):
+                        feed.notice('{"type":"critical"}')
+                self._mark = mark
             await asyncio.sleep(BOARD_POLL_SECONDS)
 
 
 async def _member(ws: WebSocket, state: Any) -> StaffMember | None:
-    header = ws.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    token = value.strip() if scheme.lower() == "bearer" else ws.cookies.get(STAFF_COOKIE, "")
+    token = _token_of(ws)
     member: StaffMember | None = await state.staff_sessions.resolve(token) if token else None
     return member
 
@@ -179,6 +180,7 @@ async def _serve(ws: WebSocket, state: Any, feed: TubeFeed) -> None:
 
 
 def _token_of(ws: WebSocket) -> str:
+    """The staff session: a bearer token, else the browser's cookie."""
     scheme, _, value = ws.headers.get("authorization", "").partition(" ")
     return value.strip() if scheme.lower() == "bearer" else ws.cookies.get(STAFF_COOKIE, "")
 
