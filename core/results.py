@@ -116,6 +116,17 @@ _NEEDED = f"""({samples_store.view_sql()}) s
               JOIN analytes a ON a.test_code = tc.code"""
 
 
+def judged(
+    number: Decimal | None, comparator: str | None, rng: Range | None, sent_flag: str | None = None
+) -> tuple[str | None, bool]:
+    """A value's flag (the analyzer's when it sent one, else computed against ``rng``) and whether it is critical:
+    the one rule for results from an analyzer and for corrections by hand."""
+    flag = sent_flag
+    if flag is None and number is not None and rng is not None:
+        flag = flag_for(number, comparator, rng)
+    return flag, flag in ("LL", "HH") or is_critical(number, rng)
+
+
 def complete_samples_sql(stmt: Statement, sample_ids: list[str], new_results_cte: str) -> str:
     """A query for the statement that stores results: which of ``sample_ids`` have, counting the rows of
     ``new_results_cte`` (not yet visible to the statement's own snapshot), every result their order needs. Only a

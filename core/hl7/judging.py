@@ -54,10 +54,8 @@ async def judge(
         if value is not None and value.number is not None and not _sane(value.number):
             value = Value("text", text=str(value.number))  # NaN, infinity, 1e999…: kept as the text sent, not a number
         number = value.number if value is not None and value.kind == "numeric" else None
-        flag, source = o.flag, "analyzer" if o.flag else "none"
-        if flag is None and number is not None and rng is not None:
-            flag, source = results.flag_for(number, value.comparator if value else None, rng), "computed"
-        critical = flag in ("LL", "HH") or results.is_critical(number, rng)
+        flag, critical = results.judged(number, value.comparator if value else None, rng, o.flag)
+        source = "analyzer" if o.flag else "computed" if flag else "none"
         o = Observation(  # what dataclasses.replace would build, at a fraction of its cost
             set_id=o.set_id, code=o.code, name=o.name, code_system=o.code_system, value=value, unit=o.unit,
             reference_range=o.reference_range or (rng.text() if rng else None), flag=flag, status=o.status,

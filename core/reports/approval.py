@@ -131,8 +131,7 @@ async def correct(
     age = results.age_years(patient.date_of_birth, datetime.now(LAB_TZ).date())
     sex = patient.sex.value if patient.sex.value in ("female", "male") else "any"
     rng = (await results.ranges_for(conn, [code], sex, age)).get(code)
-    flag = results.flag_for(value, None, rng) if rng else None
-    critical_now = flag in ("LL", "HH") or results.is_critical(value, rng)
+    flag, critical_now = results.judged(value, None, rng)
     was = latest[code]
     stmt = Statement()
     results.stage_correction(stmt, results.Correction(
