@@ -98,15 +98,14 @@ class BoardWatch:
     async def run(self, beat: Callable[[], None]) -> None:
         while True:
             beat()
-            if not self._feeds:
-                self._mark = None  # no board open: nothing to read; the next one's first read sets the mark
-            else:
-                async with self._pool.acquire() as conn:
-                    mark = await critical.board_mark(conn)
-                if self._mark is not None and mark != self._mark:
-                    for feed in tuple(self._feeds):
-                        feed.notice('{"type":"critical"}')
-                self._mark = mark
+            # Read even while no board is open: a board that opens has rendered what it saw a moment before its
+            # socket joined, and only a mark kept current tells it of a change in between.
+            async with self._pool.acquire() as conn:
+                mark = await critical.board_mark(conn)
+            if self._mark is not None and mark != self._mark:
+                for feed in tuple(self._feeds):
+                    feed.notice('{"type":"critical"}')
+            self._mark = mark
             await asyncio.sleep(BOARD_POLL_SECONDS)
 
 
