@@ -274,12 +274,13 @@ async def critical_board(request: Request, member: StaffMember) -> Response:
     """Open critical values this member may act on, oldest first, with who has been called and when."""
     lang = lang_of(request)
     async with request.state.pool.acquire() as conn:
+        mark = await critical.board_mark(conn)  # read first: a change after it makes the socket's mark differ
         alerts = await critical.board(conn, member.actor)
     shown = [{**a, "raised": clock(lang, datetime.fromisoformat(str(a["created_at"]))),
               "calls": [(c.position, c.label, clock(lang, c.at)) for c in a["calls"]]}  # type: ignore[attr-defined]
              for a in alerts]  # fmt: skip
     q = request.query_params
-    return page(request, "staff_critical.html", member, alerts=shown, done=q.get("done", "")[:20],
+    return page(request, "staff_critical.html", member, alerts=shown, mark=mark, done=q.get("done", "")[:20],
                  error=q.get("error", "")[:300])  # fmt: skip
 
 

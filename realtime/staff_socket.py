@@ -5,7 +5,9 @@ Each tube's new step is sent as it happens to the members whose centre it is at 
 member with no centre): its barcode, step, centre, version and time, and whether it is still on this bench; never
 anything about its patient. If the event bus was lost meanwhile the socket says ``resync`` and the page reads the
 worklist again. The session is checked every 15 s: a signed-out member's socket closes (4401). A member who acts on
-critical values also hears ``{"type":"critical"}`` when the critical values board changes (``BoardWatch``).
+critical values also hears ``{"type":"critical"}`` when the critical values board changes (``BoardWatch``), and
+its ``ready`` frame carries the board's current ``mark``: a board rendered with another mark (an alert raised
+between the page's read and the socket's opening) re-reads itself.
 """
 
 from __future__ import annotations
@@ -133,16 +135,20 @@ async def staff_socket(ws: WebSocket) -> None:
     if not permissions.endpoint_allows("ws.staff", member.role):
         await _refuse(ws, protocol.CLOSE_FORBIDDEN, "forbidden", "Your role does not use the live worklist.")
         return
+    board = permissions.endpoint_allows("staff.page.critical", member.role)  # the critical board's changes too
     async with state.pool.acquire() as conn:
         centre = await staff.centre_of(conn, member)
+        mark = await critical.board_mark(conn) if board else None
     feed = TubeFeed(centre)
-    board = permissions.endpoint_allows("staff.page.critical", member.role)  # the critical board's changes too
     await ws.accept()
     state.hub.add(EVERY_PATIENT, feed)
     if board:
         state.board.add(feed)
     try:
-        await ws.send_text(json.dumps({"type": "ready", "centre_id": centre, "critical": board}))
+        ready = {"type": "ready", "centre_id": centre, "critical": board}
+        if mark is not None:  # the board's mark now: a page rendered with another one re-reads itself
+            ready["mark"] = mark
+        await ws.send_text(json.dumps(ready))
         await _serve(ws, state, feed)
     except WebSocketDisconnect:
         pass

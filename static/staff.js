@@ -44,6 +44,12 @@ function apply(frame) {
   row.cells[2].textContent = words[frame.state] || frame.state;
 }
 
+function boardChanged() {
+  const typing = [...board.querySelectorAll("textarea")].some((t) => t.value.trim());
+  if (typing) document.getElementById("board-changed").hidden = false;
+  else location.reload();
+}
+
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(`${scheme}://${location.host}/ws/staff`);
@@ -54,12 +60,12 @@ function connect() {
       everConnected = true;
       attempt = 0;
       show("live");
+      // The board changed between this page's read and the socket's opening: read it again.
+      if (board && frame.mark !== undefined && frame.mark !== board.dataset.mark) boardChanged();
     } else if (frame.type === "tube") {
       apply(frame);
     } else if (frame.type === "critical" && board) {
-      const typing = [...board.querySelectorAll("textarea")].some((t) => t.value.trim());
-      if (typing) document.getElementById("board-changed").hidden = false;
-      else location.reload();
+      boardChanged();
     } else if (frame.type === "resync") {
       location.reload();
     }

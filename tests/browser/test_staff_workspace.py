@@ -4,8 +4,11 @@ follows each step live; and axe-core's WCAG 2.1 AA checks on every staff page, i
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
-from playwright.async_api import Browser, Page, expect
+import pytest
+from playwright.async_api import Browser, Page, Route, expect
 
 from core.config import Settings
 from core.hl7 import intake
@@ -16,6 +19,7 @@ from core.samples.model import SampleState
 from core.staff import service as staff
 from core.vault import Vault
 from portal.app import create_app
+from realtime import staff_socket
 from tests.support.factories import TECH, make_patient, make_sample
 from tests.support.inbox import Inbox
 from tests.support.procs import free_port
@@ -263,3 +267,42 @@ async def test_a_whole_shift_across_roles_while_the_patient_watches(
         await path.get_by_role("button", name="Approve and sign").click()
         await expect(path.get_by_role("status")).to_contain_text("is being prepared")
         await expect(card).to_contain_text("Your report is ready", timeout=30_000)  # rendered, stored, released
+
+
+async def test_a_board_that_opens_as_an_alert_is_raised_shows_it(
+    browser: Browser, settings: Settings, pool: asyncpg.Pool, vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race between a board's read and its socket's opening: the page renders an empty board, an alert is raised
+    and the process's watch reads the change before the page's script opens the socket (the script is held back
+    here). The socket's ready frame carries the board's current mark, the page's differs, and it re-reads itself."""
+    monkeypatch.setattr(staff_socket, "BOARD_POLL_SECONDS", 0.2)
+    await _add(pool, "dr.late", Role.PATHOLOGIST)
+    async with pool.acquire() as conn:
+        tube = await make_sample(conn, vault)
+        await samples.transition(conn, barcode=tube.barcode, to_state=SampleState.RECEIVED_AT_LAB, actor=TECH,
+                                 centre_id="LAB-1")  # fmt: skip
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    page = await browser.new_page()
+    held: list[Route] = []
+    async with serving(create_app(settings), port=port):
+        await _sign_in_by_keyboard(page, base, "dr.late")
+
+        async def hold_the_first(route: Route) -> None:
+            if held:
+                await route.continue_()
+            else:
+                held.append(route)
+
+        await page.route("**/static/staff.js", hold_the_first)
+        await page.goto(f"{base}/staff/critical", wait_until="commit")
+        await expect(page.get_by_text("No critical value is waiting.")).to_be_visible()
+        async with pool.acquire() as conn:
+            await intake.receive(conn, vault, (
+                f"MSH|^~\\&|HEMA|LAB|LABPULSE|LAB|20261207||ORU^R01|LATE-1|P|2.5.1\rPID|1||M\rOBR|1|{tube.barcode}\r"
+                "OBX|1|NM|6690-2^WBC^LN||1.1|10*3/uL|||||F\r"
+            ).encode())  # fmt: skip
+        await asyncio.sleep(1.0)  # the watch has read the new mark, with no board listening yet
+        assert len(held) == 1
+        await held[0].continue_()
+        await expect(page.locator("section.card h2")).to_contain_text("WBC: 1.1", timeout=10_000)
