@@ -26,7 +26,7 @@ from core.patients import service as patients
 from core.staff.service import StaffMember
 from portal.guard import staff_route
 from portal.http import field_str, read_json, request_meta
-from portal.pages import render
+from portal.staff_pages import page
 
 
 def _filters(request: Request) -> dict[str, object]:
@@ -119,15 +119,8 @@ async def audit_page(request: Request, member: StaffMember) -> Response:
             rows = await _search(conn, request, member, filters)
     except InvalidInput as exc:
         error = exc.message
-    return render(
-        request,
-        "admin_audit.html",
-        422 if error else 200,
-        rows=rows,
-        error=error,
-        q=dict(request.query_params),
-        query=request.url.query,
-    )
+    return page(request, "admin_audit.html", member, 422 if error else 200, rows=rows, error=error,
+                q=dict(request.query_params), query=request.url.query)  # fmt: skip
 
 
 async def escalation(request: Request, member: StaffMember) -> Response:

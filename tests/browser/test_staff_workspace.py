@@ -178,6 +178,8 @@ async def test_every_staff_page_passes_the_wcag_21_aa_checks(
             await page.goto(f"{base}/staff/approvals/{received.barcode}?lang={lang}&done=corrected")
             await page.locator("details.reject summary").click()  # the corrections, opened
             await check(f"approval ({lang})")
+            await page.goto(f"{base}/admin/audit?lang={lang}&action=staff.")
+            await check(f"audit log ({lang})")
             await page.goto(f"{base}/staff/reception?lang={lang}&phone=98666%2000072")
             await check(f"reception, found ({lang})")
             await page.goto(f"{base}/staff/reception/order?lang={lang}&patient={known.id}")
@@ -187,7 +189,7 @@ async def test_every_staff_page_passes_the_wcag_21_aa_checks(
         await page.get_by_role("button", name="Place the order").click()
         await expect(page.get_by_role("status")).to_contain_text("tube(s), collected now")
         await check("order placed (en)")
-    assert len(found) == 36 and found == {name: [] for name in found}
+    assert len(found) == 38 and found == {name: [] for name in found}
 
 
 async def test_a_whole_shift_across_roles_while_the_patient_watches(

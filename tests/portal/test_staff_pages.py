@@ -222,7 +222,7 @@ async def test_the_critical_board_shows_who_was_called_and_takes_a_read_back(
     await _sign_in(client, await _member(pool, Role.PATHOLOGIST))
     board = (await client.get("/staff/critical", headers=HTML)).text
     assert f'id="alert-{alert_id}"' in board and "WBC: 1.2 10*3/uL" in board and tube.barcode in board
-    assert re.search(r"Called so far: Dr On Duty \(1\) \d", board)
+    assert re.search(r"Messaged so far: Dr On Duty \(1\) \d", board)
     csrf = await _csrf(client, "/staff/critical")
     empty = await client.post(f"/staff/critical/{alert_id}/ack", data={"csrf": csrf, "read_back": "  "}, headers=HTML)
     assert "error=read_back" in empty.headers["location"]
