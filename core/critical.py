@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from core import alert_rules, audit, results
+from core import alert_rules, audit, results, roster
 from core.access import doctor_scope_sql
 from core.db.statement import Statement
 from core.errors import Conflict, DomainError, InvalidInput, NotFound
@@ -84,9 +84,7 @@ async def tick(
 ) -> list[tuple[int, int]]:
     """Notify the next person for every due, unacknowledged alert on their channel (SMS when theirs is not set up).
     Returns (alert id, chain position) sent. A send that fails rolls the tick back: the alert stays due."""
-    chain = await conn.fetch(
-        "SELECT position, staff_id::text, label, phone_enc, channel FROM escalation_chain ORDER BY position"
-    )
+    chain = await _callees(conn, vault, now)
     if not chain:
         return []
     sent: list[tuple[int, int]] = []
@@ -106,11 +104,10 @@ async def tick(
                 f"for patient {alert['mrn']} (tube {alert['barcode']}). Please acknowledge in the portal "
                 f"(alert {alert['id']})."
             )
-            phone = vault.open("escalation_chain", "phone", str(person["position"]), person["phone_enc"]) or ""
-            notifier = notifiers.get(person["channel"]) or notifiers.get("sms")
+            notifier = notifiers.get(person.channel) or notifiers.get("sms")
             if notifier is None:
-                raise NoChannel(person["channel"])
-            await notifier.send(phone, text, purpose="critical")
+                raise NoChannel(person.channel)
+            await notifier.send(person.phone, text, purpose="critical")
             await conn.execute(
                 "UPDATE critical_alerts SET level = $2, next_step_at = $3 WHERE id = $1",
                 alert["id"],
@@ -123,20 +120,32 @@ async def tick(
                 action="critical.notified",
                 entity_type="critical_alert",
                 entity_id=str(alert["id"]),
-                summary={"position": level, "label": person["label"], "staff_id": person["staff_id"]},
+                summary={"position": level, "label": person.label, "staff_id": person.staff_id},
             )
             sent.append((alert["id"], level))
     return sent
 
 
+async def _callees(conn: asyncpg.Connection, vault: Vault, now: datetime) -> list[ChainMember]:
+    """Who is messaged at each step now: the chain, its first person replaced by the roster's on-duty doctor while a
+    shift covers ``now`` (and that doctor alone when there is no chain)."""
+    people = await chain(conn, vault)
+    duty = await roster.on_duty(conn, vault, now)
+    if duty is not None:
+        people[:1] = [ChainMember(duty.staff_id, duty.name, duty.phone, duty.channel)]
+    return people
+
+
 def _scope(actor: Actor) -> str:
     """Which alerts ``actor`` may see and acknowledge (``$1``: their staff id): everyone's for lab roles and
-    administrators; for a doctor, those of patients they may read (core/access.py) and those the chain has already
-    called them about (they must act on it)."""
+    administrators; for a doctor, those of patients they may read (core/access.py), those the chain has already
+    messaged them about, and every alert already sent while they are the roster's doctor on duty (they must act)."""
     if actor.role is not Role.DOCTOR:
         return "$1::text IS NOT NULL"  # every alert (the parameter is there for the doctors' form)
     return f"""({doctor_scope_sql("s.patient_id", "$1")}
-               OR EXISTS (SELECT 1 FROM escalation_chain c WHERE c.staff_id::text = $1 AND c.position <= a.level))"""
+               OR EXISTS (SELECT 1 FROM escalation_chain c WHERE c.staff_id::text = $1 AND c.position <= a.level)
+               OR (a.level >= 1 AND EXISTS (SELECT 1 FROM ({roster.on_duty_sql("now()")}) d
+                                            WHERE d.staff_id::text = $1)))"""
 
 
 async def open_alerts(conn: asyncpg.Connection, actor: Actor) -> list[dict[str, object]]:

@@ -113,6 +113,9 @@ ENDPOINTS: dict[str, str] = {
     "staff.page.critical.ack": "critical.acknowledge",
     "staff.page.chain": "admin.escalation",  # who is called about critical values, in order (phones masked)
     "staff.page.chain.set": "admin.escalation",
+    "staff.page.roster": "admin.escalation",  # whose shift it is to be messaged first
+    "staff.page.roster.add": "admin.escalation",
+    "staff.page.roster.remove": "admin.escalation",
     "staff.page.accounts": "admin.staff",
     "staff.page.accounts.add": "admin.staff",
     "staff.page.accounts.change": "admin.staff",

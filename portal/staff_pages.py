@@ -5,8 +5,7 @@ JavaScript, each role shown the pages the permission table gives it (``core.perm
   someone not signed in; otherwise the role's home, its pages as links.
 - ``/staff/hl7``: the HL7 review queue: held messages with why, each one readable as it came (decrypted for the
   roles that review, audited), re-applied or set aside.
-- ``/staff/critical``: the critical values board: open alerts with who has been called and when, each acknowledged
-  with what was read back.
+- ``/staff/critical``, who is messaged and the on-duty roster: ``portal/critical_pages.py``.
 - ``/staff/bench``: a scan box (a scanner types the barcode and Enter: one scan receives a tube or moves it to its
   next state) and the worklist of the tubes still in the lab's hands at the member's centre, with each tube's age
   against its tests' turnaround target, the overdue ones marked.
@@ -25,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from core import critical, operations, permissions
+from core import operations, permissions
 from core.booking import catalogue
 from core.errors import (
     AccountLocked,
@@ -40,7 +39,6 @@ from core.errors import (
 )
 from core.hl7 import review
 from core.jobs import runner
-from core.notify import mask_phone
 from core.orders import collection
 from core.samples import service as samples
 from core.samples.model import RejectionReason, SampleState, overdue
@@ -60,6 +58,7 @@ NAV = (
     ("staff.page.hl7", "/staff/hl7", "staff_nav_hl7"),
     ("staff.page.critical", "/staff/critical", "staff_nav_critical"),
     ("staff.page.chain", "/staff/critical/chain", "staff_nav_chain"),
+    ("staff.page.roster", "/staff/critical/roster", "staff_nav_roster"),
     ("staff.page.operations", "/staff/operations", "staff_nav_operations"),
     ("staff.page.accounts", "/staff/admin/accounts", "staff_nav_accounts"),
     ("staff.page.lab", "/staff/admin/lab", "staff_nav_lab"),
@@ -270,38 +269,6 @@ async def hl7_reviewed(request: Request, member: StaffMember) -> Response:
     return RedirectResponse("/staff/hl7?done=reviewed", status_code=303)
 
 
-async def critical_board(request: Request, member: StaffMember) -> Response:
-    """Open critical values this member may act on, oldest first, with who has been called and when."""
-    lang = lang_of(request)
-    async with request.state.pool.acquire() as conn:
-        mark = await critical.board_mark(conn)  # read first: a change after it makes the socket's mark differ
-        alerts = await critical.board(conn, member.actor)
-    shown = [{**a, "raised": clock(lang, datetime.fromisoformat(str(a["created_at"]))),
-              "calls": [(c.position, c.label, clock(lang, c.at)) for c in a["calls"]]}  # type: ignore[attr-defined]
-             for a in alerts]  # fmt: skip
-    q = request.query_params
-    return page(request, "staff_critical.html", member, alerts=shown, mark=mark, done=q.get("done", "")[:20],
-                 error=q.get("error", "")[:300])  # fmt: skip
-
-
-async def critical_ack(request: Request, member: StaffMember) -> Response:
-    """Acknowledge with what was read back and will be done (required here: the board is where people act)."""
-    data = await _form(request)
-    raw, note = request.path_params["alert_id"], (data.get("read_back") or "").strip()
-    if not note:
-        return RedirectResponse(f"/staff/critical?error=read_back&alert={quote(raw[:18])}", status_code=303)
-    if not raw.isdigit() or len(raw) > 18:
-        return RedirectResponse("/staff/critical?error=gone", status_code=303)
-    try:
-        async with request.state.pool.acquire() as conn:
-            await critical.acknowledge(conn, int(raw), member.actor, datetime.now(UTC), read_back=note,
-                                       vault=request.state.vault)  # fmt: skip
-    except DomainError as exc:
-        return RedirectResponse(f"/staff/critical?error={'done_already' if 'already' in exc.message else 'gone'}",
-                                status_code=303)  # fmt: skip
-    return RedirectResponse(f"/staff/critical?done={quote(raw)}", status_code=303)
-
-
 async def operations_page(request: Request, member: StaffMember) -> Response:
     """Dead letters (requeue each), uncertain notices, the queue, HL7 senders, notices by channel: no PHI."""
     async with request.state.pool.acquire() as conn:
@@ -319,34 +286,6 @@ async def requeue(request: Request, member: StaffMember) -> Response:
     async with request.state.pool.acquire() as conn:
         done = await runner.requeue(conn, int(raw), member.actor, request_meta(request))
     return RedirectResponse(f"/staff/operations?{'done=requeued' if done else 'error=gone'}", status_code=303)
-
-
-CHAIN_ROWS = 5  # the form's rows: the on-duty doctor first, then who is called next
-
-
-async def chain_page(request: Request, member: StaffMember) -> Response:
-    """The escalation chain in order, phones masked; the form replaces it whole (phones are typed, never shown)."""
-    async with request.state.pool.acquire() as conn:
-        people = await critical.chain(conn, request.state.vault)
-    shown = [(m.label, m.channel, mask_phone(m.phone)) for m in people]
-    q = request.query_params
-    return page(request, "staff_chain.html", member, people=shown, rows=range(1, CHAIN_ROWS + 1),
-                channels=critical.CHANNELS, done=q.get("done", "")[:10], error=q.get("error", "")[:300])  # fmt: skip
-
-
-async def chain_set(request: Request, member: StaffMember) -> Response:
-    data = await _form(request)
-    entries = [
-        critical.ChainEntry(data.get(f"username_{i}", "")[:64], data.get(f"phone_{i}", "")[:40],
-                            data.get(f"channel_{i}", "sms")[:20], data.get(f"label_{i}", "")[:60] or None)
-        for i in range(1, CHAIN_ROWS + 1) if data.get(f"username_{i}", "").strip()
-    ]  # fmt: skip
-    try:
-        async with request.state.pool.acquire() as conn:
-            await critical.set_chain_by_username(conn, request.state.vault, entries, member.actor)
-    except DomainError as exc:
-        return RedirectResponse(f"/staff/critical/chain?error={quote(exc.message[:300])}", status_code=303)
-    return RedirectResponse("/staff/critical/chain?done=set", status_code=303)
 
 
 async def settle(request: Request, member: StaffMember) -> Response:
@@ -373,17 +312,13 @@ def routes() -> list[Route]:
         staff_route("/staff/bench/scan", scan, methods=["POST"], name="staff.page.bench.scan"),
         staff_route("/staff/bench/reject", reject, methods=["POST"], name="staff.page.bench.reject"),
         staff_route("/staff/hl7", hl7_queue, methods=["GET"], name="staff.page.hl7"),
-        staff_route("/staff/critical", critical_board, methods=["GET"], name="staff.page.critical"),
         staff_route("/staff/operations", operations_page, methods=["GET"], name="staff.page.operations"),
-        staff_route("/staff/critical/chain", chain_page, methods=["GET"], name="staff.page.chain"),
-        staff_route("/staff/critical/chain", chain_set, methods=["POST"], name="staff.page.chain.set"),
         staff_route(
             "/staff/operations/dead/{dead_id}/requeue", requeue, methods=["POST"], name="staff.page.operations.requeue"
         ),
         staff_route(
             "/staff/operations/notices/{delivery_id}", settle, methods=["POST"], name="staff.page.operations.settle"
         ),
-        staff_route("/staff/critical/{alert_id}/ack", critical_ack, methods=["POST"], name="staff.page.critical.ack"),
         staff_route("/staff/hl7/{message_id}", hl7_message, methods=["GET"], name="staff.page.hl7.message"),
         staff_route("/staff/hl7/{message_id}/reapply", hl7_reapply, methods=["POST"], name="staff.page.hl7.reapply"),
         staff_route("/staff/hl7/{message_id}/reviewed", hl7_reviewed, methods=["POST"], name="staff.page.hl7.reviewed"),

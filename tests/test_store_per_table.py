@@ -29,6 +29,7 @@ OWNERS: dict[str, str] = {
     "reports": "core/reports/store.py",
     **dict.fromkeys(("results", "analytes", "reference_ranges"), "core/results.py"),
     **dict.fromkeys(("critical_alerts", "escalation_chain"), "core/critical.py"),
+    "duty_roster": "core/roster.py",
     "alerts": "core/alert_rules.py",
     "deliveries": "core/reports/store.py",  # the reports store: a notice is part of its report
     "dead_letters": "core/jobs/runner.py",

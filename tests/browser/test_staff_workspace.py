@@ -171,6 +171,8 @@ async def test_every_staff_page_passes_the_wcag_21_aa_checks(
             await check(f"tests and ranges ({lang})")
             await page.goto(f"{base}/staff/critical/chain?lang={lang}")
             await check(f"escalation chain ({lang})")
+            await page.goto(f"{base}/staff/critical/roster?lang={lang}")
+            await check(f"on-duty roster ({lang})")
             await page.goto(f"{base}/staff/operations?lang={lang}")
             await check(f"operations ({lang})")
             await page.goto(f"{base}/staff/approvals?lang={lang}")
@@ -189,7 +191,7 @@ async def test_every_staff_page_passes_the_wcag_21_aa_checks(
         await page.get_by_role("button", name="Place the order").click()
         await expect(page.get_by_role("status")).to_contain_text("tube(s), collected now")
         await check("order placed (en)")
-    assert len(found) == 38 and found == {name: [] for name in found}
+    assert len(found) == 40 and found == {name: [] for name in found}
 
 
 async def test_a_whole_shift_across_roles_while_the_patient_watches(

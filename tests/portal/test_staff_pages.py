@@ -435,6 +435,39 @@ async def test_an_administrator_sets_who_is_called_about_critical_values(
     assert (await client.get("/staff/critical/chain", headers=HTML)).status_code == 403
 
 
+async def test_an_administrator_keeps_the_on_duty_roster(client: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        await staff.add(conn, username="dr.night", display_name="Dr Night", role=Role.DOCTOR, password=PASSWORD,
+                        actor=Actor.system("tests"))  # fmt: skip
+    await _sign_in(client, await _member(pool, Role.ADMIN))
+    page = (await client.get("/staff/critical/roster", headers=HTML)).text
+    assert "No shift now" in page and '<option value="dr.night">Dr Night (dr.night)</option>' in page
+    now = datetime.now(LAB_TZ)
+    start = (now - timedelta(hours=1)).replace(minute=0)
+    form = {
+        "csrf": await _csrf(client, "/staff/critical/roster"),
+        "username": "dr.night",
+        "day": start.date().isoformat(),
+        "starts": f"{start:%H:%M}",
+        "ends": f"{start:%H:%M}",
+    }  # a whole day
+    refused = await client.post("/staff/critical/roster", data=form, headers=HTML)  # no phone on the account
+    assert "no phone for critical values" in unquote(refused.headers["location"])
+    added = await client.post("/staff/critical/roster", data={**form, "phone": "98000 99999"}, headers=HTML)
+    page = (await client.get(added.headers["location"], headers=HTML)).text
+    assert "Added: during that shift" in page and re.search(r"<strong>On duty now:</strong> Dr Night \(", page)
+    again = await client.post("/staff/critical/roster", data=form, headers=HTML)
+    assert "overlaps Dr Night's shift" in unquote(again.headers["location"])
+    shift_id = re.search(r'action="/staff/critical/roster/(\d+)/remove"', page)
+    assert shift_id is not None
+    removed = await client.post(f"/staff/critical/roster/{shift_id.group(1)}/remove", data={"csrf": form["csrf"]},
+                                headers=HTML)  # fmt: skip
+    assert "No shift now" in (await client.get(removed.headers["location"], headers=HTML)).text
+    client.cookies.clear()
+    await _sign_in(client, await _member(pool, Role.PATHOLOGIST))
+    assert (await client.get("/staff/critical/roster", headers=HTML)).status_code == 403
+
+
 async def test_a_doctor_sees_on_the_board_only_the_critical_values_of_their_own_patients(
     client: httpx.AsyncClient, pool: asyncpg.Pool, vault: Vault
 ) -> None:
