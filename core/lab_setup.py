@@ -1,7 +1,7 @@
 """What an administrator sets about the lab's tests (issue 19): each test's price and turnaround target, and each
 analyte's reference intervals (by sex and age), critical limits and delta-check limit. Checked, audited, through
 the owners of the tables (``booking.catalogue``, ``results``). A listener keeps the intervals a minute
-(``results.RangeCache``): a change applies to new results within that minute."""
+(``ranges.RangeCache``): a change applies to new results within that minute."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import asyncpg
 
-from core import audit, permissions, results
+from core import audit, permissions, ranges
 from core.booking import catalogue
 from core.errors import InvalidInput, NotFound
 from core.identity import Actor, RequestMeta
@@ -58,11 +58,11 @@ async def set_range(
     if delta_percent is not None and not 0 < delta_percent <= 1000:
         raise InvalidInput("delta_percent", "A delta-check limit is between 0 and 1000 per cent.")
     async with conn.transaction():
-        code = await results.set_range(conn, range_id, low=low, high=high, critical_low=critical_low,
+        code = await ranges.set_range(conn, range_id, low=low, high=high, critical_low=critical_low,
                                        critical_high=critical_high)  # fmt: skip
         if code is None:
             raise NotFound("There is no such reference range.")
-        await results.set_delta(conn, code, delta_percent)
+        await ranges.set_delta(conn, code, delta_percent)
         summary = {"analyte": code, "low": low, "high": high, "critical_low": critical_low,
                    "critical_high": critical_high, "delta_percent": delta_percent}  # fmt: skip
         await audit.append(conn, actor=actor, action="reference_range.set", entity_type="reference_range",

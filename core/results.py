@@ -1,130 +1,39 @@
-"""Reference ranges and flags: the interval for an analyte, a person's sex and age; the flag a value earns
-against it when the analyzer sent none; whether it is critical; and whether a sample's results are complete. The
-only SQL for results, analytes and reference ranges."""
+"""Results: storing them (the analyzer's and corrections by hand), the flag and criticality each earns against its
+reference range (``core/ranges.py``) when the analyzer sent none, whether a sample's results are complete, and
+reading them back (a sample's latest, a patient's previous values). The only SQL for ``results``."""
 
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 import asyncpg
 
+from core import ranges
 from core.booking import catalogue
 from core.db.statement import Statement
 from core.orders import store as orders_store
 from core.samples import store as samples_store
-
-
-@dataclass(frozen=True, slots=True)
-class Range:
-    low: Decimal | None
-    high: Decimal | None
-    critical_low: Decimal | None
-    critical_high: Decimal | None
-
-    def text(self) -> str | None:
-        if self.low is not None and self.high is not None:
-            return f"{self.low}-{self.high}"
-        if self.high is not None:
-            return f"<{self.high}"
-        if self.low is not None:
-            return f">{self.low}"
-        return None
-
-
-def age_years(born: date | None, on: date) -> int | None:
-    if born is None:
-        return None
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
-
-
-_RANGE_SQL = """SELECT analyte_code, sex, age_min_years, age_max_years, low, high, critical_low, critical_high
-                FROM reference_ranges"""
-
-
-def _pick(rows: list[asyncpg.Record], codes: list[str], sex: str, age: int | None) -> dict[str, Range]:
-    """The most specific interval per analyte: the person's sex before 'any'; their age band (adult when unknown)."""
-    years = age if age is not None else 30
-    best: dict[str, tuple[bool, Range]] = {}
-    wanted = set(codes)
-    for r in rows:
-        code = r["analyte_code"]
-        if code not in wanted or r["sex"] not in (sex, "any") or not r["age_min_years"] <= years < r["age_max_years"]:
-            continue
-        specific = r["sex"] != "any"
-        if code not in best or (specific and not best[code][0]):
-            best[code] = (specific, Range(r["low"], r["high"], r["critical_low"], r["critical_high"]))
-    return {code: rng for code, (_, rng) in best.items()}
-
-
-async def ranges_for(conn: asyncpg.Connection, codes: list[str], sex: str, age: int | None) -> dict[str, Range]:
-    rows = await conn.fetch(_RANGE_SQL + " WHERE analyte_code = ANY($1::text[])", codes)
-    return _pick(list(rows), codes, sex, age)
-
-
-class RangeCache:
-    """The whole (small) range table, read at most once a minute by a long-running process such as the MLLP
-    listener: an edited range applies within a minute, and no message pays a query for it."""
-
-    def __init__(self, ttl_seconds: float = 60.0) -> None:
-        self._ttl = ttl_seconds
-        self._rows: dict[str, list[asyncpg.Record]] = {}  # by analyte, in table order
-        self._loaded = -1e9
-
-    async def ranges_for(
-        self, conn: asyncpg.Connection, codes: list[str], sex: str, age: int | None
-    ) -> dict[str, Range]:
-        now = time.monotonic()
-        if now - self._loaded > self._ttl:
-            by_code: dict[str, list[asyncpg.Record]] = {}
-            for r in await conn.fetch(_RANGE_SQL):
-                by_code.setdefault(r["analyte_code"], []).append(r)
-            self._rows, self._loaded = by_code, now
-        rows = [r for code in dict.fromkeys(codes) for r in self._rows.get(code, ())]
-        return _pick(rows, codes, sex, age)
-
-
-def flag_for(value: Decimal, comparator: str | None, rng: Range) -> str:
-    """L/H, or LL/HH beyond the critical limits, or N. A censored value ('<0.1') is judged by its bound."""
-    if rng.critical_low is not None and value < rng.critical_low and comparator in (None, "<", "<="):
-        return "LL"
-    if rng.critical_high is not None and value > rng.critical_high and comparator in (None, ">", ">="):
-        return "HH"
-    if rng.low is not None and value < rng.low and comparator in (None, "<", "<="):
-        return "L"
-    if rng.high is not None and value > rng.high and comparator in (None, ">", ">="):
-        return "H"
-    return "N"
-
-
-def is_critical(value: Decimal | None, rng: Range | None) -> bool:
-    if value is None or rng is None:
-        return False
-    return (rng.critical_low is not None and value < rng.critical_low) or (
-        rng.critical_high is not None and value > rng.critical_high
-    )
-
 
 # The analytes each tube's order needs for its sample type: the tube, its order's tests and the catalogue are read
 # through their owners' subqueries (PostgreSQL flattens them, so the plan is that of the plain join).
 _NEEDED = f"""({samples_store.view_sql()}) s
               JOIN ({orders_store.order_tests_sql()}) ot ON ot.order_id = s.order_id
               JOIN ({catalogue.tests_sql()}) tc ON tc.code = ot.test_code AND tc.sample_type = s.sample_type
-              JOIN analytes a ON a.test_code = tc.code"""
+              JOIN ({ranges.analytes_sql()}) a ON a.test_code = tc.code"""
 
 
 def judged(
-    number: Decimal | None, comparator: str | None, rng: Range | None, sent_flag: str | None = None
+    number: Decimal | None, comparator: str | None, rng: ranges.Range | None, sent_flag: str | None = None
 ) -> tuple[str | None, bool]:
     """A value's flag (the analyzer's when it sent one, else computed against ``rng``) and whether it is critical:
     the one rule for results from an analyzer and for corrections by hand."""
     flag = sent_flag
     if flag is None and number is not None and rng is not None:
-        flag = flag_for(number, comparator, rng)
-    return flag, flag in ("LL", "HH") or is_critical(number, rng)
+        flag = ranges.flag_for(number, comparator, rng)
+    return flag, flag in ("LL", "HH") or ranges.is_critical(number, rng)
 
 
 def complete_samples_sql(stmt: Statement, sample_ids: list[str], new_results_cte: str) -> str:
@@ -220,9 +129,9 @@ class Latest:
 
 async def latest_of_sample(conn: asyncpg.Connection, sample_id: str) -> list[Latest]:
     rows = await conn.fetch(
-        """SELECT DISTINCT ON (r.code) r.code, coalesce(a.name, r.name) AS name, r.value_num, r.comparator,
+        f"""SELECT DISTINCT ON (r.code) r.code, coalesce(a.name, r.name) AS name, r.value_num, r.comparator,
                   r.value_text, r.value_code, r.unit, r.reference_range, r.flag
-           FROM results r LEFT JOIN analytes a ON a.code = r.code
+           FROM results r LEFT JOIN ({ranges.analytes_sql()}) a ON a.code = r.code
            WHERE r.sample_id = $1 ORDER BY r.code, r.id DESC""",
         sample_id,
     )
@@ -263,7 +172,7 @@ async def ready_to_complete(conn: asyncpg.Connection, *, limit: int) -> list[tup
     for one tube stored at the same moment, each judged incomplete from its own snapshot."""
     needed = f"""SELECT 1 FROM ({orders_store.order_tests_sql()}) ot
                  JOIN ({catalogue.tests_sql()}) tc ON tc.code = ot.test_code AND tc.sample_type = s.sample_type
-                 JOIN analytes a ON a.test_code = tc.code WHERE ot.order_id = s.order_id"""
+                 JOIN ({ranges.analytes_sql()}) a ON a.test_code = tc.code WHERE ot.order_id = s.order_id"""
     rows = await conn.fetch(
         f"""SELECT s.id::text, s.state FROM ({samples_store.view_sql()}) s
             WHERE s.state IN ('received_at_lab', 'processing')
@@ -291,19 +200,11 @@ async def analytes_with_ranges(conn: asyncpg.Connection, barcode: str) -> list[t
         f"""SELECT DISTINCT ON (a.code) a.code, a.name, a.unit,
                    coalesce(r.low, r.high * 0.5, 1) AS low, coalesce(r.high, r.low * 1.6, 10) AS high
             FROM {_NEEDED}
-            LEFT JOIN reference_ranges r ON r.analyte_code = a.code
+            LEFT JOIN ({ranges.bands_sql()}) r ON r.analyte_code = a.code
             WHERE s.barcode = $1 ORDER BY a.code, r.age_min_years NULLS LAST""",
         barcode,
     )
     return [(r["code"], r["name"], r["unit"], float(r["low"]), float(r["high"])) for r in rows]
-
-
-async def delta_limits(conn: asyncpg.Connection, codes: list[str]) -> dict[str, Decimal]:
-    """Each analyte's delta-check limit (per cent), for those that have one."""
-    rows = await conn.fetch(
-        "SELECT code, delta_percent FROM analytes WHERE code = ANY($1::text[]) AND delta_percent IS NOT NULL", codes
-    )
-    return {r["code"]: r["delta_percent"] for r in rows}
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,60 +233,6 @@ async def previous_values(
         codes,
     )
     return {r["code"]: Previous(r["value_num"], r["unit"], r["collected_at"], r["barcode"]) for r in rows}
-
-
-@dataclass(frozen=True, slots=True)
-class RangeRow:
-    """One reference interval as the administration page lists it."""
-
-    id: int
-    analyte_code: str
-    name: str
-    unit: str
-    sex: str
-    age_min_years: int
-    age_max_years: int
-    low: Decimal | None
-    high: Decimal | None
-    critical_low: Decimal | None
-    critical_high: Decimal | None
-    delta_percent: Decimal | None
-
-
-async def range_rows(conn: asyncpg.Connection) -> list[RangeRow]:
-    rows = await conn.fetch(
-        """SELECT r.id, r.analyte_code, a.name, a.unit, r.sex, r.age_min_years, r.age_max_years, r.low, r.high,
-                  r.critical_low, r.critical_high, a.delta_percent
-           FROM reference_ranges r JOIN analytes a ON a.code = r.analyte_code
-           ORDER BY a.test_code, a.name, r.sex, r.age_min_years"""
-    )
-    return [RangeRow(**dict(r)) for r in rows]
-
-
-async def set_range(
-    conn: asyncpg.Connection,
-    range_id: int,
-    *,
-    low: Decimal | None,
-    high: Decimal | None,
-    critical_low: Decimal | None,
-    critical_high: Decimal | None,
-) -> str | None:
-    """Change one interval; its analyte's code, or None when there is no such interval."""
-    code: str | None = await conn.fetchval(
-        """UPDATE reference_ranges SET low = $2, high = $3, critical_low = $4, critical_high = $5 WHERE id = $1
-           RETURNING analyte_code""",
-        range_id,
-        low,
-        high,
-        critical_low,
-        critical_high,
-    )
-    return code
-
-
-async def set_delta(conn: asyncpg.Connection, analyte_code: str, delta_percent: Decimal | None) -> None:
-    await conn.execute("UPDATE analytes SET delta_percent = $2 WHERE code = $1", analyte_code, delta_percent)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from core import lab_setup, results
+from core import lab_setup, ranges
 from core.booking import catalogue
 from core.errors import DomainError, InvalidInput
 from core.identity import Role
@@ -73,9 +73,9 @@ async def lab(request: Request, member: StaffMember) -> Response:
     """The catalogue's prices and turnaround targets, and every reference range with its critical and delta limits."""
     async with request.state.pool.acquire() as conn:
         tests = await catalogue.tests(conn)
-        ranges = await results.range_rows(conn)
+        bands = await ranges.range_rows(conn)
     q = request.query_params
-    return page(request, "staff_lab.html", member, tests=tests, ranges=ranges, done=q.get("done", "")[:10],
+    return page(request, "staff_lab.html", member, tests=tests, ranges=bands, done=q.get("done", "")[:10],
                 error=q.get("error", "")[:300])  # fmt: skip
 
 

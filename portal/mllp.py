@@ -15,7 +15,7 @@ import signal
 
 import asyncpg
 
-from core import results
+from core import ranges
 from core.config import Settings
 from core.db.pool import probe
 from core.hl7 import ack, intake
@@ -37,7 +37,7 @@ class GroupCommit:
 
     def __init__(self, pool: asyncpg.Pool, vault: Vault, *, appliers: int = 2, max_group: int = 32) -> None:
         self._pool, self._vault = pool, vault
-        self._ranges = results.RangeCache()
+        self._ranges = ranges.RangeCache()
         self._max_group = max_group
         self._queue: asyncio.Queue[tuple[bytes, asyncio.Future[list[str]]]] = asyncio.Queue()
         self._tasks = [asyncio.create_task(self._apply_groups()) for _ in range(appliers)]

@@ -38,6 +38,7 @@ from core.hl7.parse import (
     split_batch,
 )
 from core.identity import Actor, Role
+from core.ranges import RangeCache
 from core.samples import service as samples
 from core.samples import store as samples_store
 from core.samples.model import SampleState, normalize_barcode
@@ -85,7 +86,7 @@ class Outcome:
 
 
 async def receive(
-    conn: asyncpg.Connection, vault: Vault, raw: bytes, *, ranges: results.RangeCache | None = None
+    conn: asyncpg.Connection, vault: Vault, raw: bytes, *, ranges: RangeCache | None = None
 ) -> list[Outcome]:
     """Handle one MLLP block (a message or a batch); one outcome per message, in order. A long-running caller
     passes a ``RangeCache`` so reference ranges are not read for every message."""
@@ -106,7 +107,7 @@ class _Inbound:
 
 
 async def receive_many(
-    conn: asyncpg.Connection, vault: Vault, blocks: list[bytes], *, ranges: results.RangeCache | None = None
+    conn: asyncpg.Connection, vault: Vault, blocks: list[bytes], *, ranges: RangeCache | None = None
 ) -> list[list[Outcome]]:
     """Group commit: every result message (ORU) of several MLLP blocks stored in one statement, so one commit (one
     flush to disk) stands for all of them, after one query for their tubes; a caller sends their ACKs after this
@@ -155,7 +156,7 @@ async def receive_many(
         for inbound, decision in zip(decided, await decide_all(conn, [i.parsed for i in decided if i.parsed]),
                                      strict=True):  # fmt: skip
             inbound.decision = decision
-        stored, completing = await _store(conn, vault, run, ranges or results.RangeCache())
+        stored, completing = await _store(conn, vault, run, ranges or RangeCache())
         inserted |= stored
         complete += completing
     try:
@@ -378,7 +379,7 @@ async def judge(
     vault: Vault,
     d: _Decision,
     observations: list[Observation],
-    cache: results.RangeCache | None = None,
+    cache: RangeCache | None = None,
 ) -> list[judging.Judged]:
     return await judging.judge(
         conn, vault, observations, patient_id=d.patient_id, dob_enc=d.dob_enc, sex=d.sex, cache=cache
@@ -386,7 +387,7 @@ async def judge(
 
 
 async def _store(
-    conn: asyncpg.Connection, vault: Vault, group: list[_Inbound], ranges: results.RangeCache
+    conn: asyncpg.Connection, vault: Vault, group: list[_Inbound], ranges: RangeCache
 ) -> tuple[set[str], list[str]]:
     """One statement, one commit for the whole group: every message row (unreadable ones too, raw and sealed),
     the results of those that apply, critical alerts (each audited), one audit row per message stored, and which

@@ -13,6 +13,7 @@ import asyncpg
 from core import results
 from core.hl7.parse import Observation, Value
 from core.labtime import LAB_TZ
+from core.ranges import RangeCache, age_years, ranges_for
 from core.vault import Vault
 
 
@@ -40,13 +41,13 @@ async def judge(
     patient_id: str | None,
     dob_enc: bytes | None,
     sex: str,
-    cache: results.RangeCache | None = None,
+    cache: RangeCache | None = None,
 ) -> list[Judged]:
     """The observations of one patient's tube, judged against that patient's ranges (sex, age today)."""
     dob = vault.open("patients", "dob", patient_id, dob_enc) if patient_id and dob_enc else None
-    age = results.age_years(date.fromisoformat(dob) if dob else None, datetime.now(LAB_TZ).date())
+    age = age_years(date.fromisoformat(dob) if dob else None, datetime.now(LAB_TZ).date())
     codes = [o.code for o in observations if o.code]
-    ranges = await (cache.ranges_for if cache else results.ranges_for)(conn, codes, sex, age)
+    ranges = await (cache.ranges_for if cache else ranges_for)(conn, codes, sex, age)
     judged = []
     for o in observations:
         rng = ranges.get(o.code)

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import asyncpg
 
-from core import access, audit, critical, permissions, results
+from core import access, audit, critical, permissions, ranges, results
 from core.db.statement import Statement
 from core.errors import InvalidInput, InvalidTransition, NotFound, UnknownBarcode
 from core.identity import Actor, RequestMeta
@@ -68,7 +68,7 @@ async def review(
     latest = await results.latest_of_sample(conn, sample.id)
     codes = [r.code for r in latest]
     before = await results.previous_values(conn, sample.patient_id, sample.id, sample.collected_at, codes)
-    limits = await results.delta_limits(conn, codes)
+    limits = await ranges.delta_limits(conn, codes)
     return Review(sample, patient, [_line(r, before.get(r.code), limits.get(r.code)) for r in latest])
 
 
@@ -128,9 +128,9 @@ async def correct(
     if code not in latest:
         raise NotFound(f"Tube {sample.barcode} has no result {code[:20]!r} to correct.")
     patient, _ = await access.read_patient(conn, vault, actor, sample.patient_id, meta=meta)
-    age = results.age_years(patient.date_of_birth, datetime.now(LAB_TZ).date())
+    age = ranges.age_years(patient.date_of_birth, datetime.now(LAB_TZ).date())
     sex = patient.sex.value if patient.sex.value in ("female", "male") else "any"
-    rng = (await results.ranges_for(conn, [code], sex, age)).get(code)
+    rng = (await ranges.ranges_for(conn, [code], sex, age)).get(code)
     flag, critical_now = results.judged(value, None, rng)
     was = latest[code]
     stmt = Statement()

@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from core import audit, permissions, results
+from core import audit, permissions, ranges, results
 from core.booking import catalogue
 from core.crypto import DecryptionError
 from core.errors import Conflict, InvalidInput, InvalidTransition, NotFound, UnknownBarcode
@@ -67,7 +67,7 @@ async def _content(
             "mrn": p.mrn,
             "name": vault.open("patients", "name", p.id, p.name_enc),
             "sex": p.sex,
-            "age": results.age_years(date.fromisoformat(dob) if dob else None, issued.astimezone(LAB_TZ).date()),
+            "age": ranges.age_years(date.fromisoformat(dob) if dob else None, issued.astimezone(LAB_TZ).date()),
         },
         "sample": {
             "barcode": sample.barcode,

@@ -92,13 +92,13 @@ async def test_the_tube_completes_once_every_ordered_analyte_is_final(conn: asyn
 
 
 async def test_the_listeners_range_cache_picks_what_the_query_picks(conn: asyncpg.Connection) -> None:
-    from core import results
+    from core import ranges
 
-    cache = results.RangeCache()
+    cache = ranges.RangeCache()
     codes = ["718-7", "6768-6", "2085-9", "3016-3", "no-such-code"]
     for sex in ("female", "male", "any"):
         for age in (None, 5, 17, 40, 90):
-            assert await cache.ranges_for(conn, codes, sex, age) == await results.ranges_for(conn, codes, sex, age)
+            assert await cache.ranges_for(conn, codes, sex, age) == await ranges.ranges_for(conn, codes, sex, age)
     assert (await cache.ranges_for(conn, ["6768-6"], "any", 10))["6768-6"].high == 390  # the children's band
 
 
