@@ -97,3 +97,74 @@ async def set_centre(
         await catalogue.add_served_pincodes(conn, [(p, centre.id, centre.city) for p in pincodes])
         await audit.append(conn, actor=actor, action="centre.set", entity_type="centre", entity_id=centre.id,
                            summary={"kind": centre.kind, "pincodes": len(pincodes)}, meta=meta)  # fmt: skip
+
+
+_ANALYTE_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,19}$")  # a LOINC code (718-7) or the lab's own
+SEXES = ("any", "female", "male")
+
+
+async def set_analyte(
+    conn: asyncpg.Connection, code: str, *, test_code: str, name: str, unit: str, delta_percent: Decimal | None,
+    actor: Actor, meta: RequestMeta | None = None,
+) -> bool:  # fmt: skip
+    """Add what a test measures, or rename an analyte, change its unit or its delta-check limit (its test stays:
+    results already stored name it). A new analyte makes every tube of its test wait for its result before the tube
+    is complete. True when it was new."""
+    permissions.require(actor.role, "admin.lab")
+    code, name, unit = code.strip(), " ".join(name.split()), unit.strip()
+    if not _ANALYTE_CODE.match(code):
+        raise InvalidInput("code", "An analyte code is its LOINC code (for example 718-7) or the lab's own code.")
+    if not 1 <= len(name) <= 80 or not 1 <= len(unit) <= 20:
+        raise InvalidInput("name", "Give the analyte a name (up to 80 characters) and a unit (for example g/dL).")
+    if delta_percent is not None and not 0 < delta_percent <= 1000:
+        raise InvalidInput("delta_percent", "A delta-check limit is between 0 and 1000 per cent.")
+    async with conn.transaction():
+        current = await ranges.analyte_test(conn, code)
+        if current is not None and current != test_code:
+            raise InvalidInput("test_code", f"{code} belongs to {current}; an analyte's test does not change.")
+        if current is None and test_code not in {t.code for t in await catalogue.tests(conn)}:
+            raise InvalidInput("test_code", f"There is no test {test_code[:20]!r} in the catalogue.")
+        added = await ranges.put_analyte(conn, code, test_code, name, unit)
+        await ranges.set_delta(conn, code, delta_percent)
+        await audit.append(conn, actor=actor, action="analyte.added" if added else "analyte.set", entity_type="analyte",
+                           entity_id=code, summary={"test": test_code, "unit": unit, "delta_percent":
+                                                    None if delta_percent is None else str(delta_percent)},
+                           meta=meta)  # fmt: skip
+    return added
+
+
+async def add_range(
+    conn: asyncpg.Connection, band: ranges.Band, *, actor: Actor, meta: RequestMeta | None = None
+) -> int:
+    """A new reference interval for an analyte, sex and age band, with no limits until they are set; refused when
+    it overlaps an interval of the same analyte and sex (which one applied would be arbitrary)."""
+    permissions.require(actor.role, "admin.lab")
+    if band.sex not in SEXES:
+        raise InvalidInput("sex", "An interval is for anyone, women or men.")
+    if not 0 <= band.age_min_years < band.age_max_years <= 150:
+        raise InvalidInput("age_min_years", "An age band runs from 0 to 150 years, its start below its end.")
+    async with conn.transaction():
+        if await ranges.analyte_test(conn, band.analyte_code) is None:
+            raise NotFound(f"There is no analyte {band.analyte_code[:20]!r}.")
+        await ranges.lock_bands(conn, band.analyte_code)
+        if (clash := await ranges.overlapping(conn, band)) is not None:
+            raise InvalidInput("age_min_years", f"It overlaps the interval for {clash.sex}, "
+                                                f"{clash.age_min_years}–{clash.age_max_years} years.")  # fmt: skip
+        range_id = await ranges.add_band(conn, band)
+        await audit.append(conn, actor=actor, action="reference_range.added", entity_type="reference_range",
+                           entity_id=str(range_id), summary={"analyte": band.analyte_code, "sex": band.sex,
+                                                             "age": [band.age_min_years, band.age_max_years]},
+                           meta=meta)  # fmt: skip
+    return range_id
+
+
+async def remove_range(
+    conn: asyncpg.Connection, range_id: int, *, actor: Actor, meta: RequestMeta | None = None
+) -> None:
+    permissions.require(actor.role, "admin.lab")
+    async with conn.transaction():
+        code = await ranges.remove_band(conn, range_id)
+        if code is None:
+            raise NotFound("There is no such reference range.")
+        await audit.append(conn, actor=actor, action="reference_range.removed", entity_type="reference_range",
+                           entity_id=str(range_id), summary={"analyte": code}, meta=meta)  # fmt: skip

@@ -122,6 +122,10 @@ ENDPOINTS: dict[str, str] = {
     "staff.page.lab": "admin.lab",
     "staff.page.lab.test": "admin.lab",
     "staff.page.lab.range": "admin.lab",
+    "staff.page.lab.range.add": "admin.lab",
+    "staff.page.lab.range.remove": "admin.lab",
+    "staff.page.analytes": "admin.lab",  # what each test measures, its unit and delta-check limit
+    "staff.page.analytes.set": "admin.lab",
     "staff.page.centres": "admin.lab",
     "staff.page.centres.set": "admin.lab",
     "staff.page.operations": "admin.jobs",  # dead letters, uncertain notices, the queue, HL7 senders (no PHI)

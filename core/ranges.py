@@ -227,6 +227,11 @@ class Band:
     age_max_years: int
 
 
+async def lock_bands(conn: asyncpg.Connection, analyte_code: str) -> None:
+    """Until the transaction ends, nobody else adds an interval for this analyte (the overlap check holds)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('reference_ranges:' || $1))", analyte_code)
+
+
 async def overlapping(conn: asyncpg.Connection, band: Band) -> RangeRow | None:
     """An interval of the same analyte and sex whose age band overlaps this one's (two would make a pick arbitrary)."""
     row = await conn.fetchrow(

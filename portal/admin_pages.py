@@ -1,6 +1,7 @@
 """Administration in the staff workspace (issue 19): staff accounts (add one with a first password; change a role,
 a centre, or switch an account off, which ends its open sessions at once); the lab's tests (prices, turnaround
-targets) and reference ranges (with critical and delta-check limits). The audit search is ``/admin/audit``."""
+targets), the analytes each test measures, and reference ranges by analyte, sex and age band (with critical and
+delta-check limits), each added, changed or removed. The audit search is ``/admin/audit``."""
 
 from __future__ import annotations
 
@@ -74,9 +75,10 @@ async def lab(request: Request, member: StaffMember) -> Response:
     async with request.state.pool.acquire() as conn:
         tests = await catalogue.tests(conn)
         bands = await ranges.range_rows(conn)
+        analytes = [(a.code, a.name) for a in await ranges.analytes(conn)]
     q = request.query_params
-    return page(request, "staff_lab.html", member, tests=tests, ranges=bands, done=q.get("done", "")[:10],
-                error=q.get("error", "")[:300])  # fmt: skip
+    return page(request, "staff_lab.html", member, tests=tests, ranges=bands, analytes=analytes,
+                done=q.get("done", "")[:10], error=q.get("error", "")[:300])  # fmt: skip
 
 
 def _number(raw: str | None, field: str) -> Decimal | None:
@@ -128,6 +130,64 @@ async def set_range(request: Request, member: StaffMember) -> Response:
     return RedirectResponse("/staff/admin/lab?done=range", status_code=303)
 
 
+async def analytes(request: Request, member: StaffMember) -> Response:
+    """What each test measures: code, name, unit, delta-check limit, how many reference intervals; edit or add."""
+    async with request.state.pool.acquire() as conn:
+        listed = await ranges.analytes(conn)
+        tests = await catalogue.tests(conn)
+    q = request.query_params
+    return page(request, "staff_analytes.html", member, analytes=listed, tests=tests, done=q.get("done", "")[:10],
+                error=q.get("error", "")[:300])  # fmt: skip
+
+
+async def set_analyte(request: Request, member: StaffMember) -> Response:
+    data = await _form(request)
+    try:
+        async with request.state.pool.acquire() as conn:
+            added = await lab_setup.set_analyte(
+                conn, data.get("code", "")[:40], test_code=data.get("test_code", "")[:20],
+                name=data.get("name", "")[:200], unit=data.get("unit", "")[:40],
+                delta_percent=_number(data.get("delta_percent"), "delta_percent"), actor=member.actor,
+                meta=request_meta(request),
+            )  # fmt: skip
+    except DomainError as exc:
+        return RedirectResponse(f"/staff/admin/analytes?error={quote(exc.message[:300])}", status_code=303)
+    return RedirectResponse(f"/staff/admin/analytes?done={'added' if added else 'saved'}", status_code=303)
+
+
+def _years(raw: str | None, field: str) -> int:
+    text = (raw or "").strip()
+    if not text.isdigit() or len(text) > 3:
+        raise InvalidInput(field, "Give ages in whole years.")
+    return int(text)
+
+
+async def add_range(request: Request, member: StaffMember) -> Response:
+    data = await _form(request)
+    try:
+        band = ranges.Band(data.get("analyte_code", "")[:40], data.get("sex", "")[:10],
+                           _years(data.get("age_min_years"), "age_min_years"),
+                           _years(data.get("age_max_years"), "age_max_years"))  # fmt: skip
+        async with request.state.pool.acquire() as conn:
+            range_id = await lab_setup.add_range(conn, band, actor=member.actor, meta=request_meta(request))
+    except DomainError as exc:
+        return RedirectResponse(f"/staff/admin/lab?error={quote(exc.message[:300])}", status_code=303)
+    return RedirectResponse(f"/staff/admin/lab?done=added#range-{range_id}", status_code=303)
+
+
+async def remove_range(request: Request, member: StaffMember) -> Response:
+    await _form(request)
+    raw = request.path_params["range_id"]
+    try:
+        if not raw.isdigit() or len(raw) > 18:
+            raise InvalidInput("range_id", "There is no such reference range.")
+        async with request.state.pool.acquire() as conn:
+            await lab_setup.remove_range(conn, int(raw), actor=member.actor, meta=request_meta(request))
+    except DomainError as exc:
+        return RedirectResponse(f"/staff/admin/lab?error={quote(exc.message[:300])}", status_code=303)
+    return RedirectResponse("/staff/admin/lab?done=removed", status_code=303)
+
+
 async def centres(request: Request, member: StaffMember) -> Response:
     async with request.state.pool.acquire() as conn:
         listed = await catalogue.centres_listed(conn)
@@ -159,4 +219,13 @@ def routes() -> list[Route]:
         staff_route("/staff/admin/centres", set_centre, methods=["POST"], name="staff.page.centres.set"),
         staff_route("/staff/admin/lab/tests/{code}", set_test, methods=["POST"], name="staff.page.lab.test"),
         staff_route("/staff/admin/lab/ranges/{range_id}", set_range, methods=["POST"], name="staff.page.lab.range"),
+        staff_route("/staff/admin/lab/ranges", add_range, methods=["POST"], name="staff.page.lab.range.add"),
+        staff_route(
+            "/staff/admin/lab/ranges/{range_id}/remove",
+            remove_range,
+            methods=["POST"],
+            name="staff.page.lab.range.remove",
+        ),
+        staff_route("/staff/admin/analytes", analytes, methods=["GET"], name="staff.page.analytes"),
+        staff_route("/staff/admin/analytes", set_analyte, methods=["POST"], name="staff.page.analytes.set"),
     ]

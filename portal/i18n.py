@@ -586,6 +586,34 @@ TEXT["en"].update(
         "staff_role_pathologist": "pathologist",
         "staff_role_phlebotomist": "reception and collection",
         "staff_role_support": "support",
+        "staff_nav_analytes": "Analytes",
+        "staff_analytes_heading": "What each test measures",
+        "staff_analytes_intro": "Each analyte is what an analyzer reports for a test, by its LOINC code "
+        "or the lab's own. A tube is complete when every analyte of its tests "
+        "has a result, so a new analyte makes each tube of its test wait for "
+        "that result too. An analyte's test does not change once results name "
+        "it.",
+        "staff_analytes_code": "Code",
+        "staff_analytes_test": "Test",
+        "staff_analytes_name": "Name",
+        "staff_analytes_unit": "Unit",
+        "staff_analytes_bands": "Reference intervals",
+        "staff_analytes_add": "Add an analyte",
+        "staff_analytes_done_added": "Added: set its reference intervals on the tests and ranges page.",
+        "staff_analytes_done_saved": "Saved.",
+        "staff_analytes_no_bands": "none yet",
+        "staff_lab_add_band": "Add an interval",
+        "staff_lab_add_band_intro": "For one analyte, sex and age band (from, up to but not including); "
+        "then set its limits in the table. It may not overlap another interval "
+        "of the same analyte and sex.",
+        "staff_lab_analyte": "Analyte",
+        "staff_lab_sex": "Sex",
+        "staff_lab_age_from": "Age from (years)",
+        "staff_lab_age_to": "Age up to (years, not included)",
+        "staff_lab_remove": "Remove",
+        "staff_lab_done_added": "Added: set its limits below.",
+        "staff_lab_done_removed": "Removed: results of that group are judged by the remaining intervals "
+        "(within a minute).",
         "staff_nav_roster": "On duty",
         "staff_roster_heading": "Who is on duty for critical values",
         "staff_roster_intro": "During a shift, its doctor is messaged first about a critical value, "
@@ -895,6 +923,33 @@ TEXT["hi"].update(
         "staff_role_pathologist": "पैथोलॉजिस्ट",
         "staff_role_phlebotomist": "रिसेप्शन और कलेक्शन",
         "staff_role_support": "सपोर्ट",
+        "staff_nav_analytes": "एनालाइट",
+        "staff_analytes_heading": "हर टेस्ट में क्या मापा जाता है",
+        "staff_analytes_intro": "एनालाइट वह है जो एनालाइज़र किसी टेस्ट के लिए भेजता है, उसके LOINC कोड "
+        "या लैब के अपने कोड से। ट्यूब तभी पूरी मानी जाती है जब उसके टेस्ट के हर "
+        "एनालाइट का नतीजा आ जाए, इसलिए नया एनालाइट जोड़ने पर उस टेस्ट की हर "
+        "ट्यूब उसके नतीजे का भी इंतज़ार करेगी। नतीजे आ जाने के बाद एनालाइट का "
+        "टेस्ट नहीं बदलता।",
+        "staff_analytes_code": "कोड",
+        "staff_analytes_test": "टेस्ट",
+        "staff_analytes_name": "नाम",
+        "staff_analytes_unit": "यूनिट",
+        "staff_analytes_bands": "सामान्य सीमाएँ",
+        "staff_analytes_add": "एनालाइट जोड़ें",
+        "staff_analytes_done_added": "जोड़ा गया: टेस्ट और सीमाएँ पेज पर इसकी सामान्य सीमाएँ तय करें।",
+        "staff_analytes_done_saved": "सहेजा गया।",
+        "staff_analytes_no_bands": "अभी कोई नहीं",
+        "staff_lab_add_band": "सीमा जोड़ें",
+        "staff_lab_add_band_intro": "एक एनालाइट, लिंग और उम्र के दायरे के लिए (कब से, कब तक, आख़िरी उम्र "
+        "शामिल नहीं); फिर तालिका में इसकी सीमाएँ भरें। यह उसी एनालाइट और लिंग "
+        "की किसी दूसरी सीमा से टकरा नहीं सकती।",
+        "staff_lab_analyte": "एनालाइट",
+        "staff_lab_sex": "लिंग",
+        "staff_lab_age_from": "उम्र कब से (वर्ष)",
+        "staff_lab_age_to": "उम्र कब तक (वर्ष, शामिल नहीं)",
+        "staff_lab_remove": "हटाएँ",
+        "staff_lab_done_added": "जोड़ा गया: नीचे इसकी सीमाएँ भरें।",
+        "staff_lab_done_removed": "हटाया गया: उस समूह के नतीजे (एक मिनट के भीतर) बाकी सीमाओं से जाँचे जाएँगे।",
         "staff_nav_roster": "ड्यूटी पर कौन",
         "staff_roster_heading": "क्रिटिकल वैल्यू के लिए ड्यूटी पर कौन है",
         "staff_roster_intro": "शिफ़्ट के दौरान क्रिटिकल वैल्यू का संदेश सबसे पहले उस शिफ़्ट के डॉक्टर "

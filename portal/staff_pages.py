@@ -62,6 +62,7 @@ NAV = (
     ("staff.page.operations", "/staff/operations", "staff_nav_operations"),
     ("staff.page.accounts", "/staff/admin/accounts", "staff_nav_accounts"),
     ("staff.page.lab", "/staff/admin/lab", "staff_nav_lab"),
+    ("staff.page.analytes", "/staff/admin/analytes", "staff_nav_analytes"),
     ("staff.page.centres", "/staff/admin/centres", "staff_nav_centres"),
     ("admin.audit.page", "/admin/audit", "staff_nav_audit"),
 )

@@ -570,6 +570,53 @@ async def test_an_administrator_sets_a_price_a_target_and_a_reference_range(
     assert (await client.get("/staff/admin/lab", headers=HTML)).status_code == 403
 
 
+async def test_an_administrator_adds_an_analyte_and_its_interval_and_results_are_judged_by_them(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, vault: Vault
+) -> None:
+    await _sign_in(client, await _member(pool, Role.ADMIN))
+    csrf = await _csrf(client, "/staff/admin/analytes")
+    esr = {"csrf": csrf, "code": "4537-7", "test_code": "CBC", "name": "ESR", "unit": "mm/h", "delta_percent": ""}
+    added = await client.post("/staff/admin/analytes", data=esr, headers=HTML)
+    page = (await client.get(added.headers["location"], headers=HTML)).text
+    assert "Added: set its reference intervals" in page and 'id="analyte-4537-7"' in page
+    moved = await client.post("/staff/admin/analytes", data={**esr, "test_code": "LFT"}, headers=HTML)
+    assert "does not change" in unquote(moved.headers["location"])
+    band = {"csrf": csrf, "analyte_code": "4537-7", "sex": "any", "age_min_years": "0", "age_max_years": "150"}
+    first = await client.post("/staff/admin/lab/ranges", data=band, headers=HTML)
+    assert "done=added" in first.headers["location"]
+    again = await client.post("/staff/admin/lab/ranges", data={**band, "age_min_years": "60"}, headers=HTML)
+    assert "It overlaps the interval for any, 0–150 years" in unquote(again.headers["location"])
+    async with pool.acquire() as conn:
+        range_id = await conn.fetchval("SELECT id FROM reference_ranges WHERE analyte_code = '4537-7'")
+    limits = {"csrf": csrf, "low": "", "high": "20", "critical_low": "", "critical_high": "", "delta_percent": ""}
+    await client.post(f"/staff/admin/lab/ranges/{range_id}", data=limits, headers=HTML)
+
+    async with pool.acquire() as conn:  # the CBC now waits for its ESR, and the ESR is judged by the new interval
+        tube = await _in_the_lab(conn, vault)
+        await intake.receive(conn, vault, (
+            f"MSH|^~\\&|HEMA|LAB|LABPULSE|LAB|20261207||ORU^R01|ESR-1|P|2.5.1\rPID|1||M\rOBR|1|{tube.barcode}\r"
+            "OBX|1|NM|718-7^Hb^LN||13.5|g/dL|||||F\rOBX|2|NM|6690-2^WBC^LN||7.0|10*3/uL|||||F\r"
+            "OBX|3|NM|777-3^PLT^LN||210|10*3/uL|||||F\rOBX|4|NM|789-8^RBC^LN||4.5|10*6/uL|||||F\r"
+            "OBX|5|NM|4544-3^HCT^LN||40|%|||||F\r"
+        ).encode())  # fmt: skip
+        assert await conn.fetchval("SELECT state FROM samples WHERE id = $1", tube.id) != "completed"
+        await intake.receive(conn, vault, (
+            f"MSH|^~\\&|HEMA|LAB|LABPULSE|LAB|20261207||ORU^R01|ESR-2|P|2.5.1\rPID|1||M\rOBR|1|{tube.barcode}\r"
+            "OBX|1|NM|4537-7^ESR^LN||45|mm/h|||||F\r"
+        ).encode())  # fmt: skip
+        esr_row = await conn.fetchrow("SELECT flag, reference_range FROM results WHERE code = '4537-7'")
+        assert (esr_row["flag"], esr_row["reference_range"]) == ("H", "<20")
+        assert await conn.fetchval("SELECT state FROM samples WHERE id = $1", tube.id) == "completed"
+    removed = await client.post(f"/staff/admin/lab/ranges/{range_id}/remove", data={"csrf": csrf}, headers=HTML)
+    assert "done=removed" in removed.headers["location"]
+    async with pool.acquire() as conn:
+        audited = await conn.fetch("SELECT action FROM audit_log WHERE entity_type IN ('analyte', 'reference_range') "
+                                   "ORDER BY id")  # fmt: skip
+        assert await conn.fetchval("SELECT count(*) FROM reference_ranges WHERE analyte_code = '4537-7'") == 0
+    assert [a["action"] for a in audited] == ["analyte.added", "reference_range.added", "reference_range.set",
+                                              "reference_range.removed"]  # fmt: skip
+
+
 async def test_a_pathologist_corrects_a_result_with_a_reason_before_signing(
     client: httpx.AsyncClient, pool: asyncpg.Pool, vault: Vault
 ) -> None:
