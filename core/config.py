@@ -61,6 +61,7 @@ class Settings:
     db_pool_max: int = 20
     mllp_appliers: int = 2
     mllp_max_block_bytes: int = 16 * 1024 * 1024  # an ORU with an embedded PDF (OBX ED) runs to a few MiB
+    mllp_report_ms: int = 5000  # how often a listener tells the operations page who is connected
     redis_prefix: str = "labpulse"
     data_dir: Path = Path(".labpulse")
     host: str = "127.0.0.1"
@@ -202,6 +203,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     mllp_max_block = _int(
         env, "LABPULSE_MLLP_MAX_BLOCK_BYTES", 16 * 1024 * 1024, 64 * 1024, 256 * 1024 * 1024, problems
     )
+    mllp_report_ms = _int(env, "LABPULSE_MLLP_REPORT_MS", 5000, 100, 60_000, problems)
     if pool_min > pool_max:
         problems.append(f"LABPULSE_DB_POOL_MIN ({pool_min}) is larger than LABPULSE_DB_POOL_MAX ({pool_max})")
     port = _int(env, "LABPULSE_PORT", 8000, 1, 65535, problems)
@@ -351,6 +353,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         db_pool_max=pool_max,
         mllp_appliers=mllp_appliers,
         mllp_max_block_bytes=mllp_max_block,
+        mllp_report_ms=mllp_report_ms,
         redis_prefix=prefix,
         data_dir=Path(env.get("LABPULSE_DATA_DIR", ".labpulse")),
         host=env.get("LABPULSE_HOST", "127.0.0.1"),

@@ -1,6 +1,6 @@
 """What the operations page shows (issue 19): jobs that gave up (dead letters), report notices nobody knows arrived
-(uncertain), the job queue's depth, the systems that send us HL7 and their last message, and how report notices
-went by channel today. Ids, counts and times only: no PHI."""
+(uncertain), the job queue's depth, the MLLP listeners and who is connected to each now, the systems that send us
+HL7 and their last message, and how report notices went by channel today. Ids, counts and times only: no PHI."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import asyncpg
 
 from core import audit, permissions
 from core.errors import Conflict
+from core.hl7 import links
 from core.hl7 import store as hl7_store
 from core.identity import Actor, RequestMeta
 from core.jobs import queue, runner
@@ -28,6 +29,7 @@ class Overview:
     uncertain: list[reports_store.Uncertain]
     queue: dict[tuple[str, str], int]
     senders: list[hl7_store.Sender]
+    listeners: list[links.Listener]
     notices: dict[tuple[str, str], int]
 
 
@@ -39,6 +41,7 @@ async def overview(conn: asyncpg.Connection, actor: Actor, now: datetime | None 
         uncertain=await reports_store.uncertain_notices(conn, limit=100),
         queue=await queue.depth(conn),
         senders=await hl7_store.senders(conn, since),
+        listeners=await links.listeners(conn, now or datetime.now(UTC)),
         notices=await reports_store.notices_by_channel(conn, since),
     )
 

@@ -11,7 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import socket
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import asyncpg
 
@@ -19,7 +23,9 @@ from core import ranges
 from core.config import Settings
 from core.db.pool import probe
 from core.hl7 import ack, intake
+from core.hl7 import links as hl7_links
 from core.hl7.frames import Frames, frame
+from core.hl7.links import Links
 from core.hl7.parse import header_of
 from core.vault import Vault
 from portal import health_port
@@ -117,9 +123,12 @@ def _refuse(head: bytes, why: str, code: str) -> str:
     return ack.build("AR", header_of(head), why, ack.AckError(code))
 
 
-def handler(group_commit: GroupCommit, max_block_bytes: int):  # type: ignore[no-untyped-def]
+def handler(group_commit: GroupCommit, max_block_bytes: int, links: Links | None = None):  # type: ignore[no-untyped-def]
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         frames = Frames(reader, max_block_bytes)
+        key = id(writer)
+        if links is not None:
+            links.opened(key, _peer(writer))
         try:
             while True:
                 try:
@@ -137,12 +146,30 @@ def handler(group_commit: GroupCommit, max_block_bytes: int):  # type: ignore[no
                 for reply in replies:
                     writer.write(frame(reply.encode()))
                 await writer.drain()
+                if links is not None:
+                    links.heard(key, header_of(block.data[:1024]).sender, len(replies))
         except (ConnectionError, OSError):
             pass
         finally:
+            if links is not None:
+                links.closed(key)
             writer.close()
 
     return handle
+
+
+def _peer(writer: asyncio.StreamWriter) -> str:
+    peer = writer.get_extra_info("peername")
+    return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else str(peer or "?")[:60]
+
+
+async def report_links(pool: asyncpg.Pool, links: Links, beat: Callable[[], None], every: float) -> None:
+    """Tell the operations page, every ``every`` seconds, which senders are connected to this listener."""
+    while True:
+        async with pool.acquire() as conn:
+            await hl7_links.report(conn, links, datetime.now(UTC))
+        beat()
+        await asyncio.sleep(every)
 
 
 async def serve(
@@ -162,8 +189,12 @@ async def serve(
     group_commit = GroupCommit(pool, services.vault, appliers=settings.mllp_appliers)
     supervisor.add_check("appliers", lambda: None if group_commit.alive() else "an applier has stopped")
     prober = supervisor.loop("database", lambda beat: probe(pool, beat), stale_after=10)
+    links = Links(f"{socket.gethostname()}:{os.getpid()}", f"{host}:{port}")
+    every = settings.mllp_report_ms / 1000
+    reporter = supervisor.loop("mllp-links", lambda beat: report_links(pool, links, beat, every),
+                               stale_after=max(30, 6 * every))  # fmt: skip
     server = await asyncio.start_server(
-        handler(group_commit, settings.mllp_max_block_bytes), host, port, reuse_port=reuse_port
+        handler(group_commit, settings.mllp_max_block_bytes, links), host, port, reuse_port=reuse_port
     )
     health_server = await health_port.start(supervisor, host, health) if health else None
     log.info("MLLP listener on %s:%s", host, port)
@@ -183,5 +214,9 @@ async def serve(
             health_server.close()
             await health_server.wait_closed()
         prober.cancel()
+        reporter.cancel()
+        with contextlib.suppress(Exception):  # gone from the page at once; else it shows as gone within 30 s
+            async with pool.acquire(timeout=2) as conn:
+                await hl7_links.withdraw(conn, links.listener)
         await group_commit.close()
         await services.close()

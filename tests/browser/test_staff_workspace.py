@@ -5,13 +5,14 @@ follows each step live; and axe-core's WCAG 2.1 AA checks on every staff page, i
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 from playwright.async_api import Browser, Page, Route, expect
 
 from core.config import Settings
-from core.hl7 import intake
+from core.hl7 import intake, links
 from core.identity import Actor, Role
 from core.jobs import runner
 from core.samples import service as samples
@@ -119,6 +120,12 @@ async def test_every_staff_page_passes_the_wcag_21_aa_checks(
             await samples.transition(conn, barcode=received.barcode, to_state=step, actor=TECH, centre_id="LAB-1")
         known = await make_patient(conn, vault, phone="+919866600072", name="Meera Rao")
     await runner.dead_letter(pool, "reports.render", {"report_id": late.id}, 5, "the store was unreachable")
+    async with pool.acquire() as conn:  # a listener up with a sender connected, and one gone quiet
+        up = links.Links("lab-1:4242", "0.0.0.0:2575")
+        up.opened(1, "10.0.0.7:51000")
+        up.heard(1, "HEMA-1^LAB", 3)
+        await links.report(conn, up, datetime.now(UTC))
+        await links.report(conn, links.Links("lab-2:99", "0.0.0.0:2575"), datetime.now(UTC) - timedelta(minutes=2))
     await _add(pool, "ravi.admin", Role.ADMIN)
     port = free_port()
     base = f"http://127.0.0.1:{port}"

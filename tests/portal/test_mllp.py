@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import signal
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import pytest
@@ -16,6 +18,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from core.config import Settings
+from core.hl7 import links
 from core.vault import Vault
 from portal import mllp
 from tests.support.procs import env_for, free_port, labpulse_cmd
@@ -202,3 +205,50 @@ async def test_labpulse_mllp_runs_as_a_process(settings: Settings, pool: asyncpg
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
+
+
+async def _connect(port: int) -> Any:
+    for _ in range(100):
+        try:
+            return await open_hl7_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.1)
+    raise AssertionError("the listener never opened its port")
+
+
+async def _listeners(pool: asyncpg.Pool, want: Callable[[list[links.Listener]], bool]) -> list[links.Listener]:
+    for _ in range(100):
+        async with pool.acquire() as conn:
+            seen = await links.listeners(conn, datetime.now(UTC))
+        if want(seen):
+            return seen
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"the listeners never reported as expected: {seen}")
+
+
+async def test_the_listener_reports_who_is_connected_for_the_operations_page(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    port = free_port()
+    env = {**env_for(settings), "LABPULSE_MLLP_REPORT_MS": "200"}
+    proc = subprocess.Popen([*labpulse_cmd(), "mllp", "--port", str(port)], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and "MLLP listener" in proc.stdout.readline()
+        (r1, w1), (_, w2) = [await _connect(port) for _ in range(2)]
+        w1.writeblock(ORU.format(control="L-1").encode())
+        await w1.drain()
+        await asyncio.wait_for(r1.readblock(), 10)
+        [up] = await _listeners(pool, lambda s: len(s) == 1 and len(s[0].links) == 2 and s[0].links[0].messages == 1)
+        assert up.up and up.address == f"127.0.0.1:{port}" and up.listener.endswith(f":{proc.pid}")
+        assert (up.links[0].sender, up.links[1].sender, up.links[1].messages) == ("HEMA-1^LAB-MAIN", None, 0)
+        w2.close()
+        await _listeners(pool, lambda s: len(s) == 1 and len(s[0].links) == 1)
+        w1.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    assert await _listeners(pool, lambda s: s == []) == []  # stopped cleanly: withdrawn at once
+    async with pool.acquire() as conn:  # a listener that stops reporting (killed) is shown as gone
+        await links.report(conn, links.Links("host:1", "0.0.0.0:2575"), datetime.now(UTC) - timedelta(seconds=31))
+        [gone] = await links.listeners(conn, datetime.now(UTC))
+    assert not gone.up

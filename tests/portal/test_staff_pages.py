@@ -18,7 +18,7 @@ from core import critical
 from core.booking import catalogue
 from core.booking import service as booking
 from core.booking.catalogue import Centre, upsert_centre
-from core.hl7 import intake
+from core.hl7 import intake, links
 from core.identity import Actor, Role
 from core.jobs import runner
 from core.labtime import LAB_TZ
@@ -365,8 +365,16 @@ async def test_operations_shows_what_needs_a_person_and_puts_a_dead_job_back(
     async with pool.acquire() as conn:
         await ensure_centres(conn)
         await intake.receive(conn, vault, _oru("OPS-1", "TUBE-NOT-HERE"))
+        up = links.Links("lab-1:4242", "0.0.0.0:2575")
+        up.opened(1, "10.0.0.7:51000")
+        up.heard(1, "HEMA-1^LAB", 3)
+        await links.report(conn, up, datetime.now(UTC))
+        await links.report(conn, links.Links("lab-2:99", "0.0.0.0:2575"), datetime.now(UTC) - timedelta(minutes=2))
     await _sign_in(client, await _member(pool, Role.ADMIN))
     page = (await client.get("/staff/operations", headers=HTML)).text
+    assert "Listener 0.0.0.0:2575 (lab-1:4242): up, 1 connected" in page
+    assert re.search(r"<td>10.0.0.7:51000</td><td>HEMA-1\^LAB</td><td>[^<]+</td><td>[^<]+</td><td>3</td>", page)
+    assert re.search(r"\(lab-2:99\): <span class=\"overdue\">not heard from since [^<]+: it may have stopped", page)
     assert f'id="dead-{dead}"' in page and "reports.render" in page and "the store was unreachable" in page
     assert re.search(r"<td>HEMA-1\^LAB</td><td>[^<]+</td><td>AE</td><td>1</td><td>1</td>", page)
     form = {"csrf": await _csrf(client, "/staff/operations")}
