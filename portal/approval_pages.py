@@ -33,6 +33,7 @@ async def queue(request: Request, member: StaffMember) -> Response:
 async def review(request: Request, member: StaffMember) -> Response:
     async with request.state.pool.acquire() as conn:
         seen = await approval.review(conn, request.state.vault, member.actor, request.path_params["barcode"][:64],
+                                     centre_id=await staff.centre_of(conn, member),
                                      meta=request_meta(request))  # fmt: skip
     request.state.patient_id = seen.patient.id  # for the request's audit row
     q = request.query_params
@@ -44,6 +45,7 @@ async def review(request: Request, member: StaffMember) -> Response:
 async def preview(request: Request, member: StaffMember) -> Response:
     async with request.state.pool.acquire() as conn:
         pdf = await approval.preview(conn, request.state.vault, member.actor, request.path_params["barcode"][:64],
+                                     centre_id=await staff.centre_of(conn, member),
                                      meta=request_meta(request))  # fmt: skip
     return Response(
         pdf, media_type="application/pdf", headers={"Content-Disposition": 'inline; filename="preview.pdf"'}
@@ -56,6 +58,7 @@ async def approve(request: Request, member: StaffMember) -> Response:
     barcode = request.path_params["barcode"][:64]
     try:
         async with request.state.pool.acquire() as conn:
+            await approval.tube_at(conn, barcode, await staff.centre_of(conn, member))
             await reports.issue(
                 conn, request.state.vault, request.state.report_key, barcode=barcode, actor=member.actor,
                 verify_base=str(request.base_url), meta=request_meta(request), comment=data.get("comment"),
@@ -80,7 +83,9 @@ async def correct(request: Request, member: StaffMember) -> Response:
             raise InvalidInput("value", f"{raw[:20]!r} is not a number a result can have.")
         async with request.state.pool.acquire() as conn:
             await approval.correct(conn, request.state.vault, member.actor, barcode, code, value=value,
-                                   reason=data.get("reason", "")[:300], meta=request_meta(request))  # fmt: skip
+                                   reason=data.get("reason", "")[:300],
+                                   centre_id=await staff.centre_of(conn, member),
+                                   meta=request_meta(request))  # fmt: skip
     except DomainError as exc:
         return RedirectResponse(f"{back}?error={quote(exc.message[:300])}", status_code=303)
     return RedirectResponse(f"{back}?done=corrected", status_code=303)

@@ -60,10 +60,11 @@ async def awaiting(conn: asyncpg.Connection, actor: Actor, centre_id: str | None
 
 
 async def review(
-    conn: asyncpg.Connection, vault: Vault, actor: Actor, barcode: str, *, meta: RequestMeta | None = None
-) -> Review:
+    conn: asyncpg.Connection, vault: Vault, actor: Actor, barcode: str, *, centre_id: str | None,
+    meta: RequestMeta | None = None,
+) -> Review:  # fmt: skip
     permissions.require(actor.role, "report.issue")
-    sample = await _tube(conn, barcode)
+    sample = await tube_at(conn, barcode, centre_id)
     patient, _ = await access.read_patient(conn, vault, actor, sample.patient_id, meta=meta)
     latest = await results.latest_of_sample(conn, sample.id)
     codes = [r.code for r in latest]
@@ -81,11 +82,12 @@ def _line(r: results.Latest, previous: results.Previous | None, limit: Decimal |
 
 
 async def preview(
-    conn: asyncpg.Connection, vault: Vault, actor: Actor, barcode: str, *, meta: RequestMeta | None = None
-) -> bytes:
+    conn: asyncpg.Connection, vault: Vault, actor: Actor, barcode: str, *, centre_id: str | None,
+    meta: RequestMeta | None = None,
+) -> bytes:  # fmt: skip
     """The PDF the approval would issue, unsigned and marked as a preview; the read is audited."""
     permissions.require(actor.role, "report.issue")
-    sample = await _tube(conn, barcode)
+    sample = await tube_at(conn, barcode, centre_id)
     content = await reports.draft(conn, vault, sample, actor, datetime.now(UTC))
     async with conn.transaction():
         await audit.append(conn, actor=actor, action="report.preview", entity_type="sample", entity_id=sample.id,
@@ -95,10 +97,12 @@ async def preview(
     )
 
 
-async def _tube(conn: asyncpg.Connection, barcode: str) -> Sample:
+async def tube_at(conn: asyncpg.Connection, barcode: str, centre_id: str | None) -> Sample:
+    """A tube whose results are in, at ``centre_id`` (any centre for a member tied to none): a tube at another
+    centre is as unknown to this member as one that does not exist (its patient is not theirs to see)."""
     code = normalize_barcode(barcode)
     sample = await samples_store.get_by_barcode(conn, code)
-    if sample is None:
+    if sample is None or (centre_id is not None and sample.centre_id != centre_id):
         raise UnknownBarcode(code)
     if sample.state not in (SampleState.COMPLETED, SampleState.REPORTED):
         raise InvalidTransition(code, sample.state.value, SampleState.REPORTED.value)
@@ -114,6 +118,7 @@ async def correct(
     *,
     value: Decimal,
     reason: str,
+    centre_id: str | None,
     meta: RequestMeta | None = None,
 ) -> None:
     """Correct one numeric result of a tube with a reason: a new 'corrected' result, flagged against the patient's
@@ -123,7 +128,7 @@ async def correct(
     why = reason.strip()
     if not 3 <= len(why) <= 300:
         raise InvalidInput("reason", "Say why the result is corrected (3 to 300 characters).")
-    sample = await _tube(conn, barcode)
+    sample = await tube_at(conn, barcode, centre_id)
     latest = {r.code: r for r in await results.latest_of_sample(conn, sample.id)}
     if code not in latest:
         raise NotFound(f"Tube {sample.barcode} has no result {code[:20]!r} to correct.")

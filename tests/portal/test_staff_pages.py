@@ -708,3 +708,46 @@ async def test_an_administrator_adds_a_centre_with_the_pincodes_its_team_visits(
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM served_pincodes WHERE centre_id = 'CC-ANDHERI'") == 2
         assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE action = 'centre.set'") == 1
+
+
+async def test_no_page_shows_a_pathologist_another_labs_patient(
+    client: httpx.AsyncClient, pool: asyncpg.Pool, vault: Vault
+) -> None:
+    """A pathologist tied to one lab neither lists, opens, previews, corrects nor signs a tube at another: to them it
+    is a barcode that does not exist, and its patient's name appears nowhere."""
+    tubes = {}
+    async with pool.acquire() as conn:
+        await upsert_centre(conn, Centre("LAB-2", "Second Lab", "lab", "Pune"))
+        for lab, name in (("LAB-1", "Asha Firstlab"), ("LAB-2", "Bina Secondlab")):
+            person = await make_patient(conn, vault, phone=f"+91980006{len(tubes)}000", name=name)
+            tube = await make_sample(conn, vault, patient=person)
+            await samples.transition(conn, barcode=tube.barcode, to_state=SampleState.RECEIVED_AT_LAB, actor=TECH,
+                                     centre_id=lab)  # fmt: skip
+            await intake.receive(conn, vault, (
+                f"MSH|^~\\&|HEMA|LAB|LABPULSE|LAB|20261207||ORU^R01|LEAK-{lab}|P|2.5.1\rPID|1||M\rOBR|1|{tube.barcode}\r"
+                "OBX|1|NM|718-7^Hb^LN||13.0|g/dL|||||F\rOBX|2|NM|6690-2^WBC^LN||7.0|10*3/uL|||||F\r"
+            ).encode())  # fmt: skip
+            for step in (SampleState.PROCESSING, SampleState.COMPLETED):
+                await samples.transition(conn, barcode=tube.barcode, to_state=step, actor=TECH, centre_id=lab)
+            tubes[lab] = tube.barcode
+    await _sign_in(client, await _member(pool, Role.PATHOLOGIST, centre_id="LAB-2"))
+    listed = (await client.get("/staff/approvals", headers=HTML)).text
+    assert tubes["LAB-2"] in listed and tubes["LAB-1"] not in listed
+    mine = (await client.get(f"/staff/approvals/{tubes['LAB-2']}", headers=HTML)).text
+    assert "Bina Secondlab" in mine
+    theirs = tubes["LAB-1"]
+    csrf = await _csrf(client, "/staff/approvals")
+    seen = [
+        await client.get(f"/staff/approvals/{theirs}", headers=HTML),
+        await client.get(f"/staff/approvals/{theirs}/preview.pdf", headers=HTML),
+        await client.post(f"/staff/approvals/{theirs}/correct/718-7", data={"csrf": csrf, "value": "9",
+                                                                            "reason": "re-run"}, headers=HTML),
+        await client.post(f"/staff/approvals/{theirs}/approve", data={"csrf": csrf}, headers=HTML),
+    ]  # fmt: skip
+    assert [r.status_code for r in seen] == [404, 404, 303, 303]
+    assert all("Asha" not in r.text and "Firstlab" not in r.text for r in seen)
+    assert all("error=" in r.headers["location"] for r in seen[2:])
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM results WHERE status = 'corrected'") == 0
+        assert await conn.fetchval("SELECT state FROM samples WHERE barcode = $1", theirs) == "completed"
+        assert await conn.fetchval("SELECT count(*) FROM reports") == 0
