@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
+import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import get_suppressed_tokens
 
 from consult.vad import RATE, to_float32
+from core import metrics
 from core.config import Settings
 
 Speaker = Literal["doctor", "patient"]
@@ -177,12 +179,16 @@ class Transcriber:
         audio = to_float32(np.asarray(samples).reshape(-1))
         if audio.size == 0:
             return ""
-        if self._short and audio.size <= (FULL_WINDOW_S - TAIL_S) * RATE:
-            text = self._transcribe_short(audio)
-            if text is not None:
-                return clean(text)
-        self.full_windows += 1
-        return clean(self._transcribe_full(audio))
+        started = time.perf_counter()
+        try:
+            if self._short and audio.size <= (FULL_WINDOW_S - TAIL_S) * RATE:
+                text = self._transcribe_short(audio)
+                if text is not None:
+                    return clean(text)
+            self.full_windows += 1
+            return clean(self._transcribe_full(audio))
+        finally:  # the real-time factor: seconds of work per second of speech
+            metrics.TRANSCRIPTION_RTF.observe((time.perf_counter() - started) / (audio.size / RATE))
 
     def _transcribe_short(self, audio: npt.NDArray[np.float32]) -> str | None:
         """The text decoded from a window fitted to the utterance, or None when it looks wrong (see the thresholds)."""

@@ -314,6 +314,27 @@ async def report_empty_chain(conn: asyncpg.Connection) -> None:
     await alert_rules.add_unless_open(conn, "critical.chain_empty")
 
 
+@dataclass(frozen=True, slots=True)
+class Unacknowledged:
+    """The open critical values at a glance, for the metrics: how many, how many have messaged the whole chain, and
+    the age of the oldest (seconds; 0 with none)."""
+
+    open: int
+    past_chain: int
+    oldest_seconds: float
+
+
+async def unacknowledged(conn: asyncpg.Connection, now: datetime) -> Unacknowledged:
+    row = await conn.fetchrow(
+        """SELECT count(*) AS open,
+                  count(*) FILTER (WHERE a.level >= greatest((SELECT count(*) FROM escalation_chain), 1)) AS past,
+                  coalesce(extract(epoch FROM $1 - min(a.created_at)), 0)::float8 AS oldest
+           FROM critical_alerts a WHERE a.acknowledged_at IS NULL""",
+        now,
+    )
+    return Unacknowledged(row["open"], row["past"], max(0.0, row["oldest"]))
+
+
 async def chain_size(conn: asyncpg.Connection) -> int:
     size: int = await conn.fetchval("SELECT count(*) FROM escalation_chain")
     return size

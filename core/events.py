@@ -18,6 +18,7 @@ class Event:
     type: str
     payload: dict[str, Any]
     created_at: datetime
+    request_id: str | None = None  # the work that wrote it (core.trace), for the logs; never sent to a browser
 
     def to_json(self) -> str:
         return json.dumps(
@@ -28,6 +29,7 @@ class Event:
                 "type": self.type,
                 "payload": self.payload,
                 "created_at": self.created_at.isoformat(),
+                "request_id": self.request_id,
             },
             separators=(",", ":"),
         )
@@ -42,6 +44,7 @@ class Event:
             type=data["type"],
             payload=data["payload"],
             created_at=datetime.fromisoformat(data["created_at"]),
+            request_id=data.get("request_id"),
         )
 
 

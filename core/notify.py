@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Protocol, TextIO
 
+from core import metrics
 from core.errors import DomainError
 from core.ratelimit import RateLimiter
 
@@ -90,3 +91,28 @@ class RateLimitedNotifier:
         if wait is not None:
             raise SendLater(f"per-person limit reached; the window reopens in {wait} s", retry_after=wait)
         await self._inner.send(phone, text, purpose=purpose, media_url=media_url)
+
+
+class CountedNotifier:
+    """Counts each message a channel is asked to send by purpose and outcome (``labpulse_notices_total``): sent,
+    refused for good, later (a limit's window), uncertain (no answer came), or failed."""
+
+    def __init__(self, inner: Notifier, channel: str) -> None:
+        self._inner, self._channel = inner, channel
+
+    async def send(self, phone: str, text: str, *, purpose: str, media_url: str | None = None) -> None:
+        outcome = "failed"
+        try:
+            await self._inner.send(phone, text, purpose=purpose, media_url=media_url)
+            outcome = "sent"
+        except SendRefused:
+            outcome = "refused"
+            raise
+        except SendLater:
+            outcome = "later"
+            raise
+        except SendUncertain:
+            outcome = "uncertain"
+            raise
+        finally:
+            metrics.NOTICES.labels(self._channel, purpose[:24], outcome).inc()

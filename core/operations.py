@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from core import audit, permissions
+from core import audit, critical, metrics, permissions
 from core.errors import Conflict
 from core.hl7 import links
 from core.hl7 import store as hl7_store
@@ -60,3 +60,17 @@ async def settle_notice(
                                 key=f"deliver:{delivery_id}:again:{uuid.uuid4().hex[:8]}")  # fmt: skip
         await audit.append(conn, actor=actor, action="notice.settle", entity_type="delivery",
                            entity_id=str(delivery_id), summary={"arrived": arrived}, meta=meta)  # fmt: skip
+
+
+async def sample_gauges(conn: asyncpg.Connection, now: datetime) -> None:
+    """Set the gauges that are read from the database rather than counted as things happen (a worker does it every
+    few seconds): the queue's depth, dead letters waiting, and the open critical values."""
+    depth = await queue.depth(conn)
+    metrics.JOB_QUEUE.clear()  # a status no job is in any more goes, rather than keep its last count
+    for (job, status), n in depth.items():
+        metrics.JOB_QUEUE.labels(job, status).set(n)
+    metrics.DEAD_LETTERS.set(await runner.waiting_count(conn))
+    seen = await critical.unacknowledged(conn, now)
+    metrics.CRITICAL_OPEN.set(seen.open)
+    metrics.CRITICAL_PAST_CHAIN.set(seen.past_chain)
+    metrics.CRITICAL_OLDEST.set(seen.oldest_seconds)

@@ -14,10 +14,12 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
+from core import metrics, trace
 from core.db.statement import Statement
 from core.events import Event
 from core.patients import store as patients_store
@@ -25,6 +27,7 @@ from core.patients import store as patients_store
 log = logging.getLogger("labpulse.outbox")
 
 Publisher = Callable[[Sequence[Event]], Awaitable[None]]
+STATE_CHANGED = "sample.state_changed"  # core.samples.service.EVENT_STATE_CHANGED (the outbox is below samples)
 BATCH_WINDOW_SECONDS = 0.003
 
 
@@ -39,8 +42,9 @@ def stage(stmt: Statement, *, patient_id: str, type: str, payload: dict[str, Any
     stmt.cte("outbox_seq", patients_store.next_event_seq_sql(patient))
     stmt.cte(
         "outbox_row",
-        f"""INSERT INTO outbox (event_id, patient_id, patient_seq, type, payload)
-            SELECT {stmt.bind(event_id)}, {patient}, outbox_seq.event_seq, {stmt.bind(type)}, {stmt.bind(payload)}
+        f"""INSERT INTO outbox (event_id, patient_id, patient_seq, type, payload, request_id)
+            SELECT {stmt.bind(event_id)}, {patient}, outbox_seq.event_seq, {stmt.bind(type)}, {stmt.bind(payload)},
+                   {stmt.bind(trace.current())}
             FROM outbox_seq RETURNING patient_seq, created_at""",
     )
     return event_id
@@ -56,7 +60,7 @@ async def add(conn: asyncpg.Connection, *, patient_id: str, type: str, payload: 
     row = await conn.fetchrow(stmt.sql("SELECT patient_seq, created_at FROM outbox_row"), *stmt.args)
     if row is None:
         raise LookupError(f"patient {patient_id} does not exist")
-    return Event(str(event_id), str(patient_id), row["patient_seq"], type, payload, row["created_at"])
+    return Event(str(event_id), str(patient_id), row["patient_seq"], type, payload, row["created_at"], trace.current())
 
 
 def _to_event(r: asyncpg.Record) -> Event:
@@ -67,6 +71,7 @@ def _to_event(r: asyncpg.Record) -> Event:
         type=r["type"],
         payload=r["payload"],
         created_at=r["created_at"],
+        request_id=r.get("request_id"),
     )
 
 
@@ -86,17 +91,34 @@ async def relay_batch(conn: asyncpg.Connection, publish: Publisher, *, batch_siz
     """Publish one batch of unpublished events and mark them; returns how many. Safe to crash anywhere."""
     async with conn.transaction():
         rows = await conn.fetch(
-            """SELECT id, event_id, patient_id, patient_seq, type, payload, created_at FROM outbox
+            """SELECT id, event_id, patient_id, patient_seq, type, payload, created_at, request_id FROM outbox
                WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED""",
             batch_size,
         )
         if not rows:
             return 0
-        await publish([_to_event(r) for r in rows])
-        await conn.execute(
-            "UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
+        events = [_to_event(r) for r in rows]
+        await publish(events)
+        published_at = await conn.fetchval(
+            "UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY($1::bigint[]) RETURNING published_at",
+            [r["id"] for r in rows],
         )
+    _observe(events, published_at)
     return len(rows)
+
+
+def _observe(events: Sequence[Event], published_at: datetime) -> None:
+    """Count what was published and how long each event waited since its commit; a tube's step counts as a
+    transition (every change of state writes exactly one such event, whichever path made it)."""
+    for event in events:
+        metrics.EVENTS_PUBLISHED.labels(event.type).inc()
+        metrics.RELAY_LAG.observe(max(0.0, (published_at - event.created_at).total_seconds()))
+        if event.type == STATE_CHANGED and isinstance(to := event.payload.get("to"), str):
+            metrics.TRANSITIONS.labels(to).inc()
+        if log.isEnabledFor(logging.DEBUG):  # a line per event: only when asked for
+            token = trace.bind(event.request_id)
+            log.debug("published %s", event.type)
+            trace.reset(token)
 
 
 def _lock_key(schema: str) -> int:

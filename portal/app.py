@@ -30,6 +30,7 @@ from portal import (
     staff_pages,
     triage_page,
 )
+from portal.access_log import AccessLogMiddleware
 from portal.api import admin, collection, health, patient, staff, triage
 from portal.errors import EXCEPTION_HANDLERS
 from portal.http import RequestIdMiddleware
@@ -82,6 +83,7 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None) -> Starl
         routes=_routes(),
         middleware=[
             Middleware(RequestIdMiddleware),
+            Middleware(AccessLogMiddleware),  # inside the id: its line names the request
             Middleware(SecurityHeadersMiddleware),
             Middleware(InputGuardMiddleware),  # control characters and deep JSON: refused before any route
             Middleware(RequestAuditMiddleware),

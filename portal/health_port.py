@@ -9,8 +9,7 @@ import asyncio
 import contextlib
 import json
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
+from core import metrics
 from core.supervise import Supervisor
 
 _REASONS = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
@@ -28,7 +27,8 @@ def answer(supervisor: Supervisor, method: str, path: str) -> tuple[int, str, by
         body = json.dumps({"status": "ready" if ready else "unready", **detail}).encode()
         return (200 if ready else 503), "application/json", body
     if path == "/metrics":
-        return 200, CONTENT_TYPE_LATEST, generate_latest()
+        body, media_type = metrics.exposition()
+        return 200, media_type, body
     return 404, "text/plain", b"/healthz, /readyz or /metrics\n"
 
 

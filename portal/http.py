@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-import re
-import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from core import trace
 from core.errors import InvalidInput
 from core.identity import RequestMeta
 from core.inputs import valid_ip
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 MAX_JSON_BYTES = 64 * 1024
 
 
@@ -63,7 +61,7 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         sent = dict(scope.get("headers", [])).get(b"x-request-id", b"").decode("latin-1")
-        request_id = sent if _REQUEST_ID.match(sent) else uuid.uuid4().hex
+        request_id = trace.well_formed(sent) or trace.new()
         scope.setdefault("state", {})["request_id"] = request_id
 
         async def send_with_id(message: Message) -> None:
@@ -71,7 +69,11 @@ class RequestIdMiddleware:
                 message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        token = trace.bind(request_id)  # what this request writes (events, jobs) and logs carries it
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            trace.reset(token)
 
 
 def request_meta(request: Request) -> RequestMeta:

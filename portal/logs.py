@@ -7,12 +7,21 @@ import sys
 
 import structlog
 
+from core import trace
 from portal.masking import mask_phi
+
+
+def _request_id(_: object, __: str, event: structlog.types.EventDict) -> structlog.types.EventDict:
+    """Every line written while a piece of work is under way names its request id (``core.trace``)."""
+    if "request_id" not in event and (rid := trace.current()) is not None:
+        event["request_id"] = rid
+    return event
 
 
 def configure_logging(level: str = "info") -> None:
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
+        _request_id,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]

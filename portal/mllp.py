@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from core import ranges
+from core import metrics, ranges, trace
 from core.config import Settings
 from core.db.pool import probe
 from core.hl7 import ack, intake
@@ -79,6 +79,13 @@ class GroupCommit:
                     done.set_result(replies)
 
     async def _apply(self, group: list[tuple[bytes, asyncio.Future[list[str]]]]) -> list[list[str]]:
+        token = trace.bind(trace.new("mllp-"))  # the group's events and jobs carry it; so does each log line
+        try:
+            return await self._apply_group(group)
+        finally:
+            trace.reset(token)
+
+    async def _apply_group(self, group: list[tuple[bytes, asyncio.Future[list[str]]]]) -> list[list[str]]:
         async with self._pool.acquire() as conn:
             try:
                 outcomes = await intake.receive_many(conn, self._vault, [b for b, _ in group], ranges=self._ranges)
@@ -110,17 +117,23 @@ class GroupCommit:
 
 
 def _acks(outcomes: list[intake.Outcome]) -> list[str]:
+    for o in outcomes:
+        metrics.HL7_MESSAGES.labels(metrics.hl7_type(o.header.message_type), metrics.ack_code(o.ack_code)).inc()
     return [ack.build(o.ack_code, o.header, o.text, o.error) for o in outcomes]
 
 
 def _resend(block: bytes) -> str:
     text = "Could not store the message now; please send it again."
-    return ack.build("AE", header_of(block), text, ack.AckError("207"))
+    header = header_of(block)
+    metrics.HL7_MESSAGES.labels(metrics.hl7_type(header.message_type), "AE").inc()
+    return ack.build("AE", header, text, ack.AckError("207"))
 
 
 def _refuse(head: bytes, why: str, code: str) -> str:
     """The one AR for a block that is not taken as a whole: echoing what its head says of the message."""
-    return ack.build("AR", header_of(head), why, ack.AckError(code))
+    header = header_of(head)
+    metrics.HL7_MESSAGES.labels(metrics.hl7_type(header.message_type), "AR").inc()
+    return ack.build("AR", header, why, ack.AckError(code))
 
 
 def handler(group_commit: GroupCommit, max_block_bytes: int, links: Links | None = None):  # type: ignore[no-untyped-def]

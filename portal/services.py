@@ -20,7 +20,14 @@ from bots import telegram_sender, twilio_sender
 from core import audit
 from core.config import Settings
 from core.db.pool import owns_tables, pool_from_settings
-from core.notify import ConsoleNotifier, NoNotifier, Notifier, RateLimitedNotifier, SendRefused
+from core.notify import (
+    ConsoleNotifier,
+    CountedNotifier,
+    NoNotifier,
+    Notifier,
+    RateLimitedNotifier,
+    SendRefused,
+)
 from core.ratelimit import RateLimiter
 from core.supervise import Supervisor
 from core.vault import Vault
@@ -103,6 +110,12 @@ def rate_limited(
     return {name: RateLimitedNotifier(n, limiter, lookup, name) for name, n in raw.items()}
 
 
+def counted(notifiers: Mapping[str, Notifier]) -> dict[str, Notifier]:
+    """Each channel counted by purpose and outcome (``labpulse_notices_total``), outermost: a message held back by
+    the hourly limit counts as 'later'."""
+    return {name: CountedNotifier(n, name) for name, n in notifiers.items()}
+
+
 def signin_notifier(patients: Mapping[str, Notifier]) -> Notifier:
     """Sign-in codes: SMS first, then WhatsApp, then a linked Telegram chat; with none, the person is told calmly
     that codes cannot be sent (``NoNotifier``)."""
@@ -145,8 +158,9 @@ async def open_services(
     if not raw and messaging:
         log.warning("no messaging channel is configured: sign-in codes, report notices and critical-value alerts "
                     "cannot be sent (set TWILIO_* or TELEGRAM_BOT_TOKEN)")  # fmt: skip
-    services = Services(settings, pool, redis, vault, staff_notifiers=raw,
-                        patient_notifiers=rate_limited(settings, redis, vault, raw))  # fmt: skip
+    limited = rate_limited(settings, redis, vault, raw)
+    services = Services(settings, pool, redis, vault, staff_notifiers=counted(raw),
+                        patient_notifiers=counted(limited))  # fmt: skip
     if settings.mode == "production" and await owns_its_tables(pool, settings.db_schema):
         message = ("the application's database role owns its tables: it could disable the triggers that keep the "
                    "audit log and signed notes unchanged (set LABPULSE_MIGRATION_DATABASE_URL to the owner and run "

@@ -1,6 +1,7 @@
 """The `labpulse worker` process, and the background loops it runs (``start_loops``, which `serve` also uses when
-it runs the relay itself): the outbox relay, the job queue, the minute sweep and the critical-value escalation
-timer, each supervised (core/supervise.py) so a PostgreSQL or Redis outage is waited out, never fatal.
+it runs the relay itself): the outbox relay, the job queue, the minute sweep, the critical-value escalation
+timer and the gauges read for ``/metrics``, each supervised (core/supervise.py) so a PostgreSQL or Redis outage is
+waited out, never fatal.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 import signal
 from datetime import UTC, datetime
 
-from core import critical
+from core import critical, operations
 from core.config import Settings
 from core.events import events_channel
 from core.outbox import Relay, redis_publisher
@@ -71,6 +72,7 @@ def start_loops(services: Services) -> Loops:
     loops.tasks.append(sup.loop("job-queue", queue, stale_after=30))
     loops.tasks.append(sup.loop("sweep", sweep, stale_after=180))
     loops.tasks.append(sup.loop("escalation", escalate, stale_after=3 * settings.escalation_tick_seconds + 10))
+    loops.tasks.append(sup.loop("gauges", lambda beat: _gauges(loops, beat), stale_after=60))
     sup.add_warning("escalation_chain", lambda: _chain_warning(loops))
     return loops
 
@@ -97,6 +99,19 @@ async def _escalate(loops: Loops, beat: Beat) -> None:
         beat()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(loops.stop.wait(), services.settings.escalation_tick_seconds)
+
+
+GAUGES_SECONDS = 10.0
+
+
+async def _gauges(loops: Loops, beat: Beat) -> None:
+    """Every 10 s: the metrics read from the database (queue depth, dead letters, open critical values)."""
+    while not loops.stop.is_set():
+        async with loops.services.pool.acquire() as conn:
+            await operations.sample_gauges(conn, datetime.now(UTC))
+        beat()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(loops.stop.wait(), GAUGES_SECONDS)
 
 
 async def _redis_probe(services: Services, beat: Beat, every: float = 2.0) -> None:

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from core import metrics
 from core.events import Event
 from realtime import protocol
 
@@ -90,7 +91,7 @@ class StatusConnection:
                     await self._catch_up()  # a gap: read what is missing from PostgreSQL
                     if item.seq <= self.cursor:
                         continue
-                await self._send(protocol.event_frame(item, replay=False))
+                await self._event(item, replay=False)
                 self.cursor = item.seq
             elif isinstance(item, protocol.Resume):
                 await self._replay(item.last_event_id)
@@ -99,12 +100,16 @@ class StatusConnection:
             else:
                 await self._send(item.text)
 
+    async def _event(self, event: Event, *, replay: bool) -> None:
+        await self._send(protocol.event_frame(event, replay=replay))
+        metrics.EVENTS_DELIVERED.labels("status").inc()
+
     async def _catch_up(self) -> None:
         while True:
             missed = await self._read_after(self.cursor)
             for event in missed:
                 if event.seq > self.cursor:
-                    await self._send(protocol.event_frame(event, replay=False))
+                    await self._event(event, replay=False)
                     self.cursor = event.seq
             if len(missed) < 1000:
                 return
@@ -117,5 +122,5 @@ class StatusConnection:
             if not events:
                 return
             for event in events:
-                await self._send(protocol.event_frame(event, replay=True))
+                await self._event(event, replay=True)
             after = events[-1].seq

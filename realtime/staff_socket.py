@@ -21,7 +21,7 @@ from typing import Any
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from core import critical, permissions
+from core import critical, metrics, permissions
 from core.events import Event
 from core.samples.model import ON_THE_BENCH
 from core.samples.service import EVENT_STATE_CHANGED
@@ -180,6 +180,7 @@ async def _serve(ws: WebSocket, state: Any, feed: TubeFeed) -> None:
                 await ws.close(protocol.CLOSE_SLOW)
                 return
             await ws.send_text(getting.result())
+            metrics.EVENTS_DELIVERED.labels("staff").inc()
     finally:
         reader.cancel()
 

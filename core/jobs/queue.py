@@ -20,6 +20,8 @@ import asyncpg
 from pgqueuer.adapters.drivers.asyncpg import AsyncpgDriver
 from pgqueuer.adapters.persistence.queries import Queries
 
+from core import trace
+
 
 def queries(conn: asyncpg.Connection) -> Queries:
     """Queue operations over ``conn``; objects resolve through its search_path (the labpulse schema)."""
@@ -48,8 +50,11 @@ def decode(payload: bytes | None) -> dict[str, Any]:
 
 async def enqueue(conn: asyncpg.Connection, entrypoint: str, payload: dict[str, Any], *, key: str) -> bool:
     """Add a job in the caller's transaction. A job with the same key still waiting or running is not added twice;
-    returns whether this call added one."""
-    ids = await queries(conn).enqueue(entrypoint, encode(payload), dedupe_key=key, on_conflict="skip")
+    returns whether this call added one. The job carries the request id of the work that queued it (``core.trace``),
+    which the worker binds while it runs."""
+    rid = trace.current()
+    carried = {**payload, trace.JOB_KEY: rid} if rid and trace.JOB_KEY not in payload else payload
+    ids = await queries(conn).enqueue(entrypoint, encode(carried), dedupe_key=key, on_conflict="skip")
     return ids[0] is not None
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -24,7 +25,7 @@ from pgqueuer.core.executors import EntrypointExecutor, EntrypointExecutorParame
 from pgqueuer.core.qm import QueueManager
 from pgqueuer.domain import errors, models
 
-from core import alert_rules, audit
+from core import alert_rules, audit, metrics, trace
 from core.identity import Actor, RequestMeta
 from core.jobs.queue import decode, enqueue
 from core.reports import store as reports_store
@@ -86,17 +87,30 @@ class _Executor(EntrypointExecutor):
             return
         if self.handler is None:
             raise RuntimeError(f"no handler registered for {self.name}")
+        rid = payload.pop(trace.JOB_KEY, None)
+        token = trace.bind(rid if isinstance(rid, str) else trace.new("job-"))
         try:
-            await self.handler(payload)
+            await self._run(self.handler, job, payload)
+        finally:
+            trace.reset(token)
+
+    async def _run(self, handler: Handler, job: models.Job, payload: dict[str, Any]) -> None:
+        started = time.perf_counter()
+        try:
+            await handler(payload)
+            metrics.JOBS.labels(self.name, "done").inc()
+            log.info("job %s #%s done in %.0f ms", self.name, job.id, (time.perf_counter() - started) * 1000)
         except Permanent as exc:
             await self._dead(job, payload, safe_error(exc))
         except Exception as exc:  # noqa: BLE001 - any other failure is transient by contract: retry, then dead-letter
             wait = getattr(exc, "retry_after", None)
             if isinstance(wait, int) and wait > 0:  # "not before": a limit's window, not a fault; never dead-lettered
+                metrics.JOBS.labels(self.name, "later").inc()
                 raise errors.RetryRequested(delay=timedelta(seconds=wait), reason=type(exc).__name__) from None
             if job.attempts >= self.policy.max_retries:
                 await self._dead(job, payload, safe_error(exc))
                 return
+            metrics.JOBS.labels(self.name, "retry").inc()
             delay = self.policy.delay(job.attempts)
             log.warning("job %s #%s failed (%s); retry %d in %s", self.name, job.id, type(exc).__name__,
                         job.attempts + 1, delay)  # fmt: skip
@@ -105,6 +119,9 @@ class _Executor(EntrypointExecutor):
     async def _dead(self, job: models.Job, payload: dict[str, Any], error: str) -> None:
         if self.pool is None:
             raise RuntimeError("the executor has no pool")
+        metrics.JOBS.labels(self.name, "dead").inc()
+        if (rid := trace.current()) is not None:  # put back by a person, it still names the work that queued it
+            payload = {**payload, trace.JOB_KEY: rid}
         dead_id = await dead_letter(self.pool, self.name, payload, job.attempts + 1, error)
         log.error("job %s #%s gave up after %d tries: dead letter %d", self.name, job.id, job.attempts + 1, dead_id)
 
@@ -140,6 +157,12 @@ async def dead_letters(conn: asyncpg.Connection, *, limit: int = 200) -> list[di
         limit,
     )
     return [{**dict(r), "failed_at": r["failed_at"].isoformat()} for r in rows]
+
+
+async def waiting_count(conn: asyncpg.Connection) -> int:
+    """How many dead letters wait for staff."""
+    count: int = await conn.fetchval("SELECT count(*) FROM dead_letters WHERE requeued_at IS NULL")
+    return count
 
 
 async def requeue(conn: asyncpg.Connection, dead_id: int, actor: Actor, meta: RequestMeta | None = None) -> bool:

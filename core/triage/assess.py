@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from core import audit, tracking
+from core import audit, metrics, tracking
 from core.errors import InvalidInput
 from core.identity import RequestMeta
 from core.triage import nlp
@@ -150,6 +150,7 @@ def assess(
     advice = ADVICE[(level, lang)].format(ambulance=ambulance)
     if not present and not fired:
         advice = f"{UNRECOGNISED[lang]} {advice}"
+    metrics.TRIAGE.labels(level).inc()
     return Assessment(level, reasons, specialty, tests, advice, tuple(found.negated()))
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from core import metrics as core_metrics
 from core.db.pool import ping
 
 
@@ -49,7 +49,8 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 async def metrics(request: Request) -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
+    body, media_type = core_metrics.exposition()
+    return Response(body, media_type=media_type, headers={"Cache-Control": "no-store"})
 
 
 def routes() -> list[Route]:

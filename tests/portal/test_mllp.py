@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 from hl7.mllp import open_hl7_connection
 from hypothesis import HealthCheck, given
@@ -186,10 +187,9 @@ async def test_garbage_and_mutations_always_get_an_ack_and_never_stop_the_listen
 
 @pytest.mark.slow
 async def test_labpulse_mllp_runs_as_a_process(settings: Settings, pool: asyncpg.Pool) -> None:
-    port = free_port()
-    proc = subprocess.Popen(
-        [*labpulse_cmd(), "mllp", "--port", str(port)], env=env_for(settings), stdout=subprocess.PIPE, text=True
-    )
+    port, health = free_port(), free_port()
+    proc = subprocess.Popen([*labpulse_cmd(), "mllp", "--port", str(port), "--health-port", str(health)],
+                            env=env_for(settings), stdout=subprocess.PIPE, text=True)  # fmt: skip
     try:
         assert proc.stdout is not None and "MLLP listener" in proc.stdout.readline()
         for _ in range(100):
@@ -201,7 +201,18 @@ async def test_labpulse_mllp_runs_as_a_process(settings: Settings, pool: asyncpg
         writer.writeblock(ORU.format(control="P-1").encode())
         await writer.drain()
         assert _msa(await asyncio.wait_for(reader.readblock(), 10))[2] == "P-1"
+        odd = ORU.format(control="P-2").replace("ORU^R01", "Z<script>9^Q01")  # a type nobody sends
+        writer.writeblock(odd.encode())
+        await writer.drain()
+        await asyncio.wait_for(reader.readblock(), 10)
         writer.close()
+        async with httpx.AsyncClient() as http:  # counted by type and answer; an unknown type is 'other'
+            text = (await http.get(f"http://127.0.0.1:{health}/metrics")).text
+        assert 'labpulse_hl7_messages_total{ack="AE",type="ORU"} 1.0' in text
+        assert [ln for ln in text.splitlines() if ln.startswith("labpulse_hl7_messages_total{")] == [
+            'labpulse_hl7_messages_total{ack="AE",type="ORU"} 1.0',
+            'labpulse_hl7_messages_total{ack="AR",type="other"} 1.0',
+        ]
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
