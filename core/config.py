@@ -86,6 +86,7 @@ class Settings:
     oidc_role_claim: str = "roles"
     public_url: str | None = None  # how patients reach us (links in messages, the QR code); None: the request's
     files_dir: Path | None = None  # encrypted report files; None: <data_dir>/files
+    file_store: str = "disk"  # where report files live: disk (files_dir) or postgres (every machine sees them)
     job_heartbeat_seconds: int = 30  # a worker silent this long is presumed dead; its job runs again elsewhere
     escalation_tick_seconds: int = 30  # how often unacknowledged critical values are looked at
     job_retries: int = 6
@@ -208,6 +209,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         problems.append(f"LABPULSE_DB_POOL_MIN ({pool_min}) is larger than LABPULSE_DB_POOL_MAX ({pool_max})")
     port = _int(env, "LABPULSE_PORT", 8000, 1, 65535, problems)
     relay_poll_ms = _int(env, "LABPULSE_RELAY_POLL_MS", 10, 1, 10_000, problems)
+    file_store = env.get("LABPULSE_FILE_STORE", "disk").strip().lower() or "disk"
+    if file_store not in ("disk", "postgres"):
+        problems.append(f"LABPULSE_FILE_STORE: disk or postgres, got {file_store!r}")
     escalation_tick = _int(env, "LABPULSE_ESCALATION_TICK_SECONDS", 30, 1, 300, problems)
     idle = _int(env, "LABPULSE_STAFF_SESSION_IDLE_MINUTES", 15, 1, 24 * 60, problems)
     absolute = _int(env, "LABPULSE_STAFF_SESSION_ABSOLUTE_HOURS", 12, 1, 24 * 7, problems)
@@ -378,6 +382,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         oidc_role_claim=oidc_role_claim,
         public_url=public_url,
         files_dir=Path(env["LABPULSE_FILES_DIR"]) if env.get("LABPULSE_FILES_DIR") else None,
+        file_store=file_store,
         job_heartbeat_seconds=heartbeat,
         escalation_tick_seconds=escalation_tick,
         job_retries=job_retries,

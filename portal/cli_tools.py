@@ -20,7 +20,7 @@ from core.identity import Actor, Role
 from core.notify import mask_phone
 from core.patients import importer
 from core.staff import service as staff
-from core.storage import LocalFileStore
+from core.storage import file_store
 from core.vault import Vault
 from portal.cli_env import connect_db, services
 
@@ -221,7 +221,7 @@ def cmd_keys_generate(args: argparse.Namespace) -> int:
 
 async def _keys(settings: Settings, action: str, batch_size: int) -> None:
     conn = await connect_db(settings)
-    store = LocalFileStore(settings.report_files_dir)
+    store = file_store(settings.file_store, settings.report_files_dir, conn)
     try:
         vault = Vault.from_settings(settings)
         if action == "rotate":

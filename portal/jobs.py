@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from core import once
+from core import once, storage
 from core.booking import reminders, slots
 from core.booking.service import REMINDER_JOB
 from core.config import Settings
@@ -22,7 +22,7 @@ from core.notify import Notifier
 from core.reports import delivery, render
 from core.reports.links import ReportLinks
 from core.reports.service import RENDER_JOB
-from core.storage import FileStore, LocalFileStore
+from core.storage import FileStore, LocalFileStore, PostgresFileStore
 from core.supervise import Beat
 from core.teleconsult import messages as consult_messages
 from core.teleconsult import service as consults
@@ -33,8 +33,9 @@ log = logging.getLogger("labpulse.jobs")
 WATCH_SECONDS = 2.0  # how often the queue's connection is looked at (and the loop beats)
 
 
-def file_store(settings: Settings) -> LocalFileStore:
-    return LocalFileStore(settings.report_files_dir)
+def file_store(settings: Settings, db: asyncpg.Pool | asyncpg.Connection) -> LocalFileStore | PostgresFileStore:
+    """Where report files live, as the settings say (``LABPULSE_FILE_STORE``)."""
+    return storage.file_store(settings.file_store, settings.report_files_dir, db)
 
 
 def report_links(settings: Settings) -> ReportLinks:
@@ -124,7 +125,7 @@ async def run(
     again on a new connection."""
     if settings.database_url is None:
         raise RuntimeError("DATABASE_URL is not resolved")
-    store = file_store(settings)
+    store = file_store(settings, pool)
     store.sweep_partials()
     # A plain connection (no jsonb codec): PgQueuer encodes its own JSON, and it LISTENs on this one.
     listener = await asyncpg.connect(

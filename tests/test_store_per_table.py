@@ -31,6 +31,7 @@ OWNERS: dict[str, str] = {
     **dict.fromkeys(("analytes", "reference_ranges"), "core/ranges.py"),
     **dict.fromkeys(("critical_alerts", "escalation_chain"), "core/critical.py"),
     **dict.fromkeys(("mllp_listeners", "mllp_links"), "core/hl7/links.py"),
+    "stored_files": "core/storage.py",
     "duty_roster": "core/roster.py",
     "alerts": "core/alert_rules.py",
     "deliveries": "core/reports/store.py",  # the reports store: a notice is part of its report
