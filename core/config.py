@@ -63,6 +63,8 @@ class Settings:
     mllp_max_block_bytes: int = 16 * 1024 * 1024  # an ORU with an embedded PDF (OBX ED) runs to a few MiB
     mllp_report_ms: int = 5000  # how often a listener tells the operations page who is connected
     redis_prefix: str = "labpulse"
+    redis_sentinels: tuple[tuple[str, int], ...] = ()  # find the master through these (REDIS_URL: db, password, TLS)
+    redis_sentinel_master: str = "labpulse"
     data_dir: Path = Path(".labpulse")
     host: str = "127.0.0.1"
     port: int = 8000
@@ -146,6 +148,18 @@ def _decode_key(name: str, value: str, problems: list[str]) -> None:
         problems.append(f"{name}: must decode to 32 bytes (AES-256), got {len(raw)}")
 
 
+def _sentinels(raw: str, problems: list[str]) -> tuple[tuple[str, int], ...]:
+    """``host:port,host:port`` (LABPULSE_REDIS_SENTINELS): the Redis Sentinels that know where the master is."""
+    out = []
+    for item in (part.strip() for part in raw.split(",") if part.strip()):
+        host, _, port = item.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            problems.append(f"LABPULSE_REDIS_SENTINELS: host:port pairs separated by commas, got {item!r}")
+            continue
+        out.append((host.strip("[]"), int(port)))
+    return tuple(out)
+
+
 def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int, problems: list[str]) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -209,6 +223,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         problems.append(f"LABPULSE_DB_POOL_MIN ({pool_min}) is larger than LABPULSE_DB_POOL_MAX ({pool_max})")
     port = _int(env, "LABPULSE_PORT", 8000, 1, 65535, problems)
     relay_poll_ms = _int(env, "LABPULSE_RELAY_POLL_MS", 10, 1, 10_000, problems)
+    sentinels = _sentinels(env.get("LABPULSE_REDIS_SENTINELS", ""), problems)
+    sentinel_master = env.get("LABPULSE_REDIS_SENTINEL_MASTER", "labpulse").strip()
+    if not re.match(r"^[A-Za-z0-9_.-]{1,64}$", sentinel_master):
+        problems.append(f"LABPULSE_REDIS_SENTINEL_MASTER: a name of letters, digits and _.-, got {sentinel_master!r}")
     file_store = env.get("LABPULSE_FILE_STORE", "disk").strip().lower() or "disk"
     if file_store not in ("disk", "postgres"):
         problems.append(f"LABPULSE_FILE_STORE: disk or postgres, got {file_store!r}")
@@ -383,6 +401,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         public_url=public_url,
         files_dir=Path(env["LABPULSE_FILES_DIR"]) if env.get("LABPULSE_FILES_DIR") else None,
         file_store=file_store,
+        redis_sentinels=sentinels,
+        redis_sentinel_master=sentinel_master,
         job_heartbeat_seconds=heartbeat,
         escalation_tick_seconds=escalation_tick,
         job_retries=job_retries,

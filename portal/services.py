@@ -12,9 +12,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
 
 import asyncpg
 import redis.asyncio as aioredis
+from redis.asyncio.sentinel import Sentinel
 
 from bots import telegram_sender, twilio_sender
 from core import audit
@@ -56,9 +58,25 @@ class FirstThatTakes:
 
 
 def redis_client(settings: Settings) -> aioredis.Redis:
+    """One client for the process: straight to REDIS_URL, or, with LABPULSE_REDIS_SENTINELS, to whichever server the
+    Sentinels say is the master now (REDIS_URL then gives only the database, the credentials and TLS). After a
+    failover, a connection that breaks is made again to the new master; the hub and the relay already retry."""
     if settings.redis_url is None:
         raise RuntimeError("REDIS_URL is not resolved")
-    return aioredis.from_url(settings.redis_url.reveal(), decode_responses=False, health_check_interval=30)
+    url = settings.redis_url.reveal()
+    if not settings.redis_sentinels:
+        return aioredis.from_url(url, decode_responses=False, health_check_interval=30)
+    parts = urlsplit(url)
+    username = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password else None
+    db = int(parts.path.strip("/")) if parts.path.strip("/").isdigit() else 0
+    sentinel = Sentinel(list(settings.redis_sentinels), sentinel_kwargs={"socket_timeout": 2.0},
+                        socket_connect_timeout=2.0)  # fmt: skip
+    client: aioredis.Redis = sentinel.master_for(
+        settings.redis_sentinel_master, db=db, decode_responses=False, health_check_interval=30,
+        ssl=parts.scheme == "rediss", username=username, password=password,
+    )  # fmt: skip
+    return client
 
 
 def channels(

@@ -54,6 +54,10 @@ def test_complete_production_settings_load() -> None:
         ("LABPULSE_SECRET_KEY", "short", "at least 32 characters"),
         ("LABPULSE_LOG_LEVEL", "loud", "one of debug, info"),
         ("LABPULSE_PHONE_REGION", "india", "two-letter country code"),
+        ("LABPULSE_REDIS_SENTINELS", "10.0.0.5:26379,10.0.0.6", "host:port pairs"),
+        ("LABPULSE_REDIS_SENTINEL_MASTER", "my master", "a name of letters"),
+        ("LABPULSE_FILE_STORE", "s3", "disk or postgres"),
+        ("LABPULSE_MLLP_REPORT_MS", "10", "between 100 and 60000"),
     ],
 )
 def test_each_bad_value_is_named_with_its_variable(name: str, value: str, message: str) -> None:
@@ -74,3 +78,11 @@ def test_secrets_never_print() -> None:
     text = repr(settings)
     assert KEY not in text and "127.0.0.1:5432" not in text
     assert repr(Secret("hunter2")) == "Secret('**********')"
+
+
+def test_sentinels_and_the_file_store_are_read() -> None:
+    env = {"LABPULSE_REDIS_SENTINELS": "10.0.0.5:26379, [::1]:26380", "LABPULSE_REDIS_SENTINEL_MASTER": "lab-redis",
+           "LABPULSE_FILE_STORE": "postgres"}  # fmt: skip
+    settings = load_settings({**PRODUCTION, **env})
+    assert settings.redis_sentinels == (("10.0.0.5", 26379), ("::1", 26380))
+    assert (settings.redis_sentinel_master, settings.file_store) == ("lab-redis", "postgres")
