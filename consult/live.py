@@ -22,6 +22,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from consult import signalling
 from consult.audio_tap import AudioTap
+from consult.owners import RoomOwners
 from consult.room import Room, RoomRegistry
 from consult.transcribe import Line, Transcriber
 from core.notes import soap
@@ -60,7 +61,9 @@ class LiveConsults:
         transcriber: Callable[[], Transcriber],
         *,
         ice_servers: list[RTCIceServer],
+        owners: RoomOwners | None = None,
     ) -> None:
+        self.owners = owners  # which process owns each room (several web processes); None: this one owns all
         self._pool = pool
         self._vault = vault
         self._make_transcriber = transcriber
@@ -71,6 +74,17 @@ class LiveConsults:
 
     def __len__(self) -> int:
         return len(self._live)
+
+    def ids(self) -> list[str]:
+        return list(self._live)
+
+    async def owner(self, consult_id: str) -> str | None:
+        """None when this process serves the room (it has claimed it, or there is one process); else the node that
+        owns it, to which the participant is sent."""
+        if self.owners is None:
+            return None
+        node = await self.owners.claim(consult_id)
+        return None if node == self.owners.node else node
 
     async def connect(self, grant: JoinGrant, send: Send) -> None:
         """A participant's socket is open: tell them who is here and where consent stands."""
@@ -237,6 +251,8 @@ class LiveConsults:
         live = self._live.pop(consult_id, None)
         if live is None:
             return
+        if self.owners is not None:
+            await self.owners.release(consult_id)
         for tap in live.taps.values():
             await tap.stop()
         if live.draft_task is not None:

@@ -6,6 +6,7 @@ import base64
 import binascii
 import ipaddress
 import re
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -65,6 +66,7 @@ class Settings:
     redis_prefix: str = "labpulse"
     redis_sentinels: tuple[tuple[str, int], ...] = ()  # find the master through these (REDIS_URL: db, password, TLS)
     redis_sentinel_master: str = "labpulse"
+    node: str = ""  # this web process's name for the load balancer (teleconsult rooms); "": host:port
     data_dir: Path = Path(".labpulse")
     host: str = "127.0.0.1"
     port: int = 8000
@@ -119,6 +121,11 @@ class Settings:
     @property
     def report_files_dir(self) -> Path:
         return self.files_dir or self.data_dir / "files"
+
+    @property
+    def node_name(self) -> str:
+        """What the load balancer calls this web process (LABPULSE_NODE), else this host and port."""
+        return self.node or f"{socket.gethostname()}:{self.port}"
 
     def link_base(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
@@ -227,6 +234,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     sentinel_master = env.get("LABPULSE_REDIS_SENTINEL_MASTER", "labpulse").strip()
     if not re.match(r"^[A-Za-z0-9_.-]{1,64}$", sentinel_master):
         problems.append(f"LABPULSE_REDIS_SENTINEL_MASTER: a name of letters, digits and _.-, got {sentinel_master!r}")
+    node = env.get("LABPULSE_NODE", "").strip()
+    if node and not re.match(r"^[A-Za-z0-9_.:-]{1,64}$", node):
+        problems.append(f"LABPULSE_NODE: letters, digits and _.:- only (1-64), got {node!r}")
     file_store = env.get("LABPULSE_FILE_STORE", "disk").strip().lower() or "disk"
     if file_store not in ("disk", "postgres"):
         problems.append(f"LABPULSE_FILE_STORE: disk or postgres, got {file_store!r}")
@@ -403,6 +413,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         file_store=file_store,
         redis_sentinels=sentinels,
         redis_sentinel_master=sentinel_master,
+        node=node,
         job_heartbeat_seconds=heartbeat,
         escalation_tick_seconds=escalation_tick,
         job_retries=job_retries,

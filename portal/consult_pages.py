@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from consult import ice
 from consult.live import LiveConsults
+from consult.owners import CLOSE_MOVED
 from core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from core.ids import is_uuid
 from core.teleconsult import notes, service
@@ -114,6 +115,11 @@ async def signal(ws: WebSocket) -> None:
                        4410 if isinstance(exc, service.JoinLinkClosed) else 4409)  # fmt: skip
         return
     live: LiveConsults = ws.state.consults
+    owner = await live.owner(consult_id)
+    if owner is not None:  # the room lives on another web process: the page sets lp_node and comes back there
+        await ws.send_text(json.dumps({"type": "moved", "node": owner}))
+        await ws.close(code=CLOSE_MOVED)
+        return
     lock = asyncio.Lock()
 
     async def send(frame: str) -> None:

@@ -15,6 +15,7 @@ from bots.engine import Engine
 from bots.sessions import SessionStore
 from consult import ice
 from consult.live import LiveConsults
+from consult.owners import RENEW_SECONDS, RoomOwners
 from consult.transcribe import Transcriber
 from core import demo
 from core.config import Settings
@@ -91,11 +92,18 @@ def make_lifespan(settings: Settings, notifier: Notifier | None = None):  # type
             bot_engine=engine,
             telegram=telegram_channel.build(settings, engine, pool, vault),
             consults=LiveConsults(
-                pool, vault, lambda: Transcriber.from_settings(settings), ice_servers=ice.for_server(settings)
+                pool,
+                vault,
+                lambda: Transcriber.from_settings(settings),
+                ice_servers=ice.for_server(settings),
+                owners=RoomOwners(services.redis, settings.redis_prefix, settings.node_name),
             ),
         )
+        consults = state["consults"]
         tasks = [sup.loop("realtime-hub", hub.run, stale_after=90),
-                 sup.loop("critical-board", state["board"].run, stale_after=60)]  # fmt: skip
+                 sup.loop("critical-board", state["board"].run, stale_after=60),
+                 sup.loop("consult-owners", lambda beat: consults.owners.keep(consults.ids, beat),
+                          stale_after=3 * RENEW_SECONDS)]  # fmt: skip
         sup.add_check("event-bus", lambda: None if hub.ready.is_set() else "not subscribed to Redis")
         # The same switch runs the worker's loops in-process, so the one-command demo renders reports.
         loops = start_loops(services) if settings.serve_relay else None

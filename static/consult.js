@@ -7,7 +7,7 @@
   const texts = JSON.parse(document.getElementById("consult-texts").textContent);
   const $ = (id) => document.getElementById(id);
   const doctor = cfg.side === "doctor";
-  let ws = null, pc = null, stream = null, left = false, retry = 0, pinger = null;
+  let ws = null, pc = null, stream = null, left = false, retry = 0, pinger = null, moves = 0;
   const remote = new MediaStream();
   $("remote").srcObject = remote;
 
@@ -70,7 +70,11 @@
     ws = new WebSocket(`${scheme}//${location.host}${cfg.socket}`);
     ws.onopen = () => { retry = 0; offer().catch((e) => problem(String(e))); };
     ws.onmessage = (event) => handle(JSON.parse(event.data));
-    ws.onclose = () => { if (!left) reconnect(); };
+    ws.onclose = (event) => {
+      if (left) return;
+      if (event.code === 4421 && moves < 3) { moves += 1; ws = null; connect(); return; } // to the room's process
+      reconnect();
+    };
   }
 
   function reconnect() {
@@ -89,13 +93,17 @@
         break;
       case "peer_joined": status(texts.connected, true); break;
       case "peer_left": status(texts.waiting, false); break;
-      case "consent":
+      case "consent": // sent first by the process that owns the room: this socket stays
+        moves = 0;
         if (m.side === cfg.side) $("consent").checked = m.given;
         else if (doctor) $("patient-consent").hidden = !m.given;
         break;
       case "quality": showQuality(m); break;
       case "error": problem(m.message); break;
       case "ended": problem(m.reason); left = true; if (pc) pc.close(); break;
+      case "moved": // the room lives on another web process: the load balancer sends this cookie's requests there
+        document.cookie = `lp_node=${encodeURIComponent(m.node)}; path=/; SameSite=Strict${location.protocol === "https:" ? "; Secure" : ""}`;
+        break;
       case "transcript": if (doctor) addLine(m); break;
       case "soap_draft": if (doctor) showDraft(m.draft); break;
       case "labs": if (doctor) showLabs(m.results); break;

@@ -23,6 +23,8 @@ from core.vault import Vault
 from portal.app import create_app
 from tests.support import speech
 from tests.support.factories import SYSTEM, make_patient
+from tests.support.haproxy import haproxy
+from tests.support.procs import free_port
 from tests.support.server import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -134,3 +136,31 @@ async def test_a_teleconsult_in_two_browsers_is_transcribed_by_speaker_and_draft
         assert row["status"] == "signed"
         assert await conn.fetchval("SELECT count(*) FROM consult_lines WHERE consult_id = $1", booked.consult.id) > 0
         assert await conn.fetchval("SELECT status FROM consults WHERE id = $1", booked.consult.id) == "completed"
+
+
+async def test_two_web_processes_behind_haproxy_put_both_sides_in_the_owners_room(
+    browsers: tuple[Browser, Browser], settings: Settings, pool: asyncpg.Pool, vault: Vault, tmp_path: Path
+) -> None:
+    """The doctor's page reaches web-1, which claims the room; the patient's is sent by the load balancer to web-2,
+    which answers 'moved'; the page sets the lp_node cookie and comes back through HAProxy to web-1: both connected."""
+    async with pool.acquire() as conn:
+        booked = await _booked(conn, vault)
+    ports = {"web-1": free_port(), "web-2": free_port()}
+    async with (
+        serving(create_app(settings.with_overrides(node="web-1")), port=ports["web-1"]),
+        serving(create_app(settings.with_overrides(node="web-2")), port=ports["web-2"]),
+    ):
+        with haproxy([(name, f"127.0.0.1:{port}") for name, port in ports.items()], tmp_path) as front:
+            base = f"http://{front}"
+            pages = {}
+            for side, browser, node, link in (("doctor", browsers[1], "web-1", booked.doctor_link),
+                                              ("patient", browsers[0], "web-2", booked.patient_link)):  # fmt: skip
+                context = await browser.new_context()
+                await context.add_cookies([{"name": "lp_node", "value": node, "url": base}])
+                pages[side] = page = await context.new_page()
+                await page.goto(f"{base}/consult/join/{link}")
+                await expect(page).to_have_url(re.compile(r"/consult/[0-9a-f-]{36}$"))
+            await expect(pages["doctor"].locator("#status")).to_have_text("Connected", timeout=20_000)
+            await expect(pages["patient"].locator("#status")).to_have_text("Connected", timeout=20_000)
+            cookies = await pages["patient"].context.cookies(base)
+            assert {c["name"]: c["value"] for c in cookies}["lp_node"] == "web-1"  # the page followed the room
