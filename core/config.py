@@ -56,6 +56,8 @@ class Settings:
     mode: Mode = "demo"
     database_url: Secret | None = None
     migration_database_url: Secret | None = None  # the owner, for migrations; then the app's role owns nothing
+    listen_database_url: Secret | None = None  # a session for the job queue's LISTEN (not through a tx pooler)
+    db_pooler: str = "none"  # "transaction": DATABASE_URL is a transaction-pooling PgBouncer
     redis_url: Secret | None = None
     db_schema: str = "public"
     db_pool_min: int = 2
@@ -210,6 +212,16 @@ def load_settings(env: Mapping[str, str]) -> Settings:
 
     database_url = _url(env, "DATABASE_URL", ("postgres", "postgresql"), problems)
     migration_url = _url(env, "LABPULSE_MIGRATION_DATABASE_URL", ("postgres", "postgresql"), problems)
+    listen_url = _url(env, "LABPULSE_LISTEN_DATABASE_URL", ("postgres", "postgresql"), problems)
+    pooler = env.get("LABPULSE_DB_POOLER", "none").strip().lower() or "none"
+    if pooler not in ("none", "transaction"):
+        problems.append(f"LABPULSE_DB_POOLER: none or transaction, got {pooler!r}")
+    elif pooler == "transaction":  # what needs a session of its own cannot go through the pooler
+        for name, given in (("LABPULSE_MIGRATION_DATABASE_URL", migration_url), ("LABPULSE_LISTEN_DATABASE_URL",
+                                                                                 listen_url)):  # fmt: skip
+            if given is None:
+                problems.append(f"{name}: required with LABPULSE_DB_POOLER=transaction (a direct or session-mode "
+                                "URL: migrations hold a session lock, the job queue LISTENs)")  # fmt: skip
     redis_url = _url(env, "REDIS_URL", ("redis", "rediss", "unix"), problems)
 
     schema = env.get("LABPULSE_DB_SCHEMA", "public")
@@ -379,6 +391,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         mode=mode,
         database_url=database_url,
         migration_database_url=migration_url,
+        listen_database_url=listen_url,
+        db_pooler=pooler,
         redis_url=redis_url,
         db_schema=schema,
         db_pool_min=pool_min,

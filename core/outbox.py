@@ -3,13 +3,15 @@
 Delivery is at-least-once by event id. The relay publishes a batch and only then marks it sent, in the same
 transaction that locked the rows: if the process dies in between, the marks roll back and the same events
 (same ids, same per-patient seq) are published again. Consumers drop what they have already seen.
-One relay is active at a time (advisory lock), which keeps publication in commit order per patient.
+One relay publishes at a time: each batch is one transaction that first takes a transaction-level advisory lock
+(so it works through a transaction-pooling PgBouncer, where a session lock would stay behind on a server connection),
+and batches take the oldest unpublished events, which keeps publication in commit order per patient. A relay that
+finds the lock taken stands by and tries again a second later.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import uuid
@@ -87,9 +89,14 @@ async def events_after(conn: asyncpg.Connection, patient_id: str, after_seq: int
     return [_to_event(r) for r in rows]
 
 
-async def relay_batch(conn: asyncpg.Connection, publish: Publisher, *, batch_size: int = 500) -> int:
-    """Publish one batch of unpublished events and mark them; returns how many. Safe to crash anywhere."""
+async def relay_batch(
+    conn: asyncpg.Connection, publish: Publisher, *, batch_size: int = 500, lock_key: int | None = None
+) -> int | None:
+    """Publish one batch of unpublished events and mark them; returns how many, or None when another relay holds
+    ``lock_key`` (its batch is under way). Safe to crash anywhere."""
     async with conn.transaction():
+        if lock_key is not None and not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", lock_key):
+            return None
         rows = await conn.fetch(
             """SELECT id, event_id, patient_id, patient_seq, type, payload, created_at, request_id FROM outbox
                WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED""",
@@ -149,34 +156,30 @@ class Relay:
         self._stopping.set()
 
     async def run(self, beat: Callable[[], None] = lambda: None) -> None:
-        """Publish until ``stop()``. Any failure (PostgreSQL or Redis gone) ends this call with the exception, the
-        lock let go with its connection; the process's supervisor (core/supervise.py) calls it again with back-off.
-        ``beat`` is called each time round while the relay is healthy, standing by included."""
-        async with self._pool.acquire() as conn:
-            while not self._stopping.is_set():
-                if await conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key):
-                    break
-                beat()  # another relay is active: standing by is healthy
+        """Publish until ``stop()``. Any failure (PostgreSQL or Redis gone) ends this call with the exception; the
+        process's supervisor (core/supervise.py) calls it again with back-off. ``beat`` is called each time round
+        while the relay is healthy, standing by included."""
+        active = False
+        while not self._stopping.is_set():
+            async with self._pool.acquire() as conn:
+                n = await relay_batch(conn, self._publish, batch_size=self._batch, lock_key=self._lock_key)
+            beat()
+            if n is None:  # another relay's batch: stand by
+                if active:
+                    log.info("outbox relay standing by")
+                active = False
                 await self._sleep(1.0)
-            else:
-                return
-            try:
+                continue
+            if not active:
                 log.info("outbox relay active")
-                while not self._stopping.is_set():
-                    n = await relay_batch(conn, self._publish, batch_size=self._batch)
-                    beat()
-                    self.published += n
-                    if n == 0:
-                        await self._sleep(self._poll)
-                    elif n < self._batch:
-                        # A short window lets a few more events gather, so a busy relay publishes batches
-                        # rather than spinning on single rows; it adds at most this much lag.
-                        await self._sleep(BATCH_WINDOW_SECONDS)
-            finally:
-                # A broken connection has lost its session lock already; a live one lets it go for the next relay.
-                with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                    if not conn.is_closed():
-                        await conn.execute("SELECT pg_advisory_unlock($1)", self._lock_key)
+                active = True
+            self.published += n
+            if n == 0:
+                await self._sleep(self._poll)
+            elif n < self._batch:
+                # A short window lets a few more events gather, so a busy relay publishes batches rather than
+                # spinning on single rows; it adds at most this much lag.
+                await self._sleep(BATCH_WINDOW_SECONDS)
 
     async def _sleep(self, seconds: float) -> None:
         try:

@@ -66,7 +66,8 @@ def services() -> Iterator[Settings]:
 async def connect_db(settings: Settings) -> asyncpg.Connection:
     if settings.database_url is None:
         raise RuntimeError("DATABASE_URL is not resolved")
-    return await connect(settings.database_url.reveal(), settings.db_schema)
+    return await connect(settings.database_url.reveal(), settings.db_schema,
+                         pooled=settings.db_pooler == "transaction")  # fmt: skip
 
 
 async def migrate_db(settings: Settings) -> list[str]:

@@ -127,9 +127,10 @@ async def run(
         raise RuntimeError("DATABASE_URL is not resolved")
     store = file_store(settings, pool)
     store.sweep_partials()
-    # A plain connection (no jsonb codec): PgQueuer encodes its own JSON, and it LISTENs on this one.
+    # A plain connection (no jsonb codec): PgQueuer encodes its own JSON, and it LISTENs on this one, so it is a
+    # session of its own (LABPULSE_LISTEN_DATABASE_URL: never through a transaction pooler).
     listener = await asyncpg.connect(
-        settings.database_url.reveal(),
+        (settings.listen_database_url or settings.database_url).reveal(),
         server_settings={"search_path": settings.db_schema, "application_name": "labpulse-jobs"},
     )
     qm = runner.build(

@@ -1,4 +1,10 @@
-"""The asyncpg pool: one per process, search_path pinned to the configured schema, jsonb as Python objects."""
+"""The asyncpg pool: one per process, search_path pinned to the configured schema, jsonb as Python objects.
+
+Behind a transaction-pooling PgBouncer (``LABPULSE_DB_POOLER=transaction``) a connection is the pooler's, not a
+server's: no startup parameter but ``application_name`` (the pooler sets the schema, with ``connect_query``, or the
+role's default ``search_path`` does), and no named prepared statements (asyncpg's cache is off). A startup check
+refuses to run when the schema the connections land in is not the configured one.
+"""
 
 from __future__ import annotations
 
@@ -20,18 +26,45 @@ async def init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=_encode, decoder=json.loads, schema="pg_catalog")
 
 
-async def create_pool(database_url: str, schema: str, *, min_size: int = 2, max_size: int = 20) -> asyncpg.Pool:
+def _session(schema: str, pooled: bool) -> dict[str, object]:
+    """What a connection asks for as it starts: the schema, unless a transaction pooler sits between."""
+    if pooled:
+        return {"server_settings": {"application_name": "labpulse"}, "statement_cache_size": 0}
+    return {"server_settings": {"search_path": schema, "application_name": "labpulse"}}
+
+
+async def _leave_the_session_alone(conn: asyncpg.Connection) -> None:
+    """Behind a transaction pooler the server connection is shared: asyncpg's own reset on release (``RESET ALL``
+    and friends) would undo the schema the pooler set for everyone. Our code changes no session state."""
+
+
+class WrongSchema(RuntimeError):
+    def __init__(self, found: str, schema: str) -> None:
+        super().__init__(
+            f"connections land in schema {found!r}, not {schema!r}: behind a transaction pooler, set it there "
+            f"(PgBouncer: connect_query = 'SET search_path TO {schema}') or for the role "
+            f"(ALTER ROLE … SET search_path TO {schema}); docs/operations.md"
+        )
+
+
+async def create_pool(
+    database_url: str, schema: str, *, min_size: int = 2, max_size: int = 20, pooled: bool = False
+) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
         database_url,
         min_size=min_size,
         max_size=max_size,
         init=init_connection,
-        server_settings={"search_path": schema, "application_name": "labpulse"},
         # Transactions pinned to one row lock should not be retried forever by a stuck client.
         command_timeout=30,
+        reset=_leave_the_session_alone if pooled else None,
+        **_session(schema, pooled),
     )
     if pool is None:  # create_pool only returns None when awaited as a context manager
         raise RuntimeError("asyncpg returned no pool")
+    if pooled and (found := await pool.fetchval("SELECT current_schema()")) != schema:
+        await pool.close()
+        raise WrongSchema(str(found), schema)
     return pool
 
 
@@ -43,6 +76,7 @@ async def pool_from_settings(settings: Settings) -> asyncpg.Pool:
         settings.db_schema,
         min_size=settings.db_pool_min,
         max_size=settings.db_pool_max,
+        pooled=settings.db_pooler == "transaction",
     )
 
 
@@ -73,8 +107,8 @@ async def role_of(conn: asyncpg.Connection) -> str:
     return str(await conn.fetchval("SELECT current_user"))
 
 
-async def connect(database_url: str, schema: str) -> asyncpg.Connection:
+async def connect(database_url: str, schema: str, *, pooled: bool = False) -> asyncpg.Connection:
     """A single connection configured exactly like the pool's (for CLI commands and one-off jobs)."""
-    conn = await asyncpg.connect(database_url, server_settings={"search_path": schema, "application_name": "labpulse"})
+    conn = await asyncpg.connect(database_url, **_session(schema, pooled))
     await init_connection(conn)
     return conn

@@ -58,6 +58,8 @@ def test_complete_production_settings_load() -> None:
         ("LABPULSE_REDIS_SENTINEL_MASTER", "my master", "a name of letters"),
         ("LABPULSE_FILE_STORE", "s3", "disk or postgres"),
         ("LABPULSE_MLLP_REPORT_MS", "10", "between 100 and 60000"),
+        ("LABPULSE_DB_POOLER", "session", "none or transaction"),
+        ("LABPULSE_NODE", "web 1", "letters, digits"),
     ],
 )
 def test_each_bad_value_is_named_with_its_variable(name: str, value: str, message: str) -> None:
@@ -86,3 +88,10 @@ def test_sentinels_and_the_file_store_are_read() -> None:
     settings = load_settings({**PRODUCTION, **env})
     assert settings.redis_sentinels == (("10.0.0.5", 26379), ("::1", 26380))
     assert (settings.redis_sentinel_master, settings.file_store) == ("lab-redis", "postgres")
+
+
+def test_a_transaction_pooler_asks_for_the_sessions_it_cannot_carry() -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings({**PRODUCTION, "LABPULSE_DB_POOLER": "transaction"})
+    named = {p.split(":")[0] for p in err.value.problems}
+    assert named == {"LABPULSE_MIGRATION_DATABASE_URL", "LABPULSE_LISTEN_DATABASE_URL"}
