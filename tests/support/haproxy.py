@@ -4,14 +4,12 @@ tests that need one (teleconsult rooms owned by one web process, the fault drill
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.support.procs import free_port
+from tests.support.procs import free_port, wait_listening
 
 
 def config(front: int, servers: Sequence[tuple[str, str]]) -> str:
@@ -38,13 +36,9 @@ def haproxy(servers: Sequence[tuple[str, str]], where: Path) -> Iterator[str]:
     conf.write_text(config(front, servers))
     check = subprocess.run([binary, "-c", "-f", str(conf)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
-    proc = subprocess.Popen([binary, "-f", str(conf), "-db"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([binary, "-f", str(conf), "-db"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(100):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", front)) == 0:
-                    break
-            time.sleep(0.05)
+        wait_listening(front)
         yield f"127.0.0.1:{front}"
     finally:
         proc.terminate()

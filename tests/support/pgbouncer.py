@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tests.support.procs import free_port
+from tests.support.procs import free_port, wait_listening
 
 
 @contextmanager
@@ -45,11 +43,7 @@ def pgbouncer(direct_url: str, schema: str, *, set_schema: bool = True, pool_siz
     proc = subprocess.Popen([binary, *as_nobody, str(where / "pgbouncer.ini")], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)  # fmt: skip
     try:
-        for _ in range(100):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
+        wait_listening(port)
         yield f"postgresql://{direct.username or 'postgres'}@127.0.0.1:{port}/lp"
     finally:
         proc.terminate()

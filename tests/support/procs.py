@@ -47,6 +47,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_listening(port: int, timeout: float = 5.0) -> None:
+    """Until something accepts connections on 127.0.0.1:``port`` (a server the test started)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+
+
 def wait_healthy(url: str, timeout: float = 90.0) -> httpx.Response:
     deadline = time.monotonic() + timeout
     last: Exception | None = None
