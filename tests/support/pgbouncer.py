@@ -24,7 +24,9 @@ def pgbouncer(direct_url: str, schema: str, *, set_schema: bool = True, pool_siz
     assert Path(binary).exists(), "install Debian's pgbouncer: apt-get install -y pgbouncer (./run test does it)"
     direct = urlsplit(direct_url)
     port = free_port()
-    where = Path(tempfile.mkdtemp(prefix="lp-pgbouncer-"))
+    where = Path(
+        tempfile.mkdtemp(prefix="lp-pgbouncer-", dir="/tmp")
+    )  # nobody must reach it: not the session tmp (0700)
     where.chmod(0o777)  # as root, PgBouncer runs as nobody: it writes its log and pid here
     schema_query = f" connect_query='SET search_path TO {schema}'" if set_schema else ""
     (where / "users.txt").write_text(f'"{direct.username or "postgres"}" ""\n')
