@@ -30,6 +30,9 @@ USER labpulse
 WORKDIR /var/lib/labpulse
 # web 8000, worker health 8001, mllp health 8002, MLLP 2575
 EXPOSE 8000 8001 8002 2575
-HEALTHCHECK --interval=15s --timeout=3s --retries=3 CMD python -c "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:' + __import__('os').environ.get('HEALTH_PORT', '8000') + '/healthz', timeout=2).status != 200)"
+# /healthz on this process's own port (HEALTH_PORT: the worker's and the listener's --health-port); urlopen raises
+# on anything but a 2xx, so the exit status says it.
+HEALTHCHECK --interval=15s --timeout=3s --retries=3 \
+    CMD python -c "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ.get('HEALTH_PORT', '8000')}/healthz\", timeout=2)"
 ENTRYPOINT ["labpulse"]
 CMD ["serve", "--port", "8000"]

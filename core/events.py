@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+SAMPLE_STATE_CHANGED = "sample.state_changed"  # a tube's step: written by core.samples, counted by the relay
+
 
 @dataclass(frozen=True, slots=True)
 class Event:

@@ -23,13 +23,12 @@ import asyncpg
 
 from core import metrics, trace
 from core.db.statement import Statement
-from core.events import Event
+from core.events import SAMPLE_STATE_CHANGED, Event
 from core.patients import store as patients_store
 
 log = logging.getLogger("labpulse.outbox")
 
 Publisher = Callable[[Sequence[Event]], Awaitable[None]]
-STATE_CHANGED = "sample.state_changed"  # core.samples.service.EVENT_STATE_CHANGED (the outbox is below samples)
 BATCH_WINDOW_SECONDS = 0.003
 
 
@@ -120,7 +119,7 @@ def _observe(events: Sequence[Event], published_at: datetime) -> None:
     for event in events:
         metrics.EVENTS_PUBLISHED.labels(event.type).inc()
         metrics.RELAY_LAG.observe(max(0.0, (published_at - event.created_at).total_seconds()))
-        if event.type == STATE_CHANGED and isinstance(to := event.payload.get("to"), str):
+        if event.type == SAMPLE_STATE_CHANGED and isinstance(to := event.payload.get("to"), str):
             metrics.TRANSITIONS.labels(to).inc()
         if log.isEnabledFor(logging.DEBUG):  # a line per event: only when asked for
             token = trace.bind(event.request_id)

@@ -21,6 +21,7 @@ from core.errors import (
     StaleVersion,
     UnknownBarcode,
 )
+from core.events import SAMPLE_STATE_CHANGED
 from core.identity import Actor, RequestMeta
 from core.ids import is_uuid
 from core.orders import store as orders_store
@@ -37,7 +38,7 @@ from core.samples.model import (
     normalize_barcode,
 )
 
-EVENT_STATE_CHANGED = "sample.state_changed"
+EVENT_STATE_CHANGED = SAMPLE_STATE_CHANGED
 
 
 def _event_payload(sample: Sample, from_state: SampleState | None, from_centre: str | None = None) -> dict[str, object]:

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support import orphans
 from tests.support.procs import free_port, labpulse_cmd, wait_healthy
 
 
@@ -80,11 +81,4 @@ def test_other_commands_share_the_embedded_services_and_the_last_one_out_stops_t
 
 def _servers(mark: str) -> list[int]:
     """The pids of the processes whose command line holds ``mark``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and mark in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode():
-                found.append(int(entry.name))
-        except (OSError, UnicodeDecodeError):
-            continue
-    return found
+    return [int(pid) for pid, _, cmd in orphans.processes() if mark in cmd]

