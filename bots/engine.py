@@ -61,6 +61,14 @@ class Engine(BookingFlow, ReportFlow):
     def lookup(self, phone: str | None) -> str | None:
         return self._vault.lookup.digest("phone", phone).hex() if phone else None
 
+    async def language(self, phone: str | None) -> str:
+        """The language this person chose (English until they choose)."""
+        lookup = self.lookup(phone)
+        if lookup is None:
+            return "en"
+        async with self._pool.acquire() as conn:
+            return (await consent.get(conn, lookup)).language
+
     async def handle(self, msg: Inbound, meta: RequestMeta | None = None) -> list[str]:
         async with self._sessions.turn(msg.channel, msg.address):
             session = await self._sessions.load(msg.channel, msg.address)

@@ -14,6 +14,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "Need a person? Call 1800-000-000 (8 am to 8 pm)."
         ),
         "unknown": "Sorry, I did not understand that. Here is what I can do:",
+        "send_again": "Sorry, we could not take your last message just then. Please send it again.",
         "restarted": "We had not heard from you for a while, so let us start again.",
         "stopped": (
             "You will get no more reminders or offers from us on any channel. Messages about your own reports "
@@ -92,6 +93,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "STOP से रिमाइंडर बंद, START से फिर चालू। किसी से बात करनी है? 1800-000-000 पर कॉल करें (सुबह 8 से रात 8)।"
         ),
         "unknown": "माफ़ कीजिए, मैं समझ नहीं पाया। मैं यह कर सकता हूँ:",
+        "send_again": "माफ़ कीजिए, आपका पिछला संदेश उस समय हम तक नहीं पहुँच पाया। कृपया उसे फिर से भेजें।",
         "restarted": "आपसे काफ़ी देर बात नहीं हुई, इसलिए फिर से शुरू करते हैं।",
         "stopped": (
             "अब आपको किसी भी माध्यम पर हमारे रिमाइंडर या ऑफ़र नहीं मिलेंगे। आपकी अपनी रिपोर्ट के संदेश आते रहेंगे। "

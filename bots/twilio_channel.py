@@ -16,12 +16,15 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from bots import texts
+from bots.engine import Engine
 from bots.turn import Inbound
 from bots.twilio_sender import window_key
 from core import chat_links, once
@@ -80,41 +83,50 @@ async def inbound(request: Request) -> Response:
     redis, prefix, pool = request.state.redis, request.state.settings.redis_prefix, request.state.pool
     key = f"{prefix}:bot:twilio:{sid}"
     # Once per MessageSid, durably (PostgreSQL); Redis only keeps the first answer for a retry to get it again.
-    if sid and not await once.claim(pool, "twilio", sid, ttl=timedelta(seconds=REPLAY_SECONDS)):
-        return Response(await _replayed(redis, key), media_type="application/xml")
+    engine = request.state.bot_engine
+    if sid and not await once.claim(pool, "twilio", sid, ttl=timedelta(seconds=REPLAY_SECONDS), settled=False):
+        return Response(await _replayed(pool, redis, key, sid, engine, phone), media_type="application/xml")
     if sid:
         await redis.set(key, b"", ex=REPLAY_SECONDS)  # "being answered": a retry meanwhile waits for the answer
     try:
-        texts = await request.state.bot_engine.handle(
+        texts = await engine.handle(
             Inbound(channel, phone, clean(params.get("Body", ""))[:1600], phone), RequestMeta(source_ip=_ip(request))
         )
     except BaseException:
-        if sid:
-            await once.release(pool, "twilio", sid)  # let Twilio's retry try again
+        if sid:  # let Twilio's retry try again (if PostgreSQL is away, the claim stays unsettled: see _replayed)
+            await once.release(pool, "twilio", sid)
             await redis.delete(key)
         raise
+    if sid:
+        await once.settle(pool, "twilio", sid)
     xml = _twiml(texts)
-    async with redis.pipeline(transaction=False) as pipe:  # one round trip for both writes
-        if channel == "whatsapp":  # their message opens WhatsApp's 24-hour window for free-form replies
-            pipe.set(window_key(prefix, request.state.bot_engine.lookup(phone)), b"1", ex=WINDOW_SECONDS)
-        if sid:
-            pipe.set(key, xml.encode(), ex=REPLAY_SECONDS)
-        await pipe.execute()
+    try:
+        async with redis.pipeline(transaction=False) as pipe:  # one round trip for both writes
+            if channel == "whatsapp":  # their message opens WhatsApp's 24-hour window for free-form replies
+                pipe.set(window_key(prefix, engine.lookup(phone)), b"1", ex=WINDOW_SECONDS)
+            if sid:
+                pipe.set(key, xml.encode(), ex=REPLAY_SECONDS)
+            await pipe.execute()
+    except RedisError:  # the message was handled: its answer still goes back on this request
+        log.warning("twilio answer not kept for a retry: Redis is away")
     log.info("twilio %s message from %s answered with %d message(s)", channel, mask_phone(phone), len(texts))
     return Response(xml, media_type="application/xml")
 
 
-async def _replayed(redis: Any, key: str) -> str:
+async def _replayed(pool: Any, redis: Any, key: str, sid: str, engine: Engine, phone: str) -> str:
     """The first delivery's answer; if it is still being worked out, wait for it (Twilio allows 15 s). If Redis no
-    longer has it, the message was handled all the same: an empty answer, and nothing happens twice."""
-    for _ in range(100):
+    longer has it but the claim is settled, the message was handled all the same: an empty answer, and nothing
+    happens twice. If the claim never settled, the first delivery did not finish (its process died, or PostgreSQL
+    went away before the claim could be let go): the sender is asked to send the message again, rather than left
+    without an answer or the message run a second time."""
+    for tick in range(100):
         stored = await redis.get(key)
-        if stored is None:
-            return _EMPTY
         if stored:
             return str(stored.decode())
+        if tick % 10 == 0 and await once.settled(pool, "twilio", sid):
+            return _EMPTY
         await asyncio.sleep(0.1)
-    return _EMPTY
+    return _twiml([texts.t(await engine.language(phone), "send_again")])
 
 
 def _ip(request: Request) -> str | None:

@@ -8,13 +8,14 @@ from __future__ import annotations
 import itertools
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, timedelta
 
 import asyncpg
 import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
+from core import once
 from core.booking import slots
 from core.config import Secret, Settings
 from core.identity import Actor, Role
@@ -243,6 +244,25 @@ async def test_a_retried_webhook_is_processed_once_and_answered_the_same(wa: htt
     again = await say(wa, "1", sid="SM-retried")  # Twilio retried: same MessageSid
     assert first == again and "Which tests?" in first[0]
     assert "Where should we collect" in (await say(wa, "1"))[0]  # the state moved once, not twice
+
+
+async def test_a_retry_of_a_delivery_that_never_finished_asks_for_the_message_again(
+    wa: httpx.AsyncClient,
+    pool: asyncpg.Pool,
+    redis,
+    bot_settings: Settings,  # type: ignore[no-untyped-def]
+) -> None:
+    """Found by the fault drill: a process killed mid-answer, or PostgreSQL gone before the claim could be let go,
+    left the MessageSid claimed with no answer, and Twilio's retry got an empty reply: the message was lost. Now
+    the claim is settled only once the message is answered; a retry finding it unsettled asks the person to send
+    it again (nothing is run twice). A settled claim whose answer Redis lost still answers nothing."""
+    await once.claim(pool, "twilio", "SM-died", ttl=timedelta(hours=1), settled=False)  # as the dead process left it
+    assert await say(wa, "1", sid="SM-died") == [
+        "Sorry, we could not take your last message just then. Please send it again."
+    ]
+    await say(wa, "hi", sid="SM-answered")
+    await redis.delete(f"{bot_settings.redis_prefix}:bot:twilio:SM-answered")  # Redis lost the first answer
+    assert await say(wa, "hi", sid="SM-answered") == []
 
 
 async def test_unknown_messages_and_symptoms_get_help_not_errors(wa: httpx.AsyncClient) -> None:
