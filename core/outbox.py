@@ -88,6 +88,11 @@ async def events_after(conn: asyncpg.Connection, patient_id: str, after_seq: int
     return [_to_event(r) for r in rows]
 
 
+async def unpublished(conn: asyncpg.Connection) -> int:
+    """How many committed events the relay has not yet published (the fault drill waits for none)."""
+    return int(await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"))
+
+
 async def relay_batch(
     conn: asyncpg.Connection, publish: Publisher, *, batch_size: int = 500, lock_key: int | None = None
 ) -> int | None:

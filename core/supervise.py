@@ -65,7 +65,7 @@ def _where(exc: BaseException) -> str:
 class Supervisor:
     """Runs loops, restarts the ones that fail, and reports their health. One per process."""
 
-    def __init__(self, *, min_backoff: float = 0.5, max_backoff: float = 15.0) -> None:
+    def __init__(self, *, min_backoff: float = 0.5, max_backoff: float = 4.0) -> None:
         self._loops: dict[str, LoopHealth] = {}
         self._min, self._max = min_backoff, max_backoff
         self._checks: dict[str, Callable[[], str | None]] = {}

@@ -112,6 +112,16 @@ def cmd_mllp(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_drill(args: argparse.Namespace) -> int:
+    from portal.drill.run import drill  # HAProxy, PgBouncer and the stand-ins load only for the drill
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the drill's own requests: thousands, and all in its tally
+    logging.getLogger("uvicorn").setLevel(logging.WARNING)  # the stand-ins' server
+
+    verdict = asyncio.run(drill(args.seconds, rate=args.rate, seed=args.seed, keep=args.keep))
+    return 0 if not verdict.lost and not verdict.duplicated else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="labpulse", description="labpulse lab portal server and tools")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -134,6 +144,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mllp_p.add_argument("--health-port", type=int, help="answer /healthz, /readyz and /metrics on this port")
     mllp_p.set_defaults(func=cmd_mllp)
+    drill_p = sub.add_parser(
+        "drill",
+        help="fault drill: a day of load on 2 web + 2 workers + 1 MLLP while processes, PostgreSQL, Redis"
+        " and the providers fail; exits 1 if anything was lost or duplicated",
+    )
+    drill_p.add_argument("--seconds", type=float, default=120, help="how long the load and the faults last")
+    drill_p.add_argument("--rate", type=float, default=1.0, help="new patients a second")
+    drill_p.add_argument("--seed", type=int, help="the faults' random order, to repeat a run")
+    drill_p.add_argument("--keep", action="store_true", help="keep the processes' logs even when all went well")
+    drill_p.set_defaults(func=cmd_drill)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("demo", help="seed synthetic demo data").set_defaults(func=cmd_demo)
 

@@ -17,11 +17,11 @@ from core.jobs import runner
 from core.vault import Vault
 from portal import jobs as worker
 from portal.app import create_app
+from portal.drill.standins import ACCOUNT_SID, AUTH_TOKEN, Providers, providers
 from portal.services import channels, rate_limited
 from tests.core.test_report_jobs import _approved, _one, until
 from tests.core.test_reports import PHONE
 from tests.support.asgi import app_client
-from tests.support.providers import ACCOUNT_SID, AUTH_TOKEN, Providers, providers
 
 FAST = runner.RetryPolicy(max_retries=2, initial_delay=timedelta(milliseconds=50), max_delay=timedelta(seconds=1))
 TEMPLATE = "HX" + "a" * 32

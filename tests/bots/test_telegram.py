@@ -17,9 +17,9 @@ from core.patients import service as patients
 from core.patients.model import NewPatient, Sex
 from core.vault import Vault
 from portal.app import create_app
+from portal.drill.standins import BOT_TOKEN, Providers, providers, telegram_update
 from tests.support.asgi import app_client
 from tests.support.factories import PHLEB, make_sample
-from tests.support.providers import BOT_TOKEN, Providers, providers, telegram_update
 
 SECRET = "telegram-webhook-secret-0123456789"
 CHAT = 777001

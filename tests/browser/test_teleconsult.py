@@ -21,9 +21,9 @@ from core.staff import service as staff
 from core.teleconsult import service, slots
 from core.vault import Vault
 from portal.app import create_app
+from portal.drill.servers import haproxy
 from tests.support import speech
 from tests.support.factories import SYSTEM, make_patient
-from tests.support.haproxy import haproxy
 from tests.support.procs import free_port
 from tests.support.server import serving
 

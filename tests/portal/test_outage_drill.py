@@ -29,8 +29,8 @@ from core.patients.sessions import PatientSessions
 from core.samples import service as samples
 from core.samples.model import SampleState
 from core.vault import Vault
+from portal.drill.servers import OwnPostgres, OwnRedis
 from tests.support.factories import PHLEB, TECH, make_patient, make_sample
-from tests.support.outage import OwnPostgres, OwnRedis
 from tests.support.procs import env_for, free_port, labpulse_cmd, run, stop_all, wait_healthy
 
 PHONE = "+919812300077"

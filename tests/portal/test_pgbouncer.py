@@ -22,8 +22,8 @@ from core.identity import Actor, Role
 from core.patients.sessions import PatientSessions
 from core.staff import service as staff
 from core.vault import Vault
+from portal.drill.servers import pgbouncer, transactions_carried
 from tests.core.test_reports import PHONE, _completed
-from tests.support.pgbouncer import pgbouncer, transactions_carried
 from tests.support.procs import env_for, free_port, labpulse_cmd, stop_all, wait_healthy
 
 PASSWORD = "correct horse battery"

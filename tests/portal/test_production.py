@@ -30,11 +30,11 @@ from core.samples.model import SampleState
 from core.teleconsult import service as consults
 from core.teleconsult import slots as consult_slots
 from core.vault import Vault
+from portal.drill.standins import ACCOUNT_SID, AUTH_TOKEN, providers
 from tests.core.test_reports import VALUES
 from tests.security.test_db_role import _as
 from tests.support.factories import TECH, make_sample
 from tests.support.procs import env_for, free_port, labpulse_cmd, run, stop_all, wait_healthy
-from tests.support.providers import ACCOUNT_SID, AUTH_TOKEN, providers
 
 PATIENT_PHONE, DOCTOR_PHONE = "+919800055501", "+919800055502"
 PASSWORD = "a long enough staff password"

@@ -18,8 +18,8 @@ from websockets.exceptions import ConnectionClosed
 from core.config import Settings
 from core.vault import Vault
 from portal.app import create_app
+from portal.drill.servers import haproxy
 from tests.portal.test_teleconsult_pages import _open, _setup, _until
-from tests.support.haproxy import haproxy
 from tests.support.procs import free_port
 from tests.support.server import serving
 

@@ -13,12 +13,12 @@ import redis.asyncio as aioredis
 
 from core.config import Settings
 from core.patients.signin import CODE_MAX_TRIES
+from portal.drill.standins import Providers, telegram_update
 from tests.bots.test_telegram import CHAT, post, sent_texts
 from tests.bots.test_twilio_conversations import say
 from tests.portal.test_patient_signin import PHONE
 from tests.support.asgi import state_of
 from tests.support.inbox import Inbox
-from tests.support.providers import Providers, telegram_update
 
 
 async def _redis_loses_everything(redis: aioredis.Redis, settings: Settings) -> None:

@@ -21,8 +21,8 @@ from core.patients.sessions import PatientSessions
 from core.staff import service as staff
 from core.vault import Vault
 from portal.app import create_app
+from portal.drill.servers import OwnPostgres
 from tests.support.factories import SYSTEM, make_patient
-from tests.support.outage import OwnPostgres
 from tests.support.server import serving
 
 PASSWORD = "a long enough staff password"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,9 @@ from pathlib import Path
 import httpx
 
 from core.config import Settings
+from portal.drill.servers import free_port, wait_listening
+
+__all__ = ["env_for", "free_port", "labpulse_cmd", "run", "stop_all", "wait_healthy", "wait_listening"]
 
 
 def labpulse_cmd() -> list[str]:
@@ -39,23 +41,6 @@ def env_for(settings: Settings, **extra: str) -> dict[str, str]:
 
 def run(args: list[str], env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*labpulse_cmd(), *args], env=env, input=stdin, capture_output=True, text=True, timeout=120)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_listening(port: int, timeout: float = 5.0) -> None:
-    """Until something accepts connections on 127.0.0.1:``port`` (a server the test started)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
 
 
 def wait_healthy(url: str, timeout: float = 90.0) -> httpx.Response:

@@ -1,10 +1,11 @@
 """A local stand-in for the parts of the Twilio REST API and the Telegram Bot API that labpulse uses. It records
 every request it receives, checks credentials as the real services do, and can be told to fail the next calls
-(429, 503, a permanent 400) so retries are exercised. The real `twilio` client and python-telegram-bot talk to it.
-"""
+(429, 500, 503, a permanent 400, or no answer in time) so retries are exercised. The real `twilio` client and
+python-telegram-bot talk to it: the tests' provider, and the fault drill's."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 import json
@@ -18,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.support.server import serving
+from portal.drill.servers import serving
 
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "stand-in-auth-token-00000000000000"
@@ -29,7 +30,8 @@ BOT_TOKEN = "123456:stand-in-bot-token"
 class Recorded:
     twilio: list[dict[str, str]] = field(default_factory=list)
     telegram: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    fail_next: list[int] = field(default_factory=list)  # status codes to answer before succeeding again
+    fail_next: list[int] = field(default_factory=list)  # status codes to answer before succeeding again (0: hang)
+    hang_seconds: float = 12.0  # how long a hang lasts: longer than the senders' 10 s timeout
 
 
 class Providers:
@@ -39,10 +41,13 @@ class Providers:
         self._sids = itertools.count(1)
         self._messages = itertools.count(1)
 
-    def _failure(self) -> Response | None:
+    async def _failure(self) -> Response | None:
         if not self.seen.fail_next:
             return None
         status = self.seen.fail_next.pop(0)
+        if status == 0:  # no answer in time, and nothing sent: the caller cannot tell whether it was
+            await asyncio.sleep(self.seen.hang_seconds)
+            status = 503
         return JSONResponse({"code": 21211 if status == 400 else 20429 if status == 429 else 20500,
                              "message": "stand-in failure", "status": status}, status_code=status)  # fmt: skip
 
@@ -53,7 +58,7 @@ class Providers:
             return JSONResponse({"code": 20003, "message": "Authenticate", "status": 401}, status_code=401)
         form = await request.form()
         data = {k: str(v) for k, v in form.multi_items()}
-        if failed := self._failure():
+        if failed := await self._failure():
             return failed
         self.seen.twilio.append(data)
         sid = f"SM{next(self._sids):032d}"
@@ -69,7 +74,7 @@ class Providers:
             data: dict[str, Any] = await request.json()
         else:
             data = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-        if failed := self._failure():
+        if failed := await self._failure():
             return JSONResponse({"ok": False, "error_code": failed.status_code, "description": "stand-in failure"},
                                 status_code=failed.status_code)  # fmt: skip
         self.seen.telegram.append((method, data))
