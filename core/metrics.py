@@ -45,6 +45,11 @@ CRITICAL_PAST_CHAIN = Gauge("labpulse_critical_past_chain", "Unacknowledged crit
                             "chain has been messaged", multiprocess_mode="max")  # fmt: skip
 CRITICAL_OLDEST = Gauge("labpulse_critical_oldest_seconds", "Age of the oldest unacknowledged critical value",
                         multiprocess_mode="max")  # fmt: skip
+EVENT_LOOP_LAG = Histogram("labpulse_event_loop_lag_seconds", "How late the event loop woke from a 100 ms sleep: "
+                           "how long something held it (a CPU-bound job, a blocking call)", buckets=_FAST)  # fmt: skip
+RELAY_BATCH = Histogram("labpulse_relay_batch_seconds", "One relay batch, by phase: read (take the lock and the "
+                        "rows), publish (to Redis), mark (published_at and commit)", ["phase"],
+                        buckets=_FAST)  # fmt: skip
 HTTP_SECONDS = Histogram("labpulse_http_request_seconds", "HTTP requests, by route template, method and status class",
                          ["route", "method", "status"], buckets=_FAST)  # fmt: skip
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
@@ -98,6 +99,7 @@ async def relay_batch(
 ) -> int | None:
     """Publish one batch of unpublished events and mark them; returns how many, or None when another relay holds
     ``lock_key`` (its batch is under way). Safe to crash anywhere."""
+    started = time.perf_counter()
     async with conn.transaction():
         if lock_key is not None and not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", lock_key):
             return None
@@ -109,11 +111,16 @@ async def relay_batch(
         if not rows:
             return 0
         events = [_to_event(r) for r in rows]
+        read = time.perf_counter()
         await publish(events)
+        published = time.perf_counter()
         published_at = await conn.fetchval(
             "UPDATE outbox SET published_at = clock_timestamp() WHERE id = ANY($1::bigint[]) RETURNING published_at",
             [r["id"] for r in rows],
         )
+    marked = time.perf_counter()
+    for phase, seconds in (("read", read - started), ("publish", published - read), ("mark", marked - published)):
+        metrics.RELAY_BATCH.labels(phase).observe(seconds)
     _observe(events, published_at)
     return len(rows)
 

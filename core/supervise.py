@@ -20,6 +20,8 @@ from pathlib import Path
 
 from prometheus_client import Counter, Gauge
 
+from core import metrics
+
 log = logging.getLogger("labpulse.supervise")
 
 Beat = Callable[[], None]
@@ -146,3 +148,14 @@ class Supervisor:
 
     def names(self) -> list[str]:
         return list(self._loops)
+
+
+async def watch_event_loop(every: float = 0.1) -> None:
+    """Forever: how late the event loop wakes from a sleep of ``every`` seconds, into
+    ``labpulse_event_loop_lag_seconds``. Whatever holds the loop (a CPU-bound job, a blocking call) shows here, and
+    in the lag of every other loop of the process, the outbox relay's included."""
+    loop = asyncio.get_running_loop()
+    while True:
+        started = loop.time()
+        await asyncio.sleep(every)
+        metrics.EVENT_LOOP_LAG.observe(max(0.0, loop.time() - started - every))

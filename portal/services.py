@@ -9,6 +9,7 @@ In demo mode, and only there, a channel that is not configured prints to the con
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from core.notify import (
     SendRefused,
 )
 from core.ratelimit import RateLimiter
-from core.supervise import Supervisor
+from core.supervise import Supervisor, watch_event_loop
 from core.vault import Vault
 
 log = logging.getLogger("labpulse.services")
@@ -157,7 +158,11 @@ class Services:
     def signin(self) -> Notifier:
         return signin_notifier(self.patient_notifiers)
 
+    watch: asyncio.Task[None] | None = None  # the event loop's lag, for /metrics (core/supervise.py)
+
     async def close(self) -> None:
+        if self.watch is not None:
+            self.watch.cancel()
         await self.redis.aclose()
         await self.pool.close()
 
@@ -179,6 +184,7 @@ async def open_services(
     limited = rate_limited(settings, redis, vault, raw)
     services = Services(settings, pool, redis, vault, staff_notifiers=counted(raw),
                         patient_notifiers=counted(limited))  # fmt: skip
+    services.watch = asyncio.create_task(watch_event_loop(), name="event-loop-lag")
     if settings.mode == "production" and await owns_its_tables(pool, settings.db_schema):
         message = ("the application's database role owns its tables: it could disable the triggers that keep the "
                    "audit log and signed notes unchanged (set LABPULSE_MIGRATION_DATABASE_URL to the owner and run "

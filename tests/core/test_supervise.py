@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
-from core.supervise import Beat, Supervisor
+from core.supervise import Beat, Supervisor, watch_event_loop
 from portal import health_port
 from tests.support.procs import free_port
 
@@ -120,3 +122,19 @@ async def test_the_health_port_answers_liveness_readiness_and_metrics() -> None:
         task.cancel()
         server.close()
         await server.wait_closed()
+
+
+async def test_the_event_loop_watch_sees_the_loop_held() -> None:
+    """What holds a process's event loop (a CPU-bound job, a blocking call) shows in /metrics: the relay's lag
+    shares that loop, and bench/transitions.py names it as a stall's cause."""
+
+    def held() -> float:
+        return float(REGISTRY.get_sample_value("labpulse_event_loop_lag_seconds_sum") or 0.0)
+
+    before = held()
+    watching = asyncio.create_task(watch_event_loop(every=0.01))
+    await asyncio.sleep(0.05)
+    time.sleep(0.3)
+    await asyncio.sleep(0.05)
+    watching.cancel()
+    assert 0.25 <= held() - before < 1.0

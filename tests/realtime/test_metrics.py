@@ -66,6 +66,7 @@ async def test_what_happens_shows_in_metrics_and_nothing_in_them_names_a_person(
         ("labpulse_transitions_total", {"to_state": "in_transit"}),
         ("labpulse_events_published_total", {"type": "sample.state_changed"}),
         ("labpulse_relay_lag_seconds_count", {}),
+        ("labpulse_relay_batch_seconds_count", {"phase": "publish"}),  # the batch's phases, for finding a stall
         ("labpulse_events_delivered_total", {"socket": "status"}),
         ("labpulse_http_request_seconds_count", {"route": "/api/staff/scan", "method": "POST", "status": "2xx"}),
     )
