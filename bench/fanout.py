@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import math
@@ -51,6 +52,7 @@ from fanout_clients import bus_listener, client
 from fanout_load import STEPS, drive, setup
 
 from core.events import events_channel
+from portal.drill.servers import haproxy, pgbouncer
 
 SOCKETS_PER_CLIENT = 5000
 
@@ -107,6 +109,9 @@ def main() -> None:
         "--database-url", default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
     )
     ap.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    ap.add_argument("--web", type=int, default=1, help="`labpulse serve` processes (more than one: behind HAProxy)")
+    ap.add_argument("--workers", type=int, default=1, help="`labpulse worker` processes")
+    ap.add_argument("--pgbouncer", action="store_true", help="servers and workers through Debian's PgBouncer")
     args = ap.parse_args()
     command = shlex.join([Path(sys.executable).name, *sys.argv])
     nofile = raise_nofile()  # inherited by the server, the relay and the clients
@@ -127,6 +132,7 @@ def main() -> None:
         LABPULSE_DB_POOL_MAX=str(args.server_pool_max),
     )
     procs: list[subprocess.Popen[bytes]] = []
+    exits = contextlib.ExitStack()  # PgBouncer and HAProxy, when asked for: stopped after the processes
     workers: list[mp.Process] = []
     log = tempfile.NamedTemporaryFile(prefix="fanout-", suffix=".log", delete=False)
     try:
@@ -135,21 +141,29 @@ def main() -> None:
         subjects = asyncio.run(setup(settings, n, args.setup_concurrency))
         print(f"  setup took {time.perf_counter() - t:.1f} s", flush=True)
 
-        port = free_port()
-        server = subprocess.Popen(
-            [*labpulse_cmd(), "serve", "--host", "127.0.0.1", "--port", str(port), "--no-demo-data"],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        procs.append(server)
-        relay = subprocess.Popen([*labpulse_cmd(), "worker"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        procs.append(relay)
-        wait_healthy(port, server)
+        if args.pgbouncer:  # the servers and the relays through PgBouncer in transaction pooling mode
+            pooled = exits.enter_context(pgbouncer(args.database_url, schema, pool_size=args.server_pool_max + 10))
+            env.update(DATABASE_URL=pooled, LABPULSE_DB_POOLER="transaction",
+                       LABPULSE_LISTEN_DATABASE_URL=args.database_url,
+                       LABPULSE_MIGRATION_DATABASE_URL=args.database_url)  # fmt: skip
+        ports = [free_port() for _ in range(args.web)]
+        servers = [subprocess.Popen([*labpulse_cmd(), "serve", "--host", "127.0.0.1", "--port", str(p),
+                                     "--no-demo-data"], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+                   for p in ports]  # fmt: skip
+        procs.extend(servers)
+        for _ in range(args.workers):
+            procs.append(subprocess.Popen([*labpulse_cmd(), "worker"], env=env, cwd=ROOT, stdout=log,
+                                          stderr=subprocess.STDOUT))  # fmt: skip
+        for p, server in zip(ports, servers, strict=True):
+            wait_healthy(p, server)
+        front = f"127.0.0.1:{ports[0]}"
+        if args.web > 1:  # HAProxy in front, as in the reference deployment
+            where = Path(tempfile.mkdtemp(prefix="fanout-haproxy-"))
+            front = exits.enter_context(haproxy([(f"web-{i}", f"127.0.0.1:{p}") for i, p in enumerate(ports)], where))
         time.sleep(1.0)
-        rss_before = rss_kib(server.pid)
-        cpu_before = cpu_seconds(server.pid)
+        pids = [server.pid for server in servers]
+        rss_before = sum(rss_kib(pid) for pid in pids)
+        cpu_before = sum(cpu_seconds(pid) for pid in pids)
 
         print(f"opening {n} sockets from {clients} client process(es) …", flush=True)
         ctl: mp.Queue = mp.Queue()  # type: ignore[type-arg]
@@ -162,8 +176,8 @@ def main() -> None:
                 target=client,
                 args=(
                     c,
-                    f"ws://127.0.0.1:{port}/ws/status",
-                    f"http://127.0.0.1:{port}",
+                    f"ws://{front}/ws/status",
+                    f"http://{front}",
                     creds,
                     max(1, args.connect_concurrency // clients),
                     ctl,
@@ -182,9 +196,9 @@ def main() -> None:
         for m in connected:
             retries.update(m[4])
         connect_s = max(m[6] for m in connected) - min(m[5] for m in connected)
-        cpu_connect = cpu_seconds(server.pid) - cpu_before
+        cpu_connect = sum(cpu_seconds(pid) for pid in pids) - cpu_before
         time.sleep(2.0)
-        rss_connected = rss_kib(server.pid)
+        rss_connected = sum(rss_kib(pid) for pid in pids)
         client_rss = sum(rss_kib(w.pid) for w in workers if w.pid)  # the bus listener starts later
         print(f"  {ok} of {n} sockets open in {connect_s:.1f} s; driving {total} transitions …", flush=True)
 
@@ -195,7 +209,7 @@ def main() -> None:
         bus_ready.wait(10)
         gc.collect()
         gc.freeze()
-        cpu_run0 = cpu_seconds(server.pid)
+        cpu_run0 = sum(cpu_seconds(pid) for pid in pids)
         committed, errors, elapsed, worst_late, wall0 = asyncio.run(
             drive(settings, subjects, args.rate, total, args.driver_concurrency)
         )
@@ -203,8 +217,8 @@ def main() -> None:
         while sum(c.value for c in counters) < len(committed) and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(0.5)  # anything beyond what was committed (a duplicate) has a moment to show
-        cpu_run = cpu_seconds(server.pid) - cpu_run0
-        rss_end = rss_kib(server.pid)
+        cpu_run = sum(cpu_seconds(pid) for pid in pids) - cpu_run0
+        rss_end = sum(rss_kib(pid) for pid in pids)
         stop.set()
         done = collect(ctl, clients, workers)
         on_bus: dict[tuple[str, int], float] = bus_out.get(timeout=60)
@@ -222,6 +236,7 @@ def main() -> None:
                 p.kill()
                 p.wait()
 
+        exits.close()
         asyncio.run(drop(settings))
 
     received: dict[tuple[str, int], tuple[float, str]] = {}
@@ -276,7 +291,9 @@ def main() -> None:
 
     server_log = summarize_log(Path(log.name))
     print(
-        f"\n{datetime.now(UTC):%Y-%m-%d} · {os.cpu_count()} cores · one server process · {clients} client process(es)"
+        f"\n{datetime.now(UTC):%Y-%m-%d} · {os.cpu_count()} cores · {args.web} server process(es)"
+        f"{' behind HAProxy' if args.web > 1 else ''} · {args.workers} worker(s)"
+        f"{' · through PgBouncer (transaction pooling)' if args.pgbouncer else ''} · {clients} client process(es)"
     )
     print(f"command                    {command}")
     print(
