@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 from common import (
     ROOT,
     cpu_seconds,
@@ -50,9 +51,10 @@ from common import (
 )
 from fanout_clients import bus_listener, client
 from fanout_load import STEPS, drive, setup
+from prometheus_client.parser import text_string_to_metric_families
 
 from core.events import events_channel
-from portal.drill.servers import haproxy, pgbouncer
+from portal.drill.servers import pgbouncer
 
 SOCKETS_PER_CLIENT = 5000
 
@@ -95,6 +97,37 @@ def collect(ctl: mp.Queue, count: int, workers: list[mp.Process]) -> list[Any]: 
     return got
 
 
+def server_pauses(ports: list[int]) -> str:
+    """What held the servers' event loops over their life (their /metrics): the loop's lag and the garbage
+    collector's pauses by generation, the usual cause of a server-side stall with many sockets open."""
+    lag_sum = lag_slow = 0.0
+    gc: dict[str, list[float]] = {}
+    for port in ports:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        for family in text_string_to_metric_families(text):
+            for m in family.samples:
+                if m.name == "labpulse_event_loop_lag_seconds_sum":
+                    lag_sum += m.value
+                elif m.name == "labpulse_event_loop_lag_seconds_bucket" and m.labels["le"] == "0.1":
+                    lag_slow -= m.value
+                elif m.name == "labpulse_event_loop_lag_seconds_count":
+                    lag_slow += m.value
+                elif m.name.startswith("labpulse_gc_pause_seconds_"):
+                    row = gc.setdefault(m.labels["generation"], [0.0, 0.0, 0.0])
+                    if m.name.endswith("_count"):
+                        row[0] += m.value
+                    elif m.name.endswith("_sum"):
+                        row[1] += m.value
+                    elif m.labels.get("le") == "1.0":
+                        row[2] -= m.value
+                    elif m.labels.get("le") == "+Inf":
+                        row[2] += m.value
+    collections = "; ".join(f"gen {g}: {int(r[0])} collections, {r[1]:.2f} s in all, {int(r[2])} over 1 s"
+                            for g, r in sorted(gc.items()))  # fmt: skip
+    return (f"event loop held {lag_sum:.1f} s in all, {int(lag_slow)} times over 100 ms; garbage collection "
+            f"{collections or 'not timed'}")  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sockets", type=int, default=10_000, help="concurrent sockets, one patient each")
@@ -109,14 +142,14 @@ def main() -> None:
         "--database-url", default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
     )
     ap.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-    ap.add_argument("--web", type=int, default=1, help="`labpulse serve` processes (more than one: behind HAProxy)")
+    ap.add_argument("--web", type=int, default=1, help="`labpulse serve` processes (client processes spread over them)")
     ap.add_argument("--workers", type=int, default=1, help="`labpulse worker` processes")
     ap.add_argument("--pgbouncer", action="store_true", help="servers and workers through Debian's PgBouncer")
     args = ap.parse_args()
     command = shlex.join([Path(sys.executable).name, *sys.argv])
     nofile = raise_nofile()  # inherited by the server, the relay and the clients
     n = args.sockets
-    clients = args.clients or max(1, math.ceil(n / SOCKETS_PER_CLIENT))
+    clients = args.clients or max(args.web, math.ceil(n / SOCKETS_PER_CLIENT))
     total = int(args.rate * args.seconds)
     if total > n * len(STEPS):
         print(f"note: {n} tubes allow {n * len(STEPS)} transitions; driving that many, not {total}", flush=True)
@@ -156,10 +189,10 @@ def main() -> None:
                                           stderr=subprocess.STDOUT))  # fmt: skip
         for p, server in zip(ports, servers, strict=True):
             wait_healthy(p, server)
-        front = f"127.0.0.1:{ports[0]}"
-        if args.web > 1:  # HAProxy in front, as in the reference deployment
-            where = Path(tempfile.mkdtemp(prefix="fanout-haproxy-"))
-            front = exits.enter_context(haproxy([(f"web-{i}", f"127.0.0.1:{p}") for i, p in enumerate(ports)], where))
+        # Several servers: each client process opens its sockets on one of them, in turn, as an L4 balancer would
+        # spread them. (HAProxy in front needs two descriptors a socket: 10,000 do not fit a 20,000-descriptor
+        # limit, and the figures would be HAProxy's on the same two cores.)
+        fronts = [f"127.0.0.1:{p}" for p in ports]
         time.sleep(1.0)
         pids = [server.pid for server in servers]
         rss_before = sum(rss_kib(pid) for pid in pids)
@@ -176,8 +209,8 @@ def main() -> None:
                 target=client,
                 args=(
                     c,
-                    f"ws://{front}/ws/status",
-                    f"http://{front}",
+                    f"ws://{fronts[c % len(fronts)]}/ws/status",
+                    f"http://{fronts[c % len(fronts)]}",
                     creds,
                     max(1, args.connect_concurrency // clients),
                     ctl,
@@ -219,6 +252,7 @@ def main() -> None:
         time.sleep(0.5)  # anything beyond what was committed (a duplicate) has a moment to show
         cpu_run = sum(cpu_seconds(pid) for pid in pids) - cpu_run0
         rss_end = sum(rss_kib(pid) for pid in pids)
+        held = server_pauses(ports)
         stop.set()
         done = collect(ctl, clients, workers)
         on_bus: dict[tuple[str, int], float] = bus_out.get(timeout=60)
@@ -292,7 +326,7 @@ def main() -> None:
     server_log = summarize_log(Path(log.name))
     print(
         f"\n{datetime.now(UTC):%Y-%m-%d} · {os.cpu_count()} cores · {args.web} server process(es)"
-        f"{' behind HAProxy' if args.web > 1 else ''} · {args.workers} worker(s)"
+        f" · {args.workers} worker(s)"
         f"{' · through PgBouncer (transaction pooling)' if args.pgbouncer else ''} · {clients} client process(es)"
     )
     print(f"command                    {command}")
@@ -309,6 +343,7 @@ def main() -> None:
         f"{rss_end / 1024:.1f} MiB after the run"
     )
     print(f"server RSS per connection  {(rss_connected - rss_before) / max(ok, 1):.1f} KiB")
+    print(f"what held the servers      {held}")
     print(
         f"transitions committed      {len(committed)} of {total} in {elapsed:.1f} s  ({len(committed) / elapsed:,.0f}"
         f" per second, target {args.rate:g}; worst start lateness {worst_late * 1000:.0f} ms; errors {len(errors)})"

@@ -1,7 +1,8 @@
 """Every benchmark, one after another, with the arguments docs/benchmarks.md gives (shorter with ``--quick``), and
 ``bench/RESULTS.md`` written from what they print: the machine first (CPU, cores, memory, kernel, PostgreSQL,
 Redis, Python), then each benchmark's command, its wall time and its output as printed. A benchmark that fails is
-reported as failed with the end of its output, and the others still run.
+reported as failed with the end of its output, and the others still run. With ``--only``, the sections run replace
+theirs in an existing results file and the others are kept.
 
     .venv/bin/python bench/run_all.py [--quick] [--only transitions,fanout] [--out bench/RESULTS.md]
         [--database-url postgresql://postgres@127.0.0.1:5432/test] [--redis-url redis://127.0.0.1:6379/0]
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import shlex
 import subprocess
 import sys
@@ -34,7 +36,7 @@ BENCHES: list[tuple[str, list[str], list[str] | None]] = [
       "--pgbouncer"]),
     ("fan-out", ["fanout.py", "--sockets", "10000", "--rate", "500", "--seconds", "30"],
      ["fanout.py", "--sockets", "1000", "--rate", "200", "--seconds", "8"]),
-    ("fan-out, 2 web behind HAProxy + 2 workers through PgBouncer (transaction pooling)",
+    ("fan-out, 2 web + 2 workers through PgBouncer (transaction pooling)",
      ["fanout.py", "--sockets", "10000", "--rate", "500", "--seconds", "30", "--web", "2", "--workers", "2",
       "--pgbouncer"],
      ["fanout.py", "--sockets", "1000", "--rate", "200", "--seconds", "8", "--web", "2", "--workers", "2",
@@ -85,6 +87,40 @@ def machine(database_url: str, redis_url: str) -> list[str]:
     ]
 
 
+def scrub(text: str) -> str:
+    """No machine's paths in the results: the checkout as ``.``, the home folder as ``~``, temporary files unnamed."""
+    text = text.replace(str(ROOT), ".").replace(str(Path.home()), "~")
+    return re.sub(r"/tmp/[\w.\-/]+", "<a temporary file>", text)  # noqa: S108 - matching, not using
+
+
+def _sections(text: str) -> list[tuple[str, list[str]]]:
+    found: list[tuple[str, list[str]]] = [("", [])]
+    for line in text.splitlines():
+        if line.startswith("## "):
+            found.append((line[3:], []))
+        found[-1][1].append(line)
+    return found
+
+
+def _merge(old: str, new_lines: list[str]) -> list[str]:
+    """The old file with the sections just run replaced, in the order of BENCHES; the header and the machine stay,
+    and a line at the end says which sections were run again, and how (earlier such lines stay above it)."""
+    fresh = dict(_sections("\n".join(new_lines)))
+    kept = dict(_sections(old))
+    again = [n for n in fresh if n not in ("", "The machine")]
+    merged: list[str] = []
+    for name in ["", "The machine", *(name for name, _, _ in BENCHES)]:
+        body = fresh[name] if name in again else kept.get(name, [])
+        merged += body  # the last section keeps the earlier "Run again later" lines
+    command = shlex.join(["python", "bench/run_all.py", *sys.argv[1:]])
+    return [
+        *merged,
+        "",
+        f"Run again later: {', '.join(again)} (`{command}`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC).",
+        "",
+    ]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="shorter runs: a check that every benchmark works")
@@ -110,15 +146,18 @@ def main() -> None:
         started = time.monotonic()
         done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
         took = time.monotonic() - started
-        output = done.stdout.strip()
+        output = scrub(done.stdout.strip())
         print(output[-3000:], flush=True)
         status = f"{took:.0f} s" if done.returncode == 0 else f"FAILED (exit {done.returncode}) after {took:.0f} s"
         failed += done.returncode != 0
         lines += [f"## {name}", "", f"`{shown}` — {status}", "", "```", output or "(no output)"]
         if done.returncode != 0:
-            lines += ["--- end of its error output ---", done.stderr.strip()[-3000:]]
+            lines += ["--- end of its error output ---", scrub(done.stderr.strip()[-3000:])]
         lines += ["```", ""]
-    Path(args.out).write_text("\n".join(lines))
+    out = Path(args.out)
+    if wanted and out.exists():  # only some were run: their sections replace the old ones, the rest stay
+        lines = _merge(out.read_text(), lines)
+    out.write_text("\n".join(lines))
     print(f"wrote {args.out}; {failed} failed")
     raise SystemExit(1 if failed else 0)
 

@@ -47,6 +47,9 @@ CRITICAL_OLDEST = Gauge("labpulse_critical_oldest_seconds", "Age of the oldest u
                         multiprocess_mode="max")  # fmt: skip
 EVENT_LOOP_LAG = Histogram("labpulse_event_loop_lag_seconds", "How late the event loop woke from a 100 ms sleep: "
                            "how long something held it (a CPU-bound job, a blocking call)", buckets=_FAST)  # fmt: skip
+GC_PAUSE = Histogram("labpulse_gc_pause_seconds", "Python's cyclic garbage collector: each collection's pause, by "
+                     "generation (a full one over many long-lived objects holds the event loop)", ["generation"],
+                     buckets=_FAST)  # fmt: skip
 RELAY_BATCH = Histogram("labpulse_relay_batch_seconds", "One relay batch, by phase: read (take the lock and the "
                         "rows), publish (to Redis), mark (published_at and commit)", ["phase"],
                         buckets=_FAST)  # fmt: skip

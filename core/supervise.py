@@ -11,6 +11,7 @@ worker's and listener's health ports read ``Supervisor.health()``.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 import traceback
@@ -159,3 +160,19 @@ async def watch_event_loop(every: float = 0.1) -> None:
         started = loop.time()
         await asyncio.sleep(every)
         metrics.EVENT_LOOP_LAG.observe(max(0.0, loop.time() - started - every))
+
+
+_gc_started: list[float] = []
+
+
+def _gc_timer(phase: str, info: dict[str, int]) -> None:
+    if phase == "start":
+        _gc_started[:] = [time.perf_counter()]
+    elif _gc_started:
+        metrics.GC_PAUSE.labels(str(info.get("generation", "?"))).observe(time.perf_counter() - _gc_started[0])
+
+
+def time_gc_pauses() -> None:
+    """Every garbage collection's pause into ``labpulse_gc_pause_seconds`` (once per process)."""
+    if _gc_timer not in gc.callbacks:
+        gc.callbacks.append(_gc_timer)

@@ -32,7 +32,7 @@ from core.notify import (
     SendRefused,
 )
 from core.ratelimit import RateLimiter
-from core.supervise import Supervisor, watch_event_loop
+from core.supervise import Supervisor, time_gc_pauses, watch_event_loop
 from core.vault import Vault
 
 log = logging.getLogger("labpulse.services")
@@ -185,6 +185,7 @@ async def open_services(
     services = Services(settings, pool, redis, vault, staff_notifiers=counted(raw),
                         patient_notifiers=counted(limited))  # fmt: skip
     services.watch = asyncio.create_task(watch_event_loop(), name="event-loop-lag")
+    time_gc_pauses()
     if settings.mode == "production" and await owns_its_tables(pool, settings.db_schema):
         message = ("the application's database role owns its tables: it could disable the triggers that keep the "
                    "audit log and signed notes unchanged (set LABPULSE_MIGRATION_DATABASE_URL to the owner and run "

@@ -113,14 +113,15 @@ class OwnRedis:
         self.stop()
 
 
-def haproxy_config(front: int, servers: Sequence[tuple[str, str]]) -> str:
+def haproxy_config(front: int, servers: Sequence[tuple[str, str]], maxconn: int = 4000) -> str:
     """HTTP and WebSockets to ``servers`` ((name, host:port)), round robin over those whose ``/readyz`` answers,
     except that a request carrying the ``lp_node`` cookie goes to the server of that name (how a teleconsult's
     second side reaches its room). A connection refused is tried again on another server, as in
     deploy/haproxy/haproxy.cfg."""
     lines = [
-        "global", "    maxconn 4000",
-        "defaults", "    mode http", "    timeout connect 2s", "    timeout client 60s", "    timeout server 60s",
+        "global", f"    maxconn {maxconn}",
+        "defaults", "    mode http", f"    maxconn {maxconn}", "    timeout connect 2s", "    timeout client 60s",
+        "    timeout server 60s",
         "    timeout tunnel 1h", "    option forwardfor", "    option redispatch", "    retries 3",
         "    retry-on conn-failure empty-response",
         "frontend front", f"    bind 127.0.0.1:{front}", "    default_backend web",
@@ -139,12 +140,13 @@ def _binary(name: str) -> str:
 
 
 @contextmanager
-def haproxy(servers: Sequence[tuple[str, str]], where: Path) -> Iterator[str]:
-    """Debian's HAProxy in front of ``servers``; yields the front's ``host:port``."""
+def haproxy(servers: Sequence[tuple[str, str]], where: Path, *, maxconn: int = 4000) -> Iterator[str]:
+    """Debian's HAProxy in front of ``servers``, holding up to ``maxconn`` connections (more wait in its queue);
+    yields the front's ``host:port``."""
     binary = _binary("haproxy")
     front = free_port()
     conf = where / "haproxy.cfg"
-    conf.write_text(haproxy_config(front, servers))
+    conf.write_text(haproxy_config(front, servers, maxconn))
     check = subprocess.run([binary, "-c", "-f", str(conf)], capture_output=True, text=True, check=False)
     if check.returncode != 0:
         raise RuntimeError(check.stdout + check.stderr)

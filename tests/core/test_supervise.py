@@ -4,6 +4,7 @@ heartbeat; checks make a process unready, warnings only show."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 
@@ -11,7 +12,7 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 
-from core.supervise import Beat, Supervisor, watch_event_loop
+from core.supervise import Beat, Supervisor, time_gc_pauses, watch_event_loop
 from portal import health_port
 from tests.support.procs import free_port
 
@@ -138,3 +139,14 @@ async def test_the_event_loop_watch_sees_the_loop_held() -> None:
     await asyncio.sleep(0.05)
     watching.cancel()
     assert 0.25 <= held() - before < 1.0
+
+
+def test_garbage_collection_pauses_are_timed_by_generation() -> None:
+    def full() -> float:
+        return float(REGISTRY.get_sample_value("labpulse_gc_pause_seconds_count", {"generation": "2"}) or 0.0)
+
+    time_gc_pauses()
+    time_gc_pauses()  # once per process, however often it is asked
+    before = full()
+    gc.collect()
+    assert full() == before + 1
