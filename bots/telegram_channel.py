@@ -3,7 +3,8 @@
 The application is built with ``updater(None)``: Telegram posts updates to us, and we hand each one to PTB
 (``process_update``), whose handlers call the same conversation engine as WhatsApp and SMS. Every request must
 carry ``X-Telegram-Bot-Api-Secret-Token`` equal to ``TELEGRAM_WEBHOOK_SECRET`` (compared in constant time), or
-it gets 403 and changes nothing. An update Telegram delivers again (same ``update_id``) is processed once.
+it gets 403 and changes nothing. An update Telegram delivers again (same ``update_id``) is processed once; if its
+first delivery never finished (its process died), the person is asked to send their message again.
 
 A Telegram chat is not a phone number. Until its owner shares their contact (a button; Telegram vouches for a
 contact whose user id is the sender's own), the chat is asked to do so and nothing else happens; once linked, it
@@ -13,6 +14,7 @@ reaches the same person, consent and patients as that phone, and STOP here is ST
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -26,7 +28,7 @@ from starlette.routing import Route
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
-from bots import telegram_sender
+from bots import telegram_sender, texts
 from bots.engine import Engine
 from bots.turn import Inbound
 from core import chat_links, once
@@ -161,8 +163,11 @@ async def webhook(request: Request) -> Response:
         log.warning("telegram update %d is not readable (a part of it is not an object); dropped", update_id)
         return Response(status_code=200)
     pool, key = request.state.pool, str(update_id)
-    if not await once.claim(pool, "telegram", key, ttl=timedelta(hours=24)):  # durably once per update_id
-        return Response(status_code=200)  # delivered again: already handled
+    # Durably once per update_id; settled once handled, so a redelivery can tell "handled" from "never finished".
+    if not await once.claim(pool, "telegram", key, ttl=timedelta(hours=24), settled=False):
+        if not await _finished(pool, key):  # its process died, or PostgreSQL went away before the claim was let go
+            await _ask_again(channel, data)
+        return Response(status_code=200)  # delivered again: already handled (or the person asked to send again)
     await channel.ensure_ready()
     try:
         await channel.application.process_update(Update.de_json(data, channel.application.bot))
@@ -173,7 +178,28 @@ async def webhook(request: Request) -> Response:
         channel.failed.discard(update_id)
         await once.release(pool, "telegram", key)
         return PlainTextResponse("The update could not be handled; please deliver it again.", status_code=500)
+    await once.settle(pool, "telegram", key)
     return Response(status_code=200)
+
+
+async def _finished(pool: Any, key: str) -> bool:
+    """Whether the first delivery of this update was handled; while it may still be under way, wait (10 s)."""
+    for _ in range(20):
+        if await once.settled(pool, "telegram", key):
+            return True
+        await asyncio.sleep(0.5)
+    return False
+
+
+async def _ask_again(channel: TelegramChannel, data: dict[str, Any]) -> None:
+    """Tell the person their message was not taken, rather than leave them without an answer or run it twice."""
+    message = data.get("message") or {}
+    chat = (message.get("chat") or {}).get("id")
+    if not isinstance(chat, int) or (message.get("chat") or {}).get("type") != "private":
+        return
+    lang = "hi" if str((message.get("from") or {}).get("language_code") or "").startswith("hi") else "en"
+    await channel.ensure_ready()
+    await channel.application.bot.send_message(chat, texts.t(lang, "send_again"))
 
 
 async def set_webhook(channel: TelegramChannel, url: str, secret: str) -> bool:

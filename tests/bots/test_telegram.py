@@ -4,7 +4,7 @@ API; updates are posted to the webhook with the secret token, as Telegram does."
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import asyncpg
@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from bots import telegram_channel, telegram_sender
+from core import once
 from core.config import Secret, Settings
 from core.patients import service as patients
 from core.patients.model import NewPatient, Sex
@@ -161,3 +162,13 @@ async def test_a_report_notice_reaches_the_linked_chat(
     assert status == "sent"
     last_method, last = stand_in.seen.telegram[-1]
     assert last_method == "sendMessage" and int(last["chat_id"]) == CHAT and "/reports/download/" in last["text"]
+
+
+async def test_a_redelivery_of_an_update_that_never_finished_asks_for_the_message_again(
+    tg: httpx.AsyncClient, stand_in: Providers, pool: asyncpg.Pool
+) -> None:
+    """As with WhatsApp (found by the fault drill): a claim left unsettled by a process that died mid-update is not
+    taken for "handled"; the person is asked to send their message again, and nothing is run twice."""
+    await once.claim(pool, "telegram", "434343", ttl=timedelta(hours=1), settled=False)
+    assert (await post(tg, telegram_update(434343, CHAT, text="hi"))).status_code == 200
+    assert sent_texts(stand_in) == ["Sorry, we could not take your last message just then. Please send it again."]
