@@ -4,7 +4,8 @@ status socket, staff scan it at the centre and at the lab, the analyzer sends it
 the report, the worker renders it and tells the patient by SMS; some patients ask for their status and book a home
 visit on WhatsApp. Every client behaves as the real one does when a fault hits it: the LIS and the analyzer resend
 the same message until it is acknowledged, staff scan again and look at the tube, Twilio retries its webhook with
-the same MessageSid, the patient's page reconnects and resumes from the last event it saw. What each client was
+the same MessageSid, the patient's page reconnects and resumes from the last event it saw (in the socket's address,
+as static/status.js does). What each client was
 told is kept, so the drill can check afterwards that nothing acknowledged was lost and nothing happened twice."""
 
 from __future__ import annotations
@@ -231,13 +232,14 @@ class Lab:
         the session is gone) and resumes after the last event it saw."""
         while not until.is_set():
             try:
-                async with connect(f"ws://{self.front}/ws/status", origin=f"http://{self.front}",  # type: ignore[arg-type]
+                # As the page does (static/status.js): the last event seen goes in the address, so the server
+                # queues the replay before anything live.
+                resume = f"?last_event_id={v.events[-1]}" if v.events else ""
+                async with connect(f"ws://{self.front}/ws/status{resume}", origin=f"http://{self.front}",  # type: ignore[arg-type]
                                    additional_headers={"Cookie": f"lp_session={token}"}, open_timeout=10,
                                    local_addr=(v.source_ip, 0)) as ws:  # fmt: skip
                     first = json.loads(await ws.recv())
-                    if first.get("type") == "snapshot" and v.events:
-                        await ws.send(json.dumps({"type": "resume", "last_event_id": v.events[-1]}))
-                    elif first.get("type") == "snapshot":
+                    if first.get("type") == "snapshot" and not v.events:
                         v.events.extend(self._snapshot_events(first))
                     await self._read(ws, v, until)
             except WebSocketException as exc:
