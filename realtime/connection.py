@@ -1,7 +1,9 @@
 """One patient's socket: a bounded queue drained by one sender task, which is the only writer to the socket.
 
 The sender keeps ``cursor``, the last event number the client has been sent, and never sends one at or below
-it, so nothing is sent twice. An event that arrives past a gap (the bus lost one, or Redis was restarted) makes
+it, so nothing is sent twice. Everything in (``floor``, ``cursor``] has been carried by this socket, so a resume
+replays only what lies at or below ``floor``: an event sent live just before the client's resume frame reached
+the server is not sent again. An event that arrives past a gap (the bus lost one, or Redis was restarted) makes
 it read the missing ones from PostgreSQL first, so nothing is skipped either.
 """
 
@@ -48,6 +50,7 @@ class StatusConnection:
         self._phone_lookup, self._session_key = phone_lookup, session_key
         self.revoked = asyncio.Event()  # the session behind this socket ended: the endpoint closes it with 4401
         self.cursor = 0
+        self.floor = 0  # every event in (floor, cursor] went out on this socket
         self._send = send
         self._read_after = read_after
         self._queue: asyncio.Queue[_Item] = asyncio.Queue(queue_size)
@@ -74,6 +77,10 @@ class StatusConnection:
             self.revoked.set()
 
     # Called by the endpoint.
+    def start_at(self, seq: int) -> None:
+        """The snapshot just sent reflects every event up to ``seq``."""
+        self.cursor = self.floor = seq
+
     def resume(self, last_event_id: int) -> None:
         self._put(protocol.Resume(last_event_id))
 
@@ -115,8 +122,10 @@ class StatusConnection:
                 return
 
     async def _replay(self, after: int) -> None:
-        """Send the events in (after, cursor] again, in order: the client says it did not get them."""
-        upto = self.cursor
+        """Send the events in (after, floor] in order: the client says it did not get them, and this socket has
+        not carried them (what it carried, the client gets or has got; sending it again would repeat it)."""
+        upto = self.floor
+        self.floor = min(self.floor, after)
         while after < upto:
             events = [e for e in await self._read_after(after) if e.seq <= upto]
             if not events:

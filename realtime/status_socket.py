@@ -107,7 +107,7 @@ async def status_socket(ws: WebSocket) -> None:
     try:
         async with pool.acquire() as conn:
             snap = await tracking.snapshot(conn, session.phone_lookup, patient_id, meta=meta)
-        conn_state.cursor = snap.last_seq
+        conn_state.start_at(snap.last_seq)
         await ws.send_text(protocol.snapshot_frame(snap))
         resume_from = ws.query_params.get("last_event_id", "")
         if resume_from.isdigit():
