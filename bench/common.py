@@ -8,10 +8,7 @@ import base64
 import http.client
 import os
 import resource
-import shutil
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -21,6 +18,7 @@ import redis.asyncio as aioredis
 
 from core.config import Secret, Settings
 from core.crypto import generate_key
+from portal.drill.servers import free_port, labpulse_cmd  # noqa: F401 - every bench starts processes with these
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -78,25 +76,15 @@ async def drop(settings: Settings) -> None:
     await redis.aclose()
 
 
-def labpulse_cmd() -> list[str]:
-    exe = shutil.which("labpulse", path=str(Path(sys.executable).parent))
-    return [exe] if exe else [sys.executable, "-m", "portal.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_healthy(port: int, proc: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
+def wait_healthy(port: int, proc: subprocess.Popen[bytes], timeout: float = 90.0, *, path: str = "/healthz") -> None:
+    """Until the process on ``port`` answers 200 on ``path`` (``/readyz``: every loop of it running)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"the server exited with {proc.returncode}")
+            raise RuntimeError(f"the process on port {port} exited with {proc.returncode}")
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
         try:
-            conn.request("GET", "/healthz")
+            conn.request("GET", path)
             if conn.getresponse().status == 200:
                 return
         except OSError:
@@ -104,7 +92,7 @@ def wait_healthy(port: int, proc: subprocess.Popen[bytes], timeout: float = 90.0
         finally:
             conn.close()
         time.sleep(0.3)
-    raise TimeoutError(f"port {port}: /healthz did not answer 200")
+    raise TimeoutError(f"port {port}: {path} did not answer 200")
 
 
 def raise_nofile() -> int:

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 import httpx
-from common import ROOT, drop, free_port, labpulse_cmd, pct, throwaway
+from common import ROOT, drop, free_port, labpulse_cmd, pct, throwaway, wait_healthy
 from websockets.asyncio.client import connect
 
 from core.booking.catalogue import Centre, upsert_centre
@@ -180,13 +180,7 @@ def main() -> None:
         procs.append(subprocess.Popen([*labpulse_cmd(), "serve", "--port", str(port)], env=env, cwd=ROOT))
         procs.append(subprocess.Popen([*labpulse_cmd(), "worker"], env=env, cwd=ROOT))
         base = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
+        wait_healthy(port, procs[0], path="/readyz")
 
         async def run() -> tuple[tuple[list[float], list[float], int, int], list[float]]:
             http, csrf = await signed_in(base, "bench.tech")

@@ -26,7 +26,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import redis.asyncio as aioredis
-from common import ROOT, free_port, labpulse_cmd, pct, throwaway
+from common import ROOT, free_port, labpulse_cmd, pct, throwaway, wait_healthy
 from prometheus_client.parser import text_string_to_metric_families
 
 from core.booking.catalogue import Centre, upsert_centre
@@ -256,20 +256,6 @@ def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
         proc.wait(10)
 
 
-def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the worker exited with {proc.returncode}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise TimeoutError("the worker did not become ready")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seconds", type=float, default=20)
@@ -321,7 +307,7 @@ def measure(args: argparse.Namespace, settings: Settings, env: dict[str, str], b
         time.sleep(1.5)
     else:
         for port, relay in zip(ports, relays, strict=True):
-            wait_ready(port, relay)
+            wait_healthy(port, relay, path="/readyz")
         print(f"  worker(s) ready {time.monotonic() - spawned:.1f} s after they were started", flush=True)
         time.sleep(2.0)  # the workers' first sweep and slot-making are over before the load starts
 

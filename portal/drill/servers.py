@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -22,6 +23,12 @@ from urllib.parse import parse_qs, urlsplit
 import redis
 import uvicorn
 from starlette.applications import Starlette
+
+
+def labpulse_cmd() -> list[str]:
+    """How to start a ``labpulse`` process from this interpreter (the venv's script, or the module)."""
+    exe = shutil.which("labpulse", path=str(Path(sys.executable).parent))
+    return [exe] if exe else [sys.executable, "-m", "portal.cli"]
 
 
 def free_port() -> int:
@@ -117,11 +124,12 @@ def haproxy_config(front: int, servers: Sequence[tuple[str, str]], maxconn: int 
     """HTTP and WebSockets to ``servers`` ((name, host:port)), round robin over those whose ``/readyz`` answers,
     except that a request carrying the ``lp_node`` cookie goes to the server of that name (how a teleconsult's
     second side reaches its room). A connection refused is tried again on another server, as in
-    deploy/haproxy/haproxy.cfg."""
+    deploy/haproxy/haproxy.cfg. A server starts as up and one failed check takes it down, so a check waits up to
+    3 s for its answer: a server whose event loop is busy for a moment (a test's own, at start) is not dropped."""
     lines = [
         "global", f"    maxconn {maxconn}",
         "defaults", "    mode http", f"    maxconn {maxconn}", "    timeout connect 2s", "    timeout client 60s",
-        "    timeout server 60s",
+        "    timeout server 60s", "    timeout check 3s",
         "    timeout tunnel 1h", "    option forwardfor", "    option redispatch", "    retries 3",
         "    retry-on conn-failure empty-response",
         "frontend front", f"    bind 127.0.0.1:{front}", "    default_backend web",

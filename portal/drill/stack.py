@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import base64
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -19,18 +17,13 @@ from pathlib import Path
 import httpx
 
 from core.crypto import generate_key
-from portal.drill.servers import OwnPostgres, OwnRedis, free_port, haproxy, pgbouncer
+from portal.drill.servers import OwnPostgres, OwnRedis, free_port, haproxy, labpulse_cmd, pgbouncer
 from portal.drill.standins import ACCOUNT_SID, AUTH_TOKEN
 
 SCHEMA = "labpulse"
 PUBLIC_URL = "https://lab.example"  # what Twilio signs webhooks against, and what links in messages point to
 SMS_FROM = "+14155550100"
 WEB, WORKERS, MLLP = ("web-1", "web-2"), ("worker-1", "worker-2"), ("mllp-1",)
-
-
-def labpulse_cmd() -> list[str]:
-    exe = shutil.which("labpulse", path=str(Path(sys.executable).parent))
-    return [exe] if exe else [sys.executable, "-m", "portal.cli"]
 
 
 @dataclass

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 
 from core.config import Settings
-from portal.drill.servers import free_port, wait_listening
+from portal.drill.servers import free_port, labpulse_cmd, wait_listening
 
 __all__ = ["env_for", "free_port", "labpulse_cmd", "run", "stop_all", "wait_healthy", "wait_listening"]
-
-
-def labpulse_cmd() -> list[str]:
-    exe = shutil.which("labpulse", path=str(Path(sys.executable).parent))
-    return [exe] if exe else [sys.executable, "-m", "portal.cli"]
 
 
 def env_for(settings: Settings, **extra: str) -> dict[str, str]:
