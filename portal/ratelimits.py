@@ -43,14 +43,15 @@ async def _key(scope: Scope, per: str) -> str:
     if per == "session" and (token := _credential(scope)) is not None:
         state = scope.get("state", {})
         patients, staff = state.get("patient_sessions"), state.get("staff_sessions")
-        if patients is not None and (session := await patients.resolve(token)) is not None:
+        if patients is not None and (session := await patients.resolve_once(scope, token)) is not None:
             return f"p:{session.phone_lookup[:32]}"
         if staff is not None and (member := await staff.resolve(token)) is not None:
             return f"st:{member.id}"
     return f"ip:{client_ip(scope)}"
 
 
-def _limited(app: ASGIApp, name: str) -> ASGIApp:
+def limited(app: ASGIApp, name: str) -> ASGIApp:
+    """``app`` behind the rate limit of endpoint ``name`` (core/ratelimit.py's ENDPOINT_LIMITS)."""
     limit, window, per = ENDPOINT_LIMITS[name]
 
     async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
@@ -82,4 +83,4 @@ def _limited(app: ASGIApp, name: str) -> ASGIApp:
 def apply(routes: Sequence[BaseRoute]) -> None:
     for route in routes:
         if isinstance(route, Route | WebSocketRoute) and route.name in ENDPOINT_LIMITS:
-            route.app = _limited(route.app, route.name)
+            route.app = limited(route.app, route.name)

@@ -12,11 +12,15 @@ import hashlib
 import json
 import secrets
 import time
+from collections.abc import MutableMapping
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
 
 from core.events import revocations_channel
+
+_MEMO = "labpulse.patient_session"  # the ASGI scope key of a request's resolved session: (token, session)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +69,20 @@ class PatientSessions:
             return None
         return await self.resolve_key(hashlib.sha256(token.encode()).hexdigest())
 
+    async def resolve_once(self, scope: MutableMapping[str, Any], token: str | None) -> PatientSession | None:
+        """As ``resolve``, at most once per request: the rate limiter and then the endpoint ask for the same
+        token's session, and the second gets the first's answer (kept in the request's ASGI scope)."""
+        memo = scope.get(_MEMO)
+        if memo is not None and memo[0] == token:
+            return memo[1]  # type: ignore[no-any-return]
+        session = await self.resolve(token)
+        scope[_MEMO] = (token, session)
+        return session
+
     async def resolve_key(self, token_hash: str) -> PatientSession | None:
         """As ``resolve``, by the token's hash (what a WebSocket holds after the handshake)."""
-        raw = await self._redis.get(self._key(token_hash))
+        # One round trip: read it and restart its idle timer; near the absolute expiry, cut the timer back to it.
+        raw = await self._redis.getex(self._key(token_hash), ex=self.idle)
         if raw is None:
             return None
         data = json.loads(raw)
@@ -75,7 +90,8 @@ class PatientSessions:
         if remaining <= 0:
             await self._redis.delete(self._key(token_hash))
             return None
-        await self._redis.expire(self._key(token_hash), max(1, int(min(self.idle, remaining))))
+        if remaining < self.idle:
+            await self._redis.expire(self._key(token_hash), max(1, int(remaining)))
         return PatientSession(
             token_hash, data["lookup"], data["hint"], data["active"], data["csrf"], float(data["created"])
         )
