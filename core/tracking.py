@@ -15,7 +15,9 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from core import audit, critical, outbox
+from core.audit import Column
 from core.booking import catalogue
+from core.db.statement import Statement
 from core.errors import InvalidInput, PatientNotFound
 from core.events import Event
 from core.identity import Actor, RequestMeta, Role
@@ -101,11 +103,11 @@ class AccessEntry:
     outcome: str
 
 
-# A patient's tubes with their tests, expected time, call notice and latest report, in one round trip (the status
-# page and every reconnect read it). Each table is read through its owner's subquery; PostgreSQL flattens them.
+# A patient's tubes with their tests, expected time, call notice and latest report (the status page and every
+# reconnect read it). Each table is read through its owner's subquery; PostgreSQL flattens them.
 _TESTS = f"({orders_store.order_tests_sql()}) ot JOIN ({catalogue.tests_sql()}) tc ON tc.code = ot.test_code"
-_SAMPLES_SQL = f"""
-    SELECT s.id::text, s.barcode, s.sample_type, s.state, s.version, c.name AS centre, s.collected_at,
+_TUBES_SQL = f"""
+    SELECT s.id, s.barcode, s.sample_type, s.state, s.version, c.name AS centre, s.collected_at,
            s.updated_at, s.rejection_reason,
            ARRAY(SELECT tc.name FROM {_TESTS}
                  WHERE ot.order_id = s.order_id AND tc.sample_type = s.sample_type ORDER BY tc.name) AS tests,
@@ -116,11 +118,19 @@ _SAMPLES_SQL = f"""
     FROM ({samples_store.view_sql()}) s JOIN ({catalogue.centres_sql()}) c ON c.id = s.centre_id
     LEFT JOIN LATERAL (SELECT r.id, r.version FROM ({reports_store.rendered_sql()}) r WHERE r.sample_id = s.id
                        ORDER BY r.version DESC LIMIT 1) rp ON true
-    WHERE s.patient_id = $1 ORDER BY s.collected_at DESC, s.barcode"""
-_HISTORY_SQL = f"""
-    SELECT t.sample_id::text, t.to_state, t.at, c.name AS centre FROM ({samples_store.transitions_sql()}) t
-    JOIN ({catalogue.centres_sql()}) c ON c.id = t.centre_id
-    WHERE t.sample_id = ANY($1::uuid[]) ORDER BY t.sample_id, t.version"""
+    WHERE s.patient_id = (SELECT id FROM linked)"""
+# Each tube with the states it reached, in order, and when and where (one row even without tubes: the seq).
+_SNAPSHOT_SQL = f"""
+    SELECT l.event_seq, t.id::text AS id, t.barcode, t.sample_type, t.state, t.version, t.centre, t.collected_at,
+           t.updated_at, t.rejection_reason, t.tests, t.tat, t.call_expected, t.report_id, t.report_version,
+           h.states, h.ats, h.centres
+    FROM (SELECT 1) one LEFT JOIN linked l ON true LEFT JOIN tubes t ON true
+    LEFT JOIN LATERAL (
+        SELECT array_agg(tr.to_state ORDER BY tr.version) AS states, array_agg(tr.at ORDER BY tr.version) AS ats,
+               array_agg(c.name ORDER BY tr.version) AS centres
+        FROM ({samples_store.transitions_sql()}) tr JOIN ({catalogue.centres_sql()}) c ON c.id = tr.centre_id
+        WHERE tr.sample_id = t.id) h ON true
+    ORDER BY t.collected_at DESC, t.barcode"""
 
 
 def patient_actor(phone_lookup: str) -> Actor:
@@ -188,47 +198,59 @@ async def family(
 
 
 async def snapshot(
-    conn: asyncpg.Connection, phone_lookup: str, patient_id: str, *, meta: RequestMeta | None = None
+    conn: asyncpg.Connection,
+    phone_lookup: str,
+    patient_id: str,
+    *,
+    meta: RequestMeta | None = None,
+    action: str = "patient.status.read",
 ) -> Snapshot:
-    """The patient's samples and timelines, and the seq of the last event they reflect (one consistent read)."""
-    await authorize(conn, phone_lookup, patient_id, action="patient.status.read", meta=meta)
-    # One read-only repeatable-read transaction, so the samples and the last event number agree. The audit row
-    # is written after it, in its own transaction: written inside, its chain update at commit would conflict
-    # with every other audit commit on that chain (a serialization failure under load).
-    async with conn.transaction(isolation="repeatable_read", readonly=True):
-        last_seq = await patient_store.event_seq(conn, patient_id)
-        rows = await conn.fetch(_SAMPLES_SQL, patient_id)
-        history = await conn.fetch(_HISTORY_SQL, [r["id"] for r in rows])
-    async with conn.transaction():
-        await _audit_read(conn, phone_lookup, "patient.status.read", patient_id, meta, {"samples": len(rows)})
-    reached: dict[str, dict[str, tuple[datetime, str]]] = {}
-    for h in history:
-        reached.setdefault(h["sample_id"], {})[h["to_state"]] = (h["at"], h["centre"])
-    views = []
-    for r in rows:
-        seen = reached.get(r["id"], {})
-        steps = [Step(state, *(seen.get(state.value) or (None, None))) for state in PATH]
-        tat = r["tat"]
-        views.append(
-            SampleView(
-                id=r["id"],
-                barcode=r["barcode"],
-                sample_type=r["sample_type"],
-                state=SampleState(r["state"]),
-                version=r["version"],
-                centre=r["centre"],
-                tests=list(r["tests"]),
-                collected_at=r["collected_at"],
-                updated_at=r["updated_at"],
-                expected_ready_at=r["collected_at"] + timedelta(hours=tat) if tat else None,
-                rejection_reason=r["rejection_reason"],
-                steps=steps,
-                call_expected=r["call_expected"],
-                report_version=r["report_version"],
-                report_id=r["report_id"],
-            )
-        )
-    return Snapshot(patient_id, views, last_seq)
+    """The patient's samples and timelines, and the seq of the last event they reflect, in one statement: it checks
+    that the patient belongs to this phone, reads everything from one consistent view, and writes the audit row
+    (the read, or under ``action`` the refusal) in the same round trip. Raises PatientNotFound if not linked."""
+    try:
+        uuid.UUID(patient_id)
+    except (ValueError, TypeError, AttributeError):
+        await authorize(conn, phone_lookup, patient_id, action=action, meta=meta)  # refuses, audited
+        raise PatientNotFound(patient_id[:64]) from None
+    stmt = Statement()
+    stmt.cte("linked", patient_store.linked_sql(stmt.bind(patient_id), stmt.bind(bytes.fromhex(phone_lookup))))
+    stmt.cte("tubes", _TUBES_SQL)
+    stmt.cte("unlinked", "SELECT 1 AS x WHERE NOT EXISTS (SELECT 1 FROM linked)")
+    actor = patient_actor(phone_lookup)
+    audit.stage(stmt, actor=actor, action="patient.status.read", entity_type="patient", entity_id=patient_id,
+                patient_id=patient_id, summary=Column("jsonb_build_object('samples', (SELECT count(*) FROM tubes))"),
+                meta=meta, only_if="linked", name="audit_read")  # fmt: skip
+    audit.stage(stmt, actor=actor, action=action, entity_type="patient", entity_id=patient_id[:64],
+                outcome="refused:not_linked", meta=meta, only_if="unlinked", name="audit_refused")  # fmt: skip
+    rows = await conn.fetch(stmt.sql(_SNAPSHOT_SQL), *stmt.args)
+    if rows[0]["event_seq"] is None:
+        raise PatientNotFound(patient_id[:64])
+    return Snapshot(patient_id, [_view(r) for r in rows if r["id"] is not None], int(rows[0]["event_seq"]))
+
+
+def _view(r: asyncpg.Record) -> SampleView:
+    reached: dict[str, tuple[datetime, str]] = {}
+    for state, at, centre in zip(r["states"] or (), r["ats"] or (), r["centres"] or (), strict=True):
+        reached[state] = (at, centre)  # a state reached twice (a recollection) shows its latest time
+    tat = r["tat"]
+    return SampleView(
+        id=r["id"],
+        barcode=r["barcode"],
+        sample_type=r["sample_type"],
+        state=SampleState(r["state"]),
+        version=r["version"],
+        centre=r["centre"],
+        tests=list(r["tests"]),
+        collected_at=r["collected_at"],
+        updated_at=r["updated_at"],
+        expected_ready_at=r["collected_at"] + timedelta(hours=tat) if tat else None,
+        rejection_reason=r["rejection_reason"],
+        steps=[Step(state, *(reached.get(state.value) or (None, None))) for state in PATH],
+        call_expected=r["call_expected"],
+        report_version=r["report_version"],
+        report_id=r["report_id"],
+    )
 
 
 async def events_after(

@@ -48,33 +48,62 @@ class StatusConnection:
                  phone_lookup: str = "", session_key: str = "") -> None:  # fmt: skip
         self.patient_id = patient_id
         self._phone_lookup, self._session_key = phone_lookup, session_key
-        self.revoked = asyncio.Event()  # the session behind this socket ended: the endpoint closes it with 4401
         self.cursor = 0
         self.floor = 0  # every event in (floor, cursor] went out on this socket
         self._send = send
         self._read_after = read_after
-        self._queue: asyncio.Queue[_Item] = asyncio.Queue(queue_size)
-        self.overflowed = asyncio.Event()
-        self.recheck_now = asyncio.Event()
+        # A list and a wake-up future rather than an asyncio.Queue (four deques and an event: some 2.5 KiB a socket).
+        self._items: list[_Item] = []
+        self._limit = queue_size
+        self._wake: asyncio.Future[None] | None = None
+        # What the endpoint must act on, each announced through one future (not a waiting task per flag: with
+        # thousands of sockets open, every object per socket counts).
+        self.revoked = False  # the session behind this socket ended: the endpoint closes it with 4401
+        self.overflowed = False  # the queue overflowed: the endpoint closes it with 4409 and the client resumes
+        self.recheck_now = False  # Redis may have lost its data, sessions too: the endpoint looks again at once
+        self._attention: asyncio.Future[None] | None = None
+
+    def attention(self) -> asyncio.Future[None]:
+        """A future that is done once one of the flags above is set (at once if one already is)."""
+        if self._attention is None or self._attention.done():
+            self._attention = asyncio.get_running_loop().create_future()
+            if self.revoked or self.overflowed or self.recheck_now:
+                self._attention.set_result(None)
+        return self._attention
+
+    def _alert(self) -> None:
+        if self._attention is not None and not self._attention.done():
+            self._attention.set_result(None)
 
     def _put(self, item: _Item) -> None:
-        try:
-            self._queue.put_nowait(item)
-        except asyncio.QueueFull:
-            self.overflowed.set()
+        if len(self._items) >= self._limit:
+            self.overflowed = True
+            self._alert()
+            return
+        self._items.append(item)
+        if self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
+
+    async def _next(self) -> _Item:
+        while not self._items:
+            self._wake = asyncio.get_running_loop().create_future()
+            await self._wake
+        return self._items.pop(0)  # at most queue_size items: popping the front of a short list is cheap
 
     # Called by the hub.
     def offer(self, event: Event) -> None:
-        if event.patient_id == self.patient_id and not self.overflowed.is_set():
+        if event.patient_id == self.patient_id and not self.overflowed:
             self._put(event)
 
     def resync(self) -> None:
         self._put(_Resync())
-        self.recheck_now.set()  # Redis may have lost its data, sessions too: the endpoint looks again at once
+        self.recheck_now = True
+        self._alert()
 
     def revoke(self, phone_lookup: str, session: str | None) -> None:
         if phone_lookup == self._phone_lookup and session in (None, self._session_key):
-            self.revoked.set()
+            self.revoked = True
+            self._alert()
 
     # Called by the endpoint.
     def start_at(self, seq: int) -> None:
@@ -90,7 +119,7 @@ class StatusConnection:
     async def run(self) -> None:
         """Drain the queue forever (cancelled by the endpoint when the socket ends)."""
         while True:
-            item = await self._queue.get()
+            item = await self._next()
             if isinstance(item, Event):
                 if item.seq <= self.cursor:
                     continue  # already sent (a replay overtook it, or the bus repeated it)

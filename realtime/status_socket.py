@@ -26,6 +26,7 @@ from realtime.connection import StatusConnection
 
 log = logging.getLogger("labpulse.realtime")
 
+PATH = "/ws/status"
 RATE_BURST = 20  # frames
 RATE_PER_SECOND = 5.0
 SESSION_CHECK_SECONDS = 15.0  # a session that vanished without a sign-out (Redis lost it) is noticed this fast
@@ -52,13 +53,19 @@ async def _authenticate(ws: WebSocket, state: Any) -> PatientSession | None:
     token = ws.query_params.get("token")
     if token:
         return await state.patient_sessions.redeem_socket_token(token)  # type: ignore[no-any-return]
-    return await state.patient_sessions.resolve(ws.cookies.get(PATIENT_COOKIE))  # type: ignore[no-any-return]
+    return await state.patient_sessions.resolve_once(ws.scope, ws.cookies.get(PATIENT_COOKIE))  # type: ignore[no-any-return]
 
 
 async def _refuse(ws: WebSocket, code: int, kind: str, message: str) -> None:
     await ws.accept()
     await ws.send_text(protocol.error_frame(kind, message))
     await ws.close(code)
+
+
+async def _unavailable(ws: WebSocket, exc: Exception) -> None:
+    log.warning("status socket refused while a dependency is away (%s)", type(exc).__name__)
+    await _refuse(ws, protocol.CLOSE_TRY_LATER, "unavailable",
+                  "Live updates are paused for a moment. Your results are safe; we will reconnect.")  # fmt: skip
 
 
 async def status_socket(ws: WebSocket) -> None:
@@ -71,28 +78,17 @@ async def status_socket(ws: WebSocket) -> None:
         return
     try:
         session = await _authenticate(ws, state)
-        if session is None:
-            await _refuse(
-                ws, protocol.CLOSE_UNAUTHENTICATED, "unauthenticated", "Please sign in again to see live updates."
-            )
-            return
-        patient_id = ws.query_params.get("patient") or session.active_patient_id or ""
-        meta = _meta(ws)
-        pool = state.pool
-        async with pool.acquire() as conn:
-            await tracking.authorize(
-                conn, session.phone_lookup, patient_id, action="patient.status.subscribe", meta=meta
-            )
-    except DomainError:
-        await _refuse(ws, protocol.CLOSE_FORBIDDEN, "not_found", "There are no tests to show for this person.")
+    except Exception as exc:  # noqa: BLE001 - Redis away: a calm "try again", never a 500
+        await _unavailable(ws, exc)
         return
-    except Exception as exc:  # noqa: BLE001 - PostgreSQL or Redis away: a calm "try again", never a 500
-        log.warning("status socket refused while a dependency is away (%s)", type(exc).__name__)
-        await _refuse(ws, protocol.CLOSE_TRY_LATER, "unavailable",
-                      "Live updates are paused for a moment. Your results are safe; we will reconnect.")  # fmt: skip
+    if session is None:
+        await _refuse(
+            ws, protocol.CLOSE_UNAUTHENTICATED, "unauthenticated", "Please sign in again to see live updates."
+        )
         return
-
-    await ws.accept()
+    patient_id = ws.query_params.get("patient") or session.active_patient_id or ""
+    meta = _meta(ws)
+    pool = state.pool
 
     async def read_after(after: int) -> Sequence[Event]:
         async with pool.acquire() as conn:
@@ -102,13 +98,27 @@ async def status_socket(ws: WebSocket) -> None:
                                   session_key=session.key)  # fmt: skip
     hub = state.hub
     hub.add(patient_id, conn_state)  # before the snapshot, so nothing committed after it can be missed
+    try:
+        # One round trip: may this phone see the patient (the refusal audited as a subscription), what they see.
+        async with pool.acquire() as conn:
+            snap = await tracking.snapshot(conn, session.phone_lookup, patient_id, meta=meta,
+                                           action="patient.status.subscribe")  # fmt: skip
+    except DomainError:
+        hub.remove(patient_id, conn_state)
+        await _refuse(ws, protocol.CLOSE_FORBIDDEN, "not_found", "There are no tests to show for this person.")
+        return
+    except Exception as exc:  # noqa: BLE001 - PostgreSQL away: a calm "try again", never a 500
+        hub.remove(patient_id, conn_state)
+        await _unavailable(ws, exc)
+        return
+
+    await ws.accept()
     sender: asyncio.Task[None] | None = None
     code = 1000
     try:
-        async with pool.acquire() as conn:
-            snap = await tracking.snapshot(conn, session.phone_lookup, patient_id, meta=meta)
         conn_state.start_at(snap.last_seq)
         await ws.send_text(protocol.snapshot_frame(snap))
+        del snap  # not kept for the socket's life (hours, thousands of sockets)
         resume_from = ws.query_params.get("last_event_id", "")
         if resume_from.isdigit():
             conn_state.resume(int(resume_from))
@@ -144,34 +154,30 @@ async def _receive_loop(
     whenever the hub reconnects to Redis, which may have lost it."""
     idle = float(state.settings.ws_idle_seconds)
     tokens, last = float(RATE_BURST), time.monotonic()
-    overflow = asyncio.create_task(conn_state.overflowed.wait())
-    revoked = asyncio.create_task(conn_state.revoked.wait())
-    recheck = asyncio.create_task(conn_state.recheck_now.wait())
     idle_at, check_at = last + idle, last + SESSION_CHECK_SECONDS
     receive: asyncio.Task[Any] | None = None
     try:
         while True:
             if receive is None:
                 receive = asyncio.create_task(ws.receive())
+            attention = conn_state.attention()
             wait = max(0.0, min(idle_at, check_at) - time.monotonic())
-            done, _ = await asyncio.wait({receive, overflow, sender, revoked, recheck}, timeout=wait,
+            done, _ = await asyncio.wait({receive, attention, sender}, timeout=wait,
                                          return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
-            if revoked in done:
+            if conn_state.revoked:
                 await _close_with_error(ws, sender, "unauthenticated", "You were signed out. Please sign in again.")
                 return protocol.CLOSE_UNAUTHENTICATED
-            if overflow in done:
+            if conn_state.overflowed:
                 return protocol.CLOSE_SLOW
             if sender in done:
                 return 1011  # the sender failed (e.g. the database went away): the client resumes
             if receive not in done:
                 now = time.monotonic()
-                if recheck in done or now >= check_at:
-                    if recheck in done:
-                        conn_state.recheck_now.clear()
-                        recheck = asyncio.create_task(conn_state.recheck_now.wait())
+                if conn_state.recheck_now or now >= check_at:
+                    conn_state.recheck_now = False
                     check_at = now + SESSION_CHECK_SECONDS
                     if await _session_gone(state, session):
-                        conn_state.revoked.set()
+                        conn_state.revoke(session.phone_lookup, session.key)
                     continue
                 if now >= idle_at:
                     await _close_with_error(
@@ -218,9 +224,8 @@ async def _receive_loop(
                 except DomainError as exc:
                     conn_state.frame(protocol.error_frame(exc.code, exc.message))
     finally:
-        for task in (overflow, revoked, recheck, receive):
-            if task is not None:
-                task.cancel()
+        if receive is not None:
+            receive.cancel()
 
 
 async def _session_gone(state: Any, session: PatientSession) -> bool:
@@ -242,4 +247,4 @@ async def _close_with_error(ws: WebSocket, sender: asyncio.Task[None], kind: str
 
 
 def routes() -> list[WebSocketRoute]:
-    return [WebSocketRoute("/ws/status", status_socket, name="ws.status")]
+    return [WebSocketRoute(PATH, status_socket, name="ws.status")]

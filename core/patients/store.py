@@ -189,6 +189,12 @@ def next_event_seq_sql(patient: str) -> str:
     return f"UPDATE patients SET event_seq = event_seq + 1 WHERE id = {patient} RETURNING event_seq"
 
 
+def linked_sql(patient: str, phone_lookup: str) -> str:
+    """A subquery of the patient (``id``, ``event_seq``) if, and only if, they belong to this phone; ``patient``
+    and ``phone_lookup`` are the caller's placeholders (a uuid and the lookup hash's bytes)."""
+    return f"SELECT id, event_seq FROM patients WHERE id = {patient}::uuid AND phone_lookup = {phone_lookup}"
+
+
 async def event_seq(conn: asyncpg.Connection, patient_id: str) -> int:
     """The number of the patient's last event (0 for none yet, or no such patient)."""
     seq = await conn.fetchval("SELECT event_seq FROM patients WHERE id = $1", patient_id)

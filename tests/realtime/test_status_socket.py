@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import asyncpg
@@ -160,3 +161,23 @@ async def test_events_committed_while_the_bus_is_down_arrive_after_it_returns(
         assert (await recv(ws))["last_event_id"] == last + 3
         with pytest.raises(TimeoutError):
             await recv(ws, timeout=0.5)
+
+
+def _chain(task: asyncio.Task[object]) -> list[str]:
+    """The names of the coroutines a task is awaiting through, outermost first."""
+    names, coro = [], task.get_coro()
+    while coro is not None and hasattr(coro, "cr_code"):
+        names.append(coro.cr_code.co_name)
+        coro = coro.cr_await
+    return names
+
+
+async def test_an_open_status_socket_holds_few_layers(live: Live, pool: asyncpg.Pool, vault: Vault) -> None:
+    """Thousands stay open for hours: the socket's handler is reached through the request id, the access log, the
+    input guard and the rate limit only, not every HTTP layer (each keeps a coroutine and closures alive)."""
+    token, _, _ = await patient_signed_in(live, pool, vault, "+9198" + "1" * 8)
+    async with live.socket(token) as ws:
+        await recv(ws)
+        chains = [c for t in asyncio.all_tasks() if "status_socket" in (c := _chain(t))]
+    assert len(chains) == 1
+    assert len(chains[0]) <= 14, chains[0]  # 12 today; 23 through the whole HTTP stack
