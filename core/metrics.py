@@ -50,6 +50,9 @@ EVENT_LOOP_LAG = Histogram("labpulse_event_loop_lag_seconds", "How late the even
 GC_PAUSE = Histogram("labpulse_gc_pause_seconds", "Python's cyclic garbage collector: each collection's pause, by "
                      "generation (a full one over many long-lived objects holds the event loop)", ["generation"],
                      buckets=_FAST)  # fmt: skip
+GC_FROZEN = Gauge("labpulse_gc_frozen_objects", "Objects frozen out of the collector's sight: the process's long-lived "
+                  "heap (modules, open sockets), thawed and collected once an hour",
+                  multiprocess_mode="livesum")  # fmt: skip
 RELAY_BATCH = Histogram("labpulse_relay_batch_seconds", "One relay batch, by phase: read (take the lock and the "
                         "rows), publish (to Redis), mark (published_at and commit)", ["phase"],
                         buckets=_FAST)  # fmt: skip

@@ -172,6 +172,45 @@ def _gc_timer(phase: str, info: dict[str, int]) -> None:
         metrics.GC_PAUSE.labels(str(info.get("generation", "?"))).observe(time.perf_counter() - _gc_started[0])
 
 
+# The collector's thresholds for a serving process: a young collection per 10,000 new objects (not 700), and a
+# full one only after 100 middle ones (not 10). Measured with 10,000 sockets open (docs/benchmarks.md): with the
+# defaults, full collections over every socket's objects held the loop for up to 3.6 s.
+GC_THRESHOLDS = (10_000, 10, 100)
+FREEZE_EVERY_SECONDS = 60.0
+THAW_EVERY_SECONDS = 3600.0
+_settled: list[bool] = []
+
+
+def settle_heap() -> None:
+    """Once a process has imported and built what it keeps (call it from a process's entry point, never in tests):
+    collect, then freeze what is left out of the collector's sight, so a full collection walks what the process
+    holds for its work and not every module, table and model it loaded; and collect less often. ``keep_heap``
+    then keeps freezing what lives long (open sockets) in the process's event loop."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+    _settled[:] = [True]
+
+
+async def keep_heap(freeze_every: float = FREEZE_EVERY_SECONDS, thaw_every: float = THAW_EVERY_SECONDS) -> None:
+    """Forever, in a process that called ``settle_heap`` (else it returns at once): every ``freeze_every`` seconds,
+    freeze what the process holds, so the collector walks only what is newer (an open socket is walked for a
+    minute, not for its whole life); every ``thaw_every`` seconds, one full collection over everything frees the
+    few cycles a closed socket leaves among the frozen (its transport and protocol: about 1 KiB)."""
+    if not _settled:
+        return
+    loop = asyncio.get_running_loop()
+    thawed = loop.time()
+    while True:
+        await asyncio.sleep(freeze_every)
+        if loop.time() - thawed >= thaw_every:
+            gc.unfreeze()
+            gc.collect()
+            thawed = loop.time()
+        gc.freeze()
+        metrics.GC_FROZEN.set(gc.get_freeze_count())
+
+
 def time_gc_pauses() -> None:
     """Every garbage collection's pause into ``labpulse_gc_pause_seconds`` (once per process)."""
     if _gc_timer not in gc.callbacks:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 from bots import telegram_channel, twilio_channel
-from core import permissions
+from core import permissions, supervise
 from core.config import Settings, load_settings
 from core.notify import Notifier
 from portal import (
@@ -78,8 +81,34 @@ def _routes() -> list[BaseRoute]:
     return routes
 
 
+class Portal(Starlette):
+    """The application. The patient's status socket takes a shorter way in than every other request: it stays open
+    for hours, thousands at once, and each layer it passes through keeps a coroutine and its closures alive for
+    as long (measured, docs/benchmarks.md). It passes the request id, the access log, the input guard and its rate
+    limit, as through the full stack; it skips what does nothing for it: security headers and the request audit
+    (HTTP only), the OIDC sign-in session (never read by it), the router and the exception layers (the socket
+    closes itself with a calm code on every failure it expects)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._status_route = next(r for r in self.routes if getattr(r, "name", None) == "ws.status")
+        self._status_socket: ASGIApp = RequestIdMiddleware(AccessLogMiddleware(InputGuardMiddleware(
+            ratelimits.limited(_status_socket, "ws.status"))))  # fmt: skip
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == status_socket.PATH:
+            scope["app"], scope["route"] = self, self._status_route  # as the router sets them: the log names it
+            await self._status_socket(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+async def _status_socket(scope: Scope, receive: Receive, send: Send) -> None:
+    await status_socket.status_socket(WebSocket(scope, receive, send))
+
+
 def create_app(settings: Settings, *, notifier: Notifier | None = None) -> Starlette:
-    return Starlette(
+    return Portal(
         routes=_routes(),
         middleware=[
             Middleware(RequestIdMiddleware),
@@ -104,4 +133,6 @@ def create_app(settings: Settings, *, notifier: Notifier | None = None) -> Starl
 
 def create_app_from_env() -> Starlette:
     """uvicorn factory for ``labpulse serve``: the CLI has already resolved URLs and secrets into the env."""
-    return create_app(load_settings(os.environ))
+    app = create_app(load_settings(os.environ))
+    supervise.settle_heap()
+    return app

@@ -32,7 +32,7 @@ from core.notify import (
     SendRefused,
 )
 from core.ratelimit import RateLimiter
-from core.supervise import Supervisor, time_gc_pauses, watch_event_loop
+from core.supervise import Supervisor, keep_heap, time_gc_pauses, watch_event_loop
 from core.vault import Vault
 
 log = logging.getLogger("labpulse.services")
@@ -159,10 +159,12 @@ class Services:
         return signin_notifier(self.patient_notifiers)
 
     watch: asyncio.Task[None] | None = None  # the event loop's lag, for /metrics (core/supervise.py)
+    heap: asyncio.Task[None] | None = None  # freezes what lives long, in a process that settled its heap
 
     async def close(self) -> None:
-        if self.watch is not None:
-            self.watch.cancel()
+        for task in (self.watch, self.heap):
+            if task is not None:
+                task.cancel()
         await self.redis.aclose()
         await self.pool.close()
 
@@ -185,6 +187,7 @@ async def open_services(
     services = Services(settings, pool, redis, vault, staff_notifiers=counted(raw),
                         patient_notifiers=counted(limited))  # fmt: skip
     services.watch = asyncio.create_task(watch_event_loop(), name="event-loop-lag")
+    services.heap = asyncio.create_task(keep_heap(), name="heap-keeper")
     time_gc_pauses()
     if settings.mode == "production" and await owns_its_tables(pool, settings.db_schema):
         message = ("the application's database role owns its tables: it could disable the triggers that keep the "

@@ -12,7 +12,7 @@ import logging
 import signal
 from datetime import UTC, datetime
 
-from core import critical, operations
+from core import critical, operations, supervise
 from core.config import Settings
 from core.events import events_channel
 from core.outbox import Relay, redis_publisher
@@ -124,6 +124,7 @@ async def _redis_probe(services: Services, beat: Beat, every: float = 2.0) -> No
 
 async def run(settings: Settings, *, health: int | None = None) -> None:
     """The worker until SIGTERM: the loops above, and a health port (``/healthz``, ``/readyz``, ``/metrics``)."""
+    supervise.settle_heap()  # before the loops start: the heap keeper runs in a settled process only
     services = await open_services(settings)
     loops = start_loops(services)
     loops.tasks.append(services.supervisor.loop("redis", lambda beat: _redis_probe(services, beat), stale_after=10))

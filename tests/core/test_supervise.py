@@ -7,11 +7,13 @@ import asyncio
 import gc
 import logging
 import time
+import weakref
 
 import httpx
 import pytest
 from prometheus_client import REGISTRY
 
+from core import supervise
 from core.supervise import Beat, Supervisor, time_gc_pauses, watch_event_loop
 from portal import health_port
 from tests.support.procs import free_port
@@ -150,3 +152,29 @@ def test_garbage_collection_pauses_are_timed_by_generation() -> None:
     before = full()
     gc.collect()
     assert full() == before + 1
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+async def test_the_heap_keeper_freezes_what_lives_long_and_thaws_it_on_schedule(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What has lived a while is frozen (a cycle dropped then is not collected); the thaw on schedule frees it."""
+    assert await asyncio.wait_for(supervise.keep_heap(0.01, 0.05), 1) is None  # a process that never settled
+    monkeypatch.setattr(supervise, "_settled", [True])
+    keeper = asyncio.create_task(supervise.keep_heap(0.1, 0.6))
+    try:
+        cycle = _Cycle()
+        gone = weakref.ref(cycle)
+        await _until(lambda: (REGISTRY.get_sample_value("labpulse_gc_frozen_objects") or 0) > 0)  # it froze
+        del cycle
+        gc.collect()
+        assert gone() is not None  # frozen: out of the collector's sight
+        await _until(lambda: gone() is None, timeout=3)  # the thaw's full collection freed it
+    finally:
+        keeper.cancel()
+        gc.unfreeze()
+        supervise.metrics.GC_FROZEN.set(0)
