@@ -117,13 +117,25 @@ def cpu_seconds(pid: int) -> float:
 def postgres_cpu_seconds() -> float:
     """CPU used so far by every running PostgreSQL process of this machine (backends, WAL writer, checkpointer):
     read before and after a run, while the run's connections stay open, it is PostgreSQL's share of the work."""
+    return cpu_seconds_of("postgres")
+
+
+def cpu_seconds_of(comm: str) -> float:
+    """CPU used so far by every running process of this machine named ``comm`` (``postgres``, ``redis-server``)."""
     total = 0.0
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
-            if (proc / "comm").read_text().strip() == "postgres":
+            if (proc / "comm").read_text().strip() == comm:
                 total += cpu_seconds(int(proc.name))
         except OSError:  # it exited meanwhile
             continue
     return total
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, idle) CPU seconds of the whole machine so far, all cores (/proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK"), idle / os.sysconf("SC_CLK_TCK")

@@ -40,9 +40,11 @@ import httpx
 from common import (
     ROOT,
     cpu_seconds,
+    cpu_seconds_of,
     drop,
     free_port,
     labpulse_cmd,
+    machine_cpu,
     pct,
     raise_nofile,
     rss_kib,
@@ -197,6 +199,7 @@ def main() -> None:
         pids = [server.pid for server in servers]
         rss_before = sum(rss_kib(pid) for pid in pids)
         cpu_before = sum(cpu_seconds(pid) for pid in pids)
+        others_before = cpu_seconds_of("postgres"), cpu_seconds_of("redis-server"), machine_cpu()
 
         print(f"opening {n} sockets from {clients} client process(es) …", flush=True)
         ctl: mp.Queue = mp.Queue()  # type: ignore[type-arg]
@@ -230,6 +233,10 @@ def main() -> None:
             retries.update(m[4])
         connect_s = max(m[6] for m in connected) - min(m[5] for m in connected)
         cpu_connect = sum(cpu_seconds(pid) for pid in pids) - cpu_before
+        pg_connect = cpu_seconds_of("postgres") - others_before[0]
+        redis_connect = cpu_seconds_of("redis-server") - others_before[1]
+        busy, idle = (now - then for now, then in zip(machine_cpu(), others_before[2], strict=True))
+        client_connect = sum(cpu_seconds(w.pid) for w in workers if w.pid)
         time.sleep(2.0)
         rss_connected = sum(rss_kib(pid) for pid in pids)
         client_rss = sum(rss_kib(w.pid) for w in workers if w.pid)  # the bus listener starts later
@@ -337,6 +344,12 @@ def main() -> None:
     print(
         f"connect rate               {ok / connect_s:,.0f} sockets/s  ({connect_s:.1f} s for all; server CPU "
         f"{cpu_connect:.1f} s, {cpu_connect / connect_s * 100:.0f}% of a core)"
+    )
+    per_open = 1000 / max(ok, 1)
+    print(
+        f"  CPU per open             server {cpu_connect * per_open:.2f} ms, clients {client_connect * per_open:.2f} "
+        f"ms, PostgreSQL {pg_connect * per_open:.2f} ms, Redis {redis_connect * per_open:.2f} ms; the machine "
+        f"{idle / max(busy + idle, 1e-9) * 100:.0f}% idle while they opened"
     )
     print(
         f"server RSS                 {rss_before / 1024:.1f} MiB idle → {rss_connected / 1024:.1f} MiB connected → "
