@@ -390,6 +390,12 @@ async def uncertain_notices(conn: asyncpg.Connection, limit: int = 200) -> list[
     return [Uncertain(**dict(r)) for r in rows]
 
 
+async def reports_of_deliveries(conn: asyncpg.Connection, delivery_ids: list[int]) -> set[str]:
+    """The reports these notices are about (a dead letter names its delivery; the drill matches it to a report)."""
+    rows = await conn.fetch("SELECT report_id::text FROM deliveries WHERE id = ANY($1::bigint[])", delivery_ids)
+    return {r["report_id"] for r in rows}
+
+
 async def settle_uncertain(conn: asyncpg.Connection, delivery_id: int, *, arrived: bool) -> bool:
     """An uncertain notice, as staff found out: it arrived ('sent'), or it did not (back to 'pending' for its job)."""
     done: str = await conn.execute(

@@ -20,6 +20,7 @@ from core.reports import service as reports
 from core.storage import LocalFileStore
 from core.vault import Vault
 from portal import jobs as worker
+from portal.drill.run import held_notices
 from tests.core.test_reports import KEY, PHONE, _completed
 
 ADMIN = Actor("staff:admin-1", Role.ADMIN)
@@ -131,10 +132,12 @@ async def test_after_the_last_retry_the_job_is_dead_lettered_with_an_alert_and_c
     pool: asyncpg.Pool, vault: Vault, start_worker: Callable[..., Awaitable[None]]
 ) -> None:
     phone = Phone(fail_first=100)
-    await _approved(pool, vault)
+    _, report_id = await _approved(pool, vault)
     await start_worker(phone)
     await until(lambda: _one(pool, "SELECT count(*) = 1 FROM dead_letters"))  # type: ignore[arg-type]
     assert phone.calls == FAST.max_retries + 1
+    async with pool.acquire() as conn:  # the fault drill finds this very report's notice held for a person
+        assert await held_notices(conn) == {report_id}
     async with pool.acquire() as conn:
         dead = await conn.fetchrow("SELECT * FROM dead_letters")
         alert = await conn.fetchrow("SELECT kind, detail FROM alerts")
@@ -197,3 +200,5 @@ async def test_a_notice_interrupted_mid_send_is_not_sent_twice(pool: asyncpg.Poo
     status = await delivery.deliver(pool, vault, {"sms": phone}, ReportLinks("s" * 40), "https://lab.ex", dl)
     assert status == "uncertain" and phone.calls == 0
     assert await _one(pool, "SELECT kind FROM alerts") == "notice.uncertain"
+    async with pool.acquire() as conn:  # the fault drill finds this very report's notice held for a person
+        assert await held_notices(conn) == {report_id}
