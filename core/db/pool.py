@@ -34,8 +34,11 @@ def _session(schema: str, pooled: bool) -> dict[str, object]:
 
 
 async def _leave_the_session_alone(conn: asyncpg.Connection) -> None:
-    """Behind a transaction pooler the server connection is shared: asyncpg's own reset on release (``RESET ALL``
-    and friends) would undo the schema the pooler set for everyone. Our code changes no session state."""
+    """What a connection needs on its way back to the pool besides what asyncpg always does (roll back an open
+    transaction, forget listeners): nothing, because our code changes no session state (no SET but SET LOCAL, no
+    LISTEN, no session advisory lock: tests/core/test_session_state.py). asyncpg's own reset (``RESET ALL``,
+    ``UNLISTEN *``, ``CLOSE ALL``, unlocking) would cost a round trip per checkout, and behind a transaction pooler
+    it would undo the schema the pooler set for everyone."""
 
 
 class WrongSchema(RuntimeError):
@@ -57,7 +60,7 @@ async def create_pool(
         init=init_connection,
         # Transactions pinned to one row lock should not be retried forever by a stuck client.
         command_timeout=30,
-        reset=_leave_the_session_alone if pooled else None,
+        reset=_leave_the_session_alone,
         **_session(schema, pooled),
     )
     if pool is None:  # create_pool only returns None when awaited as a context manager
