@@ -34,22 +34,28 @@ ENDPOINT_LIMITS: dict[str, tuple[int, int, str]] = {
 }
 
 
+# One hit, atomically and in one command: count it, start the window with the first, and answer -1 while within
+# the limit, else the seconds until the window reopens (a counter found without a window gets one).
+_HIT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+if count <= tonumber(ARGV[2]) then return -1 end
+local ttl = redis.call('TTL', KEYS[1])
+if ttl < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) return tonumber(ARGV[1]) end
+return ttl
+"""
+
+
 class RateLimiter:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix
+        self._hit = redis.register_script(_HIT)  # EVALSHA; loaded again by itself after Redis lost its scripts
 
     async def hit(self, bucket: str, key: str, *, limit: int, window_seconds: int) -> int | None:
         """Count one hit. Returns None while within ``limit``, else the seconds until the window reopens."""
-        name = f"{self._prefix}:rl:{bucket}:{key}"
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(name, 0, ex=window_seconds, nx=True)  # starts the window (EXPIRE NX needs Redis 7)
-            pipe.incr(name)
-            pipe.ttl(name)
-            _, count, ttl = await pipe.execute()
-        if int(count) <= limit:
-            return None
-        return max(int(ttl), 1)
+        wait = int(await self._hit(keys=[f"{self._prefix}:rl:{bucket}:{key}"], args=[window_seconds, limit]))
+        return None if wait < 0 else max(wait, 1)
 
     async def clear(self, bucket: str, key: str) -> None:
         await self._redis.delete(f"{self._prefix}:rl:{bucket}:{key}")
