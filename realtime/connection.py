@@ -56,29 +56,27 @@ class StatusConnection:
         self._items: list[_Item] = []
         self._limit = queue_size
         self._wake: asyncio.Future[None] | None = None
-        # What the endpoint must act on, each announced through one future (not a waiting task per flag: with
-        # thousands of sockets open, every object per socket counts).
+        # What the endpoint must act on. It reads the client's frames with a deadline (``waiting``); setting a flag
+        # moves that deadline to now, so the endpoint looks at once (no task or future waits per flag: with
+        # thousands of sockets open, every object a socket holds counts).
         self.revoked = False  # the session behind this socket ended: the endpoint closes it with 4401
         self.overflowed = False  # the queue overflowed: the endpoint closes it with 4409 and the client resumes
         self.recheck_now = False  # Redis may have lost its data, sessions too: the endpoint looks again at once
-        self._attention: asyncio.Future[None] | None = None
+        self.waiting: asyncio.Timeout | None = None
 
-    def attention(self) -> asyncio.Future[None]:
-        """A future that is done once one of the flags above is set (at once if one already is)."""
-        if self._attention is None or self._attention.done():
-            self._attention = asyncio.get_running_loop().create_future()
-            if self.revoked or self.overflowed or self.recheck_now:
-                self._attention.set_result(None)
-        return self._attention
+    def wants_attention(self) -> bool:
+        return self.revoked or self.overflowed or self.recheck_now
 
-    def _alert(self) -> None:
-        if self._attention is not None and not self._attention.done():
-            self._attention.set_result(None)
+    def interrupt(self) -> None:
+        """Wake the endpoint from its read (a flag was set, or the sender ended)."""
+        waiting = self.waiting
+        if waiting is not None and not waiting.expired():
+            waiting.reschedule(asyncio.get_running_loop().time())
 
     def _put(self, item: _Item) -> None:
         if len(self._items) >= self._limit:
             self.overflowed = True
-            self._alert()
+            self.interrupt()
             return
         self._items.append(item)
         if self._wake is not None and not self._wake.done():
@@ -98,12 +96,12 @@ class StatusConnection:
     def resync(self) -> None:
         self._put(_Resync())
         self.recheck_now = True
-        self._alert()
+        self.interrupt()
 
     def revoke(self, phone_lookup: str, session: str | None) -> None:
         if phone_lookup == self._phone_lookup and session in (None, self._session_key):
             self.revoked = True
-            self._alert()
+            self.interrupt()
 
     # Called by the endpoint.
     def start_at(self, seq: int) -> None:

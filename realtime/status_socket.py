@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -153,79 +152,80 @@ async def _receive_loop(
     (announced on the bus) closes it at once; the session is also looked at every ``SESSION_CHECK_SECONDS`` and
     whenever the hub reconnects to Redis, which may have lost it."""
     idle = float(state.settings.ws_idle_seconds)
-    tokens, last = float(RATE_BURST), time.monotonic()
+    loop = asyncio.get_running_loop()
+    tokens, last = float(RATE_BURST), loop.time()
     idle_at, check_at = last + idle, last + SESSION_CHECK_SECONDS
-    receive: asyncio.Task[Any] | None = None
-    try:
-        while True:
-            if receive is None:
-                receive = asyncio.create_task(ws.receive())
-            attention = conn_state.attention()
-            wait = max(0.0, min(idle_at, check_at) - time.monotonic())
-            done, _ = await asyncio.wait({receive, attention, sender}, timeout=wait,
-                                         return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
-            if conn_state.revoked:
+    sender.add_done_callback(lambda _: conn_state.interrupt())
+    while True:
+        # The read waits until the next look is due, or until the connection state interrupts it (its deadline
+        # moved to now); a frame the client sent meanwhile stays queued for the next read.
+        message: Any = None
+        if not conn_state.wants_attention() and not sender.done():
+            try:
+                async with asyncio.timeout_at(min(idle_at, check_at)) as waiting:
+                    conn_state.waiting = waiting
+                    message = await ws.receive()
+            except TimeoutError:
+                pass
+            finally:
+                conn_state.waiting = None
+        if conn_state.revoked:
+            await _close_with_error(ws, sender, "unauthenticated", "You were signed out. Please sign in again.")
+            return protocol.CLOSE_UNAUTHENTICATED
+        if conn_state.overflowed:
+            return protocol.CLOSE_SLOW
+        if sender.done():
+            return 1011  # the sender failed (e.g. the database went away): the client resumes
+        if message is None:
+            now = loop.time()
+            if conn_state.recheck_now or now >= check_at:
+                conn_state.recheck_now = False
+                check_at = now + SESSION_CHECK_SECONDS
+                if await _session_gone(state, session):
+                    conn_state.revoke(session.phone_lookup, session.key)
+                continue
+            if now >= idle_at:
+                await _close_with_error(
+                    ws, sender, "idle", "Nothing heard from you for a while; reconnect when needed."
+                )
+                return protocol.CLOSE_IDLE
+            continue
+        if message["type"] == "websocket.disconnect":
+            return 1000
+        now = loop.time()
+        idle_at = now + idle
+        tokens = min(RATE_BURST, tokens + (now - last) * RATE_PER_SECOND)
+        last = now
+        if tokens < 1:
+            await _close_with_error(ws, sender, "rate_limited", "Too many messages; slow down and reconnect.")
+            return protocol.CLOSE_RATE
+        tokens -= 1
+        text = message.get("text")
+        if text is None:
+            await _close_with_error(ws, sender, "malformed", "Send JSON text frames, not binary.")
+            return protocol.CLOSE_MALFORMED
+        try:
+            msg = protocol.parse(text)
+        except protocol.BadFrame as exc:
+            code = protocol.CLOSE_TOO_BIG if "64 KB" in exc.message else protocol.CLOSE_MALFORMED
+            await _close_with_error(ws, sender, "malformed", exc.message)
+            return code
+        if isinstance(msg, protocol.Ping):
+            if await state.patient_sessions.resolve_key(session.key) is None:
                 await _close_with_error(ws, sender, "unauthenticated", "You were signed out. Please sign in again.")
                 return protocol.CLOSE_UNAUTHENTICATED
-            if conn_state.overflowed:
-                return protocol.CLOSE_SLOW
-            if sender in done:
-                return 1011  # the sender failed (e.g. the database went away): the client resumes
-            if receive not in done:
-                now = time.monotonic()
-                if conn_state.recheck_now or now >= check_at:
-                    conn_state.recheck_now = False
-                    check_at = now + SESSION_CHECK_SECONDS
-                    if await _session_gone(state, session):
-                        conn_state.revoke(session.phone_lookup, session.key)
-                    continue
-                if now >= idle_at:
-                    await _close_with_error(
-                        ws, sender, "idle", "Nothing heard from you for a while; reconnect when needed."
-                    )
-                    return protocol.CLOSE_IDLE
-                continue
-            message = receive.result()
-            receive = None
-            if message["type"] == "websocket.disconnect":
-                return 1000
-            now = time.monotonic()
-            idle_at = now + idle
-            tokens = min(RATE_BURST, tokens + (now - last) * RATE_PER_SECOND)
-            last = now
-            if tokens < 1:
-                await _close_with_error(ws, sender, "rate_limited", "Too many messages; slow down and reconnect.")
-                return protocol.CLOSE_RATE
-            tokens -= 1
-            text = message.get("text")
-            if text is None:
-                await _close_with_error(ws, sender, "malformed", "Send JSON text frames, not binary.")
-                return protocol.CLOSE_MALFORMED
+            conn_state.frame(protocol.dumps({"type": "pong"}))
+        elif isinstance(msg, protocol.Resume):
+            conn_state.resume(msg.last_event_id)
+        else:
             try:
-                msg = protocol.parse(text)
-            except protocol.BadFrame as exc:
-                code = protocol.CLOSE_TOO_BIG if "64 KB" in exc.message else protocol.CLOSE_MALFORMED
-                await _close_with_error(ws, sender, "malformed", exc.message)
-                return code
-            if isinstance(msg, protocol.Ping):
-                if await state.patient_sessions.resolve_key(session.key) is None:
-                    await _close_with_error(ws, sender, "unauthenticated", "You were signed out. Please sign in again.")
-                    return protocol.CLOSE_UNAUTHENTICATED
-                conn_state.frame(protocol.dumps({"type": "pong"}))
-            elif isinstance(msg, protocol.Resume):
-                conn_state.resume(msg.last_event_id)
-            else:
-                try:
-                    async with state.pool.acquire() as conn:
-                        new = await tracking.acknowledge(
-                            conn, session.phone_lookup, conn_state.patient_id, msg.event_id, meta=meta
-                        )
-                    conn_state.frame(protocol.dumps({"type": "acked", "event_id": msg.event_id, "new": new}))
-                except DomainError as exc:
-                    conn_state.frame(protocol.error_frame(exc.code, exc.message))
-    finally:
-        if receive is not None:
-            receive.cancel()
+                async with state.pool.acquire() as conn:
+                    new = await tracking.acknowledge(
+                        conn, session.phone_lookup, conn_state.patient_id, msg.event_id, meta=meta
+                    )
+                conn_state.frame(protocol.dumps({"type": "acked", "event_id": msg.event_id, "new": new}))
+            except DomainError as exc:
+                conn_state.frame(protocol.error_frame(exc.code, exc.message))
 
 
 async def _session_gone(state: Any, session: PatientSession) -> bool:
