@@ -70,8 +70,8 @@ class RequestIdMiddleware:
             await send(message)
 
         token = trace.bind(request_id)  # what this request writes (events, jobs) and logs carries it
-        try:
-            await self.app(scope, receive, send_with_id)
+        try:  # a WebSocket sends no response head: nothing to add, and nothing kept for its life
+            await self.app(scope, receive, send_with_id if scope["type"] == "http" else send)
         finally:
             trace.reset(token)
 
