@@ -23,6 +23,7 @@ from core.events import events_channel, revocations_channel
 from core.notify import Notifier
 from core.patients.sessions import PatientSessions
 from core.patients.signin import PatientSignIn
+from core.ratelimit import RateLimiter
 from core.reports import content as report_content
 from core.staff.service import StaffSessions
 from core.supervise import Beat
@@ -75,6 +76,7 @@ def make_lifespan(settings: Settings, notifier: Notifier | None = None):  # type
                 absolute_seconds=settings.staff_session_absolute_hours * 3600,
             ),
             patient_sessions=patient_sessions,
+            rate_limiter=RateLimiter(redis, settings.redis_prefix),
             signin=PatientSignIn(
                 redis=redis,
                 prefix=settings.redis_prefix,

@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from core.inputs import valid_ip
-from core.ratelimit import ENDPOINT_LIMITS, RateLimiter
+from core.ratelimit import ENDPOINT_LIMITS
 
 _SESSION_COOKIES = ("lp_session", "lp_staff")
 
@@ -56,9 +56,8 @@ def limited(app: ASGIApp, name: str) -> ASGIApp:
 
     async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
         state = scope.get("state", {})
-        redis = state.get("redis")
-        if redis is not None:
-            limiter = RateLimiter(redis, state["settings"].redis_prefix)
+        limiter = state.get("rate_limiter")
+        if limiter is not None:
             wait = await limiter.hit(f"ep:{name}", await _key(scope, per), limit=limit, window_seconds=window)
             if wait is not None:
                 if scope["type"] == "websocket":

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from core.config import Settings
 from core.patients.sessions import PatientSessions
 from core.patients.signin import PatientSignIn
+from core.ratelimit import RateLimiter
 from core.reports.links import ReportLinks
 from core.staff.service import StaffSessions
 from core.storage import FileStore
@@ -27,6 +28,7 @@ class AppState(TypedDict):
     supervisor: Supervisor  # this process's background loops and their health (/readyz)
     staff_sessions: StaffSessions
     patient_sessions: PatientSessions
+    rate_limiter: RateLimiter  # the per-endpoint limits (portal/ratelimits.py), built once for the process
     signin: PatientSignIn
     hub: Hub
     board: BoardWatch  # tells every open critical values board when it has changed
