@@ -4,7 +4,8 @@ duplicated events (both must be 0).
 
 Processes, as in production: one real `labpulse serve` (one uvicorn process, relay off), the real
 `labpulse worker` (outbox relay), and this load generator, which drives the transitions and runs the sockets in
-separate client processes (--clients, 5,000 sockets each by default). Every socket belongs to its own patient,
+separate client processes (--clients, 5,000 sockets each by default; each socket a bare asyncio
+protocol, so the clients take little of the CPU the server is measured on). Every socket belongs to its own patient,
 signed in with a real Redis session cookie, and that patient has one tube that the driver moves along
 collected → in_transit → received_at_lab → processing → completed → reported. Latency is the time from the
 transition's commit being acknowledged to the driver to the event frame arriving on that patient's socket
