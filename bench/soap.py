@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import re
 import statistics
 import time
 from pathlib import Path
@@ -26,38 +25,10 @@ from common import pct
 from rouge_score import rouge_scorer
 
 from core.notes.soap import Draft, Line, draft, symptom_pipeline
+from core.notes.train import MTS_SECTION, aci_lines, mts_lines
 
 METRICS = ("rouge1", "rouge2", "rougeLsum")
-MTS_SECTION = {
-    "CC": "S", "GENHX": "S", "ROS": "S", "PASTMEDICALHX": "S", "PASTSURGICAL": "S", "FAM/SOCHX": "S",
-    "ALLERGY": "S", "MEDICATIONS": "S", "GYNHX": "S", "IMMUNIZATIONS": "S", "OTHER_HISTORY": "S",
-    "EXAM": "O", "LABS": "O", "IMAGING": "O",
-    "ASSESSMENT": "A", "DIAGNOSIS": "A",
-    "PLAN": "P", "DISPOSITION": "P",
-}  # fmt: skip
 SCORER = rouge_scorer.RougeScorer(list(METRICS), use_stemmer=False)
-
-
-def aci_lines(dialogue: str) -> list[Line]:
-    lines = []
-    for i, raw in enumerate(dialogue.splitlines()):
-        m = re.match(r"\s*\[(\w+)\]\s*(.*)", raw)
-        if m:
-            lines.append(Line(i, "doctor" if m.group(1) == "doctor" else "patient", m.group(2)))
-        elif lines and raw.strip():
-            lines[-1] = Line(lines[-1].id, lines[-1].speaker, lines[-1].text + " " + raw.strip())
-    return lines
-
-
-def mts_lines(dialogue: str) -> list[Line]:
-    """'Doctor: …' / 'Patient: …' / 'Guest_family: …' turns; a turn may continue on the next line or share one."""
-    parts = re.split(r"(?:^|\s)(Doctor|Patient|Guest_\w+)\s*:", dialogue)
-    lines = []
-    for i in range(1, len(parts) - 1, 2):
-        text = parts[i + 1].strip()
-        if text:
-            lines.append(Line(len(lines), "doctor" if parts[i] == "Doctor" else "patient", text))
-    return lines
 
 
 def section_text(d: Draft, which: str) -> str:

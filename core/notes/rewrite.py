@@ -144,14 +144,21 @@ def clean(text: str) -> str:
     return out.strip(" ,")
 
 
+def punctuated(text: str) -> list[str]:
+    """A cleaned turn split at its full stops, question marks and semicolons, words kept as said."""
+    return [part.strip() for part in re.split(r"(?<=[.?!;])\s+", text) if part.strip()]
+
+
+def trimmed(part: str) -> str:
+    """A sentence without the words that open a turn and say nothing ("okay, so, well, …"); "" if nothing is
+    left."""
+    part = _OPENERS.sub("", part.strip()).strip(" ,")
+    return part if re.search(r"[a-z0-9]", part) else ""
+
+
 def sentences(text: str) -> list[str]:
     """A cleaned turn split into sentences, each without the words that open a turn and say nothing."""
-    out = []
-    for part in re.split(r"(?<=[.?!;])\s+", text):
-        part = _OPENERS.sub("", part.strip()).strip(" ,")
-        if part and re.search(r"[a-z0-9]", part):
-            out.append(part)
-    return out
+    return [t for t in map(trimmed, punctuated(text)) if t]
 
 
 @dataclass(frozen=True, slots=True)

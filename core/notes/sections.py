@@ -1,11 +1,13 @@
-"""Which SOAP section a sentence belongs to. A consult moves through phases (history, then examination, then
-assessment and plan) and the same words mean different things in each: "it is clear" during the examination is a
-finding, during the history it is small talk. So a doctor's turn can move the phase on, and each sentence is
-placed by strong cues first (a reading with a number is Objective wherever it is said, "rule out…" is Assessment,
-"500 mg" or "follow up" is Plan) and by the phase after. Reviewable as a list of word patterns."""
+"""Which SOAP section a sentence belongs to: the features the fitted section model reads (core/notes/models/
+section.json, fitted by core.notes.train from ACI-BENCH and MTS-Dialog), and the word patterns they include.
+A consult moves through phases (history, then examination, then assessment and plan), so the phase the doctor's
+words have reached is one feature among many, never a switch. Patterns also tell Assessment from Plan (what a
+sentence does: judge or order) and keep the unmistakable: a reading with its number, an order with its dose or
+follow-up time."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Literal
 
@@ -92,22 +94,58 @@ def next_phase(phase: Phase, doctor_turn: str) -> Phase:
     return phase
 
 
-def doctor_section(sentence: str, phase: Phase) -> Section | None:
-    """Where a doctor's statement goes; None for small talk, instructions during the examination and
-    questions (questions are folded with their answers into the Subjective)."""
-    if is_question(sentence):
+CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("vitals", VITALS), ("results", RESULTS), ("finding", EXAM_FINDING), ("assess", ASSESS), ("plan", PLAN),
+    ("strong_plan", STRONG_PLAN), ("exam_start", EXAM_START), ("plan_start", PLAN_START),
+    ("exam_intro", EXAM_INTRO), ("dictation", DICTATION),
+)  # fmt: skip
+_WORD = re.compile(r"[a-z][a-z'/-]*|\d+(?:[./]\d+)?")
+
+
+def _bag(prefix: str, text: str, pairs: bool) -> list[str]:
+    words = ["#" if w[0].isdigit() else w for w in _WORD.findall(text)]
+    out = [f"{prefix}{w}" for w in words]
+    if pairs:
+        out += [f"{prefix}{a}_{b}" for a, b in itertools.pairwise(words)]
+    return out
+
+
+def unit_features(speaker: str, text: str, before: tuple[str, str] | None, position: float, phase: Phase) -> list[str]:
+    """What the section model reads of one sentence unit: who said it, its words and word pairs (those also
+    with the speaker), the word patterns above as flags, whether it asks, how far into the consult it is, the
+    phase the doctor's words have reached, and the unit before it (who said it, its words: the question an
+    answer answers)."""
+    s = speaker[0]
+    n = len(text.split())
+    out = [f"spk={s}", f"pos={min(int(position * 8), 7)}", f"phase={phase}", f"len={min(n // 4, 6)}"]
+    out += [f"{s}pos={min(int(position * 8), 7)}", f"{s}phase={phase}"]
+    out += _bag("w=", text, pairs=True) + _bag(f"{s}w=", text, pairs=False)
+    out += [f"cue={name}" for name, pattern in CUES if pattern.search(text)]
+    out += [f"{s}cue={name}" for name, pattern in CUES if pattern.search(text)]
+    if is_question(text):
+        out.append(f"{s}q")
+    if before is not None:
+        out.append(f"prev={before[0][0]}{'q' if is_question(before[1]) else ''}")
+        out += _bag("p=", before[1], pairs=False)
+    return out
+
+
+def assessment_or_plan(sentence: str, model_says_assessment: bool) -> Section:
+    """A sentence of the assessment and plan: Plan when it orders, prescribes, advises or books, Assessment when
+    it judges (likely, consistent with, rule out), else as the model leans."""
+    plans, judges = bool(PLAN.search(sentence) or STRONG_PLAN.search(sentence)), bool(ASSESS.search(sentence))
+    if STRONG_PLAN.search(sentence) or (plans and not judges):
+        return "P"
+    if judges:
+        return "A"
+    return "A" if model_says_assessment else "P"
+
+
+def strong_section(sentence: str) -> Section | None:
+    """A doctor's sentence that belongs in the note whatever else is said around it: a reading with its number
+    (Objective) or an order, prescription or follow-up with its time (Plan)."""
+    if is_question(sentence) or len(sentence.split()) < 4:
         return None
-    words = len(sentence.split())
     if VITALS.search(sentence) or RESULTS.search(sentence):
         return "O"
-    if phase == "exam":
-        if EXAM_INTRO.search(sentence):
-            return None
-        return "O" if EXAM_FINDING.search(sentence) and words >= 3 else None
-    if ASSESS.search(sentence) and words >= 3:
-        return "A"
-    if DICTATION.search(sentence) and phase == "history":
-        return "S"
-    if phase == "plan":
-        return "P" if words >= 4 and PLAN.search(sentence) else None
-    return "P" if STRONG_PLAN.search(sentence) and words >= 4 else None
+    return "P" if STRONG_PLAN.search(sentence) else None

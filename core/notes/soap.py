@@ -1,10 +1,12 @@
 """A SOAP note drafted from a teleconsult transcript, each sentence carrying the ids of the lines it came from,
 so the doctor can check any sentence against what was said and nothing in the draft is unexplained.
 
-Rules, not a model: a sentence is placed by word patterns and the phase of the consult (core.notes.sections),
-rewritten into note style (core.notes.rewrite), and a doctor's yes/no question is folded with the patient's
-answer ("any chest pain?" + "no" → "Denies chest pain."). Measured against ACI-BENCH and MTS-Dialog by
-bench/soap.py. Deterministic, no download, no network; a 100-line consult drafts in about 10-30 ms."""
+Each turn is cleaned and cut into sentence units (core.notes.units: unpunctuated speech too); a linear model
+fitted on public consult notes (core.notes.train → core/notes/models/section.json) decides whether a unit belongs
+in the note and where, from its words, who said it, the unit before and the phase of the consult; word patterns
+tell Assessment from Plan (core.notes.sections). A kept sentence is rewritten into note style (core.notes.rewrite),
+and a doctor's yes/no question is folded with the patient's answer ("any chest pain?" + "no" → "Denies chest
+pain."). Measured against ACI-BENCH and MTS-Dialog by bench/soap.py. Deterministic, no download, no network."""
 
 from __future__ import annotations
 
@@ -16,10 +18,18 @@ from typing import Any, Literal
 
 from negspacy.negation import Negex  # noqa: F401 - registers the "negex" factory
 
-from core.notes import rewrite
+from core.notes import linear, rewrite, units
 from core.notes.orders import tests_named
 from core.notes.rewrite import Person
-from core.notes.sections import Phase, Section, doctor_section, is_question, next_phase
+from core.notes.sections import (
+    Phase,
+    Section,
+    assessment_or_plan,
+    is_question,
+    next_phase,
+    strong_section,
+    unit_features,
+)
 from core.triage import nlp
 
 Speaker = Literal["doctor", "patient"]
@@ -224,36 +234,83 @@ def _lab_sentence(lab: LabResult) -> str:
     return f"{lab.test}: {value}" + (f" ({flag})" if flag else "") + f", reported {lab.reported_on.isoformat()}."
 
 
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A sentence unit of the transcript, cleaned (core.notes.rewrite.clean) and split (core.notes.units)."""
+
+    line: int
+    speaker: Speaker
+    text: str
+
+
+def units_of(lines: Sequence[Line]) -> list[Unit]:
+    return [Unit(line.id, line.speaker, u) for line in lines for u in units.units(rewrite.clean(line.text))]
+
+
+def features_of(found: Sequence[Unit]) -> list[list[str]]:
+    """The section model's features for each unit, in order (core.notes.sections.unit_features)."""
+    phase: Phase = "history"
+    out = []
+    for k, unit in enumerate(found):
+        if unit.speaker == "doctor":
+            phase = next_phase(phase, unit.text)
+        before = (found[k - 1].speaker, found[k - 1].text) if k else None
+        out.append(unit_features(unit.speaker, unit.text, before, k / max(1, len(found)), phase))
+    return out
+
+
+KEEP_BELOW = 0.85  # a unit is drafted when the model's probability that it is in no section is below this
+
+
+def _place(unit: Unit, probabilities: dict[str, float]) -> Section | None:
+    """The model decides whether a unit is in the note and whether it is history, findings or assessment and plan.
+    Plan sentences are few in the training notes (they are rewritten most), so Assessment and Plan are told apart
+    by what the sentence does (core.notes.sections.assessment_or_plan), and a doctor's unmistakable order or
+    reading is kept even when the model doubts it."""
+    strong = strong_section(unit.text) if unit.speaker == "doctor" else None
+    if strong is not None:
+        return strong
+    if probabilities["none"] >= KEEP_BELOW:
+        return None
+    history, findings = probabilities["S"], probabilities["O"]
+    plan = probabilities["A"] + probabilities["P"]
+    if plan > max(history, findings):
+        return assessment_or_plan(unit.text, probabilities["A"] >= probabilities["P"])
+    return "S" if history >= findings else "O"
+
+
+def sections_of(found: Sequence[Unit]) -> list[Section | None]:
+    """Where each unit goes (core/notes/models/section.json and _place); None: not in the note."""
+    model = linear.load("section")
+    return [_place(unit, model.probabilities(feats)) for unit, feats in zip(found, features_of(found), strict=True)]
+
+
 def draft(lines: Sequence[Line], labs: Sequence[LabResult] = ()) -> Draft:
     """The SOAP draft for a consult; an empty transcript gives an empty draft (with the labs, if any)."""
     person = Person.of(patient_sex(lines))
     out = _Builder()
-    phase: Phase = "history"
-    question: tuple[int, str] | None = None  # the doctor's last question: (line id, text)
-    for line in lines:
-        said = rewrite.sentences(rewrite.clean(line.text))
-        if line.speaker == "doctor":
-            question = None
-            for sentence in said:
-                phase = next_phase(phase, sentence)
-                section = doctor_section(sentence, phase)
-                if section is not None:
-                    out.add(section, _doctor_text(sentence, person), (line.id,))
-                if is_question(sentence):
-                    question = (line.id, sentence)
+    found = units_of(lines)
+    placed = sections_of(found)
+    answered: dict[int, str] = {}  # unit index → what is left of an answer once folded with its question
+    for k, unit in enumerate(found):
+        section = placed[k]
+        if unit.speaker == "doctor":
+            if is_question(unit.text):
+                after = found[k + 1] if k + 1 < len(found) else None
+                if section is not None and after is not None and after.speaker == "patient":
+                    folded, rest = _fold(unit.text, after.text, person)
+                    if folded is not None:
+                        out.add("S", folded, (unit.line, after.line))
+                        answered[k + 1] = rest
+            elif section is not None:
+                out.add(section, _doctor_text(unit.text, person), (unit.line,))
             continue
-        if said and question is not None:
-            folded, rest = _fold(question[1], said[0], person)
-            if folded is not None and phase != "plan":
-                out.add("S", folded, (question[0], line.id))
-            said = ([rest] if rest else []) + said[1:]
-        question = None
-        for sentence in said:
-            if is_question(sentence) or _content(sentence) < 2:
-                continue
-            if _PLEASANTRY.match(sentence) and len(sentence.split()) < 10:
-                continue
-            out.add("S", _patient_text(sentence, person), (line.id,))
+        text = answered.get(k, unit.text)
+        if section is None or not text or is_question(text) or _content(text) < 2:
+            continue
+        if _PLEASANTRY.match(text) and len(text.split()) < 10:
+            continue
+        out.add(section, _patient_text(text, person), (unit.line,))
     for lab in labs:
         out.add("O", _lab_sentence(lab), ())
     tests: dict[str, OrderedTest] = {}
