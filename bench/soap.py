@@ -17,8 +17,10 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import statistics
 import time
+from collections import Counter
 from pathlib import Path
 
 from common import pct
@@ -34,6 +36,28 @@ SCORER = rouge_scorer.RougeScorer(list(METRICS), use_stemmer=False)
 def section_text(d: Draft, which: str) -> str:
     sentences = {"S": d.subjective, "O": d.objective, "A": d.assessment, "P": d.plan}
     return "\n".join(s.text for key in which for s in sentences[key])
+
+
+_PERSON = {"S": r"\b(?:i|my|me|we|our|us|you|your)\b", "O": r"\b(?:i|my|me|we|our|us|you|your)\b",
+           "A": r"\b(?:you|your)\b", "P": r"\b(?:you|your)\b"}  # fmt: skip
+
+
+def defects(d: Draft, lines: list[Line]) -> Counter[str]:
+    """What a doctor would have to fix, by kind: a "Denies" line that no doctor's question led to, first or
+    second person left in (I/my/we/you in Subjective and Objective; you/your in Assessment and Plan, where "I
+    will" and "we will" are how notes are written), a line over 60 words, an empty Assessment."""
+    doctor = {line.id for line in lines if line.speaker == "doctor"}
+    found: Counter[str] = Counter()
+    for key, sentences in zip("SOAP", (d.subjective, d.objective, d.assessment, d.plan), strict=True):
+        for s in sentences:
+            if s.text.startswith("Denies") and not doctor & set(s.sources):
+                found["Denies without a question"] += 1
+            if re.search(_PERSON[key], s.text, re.IGNORECASE):
+                found[f"first/second person in {key}"] += 1
+            if len(s.text.split()) > 60:
+                found["lines over 60 words"] += 1
+    found["empty Assessment"] += not d.assessment
+    return found
 
 
 def score(ref: str, pred: str) -> dict[str, float]:
@@ -56,6 +80,7 @@ def aci(data: Path, split: str, show: int, timings: list[float]) -> None:
             divisions[(item["file"].split("-")[0], name)] = item["tgt"]
     got: dict[str, list[dict[str, float]]] = {k: [] for k in ("S", "O", "AP", "full", "copy", "words")}
     copy_sections: dict[str, list[dict[str, float]]] = {k: [] for k in ("S", "O", "AP")}
+    faults: Counter[str] = Counter()
     for n, row in enumerate(rows):
         lines = aci_lines(row["dialogue"])
         t = time.perf_counter()
@@ -71,6 +96,7 @@ def aci(data: Path, split: str, show: int, timings: list[float]) -> None:
             got[key].append(score(ref, section_text(d, "AP" if key == "AP" else key)))
             copy_sections[key].append(score(ref, row["dialogue"]))
         full = d.as_text()
+        faults.update(defects(d, lines))
         got["full"].append(score(row["note"], full))
         got["copy"].append(score(row["note"], row["dialogue"]))
         got["words"].append({m: len(full.split()) / max(1, len(row["note"].split())) for m in METRICS})
@@ -81,6 +107,7 @@ def aci(data: Path, split: str, show: int, timings: list[float]) -> None:
         baseline = got["copy"] if key == "full" else copy_sections[key]
         print(f"  {label:16} {mean(got[key])}   [{mean(baseline)}]")
     print(f"  draft length / reference length: {statistics.fmean(r['rouge1'] for r in got['words']):.2f}")
+    print(f"  defects in {len(rows)} drafts: " + ", ".join(f"{k} {v}" for k, v in sorted(faults.items())))
 
 
 def mts(data: Path, split: str, show: int, timings: list[float]) -> None:

@@ -29,15 +29,21 @@ _CONTRACTION = re.compile(r"\b([a-z]+)(n't|'m|'re|'ve|'ll|'d)\b|\b(" + "|".join(
 _IS = re.compile(r"\b(it|that|there|what|he|she|here|where|who|how|this)'s\b")
 
 FILLERS = re.compile(
-    r"\b(?:u+m+|u+h+m*|u+h+-h+u+h+|h+m+|m+-?hm+|mm+|m+-hmm+|er+m*|a+h+|o+h+|eh|huh|you know|i mean|like,|"
+    r"\b(?:u+m+|u+h+m*|u+h+-h+u+h+|h+m+|m+-?hm+|mm+|m+-hmm+|er+m*|a+h+|o+h+|eh|huh|(?<!let )you know|i mean|like,|"
     r"kind of|sort of|basically|actually|literally|honestly|totally|pretty much)\b,?",
 )
-# Words that open a turn without saying anything ("okay, so, well, um, the pain…").
-_OPENERS = re.compile(
-    r"^(?:(?:ok(?:ay)?|alright|all right|so|well|and|but|now|yes|yeah|yep|yup|sure|right|great|good|perfect|"
-    r"excellent|got it|i see|oh|um|uh|alrighty|wow|hey|hi|hello|thanks|thank you|very good|mm-hmm|no worries)"
-    r"\b[,.!]?\s*)+",
+# Words that open a turn without saying anything ("okay, so, well, um, the pain…"). Some only when a pause or
+# another opener follows: "good, the pain is better" but "good range of motion".
+_EMPTY = r"ok(?:ay)?|alright|all right|alrighty|so|well|and|but|now|yes|yeah|yep|yup|oh|um|uh|wow|hey|hi|hello|mm-hmm"
+_EMPTY_BEFORE_PAUSE = (
+    r"sure|right|great|good|perfect|excellent|got it|i see|thanks|thank you|very good|no worries|awesome|cool"
 )
+_OPENERS = re.compile(
+    rf"^(?:(?:{_EMPTY})\b[,.!]?\s*|(?:{_EMPTY_BEFORE_PAUSE})(?:[,.!]\s*|\s+(?=(?:{_EMPTY}|{_EMPTY_BEFORE_PAUSE})\b)|$))+"
+)
+# A voice assistant addressed mid-consult ("Dragon, order a refill of Fosamax"): its name is not note content,
+# the command after it is.
+_WAKE_WORD = re.compile(r"\b(?:hey\s+|ok(?:ay)?,?\s+)?(?:dragon|dax|alexa|siri)\b[,.]?\s*")
 _STUTTER = re.compile(r"\b(\w+(?:\s+\w+)?)(?:,?\s+\1\b)+")
 _CUT = re.compile(r"\b\w+-(?:\s+|,\s*)(?=\w)|\s\w+-$")
 
@@ -134,6 +140,7 @@ def clean(text: str) -> str:
 
     out = _CONTRACTION.sub(expand, out)
     out = re.sub(r"\b(\w+)'s\b", r"\1's", out)
+    out = _WAKE_WORD.sub("", out)
     out = FILLERS.sub("", out)
     out = _CUT.sub("", out)
     out = _STUTTER.sub(r"\1", out)
@@ -286,11 +293,26 @@ _TOPIC = [
     re.compile(r"(?:^|\b(?:and|or|also|how about|what about)\s+)(?:any|how about|what about)\s+(?:any\s+)?(?P<t>.+)"),
 ]
 _TOPIC_END = re.compile(
-    r"(?:,|\bthat you\b|\bor anything\b|\bat all\b|\blately\b|\brecently\b|\bright now\b|\btoday\b|\bthese days\b|"
+    r"(?:\bthat you\b|\bor anything\b|\bat all\b|\blately\b|\brecently\b|\bright now\b|\btoday\b|\bthese days\b|"
     r"\bor not\b|\bwith (?:that|this|it)\b|\bsince then\b|\bwhen\b|\bbecause\b|\?).*$"
 )
 _GERUND = {"smoke": "smoking", "drink": "drinking alcohol", "exercise": "exercising", "vape": "vaping",
            "snore": "snoring", "work": "working"}  # fmt: skip
+
+
+_CLAUSE = re.compile(r"\b(?:i|you|he|she|it|we|they|that|this|when|because|is|are|was|were|do|did|have|has|had)\b")
+
+
+def _listed(asked: str) -> str:
+    """What a question asks about up to the first comma that ends a list ("fever, cough, shortness of breath or
+    sore throat" stays whole; "pain, when you walk" stops at the comma)."""
+    items = asked.split(",")
+    kept = [items[0]]
+    for item in items[1:]:
+        if not 1 <= len(item.split()) <= 6 or _CLAUSE.search(item):
+            break
+        kept.append(item)
+    return ",".join(kept)
 
 
 def topic(question: str, person: Person) -> str | None:
@@ -302,7 +324,7 @@ def topic(question: str, person: Person) -> str | None:
     for pattern in _TOPIC:
         if m := pattern.search(q):
             verb = m.groupdict().get("v")
-            text = _TOPIC_END.sub("", m.group("t")).strip(" ,.?")
+            text = _TOPIC_END.sub("", _listed(m.group("t"))).strip(" ,.?")
             text = re.sub(r"^(?:a|an|some|the)\s+", "", text)
             if verb:
                 text = (_GERUND[verb] + " " + text).strip()

@@ -143,6 +143,14 @@ _PLEASANTRY = re.compile(
     r"i am (?:good|fine|well|okay)|not bad|doing (?:good|well|fine|okay)|how are you|same here|of course|cannot wait)\b"
 )
 _DOCTOR_STYLE = [
+    # "I see that you hurt your wrist": the doctor relaying the history; the note states it.
+    (
+        re.compile(
+            r"^(?:so )?(?:i (?:see|understand|know|heard|noticed|saw|read)|it looks like|looks like|it seems)"
+            r"(?: here)?(?: that)?\s+(?=\w+\s+\w)"
+        ),
+        "",
+    ),
     (re.compile(r"\b(i|we) am going to\b|\b(i|we) are going to\b"), r"\1\2 will"),
     (re.compile(r"\b(i|we) would like to\b"), r"\1 will"),
     (re.compile(r"\blet us\b"), "we will"),
@@ -176,16 +184,46 @@ class _Builder:
         self.sections[section].append(Sentence(text, tuple(sorted(set(sources)))))
 
 
+# What the doctor says to the room, the record system or the assistant, not about the patient: "show me the
+# x-ray", "we will look at his labs", "I will do a quick exam", "I am Dr. …".
+_PROCESS = re.compile(
+    r"^(?:show me|pull up|bring up|open (?:up )?the|go to|(?:i|we) will (?:look|review|go|take a look|do a quick|"
+    r"talk|check (?:you|him|her) out)|let us (?:look|review|go|take|talk)|(?:i|we) am going to (?:look|review|"
+    r"examine)|i am (?:dr|doctor)|my name is)\b"
+)
+# The doctor's own senses as findings: "I do not feel any tenderness" → "no tenderness", "I appreciate a murmur"
+# → "there is a murmur".
+_SENSED = [
+    (re.compile(r"\bi (?:do |can )?not (?:see|hear|feel|appreciate|note|notice|detect)\s+(?:any\s+)?"), "no "),
+    (re.compile(r"\bi (?:do |can |also )?(?:see|hear|feel|appreciate|note|notice|detect)\s+"), "there is "),
+]
+
+
 def _doctor_text(sentence: str, person: Person) -> str:
-    for pattern, repl in _DOCTOR_STYLE:
+    for pattern, repl in [*_DOCTOR_STYLE, *_SENSED]:
         sentence = pattern.sub(repl, sentence)
     return rewrite.second_to_third(sentence, person)
 
 
+# What a denial's object must not hold: a pronoun or a verb makes it a statement ("no, I love McDonald's", "no,
+# that is great"), not the thing denied.
+_NOT_A_THING = re.compile(
+    r"\b(?:i|me|my|you|your|he|she|it|we|they|them|his|her|their|that|this|there|is|am|are|was|were|do|does|did|"
+    r"have|has|had|will|would|can|could|love|like|eat|think|know|want|said|say|mom|dad|mother|father)\b"
+)
+
+
+def denied(thing: str) -> str | None:
+    """What a patient's "no X" or "I have not had X" denies, when X is a thing (at most six words, no pronoun or
+    verb); None for a statement that only starts with "no"."""
+    thing = thing.strip(" ,.")
+    return thing if thing and len(thing.split()) <= 6 and not _NOT_A_THING.search(thing) else None
+
+
 def _patient_text(sentence: str, person: Person) -> str:
-    if m := _PATIENT_DENIES.match(sentence.removeprefix("i ")):
-        return "denies " + (m.group("t") or m.group("n")).strip()
-    return rewrite.third_person(sentence, person)
+    if (m := _PATIENT_DENIES.match(sentence.removeprefix("i "))) and (thing := denied(m.group("t") or m.group("n"))):
+        return "denies " + thing
+    return rewrite.third_person(sentence.removeprefix("no ") if sentence.startswith("no ") else sentence, person)
 
 
 def symptom_pipeline() -> Any:
@@ -201,6 +239,12 @@ def _negated_mentions(text: str) -> tuple[list[str], list[str]]:
     return [m.text for m in mentions if not m.negated], [m.text for m in mentions if m.negated]
 
 
+_FAMILY = re.compile(
+    r"\b(?:(?:in )?(?:your|his|her|the) family|family|mother|mom|father|dad|parents?|brothers?|sisters?|siblings?|"
+    r"grand(?:mother|father|parents?|ma|pa)|relatives?|anyone in (?:your|the) family|aunts?|uncles?)\b"
+)
+
+
 def _fold(question: str, answer: str, person: Person) -> tuple[str | None, str]:
     """A doctor's yes/no question and the first sentence of the answer as one statement ("Denies chest pain.")
     and what is left of the answer to draft on its own; (None, answer) when they do not fold."""
@@ -212,16 +256,19 @@ def _fold(question: str, answer: str, person: Person) -> tuple[str | None, str]:
     about = rewrite.topic(question, person)
     if about is None:
         affirmed, negated = _negated_mentions(question)
-        about = " or ".join(affirmed + negated) or None
+        about = rewrite.second_to_third(" or ".join(affirmed + negated), person) or None
     if about is None:
         return None, rest
+    if _FAMILY.search(question) and "family" not in about:
+        about = f"family history of {_FAMILY.sub('', about).strip()}"  # the relatives' history, not the patient's
     if no:
         # "no, I do not have chest pain": the rest only says the no again.
         if _PATIENT_DENIES.match(rest.removeprefix("i ")) or _content(rest) <= 1:
-            rest = ""
-        return f"denies {about}", rest
-    if _content(rest) >= 3:
-        return None, rest
+            return f"denies {about}", ""
+        # "no, but my mom had breast cancer": a qualified no is drafted as said, not as a denial.
+        return (None, rest) if _content(rest) >= 3 else (f"denies {about}", rest)
+    if _content(rest) >= 3 or "," in about or " or " in about:
+        return None, rest  # a yes to a list of symptoms does not say which one
     negated = _negated_mentions(rest)[1] if rest else []
     return (None, rest) if negated else (f"reports {about}", "")
 
@@ -301,8 +348,8 @@ def draft(lines: Sequence[Line], labs: Sequence[LabResult] = ()) -> Draft:
                     folded, rest = _fold(unit.text, after.text, person)
                     if folded is not None:
                         out.add("S", folded, (unit.line, after.line))
-                        answered[k + 1] = rest
-            elif section is not None:
+                    answered[k + 1] = rest  # without its yes or no, which alone says nothing
+            elif section is not None and not (section in "SO" and _PROCESS.match(unit.text)):
                 out.add(section, _doctor_text(unit.text, person), (unit.line,))
             continue
         text = answered.get(k, unit.text)

@@ -174,3 +174,48 @@ def test_deterministic_and_fast() -> None:
     elapsed = time.perf_counter() - t
     assert elapsed < 0.2, elapsed
     assert draft(lines) == first
+
+
+def _consult(*turns: str) -> Draft:
+    """Turns alternating doctor, patient, doctor, …"""
+    return draft([Line(i, "doctor" if i % 2 == 0 else "patient", t) for i, t in enumerate(turns)])
+
+
+def test_a_no_to_a_list_of_symptoms_denies_every_one() -> None:
+    d = _consult("Any fever, cough, shortness of breath or sore throat?", "No.")
+    assert find(d.subjective, "denies").text == "Denies fever, cough, shortness of breath or sore throat."
+    said = _consult("Any fever, cough or sore throat?", "Yes.")  # a yes does not say which one
+    assert not any(s.text.startswith("Reports fever") for s in everything(said))
+
+
+def test_denies_is_never_put_before_a_statement() -> None:
+    for turns in (
+        ("Do you eat fast food?", "No I love McDonald's, I eat it all the time."),
+        ("How was the trip?", "No that is great, thank you so much."),
+        ("Any cancer in the family?", "No lung cancer, but my mom did have breast cancer."),
+    ):
+        d = _consult(*turns)
+        assert not any(s.text.startswith("Denies") for s in everything(d)), (turns, d.as_text())
+
+
+def test_a_relatives_history_is_not_the_patients() -> None:
+    d = _consult("Does anyone in your family have heart disease or diabetes?", "No.")
+    for s in everything(d):
+        assert "family history" in s.text.lower() or "heart disease" not in s.text.lower(), s.text
+
+
+def test_voice_assistant_commands_become_plan_items_or_nothing() -> None:
+    d = _consult("Dragon, order a refill of Fosamax 70 mg once a week.", "Okay.", "Dragon, show me the chest x-ray.")
+    assert find(d.plan, "order a refill of fosamax 70 mg").sources == (0,)
+    assert not any("dragon" in s.text.lower() or "show me" in s.text.lower() for s in everything(d))
+
+
+def test_rewriting_keeps_meaning() -> None:
+    d = _consult(
+        "Your knee exam shows good range of motion. On exam I do not feel any tenderness over the joint.",
+        "Okay.",
+        "I will order an x-ray of the knee and let you know what I find.",
+    )
+    assert find(d.objective, "good range of motion")
+    assert find(d.objective, "no tenderness over the joint")
+    assert find(d.plan, "x-ray", "know what")  # "let you know" is not a filler
