@@ -205,7 +205,7 @@ async def test_a_patient_books_a_teleconsult_on_the_portal(
         sent = await c.post("/signin", data={"csrf": csrf, "phone": PHONE})
         csrf = re.search(r'name="csrf" value="([0-9a-f]{64})"', sent.text).group(1)  # type: ignore[union-attr]
         await c.post("/signin/code", data={"csrf": csrf, "phone": PHONE, "code": inbox.last_code(PHONE)})
-        tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+        tomorrow = first_full_day().isoformat()  # the lab's tomorrow: after 18:30 UTC it is already tomorrow in India
         page = await c.get(f"/consult/book?day={tomorrow}&reason=headache+for+four+days")
         times = re.findall(r'name="slot" value="(\d+)"', page.text)
         assert page.status_code == 200 and times and "headache for four days" in page.text
