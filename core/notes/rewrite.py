@@ -151,9 +151,13 @@ def clean(text: str) -> str:
     return out.strip(" ,")
 
 
+# A full stop ends a sentence unless it ends a title ("Mr. Rao", "Dr. Shah").
+_SENTENCE_END = re.compile(r"(?<=[.?!;])(?<!\bmr\.)(?<!\bmrs\.)(?<!\bms\.)(?<!\bdr\.)(?<!\bst\.)(?<!\bvs\.)\s+")
+
+
 def punctuated(text: str) -> list[str]:
     """A cleaned turn split at its full stops, question marks and semicolons, words kept as said."""
-    return [part.strip() for part in re.split(r"(?<=[.?!;])\s+", text) if part.strip()]
+    return [part.strip() for part in _SENTENCE_END.split(text) if part.strip()]
 
 
 def trimmed(part: str) -> str:

@@ -130,6 +130,24 @@ def unit_features(speaker: str, text: str, before: tuple[str, str] | None, posit
     return out
 
 
+# The doctor telling the patient what to do: "I would like you to…", "please…", "make sure you…", "I have sent
+# your referral…".
+DIRECTIVE = re.compile(
+    r"\b(?:i|we) (?:would like|want|need|will have|am going to have) (?:you|him|her|them|for you) to\b|"
+    r"^(?:please|try to|make sure|you (?:need|should|have|will need|must) to|you should|continue|keep|avoid|apply|"
+    r"stop|start|use|take|call|come back)\b|\b(?:sent|send|put in|placed) (?:over |in )?(?:your|his|her|a|the) "
+    r"(?:referral|prescription|order)"
+)
+
+
+# What a doctor asks a patient to do during the examination, not as treatment.
+EXAM_ACTION = re.compile(
+    r"\b(?:breath|breathe|lie (?:back|down)|look (?:up|down|left|right|at me)|cough for me|push|pull|relax|squeeze|"
+    r"follow my|open (?:your|his|her) mouth|say ah|stand up|sit (?:up|down|back)|bend|turn (?:your|his|her) head|"
+    r"raise|hop up|walk for me|point to)\b"
+)
+
+
 def assessment_or_plan(sentence: str, model_says_assessment: bool) -> Section:
     """A sentence of the assessment and plan: Plan when it orders, prescribes, advises or books, Assessment when
     it judges (likely, consistent with, rule out), else as the model leans."""
@@ -148,4 +166,6 @@ def strong_section(sentence: str) -> Section | None:
         return None
     if VITALS.search(sentence) or RESULTS.search(sentence):
         return "O"
-    return "P" if STRONG_PLAN.search(sentence) else None
+    if STRONG_PLAN.search(sentence) or (DIRECTIVE.search(sentence) and not EXAM_ACTION.search(sentence)):
+        return "P"
+    return None

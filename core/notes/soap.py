@@ -22,6 +22,7 @@ from core.notes import linear, rewrite, units
 from core.notes.orders import tests_named
 from core.notes.rewrite import Person
 from core.notes.sections import (
+    DIRECTIVE,
     Phase,
     Section,
     assessment_or_plan,
@@ -323,13 +324,55 @@ def _place(unit: Unit, probabilities: dict[str, float]) -> Section | None:
     plan = probabilities["A"] + probabilities["P"]
     if plan > max(history, findings):
         return assessment_or_plan(unit.text, probabilities["A"] >= probabilities["P"])
-    return "S" if history >= findings else "O"
+    if history >= findings:
+        # The doctor telling the patient what to do is the plan, wherever in the consult it is said.
+        return "P" if unit.speaker == "doctor" and DIRECTIVE.search(unit.text) else "S"
+    return "O"
 
 
 def sections_of(found: Sequence[Unit]) -> list[Section | None]:
     """Where each unit goes (core/notes/models/section.json and _place); None: not in the note."""
     model = linear.load("section")
     return [_place(unit, model.probabilities(feats)) for unit, feats in zip(found, features_of(found), strict=True)]
+
+
+# "For your first problem, your congestive heart failure, …", "In terms of his diabetes, …": the doctor naming
+# the problem the assessment and plan is about.
+_PROBLEM = re.compile(
+    r"^(?:so |now |and |okay )*(?:for|regarding|in terms of|with regards? to|as (?:for|far as)|moving on to|"
+    r"let us talk about|talking about) (?:your|his|her|the patient's|the) (?:(?:first|second|third|next|last|other) )?"
+    r"(?:problem|issue)?,? ?(?:of |is )?(?:your |his |her )?(?P<p>[a-z][a-z0-9' -]{2,50}?)"
+    r"(?=,| i | we | you | it | he | she | that | which | so |$)"
+)
+_NOT_A_PROBLEM = re.compile(
+    r"^(?:most|part|problem|issue|number|sake|now|today|moment|time|rest|record|next|first|second|third|last|other|"
+    r"plan|question|purposes?|reason|way|case|most part|meantime|future|visit|results?|exam)\b"
+)
+_ONE_LINER = re.compile(r"\b\d+[- ]year[- ]old\b")
+
+
+def _assessment_heads(out: _Builder, found: Sequence[Unit]) -> None:
+    """The assessment headed as notes head it: the one-line summary of who the patient is and why they came (said
+    in the history, repeated here), then each problem the doctor named while giving the plan."""
+    heads: list[tuple[str, int]] = []
+    summary = next((s for s in out.sections["S"] if _ONE_LINER.search(s.text)), None)
+    for k, unit in enumerate(found):
+        if unit.speaker != "doctor" or k < len(found) // 3:
+            continue
+        if (m := _PROBLEM.match(unit.text)) and (problem := denied(m.group("p"))):
+            problem = re.sub(r"^(?:the|a|an|your|his|her)\s+", "", problem)
+            if not _NOT_A_PROBLEM.match(problem) and re.search(r"[a-z]{4}", problem):
+                heads.append((problem, unit.line))
+    if summary is None and not heads:
+        return
+    made = _Builder()
+    if summary is not None:
+        made.add("A", summary.text, summary.sources)
+    for problem, line in heads:
+        made.add("A", problem, (line,))
+    for sentence in out.sections["A"]:
+        made.add("A", sentence.text, sentence.sources)
+    out.sections["A"] = made.sections["A"]
 
 
 def draft(lines: Sequence[Line], labs: Sequence[LabResult] = ()) -> Draft:
@@ -360,6 +403,7 @@ def draft(lines: Sequence[Line], labs: Sequence[LabResult] = ()) -> Draft:
         out.add(section, _patient_text(text, person), (unit.line,))
     for lab in labs:
         out.add("O", _lab_sentence(lab), ())
+    _assessment_heads(out, found)
     tests: dict[str, OrderedTest] = {}
     for planned in out.sections["P"]:
         for name, code in tests_named(planned.text):

@@ -219,3 +219,27 @@ def test_rewriting_keeps_meaning() -> None:
     assert find(d.objective, "good range of motion")
     assert find(d.objective, "no tenderness over the joint")
     assert find(d.plan, "x-ray", "know what")  # "let you know" is not a filler
+
+
+def test_the_assessment_is_headed_by_the_summary_and_the_problems_named() -> None:
+    d = _consult(
+        "Mr. Rao is a 58-year-old male with hypertension and diabetes who is here for follow-up.",
+        "Yes, I have been feeling fine.",
+        "Any chest pain?",
+        "No.",
+        "Your blood pressure today is one forty over ninety.",
+        "Okay.",
+        "So for your hypertension, I want you to increase the lisinopril to 20 mg a day.",
+        "Okay.",
+        "And in terms of your diabetes, continue metformin 500 mg twice a day.",
+    )
+    heads = [s.text for s in d.assessment]
+    assert heads[0].lower().startswith("mr. rao is a 58-year-old male"), heads  # names are not re-cased
+    assert heads[1:3] == ["Hypertension.", "Diabetes."], heads
+    assert find(d.assessment, "hypertension.").sources == (6,)
+    assert find(d.plan, "lisinopril", "20 mg")
+
+
+def test_the_doctor_telling_the_patient_what_to_do_is_plan() -> None:
+    d = _consult("I would like you to apply the Acticoat dressing daily and keep off the heel.", "Okay, I will.")
+    assert find(d.plan, "acticoat dressing daily")
