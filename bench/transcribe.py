@@ -1,13 +1,15 @@
 """Live teleconsult transcription on a spoken script (espeak-ng + sox, tests/support/speech.py): real-time factor,
 word error rate and speech-to-screen latency, with the real Whisper weights (bundled tiny.en by default).
 
-    .venv/bin/python bench/transcribe.py [--script tests/data/consult/fever_consult.json] [--beam 1] [--threads 2]
+    .venv/bin/python bench/transcribe.py [--script tests/data/consult/fever_consult.json] [--beam 5] [--threads 2]
                                          [--compute int8] [--skip-live] [--prompt] [--full-window]
 
-1. Offline: the combined recording is cut by the streaming VAD (fed 20 ms at a time) and every utterance is
-   transcribed one after the other. Real-time factor = transcription wall time / audio duration (the whole
-   recording, silences included; per second of speech too), and CPU seconds per audio second. WER against the
-   script with jiwer after normalisation (lower case, punctuation stripped, numbers as spoken).
+1. Offline: each speaker's track is cut by the streaming VAD (fed 20 ms at a time) and every utterance is
+   transcribed one after the other, with the speaker's recent lines as context (as live). Then the baseline:
+   the same model run plainly over each speaker's whole file with beam 5. Real-time factor = transcription wall
+   time / audio duration (the whole recording, silences included; per second of speech too), and CPU seconds
+   per audio second. WER against the script with jiwer after normalisation (lower case, punctuation stripped,
+   numbers as spoken).
 2. Live: each speaker's WAV is played by aiortc's MediaPlayer, which paces 20 ms frames of 48 kHz stereo at real
    time on the wall clock (as a remote track delivers them), into one AudioTap per speaker sharing one
    Transcriber. Latency = wall time the line is emitted - wall time at which the line's last spoken sample was
@@ -37,7 +39,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from common import ROOT, pct
 
 from consult.audio_tap import AudioTap
-from consult.transcribe import CLINICAL_PROMPT, Line, Transcriber
+from consult.transcribe import CLINICAL_PROMPT, CONTEXT_LINES, Line, Transcriber
 from consult.vad import RATE, UtteranceCutter
 
 sys.path.insert(0, str(ROOT))  # tests.support.speech: the same spoken script as the tests
@@ -65,36 +67,60 @@ def match(line: Line, spoken: list[SpokenLine]) -> SpokenLine:
     return min((s for s in spoken if s.speaker == line.speaker), key=lambda s: abs(s.end - line.ended_at))
 
 
-def offline(transcriber: Transcriber, spoken: list[SpokenLine], combined: Path, duration: float) -> None:
-    samples = read_wav(combined)
-    cutter = UtteranceCutter()
+def offline(transcriber: Transcriber, spoken: list[SpokenLine], per_speaker: dict[str, Path], duration: float) -> None:
+    """Each speaker's track cut by the streaming VAD (fed 20 ms at a time) and transcribed one utterance after the
+    other with that speaker's recent lines as context, as the live path does, but as fast as the CPU allows."""
+    cut: list[tuple[str, Any]] = []
     t = time.perf_counter()
-    utterances = []
-    for i in range(0, samples.size, RATE // 50):
-        utterances += cutter.feed(samples[i : i + RATE // 50])
-    utterances += cutter.flush()
+    for speaker, path in per_speaker.items():
+        samples, cutter = read_wav(path), UtteranceCutter()
+        for i in range(0, samples.size, RATE // 50):
+            cut += [(speaker, u) for u in cutter.feed(samples[i : i + RATE // 50])]
+        cut += [(speaker, u) for u in cutter.flush()]
     vad_s = time.perf_counter() - t
-    transcriber.transcribe_sync(utterances[0].samples)  # warm up
+    transcriber.transcribe_sync(cut[0][1].samples)  # warm up
     full_before = transcriber.full_windows
-    texts, wall, cpu = [], 0.0, 0.0
-    for u in utterances:
+    lines: list[tuple[float, str, str]] = []
+    recent: dict[str, list[str]] = {speaker: [] for speaker in per_speaker}
+    wall = cpu = 0.0
+    for speaker, u in sorted(cut, key=lambda c: c[1].start):
         t, c = time.perf_counter(), time.process_time()
-        texts.append(transcriber.transcribe_sync(u.samples))
+        text = transcriber.transcribe_sync(u.samples, " ".join(recent[speaker]))
         wall += time.perf_counter() - t
         cpu += time.process_time() - c
-    speech = sum(u.duration for u in utterances)
+        if text:
+            recent[speaker] = [*recent[speaker], text][-CONTEXT_LINES:]
+            lines.append((u.start, speaker, text))
+    speech = sum(u.duration for _, u in cut)
     ref = " ".join(normalise(s.text) for s in spoken)
-    hyp = " ".join(normalise(x) for x in texts)
+    hyp = " ".join(normalise(x) for _, _, x in sorted(lines))
     out = jiwer.process_words(ref, hyp)
-    print(f"offline: {len(utterances)} utterances for {len(spoken)} script lines, {duration:.1f} s audio "
+    print(f"offline: {len(cut)} utterances for {len(spoken)} script lines, {duration:.1f} s audio "
           f"({speech:.1f} s speech); VAD {vad_s:.2f} s ({vad_s / duration * 100:.1f} % of real time)")  # fmt: skip
-    print(f"  RTF {wall / duration:.3f} (wall {wall:.2f} s / {duration:.1f} s audio), {wall / speech:.3f} per s of "
-          f"speech; CPU {cpu / duration:.3f} s per audio s; {wall / len(utterances):.2f} s per utterance")  # fmt: skip
-    print(f"  {transcriber.full_windows - full_before} of {len(utterances)} utterances on the 30 s window")
+    print(f"  RTF {wall / duration:.3f} (wall {wall:.2f} s / {duration:.1f} s audio, both speakers), "
+          f"{wall / speech:.3f} per s of speech; CPU {cpu / duration:.3f} s per audio s")  # fmt: skip
+    print(f"  {transcriber.full_windows - full_before} of {len(cut)} utterances on the 30 s window")
     print(f"  WER {out.wer:.1%} ({out.substitutions} sub, {out.deletions} del, {out.insertions} ins / "
           f"{len(ref.split())} words)")  # fmt: skip
-    for s, x in zip(spoken, texts, strict=False):
-        print(f"    {s.speaker:7} {x}")
+    for _, speaker, x in sorted(lines):
+        print(f"    {speaker:7} {x}")
+
+
+def plain(transcriber: Transcriber, spoken: list[SpokenLine], per_speaker: dict[str, Path], beam: int) -> None:
+    """The baseline the live path is held to: the same model run plainly over each speaker's whole file
+    (faster-whisper's own 30 s windows, conditioned on the previous text, beam `beam`)."""
+    model = transcriber._model  # the same loaded weights, run the standard way
+    lines: list[tuple[float, str]] = []
+    t = time.perf_counter()
+    for path in per_speaker.values():
+        segments, _ = model.transcribe(read_wav(path).astype("float32") / 32768, language="en", beam_size=beam)
+        lines += [(seg.start, seg.text) for seg in segments]
+    wall = time.perf_counter() - t
+    ref = " ".join(normalise(s.text) for s in spoken)
+    hyp = " ".join(normalise(x) for _, x in sorted(lines))
+    out = jiwer.process_words(ref, hyp)
+    print(f"plain (each speaker's whole file, beam {beam}): WER {out.wer:.1%} ({out.substitutions} sub, "
+          f"{out.deletions} del, {out.insertions} ins); {wall:.1f} s")  # fmt: skip
 
 
 async def live(transcriber: Transcriber, rendered_paths: dict[str, Path], spoken: list[SpokenLine]) -> None:
@@ -123,7 +149,7 @@ async def live(transcriber: Transcriber, rendered_paths: dict[str, Path], spoken
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--script", default=str(ROOT / "tests" / "data" / "consult" / "fever_consult.json"))
-    ap.add_argument("--beam", type=int, default=1)
+    ap.add_argument("--beam", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--compute", default="int8")
     ap.add_argument("--skip-live", action="store_true")
@@ -144,7 +170,8 @@ def main() -> None:
         print(f"model {transcriber.model_path} ({args.compute}, {args.threads} threads, beam {args.beam}, "
               f"{'30 s' if args.full_window else 'fitted'} window, prompt {'on' if args.prompt else 'off'}) "
               f"loaded in {time.perf_counter() - t:.2f} s")  # fmt: skip
-        offline(transcriber, rendered.lines, rendered.combined, rendered.duration)
+        offline(transcriber, rendered.lines, rendered.per_speaker, rendered.duration)
+        plain(transcriber, rendered.lines, rendered.per_speaker, 5)
         if not args.skip_live:
             asyncio.run(live(transcriber, rendered.per_speaker, rendered.lines))
         asyncio.run(transcriber.aclose())

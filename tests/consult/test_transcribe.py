@@ -21,7 +21,15 @@ from aiortc.contrib.media import MediaPlayer
 from aiortc.mediastreams import MediaStreamTrack
 
 from consult.audio_tap import AudioTap
-from consult.transcribe import Line, Transcriber, bundled_model_path, clean, repeats_itself, window_frames
+from consult.transcribe import (
+    MAX_CONTEXT_TOKENS,
+    Line,
+    Transcriber,
+    bundled_model_path,
+    clean,
+    repeats_itself,
+    window_frames,
+)
 from consult.vad import RATE, Utterance, UtteranceCutter
 from core.config import ConfigError, load_settings
 from tests.support.speech import Rendered, have_tools, load_script, normalise, read_wav, render
@@ -48,7 +56,7 @@ def short(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
 
 @pytest.fixture(scope="module")
 def transcriber() -> Iterator[Transcriber]:
-    t = Transcriber(threads=2, workers=1, beam_size=1)  # the bundled tiny.en, int8: the defaults in Settings
+    t = Transcriber(threads=2, workers=1, beam_size=5)  # the bundled tiny.en, int8: the defaults in Settings
     yield t
     asyncio.run(t.aclose())
 
@@ -244,10 +252,10 @@ async def test_tap_ends_with_its_track(short: Rendered, transcriber: Transcriber
 def test_whisper_settings_from_the_environment(tmp_path: Path) -> None:
     defaults = load_settings({})
     assert (defaults.whisper_model, defaults.whisper_device, defaults.whisper_compute_type) == (None, "cpu", "int8")
-    assert (defaults.whisper_threads, defaults.whisper_workers, defaults.whisper_beam_size) == (2, 1, 1)
+    assert (defaults.whisper_threads, defaults.whisper_workers, defaults.whisper_beam_size) == (2, 1, 5)
     model = bundled_model_path()
-    custom = load_settings({"LABPULSE_WHISPER_MODEL": str(model), "LABPULSE_WHISPER_BEAM_SIZE": "5"})
-    assert custom.whisper_model == model and custom.whisper_beam_size == 5
+    custom = load_settings({"LABPULSE_WHISPER_MODEL": str(model), "LABPULSE_WHISPER_BEAM_SIZE": "1"})
+    assert custom.whisper_model == model and custom.whisper_beam_size == 1
     with pytest.raises(ConfigError) as bad:
         load_settings({"LABPULSE_WHISPER_MODEL": "tiny.en", "LABPULSE_WHISPER_COMPUTE_TYPE": "int3",
                        "LABPULSE_WHISPER_WORKERS": "0", "LABPULSE_WHISPER_DEVICE": "tpu"})  # fmt: skip
@@ -255,3 +263,43 @@ def test_whisper_settings_from_the_environment(tmp_path: Path) -> None:
     assert named == ["MODEL", "DEVICE", "COMPUTE_TYPE", "WORKERS"]
     with pytest.raises(FileNotFoundError):
         Transcriber(tmp_path)  # never a download
+
+
+def test_the_prompt_carries_the_speakers_recent_words(transcriber: Transcriber) -> None:
+    """Whisper reads the speaker's last lines as the text before the utterance: after <|startofprev|>, the last
+    MAX_CONTEXT_TOKENS tokens of it, then the usual start of a transcript."""
+    tok = transcriber._tokenizer
+    tail = [*tok.sot_sequence, tok.no_timestamps]
+    assert transcriber._prompt(None) == tail
+    short = transcriber._prompt("I have had loose stools.")
+    assert short == [tok.sot_prev, *tok.encode(" I have had loose stools."), *tail]
+    long = transcriber._prompt(" ".join(["fever"] * 500))
+    assert long[0] == tok.sot_prev and len(long) == 1 + MAX_CONTEXT_TOKENS + len(tail)
+
+
+class _Heard(Transcriber):
+    """The real transcriber, noting the context each utterance was decoded with."""
+
+    contexts: list[str]
+
+    async def transcribe(self, samples: np.ndarray, context: str = "") -> str:
+        self.contexts.append(context)
+        return await super().transcribe(samples, context)
+
+
+async def test_each_utterance_is_decoded_with_that_speakers_last_lines(consult: Rendered) -> None:
+    heard = _Heard(threads=2, workers=1, beam_size=1)
+    heard.contexts = []
+    got: list[Line] = []
+
+    async def on_line(line: Line) -> None:
+        got.append(line)
+
+    try:
+        tap = AudioTap(MediaPlayer(str(consult.per_speaker["patient"])).audio, "patient", on_line, heard).start()
+        await asyncio.wait_for(tap.wait(), consult.duration + 30)
+    finally:
+        await heard.aclose()
+    assert len(got) >= 3 and heard.contexts[0] == ""
+    for k in range(1, len(got)):
+        assert heard.contexts[k] == " ".join(line.text for line in got[max(0, k - 3) : k])
