@@ -138,11 +138,39 @@ def mts(data: Path, split: str, show: int, timings: list[float]) -> None:
     print(f"  {'whole draft':16} {mean(got['full'])}   [{mean(got['copy'])}]")
 
 
+def blind(path: Path) -> None:
+    """Short consults written by a helper session that never read this code (tests/data/notes/blind_consults.json):
+    each names words a faithful note keeps in a section and strings no section may hold."""
+    cases = json.loads(path.read_text(encoding="utf-8"))
+    passed = total = 0
+    missed: Counter[str] = Counter()
+    for case in cases:
+        d = draft([Line(i, speaker, text) for i, (speaker, text) in enumerate(case["lines"])])
+        sections = {"S": d.subjective, "O": d.objective, "A": d.assessment, "P": d.plan}
+        everything = [s for v in sections.values() for s in v]
+        for want in case["expect"]:
+            total += 1
+            ok = any(all(w in s.text.lower() for w in want["all_of"]) for s in sections[want["section"]])
+            passed += ok
+            missed[f"expected in {want['section']}"] += not ok
+        for never in case["forbid"]:
+            total += 1
+            pool = everything if never["section"] == "any" else sections[never["section"]]
+            ok = not any(w in f" {s.text.lower()} " for s in pool for w in never["any_of"])
+            passed += ok
+            missed[f"forbidden in {never['section']}"] += not ok
+    print(f"blind consults ({len(cases)}): {passed} of {total} checks pass; missed: "
+          + ", ".join(f"{k} {v}" for k, v in sorted(missed.items()) if v))  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="/work/shared/data")
     ap.add_argument("--splits", default="valid,train")
     ap.add_argument("--show", type=int, default=0, help="print the first N drafts of each split")
+    ap.add_argument(
+        "--blind", default=str(Path(__file__).resolve().parents[1] / "tests/data/notes/blind_consults.json")
+    )
     args = ap.parse_args()
     data = Path(args.data)
     symptom_pipeline()  # loaded once per process (about half a second), as the app does at start-up
@@ -153,6 +181,7 @@ def main() -> None:
         sizes += [len(aci_lines(r["dialogue"])) for r in csv.DictReader((data / "aci-bench" / f"{split}.csv").open())]
         mts(data, split, args.show, timings)
         print()
+    blind(Path(args.blind))
     long_one = [
         Line(i, "doctor" if i % 2 else "patient", "i have had a fever for four days and a headache") for i in range(100)
     ]

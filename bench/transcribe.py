@@ -67,7 +67,9 @@ def match(line: Line, spoken: list[SpokenLine]) -> SpokenLine:
     return min((s for s in spoken if s.speaker == line.speaker), key=lambda s: abs(s.end - line.ended_at))
 
 
-def offline(transcriber: Transcriber, spoken: list[SpokenLine], per_speaker: dict[str, Path], duration: float) -> None:
+def offline(
+    transcriber: Transcriber, spoken: list[SpokenLine], per_speaker: dict[str, Path], duration: float, context: bool
+) -> None:
     """Each speaker's track cut by the streaming VAD (fed 20 ms at a time) and transcribed one utterance after the
     other with that speaker's recent lines as context, as the live path does, but as fast as the CPU allows."""
     cut: list[tuple[str, Any]] = []
@@ -85,7 +87,7 @@ def offline(transcriber: Transcriber, spoken: list[SpokenLine], per_speaker: dic
     wall = cpu = 0.0
     for speaker, u in sorted(cut, key=lambda c: c[1].start):
         t, c = time.perf_counter(), time.process_time()
-        text = transcriber.transcribe_sync(u.samples, " ".join(recent[speaker]))
+        text = transcriber.transcribe_sync(u.samples, " ".join(recent[speaker]) if context else "")
         wall += time.perf_counter() - t
         cpu += time.process_time() - c
         if text:
@@ -155,6 +157,9 @@ def main() -> None:
     ap.add_argument("--skip-live", action="store_true")
     ap.add_argument("--prompt", action="store_true", help="initial prompt: general clinical vocabulary")
     ap.add_argument("--full-window", action="store_true", help="always encode Whisper's 30 s window")
+    ap.add_argument(
+        "--no-context", action="store_true", help="offline: each utterance without its speaker's last lines"
+    )
     args = ap.parse_args()
     print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory() as tmp:
@@ -170,7 +175,7 @@ def main() -> None:
         print(f"model {transcriber.model_path} ({args.compute}, {args.threads} threads, beam {args.beam}, "
               f"{'30 s' if args.full_window else 'fitted'} window, prompt {'on' if args.prompt else 'off'}) "
               f"loaded in {time.perf_counter() - t:.2f} s")  # fmt: skip
-        offline(transcriber, rendered.lines, rendered.per_speaker, rendered.duration)
+        offline(transcriber, rendered.lines, rendered.per_speaker, rendered.duration, not args.no_context)
         plain(transcriber, rendered.lines, rendered.per_speaker, 5)
         if not args.skip_live:
             asyncio.run(live(transcriber, rendered.per_speaker, rendered.lines))

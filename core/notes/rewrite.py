@@ -23,6 +23,12 @@ _CONTRACTIONS = {
     "wanna": "want to", "gotta": "have to", "kinda": "kind of", "sorta": "sort of", "y'all": "you",
     "let's": "let us", "'cause": "because", "cuz": "because", "cos": "because", "dont": "do not",
     "didnt": "did not", "doesnt": "does not", "cant": "cannot", "im": "i am", "ive": "i have", "wont": "will not",
+    # Speech recognisers and typists that drop the apostrophe (only where the word cannot be another word).
+    "youre": "you are", "youve": "you have", "youll": "you will", "theyre": "they are", "theres": "there is",
+    "thats": "that is", "whats": "what is", "isnt": "is not", "arent": "are not", "wasnt": "was not",
+    "werent": "were not", "havent": "have not", "hasnt": "has not", "hadnt": "had not", "shouldnt": "should not",
+    "wouldnt": "would not", "couldnt": "could not", "weve": "we have", "theyve": "they have", "hes": "he is",
+    "shes": "she is", "id like": "i would like",
 }  # fmt: skip
 _SUFFIXES = {"n't": " not", "'m": " am", "'re": " are", "'ve": " have", "'ll": " will", "'d": " would"}
 _CONTRACTION = re.compile(r"\b([a-z]+)(n't|'m|'re|'ve|'ll|'d)\b|\b(" + "|".join(map(re.escape, _CONTRACTIONS)) + r")\b")
@@ -122,6 +128,14 @@ def digits(text: str) -> str:
     return _BP_WORDS.sub(r"\1/\2", out)
 
 
+# Doses as notes write them: "500 milligrams" → "500 mg".
+_UNIT_ABBREVIATIONS = {"milligram": "mg", "milligrams": "mg", "microgram": "mcg", "micrograms": "mcg",
+                       "milliliter": "ml", "milliliters": "ml", "millilitre": "ml", "millilitres": "ml",
+                       "kilogram": "kg", "kilograms": "kg", "centimeter": "cm", "centimeters": "cm",
+                       "centimetre": "cm", "centimetres": "cm"}  # fmt: skip
+_UNIT_WORDS = re.compile(r"(?<=\d )(" + "|".join(_UNIT_ABBREVIATIONS) + r")\b")
+
+
 def clean(text: str) -> str:
     """Spoken words, tidied: joined tokens, no fillers or stutters, contractions expanded, numbers as digits.
     Lower case (transcripts disagree on case; the sentence is capitalised when emitted)."""
@@ -145,6 +159,7 @@ def clean(text: str) -> str:
     out = _CUT.sub("", out)
     out = _STUTTER.sub(r"\1", out)
     out = digits(out)
+    out = _UNIT_WORDS.sub(lambda m: _UNIT_ABBREVIATIONS[m.group(1)], out)
     out = re.sub(r"\s*,(?:\s*,)+", ",", out)
     out = re.sub(r"\s+", " ", out)
     out = re.sub(r"\s+([,.?!;:])", r"\1", out)

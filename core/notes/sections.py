@@ -63,6 +63,7 @@ PLAN = re.compile(
 # Plan words that mean a plan even before the consult reaches one (short consults never announce it).
 STRONG_PLAN = re.compile(
     r"\b(?:i will (?:order|prescribe|start|refer|send|give)|(?:order|prescrib)\w*|follow[ -]?up in|come back in|"
+    r"see (?:you|him|her|them) (?:back )?in|"
     r"\d+(?:\.\d+)? ?(?:mg|milligrams?|mcg|ml)\b|(?:once|twice|\d+ times) a day|refer\w* (?:you|him|her) to)\b"
 )
 EXAM_INTRO = re.compile(
@@ -140,6 +141,12 @@ DIRECTIVE = re.compile(
 )
 
 
+# An examination instruction opening a sentence ("breathe in and out", "hold still for me"): not note content.
+INSTRUCTION = re.compile(
+    r"^(?:(?:now |okay |just |please )*(?:breathe|take a (?:deep|big) breath|hold still|swallow for me|look (?:up|down|"
+    r"straight|at me|to)|follow my|open (?:your|his|her|wide)|say ah|lie (?:back|down)|relax|squeeze|push|pull|"
+    r"stand up|sit (?:up|back)|cough for me|turn (?:your|his|her|to)|tell me (?:if|when) (?:it|this)))\b"
+)
 # What a doctor asks a patient to do during the examination, not as treatment.
 EXAM_ACTION = re.compile(
     r"\b(?:breath|breathe|lie (?:back|down)|look (?:up|down|left|right|at me)|cough for me|push|pull|relax|squeeze|"
@@ -164,8 +171,10 @@ def strong_section(sentence: str) -> Section | None:
     (Objective) or an order, prescription or follow-up with its time (Plan)."""
     if is_question(sentence) or len(sentence.split()) < 4:
         return None
+    if STRONG_PLAN.search(sentence):  # "I will get a chest x-ray and start amoxicillin 1000 mg": an order
+        return "P"
     if VITALS.search(sentence) or RESULTS.search(sentence):
         return "O"
-    if STRONG_PLAN.search(sentence) or (DIRECTIVE.search(sentence) and not EXAM_ACTION.search(sentence)):
+    if DIRECTIVE.search(sentence) and not EXAM_ACTION.search(sentence):
         return "P"
     return None

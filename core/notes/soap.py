@@ -22,7 +22,9 @@ from core.notes import linear, rewrite, units
 from core.notes.orders import tests_named
 from core.notes.rewrite import Person
 from core.notes.sections import (
+    ASSESS,
     DIRECTIVE,
+    INSTRUCTION,
     Phase,
     Section,
     assessment_or_plan,
@@ -221,10 +223,21 @@ def denied(thing: str) -> str | None:
     return thing if thing and len(thing.split()) <= 6 and not _NOT_A_THING.search(thing) else None
 
 
+# "no cough, no runny nose": a list of things denied one by one.
+_NO_LIST = re.compile(r"^no [^,.;]+(?:,? (?:and |or )?no [^,.;]+)+[.]?$")
+_NO_ITEM = re.compile(r",? (?:and |or )?no ")
+# A "no" that answers and is followed by a statement of its own: "no, I actually love running".
+_NO_THEN = re.compile(r"^no,? (?=(?:i|it|that|we|he|she|they|but|actually|not|never)\b)")
+
+
 def _patient_text(sentence: str, person: Person) -> str:
     if (m := _PATIENT_DENIES.match(sentence.removeprefix("i "))) and (thing := denied(m.group("t") or m.group("n"))):
         return "denies " + thing
-    return rewrite.third_person(sentence.removeprefix("no ") if sentence.startswith("no ") else sentence, person)
+    if _NO_LIST.match(sentence):
+        things = [denied(t) for t in _NO_ITEM.split(sentence.rstrip(".")[3:])]
+        if all(things):
+            return "denies " + ", ".join(t for t in things if t)
+    return rewrite.third_person(_NO_THEN.sub("", sentence), person)
 
 
 def symptom_pipeline() -> Any:
@@ -240,20 +253,32 @@ def _negated_mentions(text: str) -> tuple[list[str], list[str]]:
     return [m.text for m in mentions if not m.negated], [m.text for m in mentions if m.negated]
 
 
+_OPEN_QUESTION = re.compile(r"^(?:how|what|when|where|why|which|who)\b(?! about)")
+_NO_AGAIN = re.compile(r"^(?:none of (?:that|those|them|these)|nothing like that|not at all|never|no,? no)\b")
 _FAMILY = re.compile(
     r"\b(?:(?:in )?(?:your|his|her|the) family|family|mother|mom|father|dad|parents?|brothers?|sisters?|siblings?|"
     r"grand(?:mother|father|parents?|ma|pa)|relatives?|anyone in (?:your|the) family|aunts?|uncles?)\b"
 )
 
 
+def _symptoms(text: str) -> bool:
+    """Whether a question names a symptom (the triage reader's lexicon): its answer belongs in the history."""
+    affirmed, negated = _negated_mentions(text)
+    return bool(affirmed or negated)
+
+
 def _fold(question: str, answer: str, person: Person) -> tuple[str | None, str]:
     """A doctor's yes/no question and the first sentence of the answer as one statement ("Denies chest pain.")
     and what is left of the answer to draft on its own; (None, answer) when they do not fold."""
+    if _NO_LIST.match(answer) and all(things := [denied(t) for t in _NO_ITEM.split(answer.rstrip(".")[3:])]):
+        return "denies " + ", ".join(t for t in things if t), ""  # "no cough, no runny nose"
     no, yes = _NO.match(answer), _YES.match(answer)
     m = no or yes
     if m is None:
         return None, answer
     rest = answer[m.end() :].strip(" ,.")
+    if _OPEN_QUESTION.match(question):
+        return None, rest  # "how was the trip?" - "no, …" answers nothing a yes or no could fold
     about = rewrite.topic(question, person)
     if about is None:
         affirmed, negated = _negated_mentions(question)
@@ -263,8 +288,9 @@ def _fold(question: str, answer: str, person: Person) -> tuple[str | None, str]:
     if _FAMILY.search(question) and "family" not in about:
         about = f"family history of {_FAMILY.sub('', about).strip()}"  # the relatives' history, not the patient's
     if no:
-        # "no, I do not have chest pain": the rest only says the no again.
-        if _PATIENT_DENIES.match(rest.removeprefix("i ")) or _content(rest) <= 1:
+        # "no, I do not have chest pain", "no, none of that": the rest only says the no again.
+        again = rest.split(" ", 1)[0].strip(",") in about.split()  # "no, cough no…": the denied thing said again
+        if _PATIENT_DENIES.match(rest.removeprefix("i ")) or _content(rest) <= 1 or _NO_AGAIN.match(rest) or again:
             return f"denies {about}", ""
         # "no, but my mom had breast cancer": a qualified no is drafted as said, not as a denial.
         return (None, rest) if _content(rest) >= 3 else (f"denies {about}", rest)
@@ -315,7 +341,10 @@ def _place(unit: Unit, probabilities: dict[str, float]) -> Section | None:
     Plan sentences are few in the training notes (they are rewritten most), so Assessment and Plan are told apart
     by what the sentence does (core.notes.sections.assessment_or_plan), and a doctor's unmistakable order or
     reading is kept even when the model doubts it."""
-    strong = strong_section(unit.text) if unit.speaker == "doctor" else None
+    doctor = unit.speaker == "doctor"
+    if doctor and INSTRUCTION.match(unit.text):
+        return None
+    strong = strong_section(unit.text) if doctor else None
     if strong is not None:
         return strong
     if probabilities["none"] >= KEEP_BELOW:
@@ -324,9 +353,11 @@ def _place(unit: Unit, probabilities: dict[str, float]) -> Section | None:
     plan = probabilities["A"] + probabilities["P"]
     if plan > max(history, findings):
         return assessment_or_plan(unit.text, probabilities["A"] >= probabilities["P"])
+    if doctor and ASSESS.search(unit.text) and len(unit.text.split()) >= 3:
+        return "A"  # the doctor's judgement is the assessment, wherever in the consult it is said
     if history >= findings:
         # The doctor telling the patient what to do is the plan, wherever in the consult it is said.
-        return "P" if unit.speaker == "doctor" and DIRECTIVE.search(unit.text) else "S"
+        return "P" if doctor and DIRECTIVE.search(unit.text) else "S"
     return "O"
 
 
@@ -387,7 +418,7 @@ def draft(lines: Sequence[Line], labs: Sequence[LabResult] = ()) -> Draft:
         if unit.speaker == "doctor":
             if is_question(unit.text):
                 after = found[k + 1] if k + 1 < len(found) else None
-                if section is not None and after is not None and after.speaker == "patient":
+                if after is not None and after.speaker == "patient" and (section is not None or _symptoms(unit.text)):
                     folded, rest = _fold(unit.text, after.text, person)
                     if folded is not None:
                         out.add("S", folded, (unit.line, after.line))

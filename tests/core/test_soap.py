@@ -243,3 +243,19 @@ def test_the_assessment_is_headed_by_the_summary_and_the_problems_named() -> Non
 def test_the_doctor_telling_the_patient_what_to_do_is_plan() -> None:
     d = _consult("I would like you to apply the Acticoat dressing daily and keep off the heel.", "Okay, I will.")
     assert find(d.plan, "acticoat dressing daily")
+
+
+def test_a_list_of_noes_is_a_list_of_denials() -> None:
+    d = _consult(
+        "Any cough or runny nose?", "No, no cough, no runny nose.", "Any vision changes or nausea?", "No, none of that."
+    )
+    for s in everything(d):
+        text = s.text.lower()
+        if "cough" in text or "runny nose" in text or "nausea" in text:
+            assert text.startswith("denies"), s.text  # never "Cough, no runny nose."
+    assert find(d.subjective, "denies", "nausea")
+
+
+def test_units_and_doses_are_written_as_notes_write_them() -> None:
+    d = _consult("I am prescribing amoxicillin five hundred milligrams twice a day for ten days.", "Okay.")
+    assert find(d.plan, "amoxicillin 500 mg twice a day for 10 days")
