@@ -287,7 +287,10 @@ class _Heard(Transcriber):
         return await super().transcribe(samples, context)
 
 
-async def test_each_utterance_is_decoded_with_that_speakers_last_lines(consult: Rendered) -> None:
+async def test_each_utterance_is_decoded_with_that_speakers_last_lines(tmp_path: Path) -> None:
+    said = [("patient", "I have a headache."), ("patient", "It started four days ago."), ("patient", "No chest pain."),
+            ("patient", "I took paracetamol.")]  # fmt: skip
+    consult = render(said, tmp_path)  # about 8 s, played at real time
     heard = _Heard(threads=2, workers=1, beam_size=1)
     heard.contexts = []
     got: list[Line] = []
