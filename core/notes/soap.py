@@ -230,13 +230,19 @@ _NO_ITEM = re.compile(r",? (?:and |or )?no ")
 _NO_THEN = re.compile(r"^no,? (?=(?:i|it|that|we|he|she|they|but|actually|not|never)\b)")
 
 
+def _denied_list(sentence: str) -> str | None:
+    """ "no cough, no runny nose" → "denies cough, runny nose"; None unless every item is a thing denied."""
+    if not _NO_LIST.match(sentence):
+        return None
+    things = [denied(t) for t in _NO_ITEM.split(sentence.rstrip(".")[3:])]
+    return "denies " + ", ".join(t for t in things if t) if all(things) else None
+
+
 def _patient_text(sentence: str, person: Person) -> str:
     if (m := _PATIENT_DENIES.match(sentence.removeprefix("i "))) and (thing := denied(m.group("t") or m.group("n"))):
         return "denies " + thing
-    if _NO_LIST.match(sentence):
-        things = [denied(t) for t in _NO_ITEM.split(sentence.rstrip(".")[3:])]
-        if all(things):
-            return "denies " + ", ".join(t for t in things if t)
+    if listed := _denied_list(sentence):
+        return listed
     return rewrite.third_person(_NO_THEN.sub("", sentence), person)
 
 
@@ -270,8 +276,8 @@ def _symptoms(text: str) -> bool:
 def _fold(question: str, answer: str, person: Person) -> tuple[str | None, str]:
     """A doctor's yes/no question and the first sentence of the answer as one statement ("Denies chest pain.")
     and what is left of the answer to draft on its own; (None, answer) when they do not fold."""
-    if _NO_LIST.match(answer) and all(things := [denied(t) for t in _NO_ITEM.split(answer.rstrip(".")[3:])]):
-        return "denies " + ", ".join(t for t in things if t), ""  # "no cough, no runny nose"
+    if listed := _denied_list(answer):
+        return listed, ""  # "no cough, no runny nose"
     no, yes = _NO.match(answer), _YES.match(answer)
     m = no or yes
     if m is None:

@@ -22,7 +22,6 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from core.notes import linear, rewrite, units
 from core.notes.soap import Line, features_of, units_of
@@ -159,7 +158,7 @@ def boundary_data(data: Path, split: str) -> tuple[list[list[str]], list[str]]:
     return x, y
 
 
-def fit(x: list[list[str]], y: list[str], c: float) -> tuple[linear.LinearModel, Any, Any]:
+def fit(x: list[list[str]], y: list[str], c: float) -> linear.LinearModel:
     from sklearn.feature_extraction import DictVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -174,7 +173,7 @@ def fit(x: list[list[str]], y: list[str], c: float) -> tuple[linear.LinearModel,
         if max(abs(model.coef_[k, j]) for k in range(model.coef_.shape[0])) >= 0.05
     }
     classes = tuple(str(c) for c in model.classes_)
-    return linear.LinearModel(classes, tuple(float(b) for b in model.intercept_), weights), vec, model
+    return linear.LinearModel(classes, tuple(float(b) for b in model.intercept_), weights)
 
 
 def accuracy(model: linear.LinearModel, x: list[list[str]], y: list[str]) -> str:
@@ -193,7 +192,7 @@ def main() -> None:
         if args.only and args.only != name:
             continue
         x, y = build(data, "train")
-        model, _, _ = fit(x, y, c)
+        model = fit(x, y, c)
         (linear.MODELS / f"{name}.json").write_text(json.dumps(model.to_json(), separators=(",", ":")) + "\n")
         linear.load.cache_clear()
         vx, vy = build(data, "valid")
