@@ -26,7 +26,8 @@ from pathlib import Path
 from common import pct
 from rouge_score import rouge_scorer
 
-from core.notes.soap import Draft, Line, draft, symptom_pipeline
+from core.notes.fold import symptom_pipeline
+from core.notes.soap import Draft, Line, draft
 from core.notes.train import MTS_SECTION, aci_lines, mts_lines
 
 METRICS = ("rouge1", "rouge2", "rougeLsum")

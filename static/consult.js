@@ -162,7 +162,14 @@
     $("tests-list").textContent = tests.map((t) => t.name).join(", ");
     if (edited || (note && note.status === "signed")) return;  // never overwrite the doctor's own edits
     for (const key of SECTIONS) {
-      const sentences = draft[key] || [];
+      // A part's heading ("History of present illness:") is a line of its own, citing nothing.
+      const sentences = [];
+      let part = "";
+      for (const s of draft[key] || []) {
+        if (s.part && s.part !== part) sentences.push({ text: `${s.part}:`, sources: [] });
+        part = s.part || "";
+        sentences.push(s);
+      }
       $(`soap-${key}`).value = sentences.map((s) => s.text).join("\n");
       draftSources[key] = sentences.map((s) => s.sources);
       $(`sources-${key}`).textContent = sentences.map((s, i) => s.sources.length ? `${i + 1}: #${s.sources.join(", #")}` : "").filter(Boolean).join(" · ");

@@ -14,11 +14,20 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
-
-from negspacy.negation import Negex  # noqa: F401 - registers the "negex" factory
+from typing import Any
 
 from core.notes import linear, rewrite, units
+from core.notes.fold import content, fold, patient_text, symptoms
+from core.notes.heads import (
+    CHIEF_COMPLAINT,
+    HISTORY,
+    PARTS,
+    RESULTS_PART,
+    SYSTEMS,
+    chief_complaint,
+    part_of,
+    problem_heads,
+)
 from core.notes.orders import tests_named
 from core.notes.rewrite import Person
 from core.notes.sections import (
@@ -33,9 +42,8 @@ from core.notes.sections import (
     strong_section,
     unit_features,
 )
-from core.triage import nlp
+from core.notes.units import Speaker, Unit
 
-Speaker = Literal["doctor", "patient"]
 TITLES: dict[Section, str] = {"S": "Subjective", "O": "Objective", "A": "Assessment", "P": "Plan"}
 
 
@@ -58,10 +66,12 @@ class LabResult:
 @dataclass(frozen=True, slots=True)
 class Sentence:
     """One sentence of the draft. ``sources`` are transcript line ids; a sentence from a lab result has none
-    (it came from the record, not the talk)."""
+    (it came from the record, not the talk). ``part`` is its sub-heading within Subjective or Objective (one of
+    PARTS), empty in Assessment and Plan."""
 
     text: str
     sources: tuple[int, ...]
+    part: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,16 +101,28 @@ class Draft:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            title.lower(): [{"text": s.text, "sources": list(s.sources)} for s in sentences]
+            title.lower(): [{"text": s.text, "sources": list(s.sources), "part": s.part} for s in sentences]
             for title, sentences in self.sections()
         }
         out["tests"] = [{"name": t.name, "code": t.code, "sources": list(t.sources)} for t in self.tests]
         return out
 
     def as_text(self) -> str:
-        """Headed sections, one sentence a line (how ROUGE-Lsum reads a note, and how a doctor scans one)."""
-        blocks = [f"{title.upper()}\n" + "\n".join(s.text for s in sentences) for title, sentences in self.sections()]
-        return "\n\n".join(b for b, (_, sentences) in zip(blocks, self.sections(), strict=True) if sentences)
+        """Headed sections with their parts, one sentence a line (how ROUGE-Lsum reads a note, and how a doctor
+        scans one)."""
+        return "\n\n".join(f"{title.upper()}\n" + "\n".join(_with_parts(s)) for title, s in self.sections() if s)
+
+
+def _with_parts(sentences: Sequence[Sentence]) -> list[str]:
+    """The sentences one a line, each part's heading before its first sentence."""
+    out: list[str] = []
+    part = ""
+    for sentence in sentences:
+        if sentence.part and sentence.part != part:
+            out.append(f"{sentence.part}:")
+        part = sentence.part
+        out.append(sentence.text)
+    return out
 
 
 _MALE = re.compile(r"\b(?:\d+[- ]year[- ]old (?:male|man|gentleman|boy)|mr|sir|he|his|him)\b")
@@ -123,26 +145,11 @@ def patient_sex(lines: Iterable[Line]) -> str | None:
     return "male" if score >= 2 else "female" if score <= -2 else None
 
 
-_NO = re.compile(
-    r"^(?:no|nope|nah|not really|not at all|never|none|negative|(?:i do|i have|i did) not(?=[,.!]|$))\b[,.!]?\s*"
-)
-_YES = re.compile(
-    r"^(?:yes|yeah|yep|yup|yes ma'am|yes sir|(?:i do|i have|i did|i am)(?=[,.!]|$)|correct|right|sometimes|"
-    r"a little|a bit|definitely|absolutely|uh-huh|mm-hmm)\b[,.!]?\s*"
-)
-_PATIENT_DENIES = re.compile(
-    r"^(?:i )?(?:do|did|have|has|had) not (?:have|had|get|got|gotten|notice|noticed|feel|felt|experience|"
-    r"experienced|been having)\s+(?:any\s+)?(?P<t>[^,.;]+)[.]?$|^no (?P<n>[a-z][^,.;]+)[.]?$"
-)
-_STOP = frozenset(
-    "a an the and or but so to of in on at for with is are was were be been it this that i you he she we they my "
-    "your me him her them not no yes yeah okay ok just like really very do did does have has had well oh um uh "
-    "know think right sure good great fine all what how when there here then too also about as if".split()
-)
 # Greetings and thanks: said in every consult, written in no note.
 _PLEASANTRY = re.compile(
-    r"^(?:to see you|nice to meet|good to see|thank|thanks|good (?:morning|afternoon|evening)|hi|hello|hey|bye|"
-    r"see you|you too|no problem|sounds good|that sounds|i am (?:good|fine|doing (?:good|well|fine|okay))|"
+    r"^(?:to see you|nice to meet|good to see|(?:it is|it was) (?:good|nice|great|a pleasure) to (?:see|meet)|"
+    r"thank|thanks|good (?:morning|afternoon|evening)|hi|hello|hey|bye|see you|you too|no problem|sorry|"
+    r"sounds good|sounds like a plan|that sounds|i am (?:good|fine|doing (?:good|well|fine|okay))|"
     r"i am (?:good|fine|well|okay)|not bad|doing (?:good|well|fine|okay)|how are you|same here|of course|cannot wait)\b"
 )
 _DOCTOR_STYLE = [
@@ -161,8 +168,8 @@ _DOCTOR_STYLE = [
 ]
 
 
-def _content(text: str) -> int:
-    return sum(1 for w in re.findall(r"[a-z0-9/.]+", text.lower()) if w not in _STOP)
+def _pleasantry(text: str) -> bool:
+    return bool(_PLEASANTRY.match(text)) and len(text.split()) < 10
 
 
 class _Builder:
@@ -172,7 +179,7 @@ class _Builder:
         self.sections: dict[Section, list[Sentence]] = {"S": [], "O": [], "A": [], "P": []}
         self._seen: dict[tuple[Section, str], int] = {}
 
-    def add(self, section: Section, text: str, sources: Sequence[int]) -> None:
+    def add(self, section: Section, text: str, sources: Sequence[int], part: str = "") -> None:
         text = rewrite.sentence_case(text)
         if not text or not re.search(r"[A-Za-z0-9]", text):
             return
@@ -181,10 +188,15 @@ class _Builder:
             i = self._seen[key]
             old = self.sections[section][i]
             merged = tuple(sorted(set(old.sources) | set(sources)))
-            self.sections[section][i] = Sentence(old.text, merged)
+            self.sections[section][i] = Sentence(old.text, merged, old.part)
             return
         self._seen[key] = len(self.sections[section])
-        self.sections[section].append(Sentence(text, tuple(sorted(set(sources)))))
+        self.sections[section].append(Sentence(text, tuple(sorted(set(sources))), part))
+
+    def in_parts(self) -> None:
+        """Subjective and Objective ordered by part (PARTS), sentences in their spoken order within each."""
+        for section in ("S", "O"):
+            self.sections[section].sort(key=lambda s: PARTS.index(s.part) if s.part in PARTS else len(PARTS))
 
 
 # What the doctor says to the room, the record system or the assistant, not about the patient: "show me the
@@ -193,6 +205,13 @@ _PROCESS = re.compile(
     r"^(?:show me|pull up|bring up|open (?:up )?the|go to|(?:i|we) will (?:look|review|go|take a look|do a quick|"
     r"talk|check (?:you|him|her) out)|let us (?:look|review|go|take|talk)|(?:i|we) am going to (?:look|review|"
     r"examine)|i am (?:dr|doctor)|my name is)\b"
+)
+# Commands to the record system, not to or about the patient: "finalize the note", "order the medications and
+# procedures discussed" (the orders themselves are drafted where they were said).
+_TO_THE_SYSTEM = re.compile(
+    r"\b(?:finali[sz]e (?:the |this )?(?:note|report|recording|visit)|(?:order|place) the (?:medications?|"
+    r"procedures?|orders?|tests?|labs?)(?: and (?:the )?\w+)? (?:discussed|we discussed|mentioned)|(?:end|stop|pause) "
+    r"(?:of )?(?:the )?recording)\b"
 )
 # The doctor's own senses as findings: "I do not feel any tenderness" → "no tenderness", "I appreciate a murmur"
 # → "there is a murmur".
@@ -208,119 +227,12 @@ def _doctor_text(sentence: str, person: Person) -> str:
     return rewrite.second_to_third(sentence, person)
 
 
-# What a denial's object must not hold: a pronoun or a verb makes it a statement ("no, I love McDonald's", "no,
-# that is great"), not the thing denied.
-_NOT_A_THING = re.compile(
-    r"\b(?:i|me|my|you|your|he|she|it|we|they|them|his|her|their|that|this|there|is|am|are|was|were|do|does|did|"
-    r"have|has|had|will|would|can|could|love|like|eat|think|know|want|said|say|mom|dad|mother|father)\b"
-)
-
-
-def denied(thing: str) -> str | None:
-    """What a patient's "no X" or "I have not had X" denies, when X is a thing (at most six words, no pronoun or
-    verb); None for a statement that only starts with "no"."""
-    thing = thing.strip(" ,.")
-    return thing if thing and len(thing.split()) <= 6 and not _NOT_A_THING.search(thing) else None
-
-
-# "no cough, no runny nose": a list of things denied one by one.
-_NO_LIST = re.compile(r"^no [^,.;]+(?:,? (?:and |or )?no [^,.;]+)+[.]?$")
-_NO_ITEM = re.compile(r",? (?:and |or )?no ")
-# A "no" that answers and is followed by a statement of its own: "no, I actually love running".
-_NO_THEN = re.compile(r"^no,? (?=(?:i|it|that|we|he|she|they|but|actually|not|never)\b)")
-
-
-def _denied_list(sentence: str) -> str | None:
-    """ "no cough, no runny nose" → "denies cough, runny nose"; None unless every item is a thing denied."""
-    if not _NO_LIST.match(sentence):
-        return None
-    things = [denied(t) for t in _NO_ITEM.split(sentence.rstrip(".")[3:])]
-    return "denies " + ", ".join(t for t in things if t) if all(things) else None
-
-
-def _patient_text(sentence: str, person: Person) -> str:
-    if (m := _PATIENT_DENIES.match(sentence.removeprefix("i "))) and (thing := denied(m.group("t") or m.group("n"))):
-        return "denies " + thing
-    if listed := _denied_list(sentence):
-        return listed
-    return rewrite.third_person(_NO_THEN.sub("", sentence), person)
-
-
-def symptom_pipeline() -> Any:
-    """The triage reader's spaCy pipeline (core/triage/nlp.py), loaded on first use: call it at start-up to pay
-    the half second then."""
-    return nlp.pipeline()
-
-
-def _negated_mentions(text: str) -> tuple[list[str], list[str]]:
-    """Symptoms named in ``text``, read as triage reads them (lexicon, misspellings, NegEx): (affirmed, negated),
-    each in the words used."""
-    mentions = nlp.read(text[:2000]).mentions
-    return [m.text for m in mentions if not m.negated], [m.text for m in mentions if m.negated]
-
-
-_OPEN_QUESTION = re.compile(r"^(?:how|what|when|where|why|which|who)\b(?! about)")
-_NO_AGAIN = re.compile(r"^(?:none of (?:that|those|them|these)|nothing like that|not at all|never|no,? no)\b")
-_FAMILY = re.compile(
-    r"\b(?:(?:in )?(?:your|his|her|the) family|family|mother|mom|father|dad|parents?|brothers?|sisters?|siblings?|"
-    r"grand(?:mother|father|parents?|ma|pa)|relatives?|anyone in (?:your|the) family|aunts?|uncles?)\b"
-)
-
-
-def _symptoms(text: str) -> bool:
-    """Whether a question names a symptom (the triage reader's lexicon): its answer belongs in the history."""
-    affirmed, negated = _negated_mentions(text)
-    return bool(affirmed or negated)
-
-
-def _fold(question: str, answer: str, person: Person) -> tuple[str | None, str]:
-    """A doctor's yes/no question and the first sentence of the answer as one statement ("Denies chest pain.")
-    and what is left of the answer to draft on its own; (None, answer) when they do not fold."""
-    if listed := _denied_list(answer):
-        return listed, ""  # "no cough, no runny nose"
-    no, yes = _NO.match(answer), _YES.match(answer)
-    m = no or yes
-    if m is None:
-        return None, answer
-    rest = answer[m.end() :].strip(" ,.")
-    if _OPEN_QUESTION.match(question):
-        return None, rest  # "how was the trip?" - "no, …" answers nothing a yes or no could fold
-    about = rewrite.topic(question, person)
-    if about is None:
-        affirmed, negated = _negated_mentions(question)
-        about = rewrite.second_to_third(" or ".join(affirmed + negated), person) or None
-    if about is None:
-        return None, rest
-    if _FAMILY.search(question) and "family" not in about:
-        about = f"family history of {_FAMILY.sub('', about).strip()}"  # the relatives' history, not the patient's
-    if no:
-        # "no, I do not have chest pain", "no, none of that": the rest only says the no again.
-        again = rest.split(" ", 1)[0].strip(",") in about.split()  # "no, cough no…": the denied thing said again
-        if _PATIENT_DENIES.match(rest.removeprefix("i ")) or _content(rest) <= 1 or _NO_AGAIN.match(rest) or again:
-            return f"denies {about}", ""
-        # "no, but my mom had breast cancer": a qualified no is drafted as said, not as a denial.
-        return (None, rest) if _content(rest) >= 3 else (f"denies {about}", rest)
-    if _content(rest) >= 3 or "," in about or " or " in about:
-        return None, rest  # a yes to a list of symptoms does not say which one
-    negated = _negated_mentions(rest)[1] if rest else []
-    return (None, rest) if negated else (f"reports {about}", "")
-
-
 def _lab_sentence(lab: LabResult) -> str:
     flag = {"H": "high", "L": "low", "HH": "critically high", "LL": "critically low", "A": "abnormal"}.get(
         (lab.flag or "").upper(), lab.flag or ""
     )
     value = f"{lab.value} {lab.unit}".strip()
     return f"{lab.test}: {value}" + (f" ({flag})" if flag else "") + f", reported {lab.reported_on.isoformat()}."
-
-
-@dataclass(frozen=True, slots=True)
-class Unit:
-    """A sentence unit of the transcript, cleaned (core.notes.rewrite.clean) and split (core.notes.units)."""
-
-    line: int
-    speaker: Speaker
-    text: str
 
 
 def units_of(lines: Sequence[Line]) -> list[Unit]:
@@ -373,40 +285,21 @@ def sections_of(found: Sequence[Unit]) -> list[Section | None]:
     return [_place(unit, model.probabilities(feats)) for unit, feats in zip(found, features_of(found), strict=True)]
 
 
-# "For your first problem, your congestive heart failure, …", "In terms of his diabetes, …": the doctor naming
-# the problem the assessment and plan is about.
-_PROBLEM = re.compile(
-    r"^(?:so |now |and |okay )*(?:for|regarding|in terms of|with regards? to|as (?:for|far as)|moving on to|"
-    r"let us talk about|talking about) (?:your|his|her|the patient's|the) (?:(?:first|second|third|next|last|other) )?"
-    r"(?:problem|issue)?,? ?(?:of |is )?(?:your |his |her )?(?P<p>[a-z][a-z0-9' -]{2,50}?)"
-    r"(?=,| i | we | you | it | he | she | that | which | so |$)"
-)
-_NOT_A_PROBLEM = re.compile(
-    r"^(?:most|part|problem|issue|number|sake|now|today|moment|time|rest|record|next|first|second|third|last|other|"
-    r"plan|question|purposes?|reason|way|case|most part|meantime|future|visit|results?|exam)\b"
-)
 _ONE_LINER = re.compile(r"\b\d+[- ]year[- ]old\b")
 
 
 def _assessment_heads(out: _Builder, found: Sequence[Unit]) -> None:
     """The assessment headed as notes head it: the one-line summary of who the patient is and why they came (said
     in the history, repeated here), then each problem the doctor named while giving the plan."""
-    heads: list[tuple[str, int]] = []
     summary = next((s for s in out.sections["S"] if _ONE_LINER.search(s.text)), None)
-    for k, unit in enumerate(found):
-        if unit.speaker != "doctor" or k < len(found) // 3:
-            continue
-        if (m := _PROBLEM.match(unit.text)) and (problem := denied(m.group("p"))):
-            problem = re.sub(r"^(?:the|a|an|your|his|her)\s+", "", problem)
-            if not _NOT_A_PROBLEM.match(problem) and re.search(r"[a-z]{4}", problem):
-                heads.append((problem, unit.line))
+    heads = problem_heads(found)
     if summary is None and not heads:
         return
     made = _Builder()
     if summary is not None:
         made.add("A", summary.text, summary.sources)
-    for problem, line in heads:
-        made.add("A", problem, (line,))
+    for name, line in heads:
+        made.add("A", name, (line,))
     for sentence in out.sections["A"]:
         made.add("A", sentence.text, sentence.sources)
     out.sections["A"] = made.sections["A"]
@@ -424,22 +317,28 @@ def draft(lines: Sequence[Line], labs: Sequence[LabResult] = ()) -> Draft:
         if unit.speaker == "doctor":
             if is_question(unit.text):
                 after = found[k + 1] if k + 1 < len(found) else None
-                if after is not None and after.speaker == "patient" and (section is not None or _symptoms(unit.text)):
-                    folded, rest = _fold(unit.text, after.text, person)
+                if after is not None and after.speaker == "patient" and (section is not None or symptoms(unit.text)):
+                    folded, rest = fold(unit.text, after.text, person)
                     if folded is not None:
-                        out.add("S", folded, (unit.line, after.line))
+                        part = SYSTEMS if symptoms(unit.text) else HISTORY
+                        out.add("S", folded, (unit.line, after.line), part)
                     answered[k + 1] = rest  # without its yes or no, which alone says nothing
-            elif section is not None and not (section in "SO" and _PROCESS.match(unit.text)):
-                out.add(section, _doctor_text(unit.text, person), (unit.line,))
+            elif section is None or _TO_THE_SYSTEM.search(unit.text) or _pleasantry(unit.text):
+                pass
+            elif not (section in "SO" and _PROCESS.match(unit.text)):
+                out.add(section, _doctor_text(unit.text, person), (unit.line,), part_of(section, unit.text))
             continue
         text = answered.get(k, unit.text)
-        if section is None or not text or is_question(text) or _content(text) < 2:
+        if section is None or not text or is_question(text) or content(text) < 2:
             continue
-        if _PLEASANTRY.match(text) and len(text.split()) < 10:
+        if _pleasantry(text):
             continue
-        out.add(section, _patient_text(text, person), (unit.line,))
+        out.add(section, patient_text(text, person), (unit.line,), part_of(section, text))
     for lab in labs:
-        out.add("O", _lab_sentence(lab), ())
+        out.add("O", _lab_sentence(lab), (), RESULTS_PART)
+    if (complaint := chief_complaint(found)) is not None:
+        out.add("S", complaint[0], (complaint[1],), CHIEF_COMPLAINT)
+    out.in_parts()
     _assessment_heads(out, found)
     tests: dict[str, OrderedTest] = {}
     for planned in out.sections["P"]:

@@ -5,7 +5,12 @@ sentence end, reading the words around each gap."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 from core.notes import linear, rewrite
+
+Speaker = Literal["doctor", "patient"]
 
 # A unit this long is split by the model: a turn without sentence punctuation, or a punctuated one so long that
 # its punctuation cannot be trusted.
@@ -68,3 +73,12 @@ def units(cleaned: str) -> list[str]:
     for part in parts:
         out.extend(t for t in map(rewrite.trimmed, split_long(part, longest)) if t)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A sentence unit of the transcript, cleaned (core.notes.rewrite.clean) and split (core.notes.units)."""
+
+    line: int
+    speaker: Speaker
+    text: str

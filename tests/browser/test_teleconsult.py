@@ -124,9 +124,10 @@ async def test_a_teleconsult_in_two_browsers_is_transcribed_by_speaker_and_draft
         assert any(who == "patient" and days.search(text) for who, text in said), said
         assert any(who == "doctor" and re.search(r"temperature|degrees|count", text, re.I) for who, text in said)
         assert not any(who == "doctor" and days.search(text) for who, text in said), said
-        # The complaint, in note style ("4 days"), in Subjective, its sentence citing the patient's line.
+        # The complaint, in note style ("4 days"), under its part's heading in Subjective.
         subjective = doctor.locator("#soap-subjective")
-        await expect(subjective).to_have_value(re.compile(r"headache[\s\S]*(4|four) days", re.I), timeout=60_000)
+        complaint = re.compile(r"History of present illness:\n[\s\S]*headache[\s\S]*(4|four) days", re.I)
+        await expect(subjective).to_have_value(complaint, timeout=60_000)
         await doctor.get_by_role("button", name="Sign note").click()
         await expect(doctor.locator("#note-status")).to_contain_text("Signed", timeout=10_000)
         await patient.get_by_role("button", name="Leave").click()

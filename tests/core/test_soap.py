@@ -259,3 +259,58 @@ def test_a_list_of_noes_is_a_list_of_denials() -> None:
 def test_units_and_doses_are_written_as_notes_write_them() -> None:
     d = _consult("I am prescribing amoxicillin five hundred milligrams twice a day for ten days.", "Okay.")
     assert find(d.plan, "amoxicillin 500 mg twice a day for 10 days")
+
+
+def test_subjective_and_objective_are_in_the_parts_a_clinic_note_has() -> None:
+    d = _consult(
+        "Mrs. Iyer is a 46-year-old female here for right knee pain. How did it start?",
+        "I twisted it on the stairs two days ago.",
+        "Any fever or chills?",
+        "No.",
+        "On exam there is tenderness over the medial joint line.",
+        "Okay.",
+        "Your x-ray shows no fracture.",
+    )
+    assert (d.subjective[0].text, d.subjective[0].part) == ("Right knee pain.", "Chief complaint")
+    assert find(d.subjective, "twisted").part == "History of present illness"
+    assert find(d.subjective, "denies fever or chills").part == "Review of systems"
+    assert find(d.objective, "tenderness").part == "Physical examination"
+    assert find(d.objective, "x-ray", "no fracture").part == "Results"
+    text = d.as_text()
+    order = [
+        "Chief complaint:",
+        "History of present illness:",
+        "Review of systems:",
+        "Physical examination:",
+        "Results:",
+    ]
+    assert [text.index(h) for h in order] == sorted(text.index(h) for h in order), text
+    assert d.to_json()["objective"][0]["part"] == "Physical examination"
+
+
+def test_the_assessment_lists_the_problems_named_but_not_a_relatives_or_a_denied_one() -> None:
+    d = _consult(
+        "Do you have any other medical problems?",
+        "I have type 2 diabetes, and asthma since childhood. My mother had breast cancer.",
+        "Any heart disease?",
+        "No heart disease.",
+        "Okay, you have lot of fluid in your left ear. It is called serous otitis.",
+        "Okay.",
+    )
+    heads = [s.text for s in d.assessment]
+    for problem in ("Type 2 diabetes.", "Asthma.", "Serous otitis."):
+        assert problem in heads, heads
+    assert find(d.assessment, "serous otitis").sources == (4,)
+    assert not any("cancer" in h.lower() or "heart disease" in h.lower() for h in heads), heads
+
+
+def test_questions_about_the_visit_and_commands_to_the_record_are_not_in_the_note() -> None:
+    d = _consult(
+        "Do you have any questions for me?",
+        "No.",
+        "Dragon, finalize the note.",
+        "Okay.",
+        "It is good to see you too.",
+    )
+    assert not any("question" in s.text.lower() or "finalize" in s.text.lower() for s in everything(d))
+    assert not any("good to see" in s.text.lower() for s in everything(d))
