@@ -26,8 +26,9 @@ from consult.owners import RoomOwners
 from consult.room import Room, RoomRegistry
 from consult.transcribe import Line, Transcriber
 from core.notes import soap
+from core.notes.sex import Sex
 from core.teleconsult import labs, transcript
-from core.teleconsult.service import JoinGrant
+from core.teleconsult.service import JoinGrant, patient_sex
 from core.vault import Vault
 
 log = logging.getLogger("labpulse.consult")
@@ -44,6 +45,7 @@ class _Consult:
     consent: dict[str, bool] = field(default_factory=lambda: {"doctor": False, "patient": False})
     lines: list[soap.Line] = field(default_factory=list)
     labs: list[soap.LabResult] = field(default_factory=list)
+    sex: Sex | None = None  # the record's, for the draft's he or she
     draft_task: asyncio.Task[None] | None = None
     redraft: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -117,6 +119,7 @@ class LiveConsults:
         """The doctor's view starts with the transcript so far, the draft and the patient's recent results."""
         async with self._pool.acquire() as conn:
             recent = await labs.recent(conn, grant.consult, actor=grant.actor())
+            live.sex = await patient_sex(conn, grant.consult, actor=grant.actor())
             lines = await transcript.read(conn, self._vault, grant.consult, actor=grant.actor())
         live.labs = [soap.LabResult(r.test, r.value, r.unit, r.flag, r.reported_on) for r in recent]
         await live.sockets["doctor"](signalling.dump("labs", results=[r.to_json() for r in recent]))
@@ -229,7 +232,7 @@ class LiveConsults:
                 continue
             lines, results = list(live.lines), list(live.labs)
             try:
-                draft = await asyncio.get_running_loop().run_in_executor(None, soap.draft, lines, results)
+                draft = await asyncio.get_running_loop().run_in_executor(None, soap.draft, lines, results, live.sex)
             except Exception:
                 log.exception("SOAP drafting failed for a consult")
                 continue

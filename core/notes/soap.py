@@ -11,7 +11,7 @@ pain."). Measured against ACI-BENCH and MTS-Dialog by bench/soap.py. Determinist
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -42,6 +42,7 @@ from core.notes.sections import (
     strong_section,
     unit_features,
 )
+from core.notes.sex import Sex, patient_sex
 from core.notes.units import Speaker, Unit
 
 TITLES: dict[Section, str] = {"S": "Subjective", "O": "Objective", "A": "Assessment", "P": "Plan"}
@@ -123,26 +124,6 @@ def _with_parts(sentences: Sequence[Sentence]) -> list[str]:
         part = sentence.part
         out.append(sentence.text)
     return out
-
-
-_MALE = re.compile(r"\b(?:\d+[- ]year[- ]old (?:male|man|gentleman|boy)|mr|sir|he|his|him)\b")
-_FEMALE = re.compile(r"\b(?:\d+[- ]year[- ]old (?:female|woman|lady|girl)|mrs|ms|miss|ma'am|she|her)\b")
-_STRONG = re.compile(r"year[- ]old|\bmrs?\b|\bms\b")
-
-
-def patient_sex(lines: Iterable[Line]) -> str | None:
-    """He or she, from how the doctor speaks of the patient ("a 58-year-old male", "Mrs. Shah"); None when the
-    consult does not say, and the draft then writes "the patient"."""
-    score = 0
-    for line in lines:
-        if line.speaker != "doctor":
-            continue
-        low = line.text.lower()
-        for m in _MALE.finditer(low):
-            score += 5 if _STRONG.search(m.group(0)) else 1
-        for m in _FEMALE.finditer(low):
-            score -= 5 if _STRONG.search(m.group(0)) else 1
-    return "male" if score >= 2 else "female" if score <= -2 else None
 
 
 # Greetings and thanks: said in every consult, written in no note.
@@ -305,9 +286,10 @@ def _assessment_heads(out: _Builder, found: Sequence[Unit]) -> None:
     out.sections["A"] = made.sections["A"]
 
 
-def draft(lines: Sequence[Line], labs: Sequence[LabResult] = ()) -> Draft:
-    """The SOAP draft for a consult; an empty transcript gives an empty draft (with the labs, if any)."""
-    person = Person.of(patient_sex(lines))
+def draft(lines: Sequence[Line], labs: Sequence[LabResult] = (), sex: Sex | None = None) -> Draft:
+    """The SOAP draft for a consult; an empty transcript gives an empty draft (with the labs, if any). ``sex`` is
+    the record's, when known; else the consult's words decide he, she or "the patient" (core.notes.sex)."""
+    person = Person.of(sex or patient_sex(lines))
     out = _Builder()
     found = units_of(lines)
     placed = sections_of(found)

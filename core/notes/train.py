@@ -11,7 +11,12 @@ then bench/soap.py on the valid split.
   words (at least half), else "none". In ACI-BENCH's assessment-and-plan division, the problem lines and the
   "Medical Reasoning" bullets are Assessment and the other bullets Plan.
 
-A development tool (it needs scikit-learn, a dev dependency); the app reads the JSON with core.notes.linear."""
+- names.json: first names given to one sex in at least nine of ten cases (core.notes.sex), from the nomquamgender
+  package's name data (MIT licence; counts from many countries' name records), names seen at least MIN_NAME_COUNT
+  times, letters a-z only.
+
+A development tool (it needs scikit-learn and nomquamgender, dev dependencies); the app reads the JSON with
+core.notes.linear and core.notes.sex."""
 
 from __future__ import annotations
 
@@ -182,12 +187,39 @@ def accuracy(model: linear.LinearModel, x: list[list[str]], y: list[str]) -> str
     return f"{right / max(1, len(y)):.3f} of {len(y)} (labels {dict(Counter(y))})"
 
 
+MIN_NAME_COUNT = 500
+ONE_SEX = 0.1  # a name is kept when the share of it given to the other sex is at most this
+
+
+def names_table() -> dict[str, str]:
+    """{"male": "aaron abdul …", "female": "…"}: nomquamgender's p(female) per name, one-sex names only."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("nomquamgender")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("names.json needs nomquamgender (a dev dependency): ./run lock, then ./run --help")
+    raw = json.loads((Path(spec.submodule_search_locations[0]) / "name_data.json").read_text(encoding="utf-8"))
+    male, female = [], []
+    for name, (_sources, count, p_female, *_rest) in sorted(raw.items()):
+        if count < MIN_NAME_COUNT or not re.fullmatch(r"[a-z]{2,}", name):
+            continue
+        if p_female <= ONE_SEX:
+            male.append(name)
+        elif p_female >= 1 - ONE_SEX:
+            female.append(name)
+    return {"male": " ".join(male), "female": " ".join(female)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="/work/shared/data")
-    ap.add_argument("--only", choices=("boundary", "section"))
+    ap.add_argument("--only", choices=("boundary", "section", "names"))
     args = ap.parse_args()
     data = Path(args.data)
+    if args.only in (None, "names"):
+        table = names_table()
+        (linear.MODELS / "names.json").write_text(json.dumps(table) + "\n")
+        print(f"names: {len(table['male'].split())} male, {len(table['female'].split())} female")
     for name, build, c in (("boundary", boundary_data, 1.0), ("section", section_data, 0.3)):
         if args.only and args.only != name:
             continue

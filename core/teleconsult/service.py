@@ -22,6 +22,8 @@ from core.errors import Conflict, Gone, InvalidInput, NotFound, PermissionDenied
 from core.identity import Actor, RequestMeta, Role
 from core.ids import is_uuid
 from core.jobs import queue as jobs
+from core.notes.sex import Sex
+from core.patients import store as patients_store
 from core.teleconsult import store
 from core.teleconsult.store import Consult as Consult
 from core.vault import Vault
@@ -256,6 +258,22 @@ def require_doctor(grant_or_actor: JoinGrant | Actor, consult: Consult) -> None:
     actor = grant_or_actor.actor() if isinstance(grant_or_actor, JoinGrant) else grant_or_actor
     if actor.role != Role.DOCTOR or actor.id != f"staff:{consult.doctor_id}":
         raise PermissionDenied("consult.note", actor.role.value)
+
+
+async def patient_sex(
+    conn: asyncpg.Connection, consult: Consult, *, actor: Actor, meta: RequestMeta | None = None
+) -> Sex | None:
+    """The patient's sex as the record gives it, for the note's he or she (the consult's doctor only; audited);
+    None when the consult has no patient record or the record says other or unknown."""
+    require_doctor(actor, consult)
+    if consult.patient_id is None:
+        return None
+    row = await patients_store.get(conn, consult.patient_id)
+    async with conn.transaction():
+        await audit.append(conn, actor=actor, action="consult.patient.read", entity_type="patient",
+                           entity_id=consult.patient_id, patient_id=consult.patient_id,
+                           summary={"consult": consult.id, "fields": ["sex"]}, meta=meta)  # fmt: skip
+    return "male" if row and row.sex == "male" else "female" if row and row.sex == "female" else None
 
 
 TESTS_JOB = "consult.tests"

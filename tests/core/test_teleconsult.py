@@ -244,3 +244,19 @@ async def test_each_side_gets_its_own_join_link_right_after_booking(pool: asyncp
     async with pool.acquire() as conn:
         audited = await conn.fetch("SELECT outcome FROM audit_log WHERE action = 'consult.doctor_link' ORDER BY id")
     assert [r["outcome"] for r in audited] == ["no_contact", "sent"]
+
+
+async def test_the_draft_takes_he_or_she_from_the_record_for_the_consults_doctor_only(
+    conn: asyncpg.Connection, vault: Vault, files: LocalFileStore
+) -> None:
+    barcode, _ = await _completed(conn, vault)
+    patient_id = str(await conn.fetchval("SELECT patient_id FROM samples WHERE barcode = $1", barcode))
+    booked, doctor = await _booked(conn, vault, patient_id=patient_id)
+    await conn.execute("UPDATE patients SET sex = 'female' WHERE id = $1", patient_id)
+    assert await service.patient_sex(conn, booked.consult, actor=doctor) == "female"
+    assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE action = 'consult.patient.read'") == 1
+    await conn.execute("UPDATE patients SET sex = 'unknown' WHERE id = $1", patient_id)
+    assert await service.patient_sex(conn, booked.consult, actor=doctor) is None
+    other = await _doctor(conn, "dr.kabir")
+    with pytest.raises(PermissionDenied):
+        await service.patient_sex(conn, booked.consult, actor=other)
