@@ -50,6 +50,9 @@ _OPENERS = re.compile(
 # A voice assistant addressed mid-consult ("Dragon, order a refill of Fosamax"): its name is not note content,
 # the command after it is.
 _WAKE_WORD = re.compile(r"\b(?:hey\s+|ok(?:ay)?,?\s+)?(?:dragon|dax|alexa|siri)\b[,.]?\s*")
+# An abbreviation spoken letter by letter, as some transcripts write it ("e k g", "c b c", "u t i"): one word. A run
+# starting with "a" or "i" is left alone, those being words.
+_SPELLED = re.compile(r"(?<!\b[a-z] )\b(?:[b-hj-z] )(?:[a-z] ){0,3}[a-z]\b")
 _STUTTER = re.compile(r"\b(\w+(?:\s+\w+)?)(?:,?\s+\1\b)+")
 _CUT = re.compile(r"\b\w+-(?:\s+|,\s*)(?=\w)|\s\w+-$")
 
@@ -155,6 +158,7 @@ def clean(text: str) -> str:
     out = _CONTRACTION.sub(expand, out)
     out = re.sub(r"\b(\w+)'s\b", r"\1's", out)
     out = _WAKE_WORD.sub("", out)
+    out = _SPELLED.sub(lambda m: m.group(0).replace(" ", ""), out)
     out = FILLERS.sub("", out)
     out = _CUT.sub("", out)
     out = _STUTTER.sub(r"\1", out)

@@ -153,6 +153,13 @@ def _pleasantry(text: str) -> bool:
     return bool(_PLEASANTRY.match(text)) and len(text.split()) < 10
 
 
+# Words of speech that a written note leaves out, meaning unchanged: "he just feels tired", "it is kind of sore".
+_HEDGES = re.compile(
+    r"\b(?:just|(?<!not )really|actually|basically|kind of|sort of|you know,?|i mean,?|kinda|pretty much)\s+(?=\w)"
+    r"|(?<=,) like,"
+)
+
+
 class _Builder:
     """The sections as they are drafted, the same sentence said twice kept once with both sources."""
 
@@ -161,7 +168,7 @@ class _Builder:
         self._seen: dict[tuple[Section, str], int] = {}
 
     def add(self, section: Section, text: str, sources: Sequence[int], part: str = "") -> None:
-        text = rewrite.sentence_case(text)
+        text = rewrite.sentence_case(_HEDGES.sub("", text))
         if not text or not re.search(r"[A-Za-z0-9]", text):
             return
         key = (section, text.lower())
@@ -184,15 +191,16 @@ class _Builder:
 # x-ray", "we will look at his labs", "I will do a quick exam", "I am Dr. …".
 _PROCESS = re.compile(
     r"^(?:show me|pull up|bring up|open (?:up )?the|go to|(?:i|we) will (?:look|review|go|take a look|do a quick|"
-    r"talk|check (?:you|him|her) out)|let us (?:look|review|go|take|talk)|(?:i|we) am going to (?:look|review|"
-    r"examine)|i am (?:dr|doctor)|my name is)\b"
+    r"talk|check (?:you|him|her) out|tell (?:a little (?:bit )?)?about)|let us (?:look|review|go|take|talk)|"
+    r"(?:i|we) am going to (?:look|review|examine)|(?:let|lem) me (?:just )?(?:take a (?:quick )?look|look|check|"
+    r"examine|see|feel|listen|press|tell|go over|pull|show)|i am (?:dr|doctor)|my name is)\b"
 )
 # Commands to the record system, not to or about the patient: "finalize the note", "order the medications and
 # procedures discussed" (the orders themselves are drafted where they were said).
 _TO_THE_SYSTEM = re.compile(
     r"\b(?:finali[sz]e (?:the |this )?(?:note|report|recording|visit)|(?:order|place) the (?:medications?|"
     r"procedures?|orders?|tests?|labs?)(?: and (?:the )?\w+)? (?:discussed|we discussed|mentioned)|(?:end|stop|pause) "
-    r"(?:of )?(?:the )?recording)\b"
+    r"(?:of )?(?:the )?recording|use (?:my|the) [a-z ]{0,30}template)\b"
 )
 # The doctor's own senses as findings: "I do not feel any tenderness" → "no tenderness", "I appreciate a murmur"
 # → "there is a murmur".
@@ -232,7 +240,23 @@ def features_of(found: Sequence[Unit]) -> list[list[str]]:
     return out
 
 
-KEEP_BELOW = 0.85  # a unit is drafted when the model's probability that it is in no section is below this
+KEEP_BELOW = 0.8  # a unit is drafted when the model's probability that it is in no section is below this
+
+
+# Where the patient goes after the visit: "I am going home with my son", "we will discharge her tomorrow".
+_DISPOSITION = re.compile(
+    r"\b(?:go(?:ing)? (?:back )?home|discharg(?:e|ed|ing)|ready (?:for|to go) home|home with|transfer(?:red)? to|"
+    r"admit(?:ted|ting)? (?:you|him|her|the patient)|rehab(?:ilitation)? (?:facility|center|centre)|nursing home)\b"
+)
+
+
+# The doctor giving an impression in so many words: "I think this is most likely a viral fever".
+_IMPRESSION = re.compile(
+    r"\b(?:i think (?:this|it|that|you|she|he) (?:is|has|have) (?:most )?(?:likely|probably|consistent)|"
+    r"(?:most|more) likely (?:a |an )?\w+|consistent with|suggestive of|my (?:impression|diagnosis) is|"
+    r"(?:this|it) (?:is|looks like|sounds like) (?:a |an )?(?:\w+ )?(?:sprain|strain|infection|fracture|"
+    r"tendinitis|tendonitis|arthritis|flare|exacerbation|reaction))\b"
+)
 
 
 def _place(unit: Unit, probabilities: dict[str, float]) -> Section | None:
@@ -246,6 +270,10 @@ def _place(unit: Unit, probabilities: dict[str, float]) -> Section | None:
     strong = strong_section(unit.text) if doctor else None
     if strong is not None:
         return strong
+    if _DISPOSITION.search(unit.text) and not is_question(unit.text):
+        return "P"  # where the patient goes from here, whoever says it
+    if doctor and _IMPRESSION.search(unit.text) and not is_question(unit.text):
+        return "A"  # the doctor's impression, said as one
     if probabilities["none"] >= KEEP_BELOW:
         return None
     history, findings = probabilities["S"], probabilities["O"]

@@ -50,3 +50,10 @@ def test_the_shipped_weights_match_the_feature_functions() -> None:
     gaps = units.gap_features(units.words_of(RAMBLE), 10, 5)
     assert sum(g in linear.load("boundary").weights for g in gaps) >= len(gaps) // 2, gaps
     assert sections_of(units_of(lines))[2:] == ["O", "P"]
+
+
+def test_an_abbreviation_spoken_letter_by_letter_is_one_word() -> None:
+    assert rewrite.clean("Your E K G shows no S T changes, and the C B C is normal.") == (
+        "your ekg shows no st changes, and the cbc is normal."
+    )
+    assert rewrite.clean("I fell in an A B C store.") == "i fell in an a b c store."  # "a" is a word: left alone

@@ -314,3 +314,23 @@ def test_questions_about_the_visit_and_commands_to_the_record_are_not_in_the_not
     )
     assert not any("question" in s.text.lower() or "finalize" in s.text.lower() for s in everything(d))
     assert not any("good to see" in s.text.lower() for s in everything(d))
+
+
+def test_speech_hedges_are_left_out_but_not_a_hedged_no() -> None:
+    d = _consult(
+        "How have you been feeling?",
+        "I just feel really tired and kind of dizzy, and the cough does not really go away.",
+    )
+    said = find(d.subjective, "tired").text
+    assert said.startswith("The patient feels tired and dizzy"), said
+    assert "does not really go away" in said, said  # "not really" is not "not"
+
+
+def test_where_the_patient_goes_next_is_plan_and_the_doctors_asides_are_not_in_the_note() -> None:
+    d = _consult(
+        "Who will you stay with?",
+        "I am going home with my son.",
+        "Okay, let me take a look at your knee. Dragon, use my physical exam template.",
+    )
+    assert find(d.plan, "going home with", "son")
+    assert not any("take a look" in s.text.lower() or "template" in s.text.lower() for s in everything(d))
