@@ -314,6 +314,16 @@ def _assessment_heads(out: _Builder, found: Sequence[Unit]) -> None:
     out.sections["A"] = made.sections["A"]
 
 
+def _named_first(sentences: list[Sentence], person: Person) -> list[Sentence]:
+    """A sentence about the patient opens with "The patient", as notes write it ("The patient has had fever for 4
+    days."); the pronoun stays inside the sentence."""
+    opener = f"{person.subject.capitalize()} "
+    if person.subject == "the patient":
+        return sentences
+    return [Sentence("The patient " + s.text[len(opener) :], s.sources, s.part) if s.text.startswith(opener) else s
+            for s in sentences]  # fmt: skip
+
+
 def draft(lines: Sequence[Line], labs: Sequence[LabResult] = (), sex: Sex | None = None) -> Draft:
     """The SOAP draft for a consult; an empty transcript gives an empty draft (with the labs, if any). ``sex`` is
     the record's, when known; else the consult's words decide he, she or "the patient" (core.notes.sex)."""
@@ -356,5 +366,5 @@ def draft(lines: Sequence[Line], labs: Sequence[LabResult] = (), sex: Sex | None
             old = tests.get(name)
             sources = tuple(sorted(set(planned.sources) | set(old.sources if old else ())))
             tests[name] = OrderedTest(name, code, sources)
-    s = out.sections
+    s = {section: _named_first(sentences, person) for section, sentences in out.sections.items()}
     return Draft(tuple(s["S"]), tuple(s["O"]), tuple(s["A"]), tuple(s["P"]), tuple(tests.values()))

@@ -107,7 +107,7 @@ def test_first_person_is_rewritten_in_the_third() -> None:
         ]
     )
     said = find(d.subjective, "knee", "2 weeks").text
-    assert said.startswith("He hurt his knee 2 weeks ago"), said
+    assert said.startswith("The patient hurt his knee 2 weeks ago"), said  # notes open with "The patient"
     assert "he feels it when he climb" in said.lower()
     assert "um" not in said.lower().split()
 
