@@ -160,7 +160,7 @@ def blind(path: Path) -> None:
             ok = not any(w in f" {s.text.lower()} " for s in pool for w in never["any_of"])
             passed += ok
             missed[f"forbidden in {never['section']}"] += not ok
-    print(f"blind consults ({len(cases)}): {passed} of {total} checks pass; missed: "
+    print(f"blind consults, {path.name} ({len(cases)}): {passed} of {total} checks pass; missed: "
           + ", ".join(f"{k} {v}" for k, v in sorted(missed.items()) if v))  # fmt: skip
 
 
@@ -169,8 +169,11 @@ def main() -> None:
     ap.add_argument("--data", default="/work/shared/data")
     ap.add_argument("--splits", default="valid,train")
     ap.add_argument("--show", type=int, default=0, help="print the first N drafts of each split")
+    notes = Path(__file__).resolve().parents[1] / "tests" / "data" / "notes"
     ap.add_argument(
-        "--blind", default=str(Path(__file__).resolve().parents[1] / "tests/data/notes/blind_consults.json")
+        "--blind",
+        default=f"{notes / 'blind_consults.json'},{notes / 'blind_consults_2.json'}",
+        help="comma-separated sets of blind consults",
     )
     args = ap.parse_args()
     data = Path(args.data)
@@ -182,7 +185,8 @@ def main() -> None:
         sizes += [len(aci_lines(r["dialogue"])) for r in csv.DictReader((data / "aci-bench" / f"{split}.csv").open())]
         mts(data, split, args.show, timings)
         print()
-    blind(Path(args.blind))
+    for path in args.blind.split(","):
+        blind(Path(path))
     long_one = [
         Line(i, "doctor" if i % 2 else "patient", "i have had a fever for four days and a headache") for i in range(100)
     ]

@@ -43,7 +43,8 @@ def content(text: str) -> int:
 # that is great"), not the thing denied.
 _NOT_A_THING = re.compile(
     r"\b(?:i|me|my|you|your|he|she|it|we|they|them|his|her|their|that|this|there|is|am|are|was|were|do|does|did|"
-    r"have|has|had|will|would|can|could|love|like|eat|think|know|want|said|say|mom|dad|mother|father)\b"
+    r"have|has|had|will|would|can|could|love|like|eat|think|know|want|said|say|mom|dad|mother|father|none|nothing|"
+    r"not|never|problems?|worries|way|thanks|sir|ma'am|doctor|idea|questions?)\b"
 )
 
 
@@ -69,11 +70,29 @@ def _denied_list(sentence: str) -> str | None:
     return "denies " + ", ".join(t for t in things if t) if all(things) else None
 
 
+# "no rash, no vomiting, and he has not complained about his ears": denials, then a statement of their own.
+_NO_ITEMS_THEN = re.compile(
+    r"^(?P<items>no [^,.;]+(?:,? (?:and |or )?no [^,.;]+)*),? (?:and |but )?(?P<rest>[^,.;].*)$"
+)
+
+
+def denied_then(sentence: str) -> tuple[str, str] | None:
+    """ "no rash, no vomiting, and he has not complained …" → ("denies rash, vomiting", "he has not complained …");
+    None unless the sentence opens with things denied one by one and goes on with something else."""
+    m = _NO_ITEMS_THEN.match(sentence.rstrip("."))
+    if m is None or _NO_LIST.match(sentence) or not _NOT_A_THING.search(m.group("rest")):
+        return None
+    things = [denied(t) for t in _NO_ITEM.split(m.group("items")[3:])]
+    return ("denies " + ", ".join(t for t in things if t), m.group("rest")) if all(things) else None
+
+
 def patient_text(sentence: str, person: Person) -> str:
     if (m := _PATIENT_DENIES.match(sentence.removeprefix("i "))) and (thing := denied(m.group("t") or m.group("n"))):
         return "denies " + thing
     if listed := _denied_list(sentence):
         return listed
+    if split := denied_then(sentence):
+        return f"{split[0]}; {rewrite.third_person(split[1], person)}"
     return rewrite.third_person(_NO_THEN.sub("", sentence), person)
 
 
@@ -93,7 +112,8 @@ def negated_mentions(text: str) -> tuple[list[str], list[str]]:
 _OPEN_QUESTION = re.compile(r"^(?:how|what|when|where|why|which|who)\b(?! about)")
 _NO_AGAIN = re.compile(r"^(?:none of (?:that|those|them|these)|nothing like that|not at all|never|no,? no)\b")
 _FAMILY = re.compile(
-    r"\b(?:(?:in )?(?:your|his|her|the) family|family|mother|mom|father|dad|parents?|brothers?|sisters?|siblings?|"
+    r"\b(?:(?:in )?(?:your|his|her|the) family|family|mother|mom|mum|mummy|father|dad|papa|parents?|brothers?|sisters?|"
+    r"siblings?|in-laws?|"
     r"grand(?:mother|father|parents?|ma|pa)|relatives?|anyone in (?:your|the) family|aunts?|uncles?)\b"
 )
 
@@ -116,6 +136,11 @@ def fold(question: str, answer: str, person: Person) -> tuple[str | None, str]:
     and what is left of the answer to draft on its own; (None, answer) when they do not fold."""
     if listed := _denied_list(answer):
         return listed, ""  # "no cough, no runny nose"
+    if split := denied_then(answer):  # "no rash, no vomiting, and he has not complained about his ears"
+        family = _FAMILY.search(question) is not None  # "any cancer in the family?" "no lung cancer, but my mom …"
+        return (split[0].replace("denies ", "denies family history of ", 1) if family else split[0]), split[1]
+    if (named := _PATIENT_DENIES.match(answer)) and named.group("n") and (thing := denied(named.group("n"))):
+        return "denies " + thing, ""  # "no pop.": the answer names what it denies
     no, yes = _NO.match(answer), _YES.match(answer)
     m = no or yes
     if m is None:

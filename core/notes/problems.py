@@ -42,7 +42,8 @@ _STOP = frozenset(
 )
 _NEGATION = re.compile(r"\b(?:no|not|never|without|denies|deny|negative|nothing|rule out|ruled out)\b")
 _RELATIVE = re.compile(
-    r"\b(?:family|mother|mom|father|dad|parents?|brothers?|sisters?|siblings?|grand\w+|aunts?|uncles?|cousins?|"
+    r"\b(?:family|mother|mom|mum|mummy|mama|father|dad|papa|parents?|brothers?|sisters?|siblings?|grand\w+|aunts?|"
+    r"uncles?|cousins?|in-laws?|nani|nana|dadi|dada|amma|appa|"
     r"son|daughter|wife|husband|relatives?)\b"
 )
 _CONDITION = re.compile(rf"\b(?:(?P<named>{_NAMED})|(?P<form>{_FORMS})|(?P<head>{_HEADS}))\b")

@@ -32,6 +32,10 @@ _CONTRACTIONS = {
 }  # fmt: skip
 _SUFFIXES = {"n't": " not", "'m": " am", "'re": " are", "'ve": " have", "'ll": " will", "'d": " would"}
 _CONTRACTION = re.compile(r"\b([a-z]+)(n't|'m|'re|'ve|'ll|'d)\b|\b(" + "|".join(map(re.escape, _CONTRACTIONS)) + r")\b")
+# "he's had", "she's been": has, not is.
+_HAS = re.compile(
+    r"\b(it|that|there|he|she|who|this)'s(?= (?:had|been|got|gotten|done|taken|seen|always|never|just had)\b)"
+)
 _IS = re.compile(r"\b(it|that|there|what|he|she|here|where|who|how|this)'s\b")
 
 FILLERS = re.compile(
@@ -145,6 +149,7 @@ def clean(text: str) -> str:
     out = text.lower().strip()
     for pattern, repl in _DETOK:
         out = pattern.sub(repl, out)
+    out = _HAS.sub(r"\1 has", out)
     out = _IS.sub(r"\1 is", out)
 
     def expand(m: re.Match[str]) -> str:
@@ -254,7 +259,9 @@ def third_person(text: str, person: Person) -> str:
                 j += 1
             i = j
             continue
-        repl = {"my": person.possessive, "me": person.object, "mine": person.possessive, "myself": person.reflexive}
+        # The patient's "we" (the patient and family) is "they" in a note: "they had construction on their kitchen".
+        repl = {"my": person.possessive, "me": person.object, "mine": person.possessive, "myself": person.reflexive,
+                "we": "they", "our": "their", "us": "them", "ours": "theirs", "ourselves": "themselves"}  # fmt: skip
         out.append(repl[core_word] + tail if core_word in repl else raw)
         i += 1
     return " ".join(out)

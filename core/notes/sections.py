@@ -39,12 +39,20 @@ EXAM_FINDING = re.compile(
     r"shoulder|wrist|hip|exam\w*|looks? (?:good|normal|fine|okay)|sounds? (?:good|normal|clear)|no signs? of|"
     r"positive|negative|bilateral\w*|mild|moderate|decreased|normal)\b"
 )
+# The doctor reporting what their own senses find: "I can see swelling", "on exam I feel no tenderness".
+SENSED = re.compile(
+    r"^(?:(?:so|and|okay|well),? )*(?:on (?:your |the )?(?:exam|examination),? )?i (?:can |do not |can not |cannot )?"
+    r"(?:see|feel|hear|note|notice|appreciate|detect)\b"
+)
 RESULTS = re.compile(
     r"\b(?:x-?rays?|mri|ct|cat scan|ultrasound|echo\w*|ekg|ecg|labs?|lab work|cbc|blood count|panel|scan|"
     r"blood work|bloodwork|results?|a1c|"
     r"hemoglobin|haemoglobin|cholesterol|ejection fraction|biopsy|culture|urinalysis|creatinine|platelets?|"
-    r"white count|potassium|sodium|glucose|sugar)\b[^.?!]*\b(?:show\w*|demonstrat\w*|reveal\w*|came back|"
-    r"was|were|is|looked|looks|of \d|at \d|\d)"
+    r"white count|potassium|sodium|glucose|sugar|tsh|t3|t4|dipstick|urine test|phq-?\d*|score|ferritin|vitamin d|"
+    r"b12|lipids?|ldl|hdl|triglycerides|esr|crp|uric acid|inr|psa|peak flow|saturation)\b[^.?!]*\b(?:show\w*|"
+    r"demonstrat\w*|reveal\w*|came back|was|were|is|looked|looks|of \d|at \d|\d)"
+    r"|\b(?:shows?|showed|revealed?)\s+(?:some |a |an )?(?:leukocytes|nitrites?|protein|blood|ketones|fracture|"
+    r"infiltrate|consolidation|effusion|\w+ (?:positive|negative))"
 )
 ASSESS = re.compile(
     r"\b(?:i think (?:this|it|that|you|she|he|we are dealing)|likely|probabl[ey]|consistent with|suggestive of|"
@@ -174,6 +182,8 @@ def strong_section(sentence: str) -> Section | None:
     if STRONG_PLAN.search(sentence):  # "I will get a chest x-ray and start amoxicillin 1000 mg": an order
         return "P"
     if VITALS.search(sentence) or RESULTS.search(sentence):
+        return "O"
+    if SENSED.match(sentence) and EXAM_FINDING.search(sentence):  # "I can see swelling over the ankle"
         return "O"
     if DIRECTIVE.search(sentence) and not EXAM_ACTION.search(sentence):
         return "P"

@@ -195,6 +195,8 @@ _PROCESS = re.compile(
     r"(?:i|we) am going to (?:look|review|examine)|(?:let|lem) me (?:just )?(?:take a (?:quick )?look|look|check|"
     r"examine|see|feel|listen|press|tell|go over|pull|show)|i am (?:dr|doctor)|my name is)\b"
 )
+# A greeting's name alone, once its "hello" is trimmed: "Mrs. Reddy."
+_ADDRESS = re.compile(r"^(?:mr|mrs|ms|miss|dr|doctor)\.? [a-z]+\.?$")
 # Commands to the record system, not to or about the patient: "finalize the note", "order the medications and
 # procedures discussed" (the orders themselves are drafted where they were said).
 _TO_THE_SYSTEM = re.compile(
@@ -343,7 +345,12 @@ def draft(lines: Sequence[Line], labs: Sequence[LabResult] = (), sex: Sex | None
                         part = SYSTEMS if symptoms(unit.text) else HISTORY
                         out.add("S", folded, (unit.line, after.line), part)
                     answered[k + 1] = rest  # without its yes or no, which alone says nothing
-            elif section is None or _TO_THE_SYSTEM.search(unit.text) or _pleasantry(unit.text):
+            elif (
+                section is None
+                or _TO_THE_SYSTEM.search(unit.text)
+                or _pleasantry(unit.text)
+                or _ADDRESS.match(unit.text)
+            ):
                 pass
             elif not (section in "SO" and _PROCESS.match(unit.text)):
                 out.add(section, _doctor_text(unit.text, person), (unit.line,), part_of(section, unit.text))

@@ -192,10 +192,13 @@ def test_denies_is_never_put_before_a_statement() -> None:
     for turns in (
         ("Do you eat fast food?", "No I love McDonald's, I eat it all the time."),
         ("How was the trip?", "No that is great, thank you so much."),
-        ("Any cancer in the family?", "No lung cancer, but my mom did have breast cancer."),
     ):
         d = _consult(*turns)
         assert not any(s.text.startswith("Denies") for s in everything(d)), (turns, d.as_text())
+    # The denial and the statement after it, each as what it is, and the relatives' history as theirs.
+    d = _consult("Any cancer in the family?", "No lung cancer, but my mom did have breast cancer.")
+    said = [s.text for s in everything(d)]
+    assert "Denies family history of lung cancer." in said and "The patient's mom did have breast cancer." in said
 
 
 def test_a_relatives_history_is_not_the_patients() -> None:
@@ -334,3 +337,28 @@ def test_where_the_patient_goes_next_is_plan_and_the_doctors_asides_are_not_in_t
     )
     assert find(d.plan, "going home with", "son")
     assert not any("take a look" in s.text.lower() or "template" in s.text.lower() for s in everything(d))
+
+
+def test_a_parents_answers_about_a_child_read_as_said() -> None:
+    d = _consult(
+        "Hello, Mrs. Reddy. How is Aarav doing?",
+        "He's had a fever and a cough for two days. We gave him paracetamol at our home.",
+        "Any rash, vomiting, or ear pain?",
+        "No rash, no vomiting, and he hasn't complained about his ears.",
+    )
+    said = [s.text for s in everything(d)]
+    assert not any(s.lower().startswith("mrs") for s in said), said  # the greeting's name alone is not a sentence
+    assert find(d.subjective, "fever", "cough").text.startswith("He has had"), said  # "he's had": has, not is
+    assert find(d.subjective, "they gave him paracetamol at their home"), said  # the family's "we" is "they"
+    assert find(d.subjective, "denies rash, vomiting"), said  # the noes before "and he hasn't complained …"
+
+
+def test_what_the_doctor_sees_and_reads_out_is_objective() -> None:
+    d = _consult(
+        "Could you point the camera at the ankle? I can see swelling and bruising over the outer side of the ankle.",
+        "Okay.",
+        "Your TSH came back at eight point five, which is high. The urine dipstick shows nitrites positive.",
+        "Okay. My mum has rheumatoid arthritis, by the way.",
+    )
+    assert find(d.objective, "swelling", "ankle") and find(d.objective, "tsh", "8.5")
+    assert not any("rheumatoid" in s.text.lower() for s in d.assessment), d.as_text()  # a relative's condition
