@@ -61,6 +61,26 @@ def defects(d: Draft, lines: list[Line]) -> Counter[str]:
     return found
 
 
+_DOSED = re.compile(r"\b([a-z][a-z-]{3,})\s+(\d+(?:\.\d+)?)\s*(?:mg|mcg|units?|ml|g)\b", re.IGNORECASE)
+_NOT_A_DRUG = frozenset("than from with dose daily about take takes taking increase decrease continue start".split())
+
+
+def medications(reference_plan: str, d: Draft) -> Counter[str]:
+    """The reference plan's medicines with a dose ("lasix 80 mg"): how many there are, how many the draft names in
+    its Plan, anywhere, and with the dose in its Plan."""
+    found: Counter[str] = Counter()
+    plan = " ".join(s.text.lower() for s in d.plan)
+    everywhere = d.as_text().lower()
+    for drug, dose in {(m.group(1).lower(), m.group(2)) for m in _DOSED.finditer(reference_plan)}:
+        if drug in _NOT_A_DRUG:
+            continue
+        found["medicines"] += 1
+        found["named in Plan"] += drug in plan
+        found["named anywhere"] += drug in everywhere
+        found["with dose in Plan"] += bool(re.search(rf"\b{re.escape(drug)}\b[^.]*\b{re.escape(dose)}\b", plan))
+    return found
+
+
 def score(ref: str, pred: str) -> dict[str, float]:
     got = SCORER.score(ref, pred)
     return {m: got[m].fmeasure * 100 for m in METRICS}
@@ -82,6 +102,7 @@ def aci(data: Path, split: str, show: int, timings: list[float]) -> None:
     got: dict[str, list[dict[str, float]]] = {k: [] for k in ("S", "O", "AP", "full", "copy", "words")}
     copy_sections: dict[str, list[dict[str, float]]] = {k: [] for k in ("S", "O", "AP")}
     faults: Counter[str] = Counter()
+    drugs: Counter[str] = Counter()
     for n, row in enumerate(rows):
         lines = aci_lines(row["dialogue"])
         t = time.perf_counter()
@@ -98,6 +119,7 @@ def aci(data: Path, split: str, show: int, timings: list[float]) -> None:
             copy_sections[key].append(score(ref, row["dialogue"]))
         full = d.as_text()
         faults.update(defects(d, lines))
+        drugs.update(medications(refs["AP"], d))
         got["full"].append(score(row["note"], full))
         got["copy"].append(score(row["note"], row["dialogue"]))
         got["words"].append({m: len(full.split()) / max(1, len(row["note"].split())) for m in METRICS})
@@ -109,6 +131,9 @@ def aci(data: Path, split: str, show: int, timings: list[float]) -> None:
         print(f"  {label:16} {mean(got[key])}   [{mean(baseline)}]")
     print(f"  draft length / reference length: {statistics.fmean(r['rouge1'] for r in got['words']):.2f}")
     print(f"  defects in {len(rows)} drafts: " + ", ".join(f"{k} {v}" for k, v in sorted(faults.items())))
+    total = max(1, drugs["medicines"])
+    shares = (f"{k} {100 * drugs[k] / total:.0f} %" for k in ("named in Plan", "named anywhere", "with dose in Plan"))
+    print(f"  medicines with a dose in the reference plan: {drugs['medicines']}; " + ", ".join(shares))
 
 
 def mts(data: Path, split: str, show: int, timings: list[float]) -> None:

@@ -2,6 +2,7 @@
 word error rate and speech-to-screen latency, with the real Whisper weights (bundled tiny.en by default).
 
     .venv/bin/python bench/transcribe.py [--script tests/data/consult/fever_consult.json] [--beam 5] [--threads 2]
+                                         [--model DIR]
                                          [--compute int8] [--skip-live] [--prompt] [--full-window]
 
 1. Offline: each speaker's track is cut by the streaming VAD (fed 20 ms at a time) and every utterance is
@@ -151,6 +152,7 @@ async def live(transcriber: Transcriber, rendered_paths: dict[str, Path], spoken
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--script", default=str(ROOT / "tests" / "data" / "consult" / "fever_consult.json"))
+    ap.add_argument("--model", type=Path, help="a CTranslate2 Whisper model directory (default: the bundled tiny.en)")
     ap.add_argument("--beam", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--compute", default="int8")
@@ -166,6 +168,7 @@ def main() -> None:
         rendered = render(load_script(Path(args.script)), Path(tmp))
         t = time.perf_counter()
         transcriber = Transcriber(
+            args.model,
             threads=args.threads,
             compute_type=args.compute,
             beam_size=args.beam,
