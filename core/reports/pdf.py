@@ -1,18 +1,28 @@
 """The printed report (reportlab): lab header, patient and sample, each test with value, unit, reference range
 and flag (abnormal values in bold with an arrow), a plain-language line per abnormal result, the pathologist's
-name and signature fingerprint, page numbers, and a QR code to the public verification page."""
+name and signature fingerprint, page numbers, and a QR code to the public verification page.
+
+Text is set in Noto Sans Devanagari (from the fontpkg-noto-sans-devanagari package, OFL): one font for Latin and
+Devanagari, so a patient's name written in Hindi or Marathi prints as written, shaped by HarfBuzz (uharfbuzz; the
+conjuncts and vowel signs of Devanagari are not one glyph per character). The bold labels stay Helvetica-Bold,
+which only ever prints the report's own Latin labels and numbers."""
 
 from __future__ import annotations
 
 import io
+from functools import cache
 from typing import Any
 from xml.sax.saxutils import escape
 
+import fontpkg_noto_sans_devanagari as noto
 import segno
 from reportlab.lib import colors
+from reportlab.lib.fonts import addMapping
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
@@ -25,6 +35,25 @@ _PLAIN = {
     "A": "is outside what is usually seen",
     "AA": "is outside what is usually seen",
 }
+
+
+FONT = "LabpulseSans"
+
+
+@cache
+def font() -> str:
+    """Registers the report font once per process (shaped: reportlab shapes a TrueType font when uharfbuzz is
+    importable) and returns its name. Bold and italic map to it too: the font ships one weight, and a Devanagari
+    word in bold must not fall back to a font without Devanagari."""
+    path = next((noto.ROOT / "files").glob("NotoSansDevanagari*.ttf"))
+    face = TTFont(FONT, str(path))
+    if not face.shapable:  # pragma: no cover - uharfbuzz is a dependency; without it Devanagari would print wrong
+        raise RuntimeError("uharfbuzz is not importable: Devanagari in reports cannot be shaped")
+    pdfmetrics.registerFont(face)
+    for bold in (0, 1):
+        for italic in (0, 1):
+            addMapping(FONT, bold, italic, FONT)
+    return FONT
 
 
 class _QR(Flowable):  # type: ignore[misc]  # reportlab ships no type hints
@@ -68,8 +97,15 @@ def _footer(canvas: Canvas, doc: Any) -> None:
 
 
 def render(content: dict[str, Any], verify_url: str, signature_hex: str) -> bytes:
-    styles = getSampleStyleSheet()
+    sheet = getSampleStyleSheet()
+    styles = {k: ParagraphStyle(k, parent=sheet[k], fontName=font(), shaping=1) for k in ("Normal", "Heading4")}
     small = ParagraphStyle("small", parent=styles["Normal"], fontSize=8, leading=10)
+    cell = ParagraphStyle("cell", parent=styles["Normal"], fontSize=9, leading=11)
+
+    def shaped(text: object) -> Paragraph:
+        """A table cell that may hold Devanagari: reportlab shapes text in paragraphs, not in plain cells."""
+        return Paragraph(escape(str(text)), cell)
+
     out = io.BytesIO()
     doc = SimpleDocTemplate(
         out,
@@ -94,7 +130,7 @@ def render(content: dict[str, Any], verify_url: str, signature_hex: str) -> byte
     )
     people = Table(
         [
-            ["Patient", patient["name"], "MRN", patient["mrn"]],
+            ["Patient", shaped(patient["name"]), "MRN", patient["mrn"]],
             [
                 "Sex / age",
                 f"{patient['sex']} / {patient['age'] if patient['age'] is not None else '-'}",
@@ -102,13 +138,19 @@ def render(content: dict[str, Any], verify_url: str, signature_hex: str) -> byte
                 sample["barcode"],
             ],
             ["Collected", sample["collected_at"][:16].replace("T", " "), "Sample", sample["type"]],
-            ["Collection centre", sample["centre"], "Report issued", content["issued_at"][:16].replace("T", " ")],
+            [
+                "Collection centre",
+                shaped(sample["centre"]),
+                "Report issued",
+                content["issued_at"][:16].replace("T", " "),
+            ],
         ],
         colWidths=[30 * mm, 60 * mm, 30 * mm, 60 * mm],
     )
     people.setStyle(
         TableStyle(
             [
+                ("FONTNAME", (0, 0), (-1, -1), font()),
                 ("FONTNAME", (0, 0), (0, -1), "Helvetica-Bold"),
                 ("FONTNAME", (2, 0), (2, -1), "Helvetica-Bold"),
                 ("FONTSIZE", (0, 0), (-1, -1), 9),
@@ -117,6 +159,7 @@ def render(content: dict[str, Any], verify_url: str, signature_hex: str) -> byte
     )
     rows = [["Test", "Result", "Unit", "Reference range", "Flag"]]
     style = [
+        ("FONTNAME", (0, 1), (-1, -1), font()),
         ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
         ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
         ("FONTSIZE", (0, 0), (-1, -1), 9),
@@ -125,7 +168,7 @@ def render(content: dict[str, Any], verify_url: str, signature_hex: str) -> byte
     plain = []
     for i, t in enumerate(content["tests"], 1):
         flag = t["flag"] if t["flag"] not in (None, "N") else ""
-        rows.append([t["name"], t["value"], t["unit"] or "", t["range"] or "", _ARROW.get(flag, "")])
+        rows.append([shaped(t["name"]), t["value"], t["unit"] or "", t["range"] or "", _ARROW.get(flag, "")])
         if flag:
             style += [("FONTNAME", (1, i), (1, i), "Helvetica-Bold"), ("TEXTCOLOR", (4, i), (4, i), colors.darkred)]
             plain.append(f"Your {t['name']} ({t['value']} {t['unit'] or ''}) {_PLAIN.get(flag, 'is unusual')}.")
