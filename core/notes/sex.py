@@ -26,7 +26,7 @@ _STRONG = re.compile(r"year\s*-?\s*old|\bmrs?\b|\bms\b")
 # "hey linda, good to see you", "okay hi andrea", "so anna …": the name a greeting opens with.
 _GREETING = re.compile(
     r"^(?:(?:hi|hey|hello|good (?:morning|afternoon|evening)|so|okay|ok|alright|all right|well|now|and|welcome)"
-    r"[,.!]?\s+)+(?:(?:mr|mrs|ms|miss)\.?\s+)?(?P<name>[a-z]+)\b"
+    r"[,.!]?\s+)+(?P<title>(?:mr|mrs|ms|miss)\.?\s+)?(?P<name>[a-z]+)\b"
 )
 # "brian is a 58-year-old male …": the doctor's summary for the record opens with the name.
 _SUMMARY = re.compile(rf"^(?:(?:so|okay|and|now)[,]?\s+)*(?P<name>[a-z]+)(?:\s+[a-z]+)? is an? {_AGE}")
@@ -63,7 +63,10 @@ def name_sex(name: str) -> Sex | None:
 def _greeted(doctor_lines: list[str]) -> Sex | None:
     for low in doctor_lines[:GREETING_LINES]:
         for pattern in (_GREETING, _SUMMARY):
-            if (m := pattern.match(low)) and (sex := name_sex(m.group("name"))):
+            m = pattern.match(low)
+            if m is None or (pattern is _GREETING and m.group("title")):
+                continue  # after "Mrs." comes a surname, which says nothing (the title already counts)
+            if sex := name_sex(m.group("name")):
                 return sex
     return None
 

@@ -155,9 +155,9 @@ def _pleasantry(text: str) -> bool:
 
 # Words of speech that a written note leaves out, meaning unchanged: "he just feels tired", "it is kind of sore".
 _HEDGES = re.compile(
-    r"\b(?:just|(?<!not )really|actually|basically|kind of|sort of|you know,?|i mean,?|kinda|pretty much)\s+(?=\w)"
-    r"|(?<=,) like,"
-)
+    r"(?<!not )(?<!never )\b(?:just(?! (?:had|started|got|came|finished|began|been)\b)|really)\s+(?=\w)"
+    r"|\b(?:kind of|sort of|you know,?|kinda|pretty much)\s+(?=\w)"
+)  # "not just the knee", "never really", "he just had surgery" keep their word
 
 
 class _Builder:
@@ -247,15 +247,18 @@ KEEP_BELOW = 0.8  # a unit is drafted when the model's probability that it is in
 
 # Where the patient goes after the visit: "I am going home with my son", "we will discharge her tomorrow".
 _DISPOSITION = re.compile(
-    r"\b(?:go(?:ing)? (?:back )?home|discharg(?:e|ed|ing)|ready (?:for|to go) home|home with|transfer(?:red)? to|"
-    r"admit(?:ted|ting)? (?:you|him|her|the patient)|rehab(?:ilitation)? (?:facility|center|centre)|nursing home)\b"
+    r"\b(?:go(?:ing)? (?:back )?home (?:today|tomorrow|now|with)|discharg(?:ed|ing) (?:you|him|her|the patient|home|"
+    r"today|tomorrow)|(?:will|can|to) discharge (?:you|him|her|the patient)|ready (?:for|to go) home|going home with|"
+    r"transfer(?:red)? to|admit(?:ted|ting)? (?:you|him|her|the patient)|rehab(?:ilitation)? (?:facility|center|"
+    r"centre)|nursing home)\b"
 )
 
 
 # The doctor giving an impression in so many words: "I think this is most likely a viral fever".
 _IMPRESSION = re.compile(
     r"\b(?:i think (?:this|it|that|you|she|he) (?:is|has|have) (?:most )?(?:likely|probably|consistent)|"
-    r"(?:most|more) likely (?:a |an )?\w+|consistent with|suggestive of|my (?:impression|diagnosis) is|"
+    r"most likely (?:a |an )?\w+|(?:is|are|looks|seems|findings are) consistent with|suggestive of|"
+    r"my (?:impression|diagnosis) is|"
     r"(?:this|it) (?:is|looks like|sounds like) (?:a |an )?(?:\w+ )?(?:sprain|strain|infection|fracture|"
     r"tendinitis|tendonitis|arthritis|flare|exacerbation|reaction))\b"
 )
@@ -316,14 +319,14 @@ def _assessment_heads(out: _Builder, found: Sequence[Unit]) -> None:
     out.sections["A"] = made.sections["A"]
 
 
-def _named_first(sentences: list[Sentence], person: Person) -> list[Sentence]:
-    """A sentence about the patient opens with "The patient", as notes write it ("The patient has had fever for 4
-    days."); the pronoun stays inside the sentence."""
-    opener = f"{person.subject.capitalize()} "
-    if person.subject == "the patient":
-        return sentences
-    return [Sentence("The patient " + s.text[len(opener) :], s.sources, s.part) if s.text.startswith(opener) else s
-            for s in sentences]  # fmt: skip
+def _named_first(text: str, said: str, person: Person) -> str:
+    """A sentence the patient said of themselves ("I have had fever …") or the doctor said to them ("you have …")
+    opens with "The patient", as notes write it; the pronoun stays inside the sentence. Any other sentence that
+    opens with he or she is about someone else and is left as it is."""
+    opener = f"{person.subject} "
+    if person.subject == "the patient" or not re.match(r"(?:i|you) ", said) or not text.startswith(opener):
+        return text
+    return "the patient " + text[len(opener) :]
 
 
 def draft(lines: Sequence[Line], labs: Sequence[LabResult] = (), sex: Sex | None = None) -> Draft:
@@ -353,14 +356,15 @@ def draft(lines: Sequence[Line], labs: Sequence[LabResult] = (), sex: Sex | None
             ):
                 pass
             elif not (section in "SO" and _PROCESS.match(unit.text)):
-                out.add(section, _doctor_text(unit.text, person), (unit.line,), part_of(section, unit.text))
+                said = _named_first(_doctor_text(unit.text, person), unit.text, person)
+                out.add(section, said, (unit.line,), part_of(section, unit.text))
             continue
         text = answered.get(k, unit.text)
         if section is None or not text or is_question(text) or content(text) < 2:
             continue
         if _pleasantry(text):
             continue
-        out.add(section, patient_text(text, person), (unit.line,), part_of(section, text))
+        out.add(section, _named_first(patient_text(text, person), text, person), (unit.line,), part_of(section, text))
     for lab in labs:
         out.add("O", _lab_sentence(lab), (), RESULTS_PART)
     if (complaint := chief_complaint(found)) is not None:
@@ -373,5 +377,5 @@ def draft(lines: Sequence[Line], labs: Sequence[LabResult] = (), sex: Sex | None
             old = tests.get(name)
             sources = tuple(sorted(set(planned.sources) | set(old.sources if old else ())))
             tests[name] = OrderedTest(name, code, sources)
-    s = {section: _named_first(sentences, person) for section, sentences in out.sections.items()}
+    s = out.sections
     return Draft(tuple(s["S"]), tuple(s["O"]), tuple(s["A"]), tuple(s["P"]), tuple(tests.values()))

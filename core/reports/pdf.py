@@ -171,7 +171,8 @@ def render(content: dict[str, Any], verify_url: str, signature_hex: str) -> byte
         rows.append([shaped(t["name"]), t["value"], t["unit"] or "", t["range"] or "", _ARROW.get(flag, "")])
         if flag:
             style += [("FONTNAME", (1, i), (1, i), "Helvetica-Bold"), ("TEXTCOLOR", (4, i), (4, i), colors.darkred)]
-            plain.append(f"Your {t['name']} ({t['value']} {t['unit'] or ''}) {_PLAIN.get(flag, 'is unusual')}.")
+            said = f"Your {t['name']} ({t['value']} {t['unit'] or ''}) {_PLAIN.get(flag, 'is unusual')}."
+            plain.append(escape(said))  # a value such as "<0.01" is text, not markup
     results = Table(rows, colWidths=[60 * mm, 30 * mm, 25 * mm, 40 * mm, 25 * mm], repeatRows=1)
     results.setStyle(TableStyle(style))
     story = [head, Spacer(1, 4 * mm), people, Spacer(1, 6 * mm), results, Spacer(1, 6 * mm)]

@@ -57,3 +57,14 @@ def test_an_abbreviation_spoken_letter_by_letter_is_one_word() -> None:
         "your ekg shows no st changes, and the cbc is normal."
     )
     assert rewrite.clean("I fell in an A B C store.") == "i fell in an a b c store."  # "a" is a word: left alone
+
+
+def test_spoken_contractions_and_letters_keep_their_meaning() -> None:
+    assert (
+        rewrite.clean("He's had a fever. It's always worse at night.")
+        == "he has had a fever. it is always worse at night."
+    )
+    assert (
+        rewrite.clean("I had hepatitis C a few years ago, and a U T I.")
+        == "i had hepatitis c a few years ago, and a uti."
+    )

@@ -38,3 +38,7 @@ def test_the_records_sex_wins_and_the_draft_uses_it() -> None:
     # A sentence opens with "The patient", as notes write it; the pronoun is the record's.
     assert "The patient has had a cough and her chest hurts." in draft(lines, sex="female").as_text()
     assert "The patient has had a cough and his chest hurts." in draft(lines, sex="male").as_text()
+
+
+def test_after_a_title_comes_a_surname_which_says_nothing() -> None:
+    assert patient_sex(_said("hello mrs. james, how are you today")) == "female"  # "james" is not her first name

@@ -33,5 +33,25 @@ def test_denied_and_relatives_conditions_are_not_the_patients_problems() -> None
 
 
 def test_each_problem_once_where_first_said_and_the_longer_name_kept() -> None:
-    said = [(3, "you have anemia"), (7, "this is iron deficiency anemia"), (9, "and your hypertension is fine")]
+    said = [
+        (3, "you have anemia", False),
+        (7, "this is iron deficiency anemia", False),
+        (9, "your hypertension is fine", False),
+    ]
     assert problems(said) == [Problem("iron deficiency anemia", 3), Problem("hypertension", 9)]
+
+
+def test_a_condition_looked_for_feared_or_vaccinated_against_is_not_a_problem() -> None:
+    looked_for = [
+        "I got my flu shot last month",
+        "my covid test was negative",
+        "pneumonia is unlikely on the x-ray",
+        "diabetes is ruled out",
+        "we will screen you for colon cancer",
+        "we need to rule out a fracture",
+    ]
+    for said in looked_for:
+        assert mentions(said) == [], said
+    assert mentions("I am worried it might be cancer", patient=True) == []
+    assert mentions("I am concerned this could be stable angina") == ["stable angina"]  # the doctor's impression
+    assert mentions("it is probably a wrist sprain, but we need to rule out a fracture") == ["wrist sprain"]

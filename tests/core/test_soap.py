@@ -362,3 +362,34 @@ def test_what_the_doctor_sees_and_reads_out_is_objective() -> None:
     )
     assert find(d.objective, "swelling", "ankle") and find(d.objective, "tsh", "8.5")
     assert not any("rheumatoid" in s.text.lower() for s in d.assessment), d.as_text()  # a relative's condition
+
+
+def test_a_review_of_meaning_every_answer_keeps_what_it_said() -> None:
+    """Cases a code review found where a rewrite changed meaning (each failed before its fix)."""
+    d = _consult("How often do you get the headaches?", "No more than once a week.")
+    assert not any(s.text.startswith("Denies") for s in everything(d)) and find(d.subjective, "no more than once")
+    d = _consult("Do you get chest pain?", "No, never at rest, only when I climb stairs.")
+    assert not any(s.text.startswith("Denies chest pain") for s in everything(d)), d.as_text()
+    d = _consult("Mum, has he had any vomiting?", "No.")
+    assert find(d.subjective, "denies vomiting").text == "Denies vomiting."  # said to the mother, not about her
+    d = _consult("How are your sugars?", "Not at all controlled, they run three hundred.")
+    assert find(d.subjective, "not at all controlled"), d.as_text()
+    d = _consult("Any blood in the stool, or severe belly pain?", "No blood, and just some cramps.")
+    said = [s.text for s in everything(d)]
+    assert "Denies blood." in said and not any(s.startswith("Blood") for s in said), said
+    d = _consult("Where is the pain?", "It is not just the knee, the hip hurts too.")
+    assert find(d.subjective, "not just the knee"), d.as_text()
+    d = _consult("Anything else?", "I have some discharge from my left ear.")
+    assert not d.plan and find(d.subjective, "discharge from"), d.as_text()
+
+
+def test_only_the_patients_own_i_becomes_the_patient() -> None:
+    d = draft(
+        [
+            Line(0, "doctor", "He is a 45 year old male here for chest pain."),
+            Line(1, "patient", "My brother is a cardiologist. He told me to come. I have had the pain for a week."),
+        ]
+    )
+    said = [s.text for s in everything(d)]
+    assert any(s.startswith("The patient has had the pain for a week") for s in said), said
+    assert not any(s.startswith("The patient told") for s in said), said
