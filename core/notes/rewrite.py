@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Literal
 
 # Transcripts tokenised the Penn way ("do n't", "it 's", "gon na") are joined back first.
 _DETOK = [
@@ -221,7 +222,7 @@ class Person:
     reflexive: str
 
     @classmethod
-    def of(cls, sex: str | None) -> Person:
+    def of(cls, sex: Literal["male", "female"] | None) -> Person:
         if sex == "male":
             return cls("he", "him", "his", "himself")
         if sex == "female":

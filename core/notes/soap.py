@@ -304,7 +304,7 @@ _ONE_LINER = re.compile(r"\b\d+[- ]year[- ]old\b")
 
 def _assessment_heads(out: _Builder, found: Sequence[Unit]) -> None:
     """The assessment headed as notes head it: the one-line summary of who the patient is and why they came (said
-    in the history, repeated here), then each problem the doctor named while giving the plan."""
+    in the history, repeated here), then the problems (core.notes.heads.problem_heads)."""
     summary = next((s for s in out.sections["S"] if _ONE_LINER.search(s.text)), None)
     heads = problem_heads(found)
     if summary is None and not heads:

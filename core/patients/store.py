@@ -153,6 +153,12 @@ async def get(conn: asyncpg.Connection, patient_id: str, *, lock: bool = False) 
     return PatientRow(**dict(r)) if r else None
 
 
+async def sex(conn: asyncpg.Connection, patient_id: str) -> str | None:
+    """The patient's recorded sex (a plain column), or None when there is no such patient."""
+    value = await conn.fetchval("SELECT sex FROM patients WHERE id = $1", patient_id)
+    return str(value) if value is not None else None
+
+
 async def ids_by_phone_lookup(conn: asyncpg.Connection, phone_lookup: bytes) -> list[str]:
     rows = await conn.fetch("SELECT id::text FROM patients WHERE phone_lookup = $1 ORDER BY created_at", phone_lookup)
     return [r["id"] for r in rows]

@@ -4,7 +4,8 @@ Booking is one transaction: the slot taken (``booked`` flips only from false, so
 both get it), the consult row, one join link per side, the reminder job and the audit row. A join link is a random
 secret stored as its keyed hash (plus encrypted, so a reminder can send it again). It opens 15 minutes before the
 slot and closes an hour after it starts, and binds to the first device that opens it: the same device can rejoin
-after a dropped call; a forwarded link opened elsewhere is refused."""
+after a dropped call; a forwarded link opened elsewhere is refused. The consult's doctor, and only they, may read
+what the note needs from the patient's record (their sex, for he or she), audited."""
 
 from __future__ import annotations
 
@@ -268,12 +269,12 @@ async def patient_sex(
     require_doctor(actor, consult)
     if consult.patient_id is None:
         return None
-    row = await patients_store.get(conn, consult.patient_id)
+    recorded = await patients_store.sex(conn, consult.patient_id)
     async with conn.transaction():
         await audit.append(conn, actor=actor, action="consult.patient.read", entity_type="patient",
                            entity_id=consult.patient_id, patient_id=consult.patient_id,
                            summary={"consult": consult.id, "fields": ["sex"]}, meta=meta)  # fmt: skip
-    return "male" if row and row.sex == "male" else "female" if row and row.sex == "female" else None
+    return "male" if recorded == "male" else "female" if recorded == "female" else None
 
 
 TESTS_JOB = "consult.tests"
