@@ -142,7 +142,7 @@
 
   // --- the doctor's panels ------------------------------------------------------------------------------------
   const SECTIONS = ["subjective", "objective", "assessment", "plan"];
-  let draftSources = {}, edited = false, note = null, tests = [];
+  let draftSources = {}, draftByText = {}, edited = false, note = null, tests = [];
 
   function addLine(line) {
     const li = document.createElement("li");
@@ -172,6 +172,7 @@
       }
       $(`soap-${key}`).value = sentences.map((s) => s.text).join("\n");
       draftSources[key] = sentences.map((s) => s.sources);
+      draftByText[key] = new Map(sentences.map((s) => [s.text, s.sources]));
       $(`sources-${key}`).textContent = sentences.map((s, i) => s.sources.length ? `${i + 1}: #${s.sources.join(", #")}` : "").filter(Boolean).join(" · ");
     }
   }
@@ -193,7 +194,11 @@
     const out = { tests: tests.map((t) => ({ name: t.name, code: t.code })) };
     for (const key of SECTIONS) {
       const lines = $(`soap-${key}`).value.split("\n").map((l) => l.trim());
-      out[key] = lines.map((text, i) => ({ text, sources: (draftSources[key] || [])[i] || [] })).filter((s) => s.text);
+      // A line the doctor left as drafted keeps its sources wherever it now stands (a deleted heading or sentence
+      // above it does not shift them); an edited line keeps those of the line drafted in its place.
+      const byText = draftByText[key] || new Map();
+      out[key] = lines.map((text, i) => ({ text, sources: byText.get(text) || (draftSources[key] || [])[i] || [] }))
+        .filter((s) => s.text);
     }
     return out;
   }
@@ -224,6 +229,7 @@
       const sentences = n.body[key] || [];
       $(`soap-${key}`).value = sentences.map((s) => s.text).join("\n");
       draftSources[key] = sentences.map((s) => s.sources);
+      draftByText[key] = new Map(sentences.map((s) => [s.text, s.sources]));
     }
   }
 
