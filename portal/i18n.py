@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+from babel.dates import format_date
+
 from core.labtime import LAB_TZ
 
 LANGS = ("en", "hi")
@@ -431,8 +433,8 @@ SPECIALTIES_HI = {
     "psychiatry": "मनोचिकित्सक (साइकियाट्री)",
     "pulmonology": "फेफड़ों के विशेषज्ञ (पल्मोनोलॉजी)",
 }
-_WEEKDAYS_HI = ("सोमवार", "मंगलवार", "बुधवार", "गुरुवार", "शुक्रवार", "शनिवार", "रविवार")
-_MONTHS_HI = ("जनवरी", "फ़रवरी", "मार्च", "अप्रैल", "मई", "जून", "जुलाई", "अगस्त", "सितंबर", "अक्टूबर", "नवंबर", "दिसंबर")
+# A day as each language writes it, from CLDR through Babel (not weekday and month names typed in here).
+_DAY_FORMAT = {"en": "EEE d MMM", "hi": "EEEE, d MMMM", "mr": "EEEE, d MMMM"}  # Marathi: the coming third language
 
 
 def reason(lang: str, rule: str, why: str) -> str:
@@ -446,9 +448,7 @@ def specialty(lang: str, name: str) -> str:
 
 def day_name(lang: str, d: date) -> str:
     """'Tue 24 Nov' or 'मंगलवार, 24 नवंबर'."""
-    if lang == "hi":
-        return f"{_WEEKDAYS_HI[d.weekday()]}, {d.day} {_MONTHS_HI[d.month - 1]}"
-    return f"{d.strftime('%a')} {d.day} {d.strftime('%b')}"
+    return format_date(d, _DAY_FORMAT.get(lang, _DAY_FORMAT["en"]), locale=lang if lang in _DAY_FORMAT else "en")
 
 
 def clock(lang: str, at: datetime) -> str:

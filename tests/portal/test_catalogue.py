@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import re
 import string
+from datetime import date
 from pathlib import Path
 
-from portal.i18n import TEXT
+from portal.i18n import TEXT, day_name
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "portal" / "templates"
 
@@ -30,3 +31,13 @@ def test_every_message_a_template_names_exists() -> None:
         key for page in TEMPLATES.glob("*.html") for key in re.findall(r"\bt\('([a-z0-9_]+)'\s*[,)]", page.read_text())
     }
     assert named and sorted(named - set(TEXT["en"])) == []
+
+
+def test_days_are_written_from_cldr_in_each_language() -> None:
+    """Weekday and month names come from Babel's CLDR data, not from names typed into the catalogue: a language
+    needs only its pattern (Marathi's names were never typed anywhere)."""
+    assert day_name("en", date(2026, 11, 24)) == "Tue 24 Nov"
+    assert day_name("hi", date(2026, 11, 24)) == "मंगलवार, 24 नवंबर"
+    assert day_name("hi", date(2026, 2, 3)) == "मंगलवार, 3 फ़रवरी"
+    assert day_name("mr", date(2026, 11, 24)) == "मंगळवार, 24 नोव्हेंबर"
+    assert day_name("xx", date(2026, 11, 24)) == "Tue 24 Nov"  # a language without its own format falls back
