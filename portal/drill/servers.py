@@ -190,6 +190,9 @@ def pgbouncer(direct_url: str, schema: str, *, set_schema: bool = True, pool_siz
         f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\nauth_type = trust\n"
         f"auth_file = {where / 'users.txt'}\nadmin_users = {direct.username or 'postgres'}\n"
         f"pool_mode = transaction\nmax_client_conn = 1000\ndefault_pool_size = {pool_size}\n"
+        # After a PostgreSQL restart a failed login is retried after 1 s, not PgBouncer's default 15 s: the pool
+        # is back within a second of PostgreSQL instead of up to 15 s later (the drill saw 19 s outages).
+        "server_login_retry = 1\n"
         f"logfile = {where / 'pgbouncer.log'}\npidfile = {where / 'pgbouncer.pid'}\n"
     )
     for f in where.iterdir():
