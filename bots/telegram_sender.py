@@ -10,7 +10,7 @@ from telegram.error import BadRequest, Forbidden
 
 from core import chat_links
 from core.config import Settings
-from core.notify import SendRefused
+from core.notify import Message, SendRefused
 from core.vault import Vault
 
 
@@ -39,7 +39,7 @@ class TelegramNotifier:
         self._bot, self._pool, self._vault = client, pool, vault
         self._ready = False
 
-    async def send(self, phone: str, text: str, *, purpose: str, media_url: str | None = None) -> None:
+    async def send(self, phone: str, message: Message, *, media_url: str | None = None) -> None:
         chat = await chat_for(self._pool, self._vault, phone)
         if chat is None:
             raise SendRefused("no-linked-chat")  # nothing to retry until they link one
@@ -47,7 +47,7 @@ class TelegramNotifier:
             await self._bot.initialize()
             self._ready = True
         try:
-            await self._bot.send_message(chat, text)
+            await self._bot.send_message(chat, message.text)
         except (Forbidden, BadRequest) as exc:  # blocked the bot, chat gone: permanent
             raise SendRefused(type(exc).__name__) from None
 

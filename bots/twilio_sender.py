@@ -2,10 +2,16 @@
 
 The library's requests go through ``HttpxTwilioClient``, which can point them at another base URL (the tests'
 local stand-in of the Twilio API; a regional edge). A 429 or 5xx is transient (the job queue retries with
-backoff); any other refusal is permanent (``SendRefused``: recorded, never retried). WhatsApp allows free-form
-messages only within 24 hours of the person's last message to us; outside that window the message goes as the
-approved template ``LABPULSE_WHATSAPP_TEMPLATE_SID``, whose one variable carries the text. The library's own
-request logging is kept at WARNING: it would print numbers.
+backoff); any other refusal is permanent (``SendRefused``: recorded, never retried).
+
+Templates (core/message_templates.py): WhatsApp allows free-form messages only within 24 hours of the person's last
+message to us; outside that window a notice goes as its kind's approved content template in the person's language,
+its fields as the template's variables (each cleaned of line breaks and cut to ``VARIABLE_LIMIT`` characters, as
+Twilio and Meta require). An SMS to an Indian number carries the DLT principal entity id and the kind's DLT template
+id (``DltEntityId``, ``DltTemplateId``); the library's ``messages.create`` has no such parameters, so that request
+goes through the library's own generic ``request`` to the same Messages resource.
+
+The library's own request logging is kept at WARNING: it would print numbers.
 """
 
 from __future__ import annotations
@@ -22,10 +28,12 @@ from twilio.http import AsyncHttpClient
 from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
 
-from core.notify import SendRefused, SendUncertain
+from core.message_templates import Templates
+from core.notify import Message, SendRefused, SendUncertain
 
 logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 TRANSIENT = {429, 500, 502, 503, 504}
+VARIABLE_LIMIT = 255  # characters in one content variable, as Twilio caps it
 
 
 def window_key(prefix: str, lookup: str) -> str:
@@ -87,6 +95,13 @@ def client(account_sid: str, auth_token: str, api_base: str | None = None) -> Cl
     return Client(account_sid, auth_token, http_client=HttpxTwilioClient(api_base))
 
 
+def variables(message: Message) -> str:
+    """A template's ContentVariables: {"1": …, "2": …}, each one line, at most ``VARIABLE_LIMIT`` characters."""
+    values = [" ".join(v.split()) for v in message.variables()]
+    clipped = [v if len(v) <= VARIABLE_LIMIT else v[: VARIABLE_LIMIT - 1] + "…" for v in values]
+    return json.dumps({str(n): v for n, v in enumerate(clipped, 1)}, ensure_ascii=False)
+
+
 class TwilioNotifier:
     """A Notifier for one Twilio channel. ``window_open(phone)`` says whether WhatsApp's 24-hour window is open."""
 
@@ -97,17 +112,17 @@ class TwilioNotifier:
         sender: str,
         *,
         status_callback: str | None = None,
-        template_sid: str | None = None,
+        templates: Templates | None = None,
         window_open: Callable[[str], Awaitable[bool]] | None = None,
     ) -> None:
         self._twilio = twilio
         self._channel = channel
         self._sender = sender
         self._callback = status_callback
-        self._template = template_sid
+        self._templates = templates or Templates()
         self._window_open = window_open
 
-    async def send(self, phone: str, text: str, *, purpose: str, media_url: str | None = None) -> None:
+    async def send(self, phone: str, message: Message, *, media_url: str | None = None) -> None:
         whatsapp = self._channel == "whatsapp"
         args: dict[str, Any] = {
             "to": f"whatsapp:{phone}" if whatsapp else phone,
@@ -115,18 +130,40 @@ class TwilioNotifier:
         }
         if self._callback:
             args["status_callback"] = self._callback
-        if whatsapp and self._template and self._window_open and not await self._window_open(phone):
-            args["content_sid"] = self._template  # outside the 24-hour window: the approved template
-            args["content_variables"] = json.dumps({"1": text})
+        template = self._templates.whatsapp_for(message.kind, message.lang) if whatsapp else None
+        if template and self._window_open and not await self._window_open(phone):
+            args["content_sid"] = template  # outside the 24-hour window: the kind's approved template
+            args["content_variables"] = variables(message)
         else:
-            args["body"] = text
+            args["body"] = message.text
             if media_url and whatsapp:
                 args["media_url"] = [media_url]
         try:
-            await self._twilio.messages.create_async(**args)
+            if not whatsapp and phone.startswith("+91") and self._templates.dlt_entity_id:
+                await self._send_dlt(args, message)
+            else:
+                await self._twilio.messages.create_async(**args)
         except httpx.ReadTimeout:  # the request went out and no answer came: it may have been sent
             raise SendUncertain("twilio did not answer in time") from None
         except TwilioRestException as exc:
             if exc.status in TRANSIENT:
                 raise ProviderBusy(f"twilio answered {exc.status}") from None
             raise SendRefused(str(exc.code or exc.status)) from None
+
+    async def _send_dlt(self, args: dict[str, Any], message: Message) -> None:
+        """The Messages request with India's DLT ids, through the library's generic request."""
+        template = self._templates.dlt_for(message.kind, message.lang)
+        if template is None:  # production refuses to start without it; elsewhere the carrier would drop it
+            raise SendRefused("no-dlt-template")
+        data = {"To": args["to"], "From": args["from_"], "Body": args["body"],
+                "DltEntityId": self._templates.dlt_entity_id, "DltTemplateId": template}  # fmt: skip
+        if "status_callback" in args:
+            data["StatusCallback"] = args["status_callback"]
+        uri = f"{self._twilio.api.base_url}/2010-04-01/Accounts/{self._twilio.account_sid}/Messages.json"
+        response = await self._twilio.request_async("POST", uri, data=data)
+        if response.status_code >= 400:
+            try:
+                body = json.loads(response.text)
+            except ValueError:
+                body = {}
+            raise TwilioRestException(response.status_code, uri, body.get("message", ""), body.get("code"), "POST")

@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from core import message_templates
+from core.message_templates import Templates
+
 Mode = Literal["demo", "production"]
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -100,7 +103,7 @@ class Settings:
     twilio_auth_token: Secret | None = None  # unset: the WhatsApp/SMS webhook answers 503 (not set up)
     twilio_sms_from: str | None = None  # our SMS number (E.164)
     twilio_whatsapp_from: str | None = None  # our WhatsApp sender (E.164, without "whatsapp:")
-    whatsapp_template_sid: str | None = None  # approved template (one variable) for messages outside 24 h
+    templates: Templates = field(default_factory=Templates)  # WhatsApp and DLT templates per kind of message
     twilio_api_base: str | None = None  # another base URL for Twilio's REST API (a regional edge; the test stand-in)
     telegram_bot_token: Secret | None = None  # unset: the Telegram webhook answers 503 (not set up)
     telegram_webhook_secret: Secret | None = None  # Telegram sends it back in X-Telegram-Bot-Api-Secret-Token
@@ -374,6 +377,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     if secret_key is not None and len(secret_key) < 32:
         problems.append("LABPULSE_SECRET_KEY: must be at least 32 characters")
 
+    templates = message_templates.from_env(env, problems, production=mode == "production",
+                                           sms=bool(senders["TWILIO_SMS_FROM"]),
+                                           whatsapp=bool(senders["TWILIO_WHATSAPP_FROM"]))  # fmt: skip
     if mode == "production":
         for name, present in (
             ("DATABASE_URL", database_url is not None),
@@ -435,7 +441,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         twilio_auth_token=Secret(twilio_token) if twilio_token else None,
         twilio_sms_from=senders["TWILIO_SMS_FROM"],
         twilio_whatsapp_from=senders["TWILIO_WHATSAPP_FROM"],
-        whatsapp_template_sid=env.get("LABPULSE_WHATSAPP_TEMPLATE_SID", "").strip() or None,
+        templates=templates,
         twilio_api_base=env.get("TWILIO_API_BASE", "").strip() or None,
         telegram_bot_token=Secret(tg_token) if tg_token else None,
         telegram_webhook_secret=Secret(tg_secret) if tg_secret else None,

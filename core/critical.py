@@ -20,7 +20,7 @@ from core.access import doctor_scope_sql
 from core.db.statement import Statement
 from core.errors import Conflict, DomainError, InvalidInput, NotFound
 from core.identity import Actor, Role
-from core.notify import Notifier
+from core.notify import Message, Notifier
 from core.patients import store as patients_store
 from core.phones import normalize_phone
 from core.samples import store as samples_store
@@ -99,15 +99,13 @@ async def tick(
             level = min(alert["level"] + 1, len(chain))  # past the end of the chain: keep calling its last person
             person = chain[level - 1]
             shown = alert["value_num"] if alert["value_num"] is not None else alert["value_text"]
-            text = (
-                f"labpulse CRITICAL result: {alert['name']} {alert['comparator'] or ''}{shown} {alert['unit'] or ''} "
-                f"for patient {alert['mrn']} (tube {alert['barcode']}). Please acknowledge in the portal "
-                f"(alert {alert['id']})."
-            )
+            value = f"{alert['comparator'] or ''}{shown} {alert['unit'] or ''}".strip()
+            message = Message("critical", "en", {"test": alert["name"], "value": value, "mrn": alert["mrn"],
+                                                 "barcode": alert["barcode"], "alert": str(alert["id"])})  # fmt: skip
             notifier = notifiers.get(person.channel) or notifiers.get("sms")
             if notifier is None:
                 raise NoChannel(person.channel)
-            await notifier.send(person.phone, text, purpose="critical")
+            await notifier.send(person.phone, message)
             await conn.execute(
                 "UPDATE critical_alerts SET level = $2, next_step_at = $3 WHERE id = $1",
                 alert["id"],

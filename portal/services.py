@@ -26,6 +26,7 @@ from core.db.pool import owns_tables, pool_from_settings
 from core.notify import (
     ConsoleNotifier,
     CountedNotifier,
+    Message,
     NoNotifier,
     Notifier,
     RateLimitedNotifier,
@@ -47,11 +48,11 @@ class FirstThatTakes:
     def __init__(self, channels: Sequence[Notifier]) -> None:
         self._channels = list(channels)
 
-    async def send(self, phone: str, text: str, *, purpose: str, media_url: str | None = None) -> None:
+    async def send(self, phone: str, message: Message, *, media_url: str | None = None) -> None:
         refused: SendRefused | None = None
         for channel in self._channels:
             try:
-                await channel.send(phone, text, purpose=purpose, media_url=media_url)
+                await channel.send(phone, message, media_url=media_url)
                 return
             except SendRefused as exc:
                 refused = exc
@@ -104,7 +105,9 @@ def _twilio(settings: Settings, vault: Vault, redis: aioredis.Redis | None) -> d
     callback = f"{settings.link_base()}/bots/twilio/status"
     out: dict[str, Notifier] = {}
     if settings.twilio_sms_from:
-        out["sms"] = twilio_sender.TwilioNotifier(api, "sms", settings.twilio_sms_from, status_callback=callback)
+        out["sms"] = twilio_sender.TwilioNotifier(
+            api, "sms", settings.twilio_sms_from, status_callback=callback, templates=settings.templates
+        )
     if settings.twilio_whatsapp_from:
         window = (
             twilio_sender.window_checker(redis, settings.redis_prefix, lambda p: vault.lookup.digest("phone", p).hex())
@@ -113,7 +116,7 @@ def _twilio(settings: Settings, vault: Vault, redis: aioredis.Redis | None) -> d
         )
         out["whatsapp"] = twilio_sender.TwilioNotifier(
             api, "whatsapp", settings.twilio_whatsapp_from, status_callback=callback,
-            template_sid=settings.whatsapp_template_sid, window_open=window,
+            templates=settings.templates, window_open=window,
         )  # fmt: skip
     return out
 

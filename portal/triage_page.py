@@ -85,7 +85,7 @@ async def triage_result(request: Request) -> Response:
         emergency=result.level == "emergency",
         level=result.level,
         level_text=t(lang, f"level_{result.level}"),
-        reasons=[{"why": reason(lang, r.rule, r.why), "words": r.words} for r in result.reasons],
+        reasons=[{"why": reason(lang, r.rule), "words": r.words} for r in result.reasons],
         negated=result.negated,
         specialty=specialty(lang, result.specialty),
         tests=result.tests,

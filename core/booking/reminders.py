@@ -12,18 +12,10 @@ from core import audit, consent
 from core.booking import store
 from core.identity import Actor
 from core.labtime import LAB_TZ
-from core.notify import Notifier, SendRefused
+from core.notify import Message, Notifier, SendRefused
 from core.vault import Vault
 
 WORKER = Actor.system("worker")
-TEXTS = {
-    ("evening", "en"): "labpulse reminder: your sample collection ({ref}) is tomorrow at {time}. For a fasting "
-    "test, eat nothing after 10 pm; water is fine. Reply STOP to end reminders.",
-    ("evening", "hi"): "labpulse रिमाइंडर: आपका सैंपल कलेक्शन ({ref}) कल {time} बजे है। फ़ास्टिंग टेस्ट के लिए रात 10 "
-    "बजे के बाद कुछ न खाएँ; पानी पी सकते हैं। रिमाइंडर बंद करने के लिए STOP भेजें।",
-    ("hour", "en"): "labpulse reminder: your sample collection ({ref}) is at {time}, in about an hour.",
-    ("hour", "hi"): "labpulse रिमाइंडर: आपका सैंपल कलेक्शन ({ref}) {time} बजे है, लगभग एक घंटे में।",
-}
 
 
 async def remind(
@@ -47,11 +39,10 @@ async def remind(
         if outcome == "sent" and notifier is not None and phone:
             if not await store.claim_reminder(conn, booking_id, slot_id, kind):
                 return "duplicate"  # another run sent it
-            text = TEXTS[(kind, choice.language)].format(
-                ref=row.ref, time=row.starts_at.astimezone(LAB_TZ).strftime("%H:%M")
-            )
+            at = row.starts_at.astimezone(LAB_TZ).strftime("%H:%M")
+            message = Message(f"reminder.{kind}", choice.language, {"ref": row.ref, "time": at})
             try:
-                await notifier.send(phone, text, purpose=f"reminder.{kind}")
+                await notifier.send(phone, message)
             except SendRefused:
                 outcome = "refused"  # recorded, never retried
             except Exception:

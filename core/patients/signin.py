@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 from core import audit, once
 from core.errors import SignInFailed, TooManyAttempts
 from core.identity import Actor, RequestMeta, Role
-from core.notify import Notifier, mask_phone
+from core.notify import Message, Notifier, mask_phone
 from core.patients import store
 from core.patients.sessions import PatientSessions
 from core.phones import normalize_phone
@@ -35,11 +35,6 @@ SENDS_PER_PHONE = (5, 3600)  # (limit, window seconds)
 SENDS_PER_IP = (20, 3600)
 TRIES_PER_PHONE = (10, 3600)
 TRIES_PER_IP = (30, 3600)
-
-_CODE_TEXT = {
-    "en": "Your labpulse sign-in code is {code}. It expires in 10 minutes. Never share it with anyone.",
-    "hi": "आपका labpulse साइन-इन कोड {code} है। यह 10 मिनट में समाप्त हो जाएगा। इसे किसी के साथ साझा न करें।",
-}
 
 
 def _wait_words(seconds: int) -> str:
@@ -123,7 +118,7 @@ class PatientSignIn:
             await self._redis.hset(self._code_key(lookup), mapping={"h": self._digest(lookup, code), "tries": 0,
                                                                 "n": secrets.token_hex(12)})  # fmt: skip
             await self._redis.expire(self._code_key(lookup), CODE_TTL_SECONDS)
-            await self._notifier.send(phone, _CODE_TEXT.get(lang, _CODE_TEXT["en"]).format(code=code), purpose="otp")
+            await self._notifier.send(phone, Message("otp", lang, {"code": code}))
         await self._audit(conn, lookup, "patient.sign_in.code_requested", "ok" if known else "unknown_phone", meta)
         return mask_phone(phone)
 

@@ -19,7 +19,7 @@ import asyncpg
 
 from core import alert_rules, audit, consent
 from core.jobs.runner import Permanent, safe_error
-from core.notify import Notifier, NotifierUnavailable, SendLater, SendRefused, SendUncertain
+from core.notify import Message, Notifier, NotifierUnavailable, SendLater, SendRefused, SendUncertain
 from core.patients import store as patients_store
 from core.reports import store as reports_store
 from core.reports.links import MESSAGE_SECONDS, ReportLinks
@@ -28,17 +28,6 @@ from core.reports.store import Notice
 from core.vault import Vault
 
 SENDING_GRACE_SECONDS = 120
-
-TEXTS = {
-    ("report.ready", "en"): "labpulse: your report for sample {barcode} is ready. Download it here "
-    "(the link works for 72 hours): {url}",
-    ("report.ready", "hi"): "labpulse: सैंपल {barcode} की आपकी रिपोर्ट तैयार है। यहाँ से डाउनलोड करें "
-    "(लिंक 72 घंटे तक चलेगा): {url}",
-    ("report.updated", "en"): "labpulse: the lab has updated your report for sample {barcode}. "
-    "Please use the new version (the link works for 72 hours): {url}",
-    ("report.updated", "hi"): "labpulse: लैब ने सैंपल {barcode} की आपकी रिपोर्ट अपडेट की है। "
-    "कृपया नई रिपोर्ट देखें (लिंक 72 घंटे तक चलेगा): {url}",
-}
 
 
 class NoticeFailed(Exception):
@@ -118,9 +107,9 @@ async def _send(
         return await _finish(pool, row, "skipped", reason)
     token = links.make(row.report_id, row.patient_id, ttl=MESSAGE_SECONDS)
     url = f"{base_url.rstrip('/')}/reports/download/{token}"
-    text = TEXTS[(row.purpose, info.language)].format(barcode=info.barcode, url=url)
+    message = Message(row.purpose, info.language, {"barcode": info.barcode, "url": url})
     try:  # WhatsApp carries the PDF itself (the provider fetches it from the signed link); SMS the link
-        await notifier.send(phone, text, purpose=row.purpose, media_url=url if row.channel == "whatsapp" else None)
+        await notifier.send(phone, message, media_url=url if row.channel == "whatsapp" else None)
     except (NotifierUnavailable, SendRefused) as exc:
         await _finish(pool, row, "failed", safe_error(exc))
         raise Permanent("the messaging channel refused the notice") from exc

@@ -16,28 +16,12 @@ from core import audit, consent
 from core.errors import NotFound
 from core.identity import Actor
 from core.labtime import LAB_TZ
-from core.notify import Notifier, SendRefused
+from core.notify import Message, Notifier, SendRefused, fields_of
 from core.staff import service as staff
 from core.teleconsult import service, store
 from core.vault import Vault
 
 WORKER = Actor.system("worker")
-DOCTOR_TEXT = (
-    "labpulse: teleconsult {ref} booked with you for {time}. Your join link (it opens 15 minutes before): {link}"
-)
-TEXTS = {
-    ("remind", "en"): "labpulse: your video consultation with {doctor} is at {time}. Join from this phone at "
-    "{link} (it opens 15 minutes before). Reply STOP to end reminders.",
-    ("remind", "hi"): "labpulse: {doctor} के साथ आपका वीडियो परामर्श {time} बजे है। इसी फ़ोन से जुड़ें: {link} (15 मिनट "
-    "पहले खुलेगा)। रिमाइंडर बंद करने के लिए STOP भेजें।",
-    ("links", "en"): "labpulse: your video consultation with {doctor} is booked for {time} ({ref}). Join from this "
-    "phone at {link} (it opens 15 minutes before).",
-    ("links", "hi"): "labpulse: {doctor} के साथ आपका वीडियो परामर्श {time} बजे तय है ({ref})। इसी फ़ोन से जुड़ें: {link} "
-    "(15 मिनट पहले खुलेगा)।",
-    ("tests", "en"): "labpulse: {doctor} suggests these tests: {tests}. Book a home collection or a centre visit "
-    "here: {link}",
-    ("tests", "hi"): "labpulse: {doctor} ने ये टेस्ट सुझाए हैं: {tests}। घर से सैंपल या सेंटर विज़िट यहाँ बुक करें: {link}",
-}
 
 
 async def _send(
@@ -61,12 +45,13 @@ async def _send(
                     link = f"{link_base}/consult/join/{await service.link_token(conn, vault, consult_id, 'patient')}"
                 else:
                     link = f"{link_base}/book?{urlencode({'tests': ','.join(codes or [])})}"
-                text = TEXTS[(kind, consult.language)].format(
-                    doctor=consult.doctor_name, time=_when(consult.starts_at, kind), ref=consult.ref,
-                    link=link, tests=", ".join(codes or []),
-                )  # fmt: skip
+                fields = {"doctor": consult.doctor_name, "time": _when(consult.starts_at, kind), "ref": consult.ref,
+                          "link": link, "tests": ", ".join(codes or [])}  # fmt: skip
+                message = Message(
+                    f"consult.{kind}", consult.language, {k: fields[k] for k in fields_of(f"consult.{kind}")}
+                )
                 try:
-                    await notifier.send(phone, text, purpose=f"consult.{kind}")
+                    await notifier.send(phone, message)
                 except SendRefused:
                     outcome = "refused"
         async with conn.transaction():
@@ -98,9 +83,10 @@ async def links(
         outcome = "no_contact" if contact is None else "no_channel" if notifier is None else "sent"
         if contact is not None and notifier is not None:
             link = f"{link_base}/consult/join/{await service.link_token(conn, vault, consult_id, 'doctor')}"
-            text = DOCTOR_TEXT.format(ref=consult.ref, time=_when(consult.starts_at, "links"), link=link)
+            fields = {"ref": consult.ref, "time": _when(consult.starts_at, "links"), "link": link}
+            message = Message("consult.doctor_link", "en", fields)  # staff are written to in English
             try:
-                await notifier.send(contact[0], text, purpose="consult.doctor_link")
+                await notifier.send(contact[0], message)
             except SendRefused:
                 outcome = "refused"
         async with conn.transaction():

@@ -9,39 +9,13 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from core import audit, metrics, tracking
+from core import audit, i18n, metrics, tracking
 from core.errors import InvalidInput
 from core.identity import RequestMeta
 from core.triage import nlp
 from core.triage.rules import LEVELS, MILD, chest_wall_young, simple_faint
 from core.triage.syndromes import ALL_RULES
 from core.vault import Vault
-
-ADVICE = {
-    ("emergency", "en"): "Please call an ambulance on {ambulance} now, or go to the nearest emergency department. "
-    "Do not wait for a booking. If someone is with you, ask them to stay with you.",
-    ("emergency", "hi"): "कृपया अभी {ambulance} पर एम्बुलेंस बुलाएँ, या नज़दीकी इमरजेंसी में जाएँ। बुकिंग का इंतज़ार न करें। "
-    "कोई साथ हो तो उनसे अपने पास रहने को कहें।",
-    ("urgent", "en"): "Please see a doctor within the next 24 hours. If it gets worse, or you notice any danger sign "
-    "(trouble breathing, chest pain, confusion, fainting), call {ambulance}.",
-    ("urgent", "hi"): "कृपया अगले 24 घंटों में डॉक्टर को दिखाएँ। अगर तकलीफ़ बढ़े या कोई ख़तरे का लक्षण दिखे (साँस में तकलीफ़, सीने "
-    "में दर्द, बेहोशी), तो {ambulance} पर कॉल करें।",
-    ("routine", "en"): "Please book a consultation in the coming days; the tests below help the doctor. If it gets "
-    "worse, see a doctor sooner.",
-    ("routine", "hi"): "कृपया अगले कुछ दिनों में डॉक्टर से परामर्श बुक करें; नीचे दिए टेस्ट डॉक्टर की मदद करेंगे। तकलीफ़ बढ़े तो जल्दी दिखाएँ।",
-    ("self_care", "en"): "This usually gets better at home: rest, drink plenty of fluids, and paracetamol for fever or "
-    "pain if it suits you. See a doctor if it lasts more than 3 days, gets worse, or a danger sign appears "
-    "(trouble breathing, chest pain, confusion, fainting, a rash with fever).",
-    ("self_care", "hi"): "यह आमतौर पर घर पर ठीक हो जाता है: आराम करें, खूब पानी पिएँ, बुखार या दर्द में पैरासिटामोल ले सकते "
-    "हैं। 3 दिन से ज़्यादा रहे, बढ़े, या कोई ख़तरे का लक्षण दिखे (साँस में तकलीफ़, सीने में दर्द, बेहोशी, बुखार के साथ दाने) "
-    "तो डॉक्टर को दिखाएँ।",
-}
-UNRECOGNISED = {
-    "en": "We could not recognise the symptoms in your words. Please describe them in a few words, or book a "
-    "consultation so a doctor can ask you.",
-    "hi": "हम आपके शब्दों में लक्षण नहीं पहचान पाए। कृपया कुछ शब्दों में बताएँ, या डॉक्टर से परामर्श बुक करें।",
-}
-
 
 # Specialties whose patients under 16 a paediatrician sees (surgical, eye, mental health and pregnancy care keep
 # their own).
@@ -122,8 +96,8 @@ def assess(
         raise InvalidInput("age", "Age is a whole number of years from 0 to 120.")
     if sex not in (None, "female", "male"):
         raise InvalidInput("sex", 'Sex is "female", "male" or left out.')
-    if language not in (None, "en", "hi"):
-        raise InvalidInput("language", 'Language is "en", "hi" or left out.')
+    if language is not None and language not in i18n.LANGS:
+        raise InvalidInput("language", f"Language is one of {', '.join(i18n.LANGS)}, or left out.")
     lang = language or ("hi" if re.search(r"[\u0900-\u097f]", text) else "en")
     found = nlp.read(text)
     if isinstance(age, int) and not (age == 0 and found.age is not None and found.age < 1):
@@ -147,9 +121,9 @@ def assess(
         specialty = "paediatrics"  # children are seen by paediatricians, in an emergency too
     tests = tuple(dict.fromkeys(t for rule, _ in top for t in rule.tests)) if level != "self_care" else ()
     reasons = tuple(Reason(rule.id, rule.level, rule.why, tuple(dict.fromkeys(words))) for rule, words in fired)
-    advice = ADVICE[(level, lang)].format(ambulance=ambulance)
+    advice = i18n.text(lang, f"triage:advice.{level}", ambulance=ambulance)
     if not present and not fired:
-        advice = f"{UNRECOGNISED[lang]} {advice}"
+        advice = f"{i18n.text(lang, 'triage:unrecognised')} {advice}"
     metrics.TRIAGE.labels(level).inc()
     return Assessment(level, reasons, specialty, tests, advice, tuple(found.negated()))
 

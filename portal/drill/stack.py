@@ -18,7 +18,7 @@ import httpx
 
 from core.crypto import generate_key
 from portal.drill.servers import OwnPostgres, OwnRedis, free_port, haproxy, labpulse_cmd, pgbouncer
-from portal.drill.standins import ACCOUNT_SID, AUTH_TOKEN
+from portal.drill.standins import ACCOUNT_SID, AUTH_TOKEN, template_env
 
 SCHEMA = "labpulse"
 PUBLIC_URL = "https://lab.example"  # what Twilio signs webhooks against, and what links in messages point to
@@ -83,6 +83,7 @@ class Stack:
             LABPULSE_PUBLIC_URL=PUBLIC_URL, LABPULSE_TRUSTED_PROXIES="127.0.0.1", LABPULSE_SERVE_RELAY="off",
             TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN, TWILIO_SMS_FROM=SMS_FROM,
             TWILIO_API_BASE=self.standins_url, LABPULSE_ESCALATION_TICK_SECONDS="2", LABPULSE_LOG_LEVEL="info",
+            **template_env(),
         )  # fmt: skip
         return env
 

@@ -19,11 +19,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from core.message_templates import languages_of
+from core.notify import KINDS
 from portal.drill.servers import serving
 
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "stand-in-auth-token-00000000000000"
 BOT_TOKEN = "123456:stand-in-bot-token"
+
+
+def template_env() -> dict[str, str]:
+    """Made-up WhatsApp and DLT template ids for every kind of message in every language, as production requires
+    them (core/message_templates.py): for the drill and the tests that run production mode against the stand-in."""
+    whatsapp = {k: {lang: f"HX{n:030d}{i:02d}" for i, lang in enumerate(languages_of(k))} for n, k in enumerate(KINDS)}
+    dlt = {k: {lang: f"1207{n:013d}{i:02d}" for i, lang in enumerate(languages_of(k))} for n, k in enumerate(KINDS)}
+    return {"LABPULSE_WHATSAPP_TEMPLATES": json.dumps(whatsapp), "LABPULSE_DLT_ENTITY_ID": "1201159543060917386",
+            "LABPULSE_DLT_TEMPLATES": json.dumps(dlt)}  # fmt: skip
 
 
 @dataclass
@@ -32,6 +43,28 @@ class Recorded:
     telegram: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     fail_next: list[int] = field(default_factory=list)  # status codes to answer before succeeding again (0: hang)
     hang_seconds: float = 12.0  # how long a hang lasts: longer than the senders' 10 s timeout
+
+
+def _refused(data: dict[str, str]) -> tuple[int, str] | None:
+    """What Twilio refuses of a message's form, as (code, message): a body with a template, a template's variables
+    that are not a JSON object of one-line strings of at most 255 characters, a DLT id of the wrong shape."""
+    if "ContentSid" in data:
+        if "Body" in data:
+            return 21619, "a message has a body or a content template, not both"
+        try:
+            variables = json.loads(data.get("ContentVariables", "{}"))
+        except ValueError:
+            return 21656, "ContentVariables is not JSON"
+        if not isinstance(variables, dict) or not all(
+            isinstance(v, str) and len(v) <= 255 and "\n" not in v for v in variables.values()
+        ):
+            return 21656, "a content variable is not one line of at most 255 characters"
+    elif not data.get("Body") and not data.get("MediaUrl"):
+        return 21602, "message body is required"
+    for name in ("DltEntityId", "DltTemplateId"):
+        if name in data and not data[name].isdigit():
+            return 21901, f"{name} is invalid"
+    return None
 
 
 class Providers:
@@ -60,6 +93,8 @@ class Providers:
         data = {k: str(v) for k, v in form.multi_items()}
         if failed := await self._failure():
             return failed
+        if refused := _refused(data):
+            return JSONResponse({"code": refused[0], "message": refused[1], "status": 400}, status_code=400)
         self.seen.twilio.append(data)
         sid = f"SM{next(self._sids):032d}"
         message = {"sid": sid, "account_sid": ACCOUNT_SID, "to": data.get("To"), "from": data.get("From"),

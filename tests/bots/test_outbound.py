@@ -1,19 +1,27 @@
 """Report notices sent by the real twilio client, through the job queue, to a local stand-in of Twilio's REST API:
-WhatsApp with the PDF as media inside the 24-hour window and the approved template outside it, SMS with the link,
-retries on 429/5xx and a permanent refusal recorded, never retried."""
+WhatsApp with the PDF as media inside the 24-hour window and outside it the kind's approved template in the
+patient's language with its variables, SMS with the link and India's DLT ids, retries on 429/5xx and a permanent
+refusal recorded, never retried."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
 import asyncpg
 import httpx
 import pytest
+from twilio.base.exceptions import TwilioRestException
 
+from bots import twilio_sender
+from bots.twilio_sender import TwilioNotifier
 from core.config import Secret, Settings
+from core.i18n import LANGS
 from core.jobs import runner
+from core.message_templates import Templates
+from core.notify import KINDS, Message
 from core.vault import Vault
 from portal import jobs as worker
 from portal.app import create_app
@@ -24,7 +32,11 @@ from tests.core.test_reports import PHONE
 from tests.support.asgi import app_client
 
 FAST = runner.RetryPolicy(max_retries=2, initial_delay=timedelta(milliseconds=50), max_delay=timedelta(seconds=1))
-TEMPLATE = "HX" + "a" * 32
+TEMPLATES = Templates(
+    whatsapp={kind: {lang: f"HX{n:030d}{i:02d}" for i, lang in enumerate(LANGS)} for n, kind in enumerate(KINDS)},
+    dlt_entity_id="1201159543060917386",
+    dlt={kind: {lang: f"1207{n:013d}{i:02d}" for i, lang in enumerate(LANGS)} for n, kind in enumerate(KINDS)},
+)
 
 
 @pytest.fixture
@@ -37,7 +49,7 @@ async def stand_in() -> AsyncIterator[Providers]:
 def twilio_settings(settings: Settings, stand_in: Providers) -> Settings:
     return settings.with_overrides(
         twilio_account_sid=ACCOUNT_SID, twilio_auth_token=Secret(AUTH_TOKEN), twilio_sms_from="+14155550100",
-        twilio_whatsapp_from="+14155238886", whatsapp_template_sid=TEMPLATE, twilio_api_base=stand_in.base_url,
+        twilio_whatsapp_from="+14155238886", templates=TEMPLATES, twilio_api_base=stand_in.base_url,
         public_url="https://lab.example",
     )  # fmt: skip
 
@@ -108,8 +120,27 @@ async def test_whatsapp_outside_the_window_uses_the_approved_template(
     await run_worker()
     await until(lambda: _status_is(pool, "sent"))
     [sent] = stand_in.seen.twilio
-    assert sent["ContentSid"] == TEMPLATE and "Body" not in sent and "MediaUrl" not in sent
-    assert "is ready" in sent["ContentVariables"]
+    assert sent["ContentSid"] == TEMPLATES.whatsapp["report.ready"]["en"] and "Body" not in sent
+    variables = json.loads(sent["ContentVariables"])  # the barcode and the link, as {{1}} and {{2}}
+    assert list(variables) == ["1", "2"] and variables["2"].startswith("https://lab.example/reports/download/")
+    async with pool.acquire() as conn:
+        assert variables["1"] == await conn.fetchval("SELECT barcode FROM samples")
+
+
+async def test_whatsapp_outside_the_window_uses_the_template_in_the_patients_language(
+    pool: asyncpg.Pool,
+    vault: Vault,
+    stand_in: Providers,
+    run_worker,  # type: ignore[no-untyped-def]
+) -> None:
+    await _approved(pool, vault)
+    await _channel(pool, "whatsapp")
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE patients SET language = 'hi'")
+    await run_worker()
+    await until(lambda: _status_is(pool, "sent"))
+    [sent] = stand_in.seen.twilio
+    assert sent["ContentSid"] == TEMPLATES.whatsapp["report.ready"]["hi"]
 
 
 async def test_sms_gets_the_link_and_provider_errors_are_retried(
@@ -125,6 +156,9 @@ async def test_sms_gets_the_link_and_provider_errors_are_retried(
     [sent] = stand_in.seen.twilio  # the two failed tries were not recorded as messages
     assert sent["To"] == PHONE and sent["From"] == "+14155550100" and "MediaUrl" not in sent
     assert "/reports/download/" in sent["Body"]
+    # An Indian number: the SMS carries the DLT principal entity id and the kind's template id in its language.
+    assert sent["DltEntityId"] == TEMPLATES.dlt_entity_id
+    assert sent["DltTemplateId"] == TEMPLATES.dlt["report.ready"]["en"]
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT attempts FROM deliveries") == 3
 
@@ -174,3 +208,25 @@ async def test_reports_off_is_respected_and_reports_on_undoes_it(
     async with pool.acquire() as conn:
         assert "chose no report messages" in await conn.fetchval("SELECT last_error FROM deliveries")
     assert stand_in.seen.twilio == []
+
+
+async def test_template_variables_stay_within_twilios_limits(stand_in: Providers) -> None:
+    """A long tests list and a line break in a field: each variable goes out as one line of at most 255 characters
+    (the stand-in refuses anything else, as Twilio does)."""
+    api = twilio_sender.client(ACCOUNT_SID, AUTH_TOKEN, stand_in.base_url)
+    closed = TwilioNotifier(api, "whatsapp", "+14155238886", templates=TEMPLATES, window_open=_closed)
+    tests = ", ".join(f"Test number {n}" for n in range(40))
+    fields = {"doctor": "Dr Asha\nRao", "tests": tests, "link": "https://lab.example/book?tests=CBC"}
+    await closed.send(PHONE, Message("consult.tests", "en", fields))
+    [sent] = stand_in.seen.twilio
+    variables = json.loads(sent["ContentVariables"])
+    assert variables["1"] == "Dr Asha Rao" and variables["3"] == fields["link"]
+    assert len(variables["2"]) == twilio_sender.VARIABLE_LIMIT and variables["2"].endswith("…")
+    with pytest.raises(TwilioRestException, match="255"):  # the stand-in can refuse: the same variable sent uncut
+        uncut = json.dumps({"1": tests})
+        await api.messages.create_async(to=f"whatsapp:{PHONE}", from_="whatsapp:+14155238886",
+                                        content_sid="HX" + "0" * 32, content_variables=uncut)  # fmt: skip
+
+
+async def _closed(phone: str) -> bool:
+    return False

@@ -13,6 +13,7 @@ from core import consent
 from core.booking import catalogue, reminders, slots
 from core.booking import service as booking
 from core.errors import InvalidInput
+from core.notify import Message
 from core.vault import Vault
 from tests.support.days import first_full_day
 
@@ -23,8 +24,8 @@ class Phone:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, str]] = []
 
-    async def send(self, phone: str, text: str, *, purpose: str, media_url: str | None = None) -> None:
-        self.sent.append((phone, text, purpose))
+    async def send(self, phone: str, message: Message, *, media_url: str | None = None) -> None:
+        self.sent.append((phone, message.text, message.kind))
 
 
 async def _lab(conn: asyncpg.Connection) -> None:

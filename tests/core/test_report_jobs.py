@@ -15,6 +15,7 @@ from core.config import Settings
 from core.identity import Actor, Role
 from core.jobs import queue as jobs
 from core.jobs import runner
+from core.notify import Message
 from core.reports import render
 from core.reports import service as reports
 from core.storage import LocalFileStore
@@ -36,11 +37,11 @@ class Phone:
         self.fail_first = fail_first
         self.error = error or RuntimeError(f"provider said 503 for {PHONE}")
 
-    async def send(self, phone: str, text: str, *, purpose: str, media_url: str | None = None) -> None:
+    async def send(self, phone: str, message: Message, *, media_url: str | None = None) -> None:
         self.calls += 1
         if self.calls <= self.fail_first:
             raise self.error
-        self.sent.append((phone, text, purpose))
+        self.sent.append((phone, message.text, message.kind))
 
 
 async def until(check: Callable[[], Awaitable[bool]], timeout: float = 20.0) -> None:

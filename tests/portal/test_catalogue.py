@@ -71,3 +71,28 @@ def test_days_are_written_from_cldr_in_each_language() -> None:
     assert day_name("hi", date(2026, 2, 3)) == "मंगलवार, 3 फ़रवरी"
     assert day_name("mr", date(2026, 11, 24)) == "मंगळवार, 24 नोव्हेंबर"
     assert day_name("xx", date(2026, 11, 24)) == "Tue 24 Nov"  # a language without its own format falls back
+
+
+BOTS = Path(__file__).resolve().parents[2] / "bots"
+
+
+def test_every_message_the_bots_name_exists() -> None:
+    """Each ``say("key")`` and ``t(lang, "key")`` in the bots is a ``bot:`` message; the keys built at run time (a
+    sample's state) are each in the catalogue too."""
+    from core.samples.model import SampleState
+
+    code = "\n".join(p.read_text() for p in BOTS.glob("*.py"))
+    named = set(re.findall(r"""(?:\bsay\(|\bt\([\w.]+, )"([a-z_]+)\"""", code))
+    named |= {f"status_{s.value}" for s in SampleState}
+    keys = {m.context for m in i18n.template() if m.id}
+    assert len(named) > 40 and sorted(k for k in named if f"bot:{k}" not in keys) == []
+
+
+def test_every_notice_kind_and_triage_rule_has_its_message_in_english_as_the_rule_says_it() -> None:
+    from core.notify import KINDS
+    from core.triage.syndromes import ALL_RULES
+
+    english = {m.context: m.id for m in i18n.template() if m.id}
+    assert [k for k in KINDS if f"notice:{k}" not in english] == []
+    assert [r.id for r in ALL_RULES if english.get(f"reason:{r.id}") != r.why] == []
+    assert [r.specialty for r in ALL_RULES if f"specialty:{r.specialty}" not in english] == []

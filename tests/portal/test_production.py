@@ -30,7 +30,7 @@ from core.samples.model import SampleState
 from core.teleconsult import service as consults
 from core.teleconsult import slots as consult_slots
 from core.vault import Vault
-from portal.drill.standins import ACCOUNT_SID, AUTH_TOKEN, providers
+from portal.drill.standins import ACCOUNT_SID, AUTH_TOKEN, providers, template_env
 from tests.core.test_reports import VALUES
 from tests.security.test_db_role import _as
 from tests.support.factories import TECH, make_sample
@@ -74,7 +74,7 @@ async def _run(settings: Settings, owner_url: str, pool: asyncpg.Pool, vault: Va
             LABPULSE_MIGRATION_DATABASE_URL=owner_url,
             TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN, TWILIO_SMS_FROM="+14155550100",
             TWILIO_API_BASE=stand_in.base_url, LABPULSE_PUBLIC_URL="https://lab.example",
-            LABPULSE_ESCALATION_TICK_SECONDS="1",
+            LABPULSE_ESCALATION_TICK_SECONDS="1", **template_env(),
         )  # fmt: skip
         assert run(["migrate"], env).returncode == 0  # as the owner; the processes' role is granted row access
         csv = tmp_path / "patients.csv"

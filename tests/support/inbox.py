@@ -8,13 +8,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from core.notify import Message
+
 
 @dataclass
 class Inbox:
     sent: list[tuple[str, str, str]] = field(default_factory=list)
 
-    async def send(self, phone: str, text: str, *, purpose: str, media_url: str | None = None) -> None:
-        self.sent.append((phone, text, purpose))
+    async def send(self, phone: str, message: Message, *, media_url: str | None = None) -> None:
+        self.sent.append((phone, message.text, message.kind))
 
     def last_code(self, phone: str) -> str:
         for to, text, _ in reversed(self.sent):
