@@ -43,7 +43,7 @@ class BookingFlow(Flow):
         return [turn.say("where")]
 
     async def _offer_centres(self, turn: Turn) -> list[str]:
-        centres = await self._reference.centres(turn.conn)
+        centres = await self._reference.centres(turn.conn, turn.lang)
         turn.session.state = "book_centre"
         return [turn.say("centre", lines="\n".join(f"{i} {name}" for i, (_, name) in enumerate(centres, 1)))]
 
@@ -69,7 +69,7 @@ class BookingFlow(Flow):
         return await self._offer_days(turn)
 
     async def _book_centre(self, turn: Turn) -> list[str]:
-        centres = await self._reference.centres(turn.conn)
+        centres = await self._reference.centres(turn.conn, turn.lang)
         choice = intents.numbers(turn.msg.text)
         if len(choice) != 1 or not 1 <= choice[0] <= len(centres):
             return await self._offer_centres(turn)
@@ -123,7 +123,7 @@ class BookingFlow(Flow):
         return turn.say("home_where", pincode=d.get("pincode")) if kind == "home" else centre_name
 
     async def _centre_name(self, turn: Turn, centre_id: str) -> str:
-        return dict(await self._reference.centres(turn.conn)).get(centre_id, centre_id)
+        return dict(await self._reference.centres(turn.conn, turn.lang)).get(centre_id, centre_id)
 
     async def _confirm(self, turn: Turn) -> list[str]:
         d = turn.session.data

@@ -20,7 +20,7 @@ from bots.booking_flow import BookingFlow
 from bots.report_flow import ReportFlow
 from bots.sessions import Session, SessionStore
 from bots.turn import Handler, Inbound, Reference, Turn
-from core import consent
+from core import consent, i18n
 from core.errors import DomainError
 from core.identity import RequestMeta
 from core.triage import assess as triage
@@ -29,6 +29,7 @@ from core.vault import Vault
 
 log = logging.getLogger("labpulse.bots")
 FREE_TEXT_STATES = {"book_address"}
+_LANGUAGE_WORDS = {"english": "en", "hindi": "hi", "marathi": "mr"}
 
 
 class Engine(BookingFlow, ReportFlow):
@@ -56,6 +57,7 @@ class Engine(BookingFlow, ReportFlow):
             "report_pick": self._report_pick,
             "manage_pick": self._manage_pick,
             "manage_action": self._manage_action,
+            "language": self._language,
         }
 
     def lookup(self, phone: str | None) -> str | None:
@@ -126,8 +128,8 @@ class Engine(BookingFlow, ReportFlow):
             return await self._ask_dob(turn)
         if what in ("bookings", "cancel_booking", "reschedule"):
             return await self._list_bookings(turn)
-        if what in ("hindi", "english"):
-            return await self._set_language(turn, "hi" if what == "hindi" else "en")
+        if what in _LANGUAGE_WORDS:
+            return await self._set_language(turn, _LANGUAGE_WORDS[what])
         if what == "symptoms":
             turn.session.state = "menu"
             return [self._triage(turn)]
@@ -144,6 +146,12 @@ class Engine(BookingFlow, ReportFlow):
         return (
             result.advice + (turn.say("triage_tests", tests=tests) if tests else "") + turn.say("triage_book") + consult
         )
+
+    async def _language(self, turn: Turn) -> list[str]:
+        choice = intents.numbers(turn.msg.text)
+        if len(choice) == 1 and 1 <= choice[0] <= len(i18n.LANGS):
+            return await self._set_language(turn, i18n.LANGS[choice[0] - 1])
+        return self._to_menu(turn, turn.say("unknown"))
 
     async def _set_language(self, turn: Turn, lang: str) -> list[str]:
         turn.session.lang = lang
@@ -162,7 +170,9 @@ class Engine(BookingFlow, ReportFlow):
         if choice == [3]:
             return await self._list_bookings(turn)
         if choice == [4]:
-            return await self._set_language(turn, "en" if turn.lang == "hi" else "hi")
+            turn.session.state = "language"
+            lines = "\n".join(f"{n} {i18n.autonym(lang)}" for n, lang in enumerate(i18n.LANGS, 1))
+            return [turn.say("choose_language", lines=lines)]
         if choice == [5]:
             return [turn.say("help")]
         return self._to_menu(turn, turn.say("unknown"))

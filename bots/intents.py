@@ -14,7 +14,7 @@ REPORTS_OFF = {"reports off", "report off", "no report messages", "रिपो�
 REPORTS_ON = {"reports on", "report on", "रिपोर्ट संदेश चालू", "report chalu"}
 HELP_WORDS = {"help", "info", "मदद", "madad", "sahayata", "सहायता"}
 MENU_WORDS = {"menu", "hi", "hello", "hey", "namaste", "नमस्ते", "0", "main menu", "start over"}
-YES_WORDS = {"yes", "y", "ok", "okay", "haan", "han", "ha", "हाँ", "हां", "ji", "confirm", "1"}
+YES_WORDS = {"yes", "y", "ok", "okay", "haan", "han", "ha", "हाँ", "हां", "ji", "confirm", "1", "हो", "होय", "ho", "hoy"}
 NO_WORDS = {"no", "n", "nahi", "nahin", "नहीं", "na", "2"}
 
 _PHRASES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -36,7 +36,8 @@ _PHRASES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("report", ("where is my report", "my report", "report", "result", "रिपोर्ट", "नतीजा", "meri report", "riport")),
     ("book", ("book", "booking", "home collection", "test karwana", "बुक", "टेस्ट", "ghar se sample")),
     ("hindi", ("hindi", "हिंदी", "हिन्दी")),
-    ("english", ("english", "अंग्रेज़ी", "अंग्रेजी", "angrezi")),
+    ("marathi", ("marathi", "मराठी")),
+    ("english", ("english", "अंग्रेज़ी", "अंग्रेजी", "angrezi", "इंग्रजी")),
     (
         "symptoms",
         (

@@ -67,7 +67,8 @@ class ReportFlow(Flow):
             return [turn.say("no_tests")]
         lines = []
         for s in snap.samples[:5]:
-            line = turn.say(f"status_{s.state.value}", tests=", ".join(s.tests) or s.sample_type, centre=s.centre)
+            tests = ", ".join(s.named(turn.lang, name) for name in s.tests) or s.sample_type
+            line = turn.say(f"status_{s.state.value}", tests=tests, centre=s.named(turn.lang, s.centre))
             waiting = s.state in (SampleState.COLLECTED, SampleState.IN_TRANSIT, SampleState.RECEIVED_AT_LAB,
                                   SampleState.PROCESSING)  # fmt: skip
             if waiting and s.expected_ready_at and s.expected_ready_at > turn.now:

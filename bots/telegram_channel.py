@@ -33,6 +33,7 @@ from bots.engine import Engine
 from bots.turn import Inbound
 from core import chat_links, once
 from core.errors import InvalidInput
+from core.i18n import LANGS
 from core.identity import RequestMeta
 from core.inputs import clean, json_problem
 from core.phones import normalize_phone
@@ -40,19 +41,15 @@ from core.vault import Vault
 
 log = logging.getLogger("labpulse.bots.telegram")
 MAX_BODY = 256 * 1024
-SHARE = {
-    "en": ("To help you with bookings and reports, please share your phone number with the button below.",
-           "Share my number"),
-    "hi": ("बुकिंग और रिपोर्ट में मदद के लिए, कृपया नीचे के बटन से अपना फ़ोन नंबर साझा करें।", "मेरा नंबर साझा करें"),
-}  # fmt: skip
-LINKED = {"en": "Thank you, your number is linked.", "hi": "धन्यवाद, आपका नंबर जुड़ गया है।"}
-NOT_YOURS = {
-    "en": "Please share your own number, with the button below.",
-    "hi": "कृपया बटन से अपना ही नंबर साझा करें।",
-}
 
 
 App = Application[Any, Any, Any, Any, Any, Any]
+
+
+def _language(code: str | None) -> str:
+    """The language of a Telegram user's app ("hi", "mr-IN"), when we speak it, else English."""
+    lang = (code or "").split("-")[0].lower()
+    return lang if lang in LANGS else "en"
 
 
 class TelegramChannel:
@@ -100,31 +97,33 @@ class TelegramChannel:
         if message is None or sender is None or self._engine is None or message.chat_id != sender.id:
             return
         chat_id = message.chat_id
-        lang = "hi" if (sender.language_code or "").startswith("hi") else "en"
+        lang = _language(sender.language_code)
         if message.contact is not None:
             if message.contact.user_id != sender.id:
-                await self._ask_for_number(chat_id, lang, NOT_YOURS[lang])
+                await self._ask_for_number(chat_id, lang, texts.t(lang, "tg_not_yours"))
                 return
             try:
                 phone = normalize_phone(message.contact.phone_number, self._region)
             except InvalidInput:
-                await self._ask_for_number(chat_id, lang, NOT_YOURS[lang])
+                await self._ask_for_number(chat_id, lang, texts.t(lang, "tg_not_yours"))
                 return
             await self._link(chat_id, phone)
-            await self.application.bot.send_message(chat_id, LINKED[lang], reply_markup=ReplyKeyboardRemove())
-            texts = await self._engine.handle(Inbound("telegram", str(chat_id), "menu", phone))
+            await self.application.bot.send_message(
+                chat_id, texts.t(lang, "tg_linked"), reply_markup=ReplyKeyboardRemove()
+            )
+            replies = await self._engine.handle(Inbound("telegram", str(chat_id), "menu", phone))
         else:
             linked = await self._linked_phone(chat_id)
             if linked is None:
-                await self._ask_for_number(chat_id, lang, SHARE[lang][0])
+                await self._ask_for_number(chat_id, lang, texts.t(lang, "tg_share"))
                 return
             said = clean(message.text or "")[:1600]
-            texts = await self._engine.handle(Inbound("telegram", str(chat_id), said, linked), RequestMeta())
-        for text in texts:
+            replies = await self._engine.handle(Inbound("telegram", str(chat_id), said, linked), RequestMeta())
+        for text in replies:
             await self.application.bot.send_message(chat_id, text)
 
     async def _ask_for_number(self, chat_id: int, lang: str, text: str) -> None:
-        button = KeyboardButton(SHARE[lang][1], request_contact=True)
+        button = KeyboardButton(texts.t(lang, "tg_share_button"), request_contact=True)
         await self.application.bot.send_message(
             chat_id, text, reply_markup=ReplyKeyboardMarkup([[button]], one_time_keyboard=True, resize_keyboard=True)
         )
@@ -197,7 +196,7 @@ async def _ask_again(channel: TelegramChannel, data: dict[str, Any]) -> None:
     chat = (message.get("chat") or {}).get("id")
     if not isinstance(chat, int) or (message.get("chat") or {}).get("type") != "private":
         return
-    lang = "hi" if str((message.get("from") or {}).get("language_code") or "").startswith("hi") else "en"
+    lang = _language(str((message.get("from") or {}).get("language_code") or ""))
     await channel.ensure_ready()
     await channel.application.bot.send_message(chat, texts.t(lang, "send_again"))
 

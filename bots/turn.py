@@ -64,7 +64,7 @@ class Reference:
     def __init__(self) -> None:
         self._at: dict[str, float] = {}
         self._items: list[catalogue.Item] = []
-        self._centres: list[tuple[str, str]] = []
+        self._centres: dict[str, list[tuple[str, str]]] = {}
 
     def _fresh(self, key: str) -> bool:
         return time.monotonic() - self._at.get(key, -self.TTL) < self.TTL
@@ -74,10 +74,12 @@ class Reference:
             self._items, self._at["items"] = await catalogue.items(conn), time.monotonic()
         return self._items
 
-    async def centres(self, conn: asyncpg.Connection) -> list[tuple[str, str]]:
-        if not self._fresh("centres"):
-            self._centres, self._at["centres"] = await catalogue.centres(conn), time.monotonic()
-        return self._centres
+    async def centres(self, conn: asyncpg.Connection, lang: str) -> list[tuple[str, str]]:
+        """The collection centres, named in ``lang`` (in the same order in every language)."""
+        key = f"centres:{lang}"
+        if not self._fresh(key):
+            self._centres[lang], self._at[key] = await catalogue.centres(conn, lang), time.monotonic()
+        return self._centres[lang]
 
 
 class Flow:

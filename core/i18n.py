@@ -11,15 +11,17 @@ Owned here: loading the catalogues and looking a message up; the pages' helpers 
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
+from babel import Locale
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
 LOCALE = Path(__file__).with_name("locale")
 DOMAIN = "labpulse"
-LANGS = ("en", "hi")
+LANGS = ("en", "hi", "mr")  # English, Hindi, Marathi (Maharashtra's language, where the lab's centres are)
 
 
 @cache
@@ -44,7 +46,41 @@ def _messages(lang: str) -> dict[str, str]:
     return {key: translated.get(key, text) for key, text in english.items()}
 
 
+def has(key: str) -> bool:
+    """Whether the catalogue has a message ``key``."""
+    return key in _messages("en")
+
+
 def text(lang: str, key: str, **kw: object) -> str:
     """The message ``key`` in ``lang`` (English for a language we do not have), its ``{fields}`` filled in."""
     message = _messages(lang if lang in LANGS else "en")[key]
     return message.format(**kw) if kw else message
+
+
+def autonym(lang: str) -> str:
+    """A language's name in itself, from CLDR: "English", "हिन्दी", "मराठी" (what a language switcher shows)."""
+    return str(Locale.parse(lang).get_display_name(lang))
+
+
+def is_language(value: object) -> bool:
+    return isinstance(value, str) and value in LANGS
+
+
+_DEVANAGARI = re.compile(r"[\u0900-\u097f]")
+_WORD = re.compile(r"[\u0900-\u097f]+")
+# Words that tell Marathi from Hindi when both are written in Devanagari (the letter ळ is Marathi's alone).
+_MARATHI_WORDS = frozenset(
+    "आहे आहेत आहेस नाही मला माझा माझी माझे माझ्या आणि खूप होत होते झाला झाली झाले दुखत दुखतंय "
+    "दुखते आज काल पासून त्याला तिला आम्ही तुम्ही आपण कसे काय येत येते करू".split()
+)
+_HINDI_WORDS = frozenset("है हैं नहीं मुझे मेरा मेरी मेरे और बहुत हो रहा रही से में को था थी भी".split())
+
+
+def guess(text: str) -> str:
+    """The language a person wrote in: English unless Devanagari, then Marathi or Hindi by their own words."""
+    if not _DEVANAGARI.search(text):
+        return "en"
+    words = _WORD.findall(text)
+    marathi = sum(w in _MARATHI_WORDS or "ळ" in w for w in words)
+    hindi = sum(w in _HINDI_WORDS for w in words)
+    return "mr" if marathi > hindi else "hi"

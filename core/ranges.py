@@ -211,6 +211,12 @@ async def put_analyte(conn: asyncpg.Connection, code: str, test_code: str, name:
     return added
 
 
+async def analyte_names(conn: asyncpg.Connection, codes: list[str]) -> dict[str, dict[str, str]]:
+    """Each analyte's name in the languages it has one in but English (``analytes.names``), by code."""
+    rows = await conn.fetch("SELECT code, names FROM analytes WHERE code = ANY($1::text[])", codes)
+    return {r["code"]: dict(r["names"]) for r in rows}
+
+
 async def analyte_test(conn: asyncpg.Connection, code: str) -> str | None:
     """The test an analyte belongs to, or None when there is no such analyte."""
     test: str | None = await conn.fetchval("SELECT test_code FROM analytes WHERE code = $1", code)

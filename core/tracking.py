@@ -9,7 +9,8 @@ The only SQL for what patients acknowledged (``patient_acks``); everything else 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -57,6 +58,11 @@ class SampleView:
     call_expected: bool = False  # a result needs a doctor's attention: the patient is asked, calmly, to expect a call
     report_version: int | None = None  # 2 and up: a corrected result made a new version of the report
     report_id: str | None = None  # the latest version ready to download
+    names: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # a test's or centre's name → its others
+
+    def named(self, lang: str, english: str) -> str:
+        """A test's or centre's name in ``lang``, as the lab's catalogue gives it (else the English)."""
+        return self.names.get(english, {}).get(lang) or english
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -111,6 +117,9 @@ _TUBES_SQL = f"""
            s.updated_at, s.rejection_reason,
            ARRAY(SELECT tc.name FROM {_TESTS}
                  WHERE ot.order_id = s.order_id AND tc.sample_type = s.sample_type ORDER BY tc.name) AS tests,
+           (SELECT jsonb_object_agg(tc.name, tc.names) FROM {_TESTS}
+            WHERE ot.order_id = s.order_id AND tc.sample_type = s.sample_type) AS test_names,
+           jsonb_build_object(c.name, c.names) AS centre_names,
            (SELECT max(tc.turnaround_hours) FROM {_TESTS}
             WHERE ot.order_id = s.order_id AND tc.sample_type = s.sample_type) AS tat,
            EXISTS (SELECT 1 FROM ({critical.raised_sql()}) a WHERE a.sample_id = s.id) AS call_expected,
@@ -123,11 +132,11 @@ _TUBES_SQL = f"""
 _SNAPSHOT_SQL = f"""
     SELECT l.event_seq, t.id::text AS id, t.barcode, t.sample_type, t.state, t.version, t.centre, t.collected_at,
            t.updated_at, t.rejection_reason, t.tests, t.tat, t.call_expected, t.report_id, t.report_version,
-           h.states, h.ats, h.centres
+           t.test_names, t.centre_names, h.states, h.ats, h.centres, h.step_names
     FROM (SELECT 1) one LEFT JOIN linked l ON true LEFT JOIN tubes t ON true
     LEFT JOIN LATERAL (
         SELECT array_agg(tr.to_state ORDER BY tr.version) AS states, array_agg(tr.at ORDER BY tr.version) AS ats,
-               array_agg(c.name ORDER BY tr.version) AS centres
+               array_agg(c.name ORDER BY tr.version) AS centres, jsonb_object_agg(c.name, c.names) AS step_names
         FROM ({samples_store.transitions_sql()}) tr JOIN ({catalogue.centres_sql()}) c ON c.id = tr.centre_id
         WHERE tr.sample_id = t.id) h ON true
     ORDER BY t.collected_at DESC, t.barcode"""
@@ -248,6 +257,7 @@ def _view(r: asyncpg.Record) -> SampleView:
         rejection_reason=r["rejection_reason"],
         steps=[Step(state, *(reached.get(state.value) or (None, None))) for state in PATH],
         call_expected=r["call_expected"],
+        names={**(r["step_names"] or {}), **(r["centre_names"] or {}), **(r["test_names"] or {})},
         report_version=r["report_version"],
         report_id=r["report_id"],
     )

@@ -15,6 +15,7 @@ from starlette.routing import Route
 from core import lab_setup, ranges
 from core.booking import catalogue
 from core.errors import DomainError, InvalidInput
+from core.i18n import LANGS
 from core.identity import Role
 from core.permissions import STAFF
 from core.staff import service as staff
@@ -198,8 +199,9 @@ async def centres(request: Request, member: StaffMember) -> Response:
 
 async def set_centre(request: Request, member: StaffMember) -> Response:
     data = await _form(request)
+    names = {lang: name for lang in LANGS[1:] if (name := data.get(f"name_{lang}", "")[:120].strip())}
     centre = catalogue.Centre(data.get("id", "").strip().upper()[:20], data.get("name", "")[:120].strip(),
-                              data.get("kind", "")[:20], data.get("city", "")[:60].strip())  # fmt: skip
+                              data.get("kind", "")[:20], data.get("city", "")[:60].strip(), names)  # fmt: skip
     pincodes = [p for p in data.get("pincodes", "").replace(",", " ").split() if p][:200]
     try:
         async with request.state.pool.acquire() as conn:

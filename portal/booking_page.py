@@ -164,7 +164,7 @@ async def book_page(request: Request) -> Response:
     wanted = [w[:100] for w in request.query_params.getlist("tests")[:20]]
     async with request.state.pool.acquire() as conn:
         items = await catalogue.items(conn)
-        centres = await catalogue.centres(conn)
+        centres = await catalogue.centres(conn, lang_of(request))
     codes, unmatched = catalogue.match(wanted, items)
     choice = Choice(items=tuple(codes), kind="centre", centre=centres[0][0] if centres else "")
     return _page(request, choice, items, centres, consult=request.query_params.get("consult") == "1",
@@ -181,7 +181,7 @@ async def book_submit(request: Request) -> Response:
     csrf = form.get("csrf")
     async with request.state.pool.acquire() as conn:
         items = await catalogue.items(conn)
-        centres = await catalogue.centres(conn)
+        centres = await catalogue.centres(conn, lang_of(request))
         try:
             check_csrf(request, csrf if isinstance(csrf, str) else None)
         except CsrfFailed:
@@ -276,7 +276,7 @@ async def _confirmation(request: Request, session: PatientSession, booking_id: s
             return RedirectResponse("/book", status_code=303)
         made, pincode = found
         labels = {i.code: i.label(lang) for i in await catalogue.items(conn)}
-        centre_names = dict(await catalogue.centres(conn))
+        centre_names = dict(await catalogue.centres(conn, lang_of(request)))
         served = await catalogue.centre_for_pincode(conn, pincode) if pincode else None
     if made.kind == "home":
         where = t(lang, "booked_home", pincode=pincode or "", area=served[1] if served else "")

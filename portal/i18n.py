@@ -12,6 +12,7 @@ from core import i18n
 from core.labtime import LAB_TZ
 
 LANGS = i18n.LANGS
+LANGUAGES = [(lang, i18n.autonym(lang)) for lang in LANGS]  # the language switcher: each in its own name
 
 
 def t(lang: str, key: str, **kw: object) -> str:
@@ -31,7 +32,8 @@ def when(lang: str, at: datetime, now: datetime) -> str:
 
 
 # A day as each language writes it, from CLDR through Babel (not weekday and month names typed in here).
-_DAY_FORMAT = {"en": "EEE d MMM", "hi": "EEEE, d MMMM", "mr": "EEEE, d MMMM"}  # Marathi: the coming third language
+_DAY_FORMAT = {"en": "EEE d MMM", "hi": "EEEE, d MMMM", "mr": "EEEE, d MMMM"}
+_CLOCK_24H = {"hi", "mr"}  # as Hindi and Marathi messages write a time
 
 
 def reason(lang: str, rule: str) -> str:
@@ -52,4 +54,4 @@ def day_name(lang: str, d: date) -> str:
 def clock(lang: str, at: datetime) -> str:
     """'7:00 am' or '07:00', in the lab's time zone."""
     local = at.astimezone(LAB_TZ)
-    return local.strftime("%H:%M") if lang == "hi" else local.strftime("%I:%M %p").lstrip("0").lower()
+    return local.strftime("%H:%M") if lang in _CLOCK_24H else local.strftime("%I:%M %p").lstrip("0").lower()

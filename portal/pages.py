@@ -20,7 +20,7 @@ from core.reports import download
 from core.reports import service as report_service
 from core.samples.model import SampleState
 from portal.http import request_meta, secure_cookies
-from portal.i18n import LANGS, t, when
+from portal.i18n import LANGS, LANGUAGES, t, when
 from portal.patient_auth import (
     CSRF_COOKIE,
     CsrfFailed,
@@ -49,7 +49,7 @@ def render(request: Request, name: str, status: int = 200, **ctx: Any) -> Respon
     lang = lang_of(request)
     token, new_cookie = csrf_token(request)
     html = _env.get_template(name).render(
-        lang=lang, t=lambda key, **kw: t(lang, key, **kw), csrf=token, path=request.url.path, **ctx
+        lang=lang, t=lambda key, **kw: t(lang, key, **kw), csrf=token, path=request.url.path, languages=LANGUAGES, **ctx
     )
     response = HTMLResponse(html, status_code=status)
     if new_cookie:
@@ -72,7 +72,7 @@ def _card(view: tracking.SampleView, lang: str, now: datetime) -> dict[str, Any]
         reason = t(lang, f"reason_{view.rejection_reason or 'other'}")
         message = t(lang, "msg_rejected", reason=reason)
     else:
-        message = t(lang, f"msg_{state.value}", centre=view.centre)
+        message = t(lang, f"msg_{state.value}", centre=view.named(lang, view.centre))
     eta = None
     if state in (SampleState.COLLECTED, SampleState.IN_TRANSIT, SampleState.RECEIVED_AT_LAB, SampleState.PROCESSING):
         if view.expected_ready_at and view.expected_ready_at > now:
@@ -85,7 +85,7 @@ def _card(view: tracking.SampleView, lang: str, now: datetime) -> dict[str, Any]
             "label": t(lang, f"step_{s.state.value}"),
             "time": when(lang, s.at, now) if s.at else None,
             "iso": s.at.isoformat() if s.at else "",
-            "centre": s.centre,
+            "centre": view.named(lang, s.centre) if s.centre else None,
             "done": s.at is not None,
             "current": i == current,
         }
@@ -94,7 +94,7 @@ def _card(view: tracking.SampleView, lang: str, now: datetime) -> dict[str, Any]
     return {
         "id": view.id,
         "barcode": view.barcode,
-        "tests": view.tests,
+        "tests": [view.named(lang, name) for name in view.tests],
         "state": state.value,
         "message": message,
         "eta": eta,

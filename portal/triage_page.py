@@ -36,8 +36,8 @@ def _form_page(
 
 
 def _message(lang: str, exc: InvalidInput, text: str) -> str:
-    """The domain's calm message; on a Hindi page, the same words in Hindi."""
-    if lang != "hi":
+    """The domain's calm message; on a page in another language, the same words in it."""
+    if lang == "en":
         return exc.message
     if exc.field == "text":
         return t(lang, "err_text_long", n=nlp.MAX_CHARS) if text.strip() else t(lang, "err_text_empty")

@@ -1,11 +1,14 @@
-"""What can be booked: packages first (better value), then single tests, each with its price and Hindi name; the
-collection centres and the pincodes their teams visit. The only SQL for the test catalogue, packages, centres and
-served pincodes."""
+"""What can be booked: packages first (better value), then single tests, each with its price and its names in other
+languages; the collection centres and the pincodes their teams visit. The only SQL for the test catalogue,
+packages, centres and served pincodes.
+
+The lab's own names (a test, a package, a centre) are the lab's data: English in ``name``, other languages in
+``names`` ({"hi": …, "mr": …}), edited at run time; a language without a name shows the English."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 import asyncpg
 
@@ -14,12 +17,12 @@ import asyncpg
 class Item:
     code: str
     name: str
-    name_hi: str
+    names: Mapping[str, str]  # the name in each other language
     tests: tuple[str, ...]
     price_paise: int
 
     def label(self, lang: str) -> str:
-        return self.name_hi if lang == "hi" else self.name
+        return self.names.get(lang) or self.name
 
 
 # The first tests a triage rule suggests (core/triage/rules.py), by the catalogue test that covers each. Urine
@@ -67,18 +70,20 @@ def rupees(paise: int) -> str:
 
 async def items(conn: asyncpg.Connection) -> list[Item]:
     rows = await conn.fetch(
-        """SELECT code, name, name_hi, tests, price_paise, 0 AS ord FROM packages
+        """SELECT code, name, names, tests, price_paise, 0 AS ord FROM packages
            UNION ALL
-           SELECT code, name, coalesce(name_hi, name), ARRAY[code], price_paise, 1 FROM test_catalogue
+           SELECT code, name, names, ARRAY[code], price_paise, 1 FROM test_catalogue
            ORDER BY ord, price_paise, code"""
     )
-    return [Item(r["code"], r["name"], r["name_hi"], tuple(r["tests"]), r["price_paise"]) for r in rows]
+    return [Item(r["code"], r["name"], r["names"], tuple(r["tests"]), r["price_paise"]) for r in rows]
 
 
-async def centres(conn: asyncpg.Connection) -> list[tuple[str, str]]:
-    """Collection centres a person can visit: (id, name)."""
-    rows = await conn.fetch("SELECT id, name FROM centres WHERE kind = 'collection' ORDER BY name")
-    return [(r["id"], r["name"]) for r in rows]
+async def centres(conn: asyncpg.Connection, lang: str = "en") -> list[tuple[str, str]]:
+    """Collection centres a person can visit: (id, name in ``lang``)."""
+    rows = await conn.fetch(
+        "SELECT id, coalesce(names ->> $1, name) AS label FROM centres WHERE kind = 'collection' ORDER BY name", lang
+    )
+    return [(r["id"], r["label"]) for r in rows]
 
 
 async def centre_for_pincode(conn: asyncpg.Connection, pincode: str) -> tuple[str, str] | None:
@@ -101,20 +106,28 @@ def collection_centres_sql() -> str:
 
 
 def centres_sql() -> str:
-    """A subquery of the centres (``id``, ``name``, ``kind``), to JOIN in another module's statement (a centre's
-    name beside a sample or an order) while only this module names the table."""
-    return "SELECT id, name, kind FROM centres"
+    """A subquery of the centres (``id``, ``name``, ``names``, ``kind``), to JOIN in another module's statement (a
+    centre's name beside a sample or an order) while only this module names the table."""
+    return "SELECT id, name, names, kind FROM centres"
 
 
 def tests_sql() -> str:
-    """A subquery of the catalogue's tests (``code``, ``name``, ``sample_type``, ``turnaround_hours``), to JOIN
-    like ``centres_sql``."""
-    return "SELECT code, name, sample_type, turnaround_hours FROM test_catalogue"
+    """A subquery of the catalogue's tests (``code``, ``name``, ``names``, ``sample_type``, ``turnaround_hours``),
+    to JOIN like ``centres_sql``."""
+    return "SELECT code, name, names, sample_type, turnaround_hours FROM test_catalogue"
 
 
-async def centre_name(conn: asyncpg.Connection, centre_id: str) -> str | None:
-    name: str | None = await conn.fetchval("SELECT name FROM centres WHERE id = $1", centre_id)
+async def centre_name(conn: asyncpg.Connection, centre_id: str, lang: str = "en") -> str | None:
+    name: str | None = await conn.fetchval(
+        "SELECT coalesce(names ->> $2, name) FROM centres WHERE id = $1", centre_id, lang
+    )
     return name
+
+
+async def centre_names(conn: asyncpg.Connection, centre_id: str) -> dict[str, str]:
+    """A centre's name in every language it has one in, English included."""
+    row = await conn.fetchrow("SELECT name, names FROM centres WHERE id = $1", centre_id)
+    return {"en": row["name"], **row["names"]} if row else {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +145,7 @@ class Centre:
     name: str
     kind: str
     city: str
+    names: Mapping[str, str] = field(default_factory=dict)  # the name in each other language
 
 
 async def tests(conn: asyncpg.Connection, codes: list[str] | None = None) -> list[CatalogueTest]:
@@ -150,12 +164,14 @@ async def tests(conn: asyncpg.Connection, codes: list[str] | None = None) -> lis
 
 async def upsert_centre(conn: asyncpg.Connection, centre: Centre) -> None:
     await conn.execute(
-        """INSERT INTO centres (id, name, kind, city) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, city = EXCLUDED.city""",
+        """INSERT INTO centres (id, name, kind, city, names) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, city = EXCLUDED.city,
+                                          names = EXCLUDED.names""",
         centre.id,
         centre.name,
         centre.kind,
         centre.city,
+        dict(centre.names),
     )
 
 
@@ -203,12 +219,13 @@ class CentreListed:
     kind: str
     city: str
     pincodes: tuple[str, ...]  # where its team visits homes
+    names: Mapping[str, str] = field(default_factory=dict)
 
 
 async def centres_listed(conn: asyncpg.Connection) -> list[CentreListed]:
     rows = await conn.fetch(
-        """SELECT c.id, c.name, c.kind, c.city,
+        """SELECT c.id, c.name, c.kind, c.city, c.names,
                   array(SELECT p.pincode FROM served_pincodes p WHERE p.centre_id = c.id ORDER BY 1) AS pincodes
            FROM centres c ORDER BY c.kind DESC, c.name"""
     )
-    return [CentreListed(r["id"], r["name"], r["kind"], r["city"], tuple(r["pincodes"])) for r in rows]
+    return [CentreListed(r["id"], r["name"], r["kind"], r["city"], tuple(r["pincodes"]), r["names"]) for r in rows]

@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from core import audit, permissions, ranges, results
+from core import audit, consent, permissions, ranges, results
 from core.booking import catalogue
 from core.crypto import DecryptionError
 from core.errors import Conflict, InvalidInput, InvalidTransition, NotFound, UnknownBarcode
@@ -59,9 +59,13 @@ async def _content(
     dob = vault.open("patients", "dob", p.id, p.dob_enc)
     rows = await results.latest_of_sample(conn, sample.id)
     signer = await staff_store.display_name(conn, actor.id.removeprefix("staff:"))
+    lang = await _language(conn, p.id)
+    names = await ranges.analyte_names(conn, [r.code for r in rows]) if lang != "en" else {}
+    centre_local = await catalogue.centre_name(conn, sample.centre_id, lang) if lang != "en" else None
     return {
         "report_id": report_id,
         "version": version,
+        "language": lang,  # the patient's: the report's words and the lab's names are printed in it
         "lab": rc.LAB,
         "patient": {
             "mrn": p.mrn,
@@ -74,11 +78,13 @@ async def _content(
             "type": sample.sample_type.replace("_", " "),
             "collected_at": sample.collected_at.astimezone(LAB_TZ).isoformat(),
             "centre": await catalogue.centre_name(conn, sample.centre_id),
+            **({"centre_local": centre_local} if centre_local else {}),
         },
         "tests": [
             {
                 "code": r.code,
                 "name": r.name,
+                **({"name_local": names[r.code][lang]} if lang in names.get(r.code, {}) else {}),
                 "value": shown_value(r),
                 "unit": r.unit,
                 "range": r.reference_range,
@@ -90,6 +96,15 @@ async def _content(
         "signer": {"id": actor.id, "name": signer or actor.id, "role": actor.role.value.replace("_", " ")},
         "issued_at": issued.astimezone(LAB_TZ).isoformat(timespec="seconds"),
     }
+
+
+async def _language(conn: asyncpg.Connection, patient_id: str) -> str:
+    """The language the patient chose (their consent record first, as for their messages), else English."""
+    contact = await patients_store.notice_contact(conn, patient_id)
+    if contact is None:
+        return "en"
+    choice = await consent.find(conn, contact.phone_lookup) if contact.phone_lookup else None
+    return choice.language if choice is not None else contact.language
 
 
 def _comment(raw: str | None) -> str | None:

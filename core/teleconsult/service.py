@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from core import audit
+from core import audit, i18n
 from core.booking import catalogue
 from core.db.owned import PatientRows
 from core.errors import Conflict, Gone, InvalidInput, NotFound, PermissionDenied
@@ -129,8 +129,8 @@ async def book(
     now = now or datetime.now(UTC)
     if reason is not None and len(reason) > 2000:
         raise InvalidInput("reason", "Please keep the reason under 2000 characters; a few words are enough.")
-    if language not in ("en", "hi"):
-        raise InvalidInput("language", 'Language is "en" or "hi".')
+    if not i18n.is_language(language):
+        raise InvalidInput("language", f"Language is one of {', '.join(i18n.LANGS)}.")
     phone_lookup = vault.lookup.digest("phone", phone).hex()
     consult_id = str(uuid.uuid4())
     async with conn.transaction():

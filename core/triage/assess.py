@@ -3,7 +3,6 @@ specialty, the first tests, and calm advice in the patient's language. Emergenci
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass, field
 
@@ -98,7 +97,7 @@ def assess(
         raise InvalidInput("sex", 'Sex is "female", "male" or left out.')
     if language is not None and language not in i18n.LANGS:
         raise InvalidInput("language", f"Language is one of {', '.join(i18n.LANGS)}, or left out.")
-    lang = language or ("hi" if re.search(r"[\u0900-\u097f]", text) else "en")
+    lang = language or i18n.guess(text)
     found = nlp.read(text)
     if isinstance(age, int) and not (age == 0 and found.age is not None and found.age < 1):
         found.age = float(age)  # the form's age wins, unless it says 0 and the words give weeks or months

@@ -1,7 +1,7 @@
 """Whole WhatsApp and SMS conversations through the real webhook, signed exactly as Twilio signs (the twilio
 library's RequestValidator), against real PostgreSQL and Redis: booking a home collection end to end,
-rescheduling and cancelling, the report's status before and after it is ready, STOP and START, Hindi, a forged and
-a retried webhook, an unknown message."""
+rescheduling and cancelling, the report's status before and after it is ready, STOP and START, every flow in each
+language (English, Hindi, Marathi), a forged and a retried webhook, an unknown message."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
-from core import once
+from core import i18n, once
 from core.booking import slots
 from core.config import Secret, Settings
+from core.i18n import LANGS, autonym
 from core.identity import Actor, Role
 from core.patients import service as patients
 from core.patients.model import NewPatient, Sex
@@ -300,3 +301,45 @@ async def test_reports_off_and_on_by_chat(wa: httpx.AsyncClient, pool: asyncpg.P
     assert "We will message you" in (await say(wa, "reports on"))[0]
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT reports FROM consents") is True
+
+
+def _opening(lang: str, key: str) -> str:
+    """The words a catalogue message opens with, before its first field or line break."""
+    return i18n.text(lang, f"bot:{key}").split("{")[0].split("\n")[0].strip()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+async def test_every_flow_speaks_the_language_chosen_from_the_menu(
+    wa: httpx.AsyncClient, pool: asyncpg.Pool, lang: str
+) -> None:
+    """Language from the menu (each listed in its own name), then booking at a centre, the report question, help,
+    STOP and START and a symptom check, each answered from the catalogue in that language; the lab's names of the
+    packages and the centre in it too."""
+    await say(wa, "hi")
+    languages = (await say(wa, "4"))[0]
+    assert all(autonym(code) in languages for code in LANGS)
+    chosen, menu = await say(wa, str(LANGS.index(lang) + 1))
+    assert chosen == i18n.text(lang, "bot:lang_set") and menu == i18n.text(lang, "bot:menu")
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT language FROM consents") == lang
+        await conn.execute("""UPDATE centres SET names = '{"hi": "बांद्रा सेंटर", "mr": "वांद्रे सेंटर"}'""")
+    items = (await say(wa, "1"))[0]
+    assert items.startswith(_opening(lang, "items"))
+    basic = {"en": "Basic health check", "hi": "बेसिक हेल्थ चेक", "mr": "बेसिक हेल्थ चेक (CBC, शुगर, लघवी)"}[lang]
+    assert basic in items
+    assert (await say(wa, "1"))[0].startswith(_opening(lang, "where"))
+    centres = (await say(wa, "2"))[0]
+    assert centres.startswith(_opening(lang, "centre"))
+    assert {"en": "Bandra Collection Centre", "hi": "बांद्रा सेंटर", "mr": "वांद्रे सेंटर"}[lang] in centres
+    assert (await say(wa, "1"))[0].startswith(_opening(lang, "day"))
+    await say(wa, "1")
+    assert (await say(wa, "1"))[0].startswith(_opening(lang, "confirm"))
+    [booked] = await say(wa, {"en": "yes", "hi": "हाँ", "mr": "हो"}[lang])
+    assert booked.startswith(_opening(lang, "booked"))
+    await say(wa, "menu")
+    assert (await say(wa, "2"))[0] == i18n.text(lang, "bot:no_phone_records")  # no tests on record for this phone
+    assert (await say(wa, "help"))[0] == i18n.text(lang, "bot:help")
+    assert (await say(wa, "STOP"))[0] == i18n.text(lang, "bot:stopped")
+    assert (await say(wa, "START"))[0] == i18n.text(lang, "bot:started")
+    emergency = (await say(wa, "seene mein dard aur pasina aa raha hai"))[0]
+    assert emergency == i18n.text(lang, "triage:advice.emergency", ambulance="108")

@@ -10,6 +10,7 @@ import asyncpg
 from playwright.async_api import Browser, Page, expect
 
 from core.config import Settings
+from core.i18n import LANGS, text
 from core.samples import service as samples
 from core.samples.model import RejectionReason, SampleState
 from core.vault import Vault
@@ -70,8 +71,8 @@ async def test_the_timeline_moves_live_and_survives_a_server_restart(
 async def test_every_patient_page_passes_the_wcag_21_aa_checks(
     browser: Browser, settings: Settings, pool: asyncpg.Pool, vault: Vault
 ) -> None:
-    """axe-core's WCAG 2.0/2.1 A and AA rules (contrast, labels, language, landmarks…) on every page, in both
-    languages, with a rejected tube so the warning card is checked too."""
+    """axe-core's WCAG 2.0/2.1 A and AA rules (contrast, labels, language, landmarks…) on every page, in every
+    language, with a rejected tube so the warning card is checked too."""
     from axe_playwright_python.async_playwright import Axe
 
     async with pool.acquire() as conn:
@@ -104,6 +105,9 @@ async def test_every_patient_page_passes_the_wcag_21_aa_checks(
             ("who viewed (hi)", "/my-tests/access?lang=hi"),
             ("my data", "/my-tests/my-data?lang=en"),
             ("my data (hi)", "/my-tests/my-data?lang=hi"),
+            ("my tests (mr)", "/my-tests?lang=mr"),
+            ("who viewed (mr)", "/my-tests/access?lang=mr"),
+            ("my data (mr)", "/my-tests/my-data?lang=mr"),
         ):
             await page.goto(base + path)
             pages[name] = (await axe.run(page, options=rules)).response["violations"]
@@ -114,7 +118,7 @@ async def test_every_patient_page_passes_the_wcag_21_aa_checks(
 async def test_the_symptom_check_and_booking_pages_pass_the_wcag_21_aa_checks(
     browser: Browser, settings: Settings, pool: asyncpg.Pool, vault: Vault
 ) -> None:
-    """The same axe-core rules on the symptom form, an urgent and an emergency result (in both languages), and the
+    """The same axe-core rules on the symptom form, an urgent and an emergency result (in every language), and the
     booking page: as first opened, with its days and times shown, and the confirmation."""
     from axe_playwright_python.async_playwright import Axe
 
@@ -138,6 +142,13 @@ async def test_the_symptom_check_and_booking_pages_pass_the_wcag_21_aa_checks(
         for lang, label, submit, urgent, emergency in (
             ("en", "Your symptoms", "Check my symptoms", "fever for 4 days and body ache", "chest pain and sweating"),
             ("hi", "आपके लक्षण", "मेरे लक्षण जाँचें", "4 din se bukhar hai, khansi nahi", "सीने में दर्द और पसीना"),
+            (
+                "mr",
+                text("mr", "symptoms_label"),
+                text("mr", "triage_submit"),
+                "4 divas taap aahe",
+                "छातीत दुखतंय आणि घाम येतोय",
+            ),
         ):
             await page.goto(f"{base}/triage?lang={lang}")
             await check(f"symptom form ({lang})")
@@ -159,7 +170,13 @@ async def test_the_symptom_check_and_booking_pages_pass_the_wcag_21_aa_checks(
         await check("booking confirmed")
         await page.goto(f"{base}/consult/book")
         await check("teleconsult booking")
-        await page.goto(f"{base}/book?lang=hi")
-        await check("booking form (hi)")
+        for lang in LANGS[1:]:
+            await page.goto(f"{base}/book?lang={lang}&tests=CBC")
+            await check(f"booking form ({lang})")
+            await page.get_by_role("button", name=text(lang, "show_times")).click()
+            await page.locator('input[name="slot"]').first.check()
+            await check(f"booking form with times ({lang})")
+            await page.goto(f"{base}/consult/book?lang={lang}")
+            await check(f"teleconsult booking ({lang})")
     found = {name: [(v["id"], v["impact"], len(v["nodes"])) for v in violations] for name, violations in pages.items()}  # type: ignore[arg-type]
     assert found == {name: [] for name in pages}

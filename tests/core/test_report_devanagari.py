@@ -32,19 +32,25 @@ CONTENT = {
 }  # fmt: skip
 
 
-def _name_image(pdf: Path, tmp: Path) -> Image.Image:
-    """The patient's name as printed: the page at 150 dpi, cut to the name's place (pdftotext's box of its first
-    word, which has no conjunct, and the width of both)."""
+def printed_near(pdf: Path, tmp: Path, word: str, across: tuple[float, float], down: tuple[float, float],
+                 from_word: bool = True) -> Image.Image:  # fmt: skip
+    """Part of page 1 as printed at 150 dpi, from ``across`` and ``down`` points around where pdftotext finds
+    ``word`` (``across`` from the page's left edge when not ``from_word``)."""
     words = subprocess.run(["pdftotext", "-bbox", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True,
                            text=True, check=True, timeout=60).stdout  # fmt: skip
-    m = re.search(r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="[\d.]+" yMax="[\d.]+">आशा<', words)
+    m = re.search(rf'xMin="([\d.]+)" yMin="([\d.]+)" xMax="[\d.]+" yMax="[\d.]+">{word}<', words)
     assert m is not None, words
     page = ["pdftoppm", "-png", "-r", str(DPI), "-f", "1", "-l", "1", "-singlefile", str(pdf), str(tmp / "page")]
     subprocess.run(page, check=True, timeout=60)
-    scale = DPI / 72
-    x0, y0 = float(m.group(1)) - 2, float(m.group(2)) - 2
-    return Image.open(tmp / "page.png").convert("L").crop(
-        (round(x0 * scale), round(y0 * scale), round((x0 + 45) * scale), round((y0 + 16) * scale)))  # fmt: skip
+    x, y, scale = float(m.group(1)) if from_word else 0.0, float(m.group(2)), DPI / 72
+    box = (x + across[0], y + down[0], x + across[1], y + down[1])
+    return Image.open(tmp / "page.png").convert("L").crop(tuple(round(v * scale) for v in box))
+
+
+def _name_image(pdf: Path, tmp: Path) -> Image.Image:
+    """The patient's name as printed: cut to the name's place (pdftotext's box of its first word, which has no
+    conjunct, and the width of both)."""
+    return printed_near(pdf, tmp, "आशा", (-2, 43), (-2, 14))
 
 
 def _difference(a: Image.Image, b: Image.Image) -> float:

@@ -75,6 +75,26 @@ class _Pool:
         return None
 
 
+async def test_a_report_is_printed_in_the_language_the_patient_chose(
+    conn: asyncpg.Connection, vault: Vault, files: LocalFileStore
+) -> None:
+    """Marathi chosen (by the bot's language menu, which writes the consent record): the signed content says so
+    and carries the lab's Marathi names; the PDF's words are the catalogue's, with the English names beneath."""
+    from core import consent
+
+    barcode, pathologist = await _completed(conn, vault)
+    await consent.update(conn, vault.lookup.digest("phone", PHONE).hex(), via="whatsapp", language="mr")
+    out = await released(conn, vault, files, barcode, pathologist)
+    row = await conn.fetchrow("SELECT * FROM reports WHERE id = $1", out["report_id"])
+    content = json.loads(vault.open("reports", "content", str(out["report_id"]), row["content_enc"]) or "")
+    assert content["language"] == "mr"
+    assert {t["name"]: t.get("name_local") for t in content["tests"]}["Haemoglobin"] == "हिमोग्लोबिन"
+    pdf = vault.open_file("report", row["file_name"], files.path(row["file_name"]).read_bytes())
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Haemoglobin" in text and "In plain words" not in text and "Patient" not in text
+    assert (await reports.verification(conn, vault, str(out["report_id"])))["genuine"] is True
+
+
 async def test_a_pathologist_approves_and_the_worker_releases_a_signed_encrypted_pdf(
     conn: asyncpg.Connection, vault: Vault, files: LocalFileStore
 ) -> None:
@@ -93,7 +113,7 @@ async def test_a_pathologist_approves_and_the_worker_releases_a_signed_encrypted
     pdf = vault.open_file("report", row["file_name"], blob)
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     expected_text = ["labpulse Central Processing Lab", "Sunita Report", barcode, "Haemoglobin", "10.1", "12.0-15.5"]
-    expected_text += ["LOW", "In plain words", "is below the usual range", "Dr Kavita Rao", "Ed25519", "Page 1"]
+    expected_text += ["LOW", "In plain words", "is below the usual range", "Dr Kavita Rao", "Ed25519", "- 1 -"]
     for expected in expected_text:
         assert expected in text, expected
     again = await reports.verification(conn, vault, out["report_id"])

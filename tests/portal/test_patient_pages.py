@@ -70,6 +70,22 @@ async def test_sign_in_then_see_a_timeline_written_for_people(browser: tuple[htt
     assert "आपका सैंपल सही तापमान में हमारी लैब की ओर जा रहा है।" in hindi.text and 'lang="hi"' in hindi.text
 
 
+async def test_cards_name_the_tests_and_the_centre_as_the_lab_does_in_each_language(
+    browser: tuple[httpx.AsyncClient, Inbox], pool: asyncpg.Pool
+) -> None:
+    c, inbox = browser
+    await _sign_in(c, inbox)
+    async with pool.acquire() as conn:
+        await conn.execute("""UPDATE centres SET names = '{"mr": "टेस्ट कलेक्शन सेंटर, पुणे"}' WHERE id = 'CC-1'""")
+    marathi = (await c.get("/my-tests?lang=mr")).text
+    assert 'lang="mr"' in marathi and "कम्प्लीट ब्लड काउंट (CBC)" in marathi  # the lab's Marathi name for CBC
+    assert "टेस्ट कलेक्शन सेंटर, पुणे" in marathi and "Test Collection Centre" not in marathi
+    hindi = (await c.get("/my-tests?lang=hi")).text
+    assert "कम्प्लीट ब्लड काउंट (CBC)" in hindi and "Test Collection Centre" in hindi  # no Hindi name: the English
+    english = (await c.get("/my-tests?lang=en")).text
+    assert "Complete blood count" in english and "टेस्ट कलेक्शन" not in english
+
+
 async def test_family_switch_and_who_viewed(browser: tuple[httpx.AsyncClient, Inbox]) -> None:
     c, inbox = browser
     await _sign_in(c, inbox)

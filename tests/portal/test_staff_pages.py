@@ -698,11 +698,15 @@ async def test_an_administrator_adds_a_centre_with_the_pincodes_its_team_visits(
     await _sign_in(client, await _member(pool, Role.ADMIN))
     csrf = await _csrf(client, "/staff/admin/centres")
     centre = {"csrf": csrf, "id": "cc-andheri", "name": "Andheri Collection Centre", "kind": "collection",
-              "city": "Mumbai", "pincodes": "400053, 400058"}  # fmt: skip
+              "city": "Mumbai", "pincodes": "400053, 400058", "name_mr": "अंधेरी कलेक्शन सेंटर", "name_hi": " "}  # fmt: skip
     saved = await client.post("/staff/admin/centres", data=centre, headers=HTML)
     assert "done=saved" in saved.headers["location"]
     page = (await client.get("/staff/admin/centres", headers=HTML)).text
     assert re.search(r'id="centre-CC-ANDHERI".*<td>400053, 400058</td>', page)
+    assert '<span lang="mr">अंधेरी कलेक्शन सेंटर</span>' in page  # its name in Marathi; none given in Hindi
+    async with pool.acquire() as conn:
+        assert await catalogue.centre_name(conn, "CC-ANDHERI", "mr") == "अंधेरी कलेक्शन सेंटर"
+        assert await catalogue.centre_name(conn, "CC-ANDHERI", "hi") == "Andheri Collection Centre"
     bad = await client.post("/staff/admin/centres", data={**centre, "pincodes": "4000"}, headers=HTML)
     assert "six-digit" in unquote(bad.headers["location"])
     async with pool.acquire() as conn:

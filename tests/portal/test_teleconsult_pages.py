@@ -62,9 +62,13 @@ async def test_join_links_open_the_room_for_their_side_on_their_first_device_onl
         assert "lp_device" in jar and any(k.startswith("lp_consult_") for k in jar)
         room = await http.get(r.headers["location"], headers=_cookie(jar))
         assert room.status_code == 200 and 'id="consent"' in room.text and "soap-subjective" not in room.text
+        assert "understand English only for now" in room.text  # Hindi and Marathi speech: said plainly
+        marathi = await http.get(r.headers["location"] + "?lang=mr", headers=_cookie(jar))
+        assert "फक्त इंग्रजी" in marathi.text and 'lang="mr"' in marathi.text
         doctor_r, doctor_jar = await _open(http, booked.doctor_link)
         doctor_room = await http.get(doctor_r.headers["location"], headers=_cookie(doctor_jar))
         assert "soap-subjective" in doctor_room.text and booked.consult.ref in doctor_room.text
+        assert "The transcript understands English only" in doctor_room.text
         # The patient's link on a second device: a calm refusal, with why.
         other = await http.get(f"/consult/join/{booked.patient_link}")
         assert other.status_code == 403 and "another phone or computer" in other.text
