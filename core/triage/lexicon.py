@@ -1,5 +1,6 @@
 """The symptom lexicon: each concept with its lay and clinical English words, Hindi (Devanagari) and romanized
-Hindi, reviewable by a clinician (one line per concept). Two kinds of entry:
+Hindi, reviewable by a clinician (one line per concept); Marathi's words, word parts and denials are in
+core/triage/marathi.py and join these. Two kinds of entry:
 
 - ``CONCEPTS``: phrases, written as people type them;
 - ``COMBOS``: words that name a symptom together, in this order, each within a few words of the one before ("my
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 from core.triage.clinical_words import CLINICAL, CLINICAL_COMBOS, MASKS, VARIANTS
 from core.triage.clinical_words import both_ways as _both
+from core.triage.marathi import MARATHI, MARATHI_NEGATIONS_AFTER, MARATHI_PSEUDO_NEGATIONS
+from core.triage.marathi import MARATHI_COMBO_WORDS as MR_COMBO
 
 CONCEPTS: dict[str, tuple[str, ...]] = {
     "chest_pain": ("chest pain", "chest hurts", "chest discomfort", "pain in the chest", "pressure in my chest",
@@ -282,15 +285,28 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
-_CHEST = ("chest", "seena", "seene", "sine", "chhati", "chhaati", "सीने", "सीना", "छाती")
-_ACHE = ("pain", "painful", "pains", "ache", "aching", "hurt", "hurts", "hurting", "sore", "dard", "दर्द")
-_BELLY = ("stomach", "abdomen", "abdominal", "belly", "tummy", "pet", "पेट")
-_BREATH = ("breath", "breathe", "breathing", "saans", "sans", "सांस", "साँस")
+_CHEST = ("chest", "seena", "seene", "sine", "chhati", "chhaati", "सीने", "सीना", "छाती", *MR_COMBO["_CHEST"])
+_ACHE = (
+    "pain",
+    "painful",
+    "pains",
+    "ache",
+    "aching",
+    "hurt",
+    "hurts",
+    "hurting",
+    "sore",
+    "dard",
+    "दर्द",
+    *MR_COMBO["_ACHE"],
+)
+_BELLY = ("stomach", "abdomen", "abdominal", "belly", "tummy", "pet", "पेट", *MR_COMBO["_BELLY"])
+_BREATH = ("breath", "breathe", "breathing", "saans", "sans", "सांस", "साँस", *MR_COMBO["_BREATH"])
 _SWELL = ("swelling", "swollen", "swell", "swells", "puffy", "sujan", "soojan", "suji", "sooji", "suja", "sooja",
-          "sooj", "suj", "सूजन", "सूज", "सूजी")  # fmt: skip
-_LIMB = ("arm", "arms", "leg", "legs", "hand", "hands", "haath", "pair", "हाथ", "पैर")
+          "sooj", "suj", "सूजन", "सूज", "सूजी", *MR_COMBO["_SWELL"])  # fmt: skip
+_LIMB = ("arm", "arms", "leg", "legs", "hand", "hands", "haath", "pair", "हाथ", "पैर", *MR_COMBO["_LIMB"])
 _SIDE = ("right", "left", "one", "dayen", "baayen", "ek", "दाएं", "बाएं", "बायाँ", "बायां", "दायाँ", "दायां", "दाहिना",
-         "बाया", "दाया")  # fmt: skip
+         "बाया", "दाया", *MR_COMBO["_SIDE"])  # fmt: skip
 _NOT = ("not", "unable", "nahi", "नहीं")  # "can't", "cannot" and "cant" are tokenised to end in "not"
 _JOINT = (
     "joint",
@@ -310,7 +326,7 @@ _JOINT = (
     "घुटना",
     "जोड़ों",
 )
-_URINE = ("urine", "urinating", "urination", "pee", "peeing", "peshab", "पेशाब")
+_URINE = ("urine", "urinating", "urination", "pee", "peeing", "peshab", "पेशाब", *MR_COMBO["_URINE"])
 
 
 COMBOS: dict[str, tuple[tuple[tuple[str, ...], ...], ...]] = {
@@ -322,7 +338,8 @@ COMBOS: dict[str, tuple[tuple[tuple[str, ...], ...], ...]] = {
     ),
     "breathless": (
         *_both(_BREATH, ("short", "shortness", "difficult", "difficulty", "trouble", "hard", "problem", "fast",
-                         "rapid", "tez", "तेज", "dikkat", "takleef", "phool", "phoolna", "फूल", "तकलीफ", "दिक्कत")),
+                         "rapid", "tez", "तेज", "dikkat", "takleef", "phool", "phoolna", "फूल", "तकलीफ", "दिक्कत",
+                         *MR_COMBO["_breath_trouble"])),
     ),
     "one_sided_weakness": (
         (_LIMB, _NOT, ("lift", "lifting", "move", "moving", "raise", "raising", "working", "uth", "uthta")),
@@ -458,7 +475,7 @@ NEGATIONS_AFTER = ("stopped", "has stopped", "went away", "gone now", "is gone",
                    "has resolved", "have resolved", "subsided", "settled", "nahi", "nahin", "nahi hai",
                    "nahin hai", "nahi hua", "nahi ho raha", "nahi ho rahi", "nahi hain", "nahi thi", "nahi tha",
                    "नहीं", "नहीं है", "नहीं हैं", "नहीं था", "नहीं थी", "nai", "not present", "absent", "nil",
-                   "negative")  # fmt: skip
+                   "negative", *MARATHI_NEGATIONS_AFTER)  # fmt: skip
 # "… went away" says a finding came and went: for a red flag that still counts (a TIA, a chest pain at rest).
 RESOLVED_AFTER = ("stopped", "has stopped", "went away", "gone now", "is gone", "has gone", "resolved",
                   "has resolved", "have resolved", "subsided", "settled")  # fmt: skip
@@ -483,15 +500,16 @@ PSEUDO_NEGATIONS = ("hasn't stopped", "has not stopped", "not stopped", "won't s
                     "not coming down", "not going down", "kam nahi", "utar nahi", "band nahi", "ruk nahi",
                     "कम नहीं", "उतर नहीं", "बंद नहीं", "रुक नहीं", "not relieved", "no relief", "don't know",
                     "dont know", "do not know", "not sure", "no idea", "don't understand", "nahi pata", "pata nahi",
-                    "नहीं पता", "पता नहीं")  # fmt: skip
+                    "नहीं पता", "पता नहीं", *MARATHI_PSEUDO_NEGATIONS)  # fmt: skip
 # ConText's historical triggers: what follows belongs to the past, not to what brings the person now.
 HISTORY_BEFORE = ("past history of", "past medical history of", "past medical history", "pmh", "pmhx", "pmh of",
                   "history of", "h/o", "hx of", "previous", "previously", "prior", "known case of",
                   "family history of", "family history", "fhx", "s/p", "status post", "in the past",
                   "childhood", "as a child")  # fmt: skip
 
-# The clinical reading layer's words (core/triage/clinical_words.py) join the lay ones: one matcher reads both.
-for _words in (CLINICAL, VARIANTS, MASKS):
+# The clinical reading layer's words (core/triage/clinical_words.py) and the Marathi ones (core/triage/marathi.py)
+# join the lay ones: one matcher reads them all.
+for _words in (CLINICAL, VARIANTS, MASKS, MARATHI):
     for _concept, _phrases in _words.items():
         CONCEPTS[_concept] = (*CONCEPTS.get(_concept, ()), *_phrases)
 for _concept, _combos in CLINICAL_COMBOS.items():
