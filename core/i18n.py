@@ -11,6 +11,8 @@ Owned here: loading the catalogues and looking a message up; the pages' helpers 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 from functools import cache
 from pathlib import Path
@@ -44,6 +46,41 @@ def _messages(lang: str) -> dict[str, str]:
         return english
     translated = {str(m.context): str(m.string) for m in catalogue(lang) if m.id and m.context and m.string}
     return {key: translated.get(key, text) for key, text in english.items()}
+
+
+# Where code names a message, as Babel's extractors find it (tests/portal/test_catalogue.py checks each is in
+# the catalogue): per source tree, the extraction method, the calls that name a message and which argument is
+# the name, the prefix that turns the name into a key, and the shape a name has (core's other calls named "text"
+# or "Message" name no message). Keys built at run time (f"status_{state}") are not literals and are left to
+# the tests of the code that builds them.
+_NAME, _KEY, _KIND = (
+    re.compile(r"^[a-z0-9_]+$"),
+    re.compile(r"^[a-z]+:[a-z0-9_.]+$"),
+    re.compile(r"^[a-z]+(\.[a-z_]+)?$"),
+)
+SOURCES = (
+    ("portal/templates", "**.html", "jinja2.ext:babel_extract", {"t": None}, "", _NAME),
+    ("portal", "**.py", "python", {"t": (2,)}, "", _NAME),
+    ("bots", "**.py", "python", {"t": (2,), "say": None}, "bot:", _NAME),
+    ("core", "**.py", "python", {"text": (2,)}, "", _KEY),
+    ("core", "**.py", "python", {"Message": None}, "notice:", _KIND),
+)
+
+
+def used_keys(root: Path) -> dict[str, list[str]]:
+    """Every message key the code under ``root`` names, with where (file:line), by Babel's own extractors."""
+    from babel.messages.extract import extract_from_dir
+
+    used: dict[str, list[str]] = {}
+    quiet = contextlib.redirect_stderr(io.StringIO())  # Babel notes each f-string: keys built at run time
+    for tree, pattern, method, keywords, prefix, shape in SOURCES:
+        with quiet:
+            found = list(extract_from_dir(root / tree, [(pattern, method)], keywords=keywords,
+                                          directory_filter=lambda d: "__pycache__" not in d))  # fmt: skip
+        for filename, lineno, message, _, _ in found:
+            if isinstance(message, str) and shape.match(message):
+                used.setdefault(prefix + message, []).append(f"{tree}/{filename}:{lineno}")
+    return used
 
 
 def has(key: str) -> bool:

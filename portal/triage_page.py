@@ -41,7 +41,7 @@ def _message(lang: str, exc: InvalidInput, text: str) -> str:
         return exc.message
     if exc.field == "text":
         return t(lang, "err_text_long", n=nlp.MAX_CHARS) if text.strip() else t(lang, "err_text_empty")
-    return t(lang, "err_age" if exc.field == "age" else "err_sex")
+    return t(lang, "err_age") if exc.field == "age" else t(lang, "err_sex")
 
 
 async def triage_page(request: Request) -> Response:
