@@ -112,7 +112,7 @@ class Engine(BookingFlow, ReportFlow):
             return await self._states.get(turn.session.state, self._menu)(turn)
         except DomainError as exc:  # a domain refusal is already written for people
             log.info("bot flow refused: %s", exc.code)
-            return [exc.message]
+            return [i18n.error_text(turn.lang, exc)]
 
     async def _set_consent(self, turn: Turn, key: str, **changes: bool) -> list[str]:
         if turn.lookup:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 
 class DomainError(Exception):
-    """Base of every error the domain raises on purpose. ``code`` is stable and machine-readable."""
+    """Base of every error the domain raises on purpose. ``code`` is stable and machine-readable. An error a patient
+    may read names its catalogue message (``key``, with ``fields``; core.i18n.worded): ``message`` is its English,
+    and a page or chat says it in the person's language (core.i18n.error_text)."""
 
     code = "domain_error"
+    key: str | None = None
+    fields: dict[str, object] = {}  # noqa: RUF012 - replaced per error, never changed in place
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

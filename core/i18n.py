@@ -14,12 +14,18 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+from collections.abc import Callable
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 from babel import Locale
+from babel.dates import format_timedelta
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
+
+from core.errors import DomainError, TooManyAttempts
 
 LOCALE = Path(__file__).with_name("locale")
 DOMAIN = "labpulse"
@@ -62,7 +68,7 @@ SOURCES = (
     ("portal/templates", "**.html", "jinja2.ext:babel_extract", {"t": None}, "", _NAME),
     ("portal", "**.py", "python", {"t": (2,)}, "", _NAME),
     ("bots", "**.py", "python", {"t": (2,), "say": None}, "bot:", _NAME),
-    ("core", "**.py", "python", {"text": (2,)}, "", _KEY),
+    ("core", "**.py", "python", {"text": (2,), "worded": (2,)}, "", _KEY),
     ("core", "**.py", "python", {"Message": None}, "notice:", _KIND),
 )
 
@@ -92,6 +98,33 @@ def text(lang: str, key: str, **kw: object) -> str:
     """The message ``key`` in ``lang`` (English for a language we do not have), its ``{fields}`` filled in."""
     message = _messages(lang if lang in LANGS else "en")[key]
     return message.format(**kw) if kw else message
+
+
+E = TypeVar("E", bound=DomainError)
+
+
+def worded(kind: Callable[..., E], key: str, /, *args: object, **fields: object) -> E:
+    """The error ``kind(*args, message)`` whose message is the catalogue's ``key`` (English for logs and the API),
+    said in the person's language where a page or a chat shows it (``error_text``)."""
+    error = kind(*args, text("en", key, **fields))
+    error.key, error.fields = key, dict(fields)
+    return error
+
+
+def error_text(lang: str, error: DomainError) -> str:
+    """What a person reads of ``error``: its catalogue message in ``lang`` (a wait in that language's words), else
+    its English message."""
+    if error.key is None:
+        return error.message
+    fields = dict(error.fields)
+    if isinstance(error, TooManyAttempts):
+        fields["wait"] = wait_words(lang if lang in LANGS else "en", error.retry_after)
+    return text(lang, error.key, **fields)
+
+
+def wait_words(lang: str, seconds: int) -> str:
+    """A wait in whole minutes as ``lang`` says it, from CLDR: "5 minutes", "5 मिनट", "5 मिनिटे"."""
+    return str(format_timedelta(timedelta(minutes=max(1, round(seconds / 60))), locale=lang))
 
 
 def autonym(lang: str) -> str:

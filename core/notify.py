@@ -84,11 +84,10 @@ class ConsoleNotifier:
 class NotifierUnavailable(DomainError):
     code = "messaging_unavailable"
 
+    key = "error:messaging_unavailable"
+
     def __init__(self) -> None:
-        super().__init__(
-            "We cannot send sign-in codes right now. Your results are safe; please try again later "
-            "or call your collection centre."
-        )
+        super().__init__(i18n.text("en", self.key))
 
 
 class NoNotifier:

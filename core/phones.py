@@ -5,6 +5,7 @@ from __future__ import annotations
 import phonenumbers
 
 from core.errors import InvalidInput
+from core.i18n import worded
 
 
 def normalize_phone(raw: str, region: str = "IN") -> str:
@@ -12,7 +13,7 @@ def normalize_phone(raw: str, region: str = "IN") -> str:
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidInput("phone", "That does not look like a phone number.") from exc
+        raise worded(InvalidInput, "error:phone_unreadable", "phone") from exc
     if not phonenumbers.is_valid_number(number):
-        raise InvalidInput("phone", "That phone number is not valid. Please check the digits.")
+        raise worded(InvalidInput, "error:phone_invalid", "phone")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

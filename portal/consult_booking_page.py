@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from core.booking.service import phone_for
+from core.i18n import error_text
 from core.labtime import LAB_TZ
 from core.teleconsult import service, slots
 from portal.http import request_meta
@@ -75,7 +76,7 @@ async def book_submit(request: Request) -> Response:
                                         patient_id=session.active_patient_id, reason=reason or None, language=lang,
                                         meta=request_meta(request))  # fmt: skip
         except service.ConsultSlotTaken as exc:
-            return await _page(request, day, reason, error=exc.message, status=409)
+            return await _page(request, day, reason, error=error_text(lang_of(request), exc), status=409)
     consult = booked.consult
     when = f"{day_name(lang, consult.starts_at.astimezone(LAB_TZ).date())}, {clock(lang, consult.starts_at)}"
     return render(request, "consult_booked.html", doctor=consult.doctor_name, ref=consult.ref, time=when,

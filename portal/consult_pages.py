@@ -22,6 +22,7 @@ from consult import ice
 from consult.live import LiveConsults
 from consult.owners import CLOSE_MOVED
 from core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from core.i18n import error_text
 from core.ids import is_uuid
 from core.teleconsult import notes, service
 from core.teleconsult.service import JoinGrant
@@ -52,7 +53,7 @@ async def _grant(conn: HTTPConnection, consult_id: str) -> JoinGrant:
 
 
 def _error_page(request: Request, exc: DomainError, status: int) -> Response:
-    return render(request, "consult_error.html", status, message=exc.message)
+    return render(request, "consult_error.html", status, message=error_text(lang_of(request), exc))
 
 
 async def join(request: Request) -> Response:

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from core import patient_rights, tracking
 from core.errors import DomainError, SignInFailed, TooManyAttempts
+from core.i18n import error_text
 from core.patients.sessions import PATIENT_COOKIE, PatientSession
 from core.reports import download
 from core.reports import service as report_service
@@ -156,7 +157,7 @@ async def signin_send(request: Request) -> Response:
             )
     except DomainError as exc:
         status = 429 if isinstance(exc, TooManyAttempts) else 422
-        return render(request, "signin.html", status, error=exc.message, phone=phone)
+        return render(request, "signin.html", status, error=error_text(lang_of(request), exc), phone=phone)
     return render(request, "code.html", error=None, phone=phone, hint=hint)
 
 
@@ -171,7 +172,7 @@ async def signin_verify(request: Request) -> Response:
             signed = await request.state.signin.verify_code(conn, phone, code, meta=request_meta(request))
     except DomainError as exc:
         status = 429 if isinstance(exc, TooManyAttempts) else 401 if isinstance(exc, SignInFailed) else 422
-        return render(request, "code.html", status, error=exc.message, phone=phone, hint="")
+        return render(request, "code.html", status, error=error_text(lang_of(request), exc), phone=phone, hint="")
     return _signed_in(request, signed.token)
 
 
@@ -198,7 +199,7 @@ async def link_redeem(request: Request) -> Response:
         async with request.state.pool.acquire() as conn:
             signed = await request.state.signin.redeem_magic_link(conn, form.get("t", ""), meta=request_meta(request))
     except DomainError as exc:
-        return render(request, "link.html", 401, token="", error=exc.message)
+        return render(request, "link.html", 401, token="", error=error_text(lang_of(request), exc))
     return _signed_in(request, signed.token)
 
 
@@ -329,7 +330,7 @@ async def verify_page(request: Request) -> Response:
                 conn, request.state.vault, request.path_params["report_id"][:64], meta=request_meta(request)
             )
     except DomainError as exc:
-        return render(request, "verify.html", 404, info=None, error=exc.message)
+        return render(request, "verify.html", 404, info=None, error=error_text(lang_of(request), exc))
     return render(request, "verify.html", info=info, error=None)
 
 

@@ -17,6 +17,7 @@ from core.booking.catalogue import Item
 from core.booking.store import Booking as Booking
 from core.booking.store import Held, Slot
 from core.errors import Conflict, InvalidInput, NotFound
+from core.i18n import worded
 from core.identity import Actor, RequestMeta, Role
 from core.ids import is_uuid
 from core.jobs import queue as jobs
@@ -52,7 +53,7 @@ async def _take(conn: asyncpg.Connection, slot_id: int, now: datetime) -> Slot:
     except asyncpg.CheckViolationError as exc:
         raise SlotFull from exc
     if row is None:
-        raise InvalidInput("slot", "That time is no longer available. Please choose another time.")
+        raise worded(InvalidInput, "error:slot_gone", "slot")
     return row
 
 
@@ -99,7 +100,7 @@ async def book(
     now = now or datetime.now(UTC)
     phone_lookup = vault.lookup.digest("phone", phone).hex()
     if not chosen:
-        raise InvalidInput("items", "Please choose at least one test or package.")
+        raise worded(InvalidInput, "error:no_items", "items")
     tests = sorted({t for item in chosen for t in item.tests})
     price = sum(item.price_paise for item in chosen)
     booking_id = str(uuid.uuid4())
@@ -107,7 +108,7 @@ async def book(
         slot = await _take(conn, slot_id, now)
         home = slot.kind == "home"
         if home and not (pincode and address):
-            raise InvalidInput("address", "A home collection needs the address and its pincode.")
+            raise worded(InvalidInput, "error:home_address", "address")
         ref = _ref()
         await store.insert(
             conn,
@@ -153,7 +154,7 @@ async def find(conn: asyncpg.Connection, phone_lookup: str, booking_id: str) -> 
 async def _mine(conn: asyncpg.Connection, phone_lookup: str, booking_id: str) -> Held:
     row = await store.lock_mine(conn, phone_lookup, booking_id)
     if row is None or row.status != "booked":
-        raise NotFound("We could not find that booking. It may have been cancelled already.")
+        raise worded(NotFound, "error:booking_not_found")
     return row
 
 
@@ -182,7 +183,7 @@ async def reschedule(
         row = await _mine(conn, phone_lookup, booking_id)
         slot = await _take(conn, slot_id, now)
         if (slot.kind, slot.centre_id) != (row.kind, row.centre_id):
-            raise InvalidInput("slot", "Please choose a time at the same place as the booking.")
+            raise worded(InvalidInput, "error:same_place", "slot")
         await store.release_slot(conn, row.slot_id)
         await store.move(conn, booking_id, slot_id)
         await _schedule_reminders(conn, booking_id, slot_id, slot.starts_at, now)

@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 
 from core import audit, once
 from core.errors import SignInFailed, TooManyAttempts
+from core.i18n import wait_words, worded
 from core.identity import Actor, RequestMeta, Role
 from core.notify import Message, Notifier, mask_phone
 from core.patients import store
@@ -35,11 +36,6 @@ SENDS_PER_PHONE = (5, 3600)  # (limit, window seconds)
 SENDS_PER_IP = (20, 3600)
 TRIES_PER_PHONE = (10, 3600)
 TRIES_PER_IP = (30, 3600)
-
-
-def _wait_words(seconds: int) -> str:
-    minutes = max(1, round(seconds / 60))
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +83,7 @@ class PatientSignIn:
     async def _limit(self, bucket: str, key: str, rule: tuple[int, int], message: str) -> None:
         wait = await self._limits.hit(bucket, key, limit=rule[0], window_seconds=rule[1])
         if wait is not None:
-            raise TooManyAttempts(message.format(wait=_wait_words(wait)), wait)
+            raise worded(lambda m: TooManyAttempts(m, wait), message, wait=wait_words("en", wait))
 
     async def _audit(
         self, conn: asyncpg.Connection, lookup: str, action: str, outcome: str, meta: RequestMeta | None
@@ -109,7 +105,7 @@ class PatientSignIn:
         """Send a fresh code if the number belongs to a patient. Returns the masked number to show the user."""
         meta = meta or RequestMeta()
         phone, lookup = self._lookup(raw_phone)
-        busy = "We have sent several codes already. To keep your account safe, please wait {wait} and try again."
+        busy = "error:codes_busy"
         await self._limit("otp-send-ip", meta.source_ip or "unknown", SENDS_PER_IP, busy)
         await self._limit("otp-send-phone", lookup, SENDS_PER_PHONE, busy)
         known = bool(await store.ids_by_phone_lookup(conn, bytes.fromhex(lookup)))
@@ -127,7 +123,7 @@ class PatientSignIn:
     ) -> SignedIn:
         meta = meta or RequestMeta()
         _, lookup = self._lookup(raw_phone)
-        slow = "Too many codes were tried. To keep your account safe, please wait {wait} and try again."
+        slow = "error:codes_tried"
         await self._limit("otp-try-ip", meta.source_ip or "unknown", TRIES_PER_IP, slow)
         await self._limit("otp-try-phone", lookup, TRIES_PER_PHONE, slow)
         key = self._code_key(lookup)
@@ -143,21 +139,21 @@ class PatientSignIn:
                 "refused:too_many" if tries > CODE_MAX_TRIES else "refused:no_code" if stored is None else "refused"
             )
             await self._audit(conn, lookup, "patient.sign_in", outcome, meta)
-            raise SignInFailed("That code did not work. Please check it, or ask for a new one.")
+            raise worded(SignInFailed, "error:code_wrong")
         expected = stored.decode() if isinstance(stored, bytes) else str(stored)
         if not hmac.compare_digest(expected, self._digest(lookup, code)):
             if tries >= CODE_MAX_TRIES:
                 await self._redis.delete(key)
                 await self._audit(conn, lookup, "patient.sign_in", "refused:locked", meta)
-                raise SignInFailed("That code was tried too many times and no longer works. Please ask for a new one.")
+                raise worded(SignInFailed, "error:code_spent")
             await self._audit(conn, lookup, "patient.sign_in", "refused", meta)
-            raise SignInFailed("That code did not work. Please check it, or ask for a new one.")
+            raise worded(SignInFailed, "error:code_wrong")
         # Single use, durably: only the request that records the code's use may sign in, even if two arrive
         # together or Redis comes back from an older copy of itself.
         await self._redis.delete(key)
         use = (nonce.decode() if isinstance(nonce, bytes) else str(nonce)) if nonce else expected
         if not await once.claim(conn, "otp", use, ttl=timedelta(seconds=CODE_TTL_SECONDS + 60)):
-            raise SignInFailed("That code did not work. Please check it, or ask for a new one.")
+            raise worded(SignInFailed, "error:code_wrong")
         return await self._start(conn, lookup, mask_phone(normalize_phone(raw_phone, self._vault.phone_region)), meta)
 
     async def _start(
@@ -166,7 +162,7 @@ class PatientSignIn:
         ids = await store.ids_by_phone_lookup(conn, bytes.fromhex(lookup))
         if not ids:
             await self._audit(conn, lookup, "patient.sign_in", "refused:no_patients", meta)
-            raise SignInFailed("We could not find any tests for this number. Please call your collection centre.")
+            raise worded(SignInFailed, "error:no_tests_for_phone")
         active = patient_id if patient_id in ids else ids[0]
         token = await self.sessions.create(phone_lookup=lookup, phone_hint=hint, active_patient_id=active)
         await self._limits.clear("otp-try-phone", lookup)
@@ -182,16 +178,15 @@ class PatientSignIn:
         self, conn: asyncpg.Connection, token: str, *, meta: RequestMeta | None = None
     ) -> SignedIn:
         meta = meta or RequestMeta()
-        expired = "This sign-in link has expired or was already used. Please ask for a new code instead."
         try:
             data = self._links.loads(token, max_age=LINK_TTL_SECONDS)
         except SignatureExpired as exc:
-            raise SignInFailed(expired) from exc
+            raise worded(SignInFailed, "error:link_expired") from exc
         except BadSignature as exc:
-            raise SignInFailed("This sign-in link is not valid. Please ask for a new code instead.") from exc
+            raise worded(SignInFailed, "error:link_invalid") from exc
         lookup = str(data["l"])
         used = await once.claim(conn, "magic-link", str(data["j"]), ttl=timedelta(seconds=LINK_TTL_SECONDS + 60))
         if not used:
             await self._audit(conn, lookup, "patient.sign_in.link", "refused:reused", meta)
-            raise SignInFailed(expired)
+            raise worded(SignInFailed, "error:link_expired")
         return await self._start(conn, lookup, str(data["h"]), meta, data.get("p"))

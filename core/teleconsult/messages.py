@@ -14,6 +14,7 @@ import asyncpg
 
 from core import audit, consent
 from core.errors import NotFound
+from core.i18n import worded
 from core.identity import Actor
 from core.labtime import LAB_TZ
 from core.notify import Message, Notifier, SendRefused, fields_of
@@ -32,7 +33,7 @@ async def _send(
         consult = await service.get(conn, consult_id)
         row = await store.contact(conn, consult_id)
         if row is None:
-            raise NotFound("We could not find that consultation.")
+            raise worded(NotFound, "error:consult_not_found")
         if consult.status != "booked" and kind == "remind":
             outcome = "stale"
         else:

@@ -20,6 +20,7 @@ from core import audit, i18n
 from core.booking import catalogue
 from core.db.owned import PatientRows
 from core.errors import Conflict, Gone, InvalidInput, NotFound, PermissionDenied
+from core.i18n import worded
 from core.identity import Actor, RequestMeta, Role
 from core.ids import is_uuid
 from core.jobs import queue as jobs
@@ -40,44 +41,43 @@ SIDES = ("doctor", "patient")
 
 class ConsultSlotTaken(Conflict):
     code = "consult_slot_taken"
+    key = "error:consult_slot_taken"
 
     def __init__(self) -> None:
-        super().__init__("That time has just been taken. Please choose another time.")
+        super().__init__(i18n.text("en", self.key))
 
 
 class JoinLinkInvalid(NotFound):
     code = "join_link_invalid"
+    key = "error:join_link_invalid"
 
     def __init__(self) -> None:
-        super().__init__("This consultation link is not valid. Please use the link in your latest message.")
+        super().__init__(i18n.text("en", self.key))
 
 
 class JoinLinkNotYet(Conflict):
     code = "join_link_not_yet"
+    key = "error:join_link_not_yet"
 
     def __init__(self, opens_at: datetime) -> None:
-        super().__init__(
-            "Your consultation room opens 15 minutes before your appointment. Please come back then; your link "
-            "will work."
-        )
+        super().__init__(i18n.text("en", self.key))
         self.opens_at = opens_at
 
 
 class JoinLinkClosed(Gone):
     code = "join_link_closed"
+    key = "error:join_link_closed"
 
     def __init__(self) -> None:
-        super().__init__("This consultation has ended, so its room is closed. Please book a new one if you need to.")
+        super().__init__(i18n.text("en", self.key))
 
 
 class JoinLinkOtherDevice(Conflict):
     code = "join_link_other_device"
+    key = "error:join_link_other_device"
 
     def __init__(self) -> None:
-        super().__init__(
-            "This link was already opened on another phone or computer. For your privacy it works only there. "
-            "Please join from that device, or call us and we will send a new link."
-        )
+        super().__init__(i18n.text("en", self.key))
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +109,7 @@ def _hash(vault: Vault, kind: str, value: str) -> bytes:
 async def get(conn: asyncpg.Connection, consult_id: str) -> Consult:
     consult = await store.get(conn, consult_id) if is_uuid(consult_id) else None
     if consult is None:
-        raise NotFound("We could not find that consultation.")
+        raise worded(NotFound, "error:consult_not_found")
     return consult
 
 
@@ -128,7 +128,7 @@ async def book(
 ) -> Booked:
     now = now or datetime.now(UTC)
     if reason is not None and len(reason) > 2000:
-        raise InvalidInput("reason", "Please keep the reason under 2000 characters; a few words are enough.")
+        raise worded(InvalidInput, "error:reason_long", "reason")
     if not i18n.is_language(language):
         raise InvalidInput("language", f"Language is one of {', '.join(i18n.LANGS)}.")
     phone_lookup = vault.lookup.digest("phone", phone).hex()
@@ -196,7 +196,7 @@ async def cancel(
     phone_lookup = vault.lookup.digest("phone", phone).hex()
     async with conn.transaction():
         if not await store.cancel(conn, consult_id if is_uuid(consult_id) else None, phone_lookup):
-            raise NotFound("We could not find that booked consultation.")
+            raise worded(NotFound, "error:consult_not_found")
         await audit.append(conn, actor=Actor(f"phone:{phone_lookup[:16]}", Role.PATIENT), action="consult.cancel",
                            entity_type="consult", entity_id=consult_id, meta=meta)  # fmt: skip
 
@@ -242,10 +242,10 @@ async def link_token(conn: asyncpg.Connection, vault: Vault, consult_id: str, si
     """The join link's secret, to send again (a reminder, the doctor's list)."""
     sealed = await store.link_token_enc(conn, consult_id, side)
     if sealed is None:
-        raise NotFound("We could not find that consultation.")
+        raise worded(NotFound, "error:consult_not_found")
     token = vault.open("consult_links", "token", f"{consult_id}:{side}", sealed)
     if token is None:
-        raise NotFound("We could not find that consultation.")
+        raise worded(NotFound, "error:consult_not_found")
     return token
 
 

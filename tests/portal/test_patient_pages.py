@@ -188,3 +188,22 @@ async def test_a_demo_over_plain_http_signs_in_without_secure_cookies_and_produc
             done = await _sign_in(c, inbox)
             assert done.status_code == 303, done.text
             assert ("Secure" in done.headers["set-cookie"]) is secure
+
+
+async def test_a_refusal_is_said_in_the_pages_language(browser: tuple[httpx.AsyncClient, Inbox]) -> None:
+    """A wrong code, a number that is not one and a flood of codes, on Marathi pages: each refusal in Marathi
+    (from the catalogue, the wait in CLDR's words), and in English on English pages."""
+    c, inbox = browser
+    page = await c.get("/signin?lang=mr")
+    sent = await c.post("/signin", data={"csrf": _csrf(page.text), "phone": "98555 00001"})
+    wrong = await c.post("/signin/code", data={"csrf": _csrf(sent.text), "phone": "98555 00001", "code": "000000"})
+    assert wrong.status_code == 401 and "हा कोड चालला नाही" in wrong.text and "did not work" not in wrong.text
+    bad = await c.post("/signin", data={"csrf": _csrf(page.text), "phone": "12"})
+    assert bad.status_code == 422 and "फोन नंबर" in bad.text
+    for _ in range(6):
+        flood = await c.post("/signin", data={"csrf": _csrf(page.text), "phone": "98555 00001"})
+    alert = re.search(r'role="alert">([^<]*)<', flood.text)
+    assert flood.status_code == 429 and alert is not None, flood.text
+    assert "थांबा" in alert.group(1) and re.search(r"\d+ (तास|मिनिट)", alert.group(1)), alert.group(1)
+    english = await c.post("/signin?lang=en", data={"csrf": _csrf(page.text), "phone": "12"})
+    assert "phone number" in english.text
