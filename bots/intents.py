@@ -1,5 +1,5 @@
-"""What a free-text message asks for, in English, Hindi and romanized Hindi. Keywords, not guesses: an unknown
-message gets the menu."""
+"""What a free-text message asks for, in English, Hindi, Marathi and their romanized forms. Keywords, not
+guesses: an unknown message gets the menu."""
 
 from __future__ import annotations
 
@@ -8,17 +8,18 @@ import unicodedata
 
 # Carrier-standard opt-out and opt-in words (exact message), plus Hindi ones. A bare "cancel" is an opt-out, as
 # carriers treat it; cancelling a booking is "cancel booking".
-STOP_WORDS = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "रोको", "बंद", "band karo", "rok do"}
-START_WORDS = {"start", "unstop", "resume", "शुरू", "chalu", "chalu karo", "shuru"}
+STOP_WORDS = {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "रोको", "बंद", "band karo", "rok do", "थांबवा",
+              "बंद करा"}  # fmt: skip
+START_WORDS = {"start", "unstop", "resume", "शुरू", "chalu", "chalu karo", "shuru", "सुरू करा", "चालू करा"}
 REPORTS_OFF = {"reports off", "report off", "no report messages", "रिपोर्ट संदेश बंद", "report band"}
 REPORTS_ON = {"reports on", "report on", "रिपोर्ट संदेश चालू", "report chalu"}
-HELP_WORDS = {"help", "info", "मदद", "madad", "sahayata", "सहायता"}
-MENU_WORDS = {"menu", "hi", "hello", "hey", "namaste", "नमस्ते", "0", "main menu", "start over"}
+HELP_WORDS = {"help", "info", "मदद", "madad", "sahayata", "सहायता", "मदत", "madat"}
+MENU_WORDS = {"menu", "hi", "hello", "hey", "namaste", "नमस्ते", "0", "main menu", "start over", "नमस्कार", "namaskar"}
 YES_WORDS = {"yes", "y", "ok", "okay", "haan", "han", "ha", "हाँ", "हां", "ji", "confirm", "1", "हो", "होय", "ho", "hoy"}
-NO_WORDS = {"no", "n", "nahi", "nahin", "नहीं", "na", "2"}
+NO_WORDS = {"no", "n", "nahi", "nahin", "नहीं", "na", "2", "नाही", "naahi"}
 
 _PHRASES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("bookings", ("my bookings", "मेरी बुकिंग")),
+    ("bookings", ("my bookings", "मेरी बुकिंग", "माझी बुकिंग")),
     ("cancel_booking", ("cancel booking", "cancel my booking", "booking cancel", "बुकिंग रद्द", "booking radd")),
     (
         "reschedule",
@@ -33,7 +34,21 @@ _PHRASES: tuple[tuple[str, tuple[str, ...]], ...] = (
             "बुकिंग बदल",
         ),
     ),
-    ("report", ("where is my report", "my report", "report", "result", "रिपोर्ट", "नतीजा", "meri report", "riport")),
+    (
+        "report",
+        (
+            "where is my report",
+            "my report",
+            "report",
+            "result",
+            "रिपोर्ट",
+            "नतीजा",
+            "meri report",
+            "riport",
+            "निकाल",
+            "रिपोर्ट कुठे",
+        ),
+    ),
     ("book", ("book", "booking", "home collection", "test karwana", "बुक", "टेस्ट", "ghar se sample")),
     ("hindi", ("hindi", "हिंदी", "हिन्दी")),
     ("marathi", ("marathi", "मराठी")),
@@ -58,6 +73,14 @@ _PHRASES: tuple[tuple[str, tuple[str, ...]], ...] = (
             "feeling unwell",
             "not feeling well",
             "ulti",
+            "ताप",
+            "दुखतंय",
+            "दुखत आहे",
+            "खोकला",
+            "उलटी",
+            "जुलाब",
+            "taap",
+            "dukhtay",
         ),
     ),
 )

@@ -343,3 +343,13 @@ async def test_every_flow_speaks_the_language_chosen_from_the_menu(
     assert (await say(wa, "START"))[0] == i18n.text(lang, "bot:started")
     emergency = (await say(wa, "seene mein dard aur pasina aa raha hai"))[0]
     assert emergency == i18n.text(lang, "triage:advice.emergency", ambulance="108")
+
+
+async def test_marathi_words_reach_each_flow(wa: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
+    """Typed in Marathi, without the menu: the language, a symptom (answered in Marathi), STOP, help, a report."""
+    assert (await say(wa, "मराठी"))[0] == i18n.text("mr", "bot:lang_set")
+    fever = (await say(wa, "मला दोन दिवसांपासून ताप आहे"))[0]
+    assert fever.startswith(i18n.text("mr", "triage:advice.self_care")[:20])
+    assert (await say(wa, "थांबवा"))[0] == i18n.text("mr", "bot:stopped")
+    assert (await say(wa, "मदत"))[0] == i18n.text("mr", "bot:help")
+    assert (await say(wa, "माझा रिपोर्ट कुठे आहे?"))[0] == i18n.text("mr", "bot:no_phone_records")
