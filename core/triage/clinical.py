@@ -262,7 +262,10 @@ PREGNANT = re.compile(
     r"pregn[ae]n|\bpreg\b|preggo|garbh|गर्भ|प्रेग्?नें|expecting a baby|pet se hu|pet se hoon|\bgestation|\bantenatal|"
     r"\btrimester|\b(?:primi|multi)?gravida|\bg\d\s*p\d|"
     r"(?:दूसरा|तीसरा|चौथा|पांचवां|पाँचवाँ|छठा|सातवां|सातवाँ|आठवां|आठवाँ|नौवां|नौवाँ)\s*महीना|"
-    r"\b(?:satwa|satvan|saatvan|aathwa|aathvan|athwa|nauwa|nauvan|navan)\s*mahina"
+    r"\b(?:satwa|satvan|saatvan|aathwa|aathvan|athwa|nauwa|nauvan|navan)\s*mahina|"
+    # Marathi: "गरोदर", "सातवा/आठवा/नववा महिना चालू", "दिवस भरत आले", "9 mahina bharat aala"
+    r"गरोदर|garodar|gharodar|(?:दुसरा|तिसरा|चौथा|पाचवा|सहावा|सातवा|आठवा|नववा)\s*महिना|दिवस भरत|"
+    r"\b(?:satva|athva|aathva|navva|nauva)\s*mahina|\bmahina bharat|\bdivas bharat"
 )
 MILD_WORDS = re.compile(
     r"\b(?:mild|mildly|slight|slightly|small|minor|tiny|halka|halki|thoda|thodi)\b|थोडा|थोडी|हल्का|हल्की|"

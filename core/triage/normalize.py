@@ -119,11 +119,21 @@ _HINDI_SUFFIXES = sorted(
 )  # fmt: skip
 
 
+# Marathi's genitive ("of"), the one case ending common in symptom messages that Hindi's suffixes above miss.
+_MARATHI_GENITIVE = ("ाच्या", "ाची", "ाचा", "ाचे", "च्या")
+
+
 def _hindi_stem(word: str) -> str:
     # no nukta, and the candrabindu written as the anusvara ("दाँत" and "दांत" are one word)
     word = unicodedata.normalize(
         "NFC", unicodedata.normalize("NFD", word).replace("\u093c", "").replace("\u0901", "\u0902")
     )
+    if len(word) > 4 and word[-1] == "च" and word[-2] != "\u094d":
+        word = word[:-1]  # Marathi's emphatic "च" ("श्वासच घेता येत नाही": breath *at all*) is the word itself
+    for suffix in _MARATHI_GENITIVE:  # "कीटकनाशकाची बाटली": the pesticide's bottle
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            word = word[: -len(suffix)]
+            break
     if len(word) > 2 and word[-1] == "\u0902" and "\u093e" <= word[-2] <= "\u094c":
         word = word[:-1]  # a nasal ending is often left off: "नही" and "नहीं", "हैं" and "है" meet
     for suffix in _HINDI_SUFFIXES:

@@ -191,7 +191,19 @@ def test_the_marathi_vignettes() -> None:
     cases = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     got = [(c, assess(c["text"], age=c.get("age"), sex=c.get("sex")).level) for c in cases]
     emergencies = [level for c, level in got if c["level"] == "emergency"]
-    assert len(cases) == 40 and emergencies.count("emergency") >= 11
+    assert len(cases) == 40 and emergencies.count("emergency") >= 13
+
+
+def test_the_marathi_blind_set() -> None:
+    """60 Marathi messages written by a session that never saw the code (40 Devanagari, 20 romanized): 11 of 20
+    emergencies recognised at first; its failure classes fixed as classes (pressure, drenched, bluish, not waking,
+    pesticides, stroke and head injury words, fetal movement, pregnancy in Marathi, suicidal intent, emphatic च,
+    "cannot" as a finding, the genitive): 17 of 20, none sent home."""
+    path = VIGNETTES.with_name("marathi_blind.jsonl")
+    cases = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    got = [(c, assess(c["text"], age=c.get("age"), sex=c.get("sex")).level) for c in cases]
+    emergencies = [level for c, level in got if c["level"] == "emergency"]
+    assert len(cases) == 60 and emergencies.count("emergency") >= 17 and "self_care" not in emergencies
 
 
 def test_an_emergency_leads_with_the_ambulance_and_never_offers_only_a_booking() -> None:
