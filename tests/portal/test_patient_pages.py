@@ -193,7 +193,7 @@ async def test_a_demo_over_plain_http_signs_in_without_secure_cookies_and_produc
 async def test_a_refusal_is_said_in_the_pages_language(browser: tuple[httpx.AsyncClient, Inbox]) -> None:
     """A wrong code, a number that is not one and a flood of codes, on Marathi pages: each refusal in Marathi
     (from the catalogue, the wait in CLDR's words), and in English on English pages."""
-    c, inbox = browser
+    c, _inbox = browser
     page = await c.get("/signin?lang=mr")
     sent = await c.post("/signin", data={"csrf": _csrf(page.text), "phone": "98555 00001"})
     wrong = await c.post("/signin/code", data={"csrf": _csrf(sent.text), "phone": "98555 00001", "code": "000000"})
