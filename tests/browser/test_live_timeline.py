@@ -95,8 +95,11 @@ async def test_every_patient_page_passes_the_wcag_21_aa_checks(
     axe = Axe()
     rules = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
     async with serving(create_app(settings, notifier=inbox), port=port):
-        await page.goto(f"{base}/signin")
-        pages = {"sign-in": (await axe.run(page, options=rules)).response["violations"]}
+        pages = {}
+        for lang in LANGS:
+            await page.goto(f"{base}/signin?lang={lang}")
+            pages[f"sign-in ({lang})"] = (await axe.run(page, options=rules)).response["violations"]
+        await page.goto(f"{base}/signin?lang=en")
         await _sign_in(page, base, inbox)
         for name, path in (
             ("my tests", "/my-tests?lang=en"),
