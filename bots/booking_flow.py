@@ -7,6 +7,7 @@ from datetime import date
 
 from bots import intents
 from bots.turn import Flow, Turn, day, when
+from core import i18n
 from core.booking import catalogue, slots
 from core.booking import service as booking
 from core.errors import InvalidInput
@@ -18,7 +19,7 @@ class BookingFlow(Flow):
 
     async def _offer_items(self, turn: Turn) -> list[str]:
         items = await self._reference.items(turn.conn)
-        lines = "\n".join(f"{i} {it.label(turn.lang)}: {catalogue.rupees(it.price_paise)}"
+        lines = "\n".join(f"{i} {it.label(turn.lang)}: {i18n.rupees(turn.lang, it.price_paise)}"
                           for i, it in enumerate(items, 1))  # fmt: skip
         turn.session.state = "book_items"
         return [turn.say("items", lines=lines)]
@@ -134,7 +135,7 @@ class BookingFlow(Flow):
         starts = slot.starts_at
         turn.session.state = "book_confirm"
         return [turn.say("confirm", items=", ".join(i.label(turn.lang) for i in chosen),
-                         price=catalogue.rupees(sum(i.price_paise for i in chosen)),
+                         price=i18n.rupees(turn.lang, sum(i.price_paise for i in chosen)),
                          where=self._where(turn, d["kind"], await self._centre_name(turn, d["centre"])),
                          when=when(starts, turn.lang))]  # fmt: skip
 
@@ -156,7 +157,7 @@ class BookingFlow(Flow):
         where = self._where(turn, made.kind, await self._centre_name(turn, made.centre_id))
         return self._to_menu(turn, turn.say("booked", ref=made.ref, items=", ".join(i.label(turn.lang) for i in chosen),
                                             where=where, when=when(made.starts_at, turn.lang),
-                                            price=catalogue.rupees(made.price_paise)))[:1]  # fmt: skip
+                                            price=i18n.rupees(turn.lang, made.price_paise)))[:1]  # fmt: skip
 
     # --- my bookings: reschedule or cancel ---------------------------------------------------------------
 

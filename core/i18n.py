@@ -12,10 +12,12 @@ Owned here: loading the catalogues and looking a message up; the pages' helpers 
 from __future__ import annotations
 
 import contextlib
+import gettext
 import io
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import TypeVar
@@ -24,6 +26,7 @@ from babel import Locale
 from babel.dates import format_timedelta
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
+from babel.numbers import format_currency
 
 from core.errors import DomainError, TooManyAttempts
 
@@ -44,14 +47,29 @@ def catalogue(lang: str) -> Catalog:
         return read_po(fh, locale=lang)
 
 
+Forms = tuple[str, ...]  # a message's forms: one, or one per plural form of its language (msgid_plural)
+
+
+def _forms(value: object) -> Forms:
+    return tuple(str(v) for v in value) if isinstance(value, (tuple, list)) else (str(value),)
+
+
 @cache
-def _messages(lang: str) -> dict[str, str]:
-    """key → text in ``lang``: the translation where there is one, else the English."""
-    english = {str(m.context): str(m.id) for m in template() if m.id and m.context}
+def _messages(lang: str) -> dict[str, Forms]:
+    """key → the message's forms in ``lang``: the translation where there is one, else the English."""
+    english = {str(m.context): _forms(m.id) for m in template() if m.id and m.context}
     if lang == "en":
         return english
-    translated = {str(m.context): str(m.string) for m in catalogue(lang) if m.id and m.context and m.string}
-    return {key: translated.get(key, text) for key, text in english.items()}
+    translated = {str(m.context): _forms(m.string) for m in catalogue(lang) if m.id and m.context and m.string}
+    translated = {key: forms for key, forms in translated.items() if all(forms)}
+    return {key: translated.get(key, forms) for key, forms in english.items()}
+
+
+@cache
+def _plural(lang: str) -> Callable[[int], int]:
+    """Which of a message's forms a count takes in ``lang``: the catalogue's own Plural-Forms expression."""
+    expression = catalogue(lang).plural_expr if lang != "en" else "(n != 1)"
+    return gettext.c2py(expression)  # the stdlib's parser of a Plural-Forms expression
 
 
 # Where code names a message, as Babel's extractors find it (tests/portal/test_catalogue.py checks each is in
@@ -95,8 +113,11 @@ def has(key: str) -> bool:
 
 
 def text(lang: str, key: str, **kw: object) -> str:
-    """The message ``key`` in ``lang`` (English for a language we do not have), its ``{fields}`` filled in."""
-    message = _messages(lang if lang in LANGS else "en")[key]
+    """The message ``key`` in ``lang`` (English for a language we do not have), its ``{fields}`` filled in; a
+    message with plural forms takes the one its count ``n`` needs in that language."""
+    lang = lang if lang in LANGS else "en"
+    forms = _messages(lang)[key]
+    message = forms[min(_plural(lang)(int(str(kw.get("n", 1)))), len(forms) - 1)] if len(forms) > 1 else forms[0]
     return message.format(**kw) if kw else message
 
 
@@ -120,6 +141,15 @@ def error_text(lang: str, error: DomainError) -> str:
     if isinstance(error, TooManyAttempts):
         fields["wait"] = wait_words(lang if lang in LANGS else "en", error.retry_after)
     return text(lang, error.key, **fields)
+
+
+def rupees(lang: str, paise: int) -> str:
+    """An amount as India writes money, from CLDR through Babel: "₹1,999", "₹1,49,999", "₹499.50" (lakh grouping,
+    Latin digits, paise only when there are some)."""
+    pattern = "¤#,##,##0" if paise % 100 == 0 else "¤#,##,##0.00"
+    locale = f"{lang if lang in LANGS else 'en'}_IN"
+    return str(format_currency(Decimal(paise) / 100, "INR", format=pattern, locale=locale, currency_digits=False,
+                               numbering_system="latn"))  # fmt: skip
 
 
 def wait_words(lang: str, seconds: int) -> str:

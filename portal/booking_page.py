@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from core import i18n
 from core.booking import catalogue, slots
 from core.booking import service as booking
 from core.errors import InvalidInput
@@ -137,12 +138,12 @@ def _page(
             {
                 "code": i.code,
                 "label": i.label(lang),
-                "price": catalogue.rupees(i.price_paise),
+                "price": i18n.rupees(lang, i.price_paise),
                 "checked": i.code in picked,
             }
             for i in items
         ],
-        total=catalogue.rupees(sum(i.price_paise for i in items if i.code in picked)) if picked else None,
+        total=i18n.rupees(lang, sum(i.price_paise for i in items if i.code in picked)) if picked else None,
         centres=centres,
         choice=replace(choice, slot=choice.slot if choice.slot in open_ids else ""),
         days=[{"value": d.isoformat(), "label": day_name(lang, d), "selected": d == day} for d in days or []],
@@ -291,7 +292,7 @@ async def _confirmation(request: Request, session: PatientSession, booking_id: s
         iso=made.starts_at.isoformat(),
         where=where,
         items=[labels.get(code, code) for code in made.items],
-        price=catalogue.rupees(made.price_paise),
+        price=i18n.rupees(lang, made.price_paise),
     )
 
 

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from core import access
+from core import access, i18n
 from core.booking import catalogue
 from core.booking import service as booking
 from core.errors import DomainError, InvalidInput, NotFound
@@ -95,8 +95,9 @@ async def order_form(request: Request, member: StaffMember) -> Response:
         tests = await catalogue.tests(conn)
         centres = await catalogue.centres(conn)
         mine = await staff.centre_of(conn, member)
+    lang, error = lang_of(request), request.query_params.get("error", "")[:300]
     return page(request, "staff_order.html", member, person=person, tests=tests, centres=centres, centre=mine,
-                error=request.query_params.get("error", "")[:300], rupees=catalogue.rupees)  # fmt: skip
+                error=error, rupees=lambda paise: i18n.rupees(lang, paise))  # fmt: skip
 
 
 async def place(request: Request, member: StaffMember) -> Response:

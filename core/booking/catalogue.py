@@ -64,10 +64,6 @@ def match(wanted: Iterable[str], catalogue: Iterable[Item]) -> tuple[list[str], 
     return codes, unmatched
 
 
-def rupees(paise: int) -> str:
-    return f"₹{paise // 100:,}" + (f".{paise % 100:02d}" if paise % 100 else "")
-
-
 async def items(conn: asyncpg.Connection) -> list[Item]:
     rows = await conn.fetch(
         """SELECT code, name, names, tests, price_paise, 0 AS ord FROM packages

@@ -10,7 +10,7 @@ import string
 from datetime import date
 from pathlib import Path
 
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po
 
 from core import i18n
@@ -19,8 +19,16 @@ from portal.i18n import day_name
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _fields(text: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+def _fields(message: object) -> set[str]:
+    """The placeholders of a message, or of all its plural forms together."""
+    texts = message if isinstance(message, (tuple, list)) else (message,)
+    return {name for text in texts for _, name, _, _ in string.Formatter().parse(str(text)) if name}
+
+
+def _translated(m: Message, po: Catalog) -> bool:
+    """Every form there: one, or each of the language's plural forms."""
+    forms = m.string if isinstance(m.string, (tuple, list)) else (m.string,)
+    return all(forms) and (not isinstance(m.id, (tuple, list)) or len(forms) == po.num_plurals)
 
 
 def _gaps(po: Catalog) -> list[str]:
@@ -30,9 +38,9 @@ def _gaps(po: Catalog) -> list[str]:
     gaps = [f"missing: {k}" for k in sorted(set(english) - set(translated))]
     gaps += [f"nobody shows: {k}" for k in sorted(set(translated) - set(english))]
     for key, m in translated.items():
-        if not m.string or m.fuzzy:
+        if not _translated(m, po) or m.fuzzy:
             gaps.append(f"untranslated: {key}")
-        elif _fields(str(m.id)) != _fields(str(m.string)):
+        elif _fields(m.id) != _fields(m.string):
             gaps.append(f"placeholders differ: {key}")
         elif key in english and m.id != english[key]:
             gaps.append(f"not merged from the template: {key}")
@@ -101,3 +109,20 @@ def test_every_notice_kind_and_triage_rule_has_its_message_in_english_as_the_rul
     assert [k for k in KINDS if f"notice:{k}" not in english] == []
     assert [r.id for r in ALL_RULES if english.get(f"reason:{r.id}") != r.why] == []
     assert [r.specialty for r in ALL_RULES if f"specialty:{r.specialty}" not in english] == []
+
+
+def test_a_count_takes_its_languages_plural_form() -> None:
+    """Plural forms from each catalogue's own Plural-Forms: Hindi counts 0 as one, English and Marathi do not."""
+    assert i18n.text("en", "staff_audit_rows", n=1) == "1 row, newest first"
+    assert i18n.text("en", "staff_audit_rows", n=0) == "0 rows, newest first"
+    assert i18n.text("hi", "staff_audit_rows", n=0) == "0 पंक्ति, सबसे नई पहले"
+    assert i18n.text("hi", "staff_audit_rows", n=5) == "5 पंक्तियाँ, सबसे नई पहले"
+    assert i18n.text("mr", "staff_audit_rows", n=1) == "1 ओळ, सर्वात नवीन आधी"
+    assert i18n.text("mr", "staff_placed_intro", n=2).startswith("2 ट्यूब") and "प्रत्येक" in i18n.text(
+        "mr", "staff_placed_intro", n=2
+    )
+
+
+def test_money_is_written_as_india_writes_it_from_cldr() -> None:
+    assert i18n.rupees("en", 49900) == "₹499" and i18n.rupees("en", 14999900) == "₹1,49,999"  # lakh grouping
+    assert i18n.rupees("mr", 14999900) == "₹1,49,999" and i18n.rupees("hi", 49950) == "₹499.50"  # Latin digits
