@@ -126,3 +126,18 @@ def test_a_count_takes_its_languages_plural_form() -> None:
 def test_money_is_written_as_india_writes_it_from_cldr() -> None:
     assert i18n.rupees("en", 49900) == "₹499" and i18n.rupees("en", 14999900) == "₹1,49,999"  # lakh grouping
     assert i18n.rupees("mr", 14999900) == "₹1,49,999" and i18n.rupees("hi", 49950) == "₹499.50"  # Latin digits
+
+
+def test_no_template_shows_words_of_its_own() -> None:
+    """Every word a page shows comes from the catalogue: a template's own text (outside ``{{ … }}``) and its
+    labels for screen readers hold no words but the brand and the MRN abbreviation."""
+    allowed = {"labpulse", "MRN"}
+    found = {}
+    for page in sorted((ROOT / "portal" / "templates").glob("*.html")):
+        html = re.sub(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|<script.*?</script>|<style.*?</style>", " ", page.read_text(),
+                      flags=re.S)  # fmt: skip
+        texts = re.findall(r">([^<>]+)<", html) + re.findall(r'(?:aria-label|title|placeholder|alt)="([^"]*)"', html)
+        words = {w for text in texts for w in re.findall(r"[A-Za-z]{2,}", text)} - allowed
+        if words:
+            found[page.name] = sorted(words)
+    assert found == {}
