@@ -19,6 +19,7 @@ from core import audit, consent, permissions, ranges, results
 from core.booking import catalogue
 from core.crypto import DecryptionError
 from core.errors import Conflict, InvalidInput, InvalidTransition, NotFound, UnknownBarcode
+from core.i18n import worded
 from core.identity import Actor, RequestMeta, Role
 from core.ids import is_uuid
 from core.jobs import queue as jobs
@@ -211,7 +212,7 @@ async def verification(
             meta=meta,
         )
     if row is None:
-        raise NotFound("We have no report with this number. It may have been mistyped, or it is not from our lab.")
+        raise worded(NotFound, "error:no_such_report")
     try:
         content = json.loads(vault.open("reports", "content", row.id, row.content_enc) or "{}")
     except (DecryptionError, ValueError):  # an altered or undecryptable record is simply not genuine

@@ -26,10 +26,12 @@ async def test_issue_then_verify_publicly(
     assert r.status_code == 201, r.text
     page = await client.get(f"/verify/{r.json()['report_id']}")
     assert page.status_code == 200 and "Genuine." in page.text and "Haemoglobin" in page.text
-    marathi = await client.get(f"/verify/{r.json()['report_id']}?lang=mr")  # the QR code, scanned on a Marathi phone
-    assert "खरा." in marathi.text and "Genuine" not in marathi.text
     assert "Sunita" not in page.text and "10.1" not in page.text
     unknown = await client.get("/verify/00000000-0000-0000-0000-000000000000")
     assert unknown.status_code == 404 and "not from our lab" in unknown.text
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE action = 'report.verify'") == 2
+    marathi = await client.get(f"/verify/{r.json()['report_id']}?lang=mr")  # the QR code, scanned on a Marathi phone
+    assert "खरा." in marathi.text and "Genuine" not in marathi.text
+    unknown = await client.get("/verify/00000000-0000-0000-0000-000000000000")  # the language is remembered
+    assert unknown.status_code == 404 and "आमच्या लॅबचा नसू शकतो" in unknown.text
