@@ -109,38 +109,26 @@ async def test_whatsapp_inside_the_window_carries_the_pdf_itself(
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
 
-async def test_whatsapp_outside_the_window_uses_the_approved_template(
+@pytest.mark.parametrize("lang", LANGS)
+async def test_whatsapp_outside_the_window_uses_the_kinds_template_in_the_patients_language(
     pool: asyncpg.Pool,
     vault: Vault,
     stand_in: Providers,
     run_worker,  # type: ignore[no-untyped-def]
+    lang: str,
 ) -> None:
     await _approved(pool, vault)
     await _channel(pool, "whatsapp")
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE patients SET language = $1", lang)
     await run_worker()
     await until(lambda: _status_is(pool, "sent"))
     [sent] = stand_in.seen.twilio
-    assert sent["ContentSid"] == TEMPLATES.whatsapp["report.ready"]["en"] and "Body" not in sent
+    assert sent["ContentSid"] == TEMPLATES.whatsapp["report.ready"][lang] and "Body" not in sent
     variables = json.loads(sent["ContentVariables"])  # the barcode and the link, as {{1}} and {{2}}
     assert list(variables) == ["1", "2"] and variables["2"].startswith("https://lab.example/reports/download/")
     async with pool.acquire() as conn:
         assert variables["1"] == await conn.fetchval("SELECT barcode FROM samples")
-
-
-async def test_whatsapp_outside_the_window_uses_the_template_in_the_patients_language(
-    pool: asyncpg.Pool,
-    vault: Vault,
-    stand_in: Providers,
-    run_worker,  # type: ignore[no-untyped-def]
-) -> None:
-    await _approved(pool, vault)
-    await _channel(pool, "whatsapp")
-    async with pool.acquire() as conn:
-        await conn.execute("UPDATE patients SET language = 'hi'")
-    await run_worker()
-    await until(lambda: _status_is(pool, "sent"))
-    [sent] = stand_in.seen.twilio
-    assert sent["ContentSid"] == TEMPLATES.whatsapp["report.ready"]["hi"]
 
 
 async def test_sms_gets_the_link_and_provider_errors_are_retried(
