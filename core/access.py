@@ -16,6 +16,7 @@ import asyncpg
 from core import alert_rules, audit
 from core.db.owned import PatientRows
 from core.errors import InvalidInput, NotYourPatient, PatientNotFound, PermissionDenied, TooManyAttempts
+from core.i18n import worded
 from core.identity import Actor, RequestMeta, Role
 from core.ids import is_uuid
 from core.orders import store as orders_store
@@ -106,7 +107,7 @@ async def break_glass(
     reason = " ".join("".join(c for c in reason if unicodedata.category(c) != "Cf").split())  # no invisible text
     words = [w for w in reason.split() if sum(c.isalpha() for c in w) >= 2]
     if not 10 <= len(reason) <= 500 or len(words) < 2 or sum(c.isalpha() for c in reason) < 8:
-        raise InvalidInput("reason", "Say why you need this record now, in words (10 to 500 characters).")
+        raise worded(InvalidInput, "error:say_why_you_need", "reason")
     staff_id = actor.id.removeprefix("staff:")
     recent = await conn.fetchval(
         "SELECT count(*) FROM break_glass WHERE staff_id = $1 AND granted_at > now() - $2::interval",
@@ -126,10 +127,10 @@ async def break_glass(
             int(BREAK_GLASS_WINDOW.total_seconds()),
         )
     if not is_uuid(patient_id):
-        raise InvalidInput("patient_id", "There is no such patient.")
+        raise worded(InvalidInput, "error:there_such_patient", "patient_id")
     async with conn.transaction():
         if not await patients_store.exists(conn, patient_id):
-            raise InvalidInput("patient_id", "There is no such patient.")
+            raise worded(InvalidInput, "error:there_such_patient", "patient_id")
         expires: datetime = await conn.fetchval(
             """INSERT INTO break_glass (staff_id, patient_id, reason, expires_at)
                VALUES ($1, $2, $3, now() + $4::interval) RETURNING expires_at""",

@@ -19,6 +19,7 @@ from core import alert_rules, audit, results, roster
 from core.access import doctor_scope_sql
 from core.db.statement import Statement
 from core.errors import Conflict, DomainError, InvalidInput, NotFound
+from core.i18n import worded
 from core.identity import Actor, Role
 from core.notify import Message, Notifier
 from core.patients import store as patients_store
@@ -204,7 +205,7 @@ async def acknowledge(
     ``read_back``: what they read back and will do (kept sealed with the alert; the staff board asks for it)."""
     note = (read_back or "").strip()
     if len(note) > 500:
-        raise InvalidInput("read_back", "Keep the read-back to 500 characters.")
+        raise worded(InvalidInput, "error:keep_read_back_characters", "read_back")
     async with conn.transaction():
         row = await conn.fetchrow(
             f"""SELECT a.acknowledged_at, {_scope(actor)} AS allowed FROM critical_alerts a
@@ -214,7 +215,7 @@ async def acknowledge(
         )
         if row is not None and row["allowed"]:
             if row["acknowledged_at"] is not None:
-                raise Conflict("This alert was already acknowledged.")
+                raise worded(Conflict, "error:alert_already_acknowledged")
             sealed = vault.seal("critical_alerts", "read_back", str(alert_id), note) if note and vault else None
             await conn.execute(
                 """UPDATE critical_alerts SET acknowledged_at = $2, acknowledged_by = $3, read_back_enc = $4
@@ -232,7 +233,7 @@ async def acknowledge(
         if row is not None:  # outside the doctor's scope: as for a patient they may not read
             await audit.append(conn, actor=actor, action="critical.acknowledged", entity_type="critical_alert",
                                entity_id=str(alert_id), outcome="refused:scope")  # fmt: skip
-    raise NotFound("There is no such critical-value alert.")
+    raise worded(NotFound, "error:there_such_critical_value")
 
 
 async def set_chain(
@@ -245,7 +246,7 @@ async def set_chain(
     async with conn.transaction():
         ids = sorted({m.staff_id for m in people})
         if await staff_store.count_active(conn, ids) != len(ids):
-            raise InvalidInput("staff", "Everyone in the chain must be an active staff account.")
+            raise worded(InvalidInput, "error:everyone_chain_must_active", "staff")
         await conn.execute("DELETE FROM escalation_chain")
         for position, member in enumerate(people, 1):
             await conn.execute(
@@ -278,7 +279,7 @@ async def set_chain_by_username(
     """Set the chain from usernames (the roster an administrator keeps): each must be an active doctor,
     pathologist or administrator; phones are checked and kept in E.164."""
     if not 1 <= len(entries) <= 10:
-        raise InvalidInput("chain", "The chain has one to ten people, the on-duty doctor first.")
+        raise worded(InvalidInput, "error:chain_one_ten_people", "chain")
     people = []
     for i, entry in enumerate(entries, 1):
         member = await staff_store.by_username(conn, entry.username.strip().lower())
@@ -288,7 +289,7 @@ async def set_chain_by_username(
         try:
             phone = normalize_phone(entry.phone, vault.phone_region)
         except InvalidInput as exc:
-            raise InvalidInput("phone", f"Person {i}: {exc.message}") from None
+            raise worded(InvalidInput, "error:person", "phone", i=i, message=exc.message) from None
         label = (entry.label or member.display_name).strip()[:80]
         people.append(ChainMember(member.id, label, phone, entry.channel))
     await set_chain(conn, vault, people, actor)

@@ -13,6 +13,7 @@ import asyncpg
 from core import audit, permissions, ranges
 from core.booking import catalogue
 from core.errors import InvalidInput, NotFound
+from core.i18n import worded
 from core.identity import Actor, RequestMeta
 
 
@@ -22,9 +23,9 @@ async def set_test(
 ) -> None:  # fmt: skip
     permissions.require(actor.role, "admin.lab")
     if not 0 <= price_paise <= 10_000_000:
-        raise InvalidInput("price", "A price is between ₹0 and ₹1,00,000.")
+        raise worded(InvalidInput, "error:price_between", "price")
     if not 1 <= turnaround_hours <= 24 * 60:
-        raise InvalidInput("turnaround_hours", "A turnaround target is between 1 hour and 60 days.")
+        raise worded(InvalidInput, "error:turnaround_target_between_hour", "turnaround_hours")
     async with conn.transaction():
         if not await catalogue.set_price_and_target(conn, code, price_paise=price_paise,
                                                     turnaround_hours=turnaround_hours):  # fmt: skip
@@ -50,18 +51,18 @@ async def set_range(
     """One interval, with its analyte's delta-check limit: low below high, critical limits outside the interval."""
     permissions.require(actor.role, "admin.lab")
     if low is not None and high is not None and low >= high:
-        raise InvalidInput("low", "The low end of a range is below its high end.")
+        raise worded(InvalidInput, "error:low_end_range_below", "low")
     if critical_low is not None and low is not None and critical_low > low:
-        raise InvalidInput("critical_low", "A critical low is at or below the range's low end.")
+        raise worded(InvalidInput, "error:critical_low_below_range", "critical_low")
     if critical_high is not None and high is not None and critical_high < high:
-        raise InvalidInput("critical_high", "A critical high is at or above the range's high end.")
+        raise worded(InvalidInput, "error:critical_high_above_range", "critical_high")
     if delta_percent is not None and not 0 < delta_percent <= 1000:
-        raise InvalidInput("delta_percent", "A delta-check limit is between 0 and 1000 per cent.")
+        raise worded(InvalidInput, "error:delta_check_limit_between", "delta_percent")
     async with conn.transaction():
         code = await ranges.set_range(conn, range_id, low=low, high=high, critical_low=critical_low,
                                        critical_high=critical_high)  # fmt: skip
         if code is None:
-            raise NotFound("There is no such reference range.")
+            raise worded(NotFound, "error:there_such_reference_range")
         await ranges.set_delta(conn, code, delta_percent)
         summary = {"analyte": code, "low": low, "high": high, "critical_low": critical_low,
                    "critical_high": critical_high, "delta_percent": delta_percent}  # fmt: skip
@@ -85,11 +86,11 @@ async def set_centre(
     """Add or rename a centre, and add pincodes its team visits (Indian PIN codes: six digits); audited."""
     permissions.require(actor.role, "admin.lab")
     if not _CENTRE_ID.match(centre.id):
-        raise InvalidInput("id", "A centre id is 2 to 20 capital letters, digits or dashes (for example CC-ANDHERI).")
+        raise worded(InvalidInput, "error:centre_id_capital_letters", "id")
     if centre.kind not in ("collection", "lab"):
-        raise InvalidInput("kind", "A centre is a collection centre or a lab.")
+        raise worded(InvalidInput, "error:centre_collection_centre_lab", "kind")
     if not 1 <= len(centre.name.strip()) <= 120 or not 1 <= len(centre.city.strip()) <= 60:
-        raise InvalidInput("name", "Give the centre a name and a city.")
+        raise worded(InvalidInput, "error:give_centre_name_city", "name")
     if bad := [p for p in pincodes if not _PINCODE.match(p)]:
         raise InvalidInput("pincodes", f"{bad[0][:10]!r} is not a six-digit PIN code.")
     async with conn.transaction():
@@ -113,15 +114,15 @@ async def set_analyte(
     permissions.require(actor.role, "admin.lab")
     code, name, unit = code.strip(), " ".join(name.split()), unit.strip()
     if not _ANALYTE_CODE.match(code):
-        raise InvalidInput("code", "An analyte code is its LOINC code (for example 718-7) or the lab's own code.")
+        raise worded(InvalidInput, "error:analyte_code_loinc_code", "code")
     if not 1 <= len(name) <= 80 or not 1 <= len(unit) <= 20:
-        raise InvalidInput("name", "Give the analyte a name (up to 80 characters) and a unit (for example g/dL).")
+        raise worded(InvalidInput, "error:give_analyte_name_up", "name")
     if delta_percent is not None and not 0 < delta_percent <= 1000:
-        raise InvalidInput("delta_percent", "A delta-check limit is between 0 and 1000 per cent.")
+        raise worded(InvalidInput, "error:delta_check_limit_between", "delta_percent")
     async with conn.transaction():
         current = await ranges.analyte_test(conn, code)
         if current is not None and current != test_code:
-            raise InvalidInput("test_code", f"{code} belongs to {current}; an analyte's test does not change.")
+            raise worded(InvalidInput, "error:belongs_analyte_s_test", "test_code", code=code, current=current)
         if current is None and test_code not in {t.code for t in await catalogue.tests(conn)}:
             raise InvalidInput("test_code", f"There is no test {test_code[:20]!r} in the catalogue.")
         added = await ranges.put_analyte(conn, code, test_code, name, unit)
@@ -140,16 +141,16 @@ async def add_range(
     it overlaps an interval of the same analyte and sex (which one applied would be arbitrary)."""
     permissions.require(actor.role, "admin.lab")
     if band.sex not in SEXES:
-        raise InvalidInput("sex", "An interval is for anyone, women or men.")
+        raise worded(InvalidInput, "error:interval_anyone_women_men", "sex")
     if not 0 <= band.age_min_years < band.age_max_years <= 150:
-        raise InvalidInput("age_min_years", "An age band runs from 0 to 150 years, its start below its end.")
+        raise worded(InvalidInput, "error:age_band_runs_from", "age_min_years")
     async with conn.transaction():
         if await ranges.analyte_test(conn, band.analyte_code) is None:
             raise NotFound(f"There is no analyte {band.analyte_code[:20]!r}.")
         await ranges.lock_bands(conn, band.analyte_code)
         if (clash := await ranges.overlapping(conn, band)) is not None:
-            raise InvalidInput("age_min_years", f"It overlaps the interval for {clash.sex}, "
-                                                f"{clash.age_min_years}–{clash.age_max_years} years.")  # fmt: skip
+            raise worded(InvalidInput, "error:overlaps_interval_years", "age_min_years", sex=clash.sex,
+                         age_min_years=clash.age_min_years, age_max_years=clash.age_max_years)  # fmt: skip
         range_id = await ranges.add_band(conn, band)
         await audit.append(conn, actor=actor, action="reference_range.added", entity_type="reference_range",
                            entity_id=str(range_id), summary={"analyte": band.analyte_code, "sex": band.sex,
@@ -165,6 +166,6 @@ async def remove_range(
     async with conn.transaction():
         code = await ranges.remove_band(conn, range_id)
         if code is None:
-            raise NotFound("There is no such reference range.")
+            raise worded(NotFound, "error:there_such_reference_range")
         await audit.append(conn, actor=actor, action="reference_range.removed", entity_type="reference_range",
                            entity_id=str(range_id), summary={"analyte": code}, meta=meta)  # fmt: skip

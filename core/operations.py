@@ -15,6 +15,7 @@ from core import audit, critical, metrics, permissions
 from core.errors import Conflict
 from core.hl7 import links
 from core.hl7 import store as hl7_store
+from core.i18n import worded
 from core.identity import Actor, RequestMeta
 from core.jobs import queue, runner
 from core.reports import store as reports_store
@@ -54,7 +55,7 @@ async def settle_notice(
     permissions.require(actor.role, "admin.jobs")
     async with conn.transaction():
         if not await reports_store.settle_uncertain(conn, delivery_id, arrived=arrived):
-            raise Conflict("That notice is no longer waiting for a decision.")
+            raise worded(Conflict, "error:notice_longer_waiting_decision")
         if not arrived:
             await queue.enqueue(conn, DELIVER_JOB, {"delivery_id": delivery_id},
                                 key=f"deliver:{delivery_id}:again:{uuid.uuid4().hex[:8]}")  # fmt: skip

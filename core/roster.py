@@ -16,6 +16,7 @@ import asyncpg
 
 from core import audit, permissions
 from core.errors import Conflict, InvalidInput, NotFound
+from core.i18n import worded
 from core.identity import Actor, RequestMeta, Role
 from core.labtime import LAB_TZ
 from core.staff import service as staff
@@ -87,7 +88,7 @@ def shift_times(day: str, start: str, end: str) -> tuple[datetime, datetime]:
         starts = datetime.fromisoformat(f"{day.strip()}T{start.strip()}").replace(tzinfo=LAB_TZ)
         ends = datetime.fromisoformat(f"{day.strip()}T{end.strip()}").replace(tzinfo=LAB_TZ)
     except ValueError:
-        raise InvalidInput("day", "Give the shift's date and its start and end times (for example 08:00).") from None
+        raise worded(InvalidInput, "error:give_shift_s_date", "day") from None
     return starts, ends + timedelta(days=1) if ends <= starts else ends
 
 
@@ -108,9 +109,9 @@ async def add_shift(
     at most 24 hours, ending in the future and starting within 60 days, overlapping no other shift."""
     permissions.require(actor.role, "admin.escalation")
     if not starts_at < ends_at <= starts_at + LONGEST:
-        raise InvalidInput("ends_at", "A shift ends after it starts and lasts at most 24 hours.")
+        raise worded(InvalidInput, "error:shift_ends_after_starts", "ends_at")
     if ends_at <= now or starts_at > now + AHEAD:
-        raise InvalidInput("starts_at", "A shift ends in the future and starts within the next 60 days.")
+        raise worded(InvalidInput, "error:shift_ends_future_starts", "starts_at")
     member = await staff_store.by_username(conn, username.strip().lower())
     if member is None or not member.active or member.role not in ON_DUTY_ROLES:
         raise InvalidInput("username", f"{username[:60]!r} is not an active doctor, pathologist or administrator.")
@@ -118,7 +119,7 @@ async def add_shift(
         if phone and phone.strip():
             await staff.set_contact(conn, vault, username=member.username, phone=phone, channel=channel, actor=actor)
         if await staff.contact(conn, vault, member.id) is None:
-            raise InvalidInput("phone", f"{member.display_name} has no phone for critical values: type it in.")
+            raise worded(InvalidInput, "error:phone_critical_values_type", "phone", display_name=member.display_name)
         await conn.execute("LOCK TABLE duty_roster IN SHARE ROW EXCLUSIVE MODE")  # two editors never overlap
         clash = await conn.fetchrow(
             f"""SELECT coalesce(n.display_name, '') AS name, d.starts_at, d.ends_at FROM duty_roster d
@@ -150,7 +151,7 @@ async def remove_shift(
     async with conn.transaction():
         row = await conn.fetchrow("DELETE FROM duty_roster WHERE id = $1 RETURNING staff_id::text", shift_id)
         if row is None:
-            raise NotFound("There is no such shift.")
+            raise worded(NotFound, "error:there_such_shift")
         await audit.append(conn, actor=actor, action="roster.shift_removed", entity_type="duty_roster",
                            entity_id=str(shift_id), summary={"staff_id": row["staff_id"]}, meta=meta)  # fmt: skip
 

@@ -21,6 +21,7 @@ from core.booking import catalogue
 from core.db.statement import Statement
 from core.errors import InvalidInput, PatientNotFound
 from core.events import Event
+from core.i18n import worded
 from core.identity import Actor, RequestMeta, Role
 from core.orders import store as orders_store
 from core.patients import store as patient_store
@@ -279,11 +280,11 @@ async def acknowledge(
     try:
         eid = uuid.UUID(event_id)
     except (ValueError, TypeError, AttributeError) as exc:
-        raise InvalidInput("event_id", "An event id is a UUID, as sent in the event.") from exc
+        raise worded(InvalidInput, "error:event_id_uuid_sent", "event_id") from exc
     async with conn.transaction():
         sample_id = await outbox.sample_of_event(conn, eid, patient_id)
         if sample_id is None:
-            raise InvalidInput("event_id", "There is no such event for this patient.")
+            raise worded(InvalidInput, "error:there_such_event_patient", "event_id")
         added = await conn.fetchval(
             """INSERT INTO patient_acks (patient_id, event_id, sample_id) VALUES ($1, $2, $3)
                ON CONFLICT DO NOTHING RETURNING true""",

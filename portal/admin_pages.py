@@ -6,7 +6,6 @@ delta-check limits), each added, changed or removed. The audit search is ``/admi
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -22,7 +21,7 @@ from core.staff import service as staff
 from core.staff.service import StaffMember
 from portal.guard import staff_route
 from portal.http import request_meta
-from portal.pages import _form
+from portal.pages import _form, back_with_error
 from portal.staff_pages import page
 
 ROLES = tuple(sorted(role.value for role in STAFF))
@@ -54,7 +53,7 @@ async def add(request: Request, member: StaffMember) -> Response:
             if data.get("centre_id"):
                 await staff.set_centre(conn, added.id, data["centre_id"][:40], actor=member.actor)
     except DomainError as exc:
-        return RedirectResponse(f"/staff/admin/accounts?error={quote(exc.message[:300])}", status_code=303)
+        return back_with_error(request, "/staff/admin/accounts", exc)
     return RedirectResponse("/staff/admin/accounts?done=added", status_code=303)
 
 
@@ -67,7 +66,7 @@ async def change(request: Request, member: StaffMember) -> Response:
                                active=data.get("active") == "on", actor=member.actor,
                                meta=request_meta(request))  # fmt: skip
     except DomainError as exc:
-        return RedirectResponse(f"/staff/admin/accounts?error={quote(exc.message[:300])}", status_code=303)
+        return back_with_error(request, "/staff/admin/accounts", exc)
     return RedirectResponse("/staff/admin/accounts?done=changed", status_code=303)
 
 
@@ -108,7 +107,7 @@ async def set_test(request: Request, member: StaffMember) -> Response:
                 actor=member.actor, meta=request_meta(request),
             )  # fmt: skip
     except DomainError as exc:
-        return RedirectResponse(f"/staff/admin/lab?error={quote(exc.message[:300])}", status_code=303)
+        return back_with_error(request, "/staff/admin/lab", exc)
     return RedirectResponse("/staff/admin/lab?done=test", status_code=303)
 
 
@@ -127,7 +126,7 @@ async def set_range(request: Request, member: StaffMember) -> Response:
                 meta=request_meta(request),
             )  # fmt: skip
     except DomainError as exc:
-        return RedirectResponse(f"/staff/admin/lab?error={quote(exc.message[:300])}", status_code=303)
+        return back_with_error(request, "/staff/admin/lab", exc)
     return RedirectResponse("/staff/admin/lab?done=range", status_code=303)
 
 
@@ -152,7 +151,7 @@ async def set_analyte(request: Request, member: StaffMember) -> Response:
                 meta=request_meta(request),
             )  # fmt: skip
     except DomainError as exc:
-        return RedirectResponse(f"/staff/admin/analytes?error={quote(exc.message[:300])}", status_code=303)
+        return back_with_error(request, "/staff/admin/analytes", exc)
     return RedirectResponse(f"/staff/admin/analytes?done={'added' if added else 'saved'}", status_code=303)
 
 
@@ -172,7 +171,7 @@ async def add_range(request: Request, member: StaffMember) -> Response:
         async with request.state.pool.acquire() as conn:
             range_id = await lab_setup.add_range(conn, band, actor=member.actor, meta=request_meta(request))
     except DomainError as exc:
-        return RedirectResponse(f"/staff/admin/lab?error={quote(exc.message[:300])}", status_code=303)
+        return back_with_error(request, "/staff/admin/lab", exc)
     return RedirectResponse(f"/staff/admin/lab?done=added#range-{range_id}", status_code=303)
 
 
@@ -185,7 +184,7 @@ async def remove_range(request: Request, member: StaffMember) -> Response:
         async with request.state.pool.acquire() as conn:
             await lab_setup.remove_range(conn, int(raw), actor=member.actor, meta=request_meta(request))
     except DomainError as exc:
-        return RedirectResponse(f"/staff/admin/lab?error={quote(exc.message[:300])}", status_code=303)
+        return back_with_error(request, "/staff/admin/lab", exc)
     return RedirectResponse("/staff/admin/lab?done=removed", status_code=303)
 
 
@@ -207,7 +206,7 @@ async def set_centre(request: Request, member: StaffMember) -> Response:
         async with request.state.pool.acquire() as conn:
             await lab_setup.set_centre(conn, centre, pincodes=pincodes, actor=member.actor, meta=request_meta(request))
     except DomainError as exc:
-        return RedirectResponse(f"/staff/admin/centres?error={quote(exc.message[:300])}", status_code=303)
+        return back_with_error(request, "/staff/admin/centres", exc)
     return RedirectResponse("/staff/admin/centres?done=saved", status_code=303)
 
 

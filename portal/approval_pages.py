@@ -18,7 +18,7 @@ from core.staff import service as staff
 from core.staff.service import StaffMember
 from portal.guard import staff_route
 from portal.http import request_meta
-from portal.pages import _form
+from portal.pages import _form, back_with_error
 from portal.staff_pages import page
 
 
@@ -64,7 +64,7 @@ async def approve(request: Request, member: StaffMember) -> Response:
                 verify_base=str(request.base_url), meta=request_meta(request), comment=data.get("comment"),
             )  # fmt: skip
     except DomainError as exc:
-        return RedirectResponse(f"/staff/approvals?error={quote(exc.message[:300])}", status_code=303)
+        return back_with_error(request, "/staff/approvals", exc)
     return RedirectResponse(f"/staff/approvals?done={quote(barcode.strip().upper())}", status_code=303)
 
 
@@ -87,7 +87,7 @@ async def correct(request: Request, member: StaffMember) -> Response:
                                    centre_id=await staff.centre_of(conn, member),
                                    meta=request_meta(request))  # fmt: skip
     except DomainError as exc:
-        return RedirectResponse(f"{back}?error={quote(exc.message[:300])}", status_code=303)
+        return back_with_error(request, back, exc)
     return RedirectResponse(f"{back}?done=corrected", status_code=303)
 
 

@@ -20,7 +20,7 @@ from core.staff.service import CONTACT_CHANNELS, StaffMember
 from portal.guard import staff_route
 from portal.http import request_meta
 from portal.i18n import clock, day_name
-from portal.pages import _form, lang_of
+from portal.pages import _form, back_with_error, lang_of
 from portal.staff_pages import page
 
 
@@ -80,7 +80,7 @@ async def chain_set(request: Request, member: StaffMember) -> Response:
         async with request.state.pool.acquire() as conn:
             await critical.set_chain_by_username(conn, request.state.vault, entries, member.actor)
     except DomainError as exc:
-        return RedirectResponse(f"/staff/critical/chain?error={quote(exc.message[:300])}", status_code=303)
+        return back_with_error(request, "/staff/critical/chain", exc)
     return RedirectResponse("/staff/critical/chain?done=set", status_code=303)
 
 
@@ -112,7 +112,7 @@ async def roster_add(request: Request, member: StaffMember) -> Response:
                                    phone=data.get("phone", "")[:40] or None, channel=data.get("channel", "sms")[:20],
                                    meta=request_meta(request))  # fmt: skip
     except DomainError as exc:
-        return RedirectResponse(f"/staff/critical/roster?error={quote(exc.message[:300])}", status_code=303)
+        return back_with_error(request, "/staff/critical/roster", exc)
     return RedirectResponse("/staff/critical/roster?done=added", status_code=303)
 
 
@@ -125,7 +125,7 @@ async def roster_remove(request: Request, member: StaffMember) -> Response:
         async with request.state.pool.acquire() as conn:
             await roster.remove_shift(conn, int(raw), actor=member.actor, meta=request_meta(request))
     except DomainError as exc:
-        return RedirectResponse(f"/staff/critical/roster?error={quote(exc.message[:300])}", status_code=303)
+        return back_with_error(request, "/staff/critical/roster", exc)
     return RedirectResponse("/staff/critical/roster?done=removed", status_code=303)
 
 

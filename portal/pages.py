@@ -60,6 +60,12 @@ def render(request: Request, name: str, status: int = 200, **ctx: Any) -> Respon
     return response
 
 
+def back_with_error(request: Request, path: str, exc: DomainError) -> RedirectResponse:
+    """Back to ``path`` (a page that shows ``?error=``) with the refusal said in the page's language."""
+    joiner = "&" if "?" in path else "?"
+    return RedirectResponse(f"{path}{joiner}error={quote(error_text(lang_of(request), exc)[:300])}", status_code=303)
+
+
 async def _form(request: Request) -> dict[str, str]:
     form = await request.form(max_files=0, max_fields=10, max_part_size=4096)
     data = {k: v for k, v in form.items() if isinstance(v, str)}

@@ -18,6 +18,7 @@ from core import access, i18n
 from core.booking import catalogue
 from core.booking import service as booking
 from core.errors import DomainError, InvalidInput, NotFound
+from core.i18n import error_text
 from core.ids import is_uuid
 from core.labtime import LAB_TZ
 from core.orders import collection
@@ -30,7 +31,7 @@ from core.staff.service import StaffMember
 from portal.guard import staff_route
 from portal.http import request_meta
 from portal.i18n import clock
-from portal.pages import _form, lang_of
+from portal.pages import _form, back_with_error, lang_of
 from portal.staff_pages import page
 
 SEXES = ("female", "male", "other", "unknown")
@@ -46,7 +47,7 @@ async def desk(request: Request, member: StaffMember) -> Response:
         try:
             people = await _find(request, member, phone, mrn)
         except DomainError as exc:
-            error = exc.message
+            error = error_text(lang_of(request), exc)
     async with request.state.pool.acquire() as conn:
         today = await booking.for_day(conn, await staff.centre_of(conn, member), datetime.now(LAB_TZ).date())
     lang = lang_of(request)
@@ -82,7 +83,7 @@ async def register(request: Request, member: StaffMember) -> Response:
             person = await patients.create(conn, request.state.vault, new, actor=member.actor,
                                            meta=request_meta(request))  # fmt: skip
     except DomainError as exc:
-        return RedirectResponse(f"/staff/reception?error={quote(exc.message[:300])}", status_code=303)
+        return back_with_error(request, "/staff/reception", exc)
     return RedirectResponse(f"/staff/reception/order?patient={person.id}", status_code=303)
 
 
@@ -115,8 +116,7 @@ async def place(request: Request, member: StaffMember) -> Response:
                                         meta=request_meta(request))  # fmt: skip
             await collection.tubes(conn, placed.id, actor=member.actor, meta=request_meta(request))
     except DomainError as exc:
-        back = f"/staff/reception/order?patient={quote(patient_id)}&error={quote(exc.message[:300])}"
-        return RedirectResponse(back, status_code=303)
+        return back_with_error(request, f"/staff/reception/order?patient={quote(patient_id)}", exc)
     return RedirectResponse(f"/staff/reception/orders/{placed.id}", status_code=303)
 
 

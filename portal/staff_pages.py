@@ -48,7 +48,7 @@ from core.staff.service import STAFF_COOKIE, StaffMember
 from portal.guard import staff_route
 from portal.http import request_meta, secure_cookies
 from portal.i18n import clock, t
-from portal.pages import _form, lang_of, render
+from portal.pages import _form, back_with_error, lang_of, render
 
 # The pages, in the order the navigation shows them: route name, path, text key. A role sees those it may use.
 NAV = (
@@ -255,7 +255,7 @@ async def hl7_reapply(request: Request, member: StaffMember) -> Response:
             out = await review.reapply(conn, request.state.vault, request.path_params["message_id"],
                                        actor=member.actor)  # fmt: skip
     except DomainError as exc:
-        return RedirectResponse(f"/staff/hl7?error={quote(exc.message[:300])}", status_code=303)
+        return back_with_error(request, "/staff/hl7", exc)
     done = "reapplied" if out.ack_code == "AA" else "held"
     return RedirectResponse(f"/staff/hl7?done={done}&detail={quote(out.text[:300])}", status_code=303)
 
@@ -266,7 +266,7 @@ async def hl7_reviewed(request: Request, member: StaffMember) -> Response:
         async with request.state.pool.acquire() as conn:
             await review.mark_reviewed(conn, request.path_params["message_id"], actor=member.actor)
     except DomainError as exc:
-        return RedirectResponse(f"/staff/hl7?error={quote(exc.message[:300])}", status_code=303)
+        return back_with_error(request, "/staff/hl7", exc)
     return RedirectResponse("/staff/hl7?done=reviewed", status_code=303)
 
 

@@ -222,15 +222,13 @@ async def collect(
     async with conn.transaction():
         row = await store.lock_by_ref(conn, ref.strip().upper()[:20])
         if row is None:
-            raise NotFound("There is no booking with that number.")
+            raise worded(NotFound, "error:there_booking_number")
         if row.status == "collected" and row.order_id is not None:
             return Collected(row.order_id, tuple(t.barcode for t in await samples.tubes_of_order(conn, row.order_id)))
         if row.status != "booked":
-            raise InvalidInput("ref", "This booking was cancelled.")
+            raise worded(InvalidInput, "error:booking_cancelled", "ref")
         if patient_id not in await patients.ids_for_lookup(conn, bytes.fromhex(row.phone_lookup)):
-            raise InvalidInput(
-                "patient_id", "This patient is not on the booking's phone number; register them with it first."
-            )
+            raise worded(InvalidInput, "error:patient_not_booking_s", "patient_id")
         order = await orders.place(
             conn,
             patient_id=patient_id,

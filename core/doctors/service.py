@@ -10,6 +10,7 @@ import asyncpg
 from core import audit
 from core.doctors import store
 from core.errors import InvalidInput, NotFound
+from core.i18n import worded
 from core.identity import Actor
 from core.ids import is_uuid
 
@@ -43,15 +44,15 @@ async def confirm(
 ) -> None:  # fmt: skip
     """An administrator confirms a doctor first seen in an order and/or says where their results go."""
     if not is_uuid(doctor_id):
-        raise NotFound("There is no such doctor.")
+        raise worded(NotFound, "error:there_such_doctor")
     async with conn.transaction():
         try:
             found = await store.update(conn, doctor_id, verified=verified, destination_id=destination_id,
                                        clear_destination=clear_destination)  # fmt: skip
         except asyncpg.ForeignKeyViolationError as exc:
-            raise InvalidInput("destination_id", "There is no destination with that id.") from exc
+            raise worded(InvalidInput, "error:there_destination_id", "destination_id") from exc
         if not found:
-            raise NotFound("There is no such doctor.")
+            raise worded(NotFound, "error:there_such_doctor")
         await audit.append(
             conn, actor=actor, action="doctor.update", entity_type="doctor", entity_id=doctor_id,
             summary={"verified": verified, "destination_id": None if clear_destination else destination_id},

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncpg
 
 from core.errors import Conflict, OrderNotFound
+from core.i18n import worded
 from core.identity import Actor, RequestMeta
 from core.ids import is_uuid
 from core.orders import labels, store
@@ -32,7 +33,7 @@ async def tubes(
     async with conn.transaction():
         order = await _order(conn, order_id)
         if order.status != "active":
-            raise Conflict("This order is cancelled; it takes no tubes.")
+            raise worded(Conflict, "error:order_cancelled_takes_tubes")
         needed = sorted({ln.sample_type for ln in await store.lines(conn, order.id) if ln.status == "ordered"})
         have = [t for t in await samples.tubes_of_order(conn, order.id) if t.state is not SampleState.REJECTED]
         for sample_type in [t for t in needed if t not in {h.sample_type for h in have}]:
@@ -87,5 +88,5 @@ async def label_pdf(
         if tube.state is not SampleState.REJECTED
     ]  # fmt: skip
     if not made:
-        raise Conflict("This order has no tubes yet: add them first.")
+        raise worded(Conflict, "error:order_tubes_yet_add")
     return labels.render(made)

@@ -17,6 +17,7 @@ from core import audit
 from core.db.statement import Statement
 from core.db.tx import atomic
 from core.errors import Conflict, InvalidInput, NotFound
+from core.i18n import worded
 from core.identity import Actor
 from core.orders import store
 from core.samples import service as samples
@@ -74,12 +75,12 @@ async def apply(conn: asyncpg.Connection, req: Requisition, *, actor: Actor) -> 
         placed = False
         if order is None:
             if not any(line.control == "NW" for line in req.lines):
-                raise NotFound(f"No order {req.number} from this sender to cancel or change.")
+                raise worded(NotFound, "error:order_from_sender_cancel", number=req.number)
             new = req.new_order(str(uuid.uuid4()), actor)
             await store.insert_placed(conn, new)
             order, placed = store.PlacedOrder(new.id, req.patient_id, req.centre_id, "active"), True
         elif order.patient_id != req.patient_id:
-            raise Conflict(f"Order {req.number} belongs to another patient; it was not changed.")
+            raise worded(Conflict, "error:order_belongs_another_patient", number=req.number)
         cancelled = changed = 0
         for line in req.lines:
             if line.control == "NW" and line.test_code:
@@ -149,13 +150,13 @@ async def _refuse_if_collected(conn: asyncpg.Connection, order_id: str, placer_l
     """A line whose tube is already collected is cancelled or changed at the lab, not by a message."""
     line = next((ln for ln in await store.lines(conn, order_id) if ln.placer_line == placer_line), None)
     if line is None:
-        raise NotFound(f"No line {placer_line} on this order to {what}.")
+        raise worded(NotFound, "error:line_order", placer_line=placer_line, what=what)
     taken = [t for t in await samples.tubes_of_order(conn, order_id)
              if t.sample_type == line.sample_type and t.state is not SampleState.REJECTED]  # fmt: skip
     if taken:
-        raise Conflict(
-            f"Line {placer_line} cannot be {what}d by message: its specimen {taken[0].barcode} is collected."
-        )
+        done = {"cancel": "cancelled", "change": "changed"}.get(what, what)
+        raise worded(Conflict, "error:line_cannot_be_changed", placer_line=placer_line, what=done,
+                     barcode=taken[0].barcode)  # fmt: skip
 
 
 async def _tubes(

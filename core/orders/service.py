@@ -10,6 +10,7 @@ import asyncpg
 from core import audit
 from core.booking import catalogue
 from core.errors import InvalidInput, PatientNotFound
+from core.i18n import worded
 from core.identity import Actor, RequestMeta
 from core.orders import store
 
@@ -38,14 +39,14 @@ async def place(
 ) -> Order:
     codes = sorted({c.strip().upper() for c in test_codes})
     if not codes:
-        raise InvalidInput("tests", "An order needs at least one test.")
+        raise worded(InvalidInput, "error:order_needs_least_one", "tests")
     async with conn.transaction():
         tests = await catalogue.tests(conn, codes)
         unknown = sorted(set(codes) - {t.code for t in tests})
         if unknown:
             raise InvalidInput("tests", f"Unknown test code(s): {', '.join(unknown)}.")
         if not await catalogue.centre_exists(conn, centre_id):
-            raise InvalidInput("centre_id", f"There is no centre with id '{centre_id}'.")
+            raise worded(InvalidInput, "error:there_centre_id", "centre_id", centre_id=centre_id)
         order_id = str(uuid.uuid4())
         try:
             await store.insert_order(

@@ -15,6 +15,7 @@ import asyncpg
 
 from core import access, audit
 from core.errors import InvalidInput, NotFound, PatientNotFound
+from core.i18n import worded
 from core.identity import Actor
 from core.ids import is_uuid
 from core.orders import store as orders_store
@@ -36,7 +37,7 @@ STAYS = ("outbox", "patient_acks")
 async def merge(conn: asyncpg.Connection, *, surviving_id: str, merged_id: str, actor: Actor, source: str) -> str:
     """Move everything of ``merged_id`` to ``surviving_id``; returns the merge's id (for its undo)."""
     if surviving_id == merged_id:
-        raise InvalidInput("merged_id", "A patient cannot be merged into itself.")
+        raise worded(InvalidInput, "error:patient_cannot_merged_into", "merged_id")
     async with conn.transaction():
         for pid in sorted((surviving_id, merged_id)):  # both rows locked, in one order: no deadlock
             if await store.get(conn, pid, lock=True) is None:
@@ -60,9 +61,9 @@ async def undo(conn: asyncpg.Connection, merge_id: str, *, actor: Actor) -> stor
     async with conn.transaction():
         row = await store.get_merge(conn, merge_id, lock=True) if is_uuid(merge_id) else None
         if row is None:
-            raise NotFound("There is no such merge.")
+            raise worded(NotFound, "error:there_such_merge")
         if row.undone:
-            raise InvalidInput("merge_id", "This merge was undone already.")
+            raise worded(InvalidInput, "error:merge_undone_already", "merge_id")
         back = {}
         for rows in OWNED:
             back[rows.table] = await rows.move_back(

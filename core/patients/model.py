@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from core.errors import InvalidInput
+from core.i18n import worded
 from core.labtime import LAB_TZ
 
 
@@ -51,7 +52,7 @@ def date_of_birth(raw: str | None) -> date | None:
     try:
         born = date.fromisoformat(raw[:10])
     except ValueError as exc:
-        raise InvalidInput("date_of_birth", "Give the date of birth as YYYY-MM-DD.") from exc
+        raise worded(InvalidInput, "error:give_date_birth_yyyy", "date_of_birth") from exc
     if born > datetime.now(LAB_TZ).date() or born.year < 1890:
-        raise InvalidInput("date_of_birth", "That date of birth is in the future or before 1890.")
+        raise worded(InvalidInput, "error:date_birth_future_before", "date_of_birth")
     return born

@@ -13,6 +13,7 @@ from core import audit
 from core.db.statement import Statement
 from core.db.tx import atomic
 from core.errors import InvalidInput, PatientNotFound
+from core.i18n import worded
 from core.identity import Actor, RequestMeta
 from core.ids import is_uuid
 from core.patients import store
@@ -29,7 +30,7 @@ async def create(
     """A new patient and its audit row, in one statement (our MRN from the sequence when none is given)."""
     name = new.name.strip()
     if not 1 <= len(name) <= 200:
-        raise InvalidInput("name", "A name is between 1 and 200 characters.")
+        raise worded(InvalidInput, "error:name_between_characters", "name")
     phone = normalize_phone(new.phone, vault.phone_region) if new.phone else None
     pid = str(uuid.uuid4())
     mrn = new.mrn or await store.next_mrn(conn)
@@ -136,10 +137,10 @@ async def register_or_update(
             # another message registered this MRN a moment ago: update it
             row = await _by_mrn_followed(conn, new.mrn_authority, mrn, lock=True)
             if row is None:
-                raise InvalidInput("mrn", "This MRN could not be registered; send the message again.")
+                raise worded(InvalidInput, "error:mrn_could_not_registered", "mrn")
         updated = await _write(conn, vault, new, row.id, actor=actor, source=source, problems=problems)
     if updated is None:  # cannot be: the row is locked, and followed to the surviving record
-        raise InvalidInput("mrn", "This patient could not be updated; send the message again.")
+        raise worded(InvalidInput, "error:patient_could_not_updated", "mrn")
     return updated
 
 
@@ -161,9 +162,9 @@ async def register_at_once(
 def _from_another_system(vault: Vault, new: NewPatient) -> tuple[NewPatient, str, list[str]]:
     """The record as another system states it, checked: its phone normalised (or left out, with the problem)."""
     if not new.mrn:
-        raise InvalidInput("mrn", "A patient from another system needs its MRN.")
+        raise worded(InvalidInput, "error:patient_from_another_system", "mrn")
     if not 1 <= len(new.name.strip()) <= 200:
-        raise InvalidInput("name", "A name is between 1 and 200 characters.")
+        raise worded(InvalidInput, "error:name_between_characters", "name")
     problems: list[str] = []
     phone = None
     if new.phone:

@@ -15,6 +15,7 @@ import asyncpg
 from core import access, audit, critical, permissions, ranges, results
 from core.db.statement import Statement
 from core.errors import InvalidInput, InvalidTransition, NotFound, UnknownBarcode
+from core.i18n import worded
 from core.identity import Actor, RequestMeta
 from core.labtime import LAB_TZ
 from core.patients.model import Patient
@@ -127,7 +128,7 @@ async def correct(
     permissions.require(actor.role, "report.issue")
     why = reason.strip()
     if not 3 <= len(why) <= 300:
-        raise InvalidInput("reason", "Say why the result is corrected (3 to 300 characters).")
+        raise worded(InvalidInput, "error:say_why_result_corrected", "reason")
     sample = await tube_at(conn, barcode, centre_id)
     latest = {r.code: r for r in await results.latest_of_sample(conn, sample.id)}
     if code not in latest:

@@ -10,6 +10,7 @@ import asyncpg
 from core import alert_rules, audit, tracking
 from core.crypto import DecryptionError
 from core.errors import Conflict, DomainError
+from core.i18n import worded
 from core.identity import Actor, RequestMeta, Role
 from core.ids import is_uuid
 from core.reports import store as reports_store
@@ -57,7 +58,7 @@ async def link_for(
     if row is None or row.patient_id != patient_id:
         raise LinkInvalid
     if row.rendered_at is None:
-        raise Conflict("This report is still being prepared. It will be ready in a minute or two.")
+        raise worded(Conflict, "error:report_still_being_prepared")
     async with conn.transaction():
         await audit.append(
             conn,

@@ -56,7 +56,7 @@ async def _content(
 ) -> dict[str, Any]:
     p = await patients_store.get(conn, sample.patient_id)
     if p is None:
-        raise NotFound("The patient of this tube is not on record.")
+        raise worded(NotFound, "error:patient_tube_not_record")
     dob = vault.open("patients", "dob", p.id, p.dob_enc)
     rows = await results.latest_of_sample(conn, sample.id)
     signer = await staff_store.display_name(conn, actor.id.removeprefix("staff:"))
@@ -111,9 +111,9 @@ async def _language(conn: asyncpg.Connection, patient_id: str) -> str:
 def _comment(raw: str | None) -> str | None:
     text = (raw or "").strip()
     if len(text) > 1000:
-        raise InvalidInput("comment", "Keep the comment to 1,000 characters.")
+        raise worded(InvalidInput, "error:keep_comment_characters", "comment")
     if any(not ch.isprintable() and ch not in "\n\t" for ch in text):
-        raise InvalidInput("comment", "The comment has characters a report cannot print.")
+        raise worded(InvalidInput, "error:comment_characters_report_cannot", "comment")
     return text or None
 
 
@@ -149,10 +149,10 @@ async def issue(
                 raise UnknownBarcode(code)
             sample = locked[0]
             if await reports_store.preparing(conn, sample.id):
-                raise Conflict(f"The report for {code} was approved a moment ago and is being prepared.")
+                raise worded(Conflict, "error:report_approved_moment_ago", code=code)
             reissue = sample.state is SampleState.REPORTED
             if reissue and not await _corrected_since_report(conn, sample.id):
-                raise Conflict(f"The report for {code} is out, and no result has been corrected since.")
+                raise worded(Conflict, "error:report_out_result_been", code=code)
             if not reissue and sample.state is not SampleState.COMPLETED:
                 raise InvalidTransition(code, sample.state.value, SampleState.REPORTED.value)
             version = await reports_store.next_version(conn, sample.id)
@@ -185,7 +185,7 @@ async def issue(
                 meta=meta,
             )
     except asyncpg.UniqueViolationError as exc:  # kept as a last guard: one version number, one report
-        raise Conflict(f"A report for {code} was issued a moment ago; refresh to see it.") from exc
+        raise worded(Conflict, "error:report_issued_moment_ago", code=code) from exc
     return {"report_id": report_id, "version": version, "verify_url": verify_url, "status": "preparing"}
 
 

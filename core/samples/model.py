@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from core.errors import InvalidInput, InvalidTransition
+from core.i18n import worded
 
 
 class SampleState(enum.StrEnum):
@@ -69,7 +70,7 @@ def normalize_barcode(raw: str) -> str:
     """Scanners add spaces, lower case and stray newlines; the stored form is upper case, trimmed."""
     code = raw.strip().upper()
     if not _BARCODE.match(code):
-        raise InvalidInput("barcode", "A barcode has 6 to 32 letters, digits or dashes.")
+        raise worded(InvalidInput, "error:barcode_letters_digits_dashes", "barcode")
     return code
 
 
@@ -85,13 +86,13 @@ def check_transition(
         raise InvalidTransition(barcode, current.value, target.value)
     if target is S.REJECTED:
         if reason is None:
-            raise InvalidInput("reason", "Rejecting a sample needs a reason (for example: haemolysed).")
+            raise worded(InvalidInput, "error:rejecting_sample_needs_reason", "reason")
         if reason is RejectionReason.OTHER and not (note and note.strip()):
-            raise InvalidInput("note", "A rejection for an 'other' reason needs a short note.")
+            raise worded(InvalidInput, "error:rejection_other_reason_needs", "note")
     elif reason is not None:
-        raise InvalidInput("reason", "A reason is only given when a sample is rejected.")
+        raise worded(InvalidInput, "error:reason_only_given_when", "reason")
     if note is not None and len(note) > 500:
-        raise InvalidInput("note", "A note is at most 500 characters.")
+        raise worded(InvalidInput, "error:note_most_characters", "note")
 
 
 @dataclass(frozen=True, slots=True)

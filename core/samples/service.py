@@ -22,6 +22,7 @@ from core.errors import (
     UnknownBarcode,
 )
 from core.events import SAMPLE_STATE_CHANGED
+from core.i18n import worded
 from core.identity import Actor, RequestMeta
 from core.ids import is_uuid
 from core.orders import store as orders_store
@@ -152,7 +153,7 @@ async def transition(
                     conn, current, moved, note=note, actor_id=actor.id, actor_role=actor.role.value, also=also
                 )
             except asyncpg.ForeignKeyViolationError as exc:
-                raise InvalidInput("centre_id", f"There is no centre with id '{centre_id}'.") from exc
+                raise worded(InvalidInput, "error:there_centre_id", "centre_id", centre_id=centre_id) from exc
             return updated
     except UnknownBarcode as exc:
         await _record_unknown(conn, code, to_state, actor, centre_id, meta)
@@ -208,7 +209,7 @@ async def register(
     permissions.require(actor.role, "sample.register")
     code = normalize_barcode(barcode)
     if replaces_sample_id is not None and not is_uuid(replaces_sample_id):
-        raise InvalidInput("replaces_sample_id", "'replaces_sample_id' is the id of the rejected sample (a UUID).")
+        raise worded(InvalidInput, "error:replaces_sample_id_id", "replaces_sample_id")
     async with conn.transaction():
         order = await orders_store.get(conn, order_id) if is_uuid(order_id) else None
         if order is None:
@@ -231,8 +232,8 @@ async def register(
             )
         except asyncpg.ForeignKeyViolationError as exc:
             if "replaces" in (exc.constraint_name or ""):
-                raise InvalidInput("replaces_sample_id", "There is no sample with that id to replace.") from exc
-            raise InvalidInput("centre_id", f"There is no centre with id '{centre_id}'.") from exc
+                raise worded(InvalidInput, "error:there_sample_id_replace", "replaces_sample_id") from exc
+            raise worded(InvalidInput, "error:there_centre_id", "centre_id", centre_id=centre_id) from exc
         await audit.append(
             conn,
             actor=actor,

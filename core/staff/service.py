@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from core import audit, permissions
 from core.booking import catalogue
 from core.errors import AccountLocked, Conflict, InvalidInput, NotFound, SecondFactorRequired, Unauthenticated
+from core.i18n import worded
 from core.identity import Actor, RequestMeta, Role
 from core.ids import is_uuid
 from core.phones import normalize_phone
@@ -62,11 +63,11 @@ async def add(
 ) -> StaffMember:
     username = username.strip().lower()
     if not _USERNAME.match(username):
-        raise InvalidInput("username", "A username is 3-32 characters: a letter, then letters, digits, . _ or -.")
+        raise worded(InvalidInput, "error:username_characters_letter_then", "username")
     if role not in STAFF_ROLES:
-        raise InvalidInput("role", f"'{role.value}' is not a staff role.")
+        raise worded(InvalidInput, "error:not_staff_role", "role", value=role.value)
     if len(password) < 12:
-        raise InvalidInput("password", "A staff password has at least 12 characters.")
+        raise worded(InvalidInput, "error:staff_password_least_characters", "password")
     password_hash = await asyncio.to_thread(_hasher.hash, password)
     member = StaffMember(str(uuid.uuid4()), username, display_name.strip() or username, role)
     async with conn.transaction():
@@ -75,7 +76,7 @@ async def add(
                 conn, store.StaffRow(member.id, username, member.display_name, role.value, password_hash, True)
             )
         except asyncpg.UniqueViolationError as exc:
-            raise Conflict(f"The username '{username}' is taken.") from exc
+            raise worded(Conflict, "error:username_taken", username=username) from exc
         await audit.append(
             conn,
             actor=actor,
@@ -167,7 +168,7 @@ async def authenticate(
                 await record("refused:locked_now")
                 raise _locked(locked)
         await record("refused")
-        raise Unauthenticated("Wrong username or password.")
+        raise worded(Unauthenticated, "error:wrong_username_password")
     if row.totp_enabled:
         if not totp_code:
             await record("refused:totp_required")
@@ -181,7 +182,7 @@ async def authenticate(
             await record("refused:totp" if locked is None else "refused:locked_now")
             if locked is not None:
                 raise _locked(locked)
-            raise Unauthenticated("That authenticator code did not work. Wait for the next code and try again.")
+            raise worded(Unauthenticated, "error:authenticator_code_did_not")
     if row.failed_attempts:
         await store.reset_failures(conn, row.id)
     await record("ok")
@@ -305,16 +306,16 @@ async def change(
     sessions end, so the change holds at once (a role is read into a session when it starts)."""
     permissions.require(actor.role, "admin.staff")
     if not is_uuid(staff_id):
-        raise NotFound("There is no such staff member.")
+        raise worded(NotFound, "error:there_such_staff_member")
     if role not in STAFF_ROLES:
-        raise InvalidInput("role", f"'{role.value}' is not a staff role.")
+        raise worded(InvalidInput, "error:not_staff_role", "role", value=role.value)
     if staff_id == actor.id.removeprefix("staff:") and (role is not actor.role or not active):
-        raise InvalidInput("role", "You cannot take away your own administrator account; ask another administrator.")
+        raise worded(InvalidInput, "error:you_cannot_take_away", "role")
     if centre_id is not None and not await catalogue.centre_exists(conn, centre_id):
-        raise InvalidInput("centre_id", f"There is no centre with id '{centre_id}'.")
+        raise worded(InvalidInput, "error:there_centre_id", "centre_id", centre_id=centre_id)
     async with conn.transaction():
         if not await store.change(conn, staff_id, role=role.value, centre_id=centre_id, active=active):
-            raise NotFound("There is no such staff member.")
+            raise worded(NotFound, "error:there_such_staff_member")
         await audit.append(
             conn, actor=actor, action="staff.change", entity_type="staff", entity_id=staff_id,
             summary={"role": role.value, "centre_id": centre_id, "active": active}, meta=meta,
@@ -327,9 +328,9 @@ async def set_centre(
 ) -> None:
     """An administrator says where a member works (None: every centre); audited."""
     if centre_id is not None and not await catalogue.centre_exists(conn, centre_id):
-        raise InvalidInput("centre_id", f"There is no centre with id '{centre_id}'.")
+        raise worded(InvalidInput, "error:there_centre_id", "centre_id", centre_id=centre_id)
     async with conn.transaction():
         if not await store.set_centre(conn, staff_id, centre_id):
-            raise NotFound("There is no such staff member.")
+            raise worded(NotFound, "error:there_such_staff_member")
         await audit.append(conn, actor=actor, action="staff.centre.set", entity_type="staff", entity_id=staff_id,
                            summary={"centre_id": centre_id}, meta=meta)  # fmt: skip

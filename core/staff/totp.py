@@ -15,6 +15,7 @@ import pyotp
 
 from core import audit
 from core.errors import InvalidInput
+from core.i18n import worded
 from core.identity import RequestMeta
 from core.staff import store
 from core.vault import Vault
@@ -44,9 +45,9 @@ async def confirm(
     """Switch the second factor on once the user proves their app produces the right codes."""
     row = await store.by_id(conn, member.id)
     if row is None or row.totp_secret_enc is None:
-        raise InvalidInput("code", "Start setting up the authenticator app first.")
+        raise worded(InvalidInput, "error:start_setting_up_authenticator", "code")
     if not await check(conn, vault, row, code):
-        raise InvalidInput("code", "That code did not match. Check the time on your phone and try the next code.")
+        raise worded(InvalidInput, "error:code_did_not_match", "code")
     async with conn.transaction():
         await store.enable_totp(conn, member.id)
         await audit.append(

@@ -17,6 +17,7 @@ import asyncpg
 
 from core import audit
 from core.errors import Conflict, InvalidInput
+from core.i18n import worded
 from core.identity import Actor, RequestMeta
 from core.teleconsult import store
 from core.teleconsult.service import Consult, require_doctor, staff_id
@@ -63,7 +64,7 @@ class NoteVersion:
 def validate(body: object) -> dict[str, Any]:
     """The body as the doctor's editor sends it, checked field by field with a clear message."""
     if not isinstance(body, dict):
-        raise InvalidInput("body", "The note must have the four sections: subjective, objective, assessment, plan.")
+        raise worded(InvalidInput, "error:note_must_four_sections", "body")
     out: dict[str, Any] = {}
     for section in SECTIONS:
         sentences = body.get(section, [])
@@ -85,14 +86,14 @@ def validate(body: object) -> dict[str, Any]:
         out[section] = clean
     tests = body.get("tests", [])
     if not isinstance(tests, list) or not all(isinstance(t, dict) and isinstance(t.get("name"), str) for t in tests):
-        raise InvalidInput("tests", "The ordered tests are a list of names.")
+        raise worded(InvalidInput, "error:ordered_tests_list_names", "tests")
     out["tests"] = [{"name": t["name"][:200], "code": t.get("code") if isinstance(t.get("code"), str) else None}
                     for t in tests]  # fmt: skip
     unknown = set(body) - {*SECTIONS, "tests"}
     if unknown:
         raise InvalidInput("body", f"Unknown part of a note: {sorted(unknown)[0]}.")
     if len(_canonical(out)) > MAX_BODY:
-        raise InvalidInput("body", "The note is too long to save. Please shorten it.")
+        raise worded(InvalidInput, "error:note_too_long_save", "body")
     return out
 
 
@@ -183,7 +184,7 @@ async def amend(
     async with conn.transaction():
         head = await _head(conn, consult.id)
         if head is None or head.status != "signed":
-            raise InvalidInput("note", "Only a signed note is amended; a draft can simply be edited.")
+            raise worded(InvalidInput, "error:only_signed_note_amended", "note")
         body = _version(vault, consult.id, head).body
         version = head.version + 1
         sealed = vault.seal("consult_notes", "body", f"{consult.id}:{version}", _canonical(body).decode())

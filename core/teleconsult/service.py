@@ -286,10 +286,10 @@ async def suggest_tests(
     """The doctor's one click: queue a message to the patient with a booking link for these catalogue tests."""
     require_doctor(actor, consult)
     if not isinstance(codes, list) or not codes or len(codes) > 20 or not all(isinstance(c, str) for c in codes):
-        raise InvalidInput("codes", "Choose the tests to book: a list of catalogue codes such as CBC.")
+        raise worded(InvalidInput, "error:choose_tests_book_list", "codes")
     chosen = await catalogue.known_codes(conn, codes)
     if not chosen:
-        raise InvalidInput("codes", "None of those tests can be booked online yet; please ask the patient to call.")
+        raise worded(InvalidInput, "error:none_those_tests_can", "codes")
     async with conn.transaction():
         await jobs.queries(conn).enqueue(
             TESTS_JOB,

@@ -10,6 +10,7 @@ import asyncpg
 
 from core import audit
 from core.errors import InvalidInput
+from core.i18n import worded
 from core.identity import Actor, RequestMeta
 from core.teleconsult import store
 from core.teleconsult.service import SIDES, Consult, require_doctor
@@ -35,7 +36,7 @@ async def set_consent(
     conn: asyncpg.Connection, consult: Consult, side: str, given: bool, *, actor: Actor, meta: RequestMeta | None = None
 ) -> dict[str, bool]:
     if side not in SIDES:
-        raise InvalidInput("side", 'Side is "doctor" or "patient".')
+        raise worded(InvalidInput, "error:side_doctor_patient", "side")
     async with conn.transaction():
         await store.set_consent(conn, consult.id, side, given)
         await audit.append(conn, actor=actor, action="consult.consent", entity_type="consult", entity_id=consult.id,
@@ -58,7 +59,7 @@ async def add_line(
 ) -> TranscriptLine | None:
     """Store one spoken line, numbered in order; refused (None) unless both sides consent at this moment."""
     if speaker not in SIDES:
-        raise InvalidInput("speaker", 'Speaker is "doctor" or "patient".')
+        raise worded(InvalidInput, "error:speaker_doctor_patient", "speaker")
     text = text.strip()[:MAX_LINE]
     if not text:
         return None

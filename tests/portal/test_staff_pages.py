@@ -14,7 +14,7 @@ from urllib.parse import unquote
 import asyncpg
 import httpx
 
-from core import critical
+from core import critical, i18n
 from core.booking import catalogue
 from core.booking import service as booking
 from core.booking.catalogue import Centre, upsert_centre
@@ -709,6 +709,9 @@ async def test_an_administrator_adds_a_centre_with_the_pincodes_its_team_visits(
         assert await catalogue.centre_name(conn, "CC-ANDHERI", "hi") == "Andheri Collection Centre"
     bad = await client.post("/staff/admin/centres", data={**centre, "pincodes": "4000"}, headers=HTML)
     assert "six-digit" in unquote(bad.headers["location"])
+    marathi = await client.post("/staff/admin/centres?lang=mr", data={**centre, "kind": "shop"}, headers=HTML)
+    said = unquote(marathi.headers["location"])  # the refusal, in the staff page's language
+    assert i18n.text("mr", "error:centre_collection_centre_lab") in said and "collection centre" not in said
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM served_pincodes WHERE centre_id = 'CC-ANDHERI'") == 2
         assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE action = 'centre.set'") == 1
